@@ -1,0 +1,44 @@
+-- stg_crm_deals: HubSpot deal export rows -> one deal event at `closedate`:
+-- closedwon -> deal_won, closedlost -> deal_lost, any other stage -> deal_<dealstage>.
+-- The deal belongs to its associated contact; id `deal:<hs_object_id>:<dealstage>`.
+WITH deals AS (
+    SELECT
+        record_no,
+        jm_blank_to_null(hs_object_id) AS deal_id,
+        lower(jm_blank_to_null(dealstage)) AS deal_stage,
+        jm_blank_to_null(amount) AS amount_text,
+        jm_blank_to_null(closedate) AS close_text,
+        jm_blank_to_null(associated_contact_id) AS contact_id,
+        json_merge_patch(
+            coalesce(extra_fields, '{}'::JSON),
+            json_object('dealname', jm_blank_to_null(dealname), 'dealstage', jm_blank_to_null(dealstage),
+                        'amount', jm_blank_to_null(amount))
+        ) AS properties
+    FROM raw_records
+)
+SELECT
+    record_no,
+    CASE
+        WHEN close_text IS NOT NULL AND jm_parse_instant(close_text, $tz) IS NULL
+            THEN 'unparseable closedate ' || jm_redact(close_text)
+        WHEN amount_text IS NOT NULL AND TRY_CAST(amount_text AS DOUBLE) IS NULL
+            THEN 'amount is not a number: ' || jm_redact(amount_text)
+    END AS reject_reason,
+    true AS is_event,
+    'deal:' || deal_id || ':' || deal_stage AS event_id,
+    CASE deal_stage
+        WHEN 'closedwon' THEN 'deal_won'
+        WHEN 'closedlost' THEN 'deal_lost'
+        ELSE 'deal_' || jm_snake_case(deal_stage)
+    END AS event_name,
+    jm_parse_instant(close_text, $tz) AS occurred_at,
+    NULL::VARCHAR AS anonymous_id,
+    NULL::VARCHAR AS user_id,
+    NULL::VARCHAR AS email_hash,
+    contact_id AS crm_contact_id,
+    NULL::VARCHAR AS channel,
+    NULL::VARCHAR AS campaign,
+    TRY_CAST(amount_text AS DOUBLE) AS revenue,
+    jm_redact(properties::VARCHAR)::JSON AS properties,
+    NULL::BIGINT AS nps_score
+FROM deals

@@ -1,0 +1,47 @@
+-- stg_email: SendGrid Event Webhook events (raw_records.raw is one JSON object) -> staged rows.
+-- grain: one row per webhook event.
+WITH parsed AS (
+    SELECT record_no, TRY_CAST(raw AS JSON) AS j
+    FROM raw_records
+),
+fields AS (
+    SELECT
+        record_no,
+        j,
+        json_type(j) AS json_kind,
+        lower(trim(j ->> '$.event')) AS sendgrid_event,
+        j ->> '$.timestamp' AS timestamp_text,
+        jm_parse_unix_seconds(j ->> '$.timestamp') AS occurred_at
+    FROM parsed
+)
+SELECT
+    record_no,
+    CASE
+        WHEN j IS NULL THEN 'not valid JSON'
+        WHEN json_kind <> 'OBJECT' THEN 'not a JSON object'
+        WHEN sendgrid_event IS NULL THEN 'missing event type'
+        WHEN sendgrid_event NOT IN ('processed', 'dropped', 'delivered', 'deferred', 'bounce',
+                                    'open', 'click', 'spamreport', 'unsubscribe',
+                                    'group_unsubscribe', 'group_resubscribe')
+            THEN 'unknown SendGrid event ' || jm_redact(sendgrid_event)
+        WHEN timestamp_text IS NOT NULL AND occurred_at IS NULL
+            THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
+    END AS reject_reason,
+    true AS is_event,
+    jm_blank_to_null(j ->> '$.sg_event_id') AS event_id,
+    'email_' || sendgrid_event AS event_name,
+    occurred_at,
+    NULL::VARCHAR AS anonymous_id,
+    NULL::VARCHAR AS user_id,
+    jm_email_hash(j ->> '$.email') AS email_hash,
+    NULL::VARCHAR AS crm_contact_id,
+    'email' AS channel,
+    jm_blank_to_null(j ->> '$.campaign') AS campaign,
+    NULL::DOUBLE AS revenue,
+    jm_redact(json_object(
+        'sg_message_id', j ->> '$.sg_message_id',
+        'url', j ->> '$.url',
+        'category', j -> '$.category'
+    )::VARCHAR)::JSON AS properties,
+    NULL::BIGINT AS nps_score
+FROM fields

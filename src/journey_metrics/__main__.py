@@ -1,0 +1,3 @@
+from journey_metrics.cli import main
+
+main()

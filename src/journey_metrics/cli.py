@@ -1,0 +1,165 @@
+"""The `journey-metrics` command line (CONTRACT §5). Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from journey_metrics import pipeline
+from journey_metrics.db import DEFAULT_DB
+from journey_metrics.errors import JourneyMetricsError
+from journey_metrics.resources import resource_dir
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Turn raw web, email and CRM events into customer-journey metrics.",
+)
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+class RunFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
+
+
+def _announce(message: str) -> None:
+    stderr.print(f"[yellow]note:[/] {message}", highlight=False)
+
+
+def _run_with_progress(input_dir: Path, db: Path, show: bool) -> pipeline.RunSummary:
+    if not show:
+        return pipeline.run(input_dir, db, announce=_announce)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+    )
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(source: str, label: str, done: int, total: int) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(source, total=max(total, 1), current="")
+            bar.update(tasks[source], completed=done, current=label)  # type: ignore[arg-type]
+
+        return pipeline.run(input_dir, db, progress=progress, announce=_announce)
+
+
+@app.command()
+def run(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
+    db: DbOption = DEFAULT_DB,
+    output_format: Annotated[RunFormat, typer.Option("--format")] = RunFormat.table,
+) -> None:
+    """Load new input files into the warehouse (incremental, idempotent), then stitch persons."""
+    show_progress = output_format is RunFormat.table and stderr.is_terminal
+    summary = _run_with_progress(input_dir, db, show_progress)
+    if output_format is RunFormat.json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        _print_run_summary(summary)
+    if any(s.failed_files for s in summary.sources):
+        stderr.print("[yellow]some files could not be read; see the failed files above[/]")
+
+
+def _print_run_summary(summary: pipeline.RunSummary) -> None:
+    table = Table(title=f"journey-metrics run {summary.run_id}")
+    for column in ("source", "files", "records", "events", "duplicates", "quarantined", "failed"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for s in summary.sources:
+        table.add_row(
+            s.source, str(s.files), str(s.records), str(s.events), str(s.duplicates),
+            str(s.quarantined), str(s.failed_files),
+        )
+    stdout.print(table)
+    for s in summary.sources:
+        for r in s.file_results:
+            if r.status == "failed":
+                stdout.print(f"[red]failed[/] {r.file_path}: {r.reason}", highlight=False)
+    stdout.print(
+        f"warehouse {summary.db_path}: {summary.events_total} events, {summary.persons} persons",
+        highlight=False,
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Folder for events.parquet, persons.parquet")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write the warehouse's events and persons as Parquet files."""
+    from journey_metrics.export import export as export_parquet
+
+    result = export_parquet(db, out)
+    typer.echo(f"{result.events_path} ({result.events} events)")
+    typer.echo(f"{result.persons_path} ({result.persons} persons)")
+
+
+@app.command()
+def generate(
+    persons: Annotated[int, typer.Option("--persons", min=1, help="How many persons.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into.")],
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 90,
+) -> None:
+    """Write realistic synthetic input (web, email, CRM) in the input layout."""
+    from journey_metrics.generate import generate as generate_input
+
+    summary = generate_input(out, persons, seed, days=days)
+    records = ", ".join(f"{k}: {v}" for k, v in summary.records.items())
+    typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Where to put the demo warehouse.")] = Path(
+        "out/demo"
+    ),
+) -> None:
+    """Run the whole pipeline on the bundled sample data and print what it produced."""
+    sample = resource_dir("data/sample")
+    db = out / "journey.duckdb"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = _run_with_progress(sample, db, stderr.is_terminal)
+    _print_run_summary(summary)
+    typer.echo(f"warehouse: {db.resolve()}")
+
+
+def main() -> None:
+    """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
+    try:
+        app()
+    except JourneyMetricsError as exc:
+        stderr.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, traceback only on request
+        if os.environ.get("JOURNEY_METRICS_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        stderr.print(
+            f"error: unexpected {type(exc).__name__}: {first} (set JOURNEY_METRICS_DEBUG=1 "
+            "for a traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,53 @@
+"""The only `connect()`: every connection is UTC, memory-bounded and lock-aware."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import duckdb
+
+from journey_metrics.errors import RunError
+from journey_metrics.sql import load_sql, split_statements
+
+DEFAULT_DB = Path("journey.duckdb")
+MEMORY_LIMIT_ENV = "JOURNEY_METRICS_MEMORY_LIMIT"
+THREADS_ENV = "JOURNEY_METRICS_THREADS"
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the settings every query relies on.
+
+    TimeZone is UTC so naive timestamps never take the machine's zone; the memory limit and temp
+    directory let big loads spill to disk instead of failing. A lock held by another process is
+    reported as one line naming the file and that process.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise RunError(f"warehouse {path} does not exist (run `journey-metrics run` first)")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            pid = _LOCK_PID.search(message)
+            holder = f"process {pid.group(1)}" if pid else "another process"
+            raise RunError(f"warehouse {path} is locked by {holder}") from None
+        raise RunError(f"cannot open warehouse {path}: {message.splitlines()[0]}") from None
+    except duckdb.Error as exc:
+        raise RunError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    memory_limit = os.environ.get(MEMORY_LIMIT_ENV)
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    threads = os.environ.get(THREADS_ENV)
+    if threads:
+        con.execute("SET threads = ?", [int(threads)])
+    if not read_only:
+        con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
+    for statement in split_statements(load_sql("macros.sql")):
+        con.execute(statement)
+    return con

@@ -1,0 +1,90 @@
+"""Keyed hashing of email addresses (HMAC-SHA256), the one place the key is handled.
+
+The key comes from `JOURNEY_METRICS_HASH_KEY`, or from a key file (`JOURNEY_METRICS_KEY_FILE`,
+default `~/.config/journey-metrics/hash.key`) that the first run creates. It is never written to the
+warehouse, a log or a report; the warehouse keeps only a fingerprint (an HMAC of a constant) so a
+run with a different key is refused instead of silently splitting every person in two.
+
+The HMAC itself is computed inside DuckDB (set-based) from the padded key blocks, so raw emails
+never leave the query that reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from journey_metrics.errors import UsageError
+
+KEY_ENV = "JOURNEY_METRICS_HASH_KEY"
+KEY_FILE_ENV = "JOURNEY_METRICS_KEY_FILE"
+_BLOCK = 64  # SHA-256 block size in bytes
+_FINGERPRINT_MESSAGE = b"journey-metrics key fingerprint v1"
+
+
+@dataclass(frozen=True)
+class HashKey:
+    secret: bytes
+    origin: str  # where it came from, for messages (never the key itself)
+
+    def __repr__(self) -> str:  # keep the secret out of tracebacks and logs
+        return f"HashKey(origin={self.origin!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        return hmac.new(self.secret, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+    def hash_email(self, email: str) -> str:
+        """Python reference of the SQL macro (for tests and tiny lookups)."""
+        normalized = email.strip().lower().encode()
+        return hmac.new(self.secret, normalized, hashlib.sha256).hexdigest()
+
+
+def default_key_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "journey-metrics" / "hash.key"
+
+
+def load_key(announce: Callable[[str], None] | None = None) -> HashKey:
+    """The hashing key from the environment or the key file, creating the file on first use."""
+    from_env = os.environ.get(KEY_ENV)
+    if from_env is not None:
+        if len(from_env) < 16:
+            raise UsageError(f"{KEY_ENV} is too short: use at least 16 characters")
+        return HashKey(from_env.encode(), f"environment variable {KEY_ENV}")
+    key_file = Path(os.environ.get(KEY_FILE_ENV) or default_key_file())
+    if key_file.exists():
+        secret = key_file.read_text(encoding="utf-8").strip()
+        if len(secret) < 16:
+            raise UsageError(f"hash key file {key_file} is too short: use at least 16 characters")
+        return HashKey(secret.encode(), f"key file {key_file}")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    if announce:
+        announce(f"created a new email hashing key in {key_file} (keep it: persons depend on it)")
+    return HashKey(secret.encode(), f"key file {key_file}")
+
+
+def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
+    """Create the TEMP macro `jm_email_hash(email)` = hex HMAC-SHA256(key, lower(trim(email)))."""
+    secret = key.secret if len(key.secret) <= _BLOCK else hashlib.sha256(key.secret).digest()
+    block = secret.ljust(_BLOCK, b"\0")
+    inner = bytes(b ^ 0x36 for b in block).hex()
+    outer = bytes(b ^ 0x5C for b in block).hex()
+    # Hex digits only, so composing them into the macro text cannot inject anything. TEMP macros
+    # live in the connection, never in the warehouse file.
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO jm_email_hash(email) AS ("
+        f"  CASE WHEN jm_normalize_email(email) IS NOT NULL THEN sha256(from_hex('{outer}') ||"
+        f"  from_hex(sha256(from_hex('{inner}') || encode(jm_normalize_email(email))))) END)"
+    )

@@ -1,0 +1,117 @@
+"""The `run` use case: load every source folder, then stitch. The CLI and the Prefect flow both
+call these functions; the flow wraps each in a task."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from journey_metrics.config import SourceConfig, load_sources
+from journey_metrics.hashing import HashKey, load_key
+from journey_metrics.identity import stitch
+from journey_metrics.loader import (
+    InputFile,
+    ProgressCallback,
+    SourceSummary,
+    discover,
+    load_source,
+    warehouse_totals,
+)
+from journey_metrics.warehouse import open_warehouse
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    db_path: Path
+    sources: list[SourceSummary] = field(default_factory=list)
+    events_total: int = 0
+    persons: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sources": [s.as_row() for s in self.sources],
+            "events_total": self.events_total,
+            "persons": self.persons,
+            "failed_files": [
+                {"source": r.source, "file": r.file_path, "reason": r.reason}
+                for s in self.sources
+                for r in s.file_results
+                if r.status == "failed"
+            ],
+            "warehouse": str(self.db_path),
+        }
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def plan_run(input_dir: Path) -> tuple[list[SourceConfig], dict[str, list[InputFile]]]:
+    """Sources and the files each will read; raises UsageError for a bad folder or config."""
+    sources = load_sources()
+    return sources, discover(input_dir, sources)
+
+
+def load_one_source(
+    db_path: Path,
+    source: SourceConfig,
+    files: list[InputFile],
+    run_id: str,
+    key: HashKey,
+    progress: ProgressCallback | None = None,
+) -> SourceSummary:
+    con = open_warehouse(db_path, key)
+    try:
+        return load_source(con, source, files, run_id, progress)
+    finally:
+        con.close()
+
+
+def stitch_identities(db_path: Path, key: HashKey) -> tuple[int, int]:
+    """Rebuild persons and sessions; return (events_total, persons)."""
+    con = open_warehouse(db_path, key)
+    try:
+        stitch(con)
+        return warehouse_totals(con)
+    finally:
+        con.close()
+
+
+def record_run(db_path: Path, key: HashKey, summary: RunSummary, input_dir: Path) -> None:
+    con = open_warehouse(db_path, key)
+    try:
+        con.execute(
+            "INSERT INTO _jm_runs VALUES (?, now(), now(), ?, ?)",
+            [summary.run_id, str(input_dir), json.dumps(summary.as_dict())],
+        )
+    finally:
+        con.close()
+
+
+def run(
+    input_dir: Path,
+    db_path: Path,
+    *,
+    progress: Callable[[str, str, int, int], None] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Load all sources from `input_dir` into `db_path` incrementally, then stitch persons."""
+    sources, files = plan_run(input_dir)
+    key = load_key(announce)
+    summary = RunSummary(new_run_id(), db_path)
+    for source in sources:
+
+        def report(label: str, done: int, total: int, name: str = source.name) -> None:
+            if progress:
+                progress(name, label, done, total)
+
+        summary.sources.append(
+            load_one_source(db_path, source, files[source.name], summary.run_id, key, report)
+        )
+    summary.events_total, summary.persons = stitch_identities(db_path, key)
+    record_run(db_path, key, summary, input_dir)
+    return summary

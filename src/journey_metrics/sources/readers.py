@@ -1,0 +1,156 @@
+"""Format readers: file -> TEMP table `raw_records(record_no, raw, ...)`.
+
+All parsing is done by DuckDB's readers (no per-row Python). `record_no` is the line number for
+line-oriented files, the element number (from 1) for JSON arrays and the line number of the row
+(header = line 1) for CSV. Blank lines are not records. A file that cannot be read at all raises
+`FileReadError` with a one-line reason; the loader records it as a failed file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import duckdb
+
+from journey_metrics.config import FileKind
+from journey_metrics.sql import quote_external_name, quote_identifier
+
+# One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class FileReadError(Exception):
+    """The whole file cannot be read; the message is the reason."""
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
+    """Create TEMP table `raw_records` from `path` according to the kind's reader."""
+    con.execute("DROP TABLE IF EXISTS raw_records")
+    try:
+        if _is_empty(path):
+            _create_empty(con, kind)
+        elif kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"[")):
+            _read_lines(con, path)
+        elif kind.reader == "json":
+            _read_json_array(con, path)
+        else:
+            _read_csv(con, path, kind)
+    except duckdb.Error as exc:
+        raise FileReadError(_first_line(exc)) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileReadError(f"cannot read file: {exc}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else type(exc).__name__
+    if "not utf-8 encoded" in str(exc) or "Invalid unicode" in str(exc):
+        return "not UTF-8 text (binary or wrongly encoded file)"
+    return message[:300]
+
+
+def _open(path: Path) -> gzip.GzipFile | object:
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
+def _head(path: Path, size: int = 4096) -> bytes:
+    with _open(path) as handle:  # type: ignore[attr-defined]
+        data: bytes = handle.read(size)
+        return data
+
+
+def _is_empty(path: Path) -> bool:
+    return path.stat().st_size == 0 or not _head(path).strip()
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    return _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(prefix)
+
+
+def _create_empty(con: duckdb.DuckDBPyConnection, kind: FileKind) -> None:
+    columns = "".join(f", NULL::VARCHAR AS {quote_identifier(c)}" for c in kind.columns)
+    extra = ", NULL::JSON AS extra_fields" if kind.reader == "csv" else ""
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS "
+        f"SELECT NULL::BIGINT AS record_no, NULL::VARCHAR AS raw{columns}{extra} LIMIT 0"
+    )
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    # Read each line as one VARCHAR (NUL never occurs in JSON text, so it is a safe delimiter).
+    # With insertion order preserved, rowids follow the lines (offset by wherever this
+    # transaction's local storage starts numbering).
+    con.execute(
+        "CREATE TEMP TABLE raw_lines AS SELECT * FROM read_csv(?, columns = {'line': 'VARCHAR'},"
+        " delim = '\0', quote = '', escape = '', header = false, auto_detect = false,"
+        " max_line_size = ?, strict_mode = false)",
+        [str(path), MAX_LINE_BYTES],
+    )
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS SELECT rowid - (SELECT min(rowid) FROM raw_lines) + 1"
+        " AS record_no, line AS raw FROM raw_lines WHERE nullif(trim(line), '') IS NOT NULL"
+    )
+    con.execute("DROP TABLE raw_lines")
+
+
+def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute(
+        "CREATE TEMP TABLE raw_elements AS"
+        " SELECT json FROM read_json_objects(?, format = 'array', maximum_object_size = ?)",
+        [str(path), MAX_LINE_BYTES],
+    )
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS"
+        " SELECT rowid - (SELECT min(rowid) FROM raw_elements) + 1 AS record_no,"
+        " json::VARCHAR AS raw FROM raw_elements"
+    )
+    con.execute("DROP TABLE raw_elements")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
+    options = (
+        "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"',"
+        " strict_mode = false, null_padding = true, max_line_size = ?"
+    )
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE raw_rows AS SELECT * FROM read_csv(?, {options})",
+            [str(path), MAX_LINE_BYTES],
+        )
+    except duckdb.InvalidInputException as exc:
+        if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
+            raise
+        # Spreadsheet tools still write Latin-1; read it rather than reject the file.
+        con.execute(
+            f"CREATE TEMP TABLE raw_rows AS SELECT * FROM read_csv(?, {options},"
+            " encoding = 'latin-1')",
+            [str(path), MAX_LINE_BYTES],
+        )
+    header = [row[0] for row in con.execute("DESCRIBE raw_rows").fetchall()]
+    by_lower = {name.strip().lower(): name for name in header}
+    missing = [c for c in kind.required_columns if c not in by_lower]
+    if missing:
+        con.execute("DROP TABLE raw_rows")
+        raise FileReadError(f"missing required column(s): {', '.join(missing)}")
+    selected = ", ".join(
+        f"{quote_external_name(by_lower[c])} AS {quote_identifier(c)}"
+        if c in by_lower
+        else f"NULL::VARCHAR AS {quote_identifier(c)}"
+        for c in kind.columns
+    )
+    extras = [name for lower, name in by_lower.items() if lower not in kind.columns]
+    extra_json = (
+        "json_object(" + ", ".join(f"?, {quote_external_name(n)}" for n in extras) + ")"
+        if extras
+        else "NULL::JSON"
+    )
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS"
+        " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
+        f" to_json(raw_rows)::VARCHAR AS raw, {selected}, {extra_json} AS extra_fields"
+        " FROM raw_rows",
+        extras,
+    )
+    con.execute("DROP TABLE raw_rows")

@@ -1,0 +1,68 @@
+"""The only place SQL text is composed.
+
+SQL lives in files under `sql/`. Identifiers that come from configuration (table, column, source,
+stage names) are checked against one allow-list pattern and double-quoted here; every value goes in
+as a bound parameter (`$name` or `?`), never as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+
+from journey_metrics.errors import UsageError
+from journey_metrics.resources import resource_dir
+
+IDENTIFIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+
+
+def check_identifier(name: str, what: str = "name") -> str:
+    """Return `name` if it is a safe identifier, else raise a one-line UsageError."""
+    if not isinstance(name, str) or not IDENTIFIER_PATTERN.fullmatch(name):
+        raise UsageError(f"invalid {what} {name!r}: must match ^[a-z][a-z0-9_]*$")
+    return name
+
+
+def quote_identifier(name: str, what: str = "name") -> str:
+    """Quote a checked identifier for use in SQL text."""
+    return '"' + check_identifier(name, what) + '"'
+
+
+@cache
+def load_sql(relative_path: str) -> str:
+    """The text of `sql/<relative_path>` (e.g. `staging/stg_web.sql`)."""
+    path = resource_dir("sql") / relative_path
+    if not path.is_file():
+        raise UsageError(f"SQL model {relative_path!r} not found in {path.parent}")
+    return path.read_text(encoding="utf-8")
+
+
+def render_sql(relative_path: str, **identifiers: str) -> str:
+    """Load a SQL file and fill its `{{ name }}` placeholders with quoted identifiers."""
+    text = load_sql(relative_path)
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in identifiers:
+            raise KeyError(f"{relative_path}: no value for placeholder {{{{ {key} }}}}")
+        return quote_identifier(identifiers[key])
+
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+def split_statements(text: str) -> list[str]:
+    """Statements of a SQL file (split on `;` at line ends), without whole-line comments."""
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [p.strip() for p in re.split(r";\s*(?:\n|$)", code) if p.strip()]
+
+
+def quote_external_name(name: str) -> str:
+    """Quote a name we did not choose (a CSV header) so it can only ever be a column name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def used_parameters(statement: str, params: Mapping[str, object]) -> dict[str, object]:
+    """The named parameters a statement actually uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}

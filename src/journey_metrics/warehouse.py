@@ -1,0 +1,37 @@
+"""Opening the warehouse for writing: schema, hashing key check, macros."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from journey_metrics.db import connect
+from journey_metrics.errors import UsageError
+from journey_metrics.hashing import HashKey, install_hash_macro
+from journey_metrics.sql import load_sql, split_statements
+
+_FINGERPRINT_KEY = "email_hash_key_fingerprint"
+
+
+def open_warehouse(path: Path, key: HashKey) -> duckdb.DuckDBPyConnection:
+    """A write connection with the schema in place and `jm_email_hash` bound to `key`.
+
+    A warehouse remembers the fingerprint of the key it was built with; another key would make
+    every email a new person, so it is refused (exit 2) rather than silently accepted.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = connect(path)
+    for statement in split_statements(load_sql("warehouse.sql")):
+        con.execute(statement)
+    row = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_FINGERPRINT_KEY]).fetchone()
+    if row is None:
+        con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_FINGERPRINT_KEY, key.fingerprint])
+    elif row[0] != key.fingerprint:
+        con.close()
+        raise UsageError(
+            f"warehouse {path} was built with a different email hashing key than the one from "
+            f"{key.origin}; use the original key or a new warehouse"
+        )
+    install_hash_macro(con, key)
+    return con
