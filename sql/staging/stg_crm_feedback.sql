@@ -6,6 +6,9 @@ WITH answers AS (
         jm_blank_to_null(hs_object_id) AS answer_id,
         jm_blank_to_null(hs_survey_type) AS survey_type,
         jm_blank_to_null(hs_response_value) AS score_text,
+        -- "7" and "7.0" are scores; "7.5" is not (a cast would round it to 8).
+        CASE WHEN regexp_full_match(trim(hs_response_value), '-?[0-9]+(\.0+)?')
+             THEN TRY_CAST(TRY_CAST(trim(hs_response_value) AS DOUBLE) AS BIGINT) END AS score,
         jm_blank_to_null(hs_submission_timestamp) AS submitted_text,
         jm_email_hash(contact_email) AS email_hash,
         jm_blank_to_null(associated_contact_id) AS contact_id,
@@ -17,7 +20,7 @@ SELECT
     CASE
         WHEN survey_type IS NOT NULL AND upper(survey_type) <> 'NPS'
             THEN 'survey type ' || jm_redact(survey_type) || ' is not NPS'
-        WHEN score_text IS NOT NULL AND TRY_CAST(score_text AS BIGINT) IS NULL
+        WHEN score_text IS NOT NULL AND score IS NULL
             THEN 'NPS score is not a whole number: ' || jm_redact(score_text)
         WHEN submitted_text IS NOT NULL AND jm_parse_instant(submitted_text, $tz) IS NULL
             THEN 'unparseable hs_submission_timestamp ' || jm_redact(submitted_text)
@@ -34,7 +37,7 @@ SELECT
     NULL::VARCHAR AS campaign,
     NULL::DOUBLE AS revenue,
     jm_redact(json_merge_patch(coalesce(extra_fields, '{}'::JSON),
-        json_object('score', TRY_CAST(score_text AS BIGINT), 'survey_type', survey_type))::VARCHAR
+        json_object('score', score, 'survey_type', survey_type))::VARCHAR
     )::JSON AS properties,
-    TRY_CAST(score_text AS BIGINT) AS nps_score
+    score AS nps_score
 FROM answers

@@ -157,31 +157,45 @@ def load_file(
         )
         return FileResult(source.name, item.relative, "skipped")
 
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if item.problem:
-            result = FileResult(source.name, item.relative, "failed", reason=item.problem)
-        elif item.kind is None:
-            patterns = ", ".join(k.pattern + "[.gz]" for k in source.files)
+    result = _failure_before_reading(source, item)
+    if result is None:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            read_file(con, item.path, item.kind)  # type: ignore[arg-type]
+            result = _stage_and_insert(con, source, item, run_id)
+            _record_manifest(con, item, stat, sha, result, run_id)
+            con.execute("COMMIT")
+        except FileReadError as exc:
+            # DuckDB aborts the transaction on a read error: nothing of the file is kept.
+            con.execute("ROLLBACK")
+            result = FileResult(source.name, item.relative, "failed", reason=str(exc))
+        except duckdb.Error as exc:
+            # Input that defeats a staging model must not stop the other files.
+            con.execute("ROLLBACK")
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             result = FileResult(
-                source.name, item.relative, "failed",
-                reason=f"file name matches none of {patterns}",
+                source.name, item.relative, "failed", reason=f"cannot load: {first}"
             )
-        else:
-            try:
-                read_file(con, item.path, item.kind)
-                result = _stage_and_insert(con, source, item, run_id)
-            except FileReadError as exc:
-                result = FileResult(source.name, item.relative, "failed", reason=str(exc))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for table in ("raw_records", "stg", "rejected", "candidates"):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+    if result.status == "failed":
         _record_manifest(con, item, stat, sha, result, run_id)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for table in ("raw_records", "stg", "rejected", "candidates"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
     return result
+
+
+def _failure_before_reading(source: SourceConfig, item: InputFile) -> FileResult | None:
+    if item.problem:
+        return FileResult(source.name, item.relative, "failed", reason=item.problem)
+    if item.kind is None:
+        patterns = ", ".join(k.pattern + "[.gz]" for k in source.files)
+        return FileResult(
+            source.name, item.relative, "failed", reason=f"file name matches none of {patterns}"
+        )
+    return None
 
 
 def _record_manifest(

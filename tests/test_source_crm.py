@@ -1,0 +1,154 @@
+"""CRM (HubSpot-style CSV exports): contacts, deals, feedback; BOM, dates, quarantine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import TEST_KEY, query, write_csv
+
+from journey_metrics.hashing import HashKey
+
+KEY = HashKey(TEST_KEY.encode(), "test")
+CONTACT_HEADER = [
+    "hs_object_id", "email", "createdate", "lifecyclestage", "hs_analytics_source",
+    "hs_lifecyclestage_subscriber_date", "hs_lifecyclestage_lead_date",
+    "hs_lifecyclestage_customer_date",
+]
+DEAL_HEADER = ["hs_object_id", "dealname", "dealstage", "amount", "closedate",
+               "associated_contact_id"]
+FEEDBACK_HEADER = ["hs_object_id", "hs_survey_type", "hs_response_value",
+                   "hs_submission_timestamp", "contact_email", "associated_contact_id"]
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_contacts_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_csv(input_dir / "crm" / "contacts.csv", CONTACT_HEADER, [
+        ["101", "Carol@Example.com", "2024-01-01", "customer", "ORGANIC_SEARCH",
+         "2024-01-01T08:00:00Z", "2024-01-02 09:30:00", "1704412800000"],
+        ["102", "dave@example.com", "2024-01-03", "subscriber", "", "2024-01-03", "", ""],
+        ["103", "erin@example.com", "2024-01-03", "", "", "", "", ""],
+    ], bom=True)
+    summary = run_pipeline(input_dir, db_path)
+    rows = query(
+        db_path,
+        "SELECT event_id, event_name, occurred_at, crm_contact_id, email_hash, channel,"
+        " properties::VARCHAR, record_no FROM events ORDER BY event_id",
+    )
+    carol, dave = KEY.hash_email("carol@example.com"), KEY.hash_email("dave@example.com")
+    props = '{"lifecyclestage":"customer","hs_analytics_source":"ORGANIC_SEARCH"}'
+    assert rows == [
+        ("101:customer", "lifecycle_customer", utc(2024, 1, 5), "101", carol, None, props, 2),
+        ("101:lead", "lifecycle_lead", utc(2024, 1, 2, 9, 30), "101", carol, None, props, 2),
+        ("101:subscriber", "lifecycle_subscriber", utc(2024, 1, 1, 8), "101", carol, None,
+         props, 2),
+        ("102:subscriber", "lifecycle_subscriber", utc(2024, 1, 3), "102", dave, None,
+         '{"lifecyclestage":"subscriber"}', 3),
+    ]
+    crm = summary["sources"][2]
+    assert (crm["records"], crm["events"], crm["quarantined"]) == (3, 4, 0)
+    # the contact without stage dates is linked (id + email) but has no events
+    assert query(db_path, "SELECT count(*) FROM _jm_person_map WHERE node = 'c:103'") == [(1,)]
+
+
+def test_reexport_yields_same_events(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    row = ["101", "carol@example.com", "2024-01-01", "lead", "", "2024-01-01T08:00:00Z",
+           "2024-01-02T00:00:00Z", ""]
+    write_csv(input_dir / "crm" / "contacts-1.csv", CONTACT_HEADER, [row])
+    write_csv(input_dir / "crm" / "contacts-2.csv", CONTACT_HEADER, [row])
+    summary = run_pipeline(input_dir, db_path)
+    crm = summary["sources"][2]
+    assert (crm["records"], crm["events"], crm["duplicates"]) == (2, 2, 2)
+
+
+def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [
+        ["9001", "Big order", "closedwon", "1200.50", "2024-02-01T10:00:00+01:00", "101"],
+        ["9002", "Lost one", "closedlost", "", "2024-02-02", "101"],
+        ["9003", "Pending", "appointmentscheduled", "300", "2024-02-03T00:00:00Z", "102"],
+        ["9004", "Orphan", "closedwon", "5", "2024-02-03T00:00:00Z", ""],
+        ["9005", "Bad amount", "closedwon", "lots", "2024-02-03T00:00:00Z", "102"],
+    ])
+    summary = run_pipeline(input_dir, db_path)
+    assert query(
+        db_path,
+        "SELECT event_id, event_name, occurred_at, crm_contact_id, revenue FROM events"
+        " ORDER BY event_id",
+    ) == [
+        ("deal:9001:closedwon", "deal_won", utc(2024, 2, 1, 9), "101", 1200.5),
+        ("deal:9002:closedlost", "deal_lost", utc(2024, 2, 2), "101", None),
+        ("deal:9003:appointmentscheduled", "deal_appointmentscheduled", utc(2024, 2, 3),
+         "102", 300.0),
+    ]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
+        (5, "no identifier (anonymous id, user id, email or CRM contact id)"),
+        (6, "amount is not a number: lots"),
+    ]
+    assert summary["sources"][2]["quarantined"] == 2
+
+
+def test_feedback_golden_and_invalid_scores(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_csv(input_dir / "crm" / "feedback.csv", FEEDBACK_HEADER, [
+        ["1", "NPS", "10", "2024-03-05T10:00:00Z", "", "101"],
+        ["2", "NPS", "0", "1709632800000", "Frank@Example.com", ""],
+        ["3", "NPS", "11", "2024-03-05T10:00:00Z", "", "101"],
+        ["4", "NPS", "-1", "2024-03-05T10:00:00Z", "", "101"],
+        ["5", "NPS", "7.5", "2024-03-05T10:00:00Z", "", "101"],
+        ["6", "CSAT", "4", "2024-03-05T10:00:00Z", "", "101"],
+        ["7", "NPS", "", "2024-03-05T10:00:00Z", "", "101"],
+    ])
+    summary = run_pipeline(input_dir, db_path)
+    assert query(
+        db_path,
+        "SELECT event_id, event_name, occurred_at, crm_contact_id, email_hash,"
+        " properties->>'$.score' FROM events ORDER BY event_id",
+    ) == [
+        ("feedback:1", "nps_response", utc(2024, 3, 5, 10), "101", None, "10"),
+        ("feedback:2", "nps_response", utc(2024, 3, 5, 10), None,
+         KEY.hash_email("frank@example.com"), "0"),
+    ]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
+        (4, "NPS score outside 0-10"),
+        (5, "NPS score outside 0-10"),
+        (6, "NPS score is not a whole number: 7.5"),
+        (7, "survey type CSAT is not NPS"),
+        (8, "missing NPS score"),
+    ]
+    assert summary["sources"][2]["quarantined"] == 5
+
+
+def test_missing_required_column_fails_file(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_csv(input_dir / "crm" / "deals.csv", ["hs_object_id", "dealname"], [["1", "x"]])
+    write_csv(input_dir / "crm" / "contacts.csv", ["hs_object_id", "email"], [])  # header only
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == [
+        {"source": "crm", "file": "crm/deals.csv",
+         "reason": "missing required column(s): dealstage, closedate"},
+    ]
+    assert summary["sources"][2]["records"] == 0
+
+
+def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
+                                         tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from journey_metrics import resources
+
+    config = tmp_path / "config"
+    shutil.copytree(resources.resource_dir("config"), config)
+    crm_yaml = config / "sources" / "30-crm.yaml"
+    crm_yaml.write_text(crm_yaml.read_text().replace("timezone: UTC", "timezone: Europe/Berlin"))
+    monkeypatch.setattr(
+        "journey_metrics.config.resource_dir", lambda name: config if name == "config" else None
+    )
+    write_csv(input_dir / "crm" / "contacts.csv", CONTACT_HEADER, [
+        ["101", "c@example.com", "", "", "", "2024-07-01 12:00:00", "2024-07-01T12:00:00Z", ""],
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, occurred_at FROM events ORDER BY 1") == [
+        ("101:lead", utc(2024, 7, 1, 12)),
+        ("101:subscriber", utc(2024, 7, 1, 10)),  # 12:00 in Berlin (CEST) = 10:00 UTC
+    ]

@@ -1,0 +1,97 @@
+"""Email (SendGrid event webhook): JSON arrays and JSONL, golden rows and quarantine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import TEST_KEY, query, write_json_array, write_jsonl
+
+from journey_metrics.hashing import HashKey
+
+KEY = HashKey(TEST_KEY.encode(), "test")
+
+OPEN = {
+    "email": "Bob@Example.com",
+    "timestamp": 1709287200,
+    "event": "open",
+    "sg_event_id": "sg-1",
+    "sg_message_id": "msg-1",
+    "category": ["newsletter", "spring"],
+    "campaign": "spring-sale",
+}
+CLICK = {
+    "email": "bob@example.com ",
+    "timestamp": "1709287260",
+    "event": "click",
+    "sg_event_id": "sg-2",
+    "sg_message_id": "msg-1",
+    "url": "https://shop.example.com/sale",
+    "category": "newsletter",
+}
+
+
+def test_golden_rows_from_array_and_lines(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_json_array(input_dir / "email" / "a.json", [OPEN])
+    write_jsonl(input_dir / "email" / "b.jsonl", [CLICK])
+    summary = run_pipeline(input_dir, db_path)
+    rows = query(
+        db_path,
+        "SELECT event_id, event_name, occurred_at, email_hash, channel, campaign,"
+        " properties::VARCHAR, file_path, record_no FROM events ORDER BY event_id",
+    )
+    bob = KEY.hash_email("bob@example.com")
+    assert rows == [
+        ("sg-1", "email_open", datetime(2024, 3, 1, 10, 0, tzinfo=UTC), bob, "email",
+         "spring-sale", '{"sg_message_id":"msg-1","url":null,"category":["newsletter","spring"]}',
+         "email/a.json", 1),
+        ("sg-2", "email_click", datetime(2024, 3, 1, 10, 1, tzinfo=UTC), bob, "email", None,
+         '{"sg_message_id":"msg-1","url":"https://shop.example.com/sale","category":"newsletter"}',
+         "email/b.jsonl", 1),
+    ]
+    email = summary["sources"][1]
+    assert (email["source"], email["files"], email["records"], email["events"]) == (
+        "email", 2, 2, 2,
+    )
+    assert summary["persons"] == 1  # same address after trim + lower-case
+
+
+def test_every_sendgrid_event_type(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    kinds = ["processed", "dropped", "delivered", "deferred", "bounce", "open", "click",
+             "spamreport", "unsubscribe", "group_unsubscribe", "group_resubscribe"]
+    records = [{**OPEN, "event": k, "sg_event_id": f"sg-{k}"} for k in kinds]
+    write_json_array(input_dir / "email" / "all.json", records)
+    run_pipeline(input_dir, db_path)
+    names = [r[0] for r in query(db_path, "SELECT event_name FROM events ORDER BY event_name")]
+    assert names == sorted(f"email_{k}" for k in kinds)
+
+
+def test_quarantine(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    records = [
+        OPEN,
+        {**OPEN, "sg_event_id": "sg-x1", "event": "teleported"},
+        {k: v for k, v in OPEN.items() if k != "email"} | {"sg_event_id": "sg-x2"},
+        {**OPEN, "sg_event_id": "sg-x3", "timestamp": "noon"},
+        {k: v for k, v in OPEN.items() if k != "sg_event_id"},
+        "just a string",
+    ]
+    write_json_array(input_dir / "email" / "a.json", records)
+    summary = run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
+        (2, "unknown SendGrid event teleported"),
+        (3, "no identifier (anonymous id, user id, email or CRM contact id)"),
+        (4, "unparseable timestamp noon"),
+        (5, "missing event id"),
+        (6, "not a JSON object"),
+    ]
+    email = summary["sources"][1]
+    assert (email["records"], email["events"], email["quarantined"]) == (6, 1, 5)
+
+
+def test_malformed_array_fails_the_file(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    (input_dir / "email").mkdir()
+    (input_dir / "email" / "bad.json").write_text('[{"email": "a@example.com", "event": ')
+    write_json_array(input_dir / "email" / "good.json", [OPEN])
+    summary = run_pipeline(input_dir, db_path)
+    assert [f["file"] for f in summary["failed_files"]] == ["email/bad.json"]
+    assert summary["events_total"] == 1

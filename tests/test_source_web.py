@@ -1,0 +1,155 @@
+"""Web (Segment Spec JSONL): golden canonical rows, quarantine reasons and record numbers."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import query, write_jsonl
+
+PAGE = {
+    "type": "page",
+    "messageId": "m1",
+    "timestamp": "2024-03-01T10:00:00Z",
+    "anonymousId": "anon-1",
+    "context": {
+        "page": {"url": "https://shop.example.com/", "referrer": "https://www.google.com/"},
+        "campaign": {"name": "spring"},
+    },
+    "properties": {"url": "https://shop.example.com/", "path": "/"},
+}
+SIGNUP = {
+    "type": "track",
+    "event": "Signed Up",
+    "messageId": "m2",
+    "timestamp": "2024-03-01T12:05:00+02:00",
+    "anonymousId": "anon-1",
+    "userId": "user-1",
+    "context": {"campaign": {"medium": "cpc", "source": "google", "name": "brand"}},
+    "properties": {"plan": "free"},
+}
+IDENTIFY = {
+    "type": "identify",
+    "messageId": "m3",
+    "timestamp": "2024-03-01T10:06:00.500Z",
+    "userId": "user-1",
+    "traits": {"email": " Alice@Example.com "},
+}
+ORDER = {
+    "type": "track",
+    "event": "Order Completed",
+    "messageId": "m4",
+    "timestamp": "2024-03-02T09:00:00-05:00",
+    "userId": "user-1",
+    "properties": {"revenue": 42.5, "currency": "EUR"},
+}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_golden_canonical_rows(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "day1.jsonl", [PAGE, SIGNUP, IDENTIFY, ORDER])
+    summary = run_pipeline(input_dir, db_path)
+
+    rows = query(
+        db_path,
+        "SELECT event_id, source, event_name, occurred_at, anonymous_id, user_id,"
+        " email_hash IS NOT NULL, crm_contact_id, channel, campaign, revenue, properties::VARCHAR"
+        " FROM events ORDER BY event_id",
+    )
+    assert rows == [
+        ("m1", "web", "page_view", utc(2024, 3, 1, 10, 0), "anon-1", None, False, None,
+         "organic_search", "spring", None, '{"url":"https://shop.example.com/","path":"/"}'),
+        ("m2", "web", "signed_up", utc(2024, 3, 1, 10, 5), "anon-1", "user-1", False, None,
+         "paid_search", "brand", None, '{"plan":"free"}'),
+        ("m3", "web", "identify", utc(2024, 3, 1, 10, 6, 0) .replace(microsecond=500000),
+         None, "user-1", True, None, "direct", None, None, "{}"),
+        ("m4", "web", "order_completed", utc(2024, 3, 2, 14, 0), None, "user-1", False, None,
+         "direct", None, 42.5, '{"revenue":42.5,"currency":"EUR"}'),
+    ]
+    web = summary["sources"][0]
+    assert (web["source"], web["files"], web["records"], web["events"]) == ("web", 1, 4, 4)
+    assert (web["duplicates"], web["quarantined"]) == (0, 0)
+    # anonymous page view, signup, identify and order are one person
+    assert summary["persons"] == 1
+    assert query(db_path, "SELECT count(DISTINCT person_id) FROM fct_events") == [(1,)]
+
+
+def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    lines = [
+        PAGE,                                                         # 1 ok
+        "this is not json",                                           # 2
+        "",                                                           # 3 blank: not a record
+        [1, 2],                                                       # 4
+        {**PAGE, "messageId": "x1", "type": "screen"},                # 5
+        {**PAGE, "messageId": "x2", "timestamp": "yesterday"},        # 6
+        {k: v for k, v in PAGE.items() if k != "messageId"},          # 7
+        {k: v for k, v in PAGE.items() if k != "anonymousId"},        # 8
+        {k: v for k, v in SIGNUP.items() if k != "event"} | {"messageId": "x3"},  # 9
+        {k: v for k, v in PAGE.items() if k != "timestamp"} | {"messageId": "x4"},  # 10
+        {k: v for k, v in PAGE.items() if k != "type"} | {"messageId": "x5"},  # 11
+        {**SIGNUP, "messageId": "x6", "event": "123 go"},             # 12
+        ORDER,                                                        # 13 ok
+    ]
+    write_jsonl(input_dir / "web" / "a.jsonl", lines)
+    summary = run_pipeline(input_dir, db_path)
+
+    assert query(
+        db_path, "SELECT file_path, record_no, reason FROM _jm_quarantine ORDER BY record_no"
+    ) == [
+        ("web/a.jsonl", 2, "not valid JSON"),
+        ("web/a.jsonl", 4, "not a JSON object"),
+        ("web/a.jsonl", 5, "unknown message type screen"),
+        ("web/a.jsonl", 6, "unparseable timestamp yesterday"),
+        ("web/a.jsonl", 7, "missing event id"),
+        ("web/a.jsonl", 8, "no identifier (anonymous id, user id, email or CRM contact id)"),
+        ("web/a.jsonl", 9, "track message without event"),
+        ("web/a.jsonl", 10, "missing timestamp"),
+        ("web/a.jsonl", 11, "missing message type"),
+        ("web/a.jsonl", 12, "event name is not of the form ^[a-z][a-z0-9_]*$"),
+    ]
+    web = summary["sources"][0]
+    assert web["records"] == 12  # the blank line is not a record
+    assert web["events"] == 2
+    assert web["quarantined"] == 10
+    assert web["records"] == web["events"] + web["duplicates"] + web["quarantined"]
+    raw = query(db_path, "SELECT raw FROM _jm_quarantine WHERE record_no = 2")
+    assert raw == [("this is not json",)]
+
+
+def test_gzip_file_reads_like_plain(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    plain = write_jsonl(input_dir / "tmp.jsonl", [PAGE, SIGNUP])
+    (input_dir / "web").mkdir()
+    (input_dir / "web" / "day.jsonl.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    plain.unlink()
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["sources"][0]["events"] == 2
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [("m1",), ("m2",)]
+
+
+def test_unreadable_files_fail_alone(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "a-good.jsonl", [PAGE])
+    whole = gzip.compress(("\n".join([str(i) for i in range(20000)])).encode())
+    (input_dir / "web" / "b-truncated.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+    (input_dir / "web" / "c-junk.jsonl").write_bytes(bytes(range(256)) * 40)
+    (input_dir / "web" / "d-empty.jsonl").write_bytes(b"")
+    (input_dir / "web" / "notes.txt").write_text("hello")
+    summary = run_pipeline(input_dir, db_path)
+
+    failed = {f["file"]: f["reason"] for f in summary["failed_files"]}
+    assert set(failed) == {"web/b-truncated.jsonl.gz", "web/c-junk.jsonl", "web/notes.txt"}
+    assert "UTF-8" in failed["web/c-junk.jsonl"]
+    assert failed["web/notes.txt"] == "file name matches none of *.jsonl[.gz]"
+    web = summary["sources"][0]
+    assert (web["files"], web["failed_files"], web["events"]) == (5, 3, 1)
+    statuses = query(db_path, "SELECT file_path, status FROM _jm_files ORDER BY 1")
+    assert statuses == [
+        ("web/a-good.jsonl", "loaded"),
+        ("web/b-truncated.jsonl.gz", "failed"),
+        ("web/c-junk.jsonl", "failed"),
+        ("web/d-empty.jsonl", "loaded"),
+        ("web/notes.txt", "failed"),
+    ]
