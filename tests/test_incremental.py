@@ -1,0 +1,105 @@
+"""Dedupe within a file, across files and across runs; incremental and idempotent runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import query, write_jsonl
+
+
+def page(message_id: str, ts: str = "2024-03-01T10:00:00Z", anon: str = "anon-1") -> dict:
+    return {"type": "page", "messageId": message_id, "timestamp": ts, "anonymousId": anon}
+
+
+def web_counts(summary: dict) -> tuple[int, int, int, int, int]:
+    web = summary["sources"][0]
+    return web["files"], web["records"], web["events"], web["duplicates"], web["quarantined"]
+
+
+def test_duplicates_within_and_across_files(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("m1"), page("m2"), page("m1")])
+    write_jsonl(input_dir / "web" / "b.jsonl", [page("m2"), page("m3")])
+    summary = run_pipeline(input_dir, db_path)
+    assert web_counts(summary) == (2, 5, 3, 2, 0)
+    assert query(db_path, "SELECT event_id, file_path, record_no FROM events ORDER BY 1") == [
+        ("m1", "web/a.jsonl", 1),
+        ("m2", "web/a.jsonl", 2),
+        ("m3", "web/b.jsonl", 2),
+    ]
+
+
+def test_second_run_loads_nothing(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("m1"), page("m2")])
+    first = run_pipeline(input_dir, db_path)
+    second = run_pipeline(input_dir, db_path)
+    assert web_counts(first) == (1, 2, 2, 0, 0)
+    assert web_counts(second) == (0, 0, 0, 0, 0)
+    assert second["sources"][0]["skipped_files"] == 1
+    assert (second["events_total"], second["persons"]) == (2, 1)
+
+
+def test_touched_but_unchanged_file_is_skipped(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    path = write_jsonl(input_dir / "web" / "a.jsonl", [page("m1")])
+    run_pipeline(input_dir, db_path)
+    os.utime(path, ns=(1, 1))  # new mtime, same content
+    again = run_pipeline(input_dir, db_path)
+    assert web_counts(again) == (0, 0, 0, 0, 0)
+
+
+def test_changed_file_loads_only_new_events(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    path = write_jsonl(input_dir / "web" / "a.jsonl", [page("m1"), "bad line"])
+    run_pipeline(input_dir, db_path)
+    write_jsonl(path, [page("m1"), "bad line", page("m2")])
+    again = run_pipeline(input_dir, db_path)
+    assert web_counts(again) == (1, 3, 1, 1, 1)
+    assert query(db_path, "SELECT count(*) FROM events") == [(2,)]
+    # the bad line is quarantined once, not once per read
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine") == [
+        (2, "not valid JSON")
+    ]
+
+
+def test_new_file_with_old_events_loads_zero(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("m1"), page("m2")])
+    run_pipeline(input_dir, db_path)
+    write_jsonl(input_dir / "web" / "b.jsonl", [page("m2"), page("m1")])
+    again = run_pipeline(input_dir, db_path)
+    assert web_counts(again) == (1, 2, 0, 2, 0)
+
+
+def test_same_id_different_payload_keeps_first_and_records_conflict(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("m1", "2024-03-01T10:00:00Z")])
+    run_pipeline(input_dir, db_path)
+    write_jsonl(input_dir / "web" / "b.jsonl", [page("m1", "2024-03-09T10:00:00Z")])
+    again = run_pipeline(input_dir, db_path)
+    assert web_counts(again) == (1, 1, 0, 1, 0)
+    assert query(db_path, "SELECT occurred_at::VARCHAR FROM events") == [
+        ("2024-03-01 10:00:00+00",)
+    ]
+    assert query(db_path, "SELECT event_id, file_path, record_no FROM _jm_conflicts") == [
+        ("m1", "web/b.jsonl", 1)
+    ]
+
+
+def test_event_ids_are_per_source(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("x1")])
+    write_jsonl(
+        input_dir / "email" / "a.jsonl",
+        [{"email": "a@example.com", "timestamp": 1, "event": "open", "sg_event_id": "x1"}],
+    )
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["events_total"] == 2
+
+
+def test_counts_reconcile_per_source(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("m1"), page("m1"), "{", page("m3")])
+    summary = run_pipeline(input_dir, db_path)
+    web = summary["sources"][0]
+    assert web["records"] == web["events"] + web["duplicates"] + web["quarantined"] == 4
+    files = query(db_path, "SELECT records, events, duplicates, quarantined FROM _jm_files")
+    assert files == [(4, 2, 1, 1)]
