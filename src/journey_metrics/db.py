@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from journey_metrics.errors import RunError
+from journey_metrics.errors import RunError, UsageError
 from journey_metrics.sql import load_sql, split_statements
 
 DEFAULT_DB = Path("journey.duckdb")
@@ -40,12 +40,14 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     except duckdb.Error as exc:
         raise RunError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
     con.execute("SET TimeZone = 'UTC'")
-    memory_limit = os.environ.get(MEMORY_LIMIT_ENV)
-    if memory_limit:
-        con.execute("SET memory_limit = ?", [memory_limit])
-    threads = os.environ.get(THREADS_ENV)
-    if threads:
-        con.execute("SET threads = ?", [int(threads)])
+    for variable, setting in ((MEMORY_LIMIT_ENV, "memory_limit"), (THREADS_ENV, "threads")):
+        value = os.environ.get(variable)
+        if value:
+            try:
+                con.execute(f"SET {setting} = ?", [int(value) if setting == "threads" else value])
+            except (duckdb.Error, ValueError):
+                con.close()
+                raise UsageError(f"{variable}: invalid value {value!r}") from None
     if not read_only:
         con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
     for statement in split_statements(load_sql("macros.sql")):

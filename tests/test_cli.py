@@ -1,0 +1,166 @@
+"""The command line: output formats, exit statuses and one-line errors (CONTRACT §5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import query, write_jsonl
+
+PAGE = {"type": "page", "messageId": "m1", "timestamp": "2024-03-01T10:00:00Z",
+        "anonymousId": "a1"}
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "journey_metrics", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120,
+    )
+
+
+def test_run_json_summary_then_idempotent(input_dir: Path, db_path: Path) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE, PAGE, "nope"])
+    first = cli("run", "--input", str(input_dir), "--db", str(db_path), "--format", "json")
+    assert first.returncode == 0, first.stderr
+    out = json.loads(first.stdout)
+    assert out["sources"][0] == {
+        "source": "web", "files": 1, "records": 3, "events": 1, "duplicates": 1,
+        "quarantined": 1, "failed_files": 0, "skipped_files": 0,
+    }
+    assert [s["source"] for s in out["sources"]] == ["web", "email", "crm"]
+    assert (out["events_total"], out["persons"]) == (1, 1)
+    second = json.loads(
+        cli("run", "--input", str(input_dir), "--db", str(db_path), "--format", "json").stdout
+    )
+    assert sum(s["events"] for s in second["sources"]) == 0
+    assert second["events_total"] == 1
+
+
+def test_run_table_output(input_dir: Path, db_path: Path) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    result = cli("run", "--input", str(input_dir), "--db", str(db_path))
+    assert result.returncode == 0
+    assert "web" in result.stdout
+    assert f"warehouse {db_path}: 1 events, 1 persons" in result.stdout.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected_code", "message"),
+    [
+        ("missing", 2, "does not exist or is not a folder"),
+        ("unknown_folder", 2, "unknown source folder"),
+        ("bad_memory", 2, "JOURNEY_METRICS_MEMORY_LIMIT: invalid value 'lots'"),
+        ("short_key", 2, "JOURNEY_METRICS_HASH_KEY is too short"),
+    ],
+)
+def test_errors_are_one_line(
+    tmp_path: Path, input_dir: Path, db_path: Path, setup: str, expected_code: int, message: str
+) -> None:
+    env = {}
+    folder = input_dir
+    if setup == "missing":
+        folder = tmp_path / "nowhere"
+    elif setup == "unknown_folder":
+        (input_dir / "mobile").mkdir()
+    elif setup == "bad_memory":
+        env["JOURNEY_METRICS_MEMORY_LIMIT"] = "lots"
+    elif setup == "short_key":
+        env["JOURNEY_METRICS_HASH_KEY"] = "short"
+    result = cli("run", "--input", str(folder), "--db", str(db_path), env=env)
+    assert result.returncode == expected_code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_usage_exits_2(db_path: Path) -> None:
+    result = cli("run", "--db", str(db_path))  # --input missing
+    assert result.returncode == 2
+
+
+def test_locked_warehouse_names_the_other_process(input_dir: Path, db_path: Path) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+         " time.sleep(60)", str(db_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        result = cli("run", "--input", str(input_dir), "--db", str(db_path))
+        assert time.monotonic() - started < 30
+        assert result.returncode == 1
+        assert f"warehouse {db_path} is locked by process {holder.pid}" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_first_run_without_key_creates_one_and_says_where(
+    tmp_path: Path, input_dir: Path, db_path: Path
+) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    env = {k: v for k, v in os.environ.items() if k != "JOURNEY_METRICS_HASH_KEY"}
+    key_file = tmp_path / "keys" / "hash.key"
+    env["JOURNEY_METRICS_KEY_FILE"] = str(key_file)
+    result = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "run", "--input", str(input_dir),
+         "--db", str(db_path)], capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert key_file.exists()
+    assert str(key_file) in result.stderr.replace("\n", "")
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    key = key_file.read_text().strip()
+    assert key.encode() not in db_path.read_bytes()
+    # a different key on the same warehouse is refused
+    env["JOURNEY_METRICS_HASH_KEY"] = "another-key-0123456789"
+    again = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "run", "--input", str(input_dir),
+         "--db", str(db_path)], capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert again.returncode == 2
+    assert "different email hashing key" in again.stderr
+
+
+def test_export_writes_two_parquet_files(input_dir: Path, db_path: Path, tmp_path: Path) -> None:
+    import polars as pl
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        PAGE,
+        {"type": "track", "event": "Order Completed", "messageId": "m2",
+         "timestamp": "2024-03-01T11:00:00Z", "anonymousId": "a1",
+         "properties": {"revenue": 9.5}},
+    ])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    out = tmp_path / "export"
+    result = cli("export", "--db", str(db_path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    events = pl.read_parquet(out / "events.parquet")
+    persons = pl.read_parquet(out / "persons.parquet")
+    assert events.columns == ["event_id", "source", "event_name", "occurred_at", "person_id",
+                              "channel", "revenue", "properties"]
+    assert events["event_id"].to_list() == ["m1", "m2"]
+    assert events["revenue"].to_list() == [None, 9.5]
+    assert events["properties"].to_list() == ["{}", '{"revenue":9.5}']
+    assert persons.columns == ["person_id", "channel", "first_seen_at"]
+    assert persons.height == 1
+    assert persons["person_id"][0] == events["person_id"][0]
+    assert str(persons["first_seen_at"][0]) == "2024-03-01 10:00:00+00:00"
+    assert query(db_path, "SELECT count(*) FROM persons") == [(1,)]
+
+
+def test_export_of_missing_warehouse_fails(tmp_path: Path) -> None:
+    result = cli("export", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr

@@ -1,0 +1,46 @@
+"""One real Prefect flow run of the nightly load (temporary Prefect server, ~10-20 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import query, write_jsonl
+
+from journey_metrics import pipeline
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    """A temporary Prefect server that stops inside the test session (not at interpreter exit,
+    when pytest has already closed the streams Prefect logs to)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_server")
+def test_nightly_flow_loads_like_the_cli(input_dir: Path, tmp_path: Path) -> None:
+    from pipelines.nightly import nightly
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {"type": "page", "messageId": "m1", "timestamp": "2024-03-01T10:00:00Z",
+         "anonymousId": "a1"},
+        {"type": "identify", "messageId": "m2", "timestamp": "2024-03-01T10:01:00Z",
+         "anonymousId": "a1", "userId": "u1", "traits": {"email": "a@example.com"}},
+        "broken",
+    ])
+    write_jsonl(input_dir / "email" / "a.jsonl", [
+        {"email": "A@example.com", "timestamp": 1709290000, "event": "open", "sg_event_id": "e1"},
+    ])
+    flow_db, cli_db = tmp_path / "flow.duckdb", tmp_path / "cli.duckdb"
+    result = nightly(str(input_dir), str(flow_db))
+    expected = pipeline.run(input_dir, cli_db).as_dict()
+    assert result["sources"] == expected["sources"]
+    assert (result["events_total"], result["persons"]) == (3, 1)
+    same = "SELECT event_id, person_key FROM events ORDER BY event_id"
+    assert query(flow_db, same) == query(cli_db, same)
+    assert query(flow_db, "SELECT count(*) FROM _jm_runs") == [(1,)]
