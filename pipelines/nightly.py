@@ -60,7 +60,9 @@ def nightly(input_dir: str, db: str = "journey.duckdb") -> dict[str, object]:
     summary = pipeline.RunSummary(pipeline.new_run_id(), db_path)
     # DuckDB allows one writer process; sources load one after another within this process.
     for source in sources:
-        summary.sources.append(load_source_task(db_path, source, files[source.name], summary.run_id))
+        summary.sources.append(
+            load_source_task(db_path, source, files[source.name], summary.run_id)
+        )
     summary.events_total, summary.persons = stitch_task(db_path)
     pipeline.record_run(db_path, load_key(), summary, input_path)
     return summary.as_dict()

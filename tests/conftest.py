@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
@@ -70,11 +71,11 @@ def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any
 
 
 @pytest.fixture
-def run_pipeline() -> Iterator[Any]:
+def run_pipeline() -> Any:
     """Call the `run` use case directly (what the CLI and the flow call)."""
     from journey_metrics import pipeline
 
     def _run(input_dir: Path, db: Path) -> dict[str, Any]:
         return pipeline.run(input_dir, db).as_dict()
 
-    yield _run
+    return _run

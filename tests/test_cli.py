@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import query, write_jsonl
 
 PAGE = {"type": "page", "messageId": "m1", "timestamp": "2024-03-01T10:00:00Z",

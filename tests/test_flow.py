@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import query, write_jsonl
 
+from conftest import query, write_jsonl
 from journey_metrics import pipeline
 
 

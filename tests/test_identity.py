@@ -37,7 +37,8 @@ def test_anonymous_to_user_to_email_to_crm(input_dir: Path, db_path: Path, run_p
                "associated_contact_id"],
               [["77", "d", "closedwon", "10", "2024-03-03T00:00:00Z", "501"]])
     summary = run_pipeline(input_dir, db_path)
-    people = {person_of(db_path, e) for e in ["w1", "w2", "w3", "e1", "501:lead", "deal:77:closedwon"]}
+    events = ["w1", "w2", "w3", "e1", "501:lead", "deal:77:closedwon"]
+    people = {person_of(db_path, e) for e in events}
     assert len(people) == 1
     assert summary["persons"] == 1
 

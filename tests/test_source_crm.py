@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import TEST_KEY, query, write_csv
-
 from journey_metrics.hashing import HashKey
 
 KEY = HashKey(TEST_KEY.encode(), "test")

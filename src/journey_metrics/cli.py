@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +29,7 @@ stdout = Console()
 stderr = Console(stderr=True)
 
 
-class RunFormat(str, Enum):
+class RunFormat(StrEnum):
     table = "table"
     json = "json"
 

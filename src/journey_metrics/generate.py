@@ -73,16 +73,8 @@ class GenerateSummary:
 # Static vocabulary
 # --------------------------------------------------------------------------------------------
 
-_FIRST = (
-    "anna ben carla david elena felix greta hugo ines jonas klara leon maria noah olivia paul "
-    "quinn rosa sam tara umar vera will xenia yusuf zoe liam emma lucas mia omar sofia ivan nina "
-    "luca hana ravi aisha kenji lea"
-).split()
-_LAST = (
-    "schmidt muller garcia rossi martin smith jones kowalski novak jansen dubois silva costa "
-    "nielsen larsen weber fischer meyer wagner becker hoffmann lopez moreau bianchi romano kim "
-    "tanaka singh patel nguyen brown taylor wilson evans walker young king wright scott green"
-).split()
+_FIRST = ["anna", "ben", "carla", "david", "elena", "felix", "greta", "hugo", "ines", "jonas", "klara", "leon", "maria", "noah", "olivia", "paul", "quinn", "rosa", "sam", "tara", "umar", "vera", "will", "xenia", "yusuf", "zoe", "liam", "emma", "lucas", "mia", "omar", "sofia", "ivan", "nina", "luca", "hana", "ravi", "aisha", "kenji", "lea"]
+_LAST = ["schmidt", "muller", "garcia", "rossi", "martin", "smith", "jones", "kowalski", "novak", "jansen", "dubois", "silva", "costa", "nielsen", "larsen", "weber", "fischer", "meyer", "wagner", "becker", "hoffmann", "lopez", "moreau", "bianchi", "romano", "kim", "tanaka", "singh", "patel", "nguyen", "brown", "taylor", "wilson", "evans", "walker", "young", "king", "wright", "scott", "green"]
 _DOMAINS = ("example.com", "example.org", "example.net")
 _DOMAIN_P = (0.7, 0.2, 0.1)
 
@@ -109,8 +101,8 @@ _BROWSE_PATHS = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], dtype=np.int32)
 _BROWSE_P = np.array([0.22, 0.18, 0.16, 0.05, 0.07, 0.06, 0.06, 0.04, 0.12, 0.04])
 _LAND_PRODUCT = -1  # landing choice meaning "a product page"
 
-_ADJ = "trail city road ultra aero storm summit tempo glide peak".split()
-_NOUN = "runner sneaker jacket tee shorts socks cap vest tights backpack bottle hoodie".split()
+_ADJ = ["trail", "city", "road", "ultra", "aero", "storm", "summit", "tempo", "glide", "peak"]
+_NOUN = ["runner", "sneaker", "jacket", "tee", "shorts", "socks", "cap", "vest", "tights", "backpack", "bottle", "hoodie"]
 _NOUN_CAT = {
     "runner": "shoes",
     "sneaker": "shoes",
@@ -1265,7 +1257,7 @@ class _Renderer:
                 pl.when(ev == E_DEFERRED).then(_kn("attempt", pl.lit("1"))),
                 pl.when(ev == E_DROPPED).then(_kv("reason", col("drop"))),
                 pl.when(ev == E_BOUNCE).then(_kv("reason", col("bounce"))),
-                pl.when(ev == E_BOUNCE).then(_kv("status", pl.lit("5.1.1"))),
+                pl.when(ev == E_BOUNCE).then(_kv("status", col("bounce").str.slice(4, 5))),
                 pl.when(ev == E_BOUNCE).then(_kv("type", pl.lit("bounce"))),
                 pl.when((ev == E_OPEN) | (ev == E_CLICK)).then(_kv("useragent", col("ua"))),
                 pl.when(ev == E_CLICK).then(_kv("url", url)),

@@ -93,9 +93,8 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
         and p.name not in by_folder
     )
     if unknown:
-        raise UsageError(
-            f"unknown source folder {input_dir / unknown[0]} (known: {', '.join(sorted(by_folder))})"
-        )
+        known = ", ".join(sorted(by_folder))
+        raise UsageError(f"unknown source folder {input_dir / unknown[0]} (known: {known})")
     found: dict[str, list[InputFile]] = {}
     for source in sources:
         folder = input_dir / source.folder

@@ -7,8 +7,8 @@ meet; a failing row becomes a quarantine reason instead of stopping the file.
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 from pandera.api.polars.types import PolarsData
 from pandera.errors import SchemaError, SchemaErrors
 
@@ -77,8 +77,9 @@ def failing_rows(df: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
         cases = errors.failure_cases
         row_cases = cases.filter(pl.col("index").is_not_null())
         if row_cases.height < cases.height:
-            raise SchemaError(schema, df, str(cases.filter(pl.col("index").is_null()))) from None
-        return (
+            problems = str(cases.filter(pl.col("index").is_null()))
+            raise SchemaError(schema, df, problems) from None  # type: ignore[no-untyped-call]
+        failures: pl.DataFrame = (
             row_cases.with_columns(
                 pl.struct("column", "check")
                 .map_elements(_reason, return_dtype=pl.Utf8)
@@ -89,6 +90,7 @@ def failing_rows(df: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
             .unique("row_index", keep="first", maintain_order=True)
             .select("row_index", "reason")
         )
+        return failures
     return empty
 
 
