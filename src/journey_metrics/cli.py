@@ -16,7 +16,8 @@ from rich.table import Table
 
 from journey_metrics import pipeline
 from journey_metrics.db import DEFAULT_DB
-from journey_metrics.errors import JourneyMetricsError
+from journey_metrics.errors import JourneyMetricsError, UsageError
+from journey_metrics.output import OutputFormat, print_rows
 from journey_metrics.resources import resource_dir
 
 app = typer.Typer(
@@ -25,7 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Turn raw web, email and CRM events into customer-journey metrics.",
 )
-stdout = Console()
+# Piped output (a file, `less`) gets a wide fixed width so tables are not squeezed to 80 columns.
+stdout = Console(width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True)
 
 
@@ -140,6 +142,92 @@ def demo(
     summary = _run_with_progress(sample, db, stderr.is_terminal)
     _print_run_summary(summary)
     typer.echo(f"warehouse: {db.resolve()}")
+
+
+FUNNEL_COLUMNS = (
+    "group", "step", "stage", "persons", "conversion_from_previous", "conversion_from_start",
+    "drop_off", "drop_off_rate", "in_progress", "median_hours_from_previous", "ci_low", "ci_high",
+)
+
+
+class Entry(StrEnum):
+    best = "best"
+    first = "first"
+
+
+class Order(StrEnum):
+    ordered = "ordered"
+    unordered = "unordered"
+
+
+class ByGroup(StrEnum):
+    channel = "channel"
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="table (default), json or csv")
+]
+TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and calendar periods.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="ISO 8601 instant; default: the latest event.")
+]
+
+
+@app.command()
+def funnel(
+    framework: Annotated[str, typer.Option("--framework", help="Built-in name or YAML file.")],
+    db: DbOption = DEFAULT_DB,
+    window: Annotated[
+        str | None, typer.Option("--window", help="Conversion window, e.g. 7d (default: framework's)")
+    ] = None,
+    entry: Annotated[Entry, typer.Option("--entry")] = Entry.best,
+    order: Annotated[Order, typer.Option("--order")] = Order.ordered,
+    from_: Annotated[str | None, typer.Option("--from", help="Entries from this date/instant.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Entries before this date/instant.")] = None,
+    by: Annotated[ByGroup | None, typer.Option("--by", help="Split by person channel.")] = None,
+    as_of: AsOfOption = None,
+    tz: TzOption = "UTC",
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Persons per stage of a framework, with conversion and drop-off (CONTRACT §4 Funnel)."""
+    from journey_metrics.config import load_framework, parse_window
+    from journey_metrics.db import connect
+    from journey_metrics.metrics.common import parse_instant, resolve_as_of, zone
+    from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel
+
+    spec = load_framework(framework, warn=_announce)
+    zone_info = zone(tz)
+    try:
+        window_delta = parse_window(window) if window else spec.window_delta
+    except ValueError as exc:
+        raise UsageError(f"--window: {exc}") from None
+    con = connect(db, read_only=True)
+    try:
+        query = FunnelQuery(
+            framework=spec,
+            window=window_delta,
+            as_of=resolve_as_of(con, as_of, zone_info),
+            entry=entry.value,  # type: ignore[arg-type]
+            order=order.value,  # type: ignore[arg-type]
+            from_at=parse_instant(from_, zone_info, "--from") if from_ else None,
+            to_at=parse_instant(to, zone_info, "--to") if to else None,
+            by_channel=by is ByGroup.channel,
+        )
+        rows = compute_funnel(con, query)
+    finally:
+        con.close()
+    worst = max(
+        (r for r in rows if r["group"] == "all" and r["drop_off_rate"] is not None),
+        key=lambda r: r["drop_off_rate"],
+        default=None,
+    )
+    print_rows(
+        stdout, rows, FUNNEL_COLUMNS, output_format,
+        title=f"{spec.label} funnel, window {window or spec.window}, as of {query.as_of:%Y-%m-%d %H:%M} UTC",
+        highlight=lambda r: r is worst,
+        caption=(f"biggest drop-off: before {worst['stage']} ({worst['drop_off_rate']:.1%})"
+                 if worst else None),
+    )
 
 
 def main() -> None:

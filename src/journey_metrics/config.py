@@ -7,12 +7,15 @@ Names that end up in SQL (source names, columns) are checked against the one ide
 from __future__ import annotations
 
 import fnmatch
+import re
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
@@ -113,3 +116,175 @@ def load_sources(folder: Path | None = None) -> list[SourceConfig]:
     if duplicates:
         raise UsageError(f"{folder}: source defined twice: {', '.join(sorted(duplicates))}")
     return sources
+
+
+# --- stage frameworks (CONTRACT §3) -------------------------------------------------------------
+
+OPERATORS = ("eq", "ne", "in", "prefix", "gte", "lte")
+_WINDOW = re.compile(r"^([0-9]+)(m|h|d)$")
+_WINDOW_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_window(text: str) -> timedelta:
+    """`30d`, `12h`, `90m` -> timedelta; must be positive."""
+    match = _WINDOW.fullmatch(str(text).strip())
+    if not match:
+        raise ValueError(f"window {text!r} must look like <int>(m|h|d), e.g. 30d")
+    window = timedelta(**{_WINDOW_UNITS[match.group(2)]: int(match.group(1))})
+    if window <= timedelta(0):
+        raise ValueError(f"window {text!r} must be positive")
+    return window
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class MatchRule(BaseModel):
+    """An event matches the rule if every given field matches (lists mean any of)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: list[str] | None = None
+    source: list[str] | None = None
+    channel: list[str] | None = None
+    where: dict[str, dict[str, Any]] = {}
+
+    _lists = field_validator("event", "source", "channel", mode="before")(
+        classmethod(lambda cls, v: _as_list(v))
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _check_sources(cls, value: list[str] | None) -> list[str] | None:
+        return [_identifier(v) for v in value] if value is not None else None
+
+    @field_validator("where")
+    @classmethod
+    def _check_where(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for prop, conditions in value.items():
+            _identifier(prop)
+            if not isinstance(conditions, dict) or not conditions:
+                raise ValueError(f"where.{prop} must map operators to values")
+            for op, operand in conditions.items():
+                if op not in OPERATORS:
+                    raise ValueError(
+                        f"unknown operator {op!r} for {prop} (known: {', '.join(OPERATORS)})"
+                    )
+                if op in ("gte", "lte") and (
+                    isinstance(operand, bool) or not isinstance(operand, int | float)
+                ):
+                    raise ValueError(f"{op} on {prop} needs a number, got {operand!r}")
+                if op == "in" and not isinstance(operand, list):
+                    raise ValueError(f"in on {prop} needs a list, got {operand!r}")
+                if op == "prefix" and not isinstance(operand, str):
+                    raise ValueError(f"prefix on {prop} needs a string, got {operand!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MatchRule:
+        if self.event is None and self.source is None and self.channel is None and not self.where:
+            raise ValueError("a match rule needs at least one of event, source, channel, where")
+        return self
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str | None = None
+    match: list[MatchRule]
+
+    _check_name = field_validator("name")(classmethod(lambda cls, v: _identifier(v)))
+
+    @field_validator("match")
+    @classmethod
+    def _check_match(cls, value: list[MatchRule]) -> list[MatchRule]:
+        if not value:
+            raise ValueError("a stage needs at least one match rule")
+        return value
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
+
+
+class Framework(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str | None = None
+    window: str = "30d"
+    stages: list[Stage]
+
+    _check_name = field_validator("name")(classmethod(lambda cls, v: _identifier(v)))
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _check_window(cls, value: Any) -> str:
+        parse_window(str(value))
+        return str(value)
+
+    @field_validator("stages")
+    @classmethod
+    def _check_stages(cls, value: list[Stage]) -> list[Stage]:
+        if len(value) < 2:
+            raise ValueError("a framework needs at least two stages")
+        names = [s.name for s in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"stage names must be unique: {', '.join(repeated)} repeats")
+        return value
+
+    @property
+    def window_delta(self) -> timedelta:
+        return parse_window(self.window)
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+
+BUILT_IN_FRAMEWORKS = ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
+
+
+def framework_path(name_or_path: str) -> Path:
+    """A built-in framework's file, or the given path."""
+    if IDENTIFIER_PATTERN.fullmatch(name_or_path):
+        built_in = resource_dir("config") / "frameworks" / f"{name_or_path}.yaml"
+        if built_in.is_file():
+            return built_in
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(BUILT_IN_FRAMEWORKS)
+        raise UsageError(f"framework {name_or_path!r} is neither a built-in ({known}) nor a file")
+    return path
+
+
+def load_framework(
+    name_or_path: str, warn: Callable[[str], None] | None = None
+) -> Framework:
+    """Load and validate a framework; warn about events no configured source produces."""
+    path = framework_path(name_or_path)
+    try:
+        framework = Framework.model_validate(load_yaml(path))
+    except ValidationError as exc:
+        raise UsageError(_format_error(path, exc)) from None
+    sources = load_sources()
+    source_names = {s.name for s in sources}
+    known_events = {e for s in sources for e in s.events}
+    for i, stage in enumerate(framework.stages):
+        for j, rule in enumerate(stage.match):
+            for source in rule.source or []:
+                if source not in source_names:
+                    raise UsageError(
+                        f"{path}: stages.{i}.match.{j}.source: unknown source {source!r}"
+                        f" (known: {', '.join(sorted(source_names))})"
+                    )
+            for event in rule.event or []:
+                if event not in known_events and warn:
+                    warn(
+                        f"{path}: stage {stage.name}: no built-in source declares event "
+                        f"{event!r} (web track events may still produce it)"
+                    )
+    return framework

@@ -73,8 +73,90 @@ class GenerateSummary:
 # Static vocabulary
 # --------------------------------------------------------------------------------------------
 
-_FIRST = ["anna", "ben", "carla", "david", "elena", "felix", "greta", "hugo", "ines", "jonas", "klara", "leon", "maria", "noah", "olivia", "paul", "quinn", "rosa", "sam", "tara", "umar", "vera", "will", "xenia", "yusuf", "zoe", "liam", "emma", "lucas", "mia", "omar", "sofia", "ivan", "nina", "luca", "hana", "ravi", "aisha", "kenji", "lea"]
-_LAST = ["schmidt", "muller", "garcia", "rossi", "martin", "smith", "jones", "kowalski", "novak", "jansen", "dubois", "silva", "costa", "nielsen", "larsen", "weber", "fischer", "meyer", "wagner", "becker", "hoffmann", "lopez", "moreau", "bianchi", "romano", "kim", "tanaka", "singh", "patel", "nguyen", "brown", "taylor", "wilson", "evans", "walker", "young", "king", "wright", "scott", "green"]
+_FIRST = [
+    "anna",
+    "ben",
+    "carla",
+    "david",
+    "elena",
+    "felix",
+    "greta",
+    "hugo",
+    "ines",
+    "jonas",
+    "klara",
+    "leon",
+    "maria",
+    "noah",
+    "olivia",
+    "paul",
+    "quinn",
+    "rosa",
+    "sam",
+    "tara",
+    "umar",
+    "vera",
+    "will",
+    "xenia",
+    "yusuf",
+    "zoe",
+    "liam",
+    "emma",
+    "lucas",
+    "mia",
+    "omar",
+    "sofia",
+    "ivan",
+    "nina",
+    "luca",
+    "hana",
+    "ravi",
+    "aisha",
+    "kenji",
+    "lea",
+]
+_LAST = [
+    "schmidt",
+    "muller",
+    "garcia",
+    "rossi",
+    "martin",
+    "smith",
+    "jones",
+    "kowalski",
+    "novak",
+    "jansen",
+    "dubois",
+    "silva",
+    "costa",
+    "nielsen",
+    "larsen",
+    "weber",
+    "fischer",
+    "meyer",
+    "wagner",
+    "becker",
+    "hoffmann",
+    "lopez",
+    "moreau",
+    "bianchi",
+    "romano",
+    "kim",
+    "tanaka",
+    "singh",
+    "patel",
+    "nguyen",
+    "brown",
+    "taylor",
+    "wilson",
+    "evans",
+    "walker",
+    "young",
+    "king",
+    "wright",
+    "scott",
+    "green",
+]
 _DOMAINS = ("example.com", "example.org", "example.net")
 _DOMAIN_P = (0.7, 0.2, 0.1)
 
@@ -102,7 +184,20 @@ _BROWSE_P = np.array([0.22, 0.18, 0.16, 0.05, 0.07, 0.06, 0.06, 0.04, 0.12, 0.04
 _LAND_PRODUCT = -1  # landing choice meaning "a product page"
 
 _ADJ = ["trail", "city", "road", "ultra", "aero", "storm", "summit", "tempo", "glide", "peak"]
-_NOUN = ["runner", "sneaker", "jacket", "tee", "shorts", "socks", "cap", "vest", "tights", "backpack", "bottle", "hoodie"]
+_NOUN = [
+    "runner",
+    "sneaker",
+    "jacket",
+    "tee",
+    "shorts",
+    "socks",
+    "cap",
+    "vest",
+    "tights",
+    "backpack",
+    "bottle",
+    "hoodie",
+]
 _NOUN_CAT = {
     "runner": "shoes",
     "sneaker": "shoes",
@@ -303,6 +398,7 @@ _B64 = np.frombuffer(
 )
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _U = np.uint64
+_MASK64 = (1 << 64) - 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,10 +418,11 @@ class _Hash:
     """Keyed per-record hashing: deterministic randomness that does not depend on call order."""
 
     def __init__(self, seed: int) -> None:
-        self._seed = seed & 0xFFFF_FFFF_FFFF
+        self._seed = seed & _MASK64
 
     def __call__(self, key: Arr, salt: int) -> Arr:
-        k = _mix64(np.array([self._seed * 1_000_003 + salt * 7_919 + 17], dtype=np.uint64))
+        base = (self._seed * 1_000_003 + salt * 7_919 + 17) & _MASK64
+        k = _mix64(np.array([base], dtype=np.uint64))
         return _mix64(np.asarray(key).astype(np.uint64) ^ k)
 
     def unit(self, key: Arr, salt: int) -> Arr:
@@ -378,7 +475,9 @@ def _scramble40(x: Arr, c: int) -> Arr:
 
 
 def _choice(rng: np.random.Generator, options: Arr, p: Arr, n: int) -> Arr:
-    return options[np.searchsorted(np.cumsum(p) / np.sum(p), rng.random(n), side="right")]
+    cdf = np.cumsum(p) / np.sum(p)
+    idx = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(options) - 1)
+    return options[idx]
 
 
 def _uniform_int(rng: np.random.Generator, lo: float, hi: float, n: int) -> Arr:
@@ -492,9 +591,7 @@ class _People:
         weekday = (day_idx + date(1970, 1, 1).weekday() + start_ms // DAY_MS) % 7
         w = (1.0 + 0.6 * day_idx / max(days - 1, 1)) * np.where(weekday >= 5, 0.8, 1.0)
         day = _choice(rng, day_idx, w, n)
-        tod = np.where(
-            rng.random(n) < 0.7, rng.normal(14.0, 3.5, n), rng.random(n) * 24.0
-        ) % 24.0
+        tod = np.where(rng.random(n) < 0.7, rng.normal(14.0, 3.5, n), rng.random(n) * 24.0) % 24.0
         arrival = start_ms + day * DAY_MS + (tod * HOUR_MS).astype(np.int64)
         return _People(
             n=n,
@@ -506,8 +603,8 @@ class _People:
             group=_choice(rng, np.arange(len(_GROUPS)), _ACQ_W, n),
             shopper=rng.random(n) < 0.7,
             opt_in=rng.random(n) < 0.8,
-            open_p=rng.beta(2.0, 4.0, n),
-            click_p=rng.beta(1.5, 6.0, n),
+            open_p=rng.beta(2.0, 5.0, n),
+            click_p=rng.beta(1.2, 9.0, n),
             crm=rng.random(n) < 0.45,
             invitee=rng.random(n) < 0.04,
             arrival=arrival,
@@ -566,9 +663,7 @@ class _Counters:
         self.message = 0
 
 
-def _channel(
-    rng: np.random.Generator, group: Arr, cat: _Catalog
-) -> tuple[Arr, Arr, Arr]:
+def _channel(rng: np.random.Generator, group: Arr, cat: _Catalog) -> tuple[Arr, Arr, Arr]:
     n = len(group)
     utm = np.full(n, -1, dtype=np.int16)
     ref = np.full(n, R_NONE, dtype=np.int32)
@@ -579,7 +674,9 @@ def _channel(
         if m == 0:
             continue
         if spec.utm:
-            u = _choice(rng, np.array([x for x, _ in spec.utm]), np.array([w for _, w in spec.utm]), m)
+            u = _choice(
+                rng, np.array([x for x, _ in spec.utm]), np.array([w for _, w in spec.utm]), m
+            )
             utm[idx] = u
             ref[idx] = _UTM_REF[u]
         if spec.ref:
@@ -607,7 +704,7 @@ def _expand(
     cart = shopper & (rng.random(n_s) < np.where(can_buy, 0.30, 0.05))
     checkout = cart & can_buy & (rng.random(n_s) < 0.55)
     order = checkout & (rng.random(n_s) < 0.75)
-    n_inv = np.where(can_buy & (rng.random(n_s) < 0.07), 1 + rng.binomial(2, 0.3, n_s), 0)
+    n_inv = np.where(can_buy & (rng.random(n_s) < 0.04), 1 + rng.binomial(2, 0.3, n_s), 0)
     signin = s.known & (rng.random(n_s) < 0.15)
     cart_product = cat.sample(rng, n_s)
     cart_qty = (1 + (rng.random(n_s) < 0.2) + (rng.random(n_s) < 0.05)).astype(np.int8)
@@ -913,10 +1010,8 @@ def _send(
     )
     open_mult = 1.0 if marketing else 1.6
     opened = delivered & (rng.random(n) < np.minimum(ppl.open_p[persons] * open_mult, 0.95))
-    n_open = np.where(opened, np.minimum(rng.geometric(0.55, n), 6), 0)
-    first_open = t_del + np.maximum(_lognormal_ms(rng, 2 * HOUR_MS, 1.3, n), 5_000).astype(
-        np.int64
-    )
+    n_open = np.where(opened, np.minimum(rng.geometric(0.65, n), 5), 0)
+    first_open = t_del + np.maximum(_lognormal_ms(rng, 2 * HOUR_MS, 1.3, n), 5_000).astype(np.int64)
     clicked = opened & (rng.random(n) < ppl.click_p[persons]) & (camp_id != 1)
     n_click = np.where(clicked, 1 + (rng.random(n) < 0.25), 0)
     u = rng.random(n)
@@ -1028,7 +1123,9 @@ class _Renderer:
             }
         )
         lower = pl.concat_str(["f", pl.lit("."), "l", "n", pl.lit("@"), "d"])
-        cap = pl.concat_str(["F", pl.lit("."), "L", "n", pl.lit("@"), pl.col("d").str.to_titlecase()])
+        cap = pl.concat_str(
+            ["F", pl.lit("."), "L", "n", pl.lit("@"), pl.col("d").str.to_titlecase()]
+        )
         expr = (
             pl.when(pl.col("v") == 1)
             .then(cap)
@@ -1059,9 +1156,7 @@ class _Renderer:
         off_i = h.small(key, 22, len(_TS_OFFSETS_MIN))
         off_min = np.array(_TS_OFFSETS_MIN, dtype=np.int64)[off_i]
         variant_r = h.small(key, 23, 100)
-        variant = np.select(
-            [variant_r < 8, variant_r < 12, variant_r < 14], [1, 2, 3], default=0
-        )
+        variant = np.select([variant_r < 8, variant_r < 12, variant_r < 14], [1, 2, 3], default=0)
         utm = np.maximum(w.utm, 0)
         product = np.maximum(w.product, 0)
         value = cat.price_cents[product] * w.qty
@@ -1073,8 +1168,9 @@ class _Renderer:
                 "ts": w.ts,
                 "tsk": ts_kind,
                 "off": off_min,
-                "offs": pl.Series([f"{m // 60:+03d}:{abs(m) % 60:02d}" for m in _TS_OFFSETS_MIN])
-                .gather(off_i),
+                "offs": pl.Series(
+                    [f"{m // 60:+03d}:{abs(m) % 60:02d}" for m in _TS_OFFSETS_MIN]
+                ).gather(off_i),
                 "bad": pl.Series(_BAD_TIMESTAMPS).gather(h.small(key, 24, len(_BAD_TIMESTAMPS))),
                 "mid": _uuid(h(key, 25), h(key, 26)),
                 "anon": _uuid(h(person_dev, 27), h(person_dev, 28)),
@@ -1116,9 +1212,14 @@ class _Renderer:
              pl.lit("&utm_campaign="), col("camp")]
         )  # fmt: skip
         url = pl.concat_str(
-            [pl.lit(WEB_HOST), col("path"), pl.when(col("has_utm")).then(query).otherwise(pl.lit(""))]
+            [
+                pl.lit(WEB_HOST),
+                col("path"),
+                pl.when(col("has_utm")).then(query).otherwise(pl.lit("")),
+            ]
         )
         local = col("ts") + col("off") * MIN_MS
+        order_no = col("aux") + 100_001
         ts_str = (
             pl.when(mal_c == _M_BAD_TS)
             .then(col("bad"))
@@ -1154,7 +1255,7 @@ class _Renderer:
                 pl.when(kind == K_ADDED).then(_kn("quantity", col("qty").cast(pl.String))),
                 pl.when(kind == K_CHECKOUT).then(_kn("value", _money(col("value")))),
                 pl.when(is_order).then(
-                    _kv("order_id", pl.concat_str([pl.lit("ORD-"), (col("aux") + 100_001).cast(pl.String)]))
+                    _kv("order_id", pl.concat_str([pl.lit("ORD-"), order_no.cast(pl.String)]))
                 ),
                 pl.when(is_order).then(_kn("revenue", _money(col("revenue")))),
                 pl.when(viewed_or_added | is_order | (kind == K_CHECKOUT)).then(
@@ -1392,12 +1493,15 @@ def _write_crm(
         return np.where(ok & (base >= 0), t, none)
 
     sub = np.where(rng.random(n_c) < 0.55, create, none)
-    lead = np.where(rng.random(n_c) < 0.92, create + _uniform_int(rng, 0, 10 * MIN_MS, n_c), none)
+    lead_ok = (rng.random(n_c) < 0.92) | (sub < 0)  # every contact has a stage
+    lead = np.where(lead_ok, create + _uniform_int(rng, 0, 10 * MIN_MS, n_c), none)
     mql = after(lead, rng.random(n_c) < 0.35, 4 * DAY_MS)
     sql = after(mql, rng.random(n_c) < 0.45, 3 * DAY_MS)
     opp = after(sql, rng.random(n_c) < 0.55, 3 * DAY_MS)
     fo = first_order[cps]
-    cust_web = np.where(fo < end_ms, np.maximum(fo, create) + _uniform_int(rng, MIN_MS, 2 * HOUR_MS, n_c), none)
+    cust_web = np.where(
+        fo < end_ms, np.maximum(fo, create) + _uniform_int(rng, MIN_MS, 2 * HOUR_MS, n_c), none
+    )
     for arr in (mql, sql, opp):  # HubSpot stages only move forward
         arr[(cust_web >= 0) & (arr > cust_web)] = none
         arr[arr >= end_ms] = none
@@ -1419,7 +1523,9 @@ def _write_crm(
     )
     late = close >= end_ms
     close = np.where(
-        late, opp[dc] + ((end_ms - 1 - opp[dc]) * rng.uniform(0.1, 0.99, n_d)).astype(np.int64), close
+        late,
+        opp[dc] + ((end_ms - 1 - opp[dc]) * rng.uniform(0.1, 0.99, n_d)).astype(np.int64),
+        close,
     )
     amount = (np.round(rng.lognormal(math.log(2500), 0.8, n_d) / 50) * 5000).astype(np.int64)
     amount = np.maximum(amount, 5000)
@@ -1487,9 +1593,13 @@ def _write_crm(
         ]
         for k, (name, arr) in enumerate(zip(date_cols, stages, strict=True)):
             v = arr[sel]
-            frame[name] = pl.Series(np.where((v >= 0) & (v < hi), v, 0)).set(
-                pl.Series((v < 0) | (v >= hi)), None
-            ) if len(sel) else pl.Series(name, [], dtype=pl.Int64)
+            frame[name] = (
+                pl.Series(np.where((v >= 0) & (v < hi), v, 0)).set(
+                    pl.Series((v < 0) | (v >= hi)), None
+                )
+                if len(sel)
+                else pl.Series(name, [], dtype=pl.Int64)
+            )
             exprs.append(_crm_date(pl.col(name), pl.col(f"c_{k + 1}")).alias(name))
         for k in range(len(stages) + 1):
             frame[f"c_{k}"] = h.small(cid[sel] * 16 + k, 60 + mi, 100)
@@ -1501,15 +1611,19 @@ def _write_crm(
     # deals files by close month
     deal_id = 20_000_000 + np.cumsum(rng.integers(1, 5, n_d))
     person_d = cps[dc]
-    dname = pl.concat_str(
-        [
-            rnd.first_cap.gather(ppl.first[person_d]),
-            pl.lit(" "),
-            rnd.last_cap.gather(ppl.last[person_d]),
-            pl.lit(" - "),
-            pl.Series(_DEAL_KINDS).gather(h.small(deal_id, 70, len(_DEAL_KINDS))),
-        ]
-    ) if n_d else pl.lit("")
+    dname = (
+        pl.concat_str(
+            [
+                rnd.first_cap.gather(ppl.first[person_d]),
+                pl.lit(" "),
+                rnd.last_cap.gather(ppl.last[person_d]),
+                pl.lit(" - "),
+                pl.Series(_DEAL_KINDS).gather(h.small(deal_id, 70, len(_DEAL_KINDS))),
+            ]
+        )
+        if n_d
+        else pl.lit("")
+    )
     deals = pl.DataFrame(
         {
             "hs_object_id": deal_id,
@@ -1574,7 +1688,9 @@ def _write_crm(
     return files, rows, n_bad
 
 
-def _write_monthly(df: pl.DataFrame, months: list[tuple[str, int, int]], crm: Path, stem: str) -> int:
+def _write_monthly(
+    df: pl.DataFrame, months: list[tuple[str, int, int]], crm: Path, stem: str
+) -> int:
     files = 0
     for label, lo, hi in months:
         part = df.filter((pl.col("_t") >= lo) & (pl.col("_t") < hi)).drop("_t")
@@ -1619,7 +1735,7 @@ def generate(
     h = _Hash(seed)
 
     def stream(k: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence([seed & 0xFFFF_FFFF, k]))
+        return np.random.default_rng(np.random.SeedSequence([seed & _MASK64, k]))
 
     start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
     end_ms = start_ms + days * DAY_MS
@@ -1684,9 +1800,11 @@ def generate(
 
     clicks = np.flatnonzero(mail.ev == E_CLICK)
     clicks = clicks[np.argsort(mail.msg[clicks], kind="stable")]
-    first_click = clicks[np.r_[True, mail.msg[clicks][1:] != mail.msg[clicks][:-1]]] if len(
-        clicks
-    ) else clicks
+    first_click = (
+        clicks[np.r_[True, mail.msg[clicks][1:] != mail.msg[clicks][:-1]]]
+        if len(clicks)
+        else clicks
+    )
     first_click = first_click[rng.random(len(first_click)) < 0.85]
     camp_utm = np.array([c.utm for c in campaigns], dtype=np.int64)
     w3 = _click_sessions(

@@ -66,3 +66,28 @@ def quote_external_name(name: str) -> str:
 def used_parameters(statement: str, params: Mapping[str, object]) -> dict[str, object]:
     """The named parameters a statement actually uses (DuckDB refuses unused ones)."""
     return {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
+
+
+def json_text_path(prop: str) -> str:
+    """A SQL literal JSON path to a top-level property (the name is allow-listed first)."""
+    return "'$." + check_identifier(prop, "property name") + "'"
+
+
+_SNIPPET = re.compile(r"\[\[\s*([a-z_][a-z0-9_]*)\s*\]\]")
+
+
+def fill_snippets(relative_path: str, **snippets: str | int) -> str:
+    """Load a SQL file and fill its `[[ name ]]` placeholders.
+
+    Snippets are SQL built by this package from allow-listed identifiers, integers and `$name`
+    parameter references (never from values), e.g. the per-stage columns of a funnel.
+    """
+    text = load_sql(relative_path)
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in snippets:
+            raise KeyError(f"{relative_path}: no value for snippet [[ {key} ]]")
+        return str(snippets[key])
+
+    return _SNIPPET.sub(substitute, text)

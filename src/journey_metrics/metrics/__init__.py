@@ -1,0 +1,1 @@
+"""Metric use cases: build the mart query, run it, shape tidy rows (CONTRACT §4)."""

@@ -1,0 +1,62 @@
+"""What every metric command shares: as_of, time zones, date/instant parsing, Wilson intervals."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from journey_metrics.config import check_timezone
+from journey_metrics.errors import UsageError
+
+Z_95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(check_timezone(name))
+    except ValueError as exc:
+        raise UsageError(f"--tz: {exc}") from None
+
+
+def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
+    """A date (midnight in `tz`) or an ISO 8601 instant (naive instants are in `tz`), as UTC."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tz).astimezone(UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option}: {text!r} is not a date (YYYY-MM-DD) or ISO 8601 instant")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(UTC)
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None, tz: ZoneInfo) -> datetime:
+    """The given --as-of, else the latest occurred_at in the warehouse."""
+    if as_of:
+        return parse_instant(as_of, tz, "--as-of")
+    row = con.execute("SELECT max(occurred_at) FROM events").fetchone()
+    if row is None or row[0] is None:
+        raise UsageError("the warehouse has no events yet: run `journey-metrics run` first")
+    latest: datetime = row[0]
+    return latest.astimezone(UTC)
+
+
+def wilson_interval(successes: int, trials: int) -> tuple[float | None, float | None]:
+    """Wilson score 95% interval for successes/trials; (None, None) when trials is 0."""
+    if trials <= 0:
+        return None, None
+    p = successes / trials
+    z2 = Z_95 * Z_95
+    denominator = 1 + z2 / trials
+    center = (p + z2 / (2 * trials)) / denominator
+    half = Z_95 * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None

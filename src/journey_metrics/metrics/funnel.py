@@ -1,0 +1,171 @@
+"""The funnel (CONTRACT §4): persons per stage with conversion, drop-off, in-progress persons,
+median step times and Wilson intervals, for all persons and per first-touch channel.
+
+The SQL lives in sql/marts/funnel/; this module only stitches its sections together for the
+framework's number of stages and shapes the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import duckdb
+
+from journey_metrics.config import Framework
+from journey_metrics.metrics.common import ratio, wilson_interval
+from journey_metrics.sql import fill_snippets, used_parameters
+from journey_metrics.stages import compile_stages
+
+Entry = Literal["best", "first"]
+Order = Literal["ordered", "unordered"]
+FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FunnelQuery:
+    framework: Framework
+    window: timedelta
+    as_of: datetime
+    entry: Entry = "best"
+    order: Order = "ordered"
+    from_at: datetime | None = None
+    to_at: datetime | None = None
+    by_channel: bool = False
+
+
+def funnel_sql(stage_count: int, entry: Entry, order: Order, by_channel: bool, flags: list[str],
+               ) -> str:
+    """The whole funnel statement for `stage_count` stages (flags: one match expression each)."""
+    k_range = range(1, stage_count + 1)
+    stage_events = fill_snippets(
+        "marts/funnel/stage_events.sql",
+        flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(k_range, flags, strict=True)),
+        lowest_stage="CASE " + " ".join(f"WHEN {e} THEN {k}" for k, e in zip(k_range, flags,
+                                                                             strict=True)) + " END",
+        any_stage=" OR ".join(flags),
+    )
+    ctes = [f"stage_events AS ({stage_events})"]
+    if order == "ordered":
+        ctes.append("level_1 AS (" + fill_snippets(
+            "marts/funnel/level_1.sql",
+            first_only="AND pos = first_entry_pos" if entry == "first" else "",
+        ) + ")")
+        for k in k_range[1:]:
+            ctes.append(f"level_{k} AS (" + fill_snippets(
+                "marts/funnel/level_k.sql", k=k, prev=k - 1) + ")")
+        ctes.append("next_steps AS (" + fill_snippets(
+            "marts/funnel/next_steps.sql",
+            next_columns=", ".join(
+                f"min(pos) FILTER (WHERE m{k}) OVER following_events AS next_{k}"
+                for k in k_range[1:]
+            ),
+        ) + ")")
+        ctes.append("person_levels AS (" + fill_snippets(
+            "marts/funnel/person_levels.sql",
+            latest_starts=", ".join(
+                f"max(s{k}_pos) AS start_pos_{k}, max(s{k}_at) AS start_at_{k}" for k in k_range
+            ),
+            level_case=_highest("start_pos_{k} IS NOT NULL", stage_count),
+            chosen_case="CASE " + " ".join(
+                f"WHEN start_pos_{k} IS NOT NULL THEN start_pos_{k}"
+                for k in reversed(k_range)) + " END",
+            last=stage_count,
+        ) + ")")
+        joins = ["LEFT JOIN next_steps AS c1 ON c1.person_id = l.person_id"
+                 " AND c1.pos = l.chosen_pos"]
+        joins += [f"LEFT JOIN next_steps AS c{k} ON c{k}.person_id = l.person_id"
+                  f" AND c{k}.pos = c{k - 1}.next_{k}" for k in k_range[1:]]
+        times = ", ".join(f"c{k}.occurred_at AS t{k}" for k in k_range)
+        starts = ", ".join(f"l.start_at_{k}" for k in k_range)
+        ctes.append(f"chain AS (SELECT l.person_id, l.level, {starts}, {times}"
+                    f" FROM person_levels AS l {' '.join(joins)})")
+        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in k_range]
+        aggregates += [
+            f"count(*) FILTER (WHERE level = {k - 1} AND start_at_{k - 1} + $window > $as_of)"
+            f" AS in_progress_{k}" for k in k_range[1:]
+        ]
+        aggregates += [
+            f"quantile_cont(epoch(t{k} - t{k - 1}) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
+            f" AS median_hours_{k}" for k in k_range[1:]
+        ]
+    else:
+        ctes.append("chain AS (" + fill_snippets(
+            "marts/funnel/unordered.sql",
+            has_stage=", ".join(f"bool_or(m{k}) AS h{k}" for k in k_range),
+            level_case=_highest(" AND ".join(f"h{j}" for j in range(1, stage_count + 1)),
+                                stage_count, prefix=True),
+        ) + ")")
+        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in k_range]
+    summary = fill_snippets(
+        "marts/funnel/summary.sql",
+        aggregates=", ".join(aggregates),
+        group_name="CASE WHEN grouping(p.channel) = 1 THEN 'all' ELSE p.channel END"
+        if by_channel else "'all'",
+        grouping="GROUPING SETS ((), (p.channel))" if by_channel else "ALL",
+    )
+    return "WITH " + ",\n".join(ctes) + "\n" + summary
+
+
+def _highest(condition: str, stage_count: int, prefix: bool = False) -> str:
+    """CASE giving the highest k whose condition holds (conditions on h1..hk when prefix)."""
+    whens = []
+    for k in range(stage_count, 0, -1):
+        if prefix:
+            test = " AND ".join(f"h{j}" for j in range(1, k + 1))
+        else:
+            test = condition.format(k=k)
+        whens.append(f"WHEN {test} THEN {k}")
+    return "CASE " + " ".join(whens) + " ELSE 0 END"
+
+
+def compute_funnel(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+    stages = compile_stages(q.framework)
+    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, q.by_channel, stages.expressions)
+    params: dict[str, Any] = {
+        **stages.params,
+        "as_of": q.as_of,
+        "window": q.window,
+        "from_at": q.from_at or FAR_PAST,
+        "to_at": q.to_at or FAR_FUTURE,
+    }
+    result = con.execute(sql, used_parameters(sql, params))
+    columns = [d[0] for d in result.description]
+    groups = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    if not any(g["group_name"] == "all" for g in groups):
+        groups.insert(0, {"group_name": "all"})  # nobody entered: still one row per stage
+    return [row for group in groups for row in _shape_group(group, q)]
+
+
+def _shape_group(group: dict[str, Any], q: FunnelQuery) -> list[dict[str, Any]]:
+    rows = []
+    ordered = q.order == "ordered"
+    first = int(group.get("persons_1") or 0)
+    previous = first
+    for k, stage in enumerate(q.framework.stages, start=1):
+        persons = int(group.get(f"persons_{k}") or 0)
+        row: dict[str, Any] = {"group": group["group_name"], "step": k, "stage": stage.name}
+        row["persons"] = persons
+        if k == 1:
+            row.update(conversion_from_previous=None, conversion_from_start=None, drop_off=None,
+                       drop_off_rate=None, in_progress=None, median_hours_from_previous=None,
+                       ci_low=None, ci_high=None)
+        else:
+            conversion = ratio(persons, previous)
+            low, high = wilson_interval(persons, previous)
+            median = group.get(f"median_hours_{k}") if ordered else None
+            row.update(
+                conversion_from_previous=conversion,
+                conversion_from_start=ratio(persons, first),
+                drop_off=previous - persons,
+                drop_off_rate=None if conversion is None else 1 - conversion,
+                in_progress=int(group.get(f"in_progress_{k}") or 0) if ordered else None,
+                median_hours_from_previous=None if median is None else float(median),
+                ci_low=low,
+                ci_high=high,
+            )
+        rows.append(row)
+        previous = persons
+    return rows

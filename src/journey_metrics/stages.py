@@ -1,0 +1,72 @@
+"""Framework rules -> SQL boolean expressions over `fct_events`, one per stage.
+
+Identifiers (property names, stage names) are allow-listed by the config models; every value
+(event names, property values, thresholds) becomes a named bound parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from journey_metrics.config import Framework, MatchRule
+from journey_metrics.sql import json_text_path
+
+
+@dataclass
+class StageMatchSql:
+    """One SQL expression per stage, and the parameters they bind."""
+
+    expressions: list[str]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def compile_stages(framework: Framework) -> StageMatchSql:
+    result = StageMatchSql([])
+    for s, stage in enumerate(framework.stages, start=1):
+        rules = [
+            _compile_rule(rule, f"s{s}r{r}", result.params) for r, rule in enumerate(stage.match)
+        ]
+        result.expressions.append("(" + " OR ".join(f"({r})" for r in rules) + ")")
+    return result
+
+
+def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for column, values in (("event_name", rule.event), ("source", rule.source),
+                           ("channel", rule.channel)):
+        if values is not None:
+            name = f"{prefix}_{column}"
+            params[name] = [str(v) for v in values]
+            parts.append(f"list_contains(${name}, {column})")
+    for p, (prop, conditions) in enumerate(sorted(rule.where.items())):
+        value_sql = f"json_extract_string(properties, {json_text_path(prop)})"
+        for op, operand in sorted(conditions.items()):
+            name = f"{prefix}_w{p}_{op}"
+            parts.append(_condition(op, value_sql, name, operand, params))
+    return " AND ".join(parts) if parts else "true"
+
+
+def _condition(op: str, value_sql: str, name: str, operand: Any, params: dict[str, Any]) -> str:
+    numeric = isinstance(operand, int | float) and not isinstance(operand, bool)
+    if op in ("gte", "lte"):
+        params[name] = float(operand)
+        return f"TRY_CAST({value_sql} AS DOUBLE) {'>=' if op == 'gte' else '<='} ${name}"
+    if op == "in":
+        params[name] = [_as_text(v) for v in operand]
+        return f"list_contains(${name}, {value_sql})"
+    if op == "prefix":
+        params[name] = str(operand)
+        return f"starts_with({value_sql}, ${name})"
+    if numeric:  # eq / ne on numbers compare numerically: 9 = 9.0
+        params[name] = float(operand)
+        compare = "=" if op == "eq" else "IS DISTINCT FROM"
+        return f"TRY_CAST({value_sql} AS DOUBLE) {compare} ${name}"
+    params[name] = _as_text(operand)
+    return f"{value_sql} {'=' if op == 'eq' else 'IS DISTINCT FROM'} ${name}"
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
