@@ -1,39 +1,46 @@
 -- Scalar helpers every model uses. Created as TEMP macros on each connection (db.connect), so the
 -- warehouse file never depends on them.
 
+-- trim() strips only spaces; exports also pad with tabs and line breaks.
+CREATE OR REPLACE TEMP MACRO jm_trim(txt) AS (trim(txt, e' \t\r\n\x0b\x0c'));
+
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or Unix epoch milliseconds.
+-- Epoch milliseconds need 10+ digits (2001 onwards... and 1973-2001 with 12), so a compact date
+-- like 20240310 is not mistaken for one. Lower-case t/z and a decimal comma are valid ISO 8601.
 CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz) AS (
     CASE
-        WHEN txt IS NULL OR trim(txt) = '' THEN NULL
-        WHEN regexp_full_match(trim(txt), '-?[0-9]{1,16}')
-            THEN timezone('UTC', epoch_ms(TRY_CAST(trim(txt) AS BIGINT)))
-        WHEN regexp_matches(trim(txt), '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$')
-            THEN TRY_CAST(trim(txt) AS TIMESTAMPTZ)
-        ELSE timezone(tz, TRY_CAST(trim(txt) AS TIMESTAMP))
+        WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
+        WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{10,16}')
+            THEN timezone('UTC', epoch_ms(TRY_CAST(jm_trim(txt) AS BIGINT)))
+        WHEN regexp_matches(upper(jm_trim(txt)), '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            THEN TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMPTZ)
+        ELSE timezone(tz, TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP))
     END
 );
 
 -- An instant from Unix seconds (SendGrid), given as a number or numeric text.
 CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
-    CASE WHEN regexp_full_match(trim(txt), '-?[0-9]+(\.[0-9]+)?')
-        THEN to_timestamp(TRY_CAST(trim(txt) AS DOUBLE)) END
+    CASE WHEN regexp_full_match(jm_trim(txt), '-?[0-9]+(\.[0-9]+)?')
+        THEN to_timestamp(TRY_CAST(jm_trim(txt) AS DOUBLE)) END
+);
+
+-- An email address anywhere in a text (plain or URL-encoded @, any script).
+CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
+    '[\p{L}\p{N}._%+''-]+(@|%40)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}'
 );
 
 -- Email addresses (plain or URL-encoded @) replaced by a marker: used on every raw text we keep.
 CREATE OR REPLACE TEMP MACRO jm_redact(txt) AS (
-    regexp_replace(txt, '[A-Za-z0-9._%+''-]+(@|%40)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}',
-                   '<redacted-email>', 'g')
+    regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g')
 );
 
-CREATE OR REPLACE TEMP MACRO jm_looks_like_email(txt) AS (
-    regexp_full_match(trim(txt), '[^@\s]+@[^@\s]+\.[^@\s]+')
-);
+CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (regexp_matches(txt, jm_email_pattern()));
 
 -- Emails are matched after trimming and lower-casing (CONTRACT §1 Identity).
-CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS (nullif(lower(trim(txt)), ''));
+CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS (nullif(lower(jm_trim(txt)), ''));
 
 -- Empty strings count as missing everywhere.
-CREATE OR REPLACE TEMP MACRO jm_blank_to_null(txt) AS (nullif(trim(txt), ''));
+CREATE OR REPLACE TEMP MACRO jm_blank_to_null(txt) AS (nullif(jm_trim(txt), ''));
 
 -- "Order Completed" -> order_completed, "orderCompleted" -> order_completed.
 CREATE OR REPLACE TEMP MACRO jm_snake_case(txt) AS (
@@ -46,32 +53,32 @@ CREATE OR REPLACE TEMP MACRO jm_url_host(url) AS (
     nullif(regexp_replace(lower(
         CASE WHEN contains(url, '//')
              THEN regexp_extract(url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)', 1)
-             ELSE regexp_extract(trim(url), '^([^/:?#\s]+\.[^/:?#\s]+)', 1) END
+             ELSE regexp_extract(jm_trim(url), '^([^/:?#\s]+\.[^/:?#\s]+)', 1) END
     ), '^www\.', ''), '')
 );
 
 -- CONTRACT §2: the channel of a web event from its UTM medium, referrer and page URL.
 CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
     CASE
-        WHEN nullif(lower(trim(medium)), '') IS NOT NULL THEN
+        WHEN nullif(lower(jm_trim(medium)), '') IS NOT NULL THEN
             CASE
-                WHEN lower(trim(medium)) IN ('cpc', 'ppc', 'paidsearch') THEN 'paid_search'
-                WHEN lower(trim(medium)) = 'email' THEN 'email'
-                WHEN lower(trim(medium)) IN ('social', 'paid_social', 'social-media') THEN 'social'
-                WHEN lower(trim(medium)) IN ('display', 'banner', 'cpm') THEN 'display'
-                WHEN lower(trim(medium)) IN ('referral', 'affiliate') THEN 'referral'
+                WHEN lower(jm_trim(medium)) IN ('cpc', 'ppc', 'paidsearch') THEN 'paid_search'
+                WHEN lower(jm_trim(medium)) = 'email' THEN 'email'
+                WHEN lower(jm_trim(medium)) IN ('social', 'paid_social', 'social-media') THEN 'social'
+                WHEN lower(jm_trim(medium)) IN ('display', 'banner', 'cpm') THEN 'display'
+                WHEN lower(jm_trim(medium)) IN ('referral', 'affiliate') THEN 'referral'
                 ELSE 'other'
             END
         WHEN jm_url_host(referrer) IS NULL THEN 'direct'
         WHEN jm_url_host(referrer) = jm_url_host(page_url) THEN 'direct'
-        WHEN list_has_any(string_split(jm_url_host(referrer), '.'),
-                          ['google', 'bing', 'duckduckgo', 'yahoo', 'baidu', 'yandex'])
+        -- the site's name followed only by a (country) top-level domain: google.co.uk,
+        -- search.yahoo.com; not notgoogle.com, google.example.org or bing.com.evil.net
+        WHEN regexp_matches(jm_url_host(referrer),
+                            '(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.[a-z]{2,3}){1,2}$')
             THEN 'organic_search'
-        WHEN list_has_any(string_split(jm_url_host(referrer), '.'),
-                          ['facebook', 'instagram', 'linkedin', 'twitter', 'youtube', 'tiktok',
-                           'reddit'])
-             OR jm_url_host(referrer) IN ('t.co', 'x.com')
-             OR suffix(jm_url_host(referrer), '.t.co') OR suffix(jm_url_host(referrer), '.x.com')
+        WHEN regexp_matches(jm_url_host(referrer),
+                            '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}$')
+             OR regexp_matches(jm_url_host(referrer), '(^|\.)(t\.co|x\.com)$')
             THEN 'social'
         ELSE 'referral'
     END

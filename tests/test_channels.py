@@ -17,11 +17,6 @@ from conftest import TEST_KEY, query, write_csv, write_json_array, write_jsonl
 
 PAGE = "https://shop.example.com/products/42?ref=x"
 
-_TRIM_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: jm_web_channel uses DuckDB trim(), which strips only spaces, so a medium padded "
-    "with a tab/newline is 'other' instead of its channel",
-)
 
 # (medium, referrer, page_url, expected channel); None = field absent.
 CHANNEL_CASES = [
@@ -40,7 +35,7 @@ CHANNEL_CASES = [
     pytest.param(" cpm", None, PAGE, "display", id="cpm"),
     pytest.param("referral", None, PAGE, "referral", id="referral"),
     pytest.param("AFFILIATE", "https://www.google.com/", PAGE, "referral", id="affiliate"),
-    pytest.param("\tcpc\n", None, PAGE, "paid_search", id="cpc-tab-newline", marks=_TRIM_BUG),
+    pytest.param("\tcpc\n", None, PAGE, "paid_search", id="cpc-tab-newline"),
     # any other non-empty medium
     pytest.param("newsletter", None, PAGE, "other", id="other-newsletter"),
     pytest.param("organic", "https://www.google.com/", PAGE, "other", id="other-organic"),

@@ -448,3 +448,12 @@ def test_tiny_runs_still_write_the_whole_layout(tmp_path: Path) -> None:
     assert summary.files >= 3 + 3 + 3
     assert len(list((tmp_path / "web").iterdir())) == 3
     assert (tmp_path / "crm").is_dir()
+
+
+def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path: Path) -> None:
+    generate(tmp_path, 30, seed=1, days=6)
+    (tmp_path / "web" / "keep-me.txt").write_text("not ours")
+    summary = generate(tmp_path, 30, seed=1, days=3)
+    assert len(list((tmp_path / "web").glob("events-*.jsonl"))) == 3
+    assert (tmp_path / "web" / "keep-me.txt").exists()
+    assert summary.files == sum(1 for p in tmp_path.rglob("*") if p.is_file()) - 1

@@ -346,19 +346,13 @@ KEYS = [
     pytest.param("k" * 64, id="block-sized-key"),
     pytest.param("a-much-longer-key-" * 6, id="key-longer-than-block"),
 ]
-_TRIM_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: jm_normalize_email uses DuckDB trim(), which strips only spaces; "
-    "HashKey.hash_email (str.strip) also strips tabs/newlines, so the SQL hash differs and "
-    "'bob@example.com\\t' is a different person from 'bob@example.com'",
-)
 EMAILS = [
     pytest.param("alice@example.com", id="plain"),
     pytest.param("  Alice.Liddell@Example.COM ", id="case-and-spaces"),
     pytest.param("BOB+Tag@Sub.Example.co.uk", id="plus-tag"),
     pytest.param("o'brien@example.ie", id="apostrophe"),
     pytest.param("ÄNNE@BÜCHER.DE", id="non-ascii"),
-    pytest.param("\tbob@example.com\n", id="tab-newline", marks=_TRIM_BUG),
+    pytest.param("\tbob@example.com\n", id="tab-newline"),
 ]
 
 
@@ -392,7 +386,6 @@ def test_sql_hash_macro_gives_null_for_no_email() -> None:
         con.close()
 
 
-@pytest.mark.xfail(strict=True, reason=_TRIM_BUG.kwargs["reason"])
 def test_tab_padded_email_is_the_same_person(
     input_dir: Path, db_path: Path, run_pipeline: Any
 ) -> None:
@@ -450,12 +443,6 @@ def _leaked_values(db: Path, emails: list[str]) -> list[str]:
     return leaks(decoded_warehouse_text(db), emails)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: events.campaign is stored unredacted (stg_web: context.campaign.name, "
-    "stg_email: the custom `campaign` argument), so an email inside a campaign name reaches the "
-    "warehouse",
-)
 def test_no_email_in_campaign_names(input_dir: Path, db_path: Path, run_pipeline: Any) -> None:
     write_jsonl(
         input_dir / "web" / "a.jsonl",
@@ -469,12 +456,6 @@ def test_no_email_in_campaign_names(input_dir: Path, db_path: Path, run_pipeline
     assert _leaked_values(db_path, ["zed.zulu@example.com", "yuri.young@example.com"]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ids are stored as given unless the whole value looks like an email "
-    "(jm_looks_like_email), so a messageId that embeds an email (also exported as event_id) or an "
-    "anonymousId like 'guest wendy@example.com' reach the warehouse unredacted",
-)
 def test_no_email_inside_identifiers(
     input_dir: Path, db_path: Path, tmp_path: Path, run_pipeline: Any
 ) -> None:
@@ -491,11 +472,6 @@ def test_no_email_inside_identifiers(
     assert _leaked_values(db_path, emails) + leaks(result.events_path.read_bytes(), emails) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: jm_redact only matches ASCII addresses, so an email with a non-ASCII domain in "
-    "Segment properties (or any redacted text) is stored as is",
-)
 def test_no_non_ascii_email_in_properties(
     input_dir: Path, db_path: Path, run_pipeline: Any
 ) -> None:

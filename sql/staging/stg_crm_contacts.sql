@@ -4,7 +4,7 @@
 WITH contacts AS (
     SELECT
         record_no,
-        jm_blank_to_null(hs_object_id) AS contact_id,
+        jm_pseudonymize(jm_blank_to_null(hs_object_id)) AS contact_id,
         jm_email_hash(email) AS email_hash,
         json_merge_patch(
             coalesce(extra_fields, '{}'::JSON),

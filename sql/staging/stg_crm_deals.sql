@@ -4,11 +4,11 @@
 WITH deals AS (
     SELECT
         record_no,
-        jm_blank_to_null(hs_object_id) AS deal_id,
+        jm_pseudonymize(jm_blank_to_null(hs_object_id)) AS deal_id,
         lower(jm_blank_to_null(dealstage)) AS deal_stage,
         jm_blank_to_null(amount) AS amount_text,
         jm_blank_to_null(closedate) AS close_text,
-        jm_blank_to_null(associated_contact_id) AS contact_id,
+        jm_pseudonymize(jm_blank_to_null(associated_contact_id)) AS contact_id,
         json_merge_patch(
             coalesce(extra_fields, '{}'::JSON),
             json_object('dealname', jm_blank_to_null(dealname), 'dealstage', jm_blank_to_null(dealstage),

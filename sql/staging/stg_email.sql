@@ -9,7 +9,7 @@ fields AS (
         record_no,
         j,
         json_type(j) AS json_kind,
-        lower(trim(j ->> '$.event')) AS sendgrid_event,
+        lower(jm_trim(j ->> '$.event')) AS sendgrid_event,
         j ->> '$.timestamp' AS timestamp_text,
         jm_parse_unix_seconds(j ->> '$.timestamp') AS occurred_at
     FROM parsed
@@ -28,7 +28,7 @@ SELECT
             THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
     END AS reject_reason,
     true AS is_event,
-    jm_blank_to_null(j ->> '$.sg_event_id') AS event_id,
+    jm_pseudonymize(jm_blank_to_null(j ->> '$.sg_event_id')) AS event_id,
     'email_' || sendgrid_event AS event_name,
     occurred_at,
     NULL::VARCHAR AS anonymous_id,
@@ -36,7 +36,7 @@ SELECT
     jm_email_hash(j ->> '$.email') AS email_hash,
     NULL::VARCHAR AS crm_contact_id,
     'email' AS channel,
-    jm_blank_to_null(j ->> '$.campaign') AS campaign,
+    jm_redact(jm_blank_to_null(j ->> '$.campaign')) AS campaign,
     NULL::DOUBLE AS revenue,
     jm_redact(json_object(
         'sg_message_id', j ->> '$.sg_message_id',

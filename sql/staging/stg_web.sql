@@ -32,22 +32,20 @@ SELECT
             THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
     END AS reject_reason,
     true AS is_event,
-    jm_blank_to_null(j ->> '$.messageId') AS event_id,
+    jm_pseudonymize(jm_blank_to_null(j ->> '$.messageId')) AS event_id,
     CASE message_type
         WHEN 'page' THEN 'page_view'
         WHEN 'identify' THEN 'identify'
         ELSE jm_snake_case(track_event)
     END AS event_name,
     occurred_at,
-    -- An email used as an id is hashed like any email: no raw address reaches the warehouse.
-    CASE WHEN jm_looks_like_email(j ->> '$.anonymousId') THEN 'h:' || jm_email_hash(j ->> '$.anonymousId')
-         ELSE jm_blank_to_null(j ->> '$.anonymousId') END AS anonymous_id,
-    CASE WHEN jm_looks_like_email(j ->> '$.userId') THEN 'h:' || jm_email_hash(j ->> '$.userId')
-         ELSE jm_blank_to_null(j ->> '$.userId') END AS user_id,
+    -- An id containing an email is replaced by its keyed hash: no raw address is stored.
+    jm_pseudonymize(jm_blank_to_null(j ->> '$.anonymousId')) AS anonymous_id,
+    jm_pseudonymize(jm_blank_to_null(j ->> '$.userId')) AS user_id,
     CASE WHEN message_type = 'identify' THEN jm_email_hash(j ->> '$.traits.email') END AS email_hash,
     NULL::VARCHAR AS crm_contact_id,
     jm_web_channel(j ->> '$.context.campaign.medium', referrer, page_url) AS channel,
-    jm_blank_to_null(j ->> '$.context.campaign.name') AS campaign,
+    jm_redact(jm_blank_to_null(j ->> '$.context.campaign.name')) AS campaign,
     TRY_CAST(properties ->> '$.revenue' AS DOUBLE) AS revenue,
     jm_redact(properties::VARCHAR)::JSON AS properties,
     NULL::BIGINT AS nps_score

@@ -178,13 +178,13 @@ def funnel(
     framework: Annotated[str, typer.Option("--framework", help="Built-in name or YAML file.")],
     db: DbOption = DEFAULT_DB,
     window: Annotated[
-        str | None, typer.Option("--window", help="Conversion window, e.g. 7d (default: framework's)")
+        str | None, typer.Option("--window", help="Conversion window, e.g. 7d.")
     ] = None,
     entry: Annotated[Entry, typer.Option("--entry")] = Entry.best,
     order: Annotated[Order, typer.Option("--order")] = Order.ordered,
-    from_: Annotated[str | None, typer.Option("--from", help="Entries from this date/instant.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Entries before this date/instant.")] = None,
-    by: Annotated[ByGroup | None, typer.Option("--by", help="Split by person channel.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Entries from this date.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Entries before this date.")] = None,
+    by: Annotated[ByGroup | None, typer.Option("--by", help="Split by channel.")] = None,
     as_of: AsOfOption = None,
     tz: TzOption = "UTC",
     output_format: FormatOption = OutputFormat.table,
@@ -207,8 +207,8 @@ def funnel(
             framework=spec,
             window=window_delta,
             as_of=resolve_as_of(con, as_of, zone_info),
-            entry=entry.value,  # type: ignore[arg-type]
-            order=order.value,  # type: ignore[arg-type]
+            entry=entry.value,
+            order=order.value,
             from_at=parse_instant(from_, zone_info, "--from") if from_ else None,
             to_at=parse_instant(to, zone_info, "--to") if to else None,
             by_channel=by is ByGroup.channel,
@@ -223,7 +223,8 @@ def funnel(
     )
     print_rows(
         stdout, rows, FUNNEL_COLUMNS, output_format,
-        title=f"{spec.label} funnel, window {window or spec.window}, as of {query.as_of:%Y-%m-%d %H:%M} UTC",
+        title=f"{spec.label} funnel, window {window or spec.window}, "
+        f"as of {query.as_of:%Y-%m-%d %H:%M} UTC",
         highlight=lambda r: r is worst,
         caption=(f"biggest drop-off: before {worst['stage']} ({worst['drop_off_rate']:.1%})"
                  if worst else None),

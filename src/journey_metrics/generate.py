@@ -1101,6 +1101,10 @@ class _Renderer:
         self.last_cap = pl.Series([x.title() for x in _LAST])
         self.domain = pl.Series(_DOMAINS)
         self.c_user = h.const(11)
+        self.offsets = pl.Series([f"{m // 60:+03d}:{abs(m) % 60:02d}" for m in _TS_OFFSETS_MIN])
+        self.currencies = pl.Series(["EUR", "USD"])
+        self.methods = pl.Series(["email", "email", "google", "apple"])
+        self.share_via = pl.Series(["email", "link", "whatsapp"])
         self.c_invite = h.const(12)
 
     # identity strings -------------------------------------------------------------------
@@ -1149,64 +1153,45 @@ class _Renderer:
 
     # web ----------------------------------------------------------------------------------
     def web_lines(self, w: _Web, key: Arr, mal: Arr) -> pl.Series:
+        """One Segment message per row, in row order.
+
+        Rows are rendered per event kind (each kind has its own properties) in parallel lazy
+        frames, then put back in order.
+        """
         h, cat = self.h, self.cat
         n = len(w)
         person_dev = w.person.astype(np.int64) * 2 + w.device
-        ts_kind = h.small(key, 21, 1000)
         off_i = h.small(key, 22, len(_TS_OFFSETS_MIN))
-        off_min = np.array(_TS_OFFSETS_MIN, dtype=np.int64)[off_i]
-        variant_r = h.small(key, 23, 100)
-        variant = np.select([variant_r < 8, variant_r < 12, variant_r < 14], [1, 2, 3], default=0)
         utm = np.maximum(w.utm, 0)
-        product = np.maximum(w.product, 0)
-        value = cat.price_cents[product] * w.qty
-        df = pl.DataFrame(
+        base = pl.DataFrame(
             {
+                "i": np.arange(n, dtype=np.int64),
                 "kind": w.kind,
                 "mal": mal.astype(np.int8),
                 "user": w.user,
                 "ts": w.ts,
-                "tsk": ts_kind,
-                "off": off_min,
-                "offs": pl.Series(
-                    [f"{m // 60:+03d}:{abs(m) % 60:02d}" for m in _TS_OFFSETS_MIN]
-                ).gather(off_i),
-                "bad": pl.Series(_BAD_TIMESTAMPS).gather(h.small(key, 24, len(_BAD_TIMESTAMPS))),
+                "tsk": h.small(key, 21, 1000),
+                "off": np.array(_TS_OFFSETS_MIN, dtype=np.int64)[off_i],
+                "offs": self.offsets.gather(off_i),
                 "mid": _uuid(h(key, 25), h(key, 26)),
                 "anon": _uuid(h(person_dev, 27), h(person_dev, 28)),
                 "uid": self.user_id(w.person),
-                "event": pl.Series(_TRACK_NAMES).gather(w.kind),
                 "path": cat.paths.gather(w.path),
                 "ref": cat.refs.gather(w.ref),
                 "has_utm": w.utm >= 0,
                 "src": self.utm_src.gather(utm),
                 "med": self.utm_med.gather(utm),
                 "camp": self.utm_name.gather(utm),
-                "pid": cat.pid.gather(product),
-                "pname": cat.name.gather(product),
-                "pcat": cat.category.gather(product),
-                "price": cat.price.gather(product),
-                "qty": w.qty,
-                "value": value,
-                "revenue": value + np.where(value < 5_000, 495, 0),
-                "cur": pl.Series(["EUR", "USD"]).gather(self.ppl.currency[w.person]),
-                "aux": w.aux,
-                "code": self.invite_code(w.aux),
-                "method": pl.Series(["email", "email", "google", "apple"]).gather(
-                    h.small(w.person, 29, 4)
-                ),
-                "via": pl.Series(["email", "link", "whatsapp"]).gather(h.small(key, 30, 3)),
-                "email": self.email(w.person, variant),
-                "fn": self.first_cap.gather(self.ppl.first[w.person]),
-                "ln": self.last_cap.gather(self.ppl.last[w.person]),
             }
         )
+        bad_rows = mal == _M_BAD_TS
+        if bad_rows.any():
+            bad = pl.Series(_BAD_TIMESTAMPS).gather(h.small(key, 24, len(_BAD_TIMESTAMPS)))
+            base = base.with_columns(bad=bad)
+        else:
+            base = base.with_columns(bad=pl.lit("", pl.String))
         col = pl.col
-        kind, mal_c = col("kind"), col("mal")
-        page = kind == K_PAGE
-        identify = kind == K_IDENTIFY
-        viewed_or_added = (kind == K_VIEWED) | (kind == K_ADDED)
-        is_order = kind == K_ORDER
+        mal_c = col("mal")
         query = pl.concat_str(
             [pl.lit("?utm_source="), col("src"), pl.lit("&utm_medium="), col("med"),
              pl.lit("&utm_campaign="), col("camp")]
@@ -1219,7 +1204,6 @@ class _Renderer:
             ]
         )
         local = col("ts") + col("off") * MIN_MS
-        order_no = col("aux") + 100_001
         ts_str = (
             pl.when(mal_c == _M_BAD_TS)
             .then(col("bad"))
@@ -1229,82 +1213,194 @@ class _Renderer:
             .then(_iso(col("ts"), millis=False))
             .otherwise(pl.concat_str([_iso(local, suffix=""), col("offs")]))
         )
-        type_str = (
-            pl.when(mal_c == _M_BAD_TYPE)
-            .then(pl.lit("pageview"))
-            .when(page)
-            .then(pl.lit("page"))
-            .when(identify)
-            .then(pl.lit("identify"))
-            .otherwise(pl.lit("track"))
+        page_obj = _obj([_kv("path", col("path")), _kv("referrer", col("ref")), _kv("url", url)])
+        campaign = _obj(
+            [_kv("source", col("src")), _kv("medium", col("med")), _kv("name", col("camp"))]
+        )
+        context = _obj(
+            [pl.when(col("has_utm")).then(_kn("campaign", campaign)), _kn("page", col("pg"))]
+        )
+        ids_ok = mal_c != _M_NO_IDS
+
+        def head(type_name: str) -> pl.Expr:
+            type_str = pl.when(mal_c == _M_BAD_TYPE).then(pl.lit("pageview"))
+            return pl.concat_str(
+                [
+                    _kv("type", type_str.otherwise(pl.lit(type_name))),
+                    pl.when(mal_c != _M_NO_MID).then(_kv("messageId", col("mid"))),
+                    _kv("timestamp", col("tss")),
+                    pl.when(ids_ok).then(_kv("anonymousId", col("anon"))),
+                    pl.when(ids_ok & col("user")).then(_kv("userId", col("uid"))),
+                ],
+                separator=",",
+                ignore_nulls=True,
+            )
+
+        def line(type_name: str, body: list[pl.Expr]) -> pl.Expr:
+            return pl.concat_str(
+                [pl.lit("{"), head(type_name), *(pl.concat_str([pl.lit(","), b]) for b in body),
+                 pl.lit(',"context":'), col("ctx"), pl.lit("}")]
+            )  # fmt: skip
+
+        prepared = base.lazy().with_columns(tss=ts_str, pg=page_obj).with_columns(ctx=context)
+        frames: list[pl.LazyFrame] = []
+        kinds = w.kind
+
+        def part(k: int, extra: dict[str, Any], body: list[pl.Expr], type_name: str) -> None:
+            rows = np.flatnonzero(kinds == k)
+            if len(rows) == 0:
+                return
+            lf = prepared.filter(col("kind") == k)
+            if extra:
+                lf = lf.with_columns(**{name: v(rows) for name, v in extra.items()})
+            frames.append(lf.select("i", line(type_name, body).alias("line")))
+
+        def track(name: str, props: list[pl.Expr]) -> list[pl.Expr]:
+            return [_kv("event", pl.lit(name)), _kn("properties", _obj(props))]
+
+        product = np.maximum(w.product, 0)
+        value = cat.price_cents[product] * w.qty
+        currency = self.currencies.gather(self.ppl.currency[w.person])
+
+        def g(series: pl.Series, idx: Arr) -> Callable[[Arr], pl.Series]:
+            return lambda rows: series.gather(idx[rows])
+
+        def arr(values: Arr) -> Callable[[Arr], pl.Series]:
+            return lambda rows: pl.Series(values[rows])
+
+        prod_cols = {
+            "pid": g(cat.pid, product),
+            "pname": g(cat.name, product),
+            "pcat": g(cat.category, product),
+            "price": g(cat.price, product),
+            "cur": lambda rows: currency.gather(rows),
+        }
+        prod_props = [
+            _kv("product_id", col("pid")),
+            _kv("name", col("pname")),
+            _kv("category", col("pcat")),
+            _kn("price", col("price")),
+        ]
+        part(K_PAGE, {}, [_kn("properties", col("pg"))], "page")
+        part(
+            K_IDENTIFY,
+            {
+                "email": lambda rows: self.email(w.person[rows], self._variant(key[rows])),
+                "fn": g(self.first_cap, self.ppl.first[w.person]),
+                "ln": g(self.last_cap, self.ppl.last[w.person]),
+            },
+            [
+                _kn(
+                    "traits",
+                    _obj(
+                        [
+                            _kv("email", col("email")),
+                            _kv("first_name", col("fn")),
+                            _kv("last_name", col("ln")),
+                        ]
+                    ),
+                )
+            ],
+            "identify",
+        )
+        method = h.small(w.person, 29, 4)
+        code_cols = {
+            "code": lambda rows: self.invite_code(w.aux[rows]),
+            "aux": arr(w.aux),
+            "method": g(self.methods, method),
+        }
+        code = pl.when(col("aux") >= 0).then(_kv("invite_code", col("code")))
+        part(
+            K_SIGNED_UP,
+            code_cols,
+            track("Signed Up", [_kv("method", col("method")), code]),
+            "track",
+        )
+        part(
+            K_SIGNED_IN,
+            {"method": g(self.methods, method)},
+            track("Signed In", [_kv("method", col("method"))]),
+            "track",
+        )
+        part(
+            K_VIEWED,
+            prod_cols,
+            track("Product Viewed", [*prod_props, _kv("currency", col("cur"))]),
+            "track",
+        )
+        part(
+            K_ADDED,
+            {**prod_cols, "qty": arr(w.qty)},
+            track(
+                "Product Added",
+                [
+                    *prod_props,
+                    _kn("quantity", col("qty").cast(pl.String)),
+                    _kv("currency", col("cur")),
+                ],
+            ),
+            "track",
+        )
+        part(
+            K_CHECKOUT,
+            {"value": arr(value), "cur": prod_cols["cur"]},
+            track(
+                "Checkout Started",
+                [_kn("value", _money(col("value"))), _kv("currency", col("cur"))],
+            ),
+            "track",
         )
         products = pl.concat_str(
             [pl.lit('[{"product_id":"'), col("pid"), pl.lit('","quantity":'),
              col("qty").cast(pl.String), pl.lit(',"price":'), col("price"), pl.lit("}]")]
         )  # fmt: skip
-        signed = (kind == K_SIGNED_UP) | (kind == K_SIGNED_IN)
-        props = _obj(
-            [
-                pl.when(page).then(_kv("path", col("path"))),
-                pl.when(page).then(_kv("referrer", col("ref"))),
-                pl.when(page).then(_kv("url", url)),
-                pl.when(viewed_or_added).then(_kv("product_id", col("pid"))),
-                pl.when(viewed_or_added).then(_kv("name", col("pname"))),
-                pl.when(viewed_or_added).then(_kv("category", col("pcat"))),
-                pl.when(viewed_or_added).then(_kn("price", col("price"))),
-                pl.when(kind == K_ADDED).then(_kn("quantity", col("qty").cast(pl.String))),
-                pl.when(kind == K_CHECKOUT).then(_kn("value", _money(col("value")))),
-                pl.when(is_order).then(
-                    _kv("order_id", pl.concat_str([pl.lit("ORD-"), order_no.cast(pl.String)]))
-                ),
-                pl.when(is_order).then(_kn("revenue", _money(col("revenue")))),
-                pl.when(viewed_or_added | is_order | (kind == K_CHECKOUT)).then(
-                    _kv("currency", col("cur"))
-                ),
-                pl.when(is_order).then(_kn("products", products)),
-                pl.when(signed).then(_kv("method", col("method"))),
-                pl.when(((kind == K_SIGNED_UP) & (col("aux") >= 0)) | (kind == K_INVITE)).then(
-                    _kv("invite_code", col("code"))
-                ),
-                pl.when(kind == K_INVITE).then(_kv("share_via", col("via"))),
-            ]
+        order_no = pl.concat_str([pl.lit("ORD-"), (col("aux") + 100_001).cast(pl.String)])
+        part(
+            K_ORDER,
+            {
+                **prod_cols,
+                "qty": arr(w.qty),
+                "aux": arr(w.aux),
+                "revenue": arr(value + np.where(value < 5_000, 495, 0)),
+            },
+            track(
+                "Order Completed",
+                [
+                    _kv("order_id", order_no),
+                    _kn("revenue", _money(col("revenue"))),
+                    _kv("currency", col("cur")),
+                    _kn("products", products),
+                ],
+            ),
+            "track",
         )
-        traits = _obj(
-            [_kv("email", col("email")), _kv("first_name", col("fn")), _kv("last_name", col("ln"))]
+        part(
+            K_INVITE,
+            {**code_cols, "via": g(self.share_via, h.small(key, 30, 3))},
+            track(
+                "Invite Sent",
+                [_kv("invite_code", col("code")), _kv("share_via", col("via"))],
+            ),
+            "track",
         )
-        campaign = _obj(
-            [_kv("source", col("src")), _kv("medium", col("med")), _kv("name", col("camp"))]
-        )
-        context = _obj(
-            [
-                pl.when(col("has_utm")).then(_kn("campaign", campaign)),
-                _kn(
-                    "page",
-                    _obj([_kv("path", col("path")), _kv("referrer", col("ref")), _kv("url", url)]),
-                ),
-            ]
-        )
-        ids_ok = mal_c != _M_NO_IDS
-        line = _obj(
-            [
-                _kv("type", type_str),
-                pl.when(mal_c != _M_NO_MID).then(_kv("messageId", col("mid"))),
-                _kv("timestamp", ts_str),
-                pl.when(ids_ok).then(_kv("anonymousId", col("anon"))),
-                pl.when(ids_ok & col("user")).then(_kv("userId", col("uid"))),
-                pl.when(~page & ~identify).then(_kv("event", col("event"))),
-                pl.when(~identify).then(_kn("properties", props)),
-                pl.when(identify).then(_kn("traits", traits)),
-                _kn("context", context),
-            ]
-        )
-        line = (
-            pl.when(mal_c == _M_NOT_JSON)
-            .then(line.str.slice(0, line.str.len_chars() // 2))
-            .otherwise(line)
-        )
-        out = df.select(line.alias("line")).to_series()
-        assert len(out) == n
+        if not frames:
+            return pl.Series("line", [], dtype=pl.String)
+        out = pl.concat(pl.collect_all(frames)).sort("i")
+        lines = out.get_column("line")
+        if (mal == _M_NOT_JSON).any():
+            broken = pl.Series(mal == _M_NOT_JSON)
+            lines = pl.select(
+                pl.when(broken)
+                .then(lines.str.slice(0, lines.str.len_chars() // 2))
+                .otherwise(lines)
+            ).to_series()
+        assert len(lines) == n
+        return lines.alias("line")
+
+    def _variant(self, key: Arr) -> Arr:
+        """How an identify call spells the address: as is, capitalised, padded, upper-case."""
+        r = self.h.small(key, 23, 100)
+        out: Arr = np.select([r < 8, r < 12, r < 14], [1, 2, 3], default=0)
         return out
 
     # email --------------------------------------------------------------------------------
@@ -1706,6 +1802,16 @@ def _write_monthly(
 # --------------------------------------------------------------------------------------------
 
 
+_OUTPUT_PATTERNS = (
+    ("web", "events-*.jsonl"),
+    ("email", "sendgrid-*.json"),
+    ("email", "sendgrid-*.jsonl"),
+    ("crm", "contacts-*.csv"),
+    ("crm", "deals-*.csv"),
+    ("crm", "feedback-*.csv"),
+)
+
+
 def generate(
     out_dir: Path,
     persons: int,
@@ -1717,8 +1823,12 @@ def generate(
 ) -> GenerateSummary:
     """Write synthetic web, email and CRM input for ``persons`` persons under ``out_dir``.
 
-    Web events span [start, start + days) in UTC; one web and one email file per day, monthly CRM
-    exports. The same arguments give byte-identical files.
+    All events fall in [start, start + days) UTC. Files: ``web/events-YYYY-MM-DD.jsonl`` and
+    ``email/sendgrid-YYYY-MM-DD.json`` (JSON array) or ``.jsonl`` (one event per line), one per
+    day; monthly ``crm/contacts-YYYY-MM.csv`` (the first with a UTF-8 BOM; a contact changed in
+    a later month is exported again), ``crm/deals-YYYY-MM.csv`` and ``crm/feedback-YYYY-MM.csv``.
+    Files of these names left by an earlier run in ``out_dir`` are removed first. The same
+    arguments give byte-identical files. ``progress(label, fraction)`` is called per file.
     """
     if persons < 1:
         raise ValueError("persons must be at least 1")
@@ -1732,6 +1842,10 @@ def generate(
     out_dir = Path(out_dir)
     for sub in ("web", "email", "crm"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    # files of an earlier generate() into the same folder would mix with this run's
+    for sub, pattern in _OUTPUT_PATTERNS:
+        for stale in (out_dir / sub).glob(pattern):
+            stale.unlink()
     h = _Hash(seed)
 
     def stream(k: int) -> np.random.Generator:

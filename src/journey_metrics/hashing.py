@@ -43,7 +43,7 @@ class HashKey:
 
     def hash_email(self, email: str) -> str:
         """Python reference of the SQL macro (for tests and tiny lookups)."""
-        normalized = email.strip().lower().encode()
+        normalized = email.strip(" \t\r\n\x0b\x0c").lower().encode()
         return hmac.new(self.secret, normalized, hashlib.sha256).hexdigest()
 
 
@@ -87,4 +87,10 @@ def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
         "CREATE OR REPLACE TEMP MACRO jm_email_hash(email) AS ("
         f"  CASE WHEN jm_normalize_email(email) IS NOT NULL THEN sha256(from_hex('{outer}') ||"
         f"  from_hex(sha256(from_hex('{inner}') || encode(jm_normalize_email(email))))) END)"
+    )
+    # Identifiers that contain an email (a userId that is an address, a messageId built from
+    # one) are replaced by 'h:' + the keyed hash of the whole identifier.
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO jm_pseudonymize(value) AS ("
+        "  CASE WHEN jm_contains_email(value) THEN 'h:' || jm_email_hash(value) ELSE value END)"
     )

@@ -158,16 +158,18 @@ def load_file(
 
     result = _failure_before_reading(source, item)
     if result is None:
+        try:
+            # Reading only fills TEMP tables, so it happens before the transaction: a failed
+            # read (and the Latin-1 retry after it) cannot abort the file's transaction.
+            read_file(con, item.path, item.kind)  # type: ignore[arg-type]
+        except FileReadError as exc:
+            result = FileResult(source.name, item.relative, "failed", reason=str(exc))
+    if result is None:
         con.execute("BEGIN TRANSACTION")
         try:
-            read_file(con, item.path, item.kind)  # type: ignore[arg-type]
             result = _stage_and_insert(con, source, item, run_id)
             _record_manifest(con, item, stat, sha, result, run_id)
             con.execute("COMMIT")
-        except FileReadError as exc:
-            # DuckDB aborts the transaction on a read error: nothing of the file is kept.
-            con.execute("ROLLBACK")
-            result = FileResult(source.name, item.relative, "failed", reason=str(exc))
         except duckdb.Error as exc:
             # Input that defeats a staging model must not stop the other files.
             con.execute("ROLLBACK")

@@ -29,7 +29,9 @@ def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
             return datetime.combine(date.fromisoformat(value), time(0), tz).astimezone(UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise UsageError(f"{option}: {text!r} is not a date (YYYY-MM-DD) or ISO 8601 instant")
+        raise UsageError(
+            f"{option}: {text!r} is not a date (YYYY-MM-DD) or ISO 8601 instant"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)

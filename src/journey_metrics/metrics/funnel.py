@@ -113,10 +113,7 @@ def _highest(condition: str, stage_count: int, prefix: bool = False) -> str:
     """CASE giving the highest k whose condition holds (conditions on h1..hk when prefix)."""
     whens = []
     for k in range(stage_count, 0, -1):
-        if prefix:
-            test = " AND ".join(f"h{j}" for j in range(1, k + 1))
-        else:
-            test = condition.format(k=k)
+        test = " AND ".join(f"h{j}" for j in range(1, k + 1)) if prefix else condition.format(k=k)
         whens.append(f"WHEN {test} THEN {k}")
     return "CASE " + " ".join(whens) + " ELSE 0 END"
 
