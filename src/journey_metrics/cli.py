@@ -120,11 +120,23 @@ def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into.")],
     seed: Annotated[int, typer.Option("--seed")] = 42,
     days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 90,
+    gzip_files: Annotated[bool, typer.Option("--gzip", help="Write every file as .gz")] = False,
 ) -> None:
     """Write realistic synthetic input (web, email, CRM) in the input layout."""
+    import gzip
+    import shutil
+
     from journey_metrics.generate import generate as generate_input
 
     summary = generate_input(out, persons, seed, days=days)
+    if gzip_files:
+        for path in sorted(p for p in out.glob("*/*") if p.suffix != ".gz"):
+            # mtime=0 keeps the compressed bytes reproducible for the same seed
+            with path.open("rb") as src, gzip.GzipFile(
+                path.with_name(path.name + ".gz"), "wb", mtime=0
+            ) as dst:
+                shutil.copyfileobj(src, dst)
+            path.unlink()
     records = ", ".join(f"{k}: {v}" for k, v in summary.records.items())
     typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
 
