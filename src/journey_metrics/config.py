@@ -87,7 +87,8 @@ class SourceConfig(BaseModel):
 def _format_error(path: Path, error: ValidationError) -> str:
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"{path}: {field}: {first['msg']}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{path}: {field}: {message}"
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

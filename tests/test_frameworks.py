@@ -1,0 +1,120 @@
+"""Framework files (CONTRACT §3): the built-ins load, bad files are refused in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from journey_metrics.config import BUILT_IN_FRAMEWORKS, load_framework, parse_window
+from journey_metrics.errors import UsageError
+
+EXPECTED_STAGES = {
+    "aarrr": ["acquisition", "activation", "retention", "revenue", "referral"],
+    "five_a": ["aware", "appeal", "ask", "act", "advocate"],
+    "awareness_to_advocacy": ["awareness", "consideration", "purchase", "retention", "advocacy"],
+    "aida": ["attention", "interest", "desire", "action"],
+    "accsr": ["awareness", "consideration", "conversion", "service", "retention"],
+}
+
+
+@pytest.mark.parametrize("name", BUILT_IN_FRAMEWORKS)
+def test_built_ins_load_without_warnings(name: str) -> None:
+    warnings: list[str] = []
+    framework = load_framework(name, warn=warnings.append)
+    assert framework.name == name
+    assert [s.name for s in framework.stages] == EXPECTED_STAGES[name]
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30d", "30 days, 0:00:00"), ("12h", "12:00:00"), ("90m", "1:30:00"),
+     ("1d", "1 day, 0:00:00")],
+)
+def test_parse_window(text: str, expected: str) -> None:
+    assert str(parse_window(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["0d", "-1d", "1w", "d", "1.5h", "", "30 d"])
+def test_bad_windows(text: str) -> None:
+    with pytest.raises(ValueError, match="window"):
+        parse_window(text)
+
+
+GOOD = """
+name: mini
+window: 7d
+stages:
+  - name: one
+    match: [{event: page_view}]
+  - name: two
+    match: [{event: signed_up}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        ("name: mini", "name: Mini", "name: 'Mini' must match ^[a-z][a-z0-9_]*$"),
+        ("name: one", "name: one; drop", "stages.0.name: 'one; drop' must match"),
+        ("name: two", "name: one", "stage names must be unique: one repeats"),
+        ("window: 7d", "window: 0d", "window: window '0d' must be positive"),
+        ("window: 7d", "window: soon", "must look like <int>(m|h|d)"),
+        ("{event: signed_up}", "{event: signed_up, where: {score: {gt: 9}}}",
+         "unknown operator 'gt' for score"),
+        ("{event: signed_up}", "{event: signed_up, where: {\"bad-name\": {eq: 1}}}",
+         "'bad-name' must match"),
+        ("{event: signed_up}", "{event: signed_up, where: {score: {gte: high}}}",
+         "gte on score needs a number"),
+        ("{event: signed_up}", "{source: mobile, event: signed_up}", "unknown source 'mobile'"),
+        ("{event: signed_up}", "{colour: red}", "Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_framework_files(
+    tmp_path: Path, replace: str, by: str, message: str
+) -> None:
+    path = tmp_path / "fw.yaml"
+    path.write_text(GOOD.replace(replace, by, 1))
+    with pytest.raises(UsageError) as error:
+        load_framework(str(path))
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_one_stage_is_not_a_framework(tmp_path: Path) -> None:
+    path = tmp_path / "fw.yaml"
+    path.write_text("name: x\nstages:\n  - name: one\n    match: [{event: a}]\n")
+    with pytest.raises(UsageError, match="at least two stages"):
+        load_framework(str(path))
+
+
+def test_unknown_event_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "fw.yaml"
+    path.write_text(GOOD.replace("signed_up", "telepathy"))
+    warnings: list[str] = []
+    load_framework(str(path), warn=warnings.append)
+    assert len(warnings) == 1
+    assert "'telepathy'" in warnings[0]
+
+
+def test_unknown_framework_name() -> None:
+    with pytest.raises(UsageError, match="neither a built-in"):
+        load_framework("pirates")
+
+
+def test_cli_bad_framework_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "fw.yaml"
+    path.write_text(GOOD.replace("window: 7d", "window: 0d"))
+    db = tmp_path / "none.duckdb"
+    result = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "funnel", "--db", str(db), "--framework",
+         str(path)], capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {path}: window: window '0d' must be positive"
+    ]
