@@ -94,3 +94,24 @@ CREATE OR REPLACE TEMP MACRO jm_identity_nodes(user_id, anonymous_id, email_hash
     list_filter(['u:' || user_id, 'a:' || anonymous_id, 'e:' || email_hash, 'c:' || crm_contact_id],
                 lambda x: x IS NOT NULL)
 );
+
+-- CONTRACT §4 Activity: any event except identify and the email events a person does not do.
+CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
+    event_name NOT IN ('identify', 'email_processed', 'email_dropped', 'email_delivered',
+                       'email_deferred', 'email_bounce')
+);
+
+-- The calendar period (day, week starting Monday, month) containing an instant, in zone `tz`.
+-- Local calendar dates make daylight-saving days 23 or 25 hours long, as they should be.
+CREATE OR REPLACE TEMP MACRO jm_period_start(ts, tz, period) AS (
+    date_trunc(period, timezone(tz, ts))::DATE
+);
+
+-- Whole periods from one period start to another.
+CREATE OR REPLACE TEMP MACRO jm_periods_between(from_start, to_start, period) AS (
+    CASE period
+        WHEN 'day' THEN date_diff('day', from_start, to_start)
+        WHEN 'week' THEN date_diff('day', from_start, to_start) // 7
+        ELSE date_diff('month', from_start, to_start)
+    END
+);

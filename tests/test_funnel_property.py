@@ -50,8 +50,8 @@ STAGE_EVENTS = ("a", "b", "c", "d")
 EVENT_NAMES = (*STAGE_EVENTS, "z")  # `z` matches no stage
 CHANNELS = ("(none)", "direct", "email", "paid_search")
 # Few distinct instants (minutes after T0), so that ties and window edges are frequent.
-OFFSETS = (0, 1, 29, 30, 31, 59, 60, 61, 90, 120, 121, 180, 240, 1440)
-WINDOWS = (1, 30, 60, 90, 120, 240, 1440)  # minutes
+OFFSETS = (0, 1, 30, 59, 60, 61, 90, 120, 150, 180, 1440)
+WINDOWS = (1, 30, 60, 90, 120, 1440)  # minutes
 FIELDS = ("group", "step", "stage", "persons", "conversion_from_previous",
           "conversion_from_start", "drop_off", "drop_off_rate", "in_progress",
           "median_hours_from_previous", "ci_low", "ci_high")
@@ -337,7 +337,8 @@ def cases(draw: st.DrawFn) -> Case:
             events.append(Event(event_id, person_id, name, at(draw(st.sampled_from(OFFSETS)))))
     latest = max((e.at for e in events), default=T0)
     as_of = draw(st.one_of(st.just(latest), st.sampled_from(OFFSETS).map(at)))
-    bound = st.one_of(st.none(), st.sampled_from(OFFSETS).map(at))
+    moments = st.sampled_from(OFFSETS).map(at)
+    bounds = draw(st.sampled_from(["none", "none", "from", "to", "both"]))
     return Case(
         stages=tuple(stages),
         persons=tuple(persons),
@@ -346,8 +347,8 @@ def cases(draw: st.DrawFn) -> Case:
         as_of=as_of,
         entry=draw(st.sampled_from(["best", "first"])),
         order=draw(st.sampled_from(["ordered", "ordered", "unordered"])),
-        from_at=draw(bound),
-        to_at=draw(bound),
+        from_at=draw(moments) if bounds in ("from", "both") else None,
+        to_at=draw(moments) if bounds in ("to", "both") else None,
         by_channel=draw(st.booleans()),
     )
 

@@ -243,6 +243,113 @@ def funnel(
     )
 
 
+class RetentionPeriod(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+class Period(StrEnum):
+    week = "week"
+    month = "month"
+
+
+@app.command()
+def retention(
+    framework: Annotated[str, typer.Option("--framework", help="Built-in name or YAML file.")],
+    start: Annotated[str, typer.Option("--start", help="Stage that puts a person in a cohort.")],
+    db: DbOption = DEFAULT_DB,
+    return_rule: Annotated[
+        str, typer.Option("--return", help="`any` activity, or a stage name.")
+    ] = "any",
+    period: Annotated[RetentionPeriod, typer.Option("--period")] = RetentionPeriod.week,
+    cumulative: Annotated[
+        bool, typer.Option("--cumulative", help="Retained = returned in period n or later.")
+    ] = False,
+    tz: TzOption = "UTC",
+    as_of: AsOfOption = None,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Cohorts by the period of their first start-stage event, and who comes back (CONTRACT §4)."""
+    from journey_metrics.config import load_framework
+    from journey_metrics.db import connect
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.retention import (
+        RETENTION_COLUMNS,
+        RetentionQuery,
+        compute_retention,
+    )
+
+    spec = load_framework(framework, warn=_announce)
+    zone_info = zone(tz)
+    con = connect(db, read_only=True)
+    try:
+        query = RetentionQuery(
+            framework=spec, start_stage=start, return_rule=return_rule,
+            period=period.value, tz=tz,  # type: ignore[arg-type]
+            as_of=resolve_as_of(con, as_of, zone_info), cumulative=cumulative,
+        )
+        rows = compute_retention(con, query)
+    finally:
+        con.close()
+    print_rows(
+        stdout, rows, RETENTION_COLUMNS, output_format,
+        title=f"Retention: {spec.label}, cohorts by {period.value} of first {start}, "
+        f"return {'on or after' if cumulative else 'on'} period n: {return_rule}",
+        caption="the period containing as_of has not ended: retained is blank (-)",
+    )
+
+
+@app.command()
+def referral(
+    db: DbOption = DEFAULT_DB,
+    period: Annotated[Period, typer.Option("--period")] = Period.month,
+    tz: TzOption = "UTC",
+    as_of: AsOfOption = None,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Referrers, invites, referred signups and k-factor per period (CONTRACT §4 Referral)."""
+    from journey_metrics.db import connect
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.referral import REFERRAL_COLUMNS, compute_referral
+
+    zone_info = zone(tz)
+    con = connect(db, read_only=True)
+    try:
+        rows = compute_referral(
+            con, period=period.value, tz=tz, as_of=resolve_as_of(con, as_of, zone_info)
+        )
+    finally:
+        con.close()
+    print_rows(stdout, rows, REFERRAL_COLUMNS, output_format, title=f"Referral by {period.value}")
+
+
+@app.command()
+def nps(
+    db: DbOption = DEFAULT_DB,
+    period: Annotated[Period, typer.Option("--period")] = Period.month,
+    by: Annotated[ByGroup | None, typer.Option("--by", help="Split by channel.")] = None,
+    tz: TzOption = "UTC",
+    as_of: AsOfOption = None,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Net Promoter Score per period, from each person's latest answer (CONTRACT §4 NPS)."""
+    from journey_metrics.db import connect
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.nps import NPS_COLUMNS, compute_nps
+
+    zone_info = zone(tz)
+    con = connect(db, read_only=True)
+    try:
+        rows = compute_nps(
+            con, period=period.value, tz=tz, as_of=resolve_as_of(con, as_of, zone_info),
+            by_channel=by is ByGroup.channel,
+        )
+    finally:
+        con.close()
+    print_rows(stdout, rows, NPS_COLUMNS, output_format, title=f"NPS by {period.value}")
+
+
 def main() -> None:
     """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
     try:

@@ -32,14 +32,20 @@ def rows_to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
+PERCENT_COLUMNS = frozenset({
+    "conversion_from_previous", "conversion_from_start", "drop_off_rate", "ci_low", "ci_high",
+    "rate", "referral_rate", "invite_conversion_rate", "referred_share",
+})
+
+
 def format_cell(value: Any, column: str) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        if column.endswith(("rate", "_previous", "_start", "ci_low", "ci_high", "_ratio")) and (
-            "hours" not in column
-        ):
+        if column in PERCENT_COLUMNS:
             return f"{value:.1%}"
+        if column == "k_factor":
+            return f"{value:.3f}"
         return f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
