@@ -69,6 +69,9 @@ def run(
     input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[RunFormat, typer.Option("--format")] = RunFormat.table,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Also write the dashboard into this folder.")
+    ] = None,
 ) -> None:
     """Load new input files into the warehouse (incremental, idempotent), then stitch persons."""
     show_progress = output_format is RunFormat.table and stderr.is_terminal
@@ -77,6 +80,9 @@ def run(
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_run_summary(summary)
+    if report_dir is not None:
+        page = _write_report(db, report_dir)
+        stderr.print(f"dashboard: {page.resolve()}", highlight=False)
     if any(s.failed_files for s in summary.sources):
         stderr.print("[yellow]some files could not be read; see the failed files above[/]")
 
@@ -141,19 +147,43 @@ def generate(
     typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
 
 
+def _write_report(db: Path, out: Path, tz: str = "UTC") -> Path:
+    from journey_metrics.report import build_report
+
+    if not stderr.is_terminal:
+        return build_report(db, out, tz)
+    with stderr.status("writing the dashboard") as status:
+        return build_report(
+            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}")
+        )
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and PNGs.")],
+    db: DbOption = DEFAULT_DB,
+    tz: TzOption = "UTC",
+) -> None:
+    """Write the self-contained HTML dashboard (works offline) and one PNG per chart."""
+    page = _write_report(db, out, tz)
+    typer.echo(str(page.resolve()))
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where to put the demo warehouse.")] = Path(
         "out/demo"
     ),
 ) -> None:
-    """Run the whole pipeline on the bundled sample data and print what it produced."""
+    """Run the whole pipeline on the bundled sample data and write the dashboard."""
     sample = resource_dir("data/sample")
     db = out / "journey.duckdb"
     out.mkdir(parents=True, exist_ok=True)
     summary = _run_with_progress(sample, db, stderr.is_terminal)
     _print_run_summary(summary)
+    page = _write_report(db, out / "report")
     typer.echo(f"warehouse: {db.resolve()}")
+    typer.echo(f"dashboard: {page.resolve()}")
 
 
 FUNNEL_COLUMNS = (
@@ -286,7 +316,7 @@ def retention(
     try:
         query = RetentionQuery(
             framework=spec, start_stage=start, return_rule=return_rule,
-            period=period.value, tz=tz,  # type: ignore[arg-type]
+            period=period.value, tz=tz,
             as_of=resolve_as_of(con, as_of, zone_info), cumulative=cumulative,
         )
         rows = compute_retention(con, query)

@@ -1,4 +1,4 @@
-"""Retention cohorts (CONTRACT §4 Retention): rows of cohort, period, cohort_size, retained, rate."""
+"""Retention cohorts (CONTRACT §4 Retention): cohort, period, cohort_size, retained, rate."""
 
 from __future__ import annotations
 

@@ -1,0 +1,16 @@
+"""The marketer's dashboard: mart rows -> Altair charts -> one self-contained HTML page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+
+def build_report(
+    db_path: Path, out_dir: Path, tz: str = "UTC", progress: Callable[[str], None] | None = None
+) -> Path:
+    """Collect the mart rows from the warehouse and write the dashboard; return index.html."""
+    from journey_metrics.report.data import collect
+    from journey_metrics.report.page import write_report
+
+    return write_report(collect(db_path, tz), out_dir, progress)

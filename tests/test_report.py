@@ -1,0 +1,128 @@
+"""The dashboard: files written, header numbers, and a real offline render in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from journey_metrics import pipeline
+from journey_metrics.generate import generate
+from journey_metrics.report import build_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("report")
+    inputs = root / "input"
+    generate(inputs, 400, seed=3, days=45)
+    # a broken file shows up in the header as a failed file
+    (inputs / "web" / "zz-broken.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
+    db = root / "w.duckdb"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JOURNEY_METRICS_HASH_KEY", "report-test-key-0123456789")
+    try:
+        pipeline.run(inputs, db)
+        page = build_report(db, root / "out")
+    finally:
+        mp.undo()
+    return {"input": inputs, "db": db, "page": page, "out": root / "out"}
+
+
+EXPECTED_CHARTS = [
+    "journey_map",
+    *(f"{kind}_{name}" for name in ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
+      for kind in ("funnel", "channels")),
+    "trend", "retention", "referral", "nps",
+]
+
+
+def test_files_and_header(built: dict[str, Path]) -> None:
+    out = built["out"]
+    html = built["page"].read_text(encoding="utf-8")
+    for chart in EXPECTED_CHARTS:
+        assert (out / f"{chart}.png").stat().st_size > 10_000, chart
+        assert f'id="{chart}"' in html
+    data = json.loads((out / "data.json").read_text())
+    assert [f["file_path"] for f in data["failed_files"]] == ["web/zz-broken.jsonl.gz"]
+    assert "1 failed files" in html
+    assert f"<strong>{data['persons']:,}</strong> persons" in html
+    assert html.count("How to read this:") == len(EXPECTED_CHARTS)
+    # self-contained: no script or stylesheet is fetched from anywhere
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
+
+
+def test_no_raw_email_in_report(built: dict[str, Path]) -> None:
+    raw = {m.group(0).lower() for p in built["input"].rglob("*.json*") if p.suffix != ".gz"
+           for m in EMAIL.finditer(p.read_text(encoding="utf-8", errors="replace"))}
+    assert raw, "the generated input should contain emails"
+    for path in built["out"].iterdir():
+        text = path.read_bytes().decode("utf-8", errors="replace").lower()
+        assert not any(email in text for email in raw), path.name
+
+
+def test_report_rows_match_the_funnel_command(built: dict[str, Path]) -> None:
+    from journey_metrics.config import load_framework
+    from journey_metrics.db import connect
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel
+
+    data = json.loads((built["out"] / "data.json").read_text())
+    con = connect(built["db"], read_only=True)
+    try:
+        framework = load_framework("aarrr")
+        expected = compute_funnel(con, FunnelQuery(
+            framework, framework.window_delta, resolve_as_of(con, None, zone("UTC")),
+            by_channel=True))
+    finally:
+        con.close()
+    aarrr = next(f for f in data["funnels"] if f["name"] == "aarrr")
+    assert aarrr["rows"] == expected
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed "
+                    "(apt-get install -y chromium; .ci/run does it)")
+def test_dashboard_renders_offline_in_chromium(built: dict[str, Path]) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    errors: list[str] = []
+    blocked: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page()
+
+            def block(route: object) -> None:
+                request = route.request  # type: ignore[attr-defined]
+                if request.url.startswith(("http://", "https://")):
+                    blocked.append(request.url)
+                    route.abort()  # type: ignore[attr-defined]
+                else:
+                    route.continue_()  # type: ignore[attr-defined]
+
+            page.route("**/*", block)
+            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+            page.on("console", lambda msg: errors.append(f"console: {msg.text}")
+                    if msg.type == "error" else None)
+            page.goto(built["page"].as_uri())
+            for chart in EXPECTED_CHARTS:
+                page.wait_for_selector(f"#{chart} svg.marks, #{chart} canvas.marks",
+                                       timeout=30_000)
+            rendered = page.eval_on_selector_all(".chart", "els => els.map(e => e.id)")
+            html = page.content()
+            page.screenshot(path=str(built["out"] / "screenshot.png"), full_page=False)
+        finally:
+            browser.close()
+    assert errors == []
+    assert blocked == []
+    assert rendered == EXPECTED_CHARTS
+    assert not EMAIL.search(html.replace("%40", "@"))
