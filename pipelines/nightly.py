@@ -1,24 +1,41 @@
-"""The nightly Prefect flow: load each source (one task per source), then stitch persons.
+"""The nightly Prefect flow: load each source (one task per source), stitch persons, build the
+marts and the dashboard, and publish a markdown artifact with the headline numbers.
 
-The flow only orchestrates: every step is a function of `journey_metrics.pipeline` that the CLI
-calls too. Tasks get paths, never DuckDB connections. A locked warehouse is transient and retried;
-bad data is not (it is quarantined by the load itself, so there is nothing to retry).
+The flow only orchestrates: every step is a function of `journey_metrics` that the CLI calls too.
+Tasks get paths, never DuckDB connections. A locked warehouse is transient and retried; bad data
+is not (the load quarantines it, so there is nothing to retry).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 
 from journey_metrics import pipeline
 from journey_metrics.config import SourceConfig
 from journey_metrics.errors import RunError
 from journey_metrics.hashing import load_key
 from journey_metrics.loader import InputFile, SourceSummary
+from journey_metrics.report import build_report
+
+ARTIFACT_KEY = "journey-metrics-nightly"
 
 
-@task(retries=3, retry_delay_seconds=10)
+def _retry_only_when_locked(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a task only when the warehouse was locked by another process (transient)."""
+    try:
+        state.result()
+    except RunError as exc:
+        return "locked" in str(exc)
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=10, retry_condition_fn=_retry_only_when_locked)
 def load_source_task(
     db: Path, source: SourceConfig, files: list[InputFile], run_id: str
 ) -> SourceSummary:
@@ -32,43 +49,69 @@ def load_source_task(
     return summary
 
 
-@task(retries=3, retry_delay_seconds=10)
+@task(retries=3, retry_delay_seconds=10, retry_condition_fn=_retry_only_when_locked)
 def stitch_task(db: Path) -> tuple[int, int]:
     return pipeline.stitch_identities(db, load_key())
 
 
-def _retry_only_when_locked(task: object, task_run: object, state: object) -> bool:
-    """Retry a task only when it failed because the warehouse was locked (transient)."""
-    try:
-        state.result()  # type: ignore[attr-defined]
-    except RunError as exc:
-        return "locked" in str(exc)
-    except Exception:
-        return False
-    return False
+@task(retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_only_when_locked)
+def report_task(db: Path, report_dir: Path) -> Path:
+    """Build the marts (aggregated in DuckDB) and write the dashboard from them."""
+    return build_report(db, report_dir)
 
 
-load_source_task = load_source_task.with_options(retry_condition_fn=_retry_only_when_locked)
-stitch_task = stitch_task.with_options(retry_condition_fn=_retry_only_when_locked)
+def _markdown(summary: dict[str, Any], page: Path | None) -> str:
+    lines = [
+        "# journey-metrics nightly run",
+        "",
+        f"Warehouse: `{summary['warehouse']}`: **{summary['events_total']:,} events**, "
+        f"**{summary['persons']:,} persons**.",
+        "",
+        "| source | files | records | new events | duplicates | quarantined | failed files |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {s['source']} | {s['files']} | {s['records']:,} | {s['events']:,} | "
+        f"{s['duplicates']:,} | {s['quarantined']:,} | {s['failed_files']} |"
+        for s in summary["sources"]
+    ]
+    for failed in summary["failed_files"]:
+        lines.append(f"- failed: `{failed['file']}`: {failed['reason']}")
+    if page is not None:
+        lines += ["", f"Dashboard: `{page}`"]
+    return "\n".join(lines)
 
 
 @flow(name="journey-metrics-nightly", log_prints=True)
-def nightly(input_dir: str, db: str = "journey.duckdb") -> dict[str, object]:
-    """Load new files from `input_dir` into the warehouse `db`, then stitch persons."""
+def nightly(
+    input_dir: str, db: str = "journey.duckdb", report_dir: str | None = None
+) -> dict[str, Any]:
+    """Load new files from `input_dir` into `db`, stitch, and write the dashboard to
+    `report_dir` (if given)."""
     input_path, db_path = Path(input_dir), Path(db)
     sources, files = pipeline.plan_run(input_path)
+    key = load_key(get_run_logger().info)
+    pipeline.prepare_warehouse(db_path, key)
     summary = pipeline.RunSummary(pipeline.new_run_id(), db_path)
-    # DuckDB allows one writer process; sources load one after another within this process.
-    for source in sources:
-        summary.sources.append(
-            load_source_task(db_path, source, files[source.name], summary.run_id)
-        )
+    # One process, one DuckDB database: the source tasks run side by side in threads.
+    futures = [
+        load_source_task.submit(db_path, source, files[source.name], summary.run_id)
+        for source in sources
+    ]
+    summary.sources = [future.result() for future in futures]
     summary.events_total, summary.persons = stitch_task(db_path)
-    pipeline.record_run(db_path, load_key(), summary, input_path)
-    return summary.as_dict()
+    pipeline.record_run(db_path, key, summary, input_path)
+    page = report_task(db_path, Path(report_dir)) if report_dir else None
+    result = summary.as_dict()
+    result["report"] = str(page) if page else None
+    create_markdown_artifact(
+        key=ARTIFACT_KEY, markdown=_markdown(result, page),
+        description="Headline numbers of the nightly journey-metrics run",
+    )
+    return result
 
 
 if __name__ == "__main__":
     import sys
 
-    print(nightly(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "journey.duckdb"))
+    print(nightly(*sys.argv[1:4]))

@@ -37,7 +37,7 @@ def test_nightly_flow_loads_like_the_cli(input_dir: Path, tmp_path: Path) -> Non
         {"email": "A@example.com", "timestamp": 1709290000, "event": "open", "sg_event_id": "e1"},
     ])
     flow_db, cli_db = tmp_path / "flow.duckdb", tmp_path / "cli.duckdb"
-    result = nightly(str(input_dir), str(flow_db))
+    result = nightly(str(input_dir), str(flow_db), str(tmp_path / "report"))
     expected = pipeline.run(input_dir, cli_db).as_dict()
     assert result["sources"] == expected["sources"]
     assert (result["events_total"], result["persons"]) == (3, 1)

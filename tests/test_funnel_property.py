@@ -335,15 +335,19 @@ def cases(draw: st.DrawFn) -> Case:
             event_id = f"{draw(st.integers(0, 20)):02d}-{len(events):03d}"
             name = draw(st.sampled_from(EVENT_NAMES))
             events.append(Event(event_id, person_id, name, at(draw(st.sampled_from(OFFSETS)))))
+    window = timedelta(minutes=draw(st.sampled_from(WINDOWS)))
     latest = max((e.at for e in events), default=T0)
-    as_of = draw(st.one_of(st.just(latest), st.sampled_from(OFFSETS).map(at)))
+    # as_of: the latest event, any instant, or exactly when some attempt's window would end
+    window_ends = [e.at + window for e in events] or [T0]
+    as_of = draw(st.one_of(st.just(latest), st.sampled_from(OFFSETS).map(at),
+                           st.sampled_from(window_ends)))
     moments = st.sampled_from(OFFSETS).map(at)
     bounds = draw(st.sampled_from(["none", "none", "from", "to", "both"]))
     return Case(
         stages=tuple(stages),
         persons=tuple(persons),
         events=tuple(events),
-        window=timedelta(minutes=draw(st.sampled_from(WINDOWS))),
+        window=window,
         as_of=as_of,
         entry=draw(st.sampled_from(["best", "first"])),
         order=draw(st.sampled_from(["ordered", "ordered", "unordered"])),

@@ -28,7 +28,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -160,10 +160,25 @@ def moment(step: int) -> datetime:
 
 
 STEPS = st.integers(0, SPAN_MINUTES // STEP_MINUTES)
+# the days when clocks change in America/Los_Angeles (Mar 10) and Europe/Berlin (Mar 31)
+DST_DAYS = (date(2024, 3, 10), date(2024, 3, 11), date(2024, 3, 31), date(2024, 4, 1))
+
+
+def instants(tz: str) -> st.SearchStrategy[datetime]:
+    """Any half hour of the span, or one near a local midnight in `tz` (often a DST day)."""
+    days = st.one_of(st.sampled_from(DST_DAYS),
+                     st.integers(0, 70).map(lambda n: T0.date() + timedelta(days=n)))
+    near_midnight = st.builds(
+        lambda day, minutes: datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
+        + timedelta(minutes=minutes),
+        days, st.sampled_from((-60, -30, -1, 0, 1, 30, 60)),
+    )
+    return st.one_of(STEPS.map(moment), near_midnight)
 
 
 @st.composite
 def logs(draw: st.DrawFn, names: tuple[str, ...] = EVENT_NAMES) -> Log:
+    tz = draw(st.sampled_from(ZONES))
     persons, events = [], []
     for p in range(draw(st.integers(1, 5))):
         person_id = f"p{p}"
@@ -173,7 +188,7 @@ def logs(draw: st.DrawFn, names: tuple[str, ...] = EVENT_NAMES) -> Log:
             event_id = f"{draw(st.integers(0, 20)):02d}-{len(events):03d}"
             name = draw(st.sampled_from(names))
             # a few distinct instants per person make ties (same instant) frequent
-            at = moment(draw(STEPS))
+            at = draw(instants(tz))
             if events and events[-1].person_id == person_id and draw(st.booleans()):
                 at = events[-1].at
             props: dict[str, Any] = {}
@@ -183,9 +198,8 @@ def logs(draw: st.DrawFn, names: tuple[str, ...] = EVENT_NAMES) -> Log:
                 props["score"] = draw(st.integers(0, 10))
             events.append(Event(event_id, person_id, name, at, tuple(sorted(props.items()))))
     latest = max((e.at for e in events), default=T0)
-    as_of = draw(st.one_of(st.just(latest), STEPS.map(moment)))
-    return Log(tuple(persons), tuple(events), draw(st.sampled_from(ZONES)),
-               draw(st.sampled_from(PERIODS)), as_of)
+    as_of = draw(st.one_of(st.just(latest), instants(tz)))
+    return Log(tuple(persons), tuple(events), tz, draw(st.sampled_from(PERIODS)), as_of)
 
 
 # --- retention ------------------------------------------------------------------------------------

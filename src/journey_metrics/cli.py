@@ -170,6 +170,42 @@ def report(
 
 
 @app.command()
+def serve(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
+    report_dir: Annotated[Path, typer.Option("--report", help="Dashboard folder.")],
+    db: DbOption = DEFAULT_DB,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="Cron schedule (default: 02:00 every night).")
+    ] = None,
+    interval: Annotated[
+        int | None, typer.Option("--interval", min=1, help="Run every N seconds instead.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "nightly",
+) -> None:
+    """Serve the nightly Prefect flow on a schedule (needs a running `prefect server start`)."""
+    import os
+
+    if cron and interval:
+        raise UsageError("give either --cron or --interval, not both")
+    if not os.environ.get("PREFECT_API_URL"):
+        _announce("PREFECT_API_URL is not set: start `prefect server start` and set "
+                  "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")
+    if not input_dir.is_dir():
+        raise UsageError(f"input folder {input_dir} does not exist or is not a folder")
+    from pipelines.nightly import nightly
+
+    schedule: dict[str, object] = (
+        {"interval": interval} if interval else {"cron": cron or "0 2 * * *"}
+    )
+    nightly.serve(
+        name=name,
+        parameters={"input_dir": str(input_dir.resolve()), "db": str(db.resolve()),
+                    "report_dir": str(report_dir.resolve())},
+        **schedule,  # type: ignore[arg-type]
+    )
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where to put the demo warehouse.")] = Path(
         "out/demo"

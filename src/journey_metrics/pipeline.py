@@ -56,6 +56,11 @@ def plan_run(input_dir: Path) -> tuple[list[SourceConfig], dict[str, list[InputF
     return sources, discover(input_dir, sources)
 
 
+def prepare_warehouse(db_path: Path, key: HashKey) -> None:
+    """Create the schema (and check the key) once, before sources load side by side."""
+    open_warehouse(db_path, key).close()
+
+
 def load_one_source(
     db_path: Path,
     source: SourceConfig,

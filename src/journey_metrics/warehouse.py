@@ -12,6 +12,9 @@ from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import load_sql, split_statements
 
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
+_SCHEMA_KEY = "schema_version"
+# Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
+SCHEMA_VERSION = "1"
 
 
 def open_warehouse(path: Path, key: HashKey) -> duckdb.DuckDBPyConnection:
@@ -22,8 +25,12 @@ def open_warehouse(path: Path, key: HashKey) -> duckdb.DuckDBPyConnection:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     con = connect(path)
-    for statement in split_statements(load_sql("warehouse.sql")):
-        con.execute(statement)
+    if _schema_version(con) != SCHEMA_VERSION:
+        # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
+        for statement in split_statements(load_sql("warehouse.sql")):
+            con.execute(statement)
+        con.execute("DELETE FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY])
+        con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_SCHEMA_KEY, SCHEMA_VERSION])
     row = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_FINGERPRINT_KEY]).fetchone()
     if row is None:
         con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_FINGERPRINT_KEY, key.fingerprint])
@@ -35,3 +42,13 @@ def open_warehouse(path: Path, key: HashKey) -> duckdb.DuckDBPyConnection:
         )
     install_hash_macro(con, key)
     return con
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_jm_meta'"
+    ).fetchone()
+    if not exists or exists[0] == 0:
+        return None
+    row = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY]).fetchone()
+    return str(row[0]) if row else None

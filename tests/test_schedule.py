@@ -1,0 +1,106 @@
+"""The nightly flow on a real schedule: a `prefect server start` on a free loopback port,
+`journey-metrics serve` with a 5-second interval, until one scheduled run has completed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from journey_metrics.generate import generate
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_served_flow_runs_on_schedule(tmp_path: Path) -> None:
+    inputs, report, db = tmp_path / "input", tmp_path / "report", tmp_path / "w.duckdb"
+    generate(inputs, 150, seed=5, days=14)
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "JOURNEY_METRICS_HASH_KEY": "schedule-test-key-0123456789",
+    }
+    server_log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
+        stdout=server_log, stderr=subprocess.STDOUT,
+    )
+    serve = None
+    try:
+        wait_for(lambda: _healthy(api), 120, "the Prefect server to be healthy")
+        serve_log = (tmp_path / "serve.log").open("wb")
+        serve = subprocess.Popen(
+            [str(BIN / "journey-metrics"), "serve", "--input", str(inputs), "--db", str(db),
+             "--report", str(report), "--interval", "5", "--name", "test-nightly"],
+            env=env, stdout=serve_log, stderr=subprocess.STDOUT,
+        )
+        runs = wait_for(lambda: _completed_runs(api), 240, "a completed scheduled flow run")
+        assert runs[0]["name"]
+        assert (report / "index.html").stat().st_size > 100_000
+        artifacts = httpx.post(f"{api}/artifacts/filter", json={}, timeout=10).json()
+        nightly = [a for a in artifacts if a.get("key") == "journey-metrics-nightly"]
+        assert nightly, artifacts
+        assert "persons" in nightly[0]["data"]
+        assert str(report / "index.html") in nightly[0]["data"]
+    finally:
+        if serve is not None:
+            stop(serve, signal.SIGINT)
+        stop(server)
+        server_log.close()
+    assert server.returncode is not None
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _completed_runs(api: str) -> list[dict[str, object]]:
+    body = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}
+    response = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10)
+    response.raise_for_status()
+    runs: list[dict[str, object]] = response.json()
+    return runs
