@@ -106,6 +106,11 @@ def write_report(
     return page
 
 
+def _when(iso: str | None) -> str:
+    """'2026-04-04T23:59:31.502Z' -> '2026-04-04 23:59 UTC'."""
+    return f"{iso[:10]} {iso[11:16]} UTC" if iso else "-"
+
+
 def _html(data: ReportData, sections: list[Section], bundle: str) -> str:
     e = html.escape
     source_rows = "".join(
@@ -145,7 +150,8 @@ nav a {{ margin-right: .8rem; font-size: .9rem; }} .warn {{ color: #b30000; }}
 <body>
 <header>
 <h1>Customer journey dashboard</h1>
-<p>Data as of <strong>{e(data.as_of)}</strong> (UTC), events from {e(str(data.first_event_at))}.
+<p>Data as of <strong>{e(_when(data.as_of))}</strong>, events from
+{e(_when(data.first_event_at))}.
 <strong>{data.persons:,}</strong> persons. Calendar periods in {e(data.settings.get('tz', 'UTC'))}.
 </p>
 <table><tr><th>Source</th><th>Events</th><th>Quarantined records</th><th>Files</th>
