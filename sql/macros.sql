@@ -31,10 +31,13 @@ CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
 
 -- Email addresses (plain or URL-encoded @) replaced by a marker: used on every raw text we keep.
 CREATE OR REPLACE TEMP MACRO jm_redact(txt) AS (
-    regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g')
+    CASE WHEN contains(txt, '@') OR contains(txt, '%40')
+         THEN regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g') ELSE txt END
 );
 
-CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (regexp_matches(txt, jm_email_pattern()));
+CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
+    (contains(txt, '@') OR contains(txt, '%40')) AND regexp_matches(txt, jm_email_pattern())
+);
 
 -- Emails are matched after trimming and lower-casing (CONTRACT §1 Identity).
 CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS (nullif(lower(jm_trim(txt)), ''));
@@ -57,8 +60,9 @@ CREATE OR REPLACE TEMP MACRO jm_url_host(url) AS (
     ), '^www\.', ''), '')
 );
 
--- CONTRACT §2: the channel of a web event from its UTM medium, referrer and page URL.
-CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
+-- CONTRACT §2: the channel of a web event from its UTM medium and the hosts of its referrer and
+-- page (computed once by the caller: host extraction is the expensive part).
+CREATE OR REPLACE TEMP MACRO jm_channel_from_hosts(medium, referrer_host, page_host) AS (
     CASE
         WHEN nullif(lower(jm_trim(medium)), '') IS NOT NULL THEN
             CASE
@@ -69,19 +73,22 @@ CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
                 WHEN lower(jm_trim(medium)) IN ('referral', 'affiliate') THEN 'referral'
                 ELSE 'other'
             END
-        WHEN jm_url_host(referrer) IS NULL THEN 'direct'
-        WHEN jm_url_host(referrer) = jm_url_host(page_url) THEN 'direct'
+        WHEN referrer_host IS NULL THEN 'direct'
+        WHEN referrer_host = page_host THEN 'direct'
         -- the site's name followed only by a (country) top-level domain: google.co.uk,
         -- search.yahoo.com; not notgoogle.com, google.example.org or bing.com.evil.net
-        WHEN regexp_matches(jm_url_host(referrer),
+        WHEN regexp_matches(referrer_host,
                             '(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.[a-z]{2,3}){1,2}$')
             THEN 'organic_search'
-        WHEN regexp_matches(jm_url_host(referrer),
-                            '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}$')
-             OR regexp_matches(jm_url_host(referrer), '(^|\.)(t\.co|x\.com)$')
+        WHEN regexp_matches(referrer_host,
+                            '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}$|(^|\.)(t\.co|x\.com)$')
             THEN 'social'
         ELSE 'referral'
     END
+);
+
+CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
+    jm_channel_from_hosts(medium, jm_url_host(referrer), jm_url_host(page_url))
 );
 
 -- The identity node an event is stitched through: its most specific identifier.

@@ -420,6 +420,19 @@ def test_timing_from_latest_starting_attempt_of_maximal_level(
     assert column(first, "median_hours_from_previous")[1] == pytest.approx(59 / 60)
 
 
+def test_in_progress_needs_an_open_attempt_at_the_dropped_level(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # p reaches b (level 2) on the attempt at 0, whose window has ended by as_of 100; the attempt
+    # at 90 is open but only at level 1, so p is not in progress before c.
+    case = simple_case([["a"], ["b"], ["c"]],
+                       [("1", "p", "a", 0), ("2", "p", "b", 30), ("3", "p", "a", 90)],
+                       window_minutes=60, as_of_minutes=100)
+    rows = rows_of(con, case)
+    assert column(rows, "persons") == [1, 1, 0]
+    assert column(rows, "in_progress") == [None, 0, 0]
+
+
 def test_entry_first_uses_the_first_attempt_in_range(con: duckdb.DuckDBPyConnection) -> None:
     # The first visit (0) is before --from; the first attempt in range (60) does not convert
     # within 30m, the one at 120 does: best reaches 2, first stays at 1 with an open window.

@@ -17,7 +17,8 @@ Contract readings this file fixes:
 * Referral: ties between a person's signed_up events at the same instant are broken by the smaller
   event_id (the contract says only "first"); the `signups` column counts first signups per period.
 * NPS: ties between a person's answers at the same instant in a period are broken by the larger
-  event_id (the engine's choice: "ties: the larger event id" in fct_nps.sql); with `--by channel`
+  event_id, compared as text (the contract is silent; fct_nps.sql documents "ties: the larger
+  event id"); with `--by channel`
   channel groups follow `all`, sorted by name, each only for periods where it has respondents.
 """
 
@@ -108,8 +109,7 @@ def until_as_of(log: Log) -> list[Event]:
 # --- shared loading and comparison ----------------------------------------------------------------
 
 
-def load(con: duckdb.DuckDBPyConnection, log: Log) -> None:
-    """Plain `fct_events` and `persons` tables holding exactly the log."""
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE fct_events (
             person_id VARCHAR, event_id VARCHAR, source VARCHAR, event_name VARCHAR,
@@ -117,16 +117,27 @@ def load(con: duckdb.DuckDBPyConnection, log: Log) -> None:
     """)
     con.execute("CREATE OR REPLACE TABLE persons "
                 "(person_id VARCHAR, channel VARCHAR, first_seen_at TIMESTAMPTZ)")
+
+
+def load(con: duckdb.DuckDBPyConnection, log: Log) -> None:
+    """Plain `fct_events` and `persons` tables holding exactly the log (one statement each)."""
+    con.execute("DELETE FROM fct_events")
+    con.execute("DELETE FROM persons")
     channel_of = dict(log.persons)
-    if log.events:
-        con.executemany(
-            "INSERT INTO fct_events VALUES (?, ?, 'web', ?, ?, ?, ?)",
-            [[e.person_id, e.event_id, e.name, e.at, channel_of[e.person_id],
-              json.dumps(dict(e.properties))] for e in log.events],
-        )
-    con.executemany("INSERT INTO persons VALUES (?, ?, ?)",
-                    [[p, c, min((e.at for e in log.events if e.person_id == p), default=T0)]
-                     for p, c in log.persons])
+    con.execute(
+        "INSERT INTO fct_events SELECT unnest($p), unnest($i), 'web', unnest($n), unnest($t), "
+        "unnest($c), unnest($j)",
+        {"p": [e.person_id for e in log.events], "i": [e.event_id for e in log.events],
+         "n": [e.name for e in log.events], "t": [e.at for e in log.events],
+         "c": [channel_of[e.person_id] for e in log.events],
+         "j": [json.dumps(dict(e.properties)) for e in log.events]},
+    )
+    first_seen = [min((e.at for e in log.events if e.person_id == p), default=T0)
+                  for p, _ in log.persons]
+    con.execute(
+        "INSERT INTO persons SELECT unnest($p), unnest($c), unnest($f)",
+        {"p": [p for p, _ in log.persons], "c": [c for _, c in log.persons], "f": first_seen},
+    )
 
 
 def same(got: Any, want: Any) -> bool:
@@ -148,6 +159,7 @@ def assert_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], case: Any
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = connect(tmp_path_factory.mktemp("marts_property") / "w.duckdb")
+    create_tables(connection)
     yield connection
     connection.close()
 
@@ -179,7 +191,8 @@ def instants(tz: str) -> st.SearchStrategy[datetime]:
 @st.composite
 def logs(draw: st.DrawFn, names: tuple[str, ...] = EVENT_NAMES) -> Log:
     tz = draw(st.sampled_from(ZONES))
-    persons, events = [], []
+    persons: list[tuple[str, str]] = []
+    events: list[Event] = []
     for p in range(draw(st.integers(1, 5))):
         person_id = f"p{p}"
         persons.append((person_id, draw(st.sampled_from(CHANNELS))))
@@ -198,7 +211,8 @@ def logs(draw: st.DrawFn, names: tuple[str, ...] = EVENT_NAMES) -> Log:
                 props["score"] = draw(st.integers(0, 10))
             events.append(Event(event_id, person_id, name, at, tuple(sorted(props.items()))))
     latest = max((e.at for e in events), default=T0)
-    as_of = draw(st.one_of(st.just(latest), instants(tz)))
+    # as_of is an aware instant; expressing it in `tz` must not change anything
+    as_of = draw(st.one_of(st.just(latest), instants(tz))).astimezone(ZoneInfo(tz))
     return Log(tuple(persons), tuple(events), tz, draw(st.sampled_from(PERIODS)), as_of)
 
 

@@ -1,18 +1,30 @@
 -- stg_email: SendGrid Event Webhook events (raw_records.raw is one JSON object) -> staged rows.
--- grain: one row per webhook event.
-WITH parsed AS (
-    SELECT record_no, TRY_CAST(raw AS JSON) AS j
-    FROM raw_records
-),
-fields AS (
+-- grain: one row per webhook event. One JSON parse per record (all paths in one call).
+WITH extracted AS (
     SELECT
         record_no,
         j,
         json_type(j) AS json_kind,
-        lower(jm_trim(j ->> '$.event')) AS sendgrid_event,
-        j ->> '$.timestamp' AS timestamp_text,
-        jm_parse_unix_seconds(j ->> '$.timestamp') AS occurred_at
-    FROM parsed
+        json_extract_string(j, ['$.event', '$.timestamp', '$.sg_event_id', '$.email',
+                                '$.campaign', '$.sg_message_id', '$.url']) AS v,
+        json_extract(j, '$.category') AS category
+    FROM (SELECT record_no, TRY_CAST(raw AS JSON) AS j FROM raw_records)
+),
+fields AS MATERIALIZED (
+    SELECT
+        record_no,
+        j,
+        json_kind,
+        lower(jm_trim(v[1])) AS sendgrid_event,
+        v[2] AS timestamp_text,
+        jm_parse_unix_seconds(v[2]) AS occurred_at,
+        v[3] AS sg_event_id,
+        v[4] AS email,
+        v[5] AS campaign,
+        v[6] AS sg_message_id,
+        v[7] AS url,
+        category
+    FROM extracted
 )
 SELECT
     record_no,
@@ -28,20 +40,20 @@ SELECT
             THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
     END AS reject_reason,
     true AS is_event,
-    jm_pseudonymize(jm_blank_to_null(j ->> '$.sg_event_id')) AS event_id,
+    jm_pseudonymize(jm_blank_to_null(sg_event_id)) AS event_id,
     'email_' || sendgrid_event AS event_name,
     occurred_at,
     NULL::VARCHAR AS anonymous_id,
     NULL::VARCHAR AS user_id,
-    jm_email_hash(j ->> '$.email') AS email_hash,
+    jm_email_hash(email) AS email_hash,
     NULL::VARCHAR AS crm_contact_id,
     'email' AS channel,
-    jm_redact(jm_blank_to_null(j ->> '$.campaign')) AS campaign,
+    jm_redact(jm_blank_to_null(campaign)) AS campaign,
     NULL::DOUBLE AS revenue,
     jm_redact(json_object(
-        'sg_message_id', j ->> '$.sg_message_id',
-        'url', j ->> '$.url',
-        'category', j -> '$.category'
+        'sg_message_id', sg_message_id,
+        'url', url,
+        'category', category
     )::VARCHAR)::JSON AS properties,
     NULL::BIGINT AS nps_score
 FROM fields

@@ -1,21 +1,45 @@
 -- stg_web: Segment Spec messages (raw_records.raw is one JSON line) -> staged canonical rows.
 -- grain: one row per message. Parameters: $tz (zone of timestamps written without an offset).
-WITH parsed AS (
-    SELECT record_no, TRY_CAST(raw AS JSON) AS j
-    FROM raw_records
-),
-fields AS (
+-- Each layer is MATERIALIZED: macros repeat their arguments, so arguments must be plain columns
+-- (not JSON extractions) to be computed once.
+WITH extracted AS (
+    -- one JSON parse per line: all paths in one call
     SELECT
         record_no,
         j,
         json_type(j) AS json_kind,
-        j ->> '$.type' AS message_type,
-        j ->> '$.timestamp' AS timestamp_text,
-        jm_parse_instant(j ->> '$.timestamp', $tz) AS occurred_at,
-        coalesce(j -> '$.properties', '{}'::JSON) AS properties,
-        j ->> '$.event' AS track_event,
-        coalesce(j ->> '$.context.page.url', j ->> '$.properties.url') AS page_url,
-        coalesce(j ->> '$.context.page.referrer', j ->> '$.properties.referrer') AS referrer
+        json_extract_string(j, ['$.type', '$.messageId', '$.timestamp', '$.anonymousId',
+                                '$.userId', '$.event', '$.traits.email',
+                                '$.context.campaign.medium', '$.context.campaign.name',
+                                '$.properties', '$.context.page.url', '$.properties.url',
+                                '$.context.page.referrer', '$.properties.referrer']) AS v
+    FROM (SELECT record_no, TRY_CAST(raw AS JSON) AS j FROM raw_records)
+),
+parsed AS MATERIALIZED (
+    SELECT
+        record_no,
+        j,
+        json_kind,
+        v[1] AS message_type,
+        v[2] AS message_id,
+        v[3] AS timestamp_text,
+        v[4] AS anonymous_text,
+        v[5] AS user_text,
+        v[6] AS track_event,
+        v[7] AS email_text,
+        v[8] AS medium,
+        v[9] AS campaign_name,
+        coalesce(v[10], '{}') AS properties_text,
+        coalesce(v[11], v[12]) AS page_url,
+        coalesce(v[13], v[14]) AS referrer
+    FROM extracted
+),
+fields AS MATERIALIZED (
+    SELECT
+        *,
+        jm_parse_instant(timestamp_text, $tz) AS occurred_at,
+        jm_url_host(page_url) AS page_host,
+        jm_url_host(referrer) AS referrer_host
     FROM parsed
 )
 SELECT
@@ -32,7 +56,7 @@ SELECT
             THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
     END AS reject_reason,
     true AS is_event,
-    jm_pseudonymize(jm_blank_to_null(j ->> '$.messageId')) AS event_id,
+    jm_pseudonymize(jm_blank_to_null(message_id)) AS event_id,
     CASE message_type
         WHEN 'page' THEN 'page_view'
         WHEN 'identify' THEN 'identify'
@@ -40,13 +64,13 @@ SELECT
     END AS event_name,
     occurred_at,
     -- An id containing an email is replaced by its keyed hash: no raw address is stored.
-    jm_pseudonymize(jm_blank_to_null(j ->> '$.anonymousId')) AS anonymous_id,
-    jm_pseudonymize(jm_blank_to_null(j ->> '$.userId')) AS user_id,
-    CASE WHEN message_type = 'identify' THEN jm_email_hash(j ->> '$.traits.email') END AS email_hash,
+    jm_pseudonymize(jm_blank_to_null(anonymous_text)) AS anonymous_id,
+    jm_pseudonymize(jm_blank_to_null(user_text)) AS user_id,
+    CASE WHEN message_type = 'identify' THEN jm_email_hash(email_text) END AS email_hash,
     NULL::VARCHAR AS crm_contact_id,
-    jm_web_channel(j ->> '$.context.campaign.medium', referrer, page_url) AS channel,
-    jm_redact(jm_blank_to_null(j ->> '$.context.campaign.name')) AS campaign,
-    TRY_CAST(properties ->> '$.revenue' AS DOUBLE) AS revenue,
-    jm_redact(properties::VARCHAR)::JSON AS properties,
+    jm_channel_from_hosts(medium, referrer_host, page_host) AS channel,
+    jm_redact(jm_blank_to_null(campaign_name)) AS campaign,
+    TRY_CAST(json_extract_string(properties_text, '$.revenue') AS DOUBLE) AS revenue,
+    jm_redact(properties_text)::JSON AS properties,
     NULL::BIGINT AS nps_score
 FROM fields
