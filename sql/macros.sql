@@ -91,6 +91,12 @@ CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
     jm_channel_from_hosts(medium, jm_url_host(referrer), jm_url_host(page_url))
 );
 
+-- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score, a cast would round it).
+CREATE OR REPLACE TEMP MACRO jm_nps_score(txt) AS (
+    CASE WHEN regexp_full_match(jm_trim(txt), '-?[0-9]+(\.0+)?')
+         THEN TRY_CAST(TRY_CAST(jm_trim(txt) AS DOUBLE) AS BIGINT) END
+);
+
 -- The identity node an event is stitched through: its most specific identifier.
 CREATE OR REPLACE TEMP MACRO jm_person_key(user_id, anonymous_id, email_hash, crm_contact_id) AS (
     coalesce('u:' || user_id, 'a:' || anonymous_id, 'e:' || email_hash, 'c:' || crm_contact_id)

@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journey_metrics.config import Framework
@@ -357,8 +357,7 @@ def cases(draw: st.DrawFn) -> Case:
     )
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(case=cases())
 def test_engine_matches_the_contract_reference(con: duckdb.DuckDBPyConnection, case: Case) -> None:
     assert_matches_reference(con, case)

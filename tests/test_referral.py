@@ -149,8 +149,6 @@ def test_no_events_no_rows(con: duckdb.DuckDBPyConnection) -> None:
                     as_of="2024-03-31T00:00:00Z") == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: an empty invite_code is matched as a code "
-                   "(the project reads blank strings as missing)")
 def test_blank_invite_code_is_no_code(con: duckdb.DuckDBPyConnection) -> None:
     rows = referral(con, [
         ("1", "a", "invite_sent", "2024-03-01T10:00:00Z", ""),

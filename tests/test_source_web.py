@@ -153,3 +153,21 @@ def test_unreadable_files_fail_alone(input_dir: Path, db_path: Path, run_pipelin
         ("web/d-empty.jsonl", "loaded"),
         ("web/notes.txt", "failed"),
     ]
+
+
+def test_web_nps_answers_are_checked_like_crm(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    answer = {"type": "track", "event": "NPS Response", "timestamp": "2024-03-01T10:00:00Z",
+              "anonymousId": "a"}
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {**answer, "messageId": "n1", "properties": {"score": 9}},
+        {**answer, "messageId": "n2", "properties": {"score": 9.5}},
+        {**answer, "messageId": "n3", "properties": {"score": 12}},
+        {**answer, "messageId": "n4", "properties": {}},
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, event_name FROM events") == [("n1", "nps_response")]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
+        (2, "NPS score is not a whole number: 9.5"),
+        (3, "NPS score outside 0-10"),
+        (4, "missing NPS score"),
+    ]

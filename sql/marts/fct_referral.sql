@@ -5,7 +5,8 @@
 WITH events_until AS (
     SELECT person_id, event_id, event_name, occurred_at,
            jm_period_start(occurred_at, $tz, $period) AS period_start,
-           json_extract_string(properties, '$.invite_code') AS invite_code
+           -- a blank code is no code
+           jm_blank_to_null(json_extract_string(properties, '$.invite_code')) AS invite_code
     FROM fct_events
     WHERE occurred_at <= $as_of
 ),

@@ -6,9 +6,7 @@ WITH answers AS (
         jm_pseudonymize(jm_blank_to_null(hs_object_id)) AS answer_id,
         jm_blank_to_null(hs_survey_type) AS survey_type,
         jm_blank_to_null(hs_response_value) AS score_text,
-        -- "7" and "7.0" are scores; "7.5" is not (a cast would round it to 8).
-        CASE WHEN regexp_full_match(jm_trim(hs_response_value), '-?[0-9]+(\.0+)?')
-             THEN TRY_CAST(TRY_CAST(jm_trim(hs_response_value) AS DOUBLE) AS BIGINT) END AS score,
+        jm_nps_score(hs_response_value) AS score,
         jm_blank_to_null(hs_submission_timestamp) AS submitted_text,
         jm_email_hash(contact_email) AS email_hash,
         jm_pseudonymize(jm_blank_to_null(associated_contact_id)) AS contact_id,

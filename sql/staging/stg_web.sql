@@ -12,7 +12,8 @@ WITH extracted AS (
                                 '$.userId', '$.event', '$.traits.email',
                                 '$.context.campaign.medium', '$.context.campaign.name',
                                 '$.properties', '$.context.page.url', '$.properties.url',
-                                '$.context.page.referrer', '$.properties.referrer']) AS v
+                                '$.context.page.referrer', '$.properties.referrer',
+                                '$.properties.score']) AS v
     FROM (SELECT record_no, TRY_CAST(raw AS JSON) AS j FROM raw_records)
 ),
 parsed AS MATERIALIZED (
@@ -31,7 +32,8 @@ parsed AS MATERIALIZED (
         v[9] AS campaign_name,
         coalesce(v[10], '{}') AS properties_text,
         coalesce(v[11], v[12]) AS page_url,
-        coalesce(v[13], v[14]) AS referrer
+        coalesce(v[13], v[14]) AS referrer,
+        v[15] AS score_text
     FROM extracted
 ),
 fields AS MATERIALIZED (
@@ -54,6 +56,9 @@ SELECT
             THEN 'track message without event'
         WHEN timestamp_text IS NOT NULL AND occurred_at IS NULL
             THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
+        WHEN message_type = 'track' AND jm_snake_case(track_event) = 'nps_response'
+             AND score_text IS NOT NULL AND jm_nps_score(score_text) IS NULL
+            THEN 'NPS score is not a whole number: ' || jm_redact(score_text)
     END AS reject_reason,
     true AS is_event,
     jm_pseudonymize(jm_blank_to_null(message_id)) AS event_id,
@@ -72,5 +77,7 @@ SELECT
     jm_redact(jm_blank_to_null(campaign_name)) AS campaign,
     TRY_CAST(json_extract_string(properties_text, '$.revenue') AS DOUBLE) AS revenue,
     jm_redact(properties_text)::JSON AS properties,
-    NULL::BIGINT AS nps_score
+    -- a web survey answer (track "NPS Response") is checked like a CRM one
+    CASE WHEN jm_snake_case(track_event) = 'nps_response' THEN jm_nps_score(score_text) END
+        AS nps_score
 FROM fields

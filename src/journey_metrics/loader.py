@@ -120,6 +120,26 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_BATCH_TABLES = """
+CREATE OR REPLACE TEMP TABLE batch_accepted (
+    file_path VARCHAR, file_order INTEGER, record_no BIGINT, is_event BOOLEAN,
+    event_id VARCHAR, event_name VARCHAR, occurred_at TIMESTAMPTZ, anonymous_id VARCHAR,
+    user_id VARCHAR, email_hash VARCHAR, crm_contact_id VARCHAR, channel VARCHAR,
+    campaign VARCHAR, revenue DOUBLE, properties JSON, nps_score BIGINT
+);
+CREATE OR REPLACE TEMP TABLE batch_rejected (
+    file_path VARCHAR, record_no BIGINT, reason VARCHAR, raw VARCHAR, raw_hash VARCHAR
+);
+CREATE OR REPLACE TEMP TABLE batch_files (
+    file_path VARCHAR, file_order INTEGER, size_bytes BIGINT, mtime_ns BIGINT, sha256 VARCHAR,
+    status VARCHAR, reason VARCHAR, records BIGINT
+)
+"""
+_TEMP_TABLES = ("raw_records", "raw_lines", "raw_elements", "raw_rows", "stg", "rejected")
+_BATCH_TEMP_TABLES = ("batch_accepted", "batch_rejected", "batch_files", "candidates",
+                      "batch_counts")
+
+
 def load_source(
     con: duckdb.DuckDBPyConnection,
     source: SourceConfig,
@@ -127,22 +147,41 @@ def load_source(
     run_id: str,
     progress: ProgressCallback | None = None,
 ) -> SourceSummary:
+    """Stage every new or changed file of a source, then load them in one transaction.
+
+    Reading and staging happen file by file in TEMP tables (a file that cannot be read or staged
+    fails alone); the events, quarantine, identity links and manifest rows of all files are then
+    written in a single transaction, so a crash leaves the source's files either all loaded or
+    all still to load, and duplicates are checked against the warehouse once per run.
+    """
     summary = SourceSummary(source.name)
-    for done, item in enumerate(files):
+    for statement in split_statements(_BATCH_TABLES):
+        con.execute(statement)
+    results: list[FileResult] = []
+    try:
+        for order, item in enumerate(files):
+            if progress:
+                progress(item.relative, order, len(files))
+            results.append(_stage_file(con, source, item, order))
         if progress:
-            progress(item.relative, done, len(files))
-        summary.add(load_file(con, source, item, run_id))
-    if progress:
-        progress(source.name, len(files), len(files))
+            progress(source.name, len(files), len(files))
+        if any(r.status != "skipped" for r in results):
+            _commit_batch(con, source, run_id, results)
+    finally:
+        for table in _BATCH_TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    for result in results:
+        summary.add(result)
     return summary
 
 
-def load_file(
-    con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile, run_id: str
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile, order: int
 ) -> FileResult:
+    """Read, stage and validate one file into the batch tables; return its (partial) result."""
     stat = item.path.stat()
     previous = con.execute(
-        "SELECT size_bytes, mtime_ns, sha256, status FROM _jm_files"
+        "SELECT size_bytes, mtime_ns, sha256 FROM _jm_files"
         " WHERE source = ? AND file_path = ? ORDER BY loaded_at DESC LIMIT 1",
         [source.name, item.relative],
     ).fetchone()
@@ -159,32 +198,26 @@ def load_file(
     result = _failure_before_reading(source, item)
     if result is None:
         try:
-            # Reading only fills TEMP tables, so it happens before the transaction: a failed
-            # read (and the Latin-1 retry after it) cannot abort the file's transaction.
             read_file(con, item.path, item.kind)  # type: ignore[arg-type]
+            result = _stage(con, source, item, order)
         except FileReadError as exc:
             result = FileResult(source.name, item.relative, "failed", reason=str(exc))
-    if result is None:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            result = _stage_and_insert(con, source, item, run_id)
-            _record_manifest(con, item, stat, sha, result, run_id)
-            con.execute("COMMIT")
         except duckdb.Error as exc:
             # Input that defeats a staging model must not stop the other files.
-            con.execute("ROLLBACK")
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             result = FileResult(
                 source.name, item.relative, "failed", reason=f"cannot load: {first}"
             )
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            con.execute("DELETE FROM batch_accepted WHERE file_path = ?", [item.relative])
+            con.execute("DELETE FROM batch_rejected WHERE file_path = ?", [item.relative])
         finally:
-            for table in ("raw_records", "stg", "rejected", "candidates"):
+            for table in _TEMP_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
-    if result.status == "failed":
-        _record_manifest(con, item, stat, sha, result, run_id)
+    con.execute(
+        "INSERT INTO batch_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [item.relative, order, stat.st_size, stat.st_mtime_ns, sha, result.status,
+         result.reason, result.records],
+    )
     return result
 
 
@@ -199,26 +232,8 @@ def _failure_before_reading(source: SourceConfig, item: InputFile) -> FileResult
     return None
 
 
-def _record_manifest(
-    con: duckdb.DuckDBPyConnection,
-    item: InputFile,
-    stat: os.stat_result,
-    sha: str,
-    result: FileResult,
-    run_id: str,
-) -> None:
-    con.execute(
-        "INSERT INTO _jm_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-        [
-            result.source, item.relative, stat.st_size, stat.st_mtime_ns, sha, result.status,
-            result.reason, result.records, result.events, result.duplicates, result.quarantined,
-            run_id,
-        ],
-    )
-
-
-def _stage_and_insert(
-    con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile, run_id: str
+def _stage(
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile, order: int
 ) -> FileResult:
     assert item.kind is not None
     records = _scalar(con, "SELECT count(*) FROM raw_records")
@@ -232,16 +247,44 @@ def _stage_and_insert(
         " FROM stg WHERE reject_reason IS NOT NULL GROUP BY record_no"
     )
     _reject_invalid_rows(con)
-    params = {"source": source.name, "file_path": item.relative, "run_id": run_id}
-    for statement in split_statements(render_sql("intermediate/int_load_file.sql")):
-        con.execute(statement, used_parameters(statement, params))
-    new_events = _scalar(con, "SELECT count(*) FROM candidates WHERE is_new")
-    all_events = _scalar(con, "SELECT count(*) FROM candidates")
-    quarantined = _scalar(con, "SELECT count(*) FROM rejected")
-    return FileResult(
-        source.name, item.relative, "loaded", records=records, events=new_events,
-        duplicates=all_events - new_events, quarantined=quarantined,
+    con.execute(
+        "INSERT INTO batch_accepted BY NAME SELECT ? AS file_path, ? AS file_order,"
+        " * EXCLUDE (reject_reason) FROM stg"
+        " WHERE record_no NOT IN (SELECT record_no FROM rejected)",
+        [item.relative, order],
     )
+    con.execute(
+        "INSERT INTO batch_rejected SELECT ?, r.record_no, r.reason, w.raw, md5(w.raw)"
+        " FROM rejected AS r JOIN raw_records AS w USING (record_no)",
+        [item.relative],
+    )
+    return FileResult(source.name, item.relative, "loaded", records=records)
+
+
+def _commit_batch(
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, run_id: str,
+    results: list[FileResult],
+) -> None:
+    params = {"source": source.name, "run_id": run_id}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for statement in split_statements(render_sql("intermediate/int_load_batch.sql")):
+            con.execute(statement, used_parameters(statement, params))
+        counts = {
+            row[0]: row[1:]
+            for row in con.execute(
+                "SELECT file_path, events, duplicates, quarantined FROM batch_counts"
+            ).fetchall()
+        }
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for result in results:
+        if result.file_path in counts:
+            result.events, result.duplicates, result.quarantined = (
+                int(v) for v in counts[result.file_path]
+            )
 
 
 def _reject_invalid_rows(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,107 @@
+-- int_load_batch: move one source's staged files (TEMP tables batch_accepted, batch_rejected,
+-- batch_files) into the warehouse, inside one transaction with their manifest rows.
+-- Parameters: $source, $run_id. Statements are separated by ";" at a line end.
+
+-- The events of accepted records, in file then record order; an event id seen before (earlier
+-- in the batch, or already in the warehouse) is a duplicate: the first copy is kept.
+CREATE OR REPLACE TEMP TABLE candidates AS
+WITH accepted AS (
+    SELECT
+        b.*,
+        jm_person_key(b.user_id, b.anonymous_id, b.email_hash, b.crm_contact_id) AS person_key,
+        md5(concat_ws('|', b.event_name, b.occurred_at::VARCHAR, coalesce(b.anonymous_id, ''),
+                      coalesce(b.user_id, ''), coalesce(b.email_hash, ''),
+                      coalesce(b.crm_contact_id, ''), coalesce(b.channel, ''),
+                      coalesce(b.campaign, ''), coalesce(b.revenue::VARCHAR, ''),
+                      coalesce(b.properties::VARCHAR, ''))) AS content_hash
+    FROM batch_accepted AS b
+    WHERE b.is_event
+),
+numbered AS (
+    SELECT
+        *,
+        row_number() OVER (PARTITION BY event_id ORDER BY file_order, record_no) AS copy_no,
+        first_value(content_hash) OVER (PARTITION BY event_id ORDER BY file_order, record_no)
+            AS first_hash
+    FROM accepted
+),
+existing AS (
+    -- inner join: DuckDB builds the hash table on the (smaller) batch side
+    SELECT e.event_id, any_value(e.content_hash) AS content_hash
+    FROM events AS e
+    JOIN (SELECT DISTINCT event_id FROM accepted) AS a USING (event_id)
+    WHERE e.source = $source
+    GROUP BY e.event_id
+)
+SELECT
+    n.*,
+    n.copy_no = 1 AND x.event_id IS NULL AS is_new,
+    coalesce(x.content_hash, n.first_hash) AS kept_hash
+FROM numbered AS n
+LEFT JOIN existing AS x USING (event_id);
+
+INSERT INTO _jm_conflicts
+SELECT $source, event_id, kept_hash, content_hash, file_path, record_no, $run_id
+FROM candidates
+WHERE NOT is_new AND content_hash <> kept_hash;
+
+INSERT INTO events
+SELECT event_id, $source, event_name, occurred_at, anonymous_id, user_id, email_hash,
+       crm_contact_id, person_key, channel, campaign, revenue, properties, content_hash,
+       file_path, record_no, $run_id
+FROM candidates
+WHERE is_new
+ORDER BY occurred_at, event_id;
+
+-- Identity links of every accepted record (identity-only rows included).
+INSERT INTO _jm_identity_links
+WITH links AS (
+    SELECT DISTINCT
+        jm_person_key(user_id, anonymous_id, email_hash, crm_contact_id) AS node_a,
+        unnest(jm_identity_nodes(user_id, anonymous_id, email_hash, crm_contact_id)) AS node_b
+    FROM batch_accepted
+),
+known AS (
+    SELECT k.node_a, k.node_b
+    FROM _jm_identity_links AS k
+    JOIN links AS l USING (node_a, node_b)
+)
+SELECT node_a, node_b FROM links
+WHERE node_a IS NOT NULL
+EXCEPT
+SELECT node_a, node_b FROM known;
+
+-- Quarantine, once per (file, record, content) even when a changed file is read again.
+INSERT INTO _jm_quarantine
+SELECT $source, r.file_path, r.record_no, r.reason, jm_redact(r.raw), r.raw_hash, $run_id
+FROM batch_rejected AS r
+WHERE NOT EXISTS (
+    SELECT 1 FROM _jm_quarantine AS q
+    WHERE q.source = $source AND q.file_path = r.file_path AND q.record_no = r.record_no
+      AND q.raw_hash = r.raw_hash
+)
+ORDER BY r.file_path, r.record_no;
+
+-- Per-file outcome for the manifest and the summary.
+CREATE OR REPLACE TEMP TABLE batch_counts AS
+SELECT
+    f.file_path,
+    coalesce(c.events, 0) AS events,
+    coalesce(c.duplicates, 0) AS duplicates,
+    coalesce(r.quarantined, 0) AS quarantined
+FROM batch_files AS f
+LEFT JOIN (
+    SELECT file_path, count(*) FILTER (WHERE is_new) AS events,
+           count(*) FILTER (WHERE NOT is_new) AS duplicates
+    FROM candidates GROUP BY file_path
+) AS c USING (file_path)
+LEFT JOIN (
+    SELECT file_path, count(*) AS quarantined FROM batch_rejected GROUP BY file_path
+) AS r USING (file_path);
+
+INSERT INTO _jm_files
+SELECT $source, f.file_path, f.size_bytes, f.mtime_ns, f.sha256, f.status, f.reason,
+       f.records, c.events, c.duplicates, c.quarantined, $run_id, now()
+FROM batch_files AS f
+JOIN batch_counts AS c USING (file_path)
+ORDER BY f.file_order
