@@ -8,7 +8,6 @@ skipped; a changed file is re-read and only its new events load.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
