@@ -90,7 +90,9 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
     con.execute(
         "CREATE TEMP TABLE raw_records AS SELECT rowid - (SELECT min(rowid) FROM raw_lines) + 1"
-        " AS record_no, line AS raw FROM raw_lines WHERE nullif(trim(line), '') IS NOT NULL"
+        " AS record_no, line AS raw FROM raw_lines"
+        # blank lines are not records (a regex stops at the first character; trim copies)
+        " WHERE line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
     )
     con.execute("DROP TABLE raw_lines")
 
