@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/journey-metrics demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests pipelines
+	$(BIN)/ruff check src tests pipelines bench
 	$(BIN)/mypy
 	$(BIN)/pytest -m "not slow"
 
@@ -26,7 +26,7 @@ test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests pipelines
+	$(BIN)/ruff check src tests pipelines bench
 	$(BIN)/ruff format --check src tests pipelines
 	$(BIN)/mypy
 

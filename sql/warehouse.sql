@@ -70,9 +70,12 @@ CREATE TABLE IF NOT EXISTS _jm_identity_links (
 );
 
 -- Derived by stitching (rebuilt after every load).
-CREATE TABLE IF NOT EXISTS _jm_person_map (node VARCHAR NOT NULL, person_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS _jm_person_map (
+    node VARCHAR NOT NULL, person_id VARCHAR NOT NULL, person_no BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS persons (
-    person_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, first_seen_at TIMESTAMPTZ NOT NULL
+    person_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, first_seen_at TIMESTAMPTZ NOT NULL,
+    person_no BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (
     person_id VARCHAR NOT NULL, session_no BIGINT NOT NULL, started_at TIMESTAMPTZ NOT NULL,
@@ -86,8 +89,12 @@ CREATE TABLE IF NOT EXISTS _jm_runs (
 
 CREATE TABLE IF NOT EXISTS _jm_meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL);
 
+-- Schema 2 added person_no (warehouses built before get the column; the next stitch fills it).
+ALTER TABLE _jm_person_map ADD COLUMN IF NOT EXISTS person_no BIGINT;
+ALTER TABLE persons ADD COLUMN IF NOT EXISTS person_no BIGINT;
+
 -- Events with their person: what every metric reads.
 CREATE OR REPLACE VIEW fct_events AS
-SELECT e.*, m.person_id
+SELECT e.*, m.person_id, m.person_no
 FROM events AS e
 JOIN _jm_person_map AS m ON m.node = e.person_key;

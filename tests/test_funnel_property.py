@@ -265,21 +265,23 @@ def load(con: duckdb.DuckDBPyConnection, case: Case) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE fct_events (
             event_id VARCHAR, source VARCHAR, event_name VARCHAR, occurred_at TIMESTAMPTZ,
-            person_id VARCHAR, channel VARCHAR, campaign VARCHAR, revenue DOUBLE, properties JSON)
+            person_id VARCHAR, channel VARCHAR, campaign VARCHAR, revenue DOUBLE, properties JSON,
+            person_no BIGINT)
     """)
     con.execute("CREATE OR REPLACE TABLE persons "
-                "(person_id VARCHAR, channel VARCHAR, first_seen_at TIMESTAMPTZ)")
+                "(person_id VARCHAR, channel VARCHAR, first_seen_at TIMESTAMPTZ, person_no BIGINT)")
     channel_of = dict(case.persons)
+    number_of = {p: n for n, (p, _) in enumerate(sorted(case.persons), start=1)}
     if case.events:
         con.executemany(
-            "INSERT INTO fct_events VALUES (?, 'web', ?, ?, ?, ?, NULL, NULL, '{}')",
-            [[e.event_id, e.name, e.at, e.person_id, channel_of[e.person_id]]
-             for e in case.events],
+            "INSERT INTO fct_events VALUES (?, 'web', ?, ?, ?, ?, NULL, NULL, '{}', ?)",
+            [[e.event_id, e.name, e.at, e.person_id, channel_of[e.person_id],
+              number_of[e.person_id]] for e in case.events],
         )
     first_seen = {p: min((e.at for e in case.events if e.person_id == p), default=T0)
                   for p, _ in case.persons}
-    con.executemany("INSERT INTO persons VALUES (?, ?, ?)",
-                    [[p, channel, first_seen[p]] for p, channel in case.persons])
+    con.executemany("INSERT INTO persons VALUES (?, ?, ?, ?)",
+                    [[p, channel, first_seen[p], number_of[p]] for p, channel in case.persons])
 
 
 def engine_funnel(con: duckdb.DuckDBPyConnection, case: Case) -> list[dict[str, Any]]:

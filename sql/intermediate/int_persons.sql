@@ -1,7 +1,9 @@
 -- Person map, persons and sessions, rebuilt from the labelled identity graph (jm_labels).
+-- person_no: a dense integer per person (in person_id order), for fast sorts and joins.
 CREATE OR REPLACE TABLE _jm_person_map AS
-SELECT node, 'p_' || left(sha256(label), 16) AS person_id
-FROM jm_labels
+WITH ids AS (SELECT node, 'p_' || left(sha256(label), 16) AS person_id FROM jm_labels)
+SELECT node, person_id, dense_rank() OVER (ORDER BY person_id) AS person_no
+FROM ids
 ORDER BY node;
 
 -- A person's channel is the channel of their earliest event that has one (CONTRACT §2);
@@ -11,7 +13,8 @@ SELECT
     person_id,
     coalesce(arg_min(channel, (occurred_at, event_id)) FILTER (WHERE channel IS NOT NULL),
              '(none)') AS channel,
-    min(occurred_at) AS first_seen_at
+    min(occurred_at) AS first_seen_at,
+    any_value(person_no) AS person_no
 FROM fct_events
 GROUP BY person_id
 ORDER BY person_id;

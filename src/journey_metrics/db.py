@@ -40,6 +40,8 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     except duckdb.Error as exc:
         raise RunError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON/CSV output.
+    con.execute("SET enable_progress_bar = false")
     for variable, setting in ((MEMORY_LIMIT_ENV, "memory_limit"), (THREADS_ENV, "threads")):
         value = os.environ.get(variable)
         if value:

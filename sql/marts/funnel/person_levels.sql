@@ -1,12 +1,5 @@
--- One row per person who entered: the latest attempt start reaching each level, the level, and
--- the attempt the timings are read from (the latest-starting attempt of maximal level).
-SELECT
-    *,
-    [[level_case]] AS level,
-    [[chosen_case]] AS chosen_pos
-FROM (
-    SELECT person_id, [[latest_starts]]
-    FROM level_[[last]]
-    GROUP BY person_id
-    HAVING max(s1_pos) IS NOT NULL
-)
+-- One row per person who entered: their level (highest stage reached) and the latest-starting
+-- attempt of that level (its start position and time), which timings and in_progress use.
+SELECT person_no, level, start_pos, start_at
+FROM ([[levels]])
+QUALIFY row_number() OVER (PARTITION BY person_no ORDER BY level DESC) = 1

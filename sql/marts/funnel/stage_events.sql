@@ -1,13 +1,17 @@
 -- Each person's stage-matching events up to as_of, in funnel order:
 -- (occurred_at, lowest stage index the event matches, event_id) -> pos 1, 2, ...
--- [[flags]] are the stage match expressions "AS m1, ..., AS mK".
+-- [[flags]]: the stage match expressions "... AS m1, ..., ... AS mK". person_no is the person's
+-- dense integer id (cheap to sort and join on).
 SELECT
-    person_id,
-    event_id,
+    person_no,
     occurred_at,
-    [[flags]],
+    [[stage_columns]],
     row_number() OVER (
-        PARTITION BY person_id ORDER BY occurred_at, [[lowest_stage]], event_id
+        PARTITION BY person_no ORDER BY occurred_at, [[lowest_stage]], event_id
     ) AS pos
-FROM fct_events
-WHERE occurred_at <= $as_of AND ([[any_stage]])
+FROM (
+    SELECT person_no, event_id, occurred_at, [[flags]]
+    FROM fct_events
+    WHERE occurred_at <= $as_of
+)
+WHERE [[any_stage]]

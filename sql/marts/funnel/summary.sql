@@ -5,6 +5,6 @@ SELECT
     [[group_name]] AS group_name,
     [[aggregates]]
 FROM chain AS c
-JOIN persons AS p USING (person_id)
+JOIN persons AS p USING (person_no)
 GROUP BY [[grouping]]
 ORDER BY group_name <> 'all', group_name

@@ -36,69 +36,53 @@ class FunnelQuery:
     by_channel: bool = False
 
 
-def funnel_sql(stage_count: int, entry: Entry, order: Order, by_channel: bool, flags: list[str],
-               ) -> str:
+def funnel_sql(
+    stage_count: int, entry: Entry, order: Order, by_channel: bool, flags: list[str]
+) -> str:
     """The whole funnel statement for `stage_count` stages (flags: one match expression each)."""
-    k_range = range(1, stage_count + 1)
+    ks = range(1, stage_count + 1)
     stage_events = fill_snippets(
         "marts/funnel/stage_events.sql",
-        flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(k_range, flags, strict=True)),
-        lowest_stage="CASE " + " ".join(f"WHEN {e} THEN {k}" for k, e in zip(k_range, flags,
-                                                                             strict=True)) + " END",
-        any_stage=" OR ".join(flags),
+        flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
+        stage_columns=", ".join(f"m{k}" for k in ks),
+        lowest_stage="CASE " + " ".join(f"WHEN m{k} THEN {k}" for k in ks) + " END",
+        any_stage=" OR ".join(f"m{k}" for k in ks),
     )
-    ctes = [f"stage_events AS ({stage_events})"]
+    ctes = [f"stage_events AS MATERIALIZED ({stage_events})"]
     if order == "ordered":
-        ctes.append("level_1 AS (" + fill_snippets(
-            "marts/funnel/level_1.sql",
-            first_only="AND pos = first_entry_pos" if entry == "first" else "",
-        ) + ")")
-        for k in k_range[1:]:
-            ctes.append(f"level_{k} AS (" + fill_snippets(
-                "marts/funnel/level_k.sql", k=k, prev=k - 1) + ")")
-        ctes.append("next_steps AS (" + fill_snippets(
-            "marts/funnel/next_steps.sql",
-            next_columns=", ".join(
-                f"min(pos) FILTER (WHERE m{k}) OVER following_events AS next_{k}"
-                for k in k_range[1:]
-            ),
-        ) + ")")
-        ctes.append("person_levels AS (" + fill_snippets(
-            "marts/funnel/person_levels.sql",
-            latest_starts=", ".join(
-                f"max(s{k}_pos) AS start_pos_{k}, max(s{k}_at) AS start_at_{k}" for k in k_range
-            ),
-            level_case=_highest("start_pos_{k} IS NOT NULL", stage_count),
-            chosen_case="CASE " + " ".join(
-                f"WHEN start_pos_{k} IS NOT NULL THEN start_pos_{k}"
-                for k in reversed(k_range)) + " END",
-            last=stage_count,
-        ) + ")")
-        joins = ["LEFT JOIN next_steps AS c1 ON c1.person_id = l.person_id"
-                 " AND c1.pos = l.chosen_pos"]
-        joins += [f"LEFT JOIN next_steps AS c{k} ON c{k}.person_id = l.person_id"
-                  f" AND c{k}.pos = c{k - 1}.next_{k}" for k in k_range[1:]]
-        times = ", ".join(f"c{k}.occurred_at AS t{k}" for k in k_range)
-        starts = ", ".join(f"l.start_at_{k}" for k in k_range)
-        ctes.append(f"chain AS (SELECT l.person_id, l.level, {starts}, {times}"
-                    f" FROM person_levels AS l {' '.join(joins)})")
-        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in k_range]
+        first_only = (
+            "QUALIFY pos = min(pos) OVER (PARTITION BY person_no)" if entry == "first" else ""
+        )
+        ctes.append("level_1 AS MATERIALIZED ("
+                    + fill_snippets("marts/funnel/level_1.sql", first_only=first_only) + ")")
+        ctes += [fill_snippets("marts/funnel/level_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+        levels = " UNION ALL ".join(
+            f"SELECT person_no, {k} AS level, max(start_pos) AS start_pos,"
+            f" max(start_at) AS start_at FROM level_{k} GROUP BY person_no"
+            for k in ks
+        )
+        ctes.append("person_levels AS MATERIALIZED ("
+                    + fill_snippets("marts/funnel/person_levels.sql", levels=levels) + ")")
+        ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
+                    " start_at AS t_1 FROM person_levels)")
+        ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+        ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
+        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
         aggregates += [
-            f"count(*) FILTER (WHERE level = {k - 1} AND start_at_{k - 1} + $window > $as_of)"
-            f" AS in_progress_{k}" for k in k_range[1:]
+            f"count(*) FILTER (WHERE level = {k - 1} AND start_at + $window > $as_of)"
+            f" AS in_progress_{k}" for k in ks[1:]
         ]
         aggregates += [
-            f"quantile_cont(epoch(t{k} - t{k - 1}) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
-            f" AS median_hours_{k}" for k in k_range[1:]
+            f"quantile_cont(epoch(t_{k} - t_{k - 1}) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
+            f" AS median_hours_{k}" for k in ks[1:]
         ]
     else:
         ctes.append("chain AS (" + fill_snippets(
             "marts/funnel/unordered.sql",
-            has_stage=", ".join(f"bool_or(m{k}) AS h{k}" for k in k_range),
-            level_case=_highest(" AND ".join(f"h{j}" for j in range(1, stage_count + 1)),
-                                stage_count, prefix=True),
+            has_stage=", ".join(f"bool_or(m{k}) AS h{k}" for k in ks),
+            level_case=_highest(stage_count),
         ) + ")")
-        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in k_range]
+        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
     summary = fill_snippets(
         "marts/funnel/summary.sql",
         aggregates=", ".join(aggregates),
@@ -109,12 +93,12 @@ def funnel_sql(stage_count: int, entry: Entry, order: Order, by_channel: bool, f
     return "WITH " + ",\n".join(ctes) + "\n" + summary
 
 
-def _highest(condition: str, stage_count: int, prefix: bool = False) -> str:
-    """CASE giving the highest k whose condition holds (conditions on h1..hk when prefix)."""
-    whens = []
-    for k in range(stage_count, 0, -1):
-        test = " AND ".join(f"h{j}" for j in range(1, k + 1)) if prefix else condition.format(k=k)
-        whens.append(f"WHEN {test} THEN {k}")
+def _highest(stage_count: int) -> str:
+    """CASE giving the highest k such that the person has stages 1..k (h1..hk)."""
+    whens = [
+        f"WHEN {' AND '.join(f'h{j}' for j in range(1, k + 1))} THEN {k}"
+        for k in range(stage_count, 0, -1)
+    ]
     return "CASE " + " ".join(whens) + " ELSE 0 END"
 
 
