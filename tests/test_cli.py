@@ -165,3 +165,23 @@ def test_export_of_missing_warehouse_fails(tmp_path: Path) -> None:
     result = cli("export", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o"))
     assert result.returncode == 1
     assert "does not exist" in result.stderr
+
+
+def test_second_run_waits_for_the_lock_with_wait(input_dir: Path, db_path: Path) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+         " time.sleep(3); c.close()", str(db_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        result = cli("run", "--input", str(input_dir), "--db", str(db_path), "--wait", "60",
+                     "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["events_total"] == 1
+    finally:
+        holder.kill()
+        holder.wait()

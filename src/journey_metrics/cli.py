@@ -43,9 +43,11 @@ def _announce(message: str) -> None:
     stderr.print(f"[yellow]note:[/] {message}", highlight=False)
 
 
-def _run_with_progress(input_dir: Path, db: Path, show: bool) -> pipeline.RunSummary:
+def _run_with_progress(
+    input_dir: Path, db: Path, show: bool, wait_seconds: float = 0
+) -> pipeline.RunSummary:
     if not show:
-        return pipeline.run(input_dir, db, announce=_announce)
+        return pipeline.run(input_dir, db, announce=_announce, wait_seconds=wait_seconds)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -61,7 +63,9 @@ def _run_with_progress(input_dir: Path, db: Path, show: bool) -> pipeline.RunSum
                 tasks[source] = bar.add_task(source, total=max(total, 1), current="")
             bar.update(tasks[source], completed=done, current=label)  # type: ignore[arg-type]
 
-        return pipeline.run(input_dir, db, progress=progress, announce=_announce)
+        return pipeline.run(
+            input_dir, db, progress=progress, announce=_announce, wait_seconds=wait_seconds
+        )
 
 
 @app.command()
@@ -72,10 +76,13 @@ def run(
     report_dir: Annotated[
         Path | None, typer.Option("--report", help="Also write the dashboard into this folder.")
     ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Wait up to N seconds for a locked warehouse.")
+    ] = 0,
 ) -> None:
     """Load new input files into the warehouse (incremental, idempotent), then stitch persons."""
     show_progress = output_format is RunFormat.table and stderr.is_terminal
-    summary = _run_with_progress(input_dir, db, show_progress)
+    summary = _run_with_progress(input_dir, db, show_progress, wait)
     if output_format is RunFormat.json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -18,27 +19,37 @@ THREADS_ENV = "JOURNEY_METRICS_THREADS"
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str, *, read_only: bool = False, wait_seconds: float = 0
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with the settings every query relies on.
 
     TimeZone is UTC so naive timestamps never take the machine's zone; the memory limit and temp
     directory let big loads spill to disk instead of failing. A lock held by another process is
-    reported as one line naming the file and that process.
+    waited for up to `wait_seconds`, then reported as one line naming the file and that process.
     """
     path = Path(path)
     if read_only and not path.exists():
         raise RunError(f"warehouse {path} does not exist (run `journey-metrics run` first)")
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        message = str(exc)
-        if "lock" in message.lower():
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise RunError(
+                    f"cannot open warehouse {path}: {message.splitlines()[0]}"
+                ) from None
+            if time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
             pid = _LOCK_PID.search(message)
             holder = f"process {pid.group(1)}" if pid else "another process"
             raise RunError(f"warehouse {path} is locked by {holder}") from None
-        raise RunError(f"cannot open warehouse {path}: {message.splitlines()[0]}") from None
-    except duckdb.Error as exc:
-        raise RunError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise RunError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON/CSV output.
     con.execute("SET enable_progress_bar = false")

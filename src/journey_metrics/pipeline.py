@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
@@ -89,12 +91,16 @@ def stitch_identities(db_path: Path, key: HashKey) -> tuple[int, int]:
 def record_run(db_path: Path, key: HashKey, summary: RunSummary, input_dir: Path) -> None:
     con = open_warehouse(db_path, key)
     try:
-        con.execute(
-            "INSERT INTO _jm_runs VALUES (?, now(), now(), ?, ?)",
-            [summary.run_id, str(input_dir), json.dumps(summary.as_dict())],
-        )
+        _insert_run(con, summary, input_dir)
     finally:
         con.close()
+
+
+def _insert_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, input_dir: Path) -> None:
+    con.execute(
+        "INSERT INTO _jm_runs VALUES (?, now(), now(), ?, ?)",
+        [summary.run_id, str(input_dir), json.dumps(summary.as_dict())],
+    )
 
 
 def run(
@@ -103,20 +109,31 @@ def run(
     *,
     progress: Callable[[str, str, int, int], None] | None = None,
     announce: Callable[[str], None] | None = None,
+    wait_seconds: float = 0,
 ) -> RunSummary:
-    """Load all sources from `input_dir` into `db_path` incrementally, then stitch persons."""
+    """Load all sources from `input_dir` into `db_path` incrementally, then stitch persons.
+
+    One connection holds the warehouse for the whole run, so no other process can write between
+    the sources and the stitching.
+    """
     sources, files = plan_run(input_dir)
     key = load_key(announce)
     summary = RunSummary(new_run_id(), db_path)
-    for source in sources:
+    con = open_warehouse(db_path, key, wait_seconds)
+    try:
+        for source in sources:
 
-        def report(label: str, done: int, total: int, name: str = source.name) -> None:
-            if progress:
-                progress(name, label, done, total)
+            def report(label: str, done: int, total: int, name: str = source.name) -> None:
+                if progress:
+                    progress(name, label, done, total)
 
-        summary.sources.append(
-            load_one_source(db_path, source, files[source.name], summary.run_id, key, report)
-        )
-    summary.events_total, summary.persons = stitch_identities(db_path, key)
-    record_run(db_path, key, summary, input_dir)
+            summary.sources.append(
+                load_source(con, source, files[source.name], summary.run_id, report)
+            )
+        stitch(con)
+        summary.events_total, summary.persons = warehouse_totals(con)
+        _insert_run(con, summary, input_dir)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
     return summary

@@ -17,14 +17,16 @@ _SCHEMA_KEY = "schema_version"
 SCHEMA_VERSION = "2"
 
 
-def open_warehouse(path: Path, key: HashKey) -> duckdb.DuckDBPyConnection:
+def open_warehouse(
+    path: Path, key: HashKey, wait_seconds: float = 0
+) -> duckdb.DuckDBPyConnection:
     """A write connection with the schema in place and `jm_email_hash` bound to `key`.
 
     A warehouse remembers the fingerprint of the key it was built with; another key would make
     every email a new person, so it is refused (exit 2) rather than silently accepted.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = connect(path)
+    con = connect(path, wait_seconds=wait_seconds)
     if _schema_version(con) != SCHEMA_VERSION:
         # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
         for statement in split_statements(load_sql("warehouse.sql")):
