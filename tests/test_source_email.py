@@ -42,7 +42,7 @@ def test_golden_rows_from_array_and_lines(input_dir: Path, db_path: Path, run_pi
     bob = KEY.hash_email("bob@example.com")
     assert rows == [
         ("sg-1", "email_open", datetime(2024, 3, 1, 10, 0, tzinfo=UTC), bob, "email",
-         "spring-sale", '{"sg_message_id":"msg-1","url":null,"category":["newsletter","spring"]}',
+         "spring-sale", '{"sg_message_id":"msg-1","category":["newsletter","spring"]}',
          "email/a.json", 1),
         ("sg-2", "email_click", datetime(2024, 3, 1, 10, 1, tzinfo=UTC), bob, "email", None,
          '{"sg_message_id":"msg-1","url":"https://shop.example.com/sale","category":"newsletter"}',
@@ -94,3 +94,16 @@ def test_malformed_array_fails_the_file(input_dir: Path, db_path: Path, run_pipe
     summary = run_pipeline(input_dir, db_path)
     assert [f["file"] for f in summary["failed_files"]] == ["email/bad.json"]
     assert summary["events_total"] == 1
+
+
+def test_unknown_fields_are_kept_in_properties(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    write_jsonl(input_dir / "email" / "a.jsonl", [
+        {**OPEN, "ip": "10.0.0.1", "user_segment": "vip", "reason": "Mail to a@b.example.com"},
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT properties::VARCHAR FROM events") == [
+        ('{"sg_message_id":"msg-1","category":["newsletter","spring"],"ip":"10.0.0.1",'
+         '"user_segment":"vip","reason":"Mail to <redacted-email>"}',)
+    ]

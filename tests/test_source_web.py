@@ -171,3 +171,18 @@ def test_web_nps_answers_are_checked_like_crm(input_dir: Path, db_path: Path, ru
         (3, "NPS score outside 0-10"),
         (4, "missing NPS score"),
     ]
+
+
+def test_unknown_top_level_fields_are_kept_in_properties(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {**ORDER, "experiment": "b", "sentAt": "2024-03-02T14:00:01Z"},
+        {**ORDER, "messageId": "m5", "currency": "top-level",
+         "properties": {"currency": "USD"}},
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, properties::VARCHAR FROM events ORDER BY 1") == [
+        ("m4", '{"experiment":"b","revenue":42.5,"currency":"EUR"}'),
+        ("m5", '{"currency":"USD"}'),  # the message's own properties win
+    ]

@@ -7,7 +7,10 @@ WITH extracted AS (
         json_type(j) AS json_kind,
         json_extract_string(j, ['$.event', '$.timestamp', '$.sg_event_id', '$.email',
                                 '$.campaign', '$.sg_message_id', '$.url']) AS v,
-        json_extract(j, '$.category') AS category
+        -- everything but the fields mapped to columns is kept in properties (sg_message_id,
+        -- url, category, and any custom argument or field SendGrid adds)
+        json_merge_patch(j, '{"email": null, "timestamp": null, "event": null,
+            "sg_event_id": null, "campaign": null}') AS other_fields
     FROM (SELECT record_no, TRY_CAST(raw AS JSON) AS j FROM raw_records)
 ),
 fields AS MATERIALIZED (
@@ -22,8 +25,7 @@ fields AS MATERIALIZED (
         v[4] AS email,
         v[5] AS campaign,
         v[6] AS sg_message_id,
-        v[7] AS url,
-        category
+        other_fields
     FROM extracted
 )
 SELECT
@@ -50,10 +52,6 @@ SELECT
     'email' AS channel,
     jm_redact(jm_blank_to_null(campaign)) AS campaign,
     NULL::DOUBLE AS revenue,
-    jm_redact(json_object(
-        'sg_message_id', sg_message_id,
-        'url', url,
-        'category', category
-    )::VARCHAR)::JSON AS properties,
+    jm_redact(other_fields::VARCHAR)::JSON AS properties,
     NULL::BIGINT AS nps_score
 FROM fields

@@ -13,7 +13,14 @@ WITH extracted AS (
                                 '$.context.campaign.medium', '$.context.campaign.name',
                                 '$.properties', '$.context.page.url', '$.properties.url',
                                 '$.context.page.referrer', '$.properties.referrer',
-                                '$.properties.score']) AS v
+                                '$.properties.score']) AS v,
+        -- fields the Segment spec does not define are kept, in properties
+        json_merge_patch(j, '{"type": null, "messageId": null, "timestamp": null,
+            "anonymousId": null, "userId": null, "event": null, "properties": null,
+            "context": null, "traits": null, "integrations": null, "sentAt": null,
+            "receivedAt": null, "originalTimestamp": null, "version": null, "channel": null,
+            "name": null, "category": null, "writeKey": null, "_metadata": null,
+            "projectId": null, "options": null}') AS unknown_fields
     FROM (SELECT record_no, TRY_CAST(raw AS JSON) AS j FROM raw_records)
 ),
 parsed AS MATERIALIZED (
@@ -30,7 +37,10 @@ parsed AS MATERIALIZED (
         v[7] AS email_text,
         v[8] AS medium,
         v[9] AS campaign_name,
-        coalesce(v[10], '{}') AS properties_text,
+        CASE WHEN unknown_fields IS NULL OR unknown_fields::VARCHAR = '{}'
+             THEN coalesce(v[10], '{}')
+             ELSE json_merge_patch(unknown_fields, coalesce(v[10], '{}'))::VARCHAR
+        END AS properties_text,
         coalesce(v[11], v[12]) AS page_url,
         coalesce(v[13], v[14]) AS referrer,
         v[15] AS score_text
