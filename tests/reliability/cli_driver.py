@@ -1,0 +1,82 @@
+"""Run several `journey-metrics` commands in one fresh Python process (a test helper).
+
+Starting a process per command costs about a second of imports (DuckDB, Polars, Altair); the
+reliability suites run dozens of commands, so each chain of commands runs in one child process
+instead: `python cli_driver.py SPEC.json` calls the real entry point `journey_metrics.cli.main`
+once per command (same parsing, same one-line errors, same exit statuses) and writes each
+command's exit status, stdout and stderr to the result file named in the spec.
+
+The child's environment (TZ, the hashing key) is set by the caller, so a chain really runs in the
+process time zone it is given. With `"stub_rendering": true`, the two slow renderings of the
+dashboard (PNGs, and bundling the page's JavaScript: several seconds, and not what these tests
+compare) return fixed bytes; everything else of `report` runs, data.json included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+DRIVER = Path(__file__).resolve()
+
+
+def run_commands(
+    commands: dict[str, list[str]],
+    work: Path,
+    *,
+    env: dict[str, str] | None = None,
+    stub_rendering: bool = True,
+    timeout: float = 600,
+) -> dict[str, dict[str, Any]]:
+    """Run `commands` (name -> argv after `journey-metrics`) in order in one child process;
+    return name -> {"code", "stdout", "stderr"}. Stops at the first command that fails."""
+    work.mkdir(parents=True, exist_ok=True)
+    spec = work / "driver-spec.json"
+    result_file = work / "driver-result.json"
+    spec.write_text(json.dumps({"commands": commands, "result": str(result_file),
+                                "stub_rendering": stub_rendering}))
+    child = subprocess.run(
+        [sys.executable, str(DRIVER), str(spec)], capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=timeout,
+    )
+    assert child.returncode == 0, child.stderr
+    results: dict[str, dict[str, Any]] = json.loads(result_file.read_text())
+    for name, result in results.items():
+        assert result["code"] == 0, (name, commands[name], result["stderr"])
+    assert list(results) == list(commands)
+    return results
+
+
+def _main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    if spec["stub_rendering"]:
+        import vl_convert
+
+        vl_convert.vegalite_to_png = lambda *args, **kwargs: b"\x89PNG stub"
+        vl_convert.javascript_bundle = lambda *args, **kwargs: "/* bundle stub */"
+    from journey_metrics import cli
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, argv in spec["commands"].items():
+        out, err = io.StringIO(), io.StringIO()
+        code: Any = 0
+        sys.argv = ["journey-metrics", *argv]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main()
+            except SystemExit as exc:
+                code = exc.code if exc.code is not None else 0
+        results[name] = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+        if code != 0:
+            break
+    Path(spec["result"]).write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1])
