@@ -69,17 +69,17 @@ CREATE TABLE IF NOT EXISTS _jm_identity_links (
     node_b VARCHAR NOT NULL
 );
 
--- Derived by stitching (rebuilt after every load).
+-- Identity nodes touched by loads since the last stitch (written with the events and links, in
+-- the same transaction; emptied by the stitch that handles them).
+CREATE TABLE IF NOT EXISTS _jm_pending_nodes (node VARCHAR NOT NULL);
+
+-- Derived by stitching (updated after every load).
 CREATE TABLE IF NOT EXISTS _jm_person_map (
     node VARCHAR NOT NULL, person_id VARCHAR NOT NULL, person_no BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS persons (
     person_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, first_seen_at TIMESTAMPTZ NOT NULL,
     person_no BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    person_id VARCHAR NOT NULL, session_no BIGINT NOT NULL, started_at TIMESTAMPTZ NOT NULL,
-    ended_at TIMESTAMPTZ NOT NULL, channel VARCHAR NOT NULL, events BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS _jm_runs (
@@ -98,3 +98,32 @@ CREATE OR REPLACE VIEW fct_events AS
 SELECT e.*, m.person_id, m.person_no
 FROM events AS e
 JOIN _jm_person_map AS m ON m.node = e.person_key;
+
+-- Sessions (CONTRACT §2): a person's web events with gaps of at most 30 minutes; the channel of
+-- its first event. A view: no metric needs it materialised, so stitching stays incremental.
+CREATE OR REPLACE VIEW sessions AS
+WITH web AS (
+    SELECT
+        person_id, event_id, occurred_at, channel,
+        lag(occurred_at) OVER (PARTITION BY person_id ORDER BY occurred_at, event_id) AS previous_at
+    FROM fct_events
+    WHERE source = 'web'
+),
+numbered AS (
+    SELECT
+        *,
+        sum(CASE WHEN previous_at IS NULL OR occurred_at - previous_at > INTERVAL 30 MINUTE
+                 THEN 1 ELSE 0 END)
+            OVER (PARTITION BY person_id ORDER BY occurred_at, event_id
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
+    FROM web
+)
+SELECT
+    person_id,
+    session_no,
+    min(occurred_at) AS started_at,
+    max(occurred_at) AS ended_at,
+    arg_min(channel, (occurred_at, event_id)) AS channel,
+    count(*) AS events
+FROM numbered
+GROUP BY person_id, session_no;

@@ -99,3 +99,39 @@ def test_long_chain_merges(input_dir: Path, db_path: Path, run_pipeline) -> None
                            userId=f"u-{i}"))
     write_jsonl(input_dir / "web" / "a.jsonl", list(reversed(records)))
     assert run_pipeline(input_dir, db_path)["persons"] == 1
+
+
+def test_incremental_stitching_equals_a_full_rebuild(tmp_path: Path, run_pipeline) -> None:
+    """Three nights that merge, extend and add persons give the same persons as one load."""
+    nights = [
+        [msg("page", "n1a", "2024-03-01T10:00:00Z", anonymousId="dev-1"),
+         msg("page", "n1b", "2024-03-01T11:00:00Z", anonymousId="dev-2",
+             context={"campaign": {"medium": "cpc"}}),
+         msg("identify", "n1c", "2024-03-01T12:00:00Z", anonymousId="dev-3", userId="u-3",
+             traits={"email": "c@example.com"})],
+        [msg("track", "n2a", "2024-02-20T09:00:00Z", anonymousId="dev-2", userId="u-1",
+             event="Signed In"),   # late event: dev-2 becomes u-1, and is now earlier
+         msg("track", "n2b", "2024-03-02T10:00:00Z", anonymousId="dev-1", userId="u-1",
+             event="Signed In")],  # merges dev-1 and dev-2
+        [msg("identify", "n3a", "2024-03-03T10:00:00Z", userId="u-1",
+             traits={"email": "C@example.com "}),  # merges with dev-3 / u-3 by email
+         msg("page", "n3b", "2024-03-03T11:00:00Z", anonymousId="dev-9")],
+    ]
+    nightly_input, full_input = tmp_path / "nightly", tmp_path / "full"
+    nightly_db, full_db = tmp_path / "nightly.duckdb", tmp_path / "full.duckdb"
+    persons_after = []
+    for night, records in enumerate(nights):
+        write_jsonl(nightly_input / "web" / f"{night}.jsonl", records)
+        write_jsonl(full_input / "web" / f"{night}.jsonl", records)
+        persons_after.append(run_pipeline(nightly_input, nightly_db)["persons"])
+    run_pipeline(full_input, full_db)
+    assert persons_after == [3, 2, 2]
+    same = [
+        "SELECT node, person_id FROM _jm_person_map ORDER BY node",
+        "SELECT person_id, channel, first_seen_at FROM persons ORDER BY person_id",
+        "SELECT event_id, person_id FROM fct_events ORDER BY event_id",
+        "SELECT count(DISTINCT person_no), count(*) FROM persons",
+    ]
+    for sql in same:
+        assert query(nightly_db, sql) == query(full_db, sql), sql
+    assert query(nightly_db, "SELECT count(*) FROM _jm_pending_nodes") == [(0,)]

@@ -1,10 +1,36 @@
 -- int_identity: persons are the connected components of the identity graph (CONTRACT §1).
--- Min-label propagation with pointer jumping: every node ends labelled with the smallest node of
--- its component, so person ids are deterministic and stitching is retroactive.
-CREATE OR REPLACE TEMP TABLE jm_edges AS
-SELECT node_a AS src, node_b AS dst FROM _jm_identity_links
+-- Stitching is incremental: only the components touched since the last stitch are relabelled
+-- (the nodes in _jm_pending_nodes, which the loader fills in the same transaction as the events
+-- and links it adds, plus every node of the persons they belonged to). Min-label propagation with
+-- pointer jumping then gives every node the smallest node of its component as its label, so
+-- person ids are deterministic and stitching is retroactive.
+CREATE OR REPLACE TEMP TABLE jm_pending AS
+SELECT DISTINCT node FROM _jm_pending_nodes;
+
+-- the persons the pending nodes belonged to, with their numbers (kept when the id survives)
+CREATE OR REPLACE TEMP TABLE jm_old_persons AS
+SELECT DISTINCT m.person_id, m.person_no
+FROM _jm_person_map AS m
+JOIN jm_pending AS p USING (node);
+
+CREATE OR REPLACE TEMP TABLE jm_affected AS
+SELECT m.node
+FROM _jm_person_map AS m
+JOIN jm_old_persons AS o USING (person_id)
 UNION
-SELECT node_b AS src, node_a AS dst FROM _jm_identity_links;
+SELECT node FROM jm_pending;
+
+-- links of affected nodes (a component is closed: its links only reach affected nodes)
+CREATE OR REPLACE TEMP TABLE jm_edges AS
+WITH touched AS (
+    SELECT l.node_a, l.node_b
+    FROM _jm_identity_links AS l
+    WHERE l.node_a IN (SELECT node FROM jm_affected)
+       OR l.node_b IN (SELECT node FROM jm_affected)
+)
+SELECT node_a AS src, node_b AS dst FROM touched
+UNION
+SELECT node_b AS src, node_a AS dst FROM touched;
 
 CREATE OR REPLACE TEMP TABLE jm_labels AS
 SELECT src AS node, least(src, min(dst)) AS label

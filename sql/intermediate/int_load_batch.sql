@@ -53,8 +53,8 @@ FROM candidates
 WHERE is_new
 ORDER BY occurred_at, event_id;
 
--- Identity links of every accepted record (identity-only rows included).
-INSERT INTO _jm_identity_links
+-- Identity links of every accepted record (identity-only rows included) not known yet.
+CREATE OR REPLACE TEMP TABLE new_links AS
 WITH links AS (
     SELECT DISTINCT
         jm_person_key(user_id, anonymous_id, email_hash, crm_contact_id) AS node_a,
@@ -70,6 +70,16 @@ SELECT node_a, node_b FROM links
 WHERE node_a IS NOT NULL
 EXCEPT
 SELECT node_a, node_b FROM known;
+
+INSERT INTO _jm_identity_links SELECT node_a, node_b FROM new_links;
+
+-- What the next stitch must look at: the persons of new events, and the nodes of new links.
+INSERT INTO _jm_pending_nodes
+SELECT person_key FROM candidates WHERE is_new
+UNION
+SELECT node_a FROM new_links
+UNION
+SELECT node_b FROM new_links;
 
 -- Quarantine, once per (file, record, content) even when a changed file is read again.
 INSERT INTO _jm_quarantine

@@ -1,4 +1,4 @@
-"""Identity stitching: identifier links -> persons, then persons' channels and sessions."""
+"""Identity stitching: identifier links -> persons (incremental), then persons' channels."""
 
 from __future__ import annotations
 
@@ -10,9 +10,21 @@ MAX_ROUNDS = 200
 
 
 def stitch(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild `_jm_person_map`, `persons` and `sessions`; return the number of rounds taken."""
+    """Relabel the components touched since the last stitch and update `_jm_person_map` and
+    `persons`; return the number of propagation rounds taken."""
     con.execute("BEGIN TRANSACTION")
     try:
+        # A map without person numbers comes from an older schema: stitch everything again.
+        unnumbered = con.execute(
+            "SELECT count(*) FROM _jm_person_map WHERE person_no IS NULL"
+        ).fetchone()
+        if unnumbered and unnumbered[0]:
+            con.execute("DELETE FROM _jm_person_map")
+            con.execute("DELETE FROM persons")
+            con.execute(
+                "INSERT INTO _jm_pending_nodes SELECT node_a FROM _jm_identity_links"
+                " UNION SELECT node_b FROM _jm_identity_links"
+            )
         for statement in split_statements(load_sql("intermediate/int_identity_init.sql")):
             con.execute(statement)
         step = load_sql("intermediate/int_identity_step.sql")
@@ -35,6 +47,7 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS jm_edges")
-        con.execute("DROP TABLE IF EXISTS jm_labels")
+        for table in ("jm_edges", "jm_labels", "jm_labels_next", "jm_pending", "jm_old_persons",
+                      "jm_affected", "jm_new_map", "jm_changed_persons"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return rounds

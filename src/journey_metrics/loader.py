@@ -145,7 +145,7 @@ CREATE OR REPLACE TEMP TABLE batch_files (
 )
 """
 _BATCH_TEMP_TABLES = ("batch_accepted", "batch_rejected", "batch_files", "candidates",
-                      "batch_counts", "chunk")
+                      "batch_counts", "chunk", "new_links")
 
 
 @dataclass

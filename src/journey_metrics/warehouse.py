@@ -14,7 +14,7 @@ from journey_metrics.sql import load_sql, split_statements
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
 _SCHEMA_KEY = "schema_version"
 # Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 def open_warehouse(
@@ -29,6 +29,11 @@ def open_warehouse(
     con = connect(path, wait_seconds=wait_seconds)
     if _schema_version(con) != SCHEMA_VERSION:
         # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
+        if con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_name = 'sessions' AND table_type = 'BASE TABLE'"
+        ).fetchone() == (1,):
+            con.execute("DROP TABLE sessions")  # schema < 3 stored sessions; now a view
         for statement in split_statements(load_sql("warehouse.sql")):
             con.execute(statement)
         con.execute("DELETE FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY])

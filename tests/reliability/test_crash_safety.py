@@ -149,10 +149,11 @@ def run_and_kill(
     input_dir: Path, db: Path, env: dict[str, str], fire: Trigger, poll: float = 0.0005
 ) -> Kill:
     """Start `run` and SIGKILL it as soon as `fire` says so (polled every `poll` seconds)."""
-    proc = subprocess.Popen(
-        [JM, *_run_cmd(input_dir, db)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
+    log = db.with_name(db.name + ".stderr")
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [JM, *_run_cmd(input_dir, db)], stdout=subprocess.DEVNULL, stderr=stderr, env=env
+        )
     start = time.monotonic()
     wal = _wal(db)
     try:
@@ -171,7 +172,9 @@ def run_and_kill(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return Kill(False, time.monotonic() - start, _size(db), _size(wal), proc.returncode)
+    outcome = Kill(False, time.monotonic() - start, _size(db), _size(wal), proc.returncode)
+    assert proc.returncode == 0, f"run failed on its own: {outcome.describe()}: {log.read_text()}"
+    return outcome
 
 
 def after(seconds: float) -> Callable[[Path], Trigger]:
