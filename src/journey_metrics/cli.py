@@ -276,9 +276,9 @@ def funnel(
 ) -> None:
     """Persons per stage of a framework, with conversion and drop-off (CONTRACT §4 Funnel)."""
     from journey_metrics.config import load_framework, parse_window
-    from journey_metrics.db import connect
     from journey_metrics.metrics.common import parse_instant, resolve_as_of, zone
     from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel
+    from journey_metrics.warehouse import open_for_reading
 
     spec = load_framework(framework, warn=_announce)
     zone_info = zone(tz)
@@ -286,7 +286,7 @@ def funnel(
         window_delta = parse_window(window) if window else spec.window_delta
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
-    con = connect(db, read_only=True)
+    con = open_for_reading(db)
     try:
         query = FunnelQuery(
             framework=spec,
@@ -345,17 +345,17 @@ def retention(
 ) -> None:
     """Cohorts by the period of their first start-stage event, and who comes back (CONTRACT §4)."""
     from journey_metrics.config import load_framework
-    from journey_metrics.db import connect
     from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.retention import (
         RETENTION_COLUMNS,
         RetentionQuery,
         compute_retention,
     )
+    from journey_metrics.warehouse import open_for_reading
 
     spec = load_framework(framework, warn=_announce)
     zone_info = zone(tz)
-    con = connect(db, read_only=True)
+    con = open_for_reading(db)
     try:
         query = RetentionQuery(
             framework=spec, start_stage=start, return_rule=return_rule,
@@ -382,12 +382,12 @@ def referral(
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Referrers, invites, referred signups and k-factor per period (CONTRACT §4 Referral)."""
-    from journey_metrics.db import connect
     from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.referral import REFERRAL_COLUMNS, compute_referral
+    from journey_metrics.warehouse import open_for_reading
 
     zone_info = zone(tz)
-    con = connect(db, read_only=True)
+    con = open_for_reading(db)
     try:
         rows = compute_referral(
             con, period=period.value, tz=tz, as_of=resolve_as_of(con, as_of, zone_info)
@@ -407,12 +407,12 @@ def nps(
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Net Promoter Score per period, from each person's latest answer (CONTRACT §4 NPS)."""
-    from journey_metrics.db import connect
     from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.nps import NPS_COLUMNS, compute_nps
+    from journey_metrics.warehouse import open_for_reading
 
     zone_info = zone(tz)
-    con = connect(db, read_only=True)
+    con = open_for_reading(db)
     try:
         rows = compute_nps(
             con, period=period.value, tz=tz, as_of=resolve_as_of(con, as_of, zone_info),

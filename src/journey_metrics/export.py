@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from journey_metrics.db import connect
 from journey_metrics.sql import load_sql
+from journey_metrics.warehouse import open_for_reading
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class ExportResult:
 
 def export(db_path: Path, out_dir: Path) -> ExportResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = connect(db_path, read_only=True)
+    con = open_for_reading(db_path)
     try:
         events = con.sql(load_sql("marts/export_events.sql"))
         persons = con.sql(load_sql("marts/export_persons.sql"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from journey_metrics.db import connect
-from journey_metrics.errors import UsageError
+from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import load_sql, split_statements
 
@@ -59,3 +59,20 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     row = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY]).fetchone()
     return str(row[0]) if row else None
+
+
+def open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection for metrics, reports and exports; refuses a warehouse built by an
+    older version (its tables lack columns the marts need) with a one-line fix."""
+    con = connect(path, read_only=True)
+    try:
+        version = _schema_version(con)
+    except duckdb.Error:
+        version = None
+    if version != SCHEMA_VERSION:
+        con.close()
+        raise RunError(
+            f"warehouse {path} was built by another version of journey-metrics; run "
+            "`journey-metrics run` on it once to upgrade it"
+        )
+    return con

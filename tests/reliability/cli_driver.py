@@ -60,6 +60,27 @@ def run_commands(
     return results
 
 
+def call_cli(*argv: str) -> tuple[int, str, str]:
+    """Run one command through the real entry point in this process; (status, stdout, stderr).
+
+    For tests that need to run many quick commands (or to monkeypatch configuration)."""
+    from journey_metrics import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    code: Any = 0
+    saved = sys.argv
+    sys.argv = ["journey-metrics", *argv]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main()
+            except SystemExit as exc:
+                code = exc.code if exc.code is not None else 0
+    finally:
+        sys.argv = saved
+    return int(code), out.getvalue(), err.getvalue()
+
+
 def _main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     if spec["stub_rendering"]:
@@ -76,19 +97,10 @@ def _main(spec_path: str) -> None:
 
         vl_convert.vegalite_to_png = png
         vl_convert.javascript_bundle = lambda *args, **kwargs: "/* bundle stub */"
-    from journey_metrics import cli
-
     results: dict[str, dict[str, Any]] = {}
     for name, argv in spec["commands"].items():
-        out, err = io.StringIO(), io.StringIO()
-        code: Any = 0
-        sys.argv = ["journey-metrics", *argv]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                cli.main()
-            except SystemExit as exc:
-                code = exc.code if exc.code is not None else 0
-        results[name] = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+        code, out, err = call_cli(*argv)
+        results[name] = {"code": code, "stdout": out, "stderr": err}
         if code != 0 and spec["check"]:
             break
     Path(spec["result"]).write_text(json.dumps(results))

@@ -53,8 +53,10 @@ def _build(work: Path, commands: dict[str, list[str]]) -> dict[str, Any]:
     out |= {name: (work / "export" / name).read_bytes() for name in EXPORTS}
     out["runs"] = [json.loads(r["stdout"]) for name, r in results.items()
                    if name.startswith("run")]
+    # person_no is an internal join key, numbered in the order persons first appear (so it
+    # depends on how the data arrived); person_id is the public id and must not
     out["person_map"] = query(work / "w.duckdb",
-                              "SELECT node, person_id, person_no FROM _jm_person_map ORDER BY 1")
+                              "SELECT node, person_id FROM _jm_person_map ORDER BY 1")
     return out
 
 

@@ -17,33 +17,26 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cli_driver import call_cli
 
 from conftest import query, write_jsonl
 from journey_metrics import resources
 
-NAME_RULE = "must match ^[a-z][a-z0-9_]*$"
-
-
-def jm(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-       *argv: str) -> tuple[int, str, str]:
-    """Run the real entry point in-process; (exit status, stdout, stderr)."""
-    from journey_metrics import cli
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["journey-metrics", *argv])
-    code: Any = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if exc.code is not None else 0
-    out, err = capsys.readouterr()
-    return int(code), out, err
+# The refusal says the name must match ^[a-z][a-z0-9_]*$; the CLI currently prints it as "^*$"
+# (see MARKUP_BUG below), so the parametrized cases check the stable part only.
+NAME_RULE = "must match ^"
+MARKUP_BUG = (
+    "bug: cli.main prints error lines (and _announce notes) through Rich markup: bracketed text "
+    "in a message is eaten ('must match ^*$', a name '[bold]x' shown as 'x'), and a name or "
+    "value containing a closing tag like '[/x]' raises rich.errors.MarkupError inside the error "
+    "handler: traceback, exit 1 (cli.py main(): stderr.print(f'error: {exc}') without "
+    "markup=False; same in _announce and the 'unexpected' branch)"
+)
 
 
 def assert_refused(result: tuple[int, str, str], *fragments: str) -> None:
@@ -167,13 +160,12 @@ def valued_warehouse(input_dir: Path, db_path: Path, run_pipeline: Any, tmp_path
 
 def test_values_round_trip_into_the_warehouse_and_export(
     valued_warehouse: Path, db_path: Path, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import polars as pl
 
     stored = dict(query(db_path, "SELECT event_id, properties->>'$.plan' FROM events"))
     assert stored == {**PLANS, PAGE_WITH_PLAN: "a;b"}
-    code, _, err = jm(capsys, monkeypatch, "export", "--db", str(db_path), "--out",
+    code, _, err = call_cli("export", "--db", str(db_path), "--out",
                       str(tmp_path / "export"))
     assert code == 0, err
     events = pl.read_parquet(tmp_path / "export" / "events.parquet")
@@ -213,7 +205,6 @@ def test_framework_values_are_bound_and_match_exactly(valued_warehouse: Path,
 @pytest.mark.parametrize("stage", [s for s in EXPECTED_MATCHES if s != "chose"])
 def test_funnel_counts_each_hostile_value_exactly(
     valued_warehouse: Path, db_path: Path, tmp_path: Path, stage: str,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Through the CLI: a two-stage framework (any web event -> the hostile stage), unordered;
     every event is its own person, so persons at step 2 = events the stage matches."""
@@ -223,7 +214,7 @@ def test_funnel_counts_each_hostile_value_exactly(
     path = tmp_path / f"{stage}.yaml"
     path.write_text(yaml.safe_dump(two, allow_unicode=True), encoding="utf-8")
     before = warehouse_state(db_path)
-    code, out, err = jm(capsys, monkeypatch, "funnel", "--db", str(db_path), "--framework",
+    code, out, err = call_cli("funnel", "--db", str(db_path), "--framework",
                         str(path), "--order", "unordered", "--format", "json")
     assert code == 0, err
     rows = json.loads(out)
@@ -235,7 +226,6 @@ def test_funnel_counts_each_hostile_value_exactly(
 
 def test_every_metric_command_leaves_the_warehouse_intact(
     valued_warehouse: Path, db_path: Path, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = warehouse_state(db_path)
     fw = str(valued_warehouse)
@@ -245,14 +235,14 @@ def test_every_metric_command_leaves_the_warehouse_intact(
         ["retention", "--framework", fw, "--start", "eq_quote", "--return", "in_unicode"],
         ["retention", "--framework", fw, "--start", "prefix_quote", "--period", "day"],
     ):
-        code, out, err = jm(capsys, monkeypatch, *argv, "--db", str(db_path), "--format", "json")
+        code, out, err = call_cli(*argv, "--db", str(db_path), "--format", "json")
         assert code == 0, (argv, err)
         assert json.loads(out)
-    code, out, _ = jm(capsys, monkeypatch, "funnel", "--framework", fw, "--db", str(db_path),
-                      "--format", "json")
+    code, out, _ = call_cli("funnel", "--framework", fw, "--db", str(db_path),
+                      "--order", "unordered", "--format", "json")
     assert [r["persons"] for r in json.loads(out)][:2] == [len(PLANS), 1]
     # retention of the one person whose plan is the DROP TABLE string: a cohort of exactly 1
-    code, out, _ = jm(capsys, monkeypatch, "retention", "--framework", fw, "--start", "eq_quote",
+    code, out, _ = call_cli("retention", "--framework", fw, "--start", "eq_quote",
                       "--db", str(db_path), "--format", "json")
     assert [(r["cohort"], r["cohort_size"]) for r in json.loads(out)] == [("2024-02-26", 1)]
     assert warehouse_state(db_path) == before
@@ -304,13 +294,12 @@ def _bad_framework(kind: str, value: str) -> dict[str, Any]:
 @pytest.mark.parametrize("command", ["funnel", "retention"])
 def test_bad_names_in_a_framework_are_refused(
     tmp_path: Path, db_path: Path, kind: str, value: str, command: str,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(_bad_framework(kind, value), allow_unicode=True),
                     encoding="utf-8")
     extra = ["--start", "one"] if command == "retention" else []
-    result = jm(capsys, monkeypatch, command, "--db", str(db_path), "--framework", str(path),
+    result = call_cli(command, "--db", str(db_path), "--framework", str(path),
                 *extra)
     assert_refused(result, str(path), repr(value), NAME_RULE)
     assert not db_path.exists()  # refused before anything touched a warehouse
@@ -319,7 +308,6 @@ def test_bad_names_in_a_framework_are_refused(
 @pytest.mark.parametrize("option", ["--start", "--return"])
 def test_bad_stage_names_on_the_command_line_are_refused(
     input_dir: Path, db_path: Path, run_pipeline: Any, option: str,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     write_jsonl(input_dir / "web" / "a.jsonl", [
         {"type": "page", "messageId": "m1", "anonymousId": "a", "timestamp": "2024-03-01T10:00Z"}
@@ -328,7 +316,7 @@ def test_bad_stage_names_on_the_command_line_are_refused(
     before = warehouse_state(db_path)
     args = {"--start": "activation", "--return": "any"}
     args[option] = "activation'; DROP TABLE events; --"
-    result = jm(capsys, monkeypatch, "retention", "--db", str(db_path), "--framework", "aarrr",
+    result = call_cli("retention", "--db", str(db_path), "--framework", "aarrr",
                 *[x for pair in args.items() for x in pair])
     assert_refused(result, option, repr(args[option]))
     assert warehouse_state(db_path) == before
@@ -372,7 +360,7 @@ SHOP = {
 def test_bad_names_in_a_source_config_are_refused_by_run(
     tmp_path: Path, input_dir: Path, db_path: Path, run_pipeline: Any,
     field: str, value: Any, shown: str,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     write_jsonl(input_dir / "web" / "a.jsonl", [
         {"type": "page", "messageId": "m1", "anonymousId": "a", "timestamp": "2024-03-01T10:00Z"}
@@ -387,21 +375,60 @@ def test_bad_names_in_a_source_config_are_refused_by_run(
         spec[field] = value
     bad = config / "sources" / "40-shop.yaml"
     bad.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    result = jm(capsys, monkeypatch, "run", "--input", str(input_dir), "--db", str(db_path))
+    result = call_cli("run", "--input", str(input_dir), "--db", str(db_path))
     assert_refused(result, str(bad), shown)
     assert warehouse_state(db_path) == before
     # the same refusal when a framework is loaded (it checks rule sources against the sources)
-    result = jm(capsys, monkeypatch, "funnel", "--db", str(db_path), "--framework", "aarrr")
+    result = call_cli("funnel", "--db", str(db_path), "--framework", "aarrr")
     assert_refused(result, str(bad))
+
+
+@pytest.mark.xfail(strict=True, reason=MARKUP_BUG)
+def test_the_refusal_shows_the_name_and_the_rule_verbatim(
+    tmp_path: Path, db_path: Path,
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_bad_framework("framework", "[bold]Mini")))
+    result = call_cli("funnel", "--db", str(db_path), "--framework", str(path))
+    assert_refused(result, "name: '[bold]Mini' must match ^[a-z][a-z0-9_]*$")
+
+
+@pytest.mark.xfail(strict=True, reason=MARKUP_BUG)
+@pytest.mark.parametrize("kind", ["framework", "stage", "property", "source"])
+def test_a_name_with_a_closing_markup_tag_is_refused_in_one_line(
+    tmp_path: Path, db_path: Path, kind: str,
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_bad_framework(kind, "[/x]")))
+    result = call_cli("funnel", "--db", str(db_path), "--framework", str(path))
+    assert_refused(result, "'[/x]'")
+
+
+@pytest.mark.xfail(strict=True, reason=MARKUP_BUG)
+def test_an_event_name_value_with_brackets_is_just_a_value(
+    tmp_path: Path, input_dir: Path, db_path: Path, run_pipeline: Any,
+) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {"type": "page", "messageId": "m1", "anonymousId": "a", "timestamp": "2024-03-01T10:00Z"}
+    ])
+    run_pipeline(input_dir, db_path)
+    spec = json.loads(json.dumps(GOOD_FRAMEWORK))
+    spec["stages"][1]["match"] = [{"event": ["[/x]", "[bold]y"]}]
+    path = tmp_path / "fw.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code, out, err = call_cli("funnel", "--db", str(db_path), "--framework",
+                        str(path), "--format", "json")
+    assert code == 0, err
+    assert [r["persons"] for r in json.loads(out)] == [1, 0]
+    assert "'[/x]'" in err  # the warning about an event no source declares names it
 
 
 def test_a_framework_rule_naming_an_unknown_but_valid_source_is_refused(
     tmp_path: Path, db_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "fw.yaml"
     path.write_text(yaml.safe_dump(_bad_framework("source", "mobile")))
-    result = jm(capsys, monkeypatch, "funnel", "--db", str(db_path), "--framework", str(path))
+    result = call_cli("funnel", "--db", str(db_path), "--framework", str(path))
     assert_refused(result, "unknown source 'mobile'")
 
 
@@ -467,14 +494,13 @@ REFUSED = {
 @pytest.mark.parametrize("via_link", [False, True], ids=["input", "input-given-as-a-link"])
 def test_links_leading_outside_the_input_folder_are_refused(
     tmp_path: Path, db_path: Path, via_link: bool,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = _links_layout(tmp_path)
     given = root
     if via_link:  # the input folder itself may be reached through a link: that is fine
         given = tmp_path / "input-link"
         given.symlink_to(root, target_is_directory=True)
-    code, out, err = jm(capsys, monkeypatch, "run", "--input", str(given), "--db", str(db_path),
+    code, out, err = call_cli("run", "--input", str(given), "--db", str(db_path),
                         "--format", "json")
     assert code == 0, err
     summary = json.loads(out)
@@ -490,7 +516,7 @@ def test_links_leading_outside_the_input_folder_are_refused(
         ("inside-1", "web/b-inside-relative.jsonl"),
         ("real-1", "web/a-real.jsonl"),
     ]
-    assert b"secret" not in db_path.read_bytes()
+    assert query(db_path, "SELECT count(*) FROM events WHERE event_id LIKE 'secret%'") == [(0,)]
 
 
 @pytest.mark.xfail(
@@ -503,11 +529,10 @@ def test_links_leading_outside_the_input_folder_are_refused(
                          ids=["inside", "outside"])
 def test_a_dangling_link_fails_alone(
     tmp_path: Path, input_dir: Path, db_path: Path, target: str,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     write_jsonl(input_dir / "web" / "a.jsonl", [_page("real-1")])
     (input_dir / "web" / "b-dangling.jsonl").symlink_to(target)
-    code, out, err = jm(capsys, monkeypatch, "run", "--input", str(input_dir), "--db",
+    code, out, err = call_cli("run", "--input", str(input_dir), "--db",
                         str(db_path), "--format", "json")
     assert code == 0, err
     summary = json.loads(out)

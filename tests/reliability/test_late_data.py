@@ -9,13 +9,11 @@ payload keeps the first copy and records the conflict.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_driver import call_cli
 
 from conftest import query, write_jsonl
 
@@ -54,12 +52,10 @@ CURRENT_WEEKS = ("--from", "2024-03-25", "--to", "2024-04-15")
 
 
 def cli(*args: str) -> Any:
-    result = subprocess.run(
-        [sys.executable, "-m", "journey_metrics", *args, "--format", "json"],
-        capture_output=True, text=True, env=dict(os.environ), timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """A metric command through the real CLI entry point (in-process: it is quick)."""
+    code, out, err = call_cli(*args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
 
 
 def funnel_persons(db: Path, *window: str) -> list[int]:

@@ -7,6 +7,8 @@ framework's number of stages and shapes the rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -36,19 +38,30 @@ class FunnelQuery:
     by_channel: bool = False
 
 
-def funnel_sql(
-    stage_count: int, entry: Entry, order: Order, by_channel: bool, flags: list[str]
-) -> str:
-    """The whole funnel statement for `stage_count` stages (flags: one match expression each)."""
-    ks = range(1, stage_count + 1)
-    stage_events = fill_snippets(
+def stage_events_sql(flags: list[str]) -> str:
+    """Each person's stage-matching events in funnel order (flags: one expression per stage)."""
+    ks = range(1, len(flags) + 1)
+    return fill_snippets(
         "marts/funnel/stage_events.sql",
         flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
         stage_columns=", ".join(f"m{k}" for k in ks),
         lowest_stage="CASE " + " ".join(f"WHEN m{k} THEN {k}" for k in ks) + " END",
         any_stage=" OR ".join(f"m{k}" for k in ks),
     )
-    ctes = [f"stage_events AS MATERIALIZED ({stage_events})"]
+
+
+def funnel_sql(
+    stage_count: int, entry: Entry, order: Order, by_channel: bool, flags: list[str],
+    *, shared_stage_events: bool = False,
+) -> str:
+    """The whole funnel statement for `stage_count` stages (flags: one match expression each).
+
+    With `shared_stage_events`, the events come from a TEMP table `stage_events` made once by
+    `shared_stage_events()` (the report runs many funnels of one framework on it)."""
+    ks = range(1, stage_count + 1)
+    ctes = [] if shared_stage_events else [
+        f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})"
+    ]
     if order == "ordered":
         first_only = (
             "QUALIFY pos = min(pos) OVER (PARTITION BY person_no)" if entry == "first" else ""
@@ -90,7 +103,7 @@ def funnel_sql(
         if by_channel else "'all'",
         grouping="GROUPING SETS ((), (p.channel))" if by_channel else "ALL",
     )
-    return "WITH " + ",\n".join(ctes) + "\n" + summary
+    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + summary
 
 
 def _highest(stage_count: int) -> str:
@@ -102,9 +115,30 @@ def _highest(stage_count: int) -> str:
     return "CASE " + " ".join(whens) + " ELSE 0 END"
 
 
-def compute_funnel(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+@contextmanager
+def shared_stage_events(
+    con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime
+) -> Iterator[None]:
+    """Materialise one framework's stage events (the sort every funnel starts with) as TEMP
+    table `stage_events`, for several `compute_funnel(..., shared=True)` calls."""
+    stages = compile_stages(framework)
+    sql = stage_events_sql(stages.expressions)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage_events AS {sql}",
+                used_parameters(sql, {**stages.params, "as_of": as_of}))
+    try:
+        yield
+    finally:
+        con.execute("DROP TABLE IF EXISTS stage_events")
+
+
+def compute_funnel(
+    con: duckdb.DuckDBPyConnection, q: FunnelQuery, *, shared: bool = False
+) -> list[dict[str, Any]]:
+    """Funnel rows; `shared`: read the TEMP table of `shared_stage_events` (same framework and
+    as_of as `q`)."""
     stages = compile_stages(q.framework)
-    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, q.by_channel, stages.expressions)
+    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, q.by_channel, stages.expressions,
+                     shared_stage_events=shared)
     params: dict[str, Any] = {
         **stages.params,
         "as_of": q.as_of,

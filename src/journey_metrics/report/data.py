@@ -16,14 +16,14 @@ from typing import Any
 import duckdb
 
 from journey_metrics.config import BUILT_IN_FRAMEWORKS, Framework, load_framework
-from journey_metrics.db import connect
 from journey_metrics.metrics.common import resolve_as_of, zone
-from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel
+from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel, shared_stage_events
 from journey_metrics.metrics.nps import compute_nps
 from journey_metrics.metrics.referral import compute_referral
 from journey_metrics.metrics.retention import RetentionQuery, compute_retention
 from journey_metrics.sql import fill_snippets, load_sql, used_parameters
 from journey_metrics.stages import compile_stages
+from journey_metrics.warehouse import open_for_reading
 
 JOURNEY_FRAMEWORK = "awareness_to_advocacy"  # the backbone: journey map and conversion trend
 RETENTION_FRAMEWORK, RETENTION_START = "aarrr", "activation"
@@ -71,7 +71,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def collect(db_path: Path, tz: str = "UTC") -> ReportData:
-    con = connect(db_path, read_only=True)
+    con = open_for_reading(db_path)
     try:
         return _collect(con, tz)
     finally:
@@ -133,12 +133,13 @@ def _trend(
         weeks.append(week)
         week += timedelta(weeks=1)
     rows = []
-    for start in weeks:
-        query = FunnelQuery(framework, framework.window_delta, as_of,
-                            from_at=start, to_at=start + timedelta(weeks=1))
-        for row in compute_funnel(con, query):
-            if row["step"] > 1:
-                rows.append({"week": start.date().isoformat(), **row})
+    with shared_stage_events(con, framework, as_of):
+        for start in weeks:
+            query = FunnelQuery(framework, framework.window_delta, as_of,
+                                from_at=start, to_at=start + timedelta(weeks=1))
+            for row in compute_funnel(con, query, shared=True):
+                if row["step"] > 1:
+                    rows.append({"week": start.date().isoformat(), **row})
     return rows
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +89,16 @@ def write_report(
     data.save(out_dir / "data.json")
     sections = build_sections(data)
     specs = {s.chart_id: _spec(s.chart) for s in sections}
-    for section in sections:
+
+    def render_png(chart_id: str) -> None:
         if progress:
-            progress(section.chart_id)
-        png = vl_convert.vegalite_to_png(specs[section.chart_id], scale=1.5)
-        (out_dir / f"{section.chart_id}.png").write_bytes(png)
+            progress(chart_id)
+        png = vl_convert.vegalite_to_png(specs[chart_id], scale=1.5)
+        (out_dir / f"{chart_id}.png").write_bytes(png)
+
+    # vl-convert renders outside the GIL: draw the PNGs side by side.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(render_png, specs))
     embed = (
         "const specs = " + _script_json(specs) + ";\n"
         "for (const [id, spec] of Object.entries(specs)) {\n"
