@@ -6,6 +6,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -66,3 +67,10 @@ def connect(
     for statement in split_statements(load_sql("macros.sql")):
         con.execute(statement)
     return con
+
+
+def fetch_first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of a result, reading it to the end: DuckDB 2 refuses further work on a
+    connection whose last result was not fully fetched."""
+    rows = result.fetchall()
+    return tuple(rows[0]) if rows else None

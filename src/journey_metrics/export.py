@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from journey_metrics.db import fetch_first
 from journey_metrics.sql import load_sql
 from journey_metrics.warehouse import open_for_reading
 
@@ -26,9 +27,9 @@ def export(db_path: Path, out_dir: Path) -> ExportResult:
         events_path, persons_path = out_dir / "events.parquet", out_dir / "persons.parquet"
         events.write_parquet(str(events_path))
         persons.write_parquet(str(persons_path))
-        counts = con.execute(
+        counts = fetch_first(con.execute(
             "SELECT (SELECT count(*) FROM fct_events), (SELECT count(*) FROM persons)"
-        ).fetchone()
+        ))
         assert counts is not None
         return ExportResult(events_path, persons_path, int(counts[0]), int(counts[1]))
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from journey_metrics.db import fetch_first
 from journey_metrics.sql import load_sql, split_statements
 
 MAX_ROUNDS = 200
@@ -15,9 +16,9 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         # A map without person numbers comes from an older schema: stitch everything again.
-        unnumbered = con.execute(
+        unnumbered = fetch_first(con.execute(
             "SELECT count(*) FROM _jm_person_map WHERE person_no IS NULL"
-        ).fetchone()
+        ))
         if unnumbered and unnumbered[0]:
             con.execute("DELETE FROM _jm_person_map")
             con.execute("DELETE FROM persons")
@@ -32,10 +33,10 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
         while rounds < MAX_ROUNDS:
             rounds += 1
             con.execute(step)
-            changed = con.execute(
+            changed = fetch_first(con.execute(
                 "SELECT count(*) FROM jm_labels_next AS n JOIN jm_labels AS o USING (node)"
                 " WHERE n.label <> o.label"
-            ).fetchone()
+            ))
             con.execute("DROP TABLE jm_labels")
             con.execute("ALTER TABLE jm_labels_next RENAME TO jm_labels")
             if not changed or changed[0] == 0:

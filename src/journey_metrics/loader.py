@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from journey_metrics.config import FileKind, SourceConfig
+from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
 from journey_metrics.sources.readers import FileReadError, read_file
 from journey_metrics.sql import quote_identifier, render_sql, split_statements, used_parameters
@@ -216,11 +217,11 @@ def _read_into_batch(
 ) -> tuple[FileResult, bool]:
     """Skip an unchanged file, or read it into TEMP `raw_records`; (result, read ok)."""
     stat = item.path.stat()
-    previous = con.execute(
+    previous = fetch_first(con.execute(
         "SELECT size_bytes, mtime_ns, sha256 FROM _jm_files"
         " WHERE source = ? AND file_path = ? ORDER BY loaded_at DESC LIMIT 1",
         [source.name, item.relative],
-    ).fetchone()
+    ))
     result = FileResult(source.name, item.relative, "skipped")
     result.stat, result.sha256 = stat, ""
     if previous and previous[0] == stat.st_size and previous[1] == stat.st_mtime_ns:
@@ -412,7 +413,7 @@ def _reject_invalid_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
-    row = con.execute(query).fetchone()
+    row = fetch_first(con.execute(query))
     return int(row[0]) if row and row[0] is not None else 0
 
 

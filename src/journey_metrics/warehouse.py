@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from journey_metrics.db import connect
+from journey_metrics.db import connect, fetch_first
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import load_sql, split_statements
@@ -29,16 +29,16 @@ def open_warehouse(
     con = connect(path, wait_seconds=wait_seconds)
     if _schema_version(con) != SCHEMA_VERSION:
         # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
-        if con.execute(
+        if fetch_first(con.execute(
             "SELECT count(*) FROM information_schema.tables"
             " WHERE table_name = 'sessions' AND table_type = 'BASE TABLE'"
-        ).fetchone() == (1,):
+        )) == (1,):
             con.execute("DROP TABLE sessions")  # schema < 3 stored sessions; now a view
         for statement in split_statements(load_sql("warehouse.sql")):
             con.execute(statement)
         con.execute("DELETE FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY])
         con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_SCHEMA_KEY, SCHEMA_VERSION])
-    row = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_FINGERPRINT_KEY]).fetchone()
+    row = fetch_first(con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_FINGERPRINT_KEY]))
     if row is None:
         con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_FINGERPRINT_KEY, key.fingerprint])
     elif row[0] != key.fingerprint:
@@ -52,12 +52,12 @@ def open_warehouse(
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
-    exists = con.execute(
+    exists = fetch_first(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = '_jm_meta'"
-    ).fetchone()
+    ))
     if not exists or exists[0] == 0:
         return None
-    row = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY]).fetchone()
+    row = fetch_first(con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY]))
     return str(row[0]) if row else None
 
 

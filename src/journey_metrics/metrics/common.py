@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from journey_metrics.config import check_timezone
+from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -41,7 +42,7 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None, tz: ZoneInf
     """The given --as-of, else the latest occurred_at in the warehouse."""
     if as_of:
         return parse_instant(as_of, tz, "--as-of")
-    row = con.execute("SELECT max(occurred_at) FROM events").fetchone()
+    row = fetch_first(con.execute("SELECT max(occurred_at) FROM events"))
     if row is None or row[0] is None:
         raise UsageError("the warehouse has no events yet: run `journey-metrics run` first")
     latest: datetime = row[0]

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from journey_metrics.config import BUILT_IN_FRAMEWORKS, Framework, load_framework
+from journey_metrics.db import fetch_first
 from journey_metrics.metrics.common import resolve_as_of, zone
 from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel, shared_stage_events
 from journey_metrics.metrics.nps import compute_nps
@@ -84,7 +85,7 @@ def _collect(con: duckdb.DuckDBPyConnection, tz: str) -> ReportData:
     first_at = min((s["first_at"] for s in sources if s["first_at"]), default=None)
     for source in sources:
         source["first_at"], source["last_at"] = _iso(source["first_at"]), _iso(source["last_at"])
-    persons_row = con.execute("SELECT count(*) FROM persons").fetchone()
+    persons_row = fetch_first(con.execute("SELECT count(*) FROM persons"))
     frameworks = [load_framework(name) for name in BUILT_IN_FRAMEWORKS]
     funnels = [
         FrameworkFunnel(
