@@ -40,10 +40,16 @@ SELECT
 FROM numbered AS n
 LEFT JOIN existing AS x USING (event_id);
 
+-- (once: a changed file read again does not record its conflicts twice)
 INSERT INTO _jm_conflicts
-SELECT $source, event_id, kept_hash, content_hash, file_path, record_no, $run_id
-FROM candidates
-WHERE NOT is_new AND content_hash <> kept_hash;
+SELECT $source, c.event_id, c.kept_hash, c.content_hash, c.file_path, c.record_no, $run_id
+FROM candidates AS c
+WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
+  AND NOT EXISTS (
+      SELECT 1 FROM _jm_conflicts AS x
+      WHERE x.source = $source AND x.event_id = c.event_id AND x.file_path = c.file_path
+        AND x.record_no = c.record_no AND x.rejected_hash = c.content_hash
+  );
 
 INSERT INTO events
 SELECT event_id, $source, event_name, occurred_at, anonymous_id, user_id, email_hash,

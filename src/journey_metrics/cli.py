@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from journey_metrics import pipeline
 from journey_metrics.db import DEFAULT_DB
@@ -40,7 +41,7 @@ DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
 
 
 def _announce(message: str) -> None:
-    stderr.print(f"[yellow]note:[/] {message}", highlight=False)
+    stderr.print(Text.assemble(("note: ", "yellow"), message), highlight=False)
 
 
 def _run_with_progress(
@@ -89,7 +90,7 @@ def run(
         _print_run_summary(summary)
     if report_dir is not None:
         page = _write_report(db, report_dir)
-        stderr.print(f"dashboard: {page.resolve()}", highlight=False)
+        stderr.print(f"dashboard: {page.resolve()}", highlight=False, markup=False)
     if any(s.failed_files for s in summary.sources):
         stderr.print("[yellow]some files could not be read; see the failed files above[/]")
 
@@ -107,7 +108,8 @@ def _print_run_summary(summary: pipeline.RunSummary) -> None:
     for s in summary.sources:
         for r in s.file_results:
             if r.status == "failed":
-                stdout.print(f"[red]failed[/] {r.file_path}: {r.reason}", highlight=False)
+                stdout.print(Text.assemble(("failed ", "red"), f"{r.file_path}: {r.reason}"),
+                             highlight=False)
     stdout.print(
         f"warehouse {summary.db_path}: {summary.events_total} events, {summary.persons} persons",
         highlight=False,
@@ -428,7 +430,8 @@ def main() -> None:
     try:
         app()
     except JourneyMetricsError as exc:
-        stderr.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        # markup=False: messages quote user input (names, paths) that may contain [brackets]
+        stderr.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         stderr.print("interrupted")
@@ -442,5 +445,6 @@ def main() -> None:
             "for a traceback)",
             highlight=False,
             soft_wrap=True,
+            markup=False,
         )
         sys.exit(1)

@@ -216,7 +216,17 @@ def _read_into_batch(
     con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile, order: int
 ) -> tuple[FileResult, bool]:
     """Skip an unchanged file, or read it into TEMP `raw_records`; (result, read ok)."""
-    stat = item.path.stat()
+    if item.problem:  # refused before anything of the file is read (not even its hash)
+        result = FileResult(source.name, item.relative, "failed", reason=item.problem)
+        result.stat, result.sha256 = item.path.lstat(), ""
+        return result, False
+    try:
+        stat = item.path.stat()
+    except OSError as exc:  # a dangling link, a file removed meanwhile: that file fails alone
+        result = FileResult(source.name, item.relative, "failed",
+                            reason=f"cannot read file: {exc.strerror}")
+        result.stat, result.sha256 = item.path.lstat(), ""
+        return result, False
     previous = fetch_first(con.execute(
         "SELECT size_bytes, mtime_ns, sha256 FROM _jm_files"
         " WHERE source = ? AND file_path = ? ORDER BY loaded_at DESC LIMIT 1",
@@ -240,7 +250,9 @@ def _read_into_batch(
     try:
         read_file(con, item.path, item.kind)  # type: ignore[arg-type]
     except FileReadError as exc:
-        result.status, result.reason = "failed", str(exc)
+        # the reason names the file by its path in the input folder, not where it sits on disk
+        result.status = "failed"
+        result.reason = str(exc).replace(str(item.path), item.relative)
         return result, False
     result.status = "loaded"
     result.records = _scalar(con, "SELECT count(*) FROM raw_records")

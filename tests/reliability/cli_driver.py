@@ -11,6 +11,9 @@ process time zone it is given. With `"stub_rendering": true`, the two slow rende
 dashboard (PNGs, and bundling the page's JavaScript: several seconds, and not what these tests
 compare) return fixed bytes; everything else of `report` runs, data.json included. Charts whose
 title contains one of `real_png_titles` are still rendered for real.
+
+`call_cli(*argv)` runs one command through the same entry point in the calling process (for
+quick commands, and for tests that monkeypatch the configuration).
 """
 
 from __future__ import annotations

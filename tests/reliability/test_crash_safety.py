@@ -305,9 +305,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     run_ok(input_dir, db, env)
     seconds = time.monotonic() - start
     outputs = collect_outputs(db, env, root / "out")
-    # A second clean warehouse gives the same outputs: what the crash runs are held to is stable.
-    run_ok(input_dir, root / "clean2.duckdb", env)
-    assert_same_outputs(collect_outputs(root / "clean2.duckdb", env, root / "out2"), outputs)
     print(f"clean run: {seconds:.2f}s")
     return Reference(input_dir, env, seconds, outputs)
 
@@ -317,15 +314,12 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
 # committing web, email, crm, stitching and the checkpoint in the last ~1 %).
 ScenarioKill = float | Callable[[Path], Trigger]
 SCENARIOS: dict[str, list[ScenarioKill]] = {
-    "at-5pct-importing": [0.05],
-    "at-20pct": [0.2],
+    "at-20pct-opening": [0.2],
     "at-30pct-reading-web": [0.3],
     "at-45pct": [0.45],
     "at-60pct-reading-email": [0.6],
-    "at-80pct": [0.8],
     "at-95pct-near-end": [0.95],
     "writing-first-batch": [wal_above(50_000)],
-    "writing-batch-late": [wal_above(2_500_000)],
     "during-checkpoint": [checkpoint()],
     "twice-at-60pct-then-45pct": [0.6, 0.45],
     "twice-after-commit-then-checkpoint": [wal_above(2_000_000), checkpoint()],
@@ -385,21 +379,9 @@ def test_kill_incremental_run_over_loaded_warehouse(
     assert_same_outputs(collect_outputs(db, reference.env, tmp_path / "out"), reference.outputs)
 
 
-def test_rerun_after_kill_loads_nothing_new(reference: Reference, tmp_path: Path) -> None:
-    """Once converged, another run is a no-op: 0 new events, same totals."""
-    db = tmp_path / "warehouse.duckdb"
-    run_and_kill(reference.input_dir, db, reference.env, after(0.6 * reference.seconds)(db))
-    converge(reference.input_dir, db, reference.env)
-    summary = run_ok(reference.input_dir, db, reference.env)
-    sources = summary["sources"]
-    assert isinstance(sources, list)
-    assert [s["events"] for s in sources] == [0] * len(sources)
-    assert summary["events_total"] == reference.outputs.events.height
-    assert summary["persons"] == reference.outputs.persons.height
-
-
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="bug: a kill between DuckDB creating a new warehouse file and writing its header "
     "leaves a 0-byte file; every later run fails with 'not a valid DuckDB database file'",
 )
@@ -417,13 +399,13 @@ def test_empty_warehouse_file_left_by_a_kill_is_recovered(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="bug: a kill between DuckDB creating a new warehouse file and writing its header "
     "leaves a 0-byte file; every later run fails with 'not a valid DuckDB database file'",
 )
 def test_kill_while_creating_the_warehouse_file(reference: Reference, tmp_path: Path) -> None:
     """SIGKILL `run` the moment the new warehouse file appears (busy polling). About one attempt
     in four lands before DuckDB has written the header; the next run must still succeed."""
-    truncated = 0
     for attempt in range(30):
         db = tmp_path / f"warehouse{attempt}.duckdb"
         outcome = run_and_kill(
@@ -432,13 +414,10 @@ def test_kill_while_creating_the_warehouse_file(reference: Reference, tmp_path: 
         )
         if not outcome.killed or (_size(db) or 0) >= HEADER_BYTES:
             continue
-        truncated += 1
         done = _jm(_run_cmd(reference.input_dir, db), reference.env)
         assert done.returncode == 0, (
             f"attempt {attempt}: kill left a {_size(db)}-byte warehouse; the next run failed: "
             f"{done.stderr.strip()}"
         )
-        if truncated >= 2:
-            return
-    if truncated == 0:
-        pytest.skip("no kill landed between file creation and header write in 30 attempts")
+        return
+    pytest.skip("no kill landed between file creation and header write in 30 attempts")

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cli_driver import call_cli
 
 from conftest import query, write_jsonl
@@ -168,11 +167,6 @@ def test_same_id_different_payload_keeps_first_and_records_conflict(
     assert retention(db_path)[0] == ("2024-03-04", 0, 2, 2, 1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: re-reading a changed file records its conflicts again in _jm_conflicts "
-    "(int_load_batch.sql inserts conflicts without the NOT EXISTS check the quarantine has)",
-)
 def test_rereading_a_changed_file_does_not_record_its_conflict_twice(
     input_dir: Path, db_path: Path, run_pipeline: Any
 ) -> None:

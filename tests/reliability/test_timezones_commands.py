@@ -46,11 +46,6 @@ OUTPUTS = ("generate", "run", *METRIC_COMMANDS, "events.parquet", "persons.parqu
            "data.json", "trend.png")
 # The one chart with a time axis; the fast chain renders its PNG for real (the others are stubbed).
 TREND_TITLE = "step conversion by entry week"
-TREND_BUG = (
-    "bug: the dashboard's trend chart (report/charts.py trend_chart, x=week:T) is drawn in the "
-    "process's local time zone: under TZ=America/Los_Angeles every weekly point sits on the "
-    "previous day (Sunday, 16:00) of the axis, so trend.png differs from the UTC one"
-)
 
 
 def _commands(work: Path) -> dict[str, list[str]]:
@@ -128,8 +123,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, byt
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=TREND_BUG))
-     if n == "trend.png" else n for n in OUTPUTS],
+    OUTPUTS,
 )
 def test_output_is_byte_identical_in_every_process_zone(
     outputs: dict[str, dict[str, bytes]], name: str
@@ -151,7 +145,7 @@ def test_outputs_are_not_trivial(outputs: dict[str, dict[str, bytes]]) -> None:
     assert len(rows["retention_day_sao_paulo"]) > 100
     for name in METRIC_COMMANDS:
         assert rows[name], name
-    # --tz moves calendar buckets: Monday weeks in New York, month starts in Tokyo
+    # periods are calendar starts in --tz: months start on the 1st, weeks on Monday
     assert {r["period"] for r in rows["referral_month_tokyo"]} == {"2026-01-01", "2026-02-01"}
     assert all(date.fromisoformat(r["period"]).weekday() == 0 for r in rows["nps_week_new_york"])
 
@@ -165,5 +159,4 @@ def test_every_command_as_its_own_process_in_every_zone(tmp_path: Path) -> None:
         f"{name} under {zone}" for name in outputs["UTC"] for zone in ZONES
         if outputs[zone][name] != outputs["UTC"][name]
     )
-    # trend.png: the known bug of the xfail case above (TREND_BUG)
-    assert [d for d in differing if not d.startswith("report/trend.png")] == []
+    assert differing == []

@@ -138,13 +138,14 @@ def trend_chart(rows: list[dict[str, Any]], title: str) -> alt.Chart:
          "entered": r["persons"] + (r["drop_off"] or 0), "in_progress": r["in_progress"]}
         for r in rows if r["group"] == "all"
     ]
+    # ordinal weeks ('YYYY-MM-DD'): a temporal axis would be drawn in the viewer's time zone
     return alt.Chart(_data(values)).mark_line(point=True).encode(
-        x=alt.X("week:T", title="Week people entered (starting Monday)",
-                axis=alt.Axis(format="%d %b")),
+        x=alt.X("week:O", title="Week people entered (starting Monday)",
+                axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("rate:Q", title="Conversion from previous stage", axis=alt.Axis(format="%")),
         color=alt.Color("step:N", title="Step into"),
         tooltip=[
-            alt.Tooltip("week:T", title="Entry week", format="%Y-%m-%d"),
+            alt.Tooltip("week:N", title="Entry week"),
             alt.Tooltip("step:N", title="Step into"),
             alt.Tooltip("rate:Q", title="Conversion", format=".1%"),
             alt.Tooltip("reached:Q", title="Reached", format=","),
