@@ -151,3 +151,28 @@ def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pi
         ("101:lead", utc(2024, 7, 1, 12)),
         ("101:subscriber", utc(2024, 7, 1, 10)),  # 12:00 in Berlin (CEST) = 10:00 UTC
     ]
+
+
+def test_validation_in_small_batches_gives_the_same_result(
+    input_dir: Path, db_path: Path, run_pipeline, monkeypatch
+) -> None:
+    """Huge files are validated in slices of records; a record's rows stay together."""
+    monkeypatch.setattr("journey_metrics.loader.VALIDATE_BATCH_ROWS", 2)
+    write_csv(input_dir / "crm" / "contacts.csv", CONTACT_HEADER, [
+        ["101", "a@example.com", "", "", "", "2024-01-01", "2024-01-02", "2024-01-03"],
+        ["", "", "", "", "", "2024-01-01", "", ""],          # no identifier at all
+        ["103", "c@example.com", "", "", "", "2024-01-01", "2024-01-02", ""],
+        ["104", "", "", "", "", "", "", "2024-01-05"],
+    ])
+    write_csv(input_dir / "crm" / "feedback.csv", FEEDBACK_HEADER, [
+        [str(i), "NPS", str(score), "2024-03-05T10:00:00Z", "", "101"]
+        for i, score in enumerate([10, 11, 3, -2, 9], start=1)
+    ])
+    summary = run_pipeline(input_dir, db_path)
+    quarantine = "SELECT file_path, record_no, reason FROM _jm_quarantine ORDER BY 1, 2"
+    assert query(db_path, quarantine) == [
+        ("crm/contacts.csv", 3, "missing event id"),
+        ("crm/feedback.csv", 3, "NPS score outside 0-10"),
+        ("crm/feedback.csv", 5, "NPS score outside 0-10"),
+    ]
+    assert summary["sources"][2]["events"] == 3 + 2 + 1 + 3

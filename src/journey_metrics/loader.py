@@ -393,13 +393,32 @@ def _commit_batch(
             )
 
 
+VALIDATE_BATCH_ROWS = 250_000  # rows per pandera call: bounds the memory of a huge file
+
+
 def _reject_invalid_rows(con: duckdb.DuckDBPyConnection) -> None:
-    """Run the pandera checks on the rows staging accepted; add failing records to `rejected`."""
+    """Run the pandera checks on the rows staging accepted, in batches; add failing records to
+    `rejected`. A record is checked whole: its rows never straddle two batches."""
+    bounds = fetch_first(con.execute(
+        "SELECT min(record_no), max(record_no), count(*) FROM stg"
+    ))
+    if not bounds or not bounds[2]:
+        return
+    low, high, rows = (int(v) for v in bounds)
+    slices = max(1, -(-rows // VALIDATE_BATCH_ROWS))
+    step = -(-(high - low + 1) // slices)
+    for start in range(low, high + 1, step):
+        _validate_slice(con, start, start + step)
+
+
+def _validate_slice(con: duckdb.DuckDBPyConnection, start: int, stop: int) -> None:
     staged = con.sql(
         "SELECT record_no, is_event, event_id, event_name, occurred_at, nps_score,"
         " anonymous_id, user_id, email_hash, crm_contact_id"
-        " FROM stg WHERE record_no NOT IN (SELECT record_no FROM rejected)"
-        " ORDER BY record_no, event_id"
+        " FROM stg WHERE record_no >= $start AND record_no < $stop"
+        " AND record_no NOT IN (SELECT record_no FROM rejected)"
+        " ORDER BY record_no, event_id",
+        params={"start": start, "stop": stop},
     ).pl()
     if staged.height == 0:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,7 @@ def open_warehouse(
     every email a new person, so it is refused (exit 2) rather than silently accepted.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_unborn_file(path)
     con = connect(path, wait_seconds=wait_seconds)
     if _schema_version(con) != SCHEMA_VERSION:
         # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
@@ -49,6 +51,30 @@ def open_warehouse(
         )
     install_hash_macro(con, key)
     return con
+
+
+# DuckDB writes a 12 KiB header right after creating a database file; a process killed in
+# between leaves a shorter file that no later run could open.
+_HEADER_BYTES = 12 * 1024
+
+
+def _remove_unborn_file(path: Path) -> None:
+    """Delete a warehouse file that was created but never written (and so holds no data).
+
+    Only when no process holds DuckDB's lock on it: a run that is creating it right now keeps it.
+    """
+    try:
+        if path.stat().st_size >= _HEADER_BYTES or path.with_name(path.name + ".wal").exists():
+            return
+        with path.open("r+b") as handle:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # another process is creating it
+            if path.stat().st_size < _HEADER_BYTES:
+                path.unlink()
+    except FileNotFoundError:
+        return
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:

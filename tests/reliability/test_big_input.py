@@ -97,13 +97,6 @@ def write_big_jsonl(path: Path, target_bytes: int) -> int:
 
 
 @pytest.mark.skipif(not Path(TIME).exists(), reason=f"{TIME} (GNU time) is not installed")
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: the JSONL reader calls read_csv(max_line_size=64 MiB), whose default buffer_size"
-    " is 16 x max_line_size = 1 GiB; under JOURNEY_METRICS_MEMORY_LIMIT=1GB a JSONL file over"
-    " ~1 GiB fails with 'Out of Memory Error: could not allocate block of size 1.0 GiB'",
-)
 def test_two_gigabyte_jsonl_loads_under_two_gigabytes_rss(tmp_path: Path) -> None:
     input_dir = tmp_path / "input"
     big = input_dir / "web" / "events-big.jsonl"

@@ -379,12 +379,6 @@ def test_kill_incremental_run_over_loaded_warehouse(
     assert_same_outputs(collect_outputs(db, reference.env, tmp_path / "out"), reference.outputs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: a kill between DuckDB creating a new warehouse file and writing its header "
-    "leaves a 0-byte file; every later run fails with 'not a valid DuckDB database file'",
-)
 def test_empty_warehouse_file_left_by_a_kill_is_recovered(
     reference: Reference, tmp_path: Path
 ) -> None:
@@ -397,12 +391,6 @@ def test_empty_warehouse_file_left_by_a_kill_is_recovered(
     assert_same_outputs(collect_outputs(db, reference.env, tmp_path / "out"), reference.outputs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: a kill between DuckDB creating a new warehouse file and writing its header "
-    "leaves a 0-byte file; every later run fails with 'not a valid DuckDB database file'",
-)
 def test_kill_while_creating_the_warehouse_file(reference: Reference, tmp_path: Path) -> None:
     """SIGKILL `run` the moment the new warehouse file appears (busy polling). About one attempt
     in four lands before DuckDB has written the header; the next run must still succeed."""

@@ -19,6 +19,9 @@ from journey_metrics.sql import quote_external_name, quote_identifier
 
 # One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# DuckDB's CSV buffer defaults to 16 x max_line_size (1 GiB here), more than a 1 GB memory limit;
+# two lines' worth is enough.
+BUFFER_BYTES = 2 * MAX_LINE_BYTES
 
 
 class FileReadError(Exception):
@@ -85,8 +88,8 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute(
         "CREATE TEMP TABLE raw_lines AS SELECT * FROM read_csv(?, columns = {'line': 'VARCHAR'},"
         " delim = '\0', quote = '', escape = '', header = false, auto_detect = false,"
-        " max_line_size = ?, strict_mode = false)",
-        [str(path), MAX_LINE_BYTES],
+        " max_line_size = ?, buffer_size = ?, strict_mode = false)",
+        [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
     )
     con.execute(
         "CREATE TEMP TABLE raw_records AS SELECT rowid - (SELECT min(rowid) FROM raw_lines) + 1"
@@ -114,12 +117,12 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
     options = (
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"',"
-        " strict_mode = false, null_padding = true, max_line_size = ?"
+        " strict_mode = false, null_padding = true, max_line_size = ?, buffer_size = ?"
     )
     try:
         con.execute(
             f"CREATE TEMP TABLE raw_rows AS SELECT * FROM read_csv(?, {options})",
-            [str(path), MAX_LINE_BYTES],
+            [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
         )
     except duckdb.InvalidInputException as exc:
         if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
@@ -128,7 +131,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         con.execute(
             f"CREATE TEMP TABLE raw_rows AS SELECT * FROM read_csv(?, {options},"
             " encoding = 'latin-1')",
-            [str(path), MAX_LINE_BYTES],
+            [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
         )
     header = [row[0] for row in con.execute("DESCRIBE raw_rows").fetchall()]
     by_lower = {name.strip().lower(): name for name in header}
