@@ -15,6 +15,9 @@ from journey_metrics.sql import load_sql, split_statements
 
 DEFAULT_DB = Path("journey.duckdb")
 MEMORY_LIMIT_ENV = "JOURNEY_METRICS_MEMORY_LIMIT"
+# Bounded by default so a nightly run on 10M events stays under ~2 GB of RSS; DuckDB spills to
+# <db>.tmp/ beyond it (measured in docs/benchmarks.md). Raise it on big machines.
+DEFAULT_MEMORY_LIMIT = "1GB"
 THREADS_ENV = "JOURNEY_METRICS_THREADS"
 
 _LOCK_PID = re.compile(r"PID (\d+)")
@@ -54,8 +57,9 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON/CSV output.
     con.execute("SET enable_progress_bar = false")
+    defaults = {MEMORY_LIMIT_ENV: DEFAULT_MEMORY_LIMIT}
     for variable, setting in ((MEMORY_LIMIT_ENV, "memory_limit"), (THREADS_ENV, "threads")):
-        value = os.environ.get(variable)
+        value = os.environ.get(variable) or defaults.get(variable)
         if value:
             try:
                 con.execute(f"SET {setting} = ?", [int(value) if setting == "threads" else value])
