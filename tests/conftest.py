@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,17 @@ def run_pipeline() -> Any:
         return pipeline.run(input_dir, db).as_dict()
 
     return _run
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the package's macros, for tests that build mart inputs by hand."""
+    from journey_metrics.db import connect
+
+    connection = connect(tmp_path / "w.duckdb")
+    yield connection
+    connection.close()
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -8,30 +8,15 @@ event_id DESC), so "9" beats "10".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
-from journey_metrics.db import connect
+from conftest import at
 from journey_metrics.metrics.nps import compute_nps
 
 # (event_id, person_id, ISO 8601 instant, score); every event is an nps_response
 Answer = tuple[str, str, str, int]
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect(tmp_path / "w.duckdb")
-    yield connection
-    connection.close()
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def nps(con: duckdb.DuckDBPyConnection, answers: list[Answer], *, as_of: str,

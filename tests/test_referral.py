@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
-from journey_metrics.db import connect
+from conftest import at
 from journey_metrics.metrics.referral import compute_referral
 
 # (event_id, person_id, event_name, ISO 8601 instant, invite_code or None)
 Event = tuple[str, str, str, str, str | None]
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect(tmp_path / "w.duckdb")
-    yield connection
-    connection.close()
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def referral(con: duckdb.DuckDBPyConnection, events: list[Event], *, as_of: str,

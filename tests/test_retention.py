@@ -6,16 +6,13 @@ Each case loads plain `fct_events` / `persons` tables and asserts the engine's e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from conftest import at
 from journey_metrics.config import Framework
-from journey_metrics.db import connect
 from journey_metrics.metrics.retention import RetentionQuery, compute_retention
 
 FRAMEWORK = Framework.model_validate({
@@ -30,17 +27,6 @@ FRAMEWORK = Framework.model_validate({
 })
 
 Event = tuple[str, str, str, str]  # (event_id, person_id, event_name, ISO 8601 instant)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect(tmp_path / "w.duckdb")
-    yield connection
-    connection.close()
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def load(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:

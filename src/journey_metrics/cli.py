@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -260,6 +264,25 @@ AsOfOption = Annotated[
 ]
 
 
+T = TypeVar("T")
+
+
+def _query_warehouse(
+    db: Path, tz: str, as_of: str | None,
+    compute: Callable[[duckdb.DuckDBPyConnection, datetime, ZoneInfo], T],
+) -> T:
+    """Open the warehouse read-only, resolve --tz and --as-of, run `compute`, close."""
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.warehouse import open_for_reading
+
+    zone_info = zone(tz)
+    con = open_for_reading(db)
+    try:
+        return compute(con, resolve_as_of(con, as_of, zone_info), zone_info)
+    finally:
+        con.close()
+
+
 @app.command()
 def funnel(
     framework: Annotated[str, typer.Option("--framework", help="Built-in name or YAML file.")],
@@ -278,31 +301,31 @@ def funnel(
 ) -> None:
     """Persons per stage of a framework, with conversion and drop-off (CONTRACT §4 Funnel)."""
     from journey_metrics.config import load_framework, parse_window
-    from journey_metrics.metrics.common import parse_instant, resolve_as_of, zone
+    from journey_metrics.metrics.common import parse_instant
     from journey_metrics.metrics.funnel import FunnelQuery, compute_funnel
-    from journey_metrics.warehouse import open_for_reading
 
     spec = load_framework(framework, warn=_announce)
-    zone_info = zone(tz)
     try:
         window_delta = parse_window(window) if window else spec.window_delta
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
-    con = open_for_reading(db)
-    try:
+
+    def compute(
+        con: duckdb.DuckDBPyConnection, as_of_at: datetime, zone_info: ZoneInfo
+    ) -> tuple[FunnelQuery, list[dict[str, Any]]]:
         query = FunnelQuery(
             framework=spec,
             window=window_delta,
-            as_of=resolve_as_of(con, as_of, zone_info),
+            as_of=as_of_at,
             entry=entry.value,
             order=order.value,
             from_at=parse_instant(from_, zone_info, "--from") if from_ else None,
             to_at=parse_instant(to, zone_info, "--to") if to else None,
             by_channel=by is ByGroup.channel,
         )
-        rows = compute_funnel(con, query)
-    finally:
-        con.close()
+        return query, compute_funnel(con, query)
+
+    query, rows = _query_warehouse(db, tz, as_of, compute)
     worst = max(
         (r for r in rows if r["group"] == "all" and r["drop_off_rate"] is not None),
         key=lambda r: r["drop_off_rate"],
@@ -347,26 +370,17 @@ def retention(
 ) -> None:
     """Cohorts by the period of their first start-stage event, and who comes back (CONTRACT §4)."""
     from journey_metrics.config import load_framework
-    from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.retention import (
         RETENTION_COLUMNS,
         RetentionQuery,
         compute_retention,
     )
-    from journey_metrics.warehouse import open_for_reading
 
     spec = load_framework(framework, warn=_announce)
-    zone_info = zone(tz)
-    con = open_for_reading(db)
-    try:
-        query = RetentionQuery(
-            framework=spec, start_stage=start, return_rule=return_rule,
-            period=period.value, tz=tz,
-            as_of=resolve_as_of(con, as_of, zone_info), cumulative=cumulative,
-        )
-        rows = compute_retention(con, query)
-    finally:
-        con.close()
+    rows = _query_warehouse(db, tz, as_of, lambda con, as_of_at, _zone: compute_retention(
+        con, RetentionQuery(framework=spec, start_stage=start, return_rule=return_rule,
+                            period=period.value, tz=tz, as_of=as_of_at, cumulative=cumulative),
+    ))
     print_rows(
         stdout, rows, RETENTION_COLUMNS, output_format,
         title=f"Retention: {spec.label}, cohorts by {period.value} of first {start}, "
@@ -384,18 +398,10 @@ def referral(
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Referrers, invites, referred signups and k-factor per period (CONTRACT §4 Referral)."""
-    from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.referral import REFERRAL_COLUMNS, compute_referral
-    from journey_metrics.warehouse import open_for_reading
 
-    zone_info = zone(tz)
-    con = open_for_reading(db)
-    try:
-        rows = compute_referral(
-            con, period=period.value, tz=tz, as_of=resolve_as_of(con, as_of, zone_info)
-        )
-    finally:
-        con.close()
+    rows = _query_warehouse(db, tz, as_of, lambda con, as_of_at, _zone: compute_referral(
+        con, period=period.value, tz=tz, as_of=as_of_at))
     print_rows(stdout, rows, REFERRAL_COLUMNS, output_format, title=f"Referral by {period.value}")
 
 
@@ -409,19 +415,10 @@ def nps(
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Net Promoter Score per period, from each person's latest answer (CONTRACT §4 NPS)."""
-    from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.nps import NPS_COLUMNS, compute_nps
-    from journey_metrics.warehouse import open_for_reading
 
-    zone_info = zone(tz)
-    con = open_for_reading(db)
-    try:
-        rows = compute_nps(
-            con, period=period.value, tz=tz, as_of=resolve_as_of(con, as_of, zone_info),
-            by_channel=by is ByGroup.channel,
-        )
-    finally:
-        con.close()
+    rows = _query_warehouse(db, tz, as_of, lambda con, as_of_at, _zone: compute_nps(
+        con, period=period.value, tz=tz, as_of=as_of_at, by_channel=by is ByGroup.channel))
     print_rows(stdout, rows, NPS_COLUMNS, output_format, title=f"NPS by {period.value}")
 
 
