@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,27 +86,34 @@ def test_bad_usage_exits_2(db_path: Path) -> None:
     assert result.returncode == 2
 
 
-def test_locked_warehouse_names_the_other_process(input_dir: Path, db_path: Path) -> None:
-    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
-    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+@contextmanager
+def holding_the_lock(db: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process that opens the warehouse (taking DuckDB's lock) for `seconds`."""
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
-         " time.sleep(60)", str(db_path)],
+         " time.sleep(float(sys.argv[2])); c.close()", str(db), str(seconds)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "ready"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_locked_warehouse_names_the_other_process(input_dir: Path, db_path: Path) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    with holding_the_lock(db_path, seconds=60) as holder:
         started = time.monotonic()
         result = cli("run", "--input", str(input_dir), "--db", str(db_path))
         assert time.monotonic() - started < 30
         assert result.returncode == 1
         assert f"warehouse {db_path} is locked by process {holder.pid}" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_first_run_without_key_creates_one_and_says_where(
@@ -169,19 +178,8 @@ def test_export_of_missing_warehouse_fails(tmp_path: Path) -> None:
 
 def test_second_run_waits_for_the_lock_with_wait(input_dir: Path, db_path: Path) -> None:
     write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
-         " time.sleep(3); c.close()", str(db_path)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
+    with holding_the_lock(db_path, seconds=3):
         result = cli("run", "--input", str(input_dir), "--db", str(db_path), "--wait", "60",
                      "--format", "json")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["events_total"] == 1
-    finally:
-        holder.kill()
-        holder.wait()
