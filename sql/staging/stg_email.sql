@@ -1,12 +1,12 @@
 -- stg_email: SendGrid Event Webhook events (raw_records.raw is one JSON object) -> staged rows.
--- grain: one row per webhook event. One JSON parse per record (all paths in one call).
+-- grain: one row per webhook event. The mapped fields come from one call with all their paths.
 WITH extracted AS (
     SELECT
         record_no,
         j,
         json_type(j) AS json_kind,
         json_extract_string(j, ['$.event', '$.timestamp', '$.sg_event_id', '$.email',
-                                '$.campaign', '$.sg_message_id', '$.url']) AS v,
+                                '$.campaign']) AS v,
         -- everything but the fields mapped to columns is kept in properties (sg_message_id,
         -- url, category, and any custom argument or field SendGrid adds)
         json_merge_patch(j, '{"email": null, "timestamp": null, "event": null,
@@ -24,7 +24,6 @@ fields AS MATERIALIZED (
         v[3] AS sg_event_id,
         v[4] AS email,
         v[5] AS campaign,
-        v[6] AS sg_message_id,
         other_fields
     FROM extracted
 )
