@@ -1,0 +1,22 @@
+"""Every metric command gives, byte for byte, the recorded output on data/sample/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sample_outputs import GOLDEN, commands, load_sample, output
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    load_sample(db)
+    return db
+
+
+@pytest.mark.parametrize(("name", "args"), sorted(commands().items()))
+def test_output_matches_recording(sample_db: Path, name: str, args: list[str]) -> None:
+    expected = (GOLDEN / f"{name}.out").read_text(encoding="utf-8")
+    assert output(sample_db, args) == expected, f"{name}: re-record with tests/sample_outputs.py"
