@@ -1,6 +1,6 @@
 -- NPS per period and group (CONTRACT §4 NPS). grain: group x period.
 -- Each person's latest nps_response in the period counts once (ties: the larger event id).
--- Parameters: $as_of, $tz, $period. [[group_name]] / [[grouping]] add channel groups.
+-- Parameters: $as_of, $tz, $period. Groups and --where come from the TEMP table `population`.
 WITH answers AS (
     SELECT
         e.person_id,
@@ -14,14 +14,14 @@ WITH answers AS (
     ) = 1
 )
 SELECT
-    [[group_name]] AS group_name,
+    p.group_name,
     strftime(a.period_start, '%Y-%m-%d') AS period,
     count(*) AS respondents,
     count(*) FILTER (WHERE a.score >= 9) AS promoters,
     count(*) FILTER (WHERE a.score BETWEEN 7 AND 8) AS passives,
     count(*) FILTER (WHERE a.score <= 6) AS detractors
 FROM answers AS a
-JOIN persons AS p USING (person_id)
+JOIN population AS p USING (person_id)
 WHERE a.score BETWEEN 0 AND 10
-GROUP BY [[grouping]]
-ORDER BY group_name <> 'all', group_name, period
+GROUP BY p.group_name, a.period_start
+ORDER BY p.group_name <> 'all', p.group_name, period

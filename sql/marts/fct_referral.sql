@@ -1,7 +1,8 @@
 -- Referral per period (CONTRACT §4 Referral). grain: period (only periods with activity).
 -- A signup is a person's first signed_up; it is referred when its invite_code was sent in an
 -- invite_sent event by a different person at or before the signup. Parameters: $as_of, $tz,
--- $period.
+-- $period. Groups and --where come from the TEMP table `population`: the persons counted are
+-- the population's, while an invite may come from anybody.
 WITH events_until AS (
     SELECT person_id, event_id, event_name, occurred_at,
            jm_period_start(occurred_at, $tz, $period) AS period_start,
@@ -11,13 +12,14 @@ WITH events_until AS (
     WHERE occurred_at <= $as_of
 ),
 activity AS (
-    SELECT period_start,
-           count(DISTINCT person_id) AS active_persons,
-           count(DISTINCT person_id) FILTER (WHERE event_name = 'invite_sent') AS referrers,
-           count(*) FILTER (WHERE event_name = 'invite_sent') AS invites_sent
-    FROM events_until
-    WHERE jm_is_activity(event_name)
-    GROUP BY period_start
+    SELECT p.group_name, e.period_start,
+           count(DISTINCT e.person_id) AS active_persons,
+           count(DISTINCT e.person_id) FILTER (WHERE e.event_name = 'invite_sent') AS referrers,
+           count(*) FILTER (WHERE e.event_name = 'invite_sent') AS invites_sent
+    FROM events_until AS e
+    JOIN population AS p USING (person_id)
+    WHERE jm_is_activity(e.event_name)
+    GROUP BY p.group_name, e.period_start
 ),
 first_signups AS (
     SELECT person_id, occurred_at, period_start, invite_code
@@ -32,6 +34,7 @@ invites AS (
 ),
 signups AS (
     SELECT
+        p.group_name,
         s.period_start,
         EXISTS (
             SELECT 1 FROM invites AS i
@@ -40,14 +43,16 @@ signups AS (
               AND i.sent_at <= s.occurred_at
         ) AS referred
     FROM first_signups AS s
+    JOIN population AS p USING (person_id)
 ),
 signup_counts AS (
-    SELECT period_start, count(*) AS signups,
+    SELECT group_name, period_start, count(*) AS signups,
            count(*) FILTER (WHERE referred) AS referred_signups
     FROM signups
-    GROUP BY period_start
+    GROUP BY group_name, period_start
 )
 SELECT
+    a.group_name,
     strftime(a.period_start, '%Y-%m-%d') AS period,
     a.active_persons,
     a.referrers,
@@ -55,5 +60,5 @@ SELECT
     coalesce(s.signups, 0) AS signups,
     coalesce(s.referred_signups, 0) AS referred_signups
 FROM activity AS a
-LEFT JOIN signup_counts AS s USING (period_start)
-ORDER BY a.period_start
+LEFT JOIN signup_counts AS s USING (group_name, period_start)
+ORDER BY a.group_name <> 'all', a.group_name, a.period_start

@@ -1,4 +1,8 @@
-"""Printing tidy metric rows: JSON (an array of objects), CSV, or a readable table."""
+"""Printing tidy metric rows: JSON (an array of objects), CSV, or a readable table.
+
+How a value is printed follows its column's `Kind` (metrics/registry.py); JSON and CSV keep the
+raw values, so scripts never parse formatted numbers.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+from journey_metrics.metrics.registry import Column, Kind
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class OutputFormat(StrEnum):
@@ -32,20 +38,19 @@ def rows_to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
-PERCENT_COLUMNS = frozenset({
-    "conversion_from_previous", "conversion_from_start", "drop_off_rate", "ci_low", "ci_high",
-    "rate", "referral_rate", "invite_conversion_rate", "referred_share",
-})
-
-
-def format_cell(value: Any, column: str) -> str:
+def format_cell(value: Any, kind: Kind) -> str:
+    """A value as the readable table shows it."""
     if value is None:
         return "-"
+    if isinstance(value, bool) or kind is Kind.flag:
+        return "yes" if value else "no"
     if isinstance(value, float):
-        if column in PERCENT_COLUMNS:
+        if kind is Kind.ratio:
             return f"{value:.1%}"
-        if column == "k_factor":
+        if kind is Kind.number:
             return f"{value:.3f}"
+        if kind is Kind.money:
+            return f"{value:,.2f}"
         return f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
@@ -55,7 +60,7 @@ def format_cell(value: Any, column: str) -> str:
 def print_rows(
     console: Console,
     rows: Sequence[dict[str, Any]],
-    columns: Sequence[str],
+    columns: Sequence[Column],
     output: OutputFormat,
     *,
     title: str = "",
@@ -66,13 +71,15 @@ def print_rows(
         console.file.write(rows_to_json(rows) + "\n")
         return
     if output is OutputFormat.csv:
-        console.file.write(rows_to_csv(rows, columns))
+        console.file.write(rows_to_csv(rows, [c.name for c in columns]))
         return
+    from rich.table import Table
+
     table = Table(title=title or None, caption=caption)
     for column in columns:
-        table.add_column(column.replace("_", " "), justify="left" if column in (
-            "group", "stage", "cohort", "period") else "right")
+        table.add_column(column.name.replace("_", " "),
+                         justify="left" if column.align_left else "right")
     for row in rows:
         style = "bold red" if highlight and highlight(row) else None
-        table.add_row(*(format_cell(row.get(c), c) for c in columns), style=style)
+        table.add_row(*(format_cell(row.get(c.name), c.kind) for c in columns), style=style)
     console.print(table)

@@ -7,18 +7,31 @@ framework's number of stages and shapes the rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-
-import duckdb
+from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.config import Framework
+from journey_metrics.errors import UsageError
 from journey_metrics.metrics.common import ratio, wilson_interval
+from journey_metrics.metrics.registry import (
+    Column,
+    Context,
+    Kind,
+    Metric,
+    Option,
+    Presentation,
+    Rows,
+    register,
+)
+from journey_metrics.metrics.segments import Segment, prepare_population
 from journey_metrics.sql import fill_snippets, used_parameters
 from journey_metrics.stages import compile_stages
+
+if TYPE_CHECKING:
+    import duckdb
 
 Entry = Literal["best", "first"]
 Order = Literal["ordered", "unordered"]
@@ -51,7 +64,7 @@ def stage_events_sql(flags: list[str]) -> str:
 
 
 def funnel_sql(
-    stage_count: int, entry: Entry, order: Order, by_channel: bool, flags: list[str],
+    stage_count: int, entry: Entry, order: Order, flags: list[str],
     *, shared_stage_events: bool = False,
 ) -> str:
     """The whole funnel statement for `stage_count` stages (flags: one match expression each).
@@ -96,13 +109,7 @@ def funnel_sql(
             level_case=_highest(stage_count),
         ) + ")")
         aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
-    summary = fill_snippets(
-        "marts/funnel/summary.sql",
-        aggregates=", ".join(aggregates),
-        group_name="CASE WHEN grouping(p.channel) = 1 THEN 'all' ELSE p.channel END"
-        if by_channel else "'all'",
-        grouping="GROUPING SETS ((), (p.channel))" if by_channel else "ALL",
-    )
+    summary = fill_snippets("marts/funnel/summary.sql", aggregates=", ".join(aggregates))
     return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + summary
 
 
@@ -134,10 +141,18 @@ def shared_stage_events(
 def compute_funnel(
     con: duckdb.DuckDBPyConnection, q: FunnelQuery, *, shared: bool = False
 ) -> list[dict[str, Any]]:
-    """Funnel rows; `shared`: read the TEMP table of `shared_stage_events` (same framework and
-    as_of as `q`)."""
+    """Funnel rows for all persons (and per channel with `q.by_channel`); `shared`: read the
+    TEMP table of `shared_stage_events` (same framework and as_of as `q`)."""
+    prepare_population(con, Segment("channel" if q.by_channel else None), q.as_of)
+    return funnel_rows(con, q, shared=shared)
+
+
+def funnel_rows(
+    con: duckdb.DuckDBPyConnection, q: FunnelQuery, *, shared: bool = False
+) -> list[dict[str, Any]]:
+    """Funnel rows per group of the TEMP table `population` (metrics/segments.py)."""
     stages = compile_stages(q.framework)
-    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, q.by_channel, stages.expressions,
+    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
                      shared_stage_events=shared)
     params: dict[str, Any] = {
         **stages.params,
@@ -184,3 +199,88 @@ def _shape_group(group: dict[str, Any], q: FunnelQuery) -> list[dict[str, Any]]:
         rows.append(row)
         previous = persons
     return rows
+
+
+# --- the declaration (metrics/registry.py) -------------------------------------------------------
+
+FUNNEL_COLUMNS = (
+    Column("group", Kind.text),
+    Column("step", Kind.count),
+    Column("stage", Kind.text),
+    Column("persons", Kind.count),
+    Column("conversion_from_previous", Kind.ratio),
+    Column("conversion_from_start", Kind.ratio),
+    Column("drop_off", Kind.count),
+    Column("drop_off_rate", Kind.ratio),
+    Column("in_progress", Kind.count),
+    Column("median_hours_from_previous", Kind.hours),
+    Column("ci_low", Kind.ratio),
+    Column("ci_high", Kind.ratio),
+)
+
+
+def funnel_query(ctx: Context, **options: Any) -> FunnelQuery:
+    """The FunnelQuery of a command's options (checked: a bad value is a UsageError)."""
+    from journey_metrics.config import parse_window
+    from journey_metrics.metrics.common import parse_instant
+
+    assert ctx.framework is not None
+    window = options.get("window")
+    try:
+        window_delta = parse_window(window) if window else ctx.framework.window_delta
+    except ValueError as exc:
+        raise UsageError(f"--window: {exc}") from None
+    from_, to = options.get("from_"), options.get("to")
+    return FunnelQuery(
+        framework=ctx.framework,
+        window=window_delta,
+        as_of=ctx.as_of,
+        entry=options.get("entry") or "best",
+        order=options.get("order") or "ordered",
+        from_at=parse_instant(from_, ctx.zone, "--from") if from_ else None,
+        to_at=parse_instant(to, ctx.zone, "--to") if to else None,
+    )
+
+
+def _compute(ctx: Context, **options: Any) -> list[dict[str, Any]]:
+    return funnel_rows(ctx.con, funnel_query(ctx, **options))
+
+
+def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
+    assert ctx.framework is not None
+    worst = max(
+        (r for r in rows if r["group"] == "all" and r["drop_off_rate"] is not None),
+        key=lambda r: r["drop_off_rate"],
+        default=None,
+    )
+    window = options.get("window") or ctx.framework.window
+    return Presentation(
+        title=f"{ctx.framework.label} funnel, window {window}, "
+        f"as of {ctx.as_of:%Y-%m-%d %H:%M} UTC",
+        highlight=lambda r: r is worst,
+        caption=(f"biggest drop-off: before {worst['stage']} ({worst['drop_off_rate']:.1%})"
+                 if worst else None),
+    )
+
+
+FUNNEL = register(Metric(
+    name="funnel",
+    help="Persons per stage of a framework, with conversion and drop-off (CONTRACT §4 Funnel).",
+    columns=FUNNEL_COLUMNS,
+    compute=_compute,
+    framework=True,
+    options=(
+        Option("window", "Conversion window, e.g. 7d (default: the framework's)."),
+        Option("entry", "Which attempt counts: the best or the first.", "best",
+               choices=("best", "first")),
+        Option("order", "Steps in order, or in any order (PostHog's unordered funnel).",
+               "ordered", choices=("ordered", "unordered")),
+        Option("from_", "Entries from this date or instant.", flag="--from"),
+        Option("to", "Entries before this date or instant."),
+    ),
+    present=_present,
+    examples=(
+        "journey-metrics funnel --framework aarrr",
+        "journey-metrics funnel --framework five_a --window 7d --by channel --format csv",
+    ),
+))

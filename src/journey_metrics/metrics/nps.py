@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+from journey_metrics.metrics.registry import (
+    Column,
+    Context,
+    Kind,
+    Metric,
+    Option,
+    Presentation,
+    Rows,
+    register,
+)
+from journey_metrics.metrics.segments import Segment, prepare_population
+from journey_metrics.sql import load_sql, used_parameters
 
-from journey_metrics.sql import fill_snippets, used_parameters
+if TYPE_CHECKING:
+    import duckdb
 
 NPS_COLUMNS = ("group", "period", "respondents", "promoters", "passives", "detractors", "nps")
 
@@ -15,13 +27,15 @@ NPS_COLUMNS = ("group", "period", "respondents", "promoters", "passives", "detra
 def compute_nps(
     con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime, by_channel: bool
 ) -> list[dict[str, Any]]:
-    sql = fill_snippets(
-        "marts/fct_nps.sql",
-        group_name="CASE WHEN grouping(p.channel) = 1 THEN 'all' ELSE p.channel END"
-        if by_channel else "'all'",
-        grouping="GROUPING SETS ((a.period_start), (p.channel, a.period_start))"
-        if by_channel else "a.period_start",
-    )
+    prepare_population(con, Segment("channel" if by_channel else None), as_of)
+    return nps_rows(con, period=period, tz=tz, as_of=as_of)
+
+
+def nps_rows(
+    con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime
+) -> list[dict[str, Any]]:
+    """NPS rows per group of the TEMP table `population`."""
+    sql = load_sql("marts/fct_nps.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
     result = con.execute(sql, used_parameters(sql, params))
     columns = [d[0] for d in result.description]
@@ -33,3 +47,24 @@ def compute_nps(
         row["nps"] = 100.0 * (row["promoters"] - row["detractors"]) / respondents
         rows.append({c: row[c] for c in NPS_COLUMNS})
     return rows
+
+
+# --- the declaration (metrics/registry.py) -------------------------------------------------------
+
+def _compute(ctx: Context, **options: Any) -> Rows:
+    return nps_rows(ctx.con, period=options.get("period") or "month", tz=ctx.tz, as_of=ctx.as_of)
+
+
+NPS = register(Metric(
+    name="nps",
+    help="Net Promoter Score per period, from each person's latest answer (CONTRACT §4 NPS).",
+    columns=(Column("group", Kind.text), Column("period", Kind.date),
+             Column("respondents", Kind.count), Column("promoters", Kind.count),
+             Column("passives", Kind.count), Column("detractors", Kind.count),
+             Column("nps", Kind.score)),
+    compute=_compute,
+    options=(Option("period", "Calendar period.", "month", choices=("week", "month")),),
+    present=lambda options, ctx, rows: Presentation(
+        title=f"NPS by {options.get('period') or 'month'}"),
+    examples=("journey-metrics nps --by channel --period week",),
+))

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-import duckdb
+from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.config import Framework
 from journey_metrics.errors import UsageError
 from journey_metrics.metrics.common import ratio
+from journey_metrics.metrics.registry import (
+    Column,
+    Context,
+    Kind,
+    Metric,
+    Option,
+    Presentation,
+    Rows,
+    register,
+)
+from journey_metrics.metrics.segments import Segment, prepare_population
 from journey_metrics.sql import fill_snippets, used_parameters
 from journey_metrics.stages import compile_stages
+
+if TYPE_CHECKING:
+    import duckdb
 
 Period = Literal["day", "week", "month"]
 RETENTION_COLUMNS = ("cohort", "period", "cohort_size", "retained", "rate")
@@ -29,7 +42,7 @@ class RetentionQuery:
     cumulative: bool = False
 
 
-def _stage_index(framework: Framework, name: str, option: str) -> int:
+def stage_index(framework: Framework, name: str, option: str) -> int:
     names = [s.name for s in framework.stages]
     if name not in names:
         raise UsageError(
@@ -39,19 +52,79 @@ def _stage_index(framework: Framework, name: str, option: str) -> int:
 
 
 def compute_retention(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[dict[str, Any]]:
+    """Retention rows for all persons (no group column)."""
+    prepare_population(con, Segment(), q.as_of)
+    return [{k: v for k, v in row.items() if k != "group"} for row in retention_rows(con, q)]
+
+
+def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[dict[str, Any]]:
+    """Retention rows per group of the TEMP table `population`."""
     stages = compile_stages(q.framework)
-    start = stages.expressions[_stage_index(q.framework, q.start_stage, "--start")]
+    start = stages.expressions[stage_index(q.framework, q.start_stage, "--start")]
     if q.return_rule == "any":
         returning = "jm_is_activity(event_name)"
     else:
-        returning = stages.expressions[_stage_index(q.framework, q.return_rule, "--return")]
+        returning = stages.expressions[stage_index(q.framework, q.return_rule, "--return")]
     sql = fill_snippets("marts/fct_retention.sql", start_match=start, return_match=returning)
     params = {**stages.params, "as_of": q.as_of, "tz": q.tz, "period": q.period,
               "cumulative": q.cumulative}
     result = con.execute(sql, used_parameters(sql, params))
     columns = [d[0] for d in result.description]
-    rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-    for row in rows:
+    rows = []
+    for values in result.fetchall():
+        row = dict(zip(columns, values, strict=True))
         retained = row["retained"]
-        row["rate"] = None if retained is None else ratio(retained, row["cohort_size"])
+        rows.append({
+            "group": row["group_name"], "cohort": row["cohort"], "period": row["period"],
+            "cohort_size": row["cohort_size"], "retained": retained,
+            "rate": None if retained is None else ratio(retained, row["cohort_size"]),
+        })
     return rows
+
+
+# --- the declaration (metrics/registry.py) -------------------------------------------------------
+
+def _columns(options: Mapping[str, Any]) -> tuple[Column, ...]:
+    grouped = (Column("group", Kind.text),) if options.get("by") else ()
+    return (*grouped, Column("cohort", Kind.date), Column("period", Kind.count, left=True),
+            Column("cohort_size", Kind.count), Column("retained", Kind.count),
+            Column("rate", Kind.ratio))
+
+
+def _compute(ctx: Context, **options: Any) -> Rows:
+    assert ctx.framework is not None
+    rows = retention_rows(ctx.con, RetentionQuery(
+        framework=ctx.framework, start_stage=options["start"],
+        return_rule=options.get("return_rule") or "any", period=options.get("period") or "week",
+        tz=ctx.tz, as_of=ctx.as_of, cumulative=bool(options.get("cumulative"))))
+    return rows if ctx.segment.grouped else [
+        {k: v for k, v in row.items() if k != "group"} for row in rows]
+
+
+def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
+    assert ctx.framework is not None
+    return Presentation(
+        title=f"Retention: {ctx.framework.label}, cohorts by {options.get('period') or 'week'} of "
+        f"first {options['start']}, return "
+        f"{'on or after' if options.get('cumulative') else 'on'} period n: "
+        f"{options.get('return_rule') or 'any'}",
+        caption="the period containing as_of has not ended: retained is blank (-)",
+    )
+
+
+RETENTION = register(Metric(
+    name="retention",
+    help="Cohorts by the period of their first start-stage event, and who comes back "
+    "(CONTRACT §4).",
+    columns=_columns,
+    compute=_compute,
+    framework=True,
+    options=(
+        Option("start", "Stage that puts a person in a cohort.", required=True),
+        Option("return_rule", "`any` activity, or a stage name.", "any", flag="--return"),
+        Option("period", "Cohort and return period.", "week", choices=("day", "week", "month")),
+        Option("cumulative", "Retained = returned in period n or later.", False, kind=bool),
+    ),
+    present=_present,
+    examples=("journey-metrics retention --framework aarrr --start activation --period month",),
+))

@@ -1,0 +1,26 @@
+-- int_population: the persons a metric counts, each with the groups it counts them in
+-- (CONTRACT §6). grain: person x group. Every person who passes the `--where` conditions has a
+-- row in group 'all'; with `--by`, a second row in the group of their value ('(none)' when they
+-- have none), so a metric grouped by group_name gives `all` and groups that add up to it.
+-- Columns: person_id, person_no (the integer id the funnel joins on), group_name.
+-- Parameters: as_of (campaigns as of then); the --by trait and --where pairs (metrics/segments.py).
+-- [[group_value]]: the --by expression over `p` (persons), `c` (first campaign), `t` (traits).
+-- [[first_campaigns]]: int_first_campaigns.sql when grouping by campaign, else an empty relation.
+-- Made a TEMP table once per command (metrics/segments.py), then joined by every mart.
+WITH first_campaigns AS MATERIALIZED ([[first_campaigns]]),
+kept AS MATERIALIZED (
+    SELECT p.person_id, [[group_value]] AS group_value
+    FROM persons AS p
+    LEFT JOIN first_campaigns AS c USING (person_id)
+    [[trait_join]]
+    WHERE [[where]]
+),
+numbered AS MATERIALIZED (
+    -- person_no where the persons table has it (hand-built test tables may not)
+    SELECT k.person_id, n.* EXCLUDE (person_id), k.group_value
+    FROM kept AS k
+    JOIN (SELECT COLUMNS(lambda c: c IN ('person_id', 'person_no')) FROM persons) AS n USING (person_id)
+)
+SELECT * EXCLUDE (group_value), 'all' AS group_name FROM numbered
+UNION ALL
+SELECT * EXCLUDE (group_value), coalesce(group_value, '(none)') FROM numbered WHERE [[grouped]]

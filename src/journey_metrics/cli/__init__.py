@@ -1,0 +1,43 @@
+"""The `journey-metrics` command line (CONTRACT §5). Thin: parse, call, print.
+
+Core commands live in cli/core.py; every metric command is made from the registry
+(cli/metric_commands.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from journey_metrics.cli import core as _core  # noqa: F401  (registers the core commands)
+from journey_metrics.cli.app import app, stderr
+from journey_metrics.cli.metric_commands import add_metric_commands
+from journey_metrics.errors import JourneyMetricsError
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
+    try:
+        add_metric_commands()
+        app()
+    except JourneyMetricsError as exc:
+        # markup=False: messages quote user input (names, paths) that may contain [brackets]
+        stderr.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, traceback only on request
+        if os.environ.get("JOURNEY_METRICS_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        stderr.print(
+            f"error: unexpected {type(exc).__name__}: {first} (set JOURNEY_METRICS_DEBUG=1 "
+            "for a traceback)",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        sys.exit(1)

@@ -1,0 +1,228 @@
+"""The core commands: run, export, generate, report, serve, demo (CONTRACT §5).
+
+Metric commands are not here: they are made from the registry (cli/metric_commands.py).
+Heavy modules (the loader, pandera, Altair, Prefect) are imported inside the commands that use
+them, so `--help` and the metric commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.text import Text
+
+from journey_metrics.cli.app import DbOption, TzOption, announce, app, stderr, stdout
+from journey_metrics.db import DEFAULT_DB
+from journey_metrics.errors import UsageError
+from journey_metrics.resources import resource_dir
+
+if TYPE_CHECKING:
+    from journey_metrics.pipeline import RunSummary
+
+
+class RunFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _run_with_progress(
+    input_dir: Path, db: Path, show: bool, wait_seconds: float = 0
+) -> RunSummary:
+    from journey_metrics import pipeline
+
+    if not show:
+        return pipeline.run(input_dir, db, announce=announce, wait_seconds=wait_seconds)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+    )
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(source: str, label: str, done: int, total: int) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(source, total=max(total, 1), current="")
+            bar.update(tasks[source], completed=done, current=label)  # type: ignore[arg-type]
+
+        return pipeline.run(
+            input_dir, db, progress=progress, announce=announce, wait_seconds=wait_seconds
+        )
+
+
+@app.command()
+def run(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
+    db: DbOption = DEFAULT_DB,
+    output_format: Annotated[RunFormat, typer.Option("--format")] = RunFormat.table,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Also write the dashboard into this folder.")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Wait up to N seconds for a locked warehouse.")
+    ] = 0,
+) -> None:
+    """Load new input files into the warehouse (incremental, idempotent), then stitch persons."""
+    show_progress = output_format is RunFormat.table and stderr.is_terminal
+    summary = _run_with_progress(input_dir, db, show_progress, wait)
+    if output_format is RunFormat.json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        _print_run_summary(summary)
+    if report_dir is not None:
+        page = _write_report(db, report_dir)
+        stderr.print(f"dashboard: {page.resolve()}", highlight=False, markup=False)
+    if any(s.failed_files for s in summary.sources):
+        stderr.print("[yellow]some files could not be read; see the failed files above[/]")
+
+
+def _print_run_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"journey-metrics run {summary.run_id}")
+    for column in ("source", "files", "records", "events", "duplicates", "quarantined", "failed"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for s in summary.sources:
+        table.add_row(
+            s.source, str(s.files), str(s.records), str(s.events), str(s.duplicates),
+            str(s.quarantined), str(s.failed_files),
+        )
+    stdout.print(table)
+    for s in summary.sources:
+        for r in s.file_results:
+            if r.status == "failed":
+                stdout.print(Text.assemble(("failed ", "red"), f"{r.file_path}: {r.reason}"),
+                             highlight=False)
+    stdout.print(
+        f"warehouse {summary.db_path}: {summary.events_total} events, {summary.persons} persons",
+        highlight=False,
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Folder for events.parquet, persons.parquet")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write the warehouse's events and persons as Parquet files."""
+    from journey_metrics.export import export as export_parquet
+
+    result = export_parquet(db, out)
+    typer.echo(f"{result.events_path} ({result.events} events)")
+    typer.echo(f"{result.persons_path} ({result.persons} persons)")
+
+
+@app.command()
+def generate(
+    persons: Annotated[int, typer.Option("--persons", min=1, help="How many persons.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into.")],
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 90,
+    gzip_files: Annotated[bool, typer.Option("--gzip", help="Write every file as .gz")] = False,
+) -> None:
+    """Write realistic synthetic input (web, email, CRM) in the input layout."""
+    import gzip
+    import shutil
+
+    from journey_metrics.generate import generate as generate_input
+
+    summary = generate_input(out, persons, seed, days=days)
+    if gzip_files:
+        for path in sorted(p for p in out.glob("*/*") if p.suffix != ".gz"):
+            # mtime=0 keeps the compressed bytes reproducible for the same seed
+            with path.open("rb") as src, gzip.GzipFile(
+                path.with_name(path.name + ".gz"), "wb", mtime=0
+            ) as dst:
+                shutil.copyfileobj(src, dst)
+            path.unlink()
+    records = ", ".join(f"{k}: {v}" for k, v in summary.records.items())
+    typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
+
+
+def _write_report(db: Path, out: Path, tz: str = "UTC") -> Path:
+    from journey_metrics.report import build_report
+
+    if not stderr.is_terminal:
+        return build_report(db, out, tz)
+    with stderr.status("writing the dashboard") as status:
+        return build_report(
+            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}")
+        )
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and PNGs.")],
+    db: DbOption = DEFAULT_DB,
+    tz: TzOption = "UTC",
+) -> None:
+    """Write the self-contained HTML dashboard (works offline) and one PNG per chart."""
+    page = _write_report(db, out, tz)
+    typer.echo(str(page.resolve()))
+
+
+@app.command()
+def serve(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
+    report_dir: Annotated[Path, typer.Option("--report", help="Dashboard folder.")],
+    db: DbOption = DEFAULT_DB,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="Cron schedule (default: 02:00 every night).")
+    ] = None,
+    interval: Annotated[
+        int | None, typer.Option("--interval", min=1, help="Run every N seconds instead.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "nightly",
+) -> None:
+    """Serve the nightly Prefect flow on a schedule (needs a running `prefect server start`)."""
+    import os
+
+    if cron and interval:
+        raise UsageError("give either --cron or --interval, not both")
+    if not os.environ.get("PREFECT_API_URL"):
+        announce("PREFECT_API_URL is not set: start `prefect server start` and set "
+                  "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")
+    if not input_dir.is_dir():
+        raise UsageError(f"input folder {input_dir} does not exist or is not a folder")
+    from pipelines.nightly import nightly
+
+    schedule: dict[str, object] = (
+        {"interval": interval} if interval else {"cron": cron or "0 2 * * *"}
+    )
+    nightly.serve(
+        name=name,
+        parameters={"input_dir": str(input_dir.resolve()), "db": str(db.resolve()),
+                    "report_dir": str(report_dir.resolve())},
+        **schedule,  # type: ignore[arg-type]
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Where to put the demo warehouse.")] = Path(
+        "out/demo"
+    ),
+) -> None:
+    """Run the whole pipeline on the bundled sample data and write the dashboard."""
+    sample = resource_dir("data/sample")
+    db = out / "journey.duckdb"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = _run_with_progress(sample, db, stderr.is_terminal)
+    _print_run_summary(summary)
+    page = _write_report(db, out / "report")
+    typer.echo(f"warehouse: {db.resolve()}")
+    typer.echo(f"dashboard: {page.resolve()}")

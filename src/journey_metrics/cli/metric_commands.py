@@ -1,0 +1,108 @@
+"""One command per registered metric (metrics/registry.py), made here from its declaration.
+
+The options a metric declares become Typer options (choices, defaults, help); the options every
+metric shares (--db, --framework, --by, --where, --as-of, --tz, --format) are added here once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from journey_metrics.cli.app import announce, app, stdout
+from journey_metrics.db import DEFAULT_DB
+from journey_metrics.metrics.registry import Metric, Option, metrics
+from journey_metrics.output import OutputFormat, print_rows
+
+_SHARED = ("db", "framework", "by", "where", "as_of", "tz", "output_format")
+
+
+def _choice_enum(name: str, choices: tuple[str, ...]) -> type[StrEnum]:
+    return StrEnum(name, {c: c for c in choices})  # type: ignore[return-value]
+
+
+def _parameter(option: Option, metric: Metric) -> inspect.Parameter:
+    info = typer.Option(option.cli_flag, help=option.help)
+    annotation: Any
+    default = option.default
+    if option.kind is bool:
+        annotation, default = bool, bool(default)
+    elif option.choices:
+        enum = _choice_enum(f"{metric.name}_{option.name}", option.choices)
+        annotation = enum if option.required or default is not None else enum | None
+        default = enum(default) if default is not None else None
+    elif option.multiple:
+        annotation, default = list[option.kind] | None, None  # type: ignore[name-defined]
+    else:
+        annotation = option.kind if option.required else option.kind | None
+    if option.required:
+        return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY,
+                                 annotation=Annotated[annotation, info])
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[annotation, info])
+
+
+def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
+    def keyword(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Any:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                 annotation=annotation)
+
+    found = [keyword("db", Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")],
+                     DEFAULT_DB)]
+    if metric.framework:
+        found.insert(0, keyword("framework", Annotated[str, typer.Option(
+            "--framework", help="Built-in name or YAML file.")]))
+    if metric.segments:
+        found.append(keyword("by", Annotated[str | None, typer.Option(
+            "--by", help=f"Split into groups: {' | '.join(metric.by_choices)}.")], None))
+        found.append(keyword("where", Annotated[list[str] | None, typer.Option(
+            "--where", help="Only persons with trait:<name>=<value> (repeatable).")], None))
+    if metric.as_of:
+        found.append(keyword("as_of", Annotated[str | None, typer.Option(
+            "--as-of", help="ISO 8601 instant; default: the latest event.")], None))
+    if metric.tz:
+        found.append(keyword("tz", Annotated[str, typer.Option(
+            "--tz", help="Time zone for dates and calendar periods.")], "UTC"))
+    found.append(keyword("output_format", Annotated[OutputFormat, typer.Option(
+        "--format", help="table (default), json or csv")], OutputFormat.table))
+    return found
+
+
+def _command(metric: Metric) -> Any:
+    def command(**kwargs: Any) -> None:
+        from journey_metrics.evaluate import evaluate
+
+        shared = {k: kwargs.pop(k, None) for k in _SHARED}
+        options = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kwargs.items()}
+        options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
+        result = evaluate(
+            metric, shared["db"], options,
+            framework=shared["framework"], by=shared["by"], where=tuple(shared["where"] or ()),
+            as_of=shared["as_of"], tz=shared["tz"] or "UTC", announce=announce,
+        )
+        p = result.presentation
+        print_rows(stdout, result.rows, result.columns, shared["output_format"],
+                   title=p.title, highlight=p.highlight, caption=p.caption)
+
+    parameters = _shared_parameters(metric)
+    # the metric's own options go after --framework/--db, before the shared tail
+    head = 2 if metric.framework else 1
+    own = [_parameter(o, metric) for o in metric.options]
+    parameters = parameters[:head] + own + parameters[head:]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = metric.help
+    command.__name__ = metric.name.replace("-", "_")
+    return command
+
+
+def add_metric_commands() -> None:
+    """Register one Typer command per metric that has one (idempotent per metric)."""
+    known = {c.name for c in app.registered_commands}
+    for metric in metrics():
+        if metric.command and metric.name not in known:
+            app.command(name=metric.name, help=metric.help)(_command(metric))

@@ -1,0 +1,63 @@
+"""Evaluate a registered metric on a warehouse: the one path the CLI and the Python API take.
+
+Open the warehouse read-only, resolve `--tz` and `--as-of`, load the framework, make the segment's
+population, call the metric's compute function, close. A notebook or a command holds the
+warehouse only for this one call, so it never blocks the nightly run for longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from journey_metrics.metrics.registry import Column, Context, Metric, Presentation, Rows
+
+
+@dataclass
+class Result:
+    rows: Rows
+    columns: tuple[Column, ...]
+    presentation: Presentation
+
+
+def evaluate(
+    metric: Metric,
+    db: Path,
+    options: Mapping[str, Any],
+    *,
+    framework: str | None = None,
+    by: str | None = None,
+    where: tuple[str, ...] = (),
+    as_of: str | None = None,
+    tz: str = "UTC",
+    announce: Callable[[str], None] = lambda _message: None,
+) -> Result:
+    from journey_metrics.config import load_framework
+    from journey_metrics.errors import UsageError
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.segments import parse_segment, prepare_population
+    from journey_metrics.warehouse import open_for_reading
+
+    if metric.framework and not framework:
+        raise UsageError(f"{metric.name}: --framework is required")
+    spec = load_framework(framework, warn=announce) if metric.framework and framework else None
+    segment = parse_segment(by, where)
+    zone_info = zone(tz)
+    values = {**metric.defaults(), **{k: v for k, v in options.items() if v is not None}}
+    for option in metric.options:
+        if option.required and values.get(option.name) in (None, ""):
+            raise UsageError(f"{metric.name}: {option.cli_flag} is required")
+    con = open_for_reading(db)
+    try:
+        as_of_at = resolve_as_of(con, as_of, zone_info)
+        prepare_population(con, segment, as_of_at)
+        ctx = Context(con=con, as_of=as_of_at, tz=tz, zone=zone_info, framework=spec,
+                      segment=segment, announce=announce)
+        rows = metric.compute(ctx, **values)
+        presentation = (metric.present(values, ctx, rows) if metric.present
+                        else Presentation(title=metric.name))
+    finally:
+        con.close()
+    return Result(rows, metric.columns_for({**values, "by": by}), presentation)

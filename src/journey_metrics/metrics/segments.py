@@ -1,0 +1,93 @@
+"""Segments (CONTRACT §6): `--by channel | campaign | trait:<name>` and `--where trait:k=v`.
+
+A command makes the TEMP table `population(person_no, person_id, group_name)` once
+(sql/intermediate/int_population.sql); every mart joins it and groups by `group_name`, so
+grouping and filtering are written once, not in each metric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from journey_metrics.errors import UsageError
+from journey_metrics.sql import check_identifier, fill_snippets, load_sql, used_parameters
+
+if TYPE_CHECKING:
+    import duckdb
+
+TRAIT_PREFIX = "trait:"
+
+
+@dataclass(frozen=True)
+class Segment:
+    by: str | None = None  # "channel", "campaign" or "trait:<name>"
+    where: tuple[tuple[str, str], ...] = ()  # (trait name, value), all must hold
+
+    @property
+    def grouped(self) -> bool:
+        return self.by is not None
+
+    @property
+    def by_trait(self) -> str | None:
+        return self.by[len(TRAIT_PREFIX):] if self.by and self.by.startswith(TRAIT_PREFIX) else None
+
+    def key(self) -> str:
+        """A stable text for this segment (part of a materialised mart's key)."""
+        where = ";".join(f"{k}={v}" for k, v in self.where)
+        return f"by={self.by or ''}|where={where}"
+
+
+def parse_segment(by: str | None, where: tuple[str, ...] | list[str] = ()) -> Segment:
+    """Check `--by` and `--where` and return the segment (UsageError names the option)."""
+    if by is not None:
+        by = by.strip()
+        if by.startswith(TRAIT_PREFIX):
+            check_identifier(by[len(TRAIT_PREFIX):], "--by trait name")
+        elif by not in ("channel", "campaign"):
+            raise UsageError(f"--by: {by!r} must be channel, campaign or trait:<name>")
+    conditions = []
+    for text in where:
+        name, sep, value = text.partition("=")
+        if not name.startswith(TRAIT_PREFIX) or not sep:
+            raise UsageError(f"--where: {text!r} must look like trait:<name>=<value>")
+        conditions.append((check_identifier(name[len(TRAIT_PREFIX):].strip(),
+                                            "--where trait name"), value))
+    return Segment(by, tuple(conditions))
+
+
+def prepare_population(
+    con: duckdb.DuckDBPyConnection, segment: Segment, as_of: datetime
+) -> None:
+    """(Re)create the TEMP table `population` for this segment and as_of."""
+    traits_needed = segment.by_trait is not None or bool(segment.where)
+    group_value = {"channel": "p.channel", "campaign": "c.campaign", None: "NULL"}.get(
+        segment.by, "t.value")
+    trait_join = ""
+    if segment.by_trait is not None:
+        trait_join = ("LEFT JOIN person_traits AS t"
+                      " ON t.person_id = p.person_id AND t.trait = $by_trait")
+    conditions = [
+        f"EXISTS (SELECT 1 FROM person_traits AS w WHERE w.person_id = p.person_id"
+        f" AND w.trait = $where_trait_{i} AND w.value = $where_value_{i})"
+        for i in range(len(segment.where))
+    ]
+    params: dict[str, object] = {"as_of": as_of, "by_trait": segment.by_trait}
+    for i, (name, value) in enumerate(segment.where):
+        params[f"where_trait_{i}"], params[f"where_value_{i}"] = name, value
+    if traits_needed:
+        traits_sql = load_sql("intermediate/int_person_traits.sql")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE person_traits AS {traits_sql}",
+                    used_parameters(traits_sql, params))
+    sql = fill_snippets(
+        "intermediate/int_population.sql",
+        group_value=group_value,
+        first_campaigns=load_sql("intermediate/int_first_campaigns.sql")
+        if segment.by == "campaign"
+        else "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS campaign WHERE false",
+        trait_join=trait_join,
+        where=" AND ".join(conditions) or "true",
+        grouped="true" if segment.grouped else "false",
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE population AS {sql}", used_parameters(sql, params))
