@@ -16,7 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from journey_metrics import pipeline
 from journey_metrics.config import SourceConfig
-from journey_metrics.errors import RunError
+from journey_metrics.errors import WarehouseLocked
 from journey_metrics.hashing import load_key
 from journey_metrics.loader import InputFile, SourceSummary
 from journey_metrics.report import build_report
@@ -28,8 +28,8 @@ def _retry_only_when_locked(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a task only when the warehouse was locked by another process (transient)."""
     try:
         state.result()
-    except RunError as exc:
-        return "locked" in str(exc)
+    except WarehouseLocked:
+        return True
     except Exception:
         return False
     return False
@@ -54,9 +54,15 @@ def stitch_task(db: Path) -> tuple[int, int]:
     return pipeline.stitch_identities(db, load_key())
 
 
+@task(retries=3, retry_delay_seconds=10, retry_condition_fn=_retry_only_when_locked)
+def refresh_marts_task(db: Path) -> int:
+    """Recompute the materialised marts, so the dashboard only draws."""
+    return pipeline.refresh_marts(db, load_key())
+
+
 @task(retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_only_when_locked)
 def report_task(db: Path, report_dir: Path) -> Path:
-    """Build the marts (aggregated in DuckDB) and write the dashboard from them."""
+    """Write the dashboard from the materialised marts."""
     return build_report(db, report_dir)
 
 
@@ -100,6 +106,7 @@ def nightly(
     ]
     summary.sources = [future.result() for future in futures]
     summary.events_total, summary.persons = stitch_task(db_path)
+    refresh_marts_task(db_path)
     pipeline.record_run(db_path, key, summary, input_path)
     page = report_task(db_path, Path(report_dir)) if report_dir else None
     result = summary.as_dict()

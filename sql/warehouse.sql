@@ -127,3 +127,7 @@ SELECT
     count(*) AS events
 FROM numbered
 GROUP BY person_id, session_no;
+
+-- Materialised marts (marts.py): the dashboard's rows and the default metric invocations, each
+-- with the state (loaded data + definitions) it was computed from; refreshed by every run.
+CREATE TABLE IF NOT EXISTS _jm_marts (key VARCHAR NOT NULL, state VARCHAR NOT NULL, rows VARCHAR);

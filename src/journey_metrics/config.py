@@ -246,7 +246,44 @@ class Framework(BaseModel):
         return self.title or self.name
 
 
-BUILT_IN_FRAMEWORKS = ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
+def built_in_frameworks() -> tuple[str, ...]:
+    """The frameworks shipped in config/frameworks/ (found by globbing: a new YAML is picked up),
+    in the dashboard's order (config/report.yaml `framework_order`, then by name)."""
+    names = sorted(p.stem for p in (resource_dir("config") / "frameworks").glob("*.yaml"))
+    order = load_report_settings().framework_order
+    return tuple(sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n)))
+
+
+class RetentionView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    framework: str = "aarrr"
+    start: str = "activation"
+    period: Literal["day", "week", "month"] = "week"
+
+
+class ReportSettings(BaseModel):
+    """Dashboard choices (config/report.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    journey_framework: str = "awareness_to_advocacy"
+    retention: RetentionView = RetentionView()
+    framework_order: list[str] = []
+    trend_weeks: int = 12
+
+
+def load_report_settings(path: Path | None = None) -> ReportSettings:
+    path = path or resource_dir("config") / "report.yaml"
+    if not path.is_file():
+        return ReportSettings()
+    try:
+        return ReportSettings.model_validate(load_yaml(path))
+    except ValidationError as exc:
+        raise UsageError(_format_error(path, exc)) from None
+
+
+BUILT_IN_FRAMEWORKS = built_in_frameworks()
 
 
 def framework_path(name_or_path: str) -> Path:

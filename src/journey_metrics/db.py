@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from journey_metrics.errors import RunError, UsageError
+from journey_metrics.errors import RunError, UsageError, WarehouseLocked
 from journey_metrics.sql import load_sql, split_statements
 
 DEFAULT_DB = Path("journey.duckdb")
@@ -51,7 +51,7 @@ def connect(
                 continue
             pid = _LOCK_PID.search(message)
             holder = f"process {pid.group(1)}" if pid else "another process"
-            raise RunError(f"warehouse {path} is locked by {holder}") from None
+            raise WarehouseLocked(f"warehouse {path} is locked by {holder}") from None
         except duckdb.Error as exc:
             raise RunError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
     con.execute("SET TimeZone = 'UTC'")

@@ -17,3 +17,8 @@ class RunError(JourneyMetricsError):
     """A run that could not complete (locked warehouse, unreadable input folder): exit status 1."""
 
     exit_code = 1
+
+
+class WarehouseLocked(RunError):
+    """Another process holds the warehouse: transient, so a scheduler may retry (never on bad
+    data)."""

@@ -1,5 +1,6 @@
-"""The `run` use case: load every source folder, then stitch. The CLI and the Prefect flow both
-call these functions; the flow wraps each in a task."""
+"""The `run` use case, as one list of steps: load each source, stitch persons, refresh the
+materialised marts, record the run. The CLI runs them on one connection; the Prefect flow
+(pipelines/nightly.py) wraps each step in a task and calls these same functions."""
 
 from __future__ import annotations
 
@@ -88,10 +89,33 @@ def stitch_identities(db_path: Path, key: HashKey) -> tuple[int, int]:
         con.close()
 
 
+def refresh_marts(db_path: Path, key: HashKey) -> int:
+    """Recompute the materialised marts (the dashboard's rows, the default metric commands)."""
+    con = open_warehouse(db_path, key)
+    try:
+        return refresh_marts_on(con)
+    finally:
+        con.close()
+
+
+def refresh_marts_on(con: duckdb.DuckDBPyConnection) -> int:
+    from journey_metrics import marts
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stored = marts.refresh(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return stored
+
+
 def record_run(db_path: Path, key: HashKey, summary: RunSummary, input_dir: Path) -> None:
     con = open_warehouse(db_path, key)
     try:
         _insert_run(con, summary, input_dir)
+        con.execute("CHECKPOINT")  # as the CLI's run ends: the WAL folded into the file
     finally:
         con.close()
 
@@ -110,8 +134,11 @@ def run(
     progress: Callable[[str, str, int, int], None] | None = None,
     announce: Callable[[str], None] | None = None,
     wait_seconds: float = 0,
+    refresh: bool = True,
 ) -> RunSummary:
-    """Load all sources from `input_dir` into `db_path` incrementally, then stitch persons.
+    """Load all sources from `input_dir` into `db_path` incrementally, stitch persons and
+    refresh the materialised marts (`refresh=False` skips that: the marts are then recomputed
+    when read).
 
     One connection holds the warehouse for the whole run, so no other process can write between
     the sources and the stitching.
@@ -132,6 +159,8 @@ def run(
             )
         stitch(con)
         summary.events_total, summary.persons = warehouse_totals(con)
+        if refresh:
+            refresh_marts_on(con)
         _insert_run(con, summary, input_dir)
         con.execute("CHECKPOINT")
     finally:

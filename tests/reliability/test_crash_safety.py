@@ -32,6 +32,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from conftest import TEST_KEY
+from journey_metrics.metrics.registry import example_commands
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +46,8 @@ OUTPUT_COMMANDS: dict[str, list[str]] = {
                   "--format", "json"],
     "referral": ["referral", "--format", "json"],
     "nps": ["nps", "--format", "json"],
+    # every registered metric's examples: a new metric joins this suite by itself
+    **{name: [*args, "--format", "json"] for name, args in example_commands().items()},
 }
 
 MANIFEST_SQL = """

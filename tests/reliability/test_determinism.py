@@ -22,6 +22,7 @@ from cli_driver import run_commands
 
 from conftest import TEST_KEY, query
 from journey_metrics.generate import generate
+from journey_metrics.metrics.registry import example_commands
 
 METRIC_COMMANDS: dict[str, list[str]] = {
     **{f"funnel_{fw}": ["funnel", "--framework", fw, "--by", "channel"]
@@ -36,6 +37,8 @@ METRIC_COMMANDS: dict[str, list[str]] = {
     "referral_week": ["referral", "--period", "week"],
     "nps_by_channel": ["nps", "--by", "channel"],
     "nps_week": ["nps", "--period", "week"],
+    # and every registered metric's examples: a new metric joins this suite by itself
+    **example_commands(),
 }
 EXPORTS = ("events.parquet", "persons.parquet")
 

@@ -25,6 +25,7 @@ import pytest
 from cli_driver import run_commands
 
 from conftest import TEST_KEY
+from journey_metrics.metrics.registry import example_commands
 
 ZONES = ("Asia/Tokyo", "UTC", "America/Los_Angeles")
 
@@ -41,6 +42,8 @@ METRIC_COMMANDS: dict[str, list[str]] = {
     "referral_month_tokyo": ["referral", "--tz", "Asia/Tokyo"],
     "nps_by_channel": ["nps", "--by", "channel"],
     "nps_week_new_york": ["nps", "--period", "week", "--tz", "America/New_York"],
+    # and every registered metric's examples: a new metric joins this suite by itself
+    **example_commands(),
 }
 OUTPUTS = ("generate", "run", *METRIC_COMMANDS, "events.parquet", "persons.parquet",
            "data.json", "trend.png")

@@ -24,6 +24,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
@@ -32,6 +33,8 @@ from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 Entry = Literal["best", "first"]
 Order = Literal["ordered", "unordered"]
@@ -263,6 +266,43 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     )
 
 
+def _collect_funnels(ctx: ReportContext) -> list[dict[str, Any]]:
+    """Every framework's funnel, all persons and per first-touch channel."""
+    return [
+        {"name": f.name, "title": f.label, "window": f.window,
+         "stages": [s.name for s in f.stages],
+         "rows": compute_funnel(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of,
+                                                      by_channel=True))}
+        for f in ctx.frameworks
+    ]
+
+
+def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
+    """Step conversion of the journey funnel by entry week (the funnel with --from/--to a week),
+    for the last `trend_weeks` weeks."""
+    if ctx.first_event_at is None:
+        return []
+    framework = ctx.framework(ctx.settings.journey_framework)
+
+    def monday(at: datetime) -> datetime:
+        return (at - timedelta(days=at.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+
+    last_week, first_week = monday(ctx.as_of), monday(ctx.first_event_at)
+    week = max(first_week, last_week - timedelta(weeks=ctx.settings.trend_weeks - 1))
+    rows = []
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    with shared_stage_events(ctx.con, framework, ctx.as_of):
+        while week <= last_week:
+            query = FunnelQuery(framework, framework.window_delta, ctx.as_of,
+                                from_at=week, to_at=week + timedelta(weeks=1))
+            for row in funnel_rows(ctx.con, query, shared=True):
+                if row["step"] > 1:
+                    rows.append({"week": week.date().isoformat(), **row})
+            week += timedelta(weeks=1)
+    return rows
+
+
 FUNNEL = register(Metric(
     name="funnel",
     help="Persons per stage of a framework, with conversion and drop-off (CONTRACT §4 Funnel).",
@@ -279,6 +319,12 @@ FUNNEL = register(Metric(
         Option("to", "Entries before this date or instant."),
     ),
     present=_present,
+    sections=(
+        Section("funnels", _collect_funnels, "journey_metrics.charts.funnel:funnel_blocks",
+                order=20),
+        Section("trend", _collect_trend, "journey_metrics.charts.funnel:trend_blocks", order=30),
+    ),
+    materialize=({"framework": "*"},),
     examples=(
         "journey-metrics funnel --framework aarrr",
         "journey-metrics funnel --framework five_a --window 7d --by channel --format csv",

@@ -13,6 +13,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
@@ -20,6 +21,8 @@ from journey_metrics.sql import load_sql, used_parameters
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 NPS_COLUMNS = ("group", "period", "respondents", "promoters", "passives", "detractors", "nps")
 
@@ -55,6 +58,10 @@ def _compute(ctx: Context, **options: Any) -> Rows:
     return nps_rows(ctx.con, period=options.get("period") or "month", tz=ctx.tz, as_of=ctx.as_of)
 
 
+def _collect(ctx: ReportContext) -> list[dict[str, Any]]:
+    return compute_nps(ctx.con, period="month", tz=ctx.tz, as_of=ctx.as_of, by_channel=True)
+
+
 NPS = register(Metric(
     name="nps",
     help="Net Promoter Score per period, from each person's latest answer (CONTRACT §4 NPS).",
@@ -66,5 +73,8 @@ NPS = register(Metric(
     options=(Option("period", "Calendar period.", "month", choices=("week", "month")),),
     present=lambda options, ctx, rows: Presentation(
         title=f"NPS by {options.get('period') or 'month'}"),
+    sections=(Section("nps_by_month", _collect, "journey_metrics.charts.nps:nps_blocks",
+                      order=60),),
+    materialize=({},),
     examples=("journey-metrics nps --by channel --period week",),
 ))

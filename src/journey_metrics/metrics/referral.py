@@ -15,6 +15,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
@@ -22,6 +23,8 @@ from journey_metrics.sql import load_sql, used_parameters
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 REFERRAL_COLUMNS = (
     "period", "active_persons", "referrers", "invites_sent", "signups", "referred_signups",
@@ -76,6 +79,10 @@ def _compute(ctx: Context, **options: Any) -> Rows:
         {k: v for k, v in row.items() if k != "group"} for row in rows]
 
 
+def _collect(ctx: ReportContext) -> list[dict[str, Any]]:
+    return compute_referral(ctx.con, period="month", tz=ctx.tz, as_of=ctx.as_of)
+
+
 REFERRAL = register(Metric(
     name="referral",
     help="Referrers, invites, referred signups and k-factor per period (CONTRACT §4 Referral).",
@@ -84,5 +91,8 @@ REFERRAL = register(Metric(
     options=(Option("period", "Calendar period.", "month", choices=("week", "month")),),
     present=lambda options, ctx, rows: Presentation(
         title=f"Referral by {options.get('period') or 'month'}"),
+    sections=(Section("referral", _collect, "journey_metrics.charts.referral:referral_blocks",
+                      order=50),),
+    materialize=({},),
     examples=("journey-metrics referral --period week --format csv",),
 ))

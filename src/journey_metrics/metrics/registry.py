@@ -14,7 +14,9 @@ This module imports nothing heavy: declarations must stay cheap so `--help` star
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,14 +104,23 @@ class Presentation:
 
 
 @dataclass(frozen=True)
-class Section:
-    """One block of the dashboard. `collect(report_context)` returns JSON-able rows from the
-    warehouse (stored as the materialised mart); `draw(rows, page_data)` returns an Altair chart.
-    `draw` is a dotted path `module:function` so Altair is imported only when drawing."""
+class Block:
+    """One chart on the page: its element id (and PNG name), heading, reading help, chart."""
 
     id: str
     heading: str
     how_to_read: str
+    chart: Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the dashboard. `collect(report_context)` returns JSON-able rows from the
+    warehouse (kept as a materialised mart and in data.json under `id`); `draw(rows, page)`
+    returns the section's blocks, where `page` is the whole data.json (header and every section).
+    `draw` is a dotted path `module:function`, so Altair is imported only when drawing."""
+
+    id: str
     collect: Callable[[Any], Any]
     draw: str
     order: int = 100
@@ -131,6 +142,9 @@ class Metric:
     sections: tuple[Section, ...] = ()
     examples: tuple[str, ...] = ()
     command: bool = True  # False: report-only (no CLI command)
+    # Invocations `run` keeps materialised (options; `framework` may be "*": every framework);
+    # a command with exactly these options reads the stored rows while they are current.
+    materialize: tuple[Mapping[str, Any], ...] = ()
 
     def columns_for(self, options: Mapping[str, Any]) -> tuple[Column, ...]:
         """The output columns for these options (some metrics add columns, e.g. --spend)."""
@@ -157,6 +171,10 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+# Extra metric modules to import (comma-separated), e.g. a team's own metrics package.
+PLUGINS_ENV = "JOURNEY_METRICS_METRICS"
+
+
 def _load_builtins() -> None:
     global _LOADED
     if _LOADED:
@@ -167,6 +185,8 @@ def _load_builtins() -> None:
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not module.name.startswith("_") and module.name not in _NOT_METRICS:
             importlib.import_module(f"{package.__name__}.{module.name}")
+    for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
+        importlib.import_module(name)
 
 
 # Modules of the metrics package that declare no metric (shared helpers).
@@ -191,6 +211,17 @@ def sections() -> list[tuple[Metric, Section]]:
     """Every dashboard section of every metric, in page order."""
     found = [(m, s) for m in metrics() for s in m.sections]
     return sorted(found, key=lambda pair: pair[1].order)
+
+
+def example_commands() -> dict[str, list[str]]:
+    """Every metric's example invocations as CLI arguments (without `journey-metrics`), named
+    `<metric>_example_<n>`: the determinism, time-zone and crash suites run them all."""
+    found = {}
+    for metric in metrics():
+        for n, example in enumerate(metric.examples, start=1):
+            args = shlex.split(example)
+            found[f"{metric.name}_example_{n}"] = args[1:] if args[:1] == ["journey-metrics"] else args
+    return found
 
 
 def column_names(columns: Sequence[Column]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
@@ -26,6 +27,8 @@ from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 Period = Literal["day", "week", "month"]
 RETENTION_COLUMNS = ("cohort", "period", "cohort_size", "retained", "rate")
@@ -112,6 +115,12 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     )
 
 
+def _collect(ctx: ReportContext) -> list[dict[str, Any]]:
+    view = ctx.settings.retention
+    return compute_retention(ctx.con, RetentionQuery(
+        ctx.framework(view.framework), view.start, "any", view.period, ctx.tz, ctx.as_of))
+
+
 RETENTION = register(Metric(
     name="retention",
     help="Cohorts by the period of their first start-stage event, and who comes back "
@@ -126,5 +135,7 @@ RETENTION = register(Metric(
         Option("cumulative", "Retained = returned in period n or later.", False, kind=bool),
     ),
     present=_present,
+    sections=(Section("retention", _collect, "journey_metrics.charts.retention:retention_blocks",
+                      order=40),),
     examples=("journey-metrics retention --framework aarrr --start activation --period month",),
 ))

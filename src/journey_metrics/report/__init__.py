@@ -9,7 +9,8 @@ from pathlib import Path
 def build_report(
     db_path: Path, out_dir: Path, tz: str = "UTC", progress: Callable[[str], None] | None = None
 ) -> Path:
-    """Collect the mart rows from the warehouse and write the dashboard; return index.html."""
+    """Read the page data (materialised by `run`, else computed now) and write the dashboard;
+    return index.html."""
     from journey_metrics.report.data import collect
     from journey_metrics.report.page import write_report
 

@@ -1,77 +1,38 @@
-"""The dashboard page: header, one section per chart, Vega inlined once (works offline), and a PNG
-per chart for e-mails and slides."""
+"""The dashboard page: header, one block per chart, Vega inlined once (works offline), and a PNG
+per chart for e-mails and slides.
+
+The blocks come from the registry: every section a metric declares is drawn from its rows in the
+page data (report/data.py). Nothing here knows which metrics exist.
+"""
 
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import vl_convert
 
-from journey_metrics.report import charts
-from journey_metrics.report.data import JOURNEY_FRAMEWORK, ReportData
+from journey_metrics.metrics.registry import Block, sections
+from journey_metrics.report.data import save
 
 
-@dataclass(frozen=True)
-class Section:
-    chart_id: str
-    heading: str
-    how_to_read: str
-    chart: alt.TopLevelMixin
+def build_blocks(data: dict[str, Any]) -> list[Block]:
+    """Every registered section's blocks, in page order."""
+    blocks: list[Block] = []
+    for _metric, section in sections():
+        module, _, function = section.draw.partition(":")
+        draw = getattr(importlib.import_module(module), function)
+        blocks.extend(draw(data[section.id], data))
+    return blocks
 
 
-def build_sections(data: ReportData) -> list[Section]:
-    journey = next(f for f in data.funnels if f.name == JOURNEY_FRAMEWORK)
-    sections = [
-        Section("journey_map", "Journey map",
-                "Stages run left to right. Bubbles show where each stage happens (bigger = more "
-                "events); the line below shows how people who answered the NPS survey at that "
-                "stage feel. The red line marks the stage most people fail to reach.",
-                charts.journey_map_chart(data.journey_stages, data.touchpoints, data.emotion,
-                                         journey)),
-    ]
-    for funnel in data.funnels:
-        sections.append(Section(
-            f"funnel_{funnel.name}", funnel.title,
-            "Each bar is everybody who reached the previous stage: blue went on, yellow dropped "
-            "out but may still continue (their window is open), red dropped out. The outlined "
-            "bar is the biggest drop-off. Right: conversion with its 95% interval.",
-            charts.funnel_chart(funnel)))
-        sections.append(Section(
-            f"channels_{funnel.name}", f"{funnel.title} by channel",
-            "Each line is the people who first came through one channel: the share of them "
-            "still in the journey at each stage. The dashed line is everybody.",
-            charts.channel_chart(funnel)))
-    sections += [
-        Section("trend", "Conversion trend",
-                "Each line is one step of the journey; a point is the share of people who "
-                "entered that week and made the step. Recent weeks are still maturing.",
-                charts.trend_chart(data.trend, journey.title)),
-        Section("retention", "Retention",
-                "Each row is the people who activated in one week; a cell is the share of them "
-                "active again that many weeks later. Blank cells have not happened yet.",
-                charts.retention_chart(data.retention)),
-        Section("referral", "Referral",
-                "Left: invites sent and sign-ups that came from an invite. Right: the share of "
-                "active people who invite (referral rate), referred sign-ups per active person "
-                "(k-factor) and the share of sign-ups that were referred.",
-                charts.referral_chart(data.referral)),
-        Section("nps", "NPS",
-                "NPS is the percentage of promoters (9-10) minus the percentage of detractors "
-                "(0-6), from each person's latest answer in the month. Above 0 is good.",
-                charts.nps_chart(data.nps_by_month)),
-    ]
-    return sections
-
-
-def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+def _spec(chart: Any) -> dict[str, Any]:
     spec: dict[str, Any] = chart.to_dict()
     return spec
 
@@ -82,13 +43,13 @@ def _script_json(value: Any) -> str:
 
 
 def write_report(
-    data: ReportData, out_dir: Path, progress: Callable[[str], None] | None = None
+    data: dict[str, Any], out_dir: Path, progress: Callable[[str], None] | None = None
 ) -> Path:
     """Write index.html, one PNG per chart and data.json into `out_dir`; return the page path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    data.save(out_dir / "data.json")
-    sections = build_sections(data)
-    specs = {s.chart_id: _spec(s.chart) for s in sections}
+    save(data, out_dir / "data.json")
+    blocks = build_blocks(data)
+    specs = {b.id: _spec(b.chart) for b in blocks}
 
     def render_png(chart_id: str) -> None:
         if progress:
@@ -109,7 +70,7 @@ def write_report(
     )
     bundle = vl_convert.javascript_bundle(embed).replace("</script", "<\\/script")
     page = out_dir / "index.html"
-    page.write_text(_html(data, sections, bundle), encoding="utf-8")
+    page.write_text(_html(data, blocks, bundle), encoding="utf-8")
     return page
 
 
@@ -118,25 +79,25 @@ def _when(iso: str | None) -> str:
     return f"{iso[:10]} {iso[11:16]} UTC" if iso else "-"
 
 
-def _html(data: ReportData, sections: list[Section], bundle: str) -> str:
+def _html(data: dict[str, Any], sections: list[Block], bundle: str) -> str:
     e = html.escape
     source_rows = "".join(
         f"<tr><td>{e(s['source'])}</td><td>{s['events']:,}</td><td>{s['quarantined']:,}</td>"
         f"<td>{s['files']:,}</td><td>{s['failed_files']:,}</td></tr>"
-        for s in data.sources
+        for s in data["sources"]
     )
     failed = "".join(
         f"<li><code>{e(f['file_path'])}</code>: {e(str(f['reason']))}</li>"
-        for f in data.failed_files
+        for f in data["failed_files"]
     )
-    quarantined = sum(s["quarantined"] for s in data.sources)
-    frameworks = ", ".join(f"{e(f.title)} ({e(f.window)})" for f in data.funnels)
-    toc = "".join(f'<a href="#sec_{s.chart_id}">{e(s.heading)}</a>' for s in sections)
+    quarantined = sum(s["quarantined"] for s in data["sources"])
+    frameworks = ", ".join(f"{e(f['title'])} ({e(f['window'])})" for f in data["frameworks"])
+    toc = "".join(f'<a href="#sec_{s.id}">{e(s.heading)}</a>' for s in sections)
     body = "".join(
-        f'<section id="sec_{s.chart_id}"><h2>{e(s.heading)}</h2>'
+        f'<section id="sec_{s.id}"><h2>{e(s.heading)}</h2>'
         f'<p class="how">How to read this: {e(s.how_to_read)}</p>'
-        f'<div id="{s.chart_id}" class="chart"></div>'
-        f'<p class="png"><a href="{s.chart_id}.png">PNG</a></p></section>'
+        f'<div id="{s.id}" class="chart"></div>'
+        f'<p class="png"><a href="{s.id}.png">PNG</a></p></section>'
         for s in sections
     )
     return f"""<!DOCTYPE html>
@@ -157,18 +118,18 @@ nav a {{ margin-right: .8rem; font-size: .9rem; }} .warn {{ color: #b30000; }}
 <body>
 <header>
 <h1>Customer journey dashboard</h1>
-<p>Data as of <strong>{e(_when(data.as_of))}</strong>, events from
-{e(_when(data.first_event_at))}.
-<strong>{data.persons:,}</strong> persons. Calendar periods in {e(data.settings.get('tz', 'UTC'))}.
+<p>Data as of <strong>{e(_when(data['as_of']))}</strong>, events from
+{e(_when(data['first_event_at']))}.
+<strong>{data['persons']:,}</strong> persons. Calendar periods in {e(data['settings'].get('tz', 'UTC'))}.
 </p>
 <table><tr><th>Source</th><th>Events</th><th>Quarantined records</th><th>Files</th>
 <th>Failed files</th></tr>{source_rows}</table>
 <p class="{'warn' if quarantined or failed else ''}">Data quality: {quarantined:,} records
-quarantined, {len(data.failed_files)} failed files.</p>
+quarantined, {len(data['failed_files'])} failed files.</p>
 {f'<ul class="warn">{failed}</ul>' if failed else ''}
 <p>Frameworks and conversion windows: {frameworks}. Journey map and trend:
-{e(data.settings.get('journey_framework', ''))}; retention:
-{e(data.settings.get('retention', ''))}.</p>
+{e(data['settings'].get('journey_framework', ''))}; retention:
+{e(data['settings'].get('retention', ''))}.</p>
 <nav>{toc}</nav>
 </header>
 {body}

@@ -1,0 +1,49 @@
+"""The retention heatmap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+
+from journey_metrics.charts.common import (
+    WIDTH,
+    data,
+)
+from journey_metrics.metrics.registry import Block
+
+
+def retention_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
+    values = [
+        {**r, "cohort_label": f"{r['cohort']} ({r['cohort_size']:,})"}
+        for r in rows if r["rate"] is not None
+    ]
+    order = sorted({v["cohort_label"] for v in values})
+    base = alt.Chart(data(values)).encode(
+        x=alt.X("period:O", title="Weeks since activation", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("cohort_label:N", sort=order, title="Cohort: week of activation (size)"),
+        tooltip=[
+            alt.Tooltip("cohort:N", title="Cohort week"),
+            alt.Tooltip("period:O", title="Week"),
+            alt.Tooltip("retained:Q", title="Came back", format=","),
+            alt.Tooltip("cohort_size:Q", title="Out of (cohort size)", format=","),
+            alt.Tooltip("rate:Q", title="Retention", format=".1%"),
+        ],
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("rate:Q", title="Retention", scale=alt.Scale(scheme="blues",
+                                                                     domain=[0, 1]),
+                        legend=alt.Legend(format="%")))
+    text = base.mark_text(fontSize=9).encode(
+        text=alt.Text("rate:Q", format=".0%"),
+        color=alt.condition("datum.rate > 0.6", alt.value("white"), alt.value("black")))
+    return (cells + text).properties(
+        width=WIDTH, height=max(120, 18 * len(order)),
+        title="Retention: share of each weekly cohort active again N weeks after activation")
+
+
+def retention_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    return [Block("retention", "Retention",
+                  "Each row is the people who activated in one week; a cell is the share of them "
+                  "active again that many weeks later. Blank cells have not happened yet.",
+                  retention_chart(rows))]

@@ -1,0 +1,117 @@
+"""Materialised marts: the rows the dashboard and the default metric commands show, kept in the
+warehouse table `_jm_marts` and refreshed by `run` (the `refresh_marts` step).
+
+Each stored row set carries the warehouse state it was computed from: a fingerprint of what was
+loaded (events, identity links, files, quarantine) and of the code and configuration that define
+the metrics (sql/, config/, the package version). A reader uses stored rows only while the
+fingerprint still matches, so a stale mart is never shown: it is recomputed on the fly instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+REPORT_TZ = "UTC"
+
+
+@cache
+def _definitions_fingerprint() -> str:
+    """The code and configuration that decide every number (hashed once per process)."""
+    from journey_metrics import __version__
+    from journey_metrics.resources import resource_dir
+
+    digest = hashlib.sha256(__version__.encode())
+    for folder in ("sql", "config"):
+        root = resource_dir(folder)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def state(con: duckdb.DuckDBPyConnection) -> str:
+    """Fingerprint of the loaded data and of the metric definitions."""
+    loaded = con.execute(
+        "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM _jm_identity_links),"
+        " (SELECT count(*) FROM _jm_files), (SELECT count(*) FROM _jm_quarantine),"
+        " (SELECT count(*) FROM persons), (SELECT count(*) FROM _jm_pending_nodes)"
+    ).fetchall()[0]
+    return _definitions_fingerprint() + ":" + ",".join(str(v) for v in loaded)
+
+
+def report_key(tz: str) -> str:
+    return f"report:{tz}"
+
+
+def metric_key(metric: str, framework: str | None, options: Mapping[str, Any]) -> str:
+    return "metric:" + json.dumps([metric, framework, dict(sorted(options.items()))],
+                                  default=str)
+
+
+def read(con: duckdb.DuckDBPyConnection, key: str) -> Any | None:
+    """The stored rows for `key` if they are current, else None."""
+    try:
+        found = con.execute(
+            "SELECT rows FROM _jm_marts WHERE key = ? AND state = ?", [key, state(con)]
+        ).fetchall()
+    except Exception:  # a warehouse from before the marts table: nothing stored
+        return None
+    return json.loads(found[0][0]) if found else None
+
+
+def invocations() -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(metric, framework, options) of every materialised default invocation."""
+    from journey_metrics.config import built_in_frameworks
+    from journey_metrics.metrics.registry import metrics
+
+    found = []
+    for metric in metrics():
+        for declared in metric.materialize:
+            options = {k: v for k, v in declared.items() if k != "framework"}
+            framework = declared.get("framework")
+            names = built_in_frameworks() if framework == "*" else [framework]
+            for name in names:
+                found.append((metric.name, name, {**metric.defaults(), **options}))
+    return found
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection, progress: Callable[[str], None] | None = None
+) -> int:
+    """Recompute and store every materialised row set; return how many were stored."""
+    from journey_metrics.config import load_framework
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.registry import Context, get
+    from journey_metrics.metrics.segments import Segment, prepare_population
+    from journey_metrics.report.data import compute
+
+    has_events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    if not has_events:
+        return 0
+    stored: list[tuple[str, Any]] = []
+    if progress:
+        progress("dashboard")
+    stored.append((report_key(REPORT_TZ), compute(con, REPORT_TZ)))
+    as_of = resolve_as_of(con, None, zone(REPORT_TZ))
+    prepare_population(con, Segment(), as_of)
+    for name, framework, options in invocations():
+        if progress:
+            progress(f"{name} {framework or ''}".strip())
+        metric = get(name)
+        ctx = Context(con=con, as_of=as_of, tz=REPORT_TZ, zone=zone(REPORT_TZ),
+                      framework=load_framework(framework) if framework else None,
+                      segment=Segment())
+        rows = json.loads(json.dumps(metric.compute(ctx, **options), default=str))
+        stored.append((metric_key(name, framework, options), rows))
+    current = state(con)
+    con.execute("DELETE FROM _jm_marts")
+    con.executemany("INSERT INTO _jm_marts VALUES (?, ?, ?)",
+                    [[key, current, json.dumps(rows)] for key, rows in stored])
+    return len(stored)
