@@ -220,7 +220,9 @@ def example_commands() -> dict[str, list[str]]:
     for metric in metrics():
         for n, example in enumerate(metric.examples, start=1):
             args = shlex.split(example)
-            found[f"{metric.name}_example_{n}"] = args[1:] if args[:1] == ["journey-metrics"] else args
+            if args[:1] == ["journey-metrics"]:
+                args = args[1:]
+            found[f"{metric.name}_example_{n}"] = args
     return found
 
 

@@ -120,7 +120,8 @@ nav a {{ margin-right: .8rem; font-size: .9rem; }} .warn {{ color: #b30000; }}
 <h1>Customer journey dashboard</h1>
 <p>Data as of <strong>{e(_when(data['as_of']))}</strong>, events from
 {e(_when(data['first_event_at']))}.
-<strong>{data['persons']:,}</strong> persons. Calendar periods in {e(data['settings'].get('tz', 'UTC'))}.
+<strong>{data['persons']:,}</strong> persons. Calendar periods in
+{e(data['settings'].get('tz', 'UTC'))}.
 </p>
 <table><tr><th>Source</th><th>Events</th><th>Quarantined records</th><th>Files</th>
 <th>Failed files</th></tr>{source_rows}</table>
