@@ -13,7 +13,6 @@ import duckdb
 from journey_metrics.errors import RunError, UsageError, WarehouseLocked
 from journey_metrics.sql import load_sql, split_statements
 
-DEFAULT_DB = Path("journey.duckdb")
 MEMORY_LIMIT_ENV = "JOURNEY_METRICS_MEMORY_LIMIT"
 # Bounded by default so a nightly run on 10M events stays under ~2 GB of RSS; DuckDB spills to
 # <db>.tmp/ beyond it (measured in docs/benchmarks.md). Raise it on big machines.

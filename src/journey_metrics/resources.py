@@ -19,3 +19,8 @@ def resource_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"journey-metrics resource folder {name!r} is missing")
+
+
+# The warehouse every command uses unless --db says otherwise (here, not in db.py, so the CLI
+# can name it without importing DuckDB).
+DEFAULT_DB = Path("journey.duckdb")

@@ -10,8 +10,6 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from journey_metrics.db import DEFAULT_DB
-
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -24,7 +22,6 @@ stderr = Console(stderr=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and calendar periods.")]
-DEFAULT_DB_PATH = DEFAULT_DB
 
 
 def announce(message: str) -> None:

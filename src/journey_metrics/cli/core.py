@@ -16,9 +16,8 @@ import typer
 from rich.text import Text
 
 from journey_metrics.cli.app import DbOption, TzOption, announce, app, stderr, stdout
-from journey_metrics.db import DEFAULT_DB
 from journey_metrics.errors import UsageError
-from journey_metrics.resources import resource_dir
+from journey_metrics.resources import DEFAULT_DB, resource_dir
 
 if TYPE_CHECKING:
     from journey_metrics.pipeline import RunSummary

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 import typer
 
 from journey_metrics.cli.app import announce, app, stdout
-from journey_metrics.db import DEFAULT_DB
 from journey_metrics.metrics.registry import Metric, Option, metrics
 from journey_metrics.output import OutputFormat, print_rows
+from journey_metrics.resources import DEFAULT_DB
 
 _SHARED = ("db", "framework", "by", "where", "as_of", "tz", "output_format")
 
