@@ -40,5 +40,10 @@ SELECT
     NULL::VARCHAR AS campaign,
     TRY_CAST(amount_text AS DOUBLE) AS revenue,
     jm_redact(properties::VARCHAR)::JSON AS properties,
-    NULL::BIGINT AS nps_score
+    NULL::BIGINT AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM deals

@@ -37,5 +37,10 @@ SELECT
     jm_redact(json_merge_patch(coalesce(extra_fields, '{}'::JSON),
         json_object('score', score, 'survey_type', survey_type))::VARCHAR
     )::JSON AS properties,
-    score AS nps_score
+    score AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM answers

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from journey_metrics.channels import configured_rules, load_rules_file
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
@@ -22,6 +23,7 @@ from journey_metrics.loader import (
     load_source,
     warehouse_totals,
 )
+from journey_metrics.staging import check_models
 from journey_metrics.warehouse import open_warehouse
 
 
@@ -53,8 +55,12 @@ def new_run_id() -> str:
 
 
 def plan_run(input_dir: Path) -> tuple[list[SourceConfig], dict[str, list[InputFile]]]:
-    """Sources and the files each will read; raises UsageError for a bad folder or config."""
+    """Sources and the files each will read; raises UsageError for a bad folder or config
+    (including a staging model that breaks the staging contract or bad channel rules) before any
+    file is read."""
     sources = load_sources()
+    check_models(sources)
+    configured_rules()  # config/channels.yaml, validated now rather than mid-run
     return sources, discover(input_dir, sources)
 
 
@@ -110,16 +116,19 @@ def run(
     progress: Callable[[str, str, int, int], None] | None = None,
     announce: Callable[[str], None] | None = None,
     wait_seconds: float = 0,
+    channels: Path | None = None,
 ) -> RunSummary:
     """Load all sources from `input_dir` into `db_path` incrementally, then stitch persons.
 
     One connection holds the warehouse for the whole run, so no other process can write between
-    the sources and the stitching.
+    the sources and the stitching. `channels`: a channel rules file that becomes the warehouse's
+    rules (CONTRACT §2).
     """
+    rules = load_rules_file(channels) if channels is not None else None
     sources, files = plan_run(input_dir)
     key = load_key(announce)
     summary = RunSummary(new_run_id(), db_path)
-    con = open_warehouse(db_path, key, wait_seconds)
+    con = open_warehouse(db_path, key, wait_seconds, channels=rules)
     try:
         for source in sources:
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from journey_metrics.config import FileKind
+from journey_metrics.staging import empty_raw_records
 from journey_metrics.sql import quote_external_name, quote_identifier
 
 # One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
@@ -33,7 +34,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     con.execute("DROP TABLE IF EXISTS raw_records")
     try:
         if _is_empty(path):
-            _create_empty(con, kind)
+            empty_raw_records(con, kind, "raw_records")
         elif kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"[")):
             _read_lines(con, path)
         elif kind.reader == "json":
@@ -70,15 +71,6 @@ def _is_empty(path: Path) -> bool:
 
 def _starts_with(path: Path, prefix: bytes) -> bool:
     return _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(prefix)
-
-
-def _create_empty(con: duckdb.DuckDBPyConnection, kind: FileKind) -> None:
-    columns = "".join(f", NULL::VARCHAR AS {quote_identifier(c)}" for c in kind.columns)
-    extra = ", NULL::JSON AS extra_fields" if kind.reader == "csv" else ""
-    con.execute(
-        "CREATE TEMP TABLE raw_records AS "
-        f"SELECT NULL::BIGINT AS record_no, NULL::VARCHAR AS raw{columns}{extra} LIMIT 0"
-    )
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
