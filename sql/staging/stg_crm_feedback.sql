@@ -9,7 +9,8 @@ WITH answers AS (
         jm_nps_score(hs_response_value) AS score,
         jm_blank_to_null(hs_submission_timestamp) AS submitted_text,
         jm_email_hash(contact_email) AS email_hash,
-        jm_pseudonymize(jm_blank_to_null(associated_contact_id)) AS contact_id,
+        -- "Associated Contact IDs" may list several (id1;id2): the first one (docs/decisions.md)
+        jm_pseudonymize(jm_first_listed(associated_contact_id)) AS contact_id,
         extra_fields
     FROM raw_records
 )
