@@ -213,3 +213,29 @@ def test_custom_property_label_from_yaml_only(tmp_path: Path) -> None:
     rows = con.execute("SELECT hs_object_id, dealstage, extra_fields::VARCHAR"
                        " FROM raw_records").fetchall()
     assert rows == [("1", "closedwon", '{"plan_tier":"Gold","Other Thing":"x"}')]
+
+
+def test_label_dates_in_source_time_zone(
+    input_dir: Path, db_path: Path, run_pipeline: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`YYYY-MM-DD HH:MM` (a screen export's dates) is a time in the source's zone."""
+    import shutil
+
+    from journey_metrics import resources
+
+    config = tmp_path / "config"
+    shutil.copytree(resources.resource_dir("config"), config)
+    crm_yaml = config / "sources" / "30-crm.yaml"
+    crm_yaml.write_text(crm_yaml.read_text().replace("timezone: UTC", "timezone: Europe/Berlin"))
+    monkeypatch.setattr(
+        "journey_metrics.config.resource_dir", lambda name: config if name == "config" else None
+    )
+    write_rows(input_dir / "crm" / "deals.csv", DEALS_LABELS,
+               [["1", "w", "Closed Won", "5", "2024-01-15 09:30", "7"],
+                ["2", "s", "Closed Won", "5", "2024-07-15 09:30", "7"]])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, occurred_at FROM events ORDER BY 1") == [
+        ("deal:1:closedwon", utc(2024, 1, 15, 8, 30)),  # CET: UTC+1
+        ("deal:2:closedwon", utc(2024, 7, 15, 7, 30)),  # CEST: UTC+2
+    ]
