@@ -59,7 +59,7 @@ fields AS MATERIALIZED (
         jm_redact(jm_blank_to_null(campaign_name)) AS campaign_kept
     FROM parsed
 ),
-channel_inputs AS MATERIALIZED (
+channel_inputs AS (  -- not materialized: measured as fast, less memory
     SELECT *, jm_referrer_class(referrer_host, page_host) AS referrer_class FROM fields
 )
 SELECT

@@ -20,8 +20,8 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
 from journey_metrics.sources.readers import FileReadError, read_file
-from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.sql import quote_identifier, render_sql, split_statements, used_parameters
+from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
 ProgressCallback = Callable[[str, int, int], None]  # (file label, files done, files total)

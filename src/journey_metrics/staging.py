@@ -33,7 +33,7 @@ class StagingColumn(NamedTuple):
 
 STAGING_COLUMNS: tuple[StagingColumn, ...] = (
     StagingColumn("record_no", "BIGINT", "the raw record (line, element or CSV row) it comes from"),
-    StagingColumn("reject_reason", "VARCHAR", "why the record is quarantined; NULL when it is fine"),
+    StagingColumn("reject_reason", "VARCHAR", "why the record is quarantined; NULL if it is fine"),
     StagingColumn("is_event", "BOOLEAN", "false for identity-only rows (e.g. a CRM contact)"),
     StagingColumn("event_id", "VARCHAR", "the source's event id (unique per source)"),
     StagingColumn("event_name", "VARCHAR", "canonical event name"),
@@ -110,7 +110,8 @@ def model_problem(
     known = {c.name for c in STAGING_COLUMNS}
     extra = next((name for name in actual if name not in known), None)
     if extra:
-        return f"{where}: column {extra} is not in the staging contract (journey_metrics/staging.py)"
+        return (f"{where}: column {extra} is not in the staging contract"
+                " (journey_metrics/staging.py)")
     return None
 
 

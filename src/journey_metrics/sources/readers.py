@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 
 from journey_metrics.config import FileKind
-from journey_metrics.staging import empty_raw_records
 from journey_metrics.sql import quote_external_name, quote_identifier
+from journey_metrics.staging import empty_raw_records
 
 # One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
 MAX_LINE_BYTES = 64 * 1024 * 1024
