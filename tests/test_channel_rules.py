@@ -323,3 +323,14 @@ def test_bad_rules_exit_2_with_one_line(project: Path, text: str, message: str) 
         assert result.returncode == 2, result.stderr
         assert f"config/channels.yaml: {message}" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_shipped_example_rules_are_valid() -> None:
+    from journey_metrics.channels import load_rules_file
+    from journey_metrics.resources import resource_dir
+
+    rules = load_rules_file(resource_dir("config") / "channels.example.yaml")
+    assert [r.channel for r in rules.rules] == [
+        "Paid Social", "Brand Search", "Partners", "Newsletter", "Direct"]
+    # no config/channels.yaml is shipped: the built-in rules are the default
+    assert not (resource_dir("config") / "channels.yaml").exists()
