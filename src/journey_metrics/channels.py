@@ -27,7 +27,7 @@ import yaml
 
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
-from journey_metrics.sql import fill_snippets, quote_external_name, split_statements
+from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
 
 REFERRER_CLASSES = ("search", "social", "external", "own", "none")
 RULE_KEYS = ("channel", "medium", "source", "campaign", "referrer")
@@ -294,8 +294,6 @@ def prepare_for_writing(
         _set_meta(con, _META_RULES, explicit.to_json())
         _set_meta(con, _META_ORIGIN, explicit.origin)
     if meta.get(_META_FINGERPRINT) != rules.fingerprint:
-        from journey_metrics.sql import load_sql
-
         con.execute("BEGIN TRANSACTION")
         try:
             for statement in split_statements(load_sql("intermediate/int_refresh_channels.sql")):

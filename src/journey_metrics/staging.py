@@ -14,8 +14,10 @@ from typing import NamedTuple
 
 import duckdb
 
+from journey_metrics.channels import BUILT_IN, install
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.errors import UsageError
+from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import (
     load_sql,
     quote_identifier,
@@ -118,9 +120,6 @@ def model_problem(
 def check_models(sources: list[SourceConfig]) -> None:
     """Check every configured staging model against the contract (UsageError on the first
     problem). Uses an in-memory connection with the same macros as a real load."""
-    from journey_metrics.channels import BUILT_IN, install
-    from journey_metrics.hashing import HashKey, install_hash_macro
-
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
