@@ -60,31 +60,66 @@ CREATE OR REPLACE TEMP MACRO jm_url_host(url) AS (
     ), '^www\.', ''), '')
 );
 
--- CONTRACT §2: the channel of a web event from its UTM medium and the hosts of its referrer and
--- page (computed once by the caller: host extraction is the expensive part).
-CREATE OR REPLACE TEMP MACRO jm_channel_from_hosts(medium, referrer_host, page_host) AS (
+-- CONTRACT §2: a UTM medium as the channel rules read it: trimmed, lower-cased; empty and the
+-- analytics placeholders `(none)`, `(not set)`, `none` count as no medium (NULL).
+CREATE OR REPLACE TEMP MACRO jm_medium(medium) AS (
+    CASE WHEN lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')
+         THEN lower(jm_trim(medium)) END
+);
+
+-- CONTRACT §2: the class of a web event's referrer: none, own (the page's own host), search,
+-- social or external. Stored with the event, so channel rules can be re-applied without reloading.
+CREATE OR REPLACE TEMP MACRO jm_referrer_class(referrer_host, page_host) AS (
     CASE
-        WHEN nullif(lower(jm_trim(medium)), '') IS NOT NULL THEN
-            CASE
-                WHEN lower(jm_trim(medium)) IN ('cpc', 'ppc', 'paidsearch') THEN 'paid_search'
-                WHEN lower(jm_trim(medium)) = 'email' THEN 'email'
-                WHEN lower(jm_trim(medium)) IN ('social', 'paid_social', 'social-media') THEN 'social'
-                WHEN lower(jm_trim(medium)) IN ('display', 'banner', 'cpm') THEN 'display'
-                WHEN lower(jm_trim(medium)) IN ('referral', 'affiliate') THEN 'referral'
-                ELSE 'other'
-            END
-        WHEN referrer_host IS NULL THEN 'direct'
-        WHEN referrer_host = page_host THEN 'direct'
+        WHEN referrer_host IS NULL THEN 'none'
+        WHEN referrer_host = page_host THEN 'own'
         -- the site's name followed only by a (country) top-level domain: google.co.uk,
         -- search.yahoo.com; not notgoogle.com, google.example.org or bing.com.evil.net
         WHEN regexp_matches(referrer_host,
                             '(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.[a-z]{2,3}){1,2}$')
-            THEN 'organic_search'
+            THEN 'search'
         WHEN regexp_matches(referrer_host,
                             '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}$|(^|\.)(t\.co|x\.com)$')
             THEN 'social'
-        ELSE 'referral'
+        ELSE 'external'
     END
+);
+
+-- CONTRACT §2 built-in rules: the channel from the medium (jm_medium: NULL = no medium) and the
+-- referrer class. Custom rules (channels.py) fall back to this.
+CREATE OR REPLACE TEMP MACRO jm_builtin_channel(medium, referrer_class) AS (
+    CASE
+        WHEN medium IS NOT NULL THEN
+            CASE
+                WHEN medium IN ('cpc', 'ppc', 'paidsearch') THEN 'paid_search'
+                WHEN medium = 'organic' THEN 'organic_search'
+                WHEN medium = 'email' THEN 'email'
+                WHEN medium IN ('social', 'paid_social', 'social-media') THEN 'social'
+                WHEN medium IN ('display', 'banner', 'cpm') THEN 'display'
+                WHEN medium IN ('referral', 'affiliate') THEN 'referral'
+                ELSE 'other'
+            END
+        WHEN referrer_class = 'search' THEN 'organic_search'
+        WHEN referrer_class = 'social' THEN 'social'
+        WHEN referrer_class = 'external' THEN 'referral'
+        ELSE 'direct'
+    END
+);
+
+-- The built-in channel from a raw medium and the hosts of referrer and page.
+CREATE OR REPLACE TEMP MACRO jm_channel_from_hosts(medium, referrer_host, page_host) AS (
+    jm_builtin_channel(jm_medium(medium), jm_referrer_class(referrer_host, page_host))
+);
+
+-- The current channel rules (built-in until channels.py replaces it with the configured ones).
+CREATE OR REPLACE TEMP MACRO jm_rules_channel(medium, utm_source, campaign, referrer_class) AS (
+    jm_builtin_channel(medium, referrer_class)
+);
+
+-- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs").
+CREATE OR REPLACE TEMP MACRO jm_first_listed(txt) AS (
+    list_filter(list_transform(string_split(txt, ';'), lambda x: jm_blank_to_null(x)),
+                lambda x: x IS NOT NULL)[1]
 );
 
 CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (

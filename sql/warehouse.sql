@@ -20,7 +20,14 @@ CREATE TABLE IF NOT EXISTS events (
     content_hash   VARCHAR NOT NULL,   -- to tell a true duplicate from a conflicting re-send
     file_path      VARCHAR NOT NULL,
     record_no      BIGINT NOT NULL,
-    run_id         VARCHAR NOT NULL
+    run_id         VARCHAR NOT NULL,
+    -- web events: the inputs of the channel rules (CONTRACT §2), so `channel` can be derived again
+    -- when the rules change; referrer_class is NULL for events whose channel is fixed
+    utm_medium     VARCHAR,            -- jm_medium(): trimmed, lower-cased, placeholders NULL
+    utm_source     VARCHAR,
+    referrer_host  VARCHAR,
+    page_host      VARCHAR,
+    referrer_class VARCHAR             -- none | own | search | social | external
 );
 
 -- Records that could not become events: why, where, and the record itself (emails redacted).
@@ -92,6 +99,12 @@ CREATE TABLE IF NOT EXISTS _jm_meta (key VARCHAR NOT NULL, value VARCHAR NOT NUL
 -- Schema 2 added person_no (warehouses built before get the column; the next stitch fills it).
 ALTER TABLE _jm_person_map ADD COLUMN IF NOT EXISTS person_no BIGINT;
 ALTER TABLE persons ADD COLUMN IF NOT EXISTS person_no BIGINT;
+-- Schema 4 keeps the channel inputs of web events (earlier events keep their stored channel).
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_medium VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_source VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS referrer_host VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS page_host VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS referrer_class VARCHAR;
 
 -- Events with their person: what every metric reads.
 CREATE OR REPLACE VIEW fct_events AS
@@ -100,7 +113,8 @@ FROM events AS e
 JOIN _jm_person_map AS m ON m.node = e.person_key;
 
 -- Sessions (CONTRACT §2): a person's web events with gaps of at most 30 minutes; the channel of
--- its first event. A view: no metric needs it materialised, so stitching stays incremental.
+-- its first event. `fct_events` is shadowed per connection while the channel rules differ from the
+-- stored ones (sql/channels_now.sql), and this view follows it. A view: no metric needs it materialised, so stitching stays incremental.
 CREATE OR REPLACE VIEW sessions AS
 WITH web AS (
     SELECT

@@ -38,8 +38,21 @@ CHANNEL_CASES = [
     pytest.param("\tcpc\n", None, PAGE, "paid_search", id="cpc-tab-newline"),
     # any other non-empty medium
     pytest.param("newsletter", None, PAGE, "other", id="other-newsletter"),
-    pytest.param("organic", "https://www.google.com/", PAGE, "other", id="other-organic"),
-    pytest.param("(none)", None, PAGE, "other", id="other-none-literal"),
+    # the medium organic (analytics tools) is organic search, in any case
+    pytest.param("organic", "https://www.google.com/", PAGE, "organic_search", id="organic"),
+    pytest.param(" Organic ", None, PAGE, "organic_search", id="organic-no-referrer"),
+    pytest.param("organic", "https://www.facebook.com/", PAGE, "organic_search",
+                 id="organic-wins-over-referrer"),
+    # analytics placeholders count as no medium (any case): the referrer decides
+    pytest.param("(none)", None, PAGE, "direct", id="placeholder-none-direct"),
+    pytest.param("(None)", "https://www.google.com/", PAGE, "organic_search",
+                 id="placeholder-none-google"),
+    pytest.param("(not set)", "https://www.facebook.com/", PAGE, "social", id="not-set-social"),
+    pytest.param("(NOT SET)", "https://blog.example.org/", PAGE, "referral", id="NOT-SET-ref"),
+    pytest.param("none", "https://shop.example.com/a", PAGE, "direct", id="none-own-host"),
+    pytest.param(" NONE ", None, PAGE, "direct", id="NONE-padded"),
+    pytest.param("nonet", None, PAGE, "other", id="not-a-placeholder"),
+    pytest.param("(none) ", "https://t.co/x", PAGE, "social", id="placeholder-padded"),
     pytest.param("cpc-retargeting", None, PAGE, "other", id="other-cpc-prefix"),
     # 2. no medium (absent, empty or blank): the referrer host decides
     pytest.param("", "https://www.google.com/", PAGE, "organic_search", id="empty-medium"),

@@ -125,7 +125,9 @@ def test_missing_required_column_fails_file(input_dir: Path, db_path: Path, run_
     summary = run_pipeline(input_dir, db_path)
     assert summary["failed_files"] == [
         {"source": "crm", "file": "crm/deals.csv",
-         "reason": "missing required column(s): dealstage, closedate"},
+         "reason": "missing required column(s): dealstage, closedate; expected the internal"
+                   " names hs_object_id, dealstage, closedate or the labels Record ID, Deal Stage,"
+                   " Close Date"},
     ]
     assert summary["sources"][2]["records"] == 0
 

@@ -11,7 +11,12 @@ WITH accepted AS (
         jm_person_key(b.user_id, b.anonymous_id, b.email_hash, b.crm_contact_id) AS person_key,
         md5(concat_ws('|', b.event_name, b.occurred_at::VARCHAR, coalesce(b.anonymous_id, ''),
                       coalesce(b.user_id, ''), coalesce(b.email_hash, ''),
-                      coalesce(b.crm_contact_id, ''), coalesce(b.channel, ''),
+                      coalesce(b.crm_contact_id, ''),
+                      -- web events: the built-in channel, not the one of the current rules (a
+                      -- change of rules must not make a re-sent event a conflict)
+                      coalesce(CASE WHEN b.referrer_class IS NULL THEN b.channel
+                                    ELSE jm_builtin_channel(b.utm_medium, b.referrer_class) END,
+                               ''),
                       coalesce(b.campaign, ''), coalesce(b.revenue::VARCHAR, ''),
                       coalesce(b.properties::VARCHAR, ''))) AS content_hash
     FROM batch_accepted AS b
@@ -51,10 +56,11 @@ WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
         AND x.record_no = c.record_no AND x.rejected_hash = c.content_hash
   );
 
-INSERT INTO events
-SELECT event_id, $source, event_name, occurred_at, anonymous_id, user_id, email_hash,
+INSERT INTO events BY NAME
+SELECT event_id, $source AS source, event_name, occurred_at, anonymous_id, user_id, email_hash,
        crm_contact_id, person_key, channel, campaign, revenue, properties, content_hash,
-       file_path, record_no, $run_id
+       file_path, record_no, $run_id AS run_id, utm_medium, utm_source, referrer_host, page_host,
+       referrer_class
 FROM candidates
 WHERE is_new
 ORDER BY occurred_at, event_id;

@@ -41,7 +41,12 @@ SELECT
     NULL::VARCHAR AS campaign,
     NULL::DOUBLE AS revenue,
     NULL::JSON AS properties,
-    NULL::BIGINT AS nps_score
+    NULL::BIGINT AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM contacts
 UNION ALL
 SELECT
@@ -61,5 +66,10 @@ SELECT
     NULL::VARCHAR AS campaign,
     NULL::DOUBLE AS revenue,
     jm_redact(properties::VARCHAR)::JSON AS properties,
-    NULL::BIGINT AS nps_score
+    NULL::BIGINT AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM stage_dates

@@ -8,7 +8,8 @@ WITH deals AS (
         lower(jm_blank_to_null(dealstage)) AS deal_stage,
         jm_blank_to_null(amount) AS amount_text,
         jm_blank_to_null(closedate) AS close_text,
-        jm_pseudonymize(jm_blank_to_null(associated_contact_id)) AS contact_id,
+        -- "Associated Contact IDs" may list several (id1;id2): the first one (docs/decisions.md)
+        jm_pseudonymize(jm_first_listed(associated_contact_id)) AS contact_id,
         json_merge_patch(
             coalesce(extra_fields, '{}'::JSON),
             json_object('dealname', jm_blank_to_null(dealname), 'dealstage', jm_blank_to_null(dealstage),
@@ -40,5 +41,10 @@ SELECT
     NULL::VARCHAR AS campaign,
     TRY_CAST(amount_text AS DOUBLE) AS revenue,
     jm_redact(properties::VARCHAR)::JSON AS properties,
-    NULL::BIGINT AS nps_score
+    NULL::BIGINT AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM deals

@@ -9,7 +9,8 @@ WITH answers AS (
         jm_nps_score(hs_response_value) AS score,
         jm_blank_to_null(hs_submission_timestamp) AS submitted_text,
         jm_email_hash(contact_email) AS email_hash,
-        jm_pseudonymize(jm_blank_to_null(associated_contact_id)) AS contact_id,
+        -- "Associated Contact IDs" may list several (id1;id2): the first one (docs/decisions.md)
+        jm_pseudonymize(jm_first_listed(associated_contact_id)) AS contact_id,
         extra_fields
     FROM raw_records
 )
@@ -37,5 +38,10 @@ SELECT
     jm_redact(json_merge_patch(coalesce(extra_fields, '{}'::JSON),
         json_object('score', score, 'survey_type', survey_type))::VARCHAR
     )::JSON AS properties,
-    score AS nps_score
+    score AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM answers

@@ -52,5 +52,10 @@ SELECT
     jm_redact(jm_blank_to_null(campaign)) AS campaign,
     NULL::DOUBLE AS revenue,
     jm_redact(other_fields::VARCHAR)::JSON AS properties,
-    NULL::BIGINT AS nps_score
+    NULL::BIGINT AS nps_score,
+    NULL::VARCHAR AS utm_medium,
+    NULL::VARCHAR AS utm_source,
+    NULL::VARCHAR AS referrer_host,
+    NULL::VARCHAR AS page_host,
+    NULL::VARCHAR AS referrer_class
 FROM fields

@@ -49,13 +49,41 @@ class FileKind(BaseModel):
     model: str  # staging SQL model: sql/staging/<model>.sql
     columns: list[str] = []  # csv: the columns the model reads (missing optional ones are NULL)
     required_columns: list[str] = []  # csv: a file without one of these fails as a whole
+    # csv: the label a screen export writes for a column (internal name -> label, e.g.
+    # hs_object_id: Record ID); a header matches its internal name or its label (any case).
+    # Labels of columns not in `columns` (custom properties) name their key in extra_fields.
+    labels: dict[str, str] = {}
+    # csv: columns whose display values (e.g. "Closed Won") map to the internal value by
+    # lower-casing and removing spaces, when the file writes the column under its label
+    display_values: list[str] = []
 
     _check_model = field_validator("model")(classmethod(lambda cls, v: _identifier(v)))
 
-    @field_validator("columns", "required_columns")
+    @field_validator("columns", "required_columns", "display_values")
     @classmethod
     def _check_columns(cls, value: list[str]) -> list[str]:
         return [_identifier(v) for v in value]
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for name, label in value.items():
+            _identifier(name)
+            if not isinstance(label, str) or not label.strip():
+                raise ValueError(f"label of {name} must be a non-empty text")
+            key = label.strip().lower()
+            if key in seen:
+                raise ValueError(f"label {label!r} is given to both {seen[key]} and {name}")
+            seen[key] = name
+        return value
+
+    @model_validator(mode="after")
+    def _display_values_are_columns(self) -> FileKind:
+        unknown = [c for c in self.display_values if c not in self.columns]
+        if unknown:
+            raise ValueError(f"display_values: {unknown[0]} is not one of the columns")
+        return self
 
     def matches(self, file_name: str) -> bool:
         base = file_name[:-3] if file_name.endswith(".gz") else file_name

@@ -69,6 +69,16 @@ def connect(
         con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
     for statement in split_statements(load_sql("macros.sql")):
         con.execute(statement)
+    if read_only:
+        # the current channel rules; channels derived on the fly when they changed since the
+        # stored channels (write connections re-store them: warehouse.open_warehouse)
+        from journey_metrics.channels import install_for_reading
+
+        try:
+            install_for_reading(con)
+        except BaseException:
+            con.close()
+            raise
     return con
 
 

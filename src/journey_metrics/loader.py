@@ -21,6 +21,7 @@ from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
 from journey_metrics.sources.readers import FileReadError, read_file
 from journey_metrics.sql import quote_identifier, render_sql, split_statements, used_parameters
+from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
 ProgressCallback = Callable[[str, int, int], None]  # (file label, files done, files total)
@@ -131,12 +132,6 @@ CHUNK_RECORDS = 300_000
 KEY_SPAN = 10_000_000_000
 
 _BATCH_TABLES = """
-CREATE OR REPLACE TEMP TABLE batch_accepted (
-    file_path VARCHAR, file_order INTEGER, record_no BIGINT, is_event BOOLEAN,
-    event_id VARCHAR, event_name VARCHAR, occurred_at TIMESTAMPTZ, anonymous_id VARCHAR,
-    user_id VARCHAR, email_hash VARCHAR, crm_contact_id VARCHAR, channel VARCHAR,
-    campaign VARCHAR, revenue DOUBLE, properties JSON, nps_score BIGINT
-);
 CREATE OR REPLACE TEMP TABLE batch_rejected (
     file_path VARCHAR, record_no BIGINT, reason VARCHAR, raw VARCHAR, raw_hash VARCHAR
 );
@@ -173,6 +168,7 @@ def load_source(
     to load, and duplicates are checked against the warehouse once per run.
     """
     summary = SourceSummary(source.name)
+    con.execute(batch_accepted_ddl())
     for statement in split_statements(_BATCH_TABLES):
         con.execute(statement)
     results: list[FileResult] = []

@@ -37,11 +37,13 @@ def _definitions_fingerprint() -> str:
 
 
 def state(con: duckdb.DuckDBPyConnection) -> str:
-    """Fingerprint of the loaded data and of the metric definitions."""
+    """Fingerprint of the loaded data, the channel rules and the metric definitions."""
     loaded = con.execute(
         "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM _jm_identity_links),"
         " (SELECT count(*) FROM _jm_files), (SELECT count(*) FROM _jm_quarantine),"
-        " (SELECT count(*) FROM persons), (SELECT count(*) FROM _jm_pending_nodes)"
+        " (SELECT count(*) FROM persons), (SELECT count(*) FROM _jm_pending_nodes),"
+        # the channel rules this connection derives channels with (channels.py)
+        " getvariable('jm_channel_rules_fingerprint')"
     ).fetchall()[0]
     return _definitions_fingerprint() + ":" + ",".join(str(v) for v in loaded)
 

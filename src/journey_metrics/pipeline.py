@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from journey_metrics.channels import configured_rules, load_rules_file
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
@@ -23,6 +24,7 @@ from journey_metrics.loader import (
     load_source,
     warehouse_totals,
 )
+from journey_metrics.staging import check_models
 from journey_metrics.warehouse import open_warehouse
 
 
@@ -54,8 +56,12 @@ def new_run_id() -> str:
 
 
 def plan_run(input_dir: Path) -> tuple[list[SourceConfig], dict[str, list[InputFile]]]:
-    """Sources and the files each will read; raises UsageError for a bad folder or config."""
+    """Sources and the files each will read; raises UsageError for a bad folder or config
+    (including a staging model that breaks the staging contract or bad channel rules) before any
+    file is read."""
     sources = load_sources()
+    check_models(sources)
+    configured_rules()  # config/channels.yaml, validated now rather than mid-run
     return sources, discover(input_dir, sources)
 
 
@@ -135,18 +141,21 @@ def run(
     announce: Callable[[str], None] | None = None,
     wait_seconds: float = 0,
     refresh: bool = True,
+    channels: Path | None = None,
 ) -> RunSummary:
     """Load all sources from `input_dir` into `db_path` incrementally, stitch persons and
     refresh the materialised marts (`refresh=False` skips that: the marts are then recomputed
     when read).
 
     One connection holds the warehouse for the whole run, so no other process can write between
-    the sources and the stitching.
+    the sources and the stitching. `channels`: a channel rules file that becomes the warehouse's
+    rules (CONTRACT §2).
     """
+    rules = load_rules_file(channels) if channels is not None else None
     sources, files = plan_run(input_dir)
     key = load_key(announce)
     summary = RunSummary(new_run_id(), db_path)
-    con = open_warehouse(db_path, key, wait_seconds)
+    con = open_warehouse(db_path, key, wait_seconds, channels=rules)
     try:
         for source in sources:
 

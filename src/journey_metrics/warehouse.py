@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from journey_metrics.channels import ChannelRules, prepare_for_writing
 from journey_metrics.db import connect, fetch_first
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
@@ -15,13 +16,15 @@ from journey_metrics.sql import load_sql, split_statements
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
 _SCHEMA_KEY = "schema_version"
 # Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 def open_warehouse(
-    path: Path, key: HashKey, wait_seconds: float = 0
+    path: Path, key: HashKey, wait_seconds: float = 0, channels: ChannelRules | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A write connection with the schema in place and `jm_email_hash` bound to `key`.
+    """A write connection with the schema in place, `jm_email_hash` bound to `key` and the
+    stored channels derived with the current channel rules (`channels`, given by
+    `run --channels`, become the warehouse's rules).
 
     A warehouse remembers the fingerprint of the key it was built with; another key would make
     every email a new person, so it is refused (exit 2) rather than silently accepted.
@@ -50,6 +53,11 @@ def open_warehouse(
             f"{key.origin}; use the original key or a new warehouse"
         )
     install_hash_macro(con, key)
+    try:
+        prepare_for_writing(con, channels)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 

@@ -130,7 +130,8 @@ def test_failed_files_are_recorded_with_reasons(loaded: dict[str, Any]) -> None:
     failed = {f["file"]: (f["source"], f["reason"]) for f in summary["failed_files"]}
     assert set(failed) == EXPECTED_FAILED
     assert failed["crm/deals-missing-column.csv"] == (
-        "crm", "missing required column(s): dealstage, closedate"
+        "crm", "missing required column(s): dealstage, closedate; expected the internal names"
+        " hs_object_id, dealstage, closedate or the labels Record ID, Deal Stage, Close Date"
     )
     assert failed["web/c-junk.jsonl"][0] == "web"
     assert "UTF-8" in failed["web/c-junk.jsonl"][1]

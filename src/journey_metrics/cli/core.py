@@ -29,12 +29,14 @@ class RunFormat(StrEnum):
 
 
 def _run_with_progress(
-    input_dir: Path, db: Path, show: bool, wait_seconds: float = 0
+    input_dir: Path, db: Path, show: bool, wait_seconds: float = 0, channels: Path | None = None
 ) -> RunSummary:
     from journey_metrics import pipeline
 
     if not show:
-        return pipeline.run(input_dir, db, announce=announce, wait_seconds=wait_seconds)
+        return pipeline.run(
+            input_dir, db, announce=announce, wait_seconds=wait_seconds, channels=channels
+        )
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -59,7 +61,8 @@ def _run_with_progress(
             bar.update(tasks[source], completed=done, current=label)  # type: ignore[arg-type]
 
         return pipeline.run(
-            input_dir, db, progress=progress, announce=announce, wait_seconds=wait_seconds
+            input_dir, db, progress=progress, announce=announce, wait_seconds=wait_seconds,
+            channels=channels,
         )
 
 
@@ -74,10 +77,15 @@ def run(
     wait: Annotated[
         float, typer.Option("--wait", min=0, help="Wait up to N seconds for a locked warehouse.")
     ] = 0,
+    channels: Annotated[
+        Path | None,
+        typer.Option("--channels", help="Channel rules file (custom channel groups); the"
+                     " warehouse keeps them for later commands."),
+    ] = None,
 ) -> None:
     """Load new input files into the warehouse (incremental, idempotent), then stitch persons."""
     show_progress = output_format is RunFormat.table and stderr.is_terminal
-    summary = _run_with_progress(input_dir, db, show_progress, wait)
+    summary = _run_with_progress(input_dir, db, show_progress, wait, channels)
     if output_format is RunFormat.json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:

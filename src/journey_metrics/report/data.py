@@ -65,6 +65,7 @@ def collect(db_path: Path, tz: str = "UTC") -> dict[str, Any]:
 
 def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
     """Header and every registered section's rows, computed from the warehouse."""
+    from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
     from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.registry import sections
@@ -94,6 +95,7 @@ def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
             "retention": f"{retention.framework}: {retention.period}ly cohorts from "
                          f"{retention.start}",
             "tz": tz,
+            "channel_rules": rules_source(con),
         },
     }
     for _metric, section in sections():

@@ -130,7 +130,8 @@ quarantined, {len(data['failed_files'])} failed files.</p>
 {f'<ul class="warn">{failed}</ul>' if failed else ''}
 <p>Frameworks and conversion windows: {frameworks}. Journey map and trend:
 {e(data['settings'].get('journey_framework', ''))}; retention:
-{e(data['settings'].get('retention', ''))}.</p>
+{e(data['settings'].get('retention', ''))}. Channel groups:
+{e(data['settings'].get('channel_rules', 'built-in'))}.</p>
 <nav>{toc}</nav>
 </header>
 {body}

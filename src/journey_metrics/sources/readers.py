@@ -16,6 +16,7 @@ import duckdb
 
 from journey_metrics.config import FileKind
 from journey_metrics.sql import quote_external_name, quote_identifier
+from journey_metrics.staging import empty_raw_records
 
 # One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -33,7 +34,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     con.execute("DROP TABLE IF EXISTS raw_records")
     try:
         if _is_empty(path):
-            _create_empty(con, kind)
+            empty_raw_records(con, kind, "raw_records")
         elif kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"[")):
             _read_lines(con, path)
         elif kind.reader == "json":
@@ -70,15 +71,6 @@ def _is_empty(path: Path) -> bool:
 
 def _starts_with(path: Path, prefix: bytes) -> bool:
     return _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(prefix)
-
-
-def _create_empty(con: duckdb.DuckDBPyConnection, kind: FileKind) -> None:
-    columns = "".join(f", NULL::VARCHAR AS {quote_identifier(c)}" for c in kind.columns)
-    extra = ", NULL::JSON AS extra_fields" if kind.reader == "csv" else ""
-    con.execute(
-        "CREATE TEMP TABLE raw_records AS "
-        f"SELECT NULL::BIGINT AS record_no, NULL::VARCHAR AS raw{columns}{extra} LIMIT 0"
-    )
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -134,28 +126,79 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
             [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
         )
     header = [row[0] for row in con.execute("DESCRIBE raw_rows").fetchall()]
-    by_lower = {name.strip().lower(): name for name in header}
-    missing = [c for c in kind.required_columns if c not in by_lower]
+    columns, from_label, extras = match_header(header, kind)
+    missing = [c for c in kind.required_columns if c not in columns]
     if missing:
         con.execute("DROP TABLE raw_rows")
-        raise FileReadError(f"missing required column(s): {', '.join(missing)}")
-    selected = ", ".join(
-        f"{quote_external_name(by_lower[c])} AS {quote_identifier(c)}"
-        if c in by_lower
-        else f"NULL::VARCHAR AS {quote_identifier(c)}"
-        for c in kind.columns
-    )
-    extras = [name for lower, name in by_lower.items() if lower not in kind.columns]
+        raise FileReadError(missing_columns_reason(kind, missing))
+    selected = ", ".join(_column_expression(c, columns, from_label, kind) for c in kind.columns)
     extra_json = (
-        "json_object(" + ", ".join(f"?, {quote_external_name(n)}" for n in extras) + ")"
+        "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for _, h in extras) + ")"
         if extras
         else "NULL::JSON"
     )
+    keys = [key for key, _ in extras]
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
         f" to_json(raw_rows)::VARCHAR AS raw, {selected}, {extra_json} AS extra_fields"
         " FROM raw_rows",
-        extras,
+        keys,
     )
     con.execute("DROP TABLE raw_rows")
+
+
+def match_header(
+    header: list[str], kind: FileKind
+) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+    """Match a CSV header to the kind's columns by internal name or label (any case, trimmed).
+
+    Returns (column -> header name, columns matched by their label, [(key, header name)] of the
+    other columns, kept in extra_fields: a labelled custom property under its internal name).
+    An internal name wins over a label naming the same column.
+    """
+    by_lower: dict[str, str] = {}
+    for name in header:
+        by_lower.setdefault(name.strip().lower(), name)
+    label_of = {label.strip().lower(): name for name, label in kind.labels.items()}
+    columns: dict[str, str] = {}
+    from_label: set[str] = set()
+    extras: list[tuple[str, str]] = []
+    for lower, name in by_lower.items():
+        internal = lower if lower in kind.columns else label_of.get(lower)
+        if internal is None:
+            extras.append((name, name))
+        elif internal in columns:
+            continue  # a second header for the same column: the first one is read
+        elif internal != lower and internal in by_lower:
+            continue  # the label of a column the file also writes under its internal name
+        elif internal in kind.columns:
+            columns[internal] = name
+            if internal != lower:
+                from_label.add(internal)
+        else:
+            extras.append((internal, name))
+    return columns, from_label, extras
+
+
+def missing_columns_reason(kind: FileKind, missing: list[str]) -> str:
+    """Why a CSV file fails as a whole: the required columns of both header forms."""
+    reason = f"missing required column(s): {', '.join(missing)}"
+    if not kind.labels:
+        return reason
+    labels = ", ".join(kind.labels.get(c, c) for c in kind.required_columns)
+    return (f"{reason}; expected the internal names {', '.join(kind.required_columns)}"
+            f" or the labels {labels}")
+
+
+def _column_expression(
+    column: str, columns: dict[str, str], from_label: set[str], kind: FileKind
+) -> str:
+    target = quote_identifier(column)
+    if column not in columns:
+        return f"NULL::VARCHAR AS {target}"
+    source = quote_external_name(columns[column])
+    if column in from_label and column in kind.display_values:
+        # a display value ("Closed Won") -> the internal value (closedwon)
+        return f"lower(regexp_replace({source}, '\\s+', '', 'g')) AS {target}"
+    return f"{source} AS {target}"

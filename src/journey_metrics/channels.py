@@ -1,0 +1,311 @@
+"""Channel rules (CONTRACT §2): the built-in rules and custom channel groups.
+
+A web event's channel is derived from inputs the warehouse keeps with the event (UTM medium and
+source, campaign, referrer class). `events.channel` and `persons.channel` hold the channel computed
+with the rules whose fingerprint `_jm_meta` records (`channel_rules_fingerprint`). Every connection
+gets the TEMP macro `jm_rules_channel` for the *current* rules; when they differ from the stored
+fingerprint, a read-only connection shadows `fct_events` and `persons` with TEMP views that derive
+the channel on the fly (so `sessions`, person channels and `--by channel` follow the new rules from
+the next command on, nothing reloaded), and a write connection (`run`) re-stores the channels.
+
+Which rules are current (docs/decisions.md): `run --channels FILE` (stored in the warehouse as its
+rules); else `config/channels.yaml` (in the working directory, then the shipped config folder);
+else the warehouse's stored rules; else the built-in rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from journey_metrics.errors import UsageError
+from journey_metrics.resources import resource_dir
+from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
+
+REFERRER_CLASSES = ("search", "social", "external", "own", "none")
+RULE_KEYS = ("channel", "medium", "source", "campaign", "referrer")
+PLACEHOLDER_MEDIUMS = ("(none)", "(not set)", "none")
+# Part of every fingerprint: bump it when the built-in rules in sql/macros.sql change, so stored
+# channels are derived again.
+BUILTIN_VERSION = "builtin-2"
+BUILT_IN_ORIGIN = "built-in"
+RULES_FILE = Path("config") / "channels.yaml"
+# A channel name is shown as a group name: letters, digits, space and _ . & / + - (at most 64),
+# starting with a letter or digit; `all` is the name of the all-persons group.
+_CHANNEL_NAME = re.compile(r"^[^\W_][\w .&/+-]{0,63}$")
+
+_META_RULES = "channel_rules"
+_META_ORIGIN = "channel_rules_origin"
+_META_FINGERPRINT = "channel_rules_fingerprint"
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """One custom rule: every condition it gives must hold (None = not given)."""
+
+    channel: str
+    medium: tuple[str, ...] | None = None  # lower-cased
+    source: str | None = None  # regex on the UTM source, case-insensitive, anywhere
+    campaign: str | None = None  # regex on the campaign name, case-insensitive, anywhere
+    referrer: str | None = None  # one of REFERRER_CLASSES
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"channel": self.channel}
+        if self.medium is not None:
+            data["medium"] = list(self.medium)
+        for key in ("source", "campaign", "referrer"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    """An ordered list of rules (empty: the built-in rules only) and where it comes from."""
+
+    rules: tuple[ChannelRule, ...]
+    origin: str
+
+    @property
+    def fingerprint(self) -> str:
+        text = BUILTIN_VERSION + json.dumps([r.as_dict() for r in self.rules], sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps([r.as_dict() for r in self.rules], sort_keys=True)
+
+
+BUILT_IN = ChannelRules((), BUILT_IN_ORIGIN)
+
+
+# --- reading and validating ----------------------------------------------------------------------
+
+
+def _check_regex(pattern: str, con: duckdb.DuckDBPyConnection | None) -> str | None:
+    """None if DuckDB (RE2) accepts the pattern, else the reason."""
+    own = con is None
+    con = con or duckdb.connect(":memory:")
+    try:
+        con.execute("SELECT regexp_matches('', $p, 'i')", {"p": pattern}).fetchall()
+        return None
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0].removeprefix("Invalid Input Error: ")
+    finally:
+        if own:
+            con.close()
+
+
+def _parse_rule(
+    raw: Any, where: str, con: duckdb.DuckDBPyConnection | None
+) -> ChannelRule:
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: expected a mapping like {{channel: NAME, medium: [..]}}")
+    unknown = sorted(str(k) for k in raw if k not in RULE_KEYS)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(RULE_KEYS)})"
+        )
+    channel = raw.get("channel")
+    if not isinstance(channel, str) or not _CHANNEL_NAME.fullmatch(channel):
+        raise UsageError(
+            f"{where}: bad channel name {channel!r}: 1-64 letters, digits, spaces or _ . & / + -,"
+            " starting with a letter or digit"
+        )
+    if channel.lower() == "all":
+        raise UsageError(f"{where}: channel name {channel!r} is reserved for the all-persons group")
+    medium: tuple[str, ...] | None = None
+    if "medium" in raw:
+        values = raw["medium"]
+        values = [values] if isinstance(values, str) else values
+        if (not isinstance(values, list) or not values
+                or not all(isinstance(v, str) and v.strip() for v in values)):
+            raise UsageError(f"{where}: medium must be a non-empty list of mediums")
+        medium = tuple(dict.fromkeys(v.strip().lower() for v in values))
+        placeholder = next((v for v in medium if v in PLACEHOLDER_MEDIUMS), None)
+        if placeholder:
+            raise UsageError(
+                f"{where}: medium {placeholder!r} counts as no medium and never matches;"
+                " use referrer: none|own|search|social|external for events without a medium"
+            )
+    patterns: dict[str, str | None] = {}
+    for key in ("source", "campaign"):
+        value = raw.get(key)
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise UsageError(f"{where}: {key} must be a regular expression (text)")
+            problem = _check_regex(value, con)
+            if problem:
+                raise UsageError(f"{where}: bad {key} regular expression {value!r}: {problem}")
+        patterns[key] = value
+    referrer = raw.get("referrer")
+    if referrer is not None and referrer not in REFERRER_CLASSES:
+        raise UsageError(
+            f"{where}: unknown referrer class {referrer!r} (known: {'|'.join(REFERRER_CLASSES)})"
+        )
+    return ChannelRule(channel, medium, patterns["source"], patterns["campaign"], referrer)
+
+
+def parse_rules(
+    data: Any, origin: str, con: duckdb.DuckDBPyConnection | None = None
+) -> ChannelRules:
+    """Validate a list of rules; a problem is one UsageError line naming origin and rule number."""
+    if data is None:
+        return ChannelRules((), origin)
+    if not isinstance(data, list):
+        raise UsageError(f"{origin}: expected a list of rules (- {{channel: NAME, ...}})")
+    return ChannelRules(
+        tuple(_parse_rule(raw, f"{origin}: rule {n}", con) for n, raw in enumerate(data, 1)),
+        origin,
+    )
+
+
+def load_rules_file(
+    path: Path, con: duckdb.DuckDBPyConnection | None = None, origin: str | None = None
+) -> ChannelRules:
+    """Read and validate a rules file (an empty file or list means the built-in rules)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
+    return parse_rules(data, origin or str(path), con)
+
+
+def configured_rules_file() -> Path | None:
+    """`config/channels.yaml` in the working directory, else in the shipped config folder."""
+    for candidate in (RULES_FILE, resource_dir("config") / "channels.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def configured_rules(con: duckdb.DuckDBPyConnection | None = None) -> ChannelRules | None:
+    path = configured_rules_file()
+    if path is None:
+        return None
+    origin = str(RULES_FILE) if path == RULES_FILE else str(path)
+    return load_rules_file(path, con, origin)
+
+
+# --- the warehouse's rules -----------------------------------------------------------------------
+
+
+def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute(
+        "SELECT key, value FROM _jm_meta WHERE key IN (?, ?, ?)",
+        [_META_RULES, _META_ORIGIN, _META_FINGERPRINT],
+    ).fetchall())
+
+
+def _stored_rules(meta: dict[str, str], con: duckdb.DuckDBPyConnection) -> ChannelRules | None:
+    if _META_RULES not in meta:
+        return None
+    origin = meta.get(_META_ORIGIN, "the warehouse")
+    return parse_rules(json.loads(meta[_META_RULES]), origin, con)
+
+
+def _has_channel_inputs(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.columns"
+        " WHERE table_name = 'events' AND column_name = 'referrer_class'"
+        " AND table_catalog = current_database()"
+    ).fetchall()
+    return bool(row and row[0][0])
+
+
+# --- per-connection installation -----------------------------------------------------------------
+
+
+def install(con: duckdb.DuckDBPyConnection, rules: ChannelRules) -> None:
+    """Create TEMP macro `jm_rules_channel(medium, utm_source, campaign, referrer_class)` for
+    `rules` (values as variables bound by parameters; constant-folded, so regexes compile once)
+    and remember the rules' origin (`rules_source`)."""
+    branches = []
+    for n, rule in enumerate(rules.rules, 1):
+        prefix = f"jm_channel_rule_{n}_"
+        conditions = []
+        if rule.medium is not None:
+            con.execute(f"SET VARIABLE {prefix}medium = $v", {"v": list(rule.medium)})
+            conditions.append(f"list_contains(getvariable('{prefix}medium'), medium)")
+        for key in ("source", "campaign"):
+            pattern = getattr(rule, key)
+            if pattern is not None:
+                con.execute(f"SET VARIABLE {prefix}{key} = $v", {"v": pattern})
+                column = "utm_source" if key == "source" else "campaign"
+                conditions.append(f"regexp_matches({column}, getvariable('{prefix}{key}'), 'i')")
+        if rule.referrer is not None:
+            con.execute(f"SET VARIABLE {prefix}referrer = $v", {"v": rule.referrer})
+            conditions.append(f"referrer_class = getvariable('{prefix}referrer')")
+        con.execute(f"SET VARIABLE {prefix}channel = $v", {"v": rule.channel})
+        condition = " AND ".join(f"coalesce({c}, false)" for c in conditions) or "true"
+        branches.append(f"WHEN {condition} THEN getvariable('{prefix}channel')")
+    body = (
+        "CASE " + " ".join(branches) + " ELSE jm_builtin_channel(medium, referrer_class) END"
+        if branches else "jm_builtin_channel(medium, referrer_class)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO jm_rules_channel(medium, utm_source, campaign,"
+        f" referrer_class) AS ({body})"
+    )
+    con.execute("SET VARIABLE jm_channel_rules_source = $v", {"v": rules.origin})
+    con.execute("SET VARIABLE jm_channel_rules_fingerprint = $v", {"v": rules.fingerprint})
+
+
+def rules_source(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of the channel rules this connection uses: a file path or `built-in` (for the
+    dashboard header)."""
+    row = con.execute("SELECT getvariable('jm_channel_rules_source')").fetchall()
+    return str(row[0][0]) if row and row[0][0] is not None else BUILT_IN_ORIGIN
+
+
+def install_for_reading(con: duckdb.DuckDBPyConnection) -> None:
+    """A read-only connection: install the current rules; when the stored channels were computed
+    with other rules, shadow `fct_events` and `persons` with views deriving them."""
+    configured = configured_rules(con)
+    try:
+        meta = _meta(con)
+        derive = _has_channel_inputs(con)
+    except duckdb.Error:  # a warehouse from an older version: open_for_reading refuses it
+        meta, derive = {}, False
+    rules = configured or _stored_rules(meta, con) or BUILT_IN
+    install(con, rules)
+    if derive and meta.get(_META_FINGERPRINT) != rules.fingerprint:
+        catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+        sql = fill_snippets("channels_now.sql", catalog=quote_external_name(str(catalog)))
+        for statement in split_statements(sql):
+            con.execute(statement)
+
+
+def prepare_for_writing(
+    con: duckdb.DuckDBPyConnection, explicit: ChannelRules | None = None
+) -> ChannelRules:
+    """A write connection (schema in place): install the current rules, store `explicit` ones as
+    the warehouse's rules, and re-derive stored channels when the rules changed."""
+    meta = _meta(con)
+    rules = explicit or configured_rules(con) or _stored_rules(meta, con) or BUILT_IN
+    install(con, rules)
+    if explicit is not None:
+        _set_meta(con, _META_RULES, explicit.to_json())
+        _set_meta(con, _META_ORIGIN, explicit.origin)
+    if meta.get(_META_FINGERPRINT) != rules.fingerprint:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in split_statements(load_sql("intermediate/int_refresh_channels.sql")):
+                con.execute(statement)
+            _set_meta(con, _META_FINGERPRINT, rules.fingerprint)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return rules
+
+
+def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("DELETE FROM _jm_meta WHERE key = ?", [key])
+    con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [key, value])

@@ -1,0 +1,142 @@
+"""The staging contract: the one declaration of the columns every staging model returns.
+
+A staging model (`sql/staging/<model>.sql`) reads the TEMP table `raw_records` (`record_no`, `raw`,
+and for CSV the configured columns plus `extra_fields`) and returns one row per canonical event or
+identity record, with exactly these columns and types. `check_models` checks every configured
+model against it before any input file is read: a model that lacks a column, returns one of
+another type or one the contract does not know, or does not run at all, is a configuration error
+(exit 2, one line naming the model and the column).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import duckdb
+
+from journey_metrics.channels import BUILT_IN, install
+from journey_metrics.config import FileKind, SourceConfig
+from journey_metrics.errors import UsageError
+from journey_metrics.hashing import HashKey, install_hash_macro
+from journey_metrics.sql import (
+    load_sql,
+    quote_identifier,
+    render_sql,
+    split_statements,
+    used_parameters,
+)
+
+
+class StagingColumn(NamedTuple):
+    name: str
+    type: str  # as DuckDB's DESCRIBE names it
+    meaning: str
+
+
+STAGING_COLUMNS: tuple[StagingColumn, ...] = (
+    StagingColumn("record_no", "BIGINT", "the raw record (line, element or CSV row) it comes from"),
+    StagingColumn("reject_reason", "VARCHAR", "why the record is quarantined; NULL if it is fine"),
+    StagingColumn("is_event", "BOOLEAN", "false for identity-only rows (e.g. a CRM contact)"),
+    StagingColumn("event_id", "VARCHAR", "the source's event id (unique per source)"),
+    StagingColumn("event_name", "VARCHAR", "canonical event name"),
+    StagingColumn("occurred_at", "TIMESTAMP WITH TIME ZONE", "when it happened"),
+    StagingColumn("anonymous_id", "VARCHAR", "person key: device id"),
+    StagingColumn("user_id", "VARCHAR", "person key: the product's user id"),
+    StagingColumn("email_hash", "VARCHAR", "person key: jm_email_hash(email), never the email"),
+    StagingColumn("crm_contact_id", "VARCHAR", "person key: CRM contact id"),
+    StagingColumn("channel", "VARCHAR", "fixed channel, or jm_rules_channel(...) for web events"),
+    StagingColumn("campaign", "VARCHAR", "campaign name"),
+    StagingColumn("revenue", "DOUBLE", "money the event brought"),
+    StagingColumn("properties", "JSON", "everything else worth keeping (emails redacted)"),
+    StagingColumn("nps_score", "BIGINT", "survey score, checked by validation"),
+    StagingColumn("utm_medium", "VARCHAR", "web: jm_medium(UTM medium); NULL otherwise"),
+    StagingColumn("utm_source", "VARCHAR", "web: UTM source; NULL otherwise"),
+    StagingColumn("referrer_host", "VARCHAR", "web: jm_url_host(referrer); NULL otherwise"),
+    StagingColumn("page_host", "VARCHAR", "web: jm_url_host(page url); NULL otherwise"),
+    StagingColumn("referrer_class", "VARCHAR",
+                  "web: jm_referrer_class(...); NULL for events whose channel is fixed"),
+)
+
+
+def batch_accepted_ddl() -> str:
+    """The loader's TEMP table of accepted staged rows: file position + the contract's columns."""
+    columns = ", ".join(
+        f"{quote_identifier(c.name)} {c.type}" for c in STAGING_COLUMNS
+        if c.name != "reject_reason"
+    )
+    return (
+        "CREATE OR REPLACE TEMP TABLE batch_accepted"
+        f" (file_path VARCHAR, file_order INTEGER, {columns})"
+    )
+
+
+def empty_raw_records(con: duckdb.DuckDBPyConnection, kind: FileKind, name: str) -> None:
+    """A TEMP table shaped like the raw records a reader gives the kind's model, with no rows."""
+    columns = "".join(f", NULL::VARCHAR AS {quote_identifier(c)}" for c in kind.columns)
+    extra = ", NULL::JSON AS extra_fields" if kind.reader == "csv" else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote_identifier(name)} AS "
+        f"SELECT NULL::BIGINT AS record_no, NULL::VARCHAR AS raw{columns}{extra} LIMIT 0"
+    )
+
+
+def model_problem(
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, kind: FileKind
+) -> str | None:
+    """Run the kind's model over empty raw records; the first difference from the contract."""
+    empty_raw_records(con, kind, "raw_records")
+    try:
+        sql = render_sql(f"staging/{kind.model}.sql")
+    except UsageError as exc:
+        return str(exc)
+    where = f"staging model {kind.model} (sql/staging/{kind.model}.sql)"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE jm_staging_probe AS SELECT * FROM ({sql}) LIMIT 0",
+            used_parameters(sql, {"tz": source.timezone}),
+        )
+        described = con.execute("DESCRIBE jm_staging_probe").fetchall()
+    except duckdb.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        return f"{where} does not run: {first}"
+    finally:
+        con.execute("DROP TABLE IF EXISTS raw_records")
+        con.execute("DROP TABLE IF EXISTS jm_staging_probe")
+    actual = {str(row[0]): str(row[1]) for row in described}
+    for column in STAGING_COLUMNS:
+        if column.name not in actual:
+            return f"{where}: column {column.name} ({column.type}) is missing"
+        if actual[column.name] != column.type:
+            return (f"{where}: column {column.name} is {actual[column.name]}, "
+                    f"the staging contract says {column.type}")
+    known = {c.name for c in STAGING_COLUMNS}
+    extra = next((name for name in actual if name not in known), None)
+    if extra:
+        return (f"{where}: column {extra} is not in the staging contract"
+                " (journey_metrics/staging.py)")
+    return None
+
+
+def check_models(sources: list[SourceConfig]) -> None:
+    """Check every configured staging model against the contract (UsageError on the first
+    problem). Uses an in-memory connection with the same macros as a real load."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for statement in split_statements(load_sql("macros.sql")):
+            con.execute(statement)
+        # the macros need a hashing key; only the types of their results matter here
+        install_hash_macro(con, HashKey(b"staging-contract-check", "the staging check"))
+        install(con, BUILT_IN)
+        seen: set[tuple[str, str, tuple[str, ...]]] = set()
+        for source in sources:
+            for kind in source.files:
+                key = (kind.model, kind.reader, tuple(kind.columns))
+                if key in seen:
+                    continue
+                seen.add(key)
+                problem = model_problem(con, source, kind)
+                if problem:
+                    raise UsageError(f"{source.name}: {problem}")
+    finally:
+        con.close()

@@ -1,0 +1,77 @@
+"""The staging contract (journey_metrics/staging.py) is declared once and every staging model is
+checked against it at start-up: a broken model is a configuration error (exit 2, one line naming
+the model and the column), found before any input file is read."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import write_jsonl
+from journey_metrics import staging
+from journey_metrics.config import load_sources
+from journey_metrics.sql import render_sql
+
+
+def test_shipped_models_keep_the_contract() -> None:
+    staging.check_models(load_sources())
+
+
+def test_batch_table_follows_the_contract() -> None:
+    ddl = staging.batch_accepted_ddl()
+    for column in staging.STAGING_COLUMNS:
+        if column.name != "reject_reason":
+            assert f'"{column.name}" {column.type}' in ddl
+
+
+BROKEN = [
+    pytest.param(
+        "stg_email", "jm_redact(jm_blank_to_null(campaign)) AS campaign,", "",
+        "error: email: staging model stg_email (sql/staging/stg_email.sql): column campaign"
+        " (VARCHAR) is missing", id="missing-column"),
+    pytest.param(
+        "stg_crm_deals", "NULL::VARCHAR AS user_id", "NULL::INTEGER AS user_id",
+        "error: crm: staging model stg_crm_deals (sql/staging/stg_crm_deals.sql): column user_id"
+        " is INTEGER, the staging contract says VARCHAR", id="wrong-type"),
+    pytest.param(
+        "stg_web", "    referrer_class\nFROM channel_inputs",
+        "    referrer_class,\n    1 AS bonus\nFROM channel_inputs",
+        "error: web: staging model stg_web (sql/staging/stg_web.sql): column bonus is not in the"
+        " staging contract (journey_metrics/staging.py)", id="extra-column"),
+    pytest.param(
+        "stg_crm_contacts", "jm_blank_to_null(lifecyclestage)",
+        "jm_blank_to_null(lifecycle_stage)",
+        "error: crm: staging model stg_crm_contacts (sql/staging/stg_crm_contacts.sql) does not"
+        " run: Binder Error: Referenced column \"lifecycle_stage\" not found", id="does-not-run"),
+]
+
+
+@pytest.mark.parametrize(("model", "old", "new", "message"), BROKEN)
+def test_broken_model_exits_2_before_reading(
+    input_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], model: str, old: str, new: str, message: str,
+) -> None:
+    def broken(relative_path: str, **identifiers: Any) -> str:
+        text = render_sql(relative_path, **identifiers)
+        if relative_path == f"staging/{model}.sql":
+            assert old in text
+            text = text.replace(old, new)
+        return text
+
+    monkeypatch.setattr(staging, "render_sql", broken)
+    write_jsonl(input_dir / "web" / "a.jsonl", [{"type": "page", "messageId": "m1",
+               "timestamp": "2024-03-01T10:00:00Z", "anonymousId": "a1"}])
+    monkeypatch.setattr(sys, "argv", ["journey-metrics", "run", "--input", str(input_dir),
+                                      "--db", str(db_path)])
+    from journey_metrics.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message), err
+    assert len(err.splitlines()) == 1
+    assert not db_path.exists()  # nothing read, nothing created
