@@ -15,7 +15,7 @@ from journey_metrics.sql import load_sql, split_statements
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
 _SCHEMA_KEY = "schema_version"
 # Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"  # 4: _jm_traits, fct_traits
 
 
 def open_warehouse(
