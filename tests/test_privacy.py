@@ -113,7 +113,7 @@ def build_input(root: Path) -> Path:
          "userId": USER_ID_EMAIL, "event": "Signed Up", "properties": {"plan": "pro"}},
         # malformed records, each carrying an email
         '{"type": "track", "messageId": "w-bad-1", "userId": "erin.brockovich@example.com"',
-        {"type": "alias", "messageId": "w-bad-2", "timestamp": WEB_T.format(3),
+        {"type": "teleport", "messageId": "w-bad-2", "timestamp": WEB_T.format(3),
          "userId": "Oscar.Wilde@Example.com"},
         {"type": "track", "messageId": "w-bad-3", "timestamp": WEB_T.format(3),
          "anonymousId": "anon-3", "properties": {"who": "peggy.carter@example.com"}},
@@ -175,11 +175,11 @@ def build_input(root: Path) -> Path:
 
 EXPECTED_SOURCES = [
     {"source": "web", "files": 2, "records": 9, "events": 3, "duplicates": 0, "quarantined": 6,
-     "failed_files": 1, "skipped_files": 0},
+     "identity_records": 0, "failed_files": 1, "skipped_files": 0},
     {"source": "email", "files": 1, "records": 4, "events": 2, "duplicates": 0, "quarantined": 2,
-     "failed_files": 0, "skipped_files": 0},
+     "identity_records": 0, "failed_files": 0, "skipped_files": 0},
     {"source": "crm", "files": 3, "records": 8, "events": 4, "duplicates": 0, "quarantined": 4,
-     "failed_files": 0, "skipped_files": 0},
+     "identity_records": 0, "failed_files": 0, "skipped_files": 0},
 ]
 
 
@@ -256,12 +256,12 @@ def test_run_loads_and_quarantines_what_the_scan_relies_on(loaded: dict[str, Any
     assert rows == [
         ("crm", 4, "unparseable date in hs_lifecyclestage_lead_date: soon <redacted-email>", True),
         ("crm", 3, "amount is not a number: 12k <redacted-email>", True),
-        ("crm", 3, "NPS score outside 0-10", True),
-        ("crm", 4, "survey type CSAT <redacted-email> is not NPS", True),
+        ("crm", 3, "NPS score outside 0-10: 11", True),
+        ("crm", 4, "unknown survey type CSAT <redacted-email>", True),
         ("email", 3, "unknown SendGrid event opened", True),
         ("email", 4, "unparseable timestamp yesterday", True),
         ("web", 4, "not valid JSON", True),
-        ("web", 5, "unknown message type alias", True),
+        ("web", 5, "unknown message type teleport", True),
         ("web", 6, "track message without event", True),
         ("web", 7, "not a JSON object", True),
         ("web", 8, "no identifier (anonymous id, user id, email or CRM contact id)", True),
