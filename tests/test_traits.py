@@ -145,14 +145,14 @@ def test_loading_the_same_records_again_adds_nothing(
 ) -> None:
     records = [identify("i1", "2024-03-01T10:00:00Z", "u-1", plan="pro", country="FR")]
     write_jsonl(input_dir / "web" / "a.jsonl", records)
-    write_csv(input_dir / "crm" / "contacts.csv", CONTACT_HEADER[:5] + ["country"], [
+    write_csv(input_dir / "crm" / "contacts.csv", [*CONTACT_HEADER[:5], "country"], [
         ["101", "b@example.com", "2024-01-01", "lead", "2024-01-05", "SE"]])
     run_pipeline(input_dir, db_path)
     before = query(db_path, "SELECT * FROM _jm_traits ORDER BY ALL")
     assert len(before) == 4
     # the same records under other names (a re-delivered file, a re-export)
     write_jsonl(input_dir / "web" / "b.jsonl", records)
-    write_csv(input_dir / "crm" / "contacts-again.csv", CONTACT_HEADER[:5] + ["country"], [
+    write_csv(input_dir / "crm" / "contacts-again.csv", [*CONTACT_HEADER[:5], "country"], [
         ["101", "b@example.com", "2024-01-01", "lead", "2024-01-05", "SE"]])
     run_pipeline(input_dir, db_path)
     assert query(db_path, "SELECT * FROM _jm_traits ORDER BY ALL") == before
