@@ -38,6 +38,7 @@ parsed AS MATERIALIZED (
         v[4] AS anonymous_text,
         v[5] AS user_text,
         v[6] AS track_event,
+        CASE WHEN v[1] = 'track' THEN jm_snake_case(v[6]) END AS track_name,
         v[7] AS email_text,
         v[8] AS medium,
         v[9] AS campaign_name,
@@ -65,9 +66,9 @@ fields AS MATERIALIZED (
         -- "NPS Response" / "CSAT Response" / "CES Response" is an answer to that survey
         CASE
             WHEN message_type <> 'track' THEN NULL
-            WHEN jm_snake_case(track_event) = 'survey_answered' THEN coalesce(survey_text, '')
-            WHEN jm_snake_case(track_event) IN ('nps_response', 'csat_response', 'ces_response')
-                THEN split_part(jm_snake_case(track_event), '_', 1)
+            WHEN track_name = 'survey_answered' THEN coalesce(survey_text, '')
+            WHEN track_name IN ('nps_response', 'csat_response', 'ces_response')
+                THEN split_part(track_name, '_', 1)
         END AS survey
     FROM parsed
 )
@@ -99,7 +100,7 @@ SELECT
         WHEN message_type = 'screen' THEN 'screen_view'
         WHEN message_type = 'identify' THEN 'identify'
         WHEN survey IS NOT NULL THEN jm_survey_event(survey)
-        ELSE jm_snake_case(track_event)
+        ELSE track_name
     END AS event_name,
     occurred_at,
     -- An id containing an email is replaced by its keyed hash: no raw address is stored.
