@@ -132,6 +132,58 @@ CREATE OR REPLACE TEMP MACRO jm_nps_score(txt) AS (
          THEN TRY_CAST(TRY_CAST(jm_trim(txt) AS DOUBLE) AS BIGINT) END
 );
 
+-- CONTRACT §1 surveys: the event a survey answer becomes (survey type nps, csat or ces, any case).
+CREATE OR REPLACE TEMP MACRO jm_survey_event(survey) AS (
+    CASE lower(jm_trim(survey))
+        WHEN 'nps' THEN 'nps_response'
+        WHEN 'csat' THEN 'csat_response'
+        WHEN 'ces' THEN 'ces_response'
+    END
+);
+
+-- The score range of a survey: NPS 0-10, CSAT 1-5, CES 1-7.
+CREATE OR REPLACE TEMP MACRO jm_survey_low(survey) AS (
+    CASE lower(jm_trim(survey)) WHEN 'nps' THEN 0 ELSE 1 END
+);
+CREATE OR REPLACE TEMP MACRO jm_survey_high(survey) AS (
+    CASE lower(jm_trim(survey)) WHEN 'nps' THEN 10 WHEN 'csat' THEN 5 WHEN 'ces' THEN 7 END
+);
+
+-- Why a survey answer cannot be read, naming the survey and the value (NULL when it can): the
+-- score must be a whole number in the survey's range.
+CREATE OR REPLACE TEMP MACRO jm_survey_problem(survey, score_text) AS (
+    CASE
+        WHEN jm_survey_event(survey) IS NULL
+            THEN 'unknown survey type ' || coalesce(jm_redact(jm_blank_to_null(survey)), '(none)')
+        WHEN jm_blank_to_null(score_text) IS NULL
+            THEN 'missing ' || upper(jm_trim(survey)) || ' score'
+        WHEN jm_nps_score(score_text) IS NULL
+            THEN upper(jm_trim(survey)) || ' score is not a whole number: ' || jm_redact(score_text)
+        WHEN jm_nps_score(score_text) NOT BETWEEN jm_survey_low(survey) AND jm_survey_high(survey)
+            THEN upper(jm_trim(survey)) || ' score outside ' || jm_survey_low(survey) || '-'
+                 || jm_survey_high(survey) || ': ' || jm_trim(score_text)
+    END
+);
+
+-- CONTRACT §6 traits of a JSON object: its keys in snake_case (after `prefix`), values as text
+-- (emails redacted), only non-empty values of the names in `allowed`. A list of
+-- {trait, value}; empty for anything but an object.
+CREATE OR REPLACE TEMP MACRO jm_traits(obj, prefix, allowed) AS (
+    coalesce(list_filter(
+        list_transform(
+            map_entries(json_transform(CASE WHEN json_type(obj) = 'OBJECT' THEN obj END,
+                                       '"MAP(VARCHAR, JSON)"')),
+            lambda e: {'trait': prefix || jm_snake_case(e.key),
+                       'value': jm_redact(jm_blank_to_null(
+                           CASE json_type(e.value)
+                               WHEN 'VARCHAR' THEN json_extract_string(e.value, '$')
+                               WHEN 'NULL' THEN NULL
+                               ELSE e.value::VARCHAR
+                           END))}),
+        lambda t: t.value IS NOT NULL AND list_contains(allowed, t.trait)
+    ), [])
+);
+
 -- The identity node an event is stitched through: its most specific identifier.
 CREATE OR REPLACE TEMP MACRO jm_person_key(user_id, anonymous_id, email_hash, crm_contact_id) AS (
     coalesce('u:' || user_id, 'a:' || anonymous_id, 'e:' || email_hash, 'c:' || crm_contact_id)
@@ -143,10 +195,12 @@ CREATE OR REPLACE TEMP MACRO jm_identity_nodes(user_id, anonymous_id, email_hash
                 lambda x: x IS NOT NULL)
 );
 
--- CONTRACT §4 Activity: any event except identify and the email events a person does not do.
+-- CONTRACT §4 Activity: any event except identify, the email events a person does not do, and
+-- the signals of leaving (an unsubscribe never counts as a return).
 CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
     event_name NOT IN ('identify', 'email_processed', 'email_dropped', 'email_delivered',
-                       'email_deferred', 'email_bounce')
+                       'email_deferred', 'email_bounce', 'email_unsubscribe',
+                       'email_group_unsubscribe', 'email_spamreport')
 );
 
 -- The calendar period (day, week starting Monday, month) containing an instant, in zone `tz`.

@@ -76,6 +76,21 @@ CREATE TABLE IF NOT EXISTS _jm_identity_links (
     node_b VARCHAR NOT NULL
 );
 
+-- Person traits (CONTRACT §6): every value a source set, on the identity node of the record that
+-- set it ('u:', 'a:', 'e:', 'c:' as events' person_key), so traits follow stitching. Only the
+-- trait names a source's configuration lists are ever written. History is kept: the value at a
+-- time is read with sql/intermediate/int_person_traits.sql.
+CREATE TABLE IF NOT EXISTS _jm_traits (
+    node       VARCHAR NOT NULL,
+    trait      VARCHAR NOT NULL,
+    value      VARCHAR NOT NULL,
+    set_at     TIMESTAMPTZ NOT NULL,
+    source     VARCHAR NOT NULL,
+    file_path  VARCHAR NOT NULL,
+    record_no  BIGINT NOT NULL,
+    run_id     VARCHAR NOT NULL
+);
+
 -- Identity nodes touched by loads since the last stitch (written with the events and links, in
 -- the same transaction; emptied by the stitch that handles them).
 CREATE TABLE IF NOT EXISTS _jm_pending_nodes (node VARCHAR NOT NULL);
@@ -111,6 +126,12 @@ CREATE OR REPLACE VIEW fct_events AS
 SELECT e.*, m.person_id, m.person_no
 FROM events AS e
 JOIN _jm_person_map AS m ON m.node = e.person_key;
+
+-- Trait history with its person (CONTRACT §6).
+CREATE OR REPLACE VIEW fct_traits AS
+SELECT m.person_id, m.person_no, t.trait, t.value, t.set_at
+FROM _jm_traits AS t
+JOIN _jm_person_map AS m ON m.node = t.node;
 
 -- Sessions (CONTRACT §2): a person's web events with gaps of at most 30 minutes; the channel of
 -- its first event. `fct_events` is shadowed per connection while the channel rules differ from the

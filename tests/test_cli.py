@@ -33,7 +33,7 @@ def test_run_json_summary_then_idempotent(input_dir: Path, db_path: Path) -> Non
     out = json.loads(first.stdout)
     assert out["sources"][0] == {
         "source": "web", "files": 1, "records": 3, "events": 1, "duplicates": 1,
-        "quarantined": 1, "failed_files": 0, "skipped_files": 0,
+        "quarantined": 1, "identity_records": 0, "failed_files": 0, "skipped_files": 0,
     }
     assert [s["source"] for s in out["sources"]] == ["web", "email", "crm"]
     assert (out["events_total"], out["persons"]) == (1, 1)

@@ -118,3 +118,16 @@ def test_cli_bad_framework_exits_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: {path}: window: window '0d' must be positive"
     ]
+
+
+@pytest.mark.parametrize("name", BUILT_IN_FRAMEWORKS)
+def test_built_ins_count_app_screens_where_they_count_pages(name: str) -> None:
+    # CONTRACT §1: a Segment screen is `screen_view`; docs/frameworks.md lists each mapping
+    framework = load_framework(name)
+    with_pages = [(s.name, r.event) for s in framework.stages for r in s.match
+                  if "page_view" in (r.event or [])]
+    assert with_pages, name
+    for stage, events in with_pages:
+        assert "screen_view" in events, (name, stage)
+    assert sum("screen_view" in (r.event or []) for s in framework.stages
+               for r in s.match) == len(with_pages)

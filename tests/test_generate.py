@@ -45,6 +45,7 @@ TRACK_EVENTS = {
     "Checkout Started",
     "Order Completed",
     "Invite Sent",
+    "Survey Answered",
 }
 
 
@@ -88,7 +89,7 @@ def read_web(folder: Path) -> Web:
                 continue
             if "messageId" not in msg:
                 web.bad["no_message_id"] += 1
-            elif msg.get("type") not in ("page", "track", "identify"):
+            elif msg.get("type") not in ("page", "screen", "track", "identify", "alias", "group"):
                 web.bad["unknown_type"] += 1
             elif not msg.get("anonymousId") and not msg.get("userId"):
                 web.bad["no_identifier"] += 1
@@ -193,13 +194,19 @@ def test_layout_and_summary(generated: tuple[Path, GenerateSummary], web: Web) -
 def test_web_messages_follow_the_segment_spec(web: Web) -> None:
     assert len(web.messages) > 1000
     types = Counter(m["type"] for m in web.messages)
-    assert set(types) == {"page", "track", "identify"}
-    assert types["page"] > types["track"] > types["identify"] > 0
+    assert set(types) == {"page", "screen", "track", "identify", "alias", "group"}
+    assert types["page"] > types["track"] > types["screen"] > types["identify"] > 0
+    assert types["identify"] > types["alias"] > 0
+    assert types["identify"] > types["group"] > 0
     assert {m["event"] for m in web.messages if m["type"] == "track"} == TRACK_EVENTS
     for m in web.messages:
         assert isinstance(m["messageId"], str)
         assert isinstance(m["anonymousId"], str)
         assert T0 <= m["_ts"] < T1, m
+        if m["type"] in ("screen", "alias"):  # the mobile app: an app context, no page
+            assert "page" not in m["context"]
+            assert m["context"]["app"]["name"] == "Shop"
+            continue
         page = m["context"]["page"]
         assert page["url"].startswith("https://shop.example.com/")
         assert page["url"].split("?")[0] == "https://shop.example.com" + page["path"]
@@ -210,6 +217,9 @@ def test_web_messages_follow_the_segment_spec(web: Web) -> None:
         elif m["type"] == "identify":
             assert m["userId"]
             assert m["traits"]["email"]
+        elif m["type"] == "group":
+            assert m["userId"]
+            assert m["groupId"]
         else:
             assert isinstance(m["properties"], dict)
         if m.get("event") == "Order Completed":
@@ -382,7 +392,9 @@ def test_duckdb_reads_every_format(generated: tuple[Path, GenerateSummary]) -> N
     assert not contacts[-1].read_bytes().startswith(b"\xef\xbb\xbf") or len(contacts) == 1
     rel = con.sql(f"select * from read_csv('{contacts[0]}', header=true, all_varchar=true)")
     assert rel.columns[: len(CONTACT_HEADER)] == CONTACT_HEADER
-    assert len(rel.columns) == len(CONTACT_HEADER) + 7
+    # 7 stage dates, then columns real exports carry (names and phone are never kept as traits)
+    assert rel.columns[len(CONTACT_HEADER) + 7:] == ["firstname", "lastname", "phone", "country",
+                                                     "industry"]
 
 
 def test_crm_dates_mix_formats_and_stay_in_the_window(
@@ -407,10 +419,15 @@ def test_crm_dates_mix_formats_and_stay_in_the_window(
         assert T0 <= crm_instant(row["closedate"]) < T1
         assert row["dealstage"]
         float(row["amount"])
-    scores = [int(r["hs_response_value"]) for r in read_csvs(out, "feedback*.csv")]
-    assert all(r["hs_survey_type"] == "NPS" for r in read_csvs(out, "feedback*.csv"))
-    assert 11 in scores
-    assert all(0 <= s <= 11 for s in scores)
+    feedback = read_csvs(out, "feedback*.csv")
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for r in feedback:
+        by_type[r["hs_survey_type"]].append(int(r["hs_response_value"]))
+    assert set(by_type) <= {"NPS", "CSAT", "CES"}
+    assert 11 in by_type["NPS"]  # the malformed answer
+    assert all(0 <= s <= 11 for s in by_type["NPS"])
+    assert all(1 <= s <= 5 for s in by_type["CSAT"])
+    assert all(1 <= s <= 7 for s in by_type["CES"])
 
 
 def test_malformed_records_are_rare_but_present(
@@ -457,3 +474,40 @@ def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path: Path) -> None:
     assert len(list((tmp_path / "web").glob("events-*.jsonl"))) == 3
     assert (tmp_path / "web" / "keep-me.txt").exists()
     assert summary.files == sum(1 for p in tmp_path.rglob("*") if p.is_file()) - 1
+
+
+def test_app_screens_aliases_groups_surveys_and_traits(web: Web) -> None:
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in web.messages:
+        by_type[m["type"]].append(m)
+    screens, aliases, groups = by_type["screen"], by_type["alias"], by_type["group"]
+    assert all(isinstance(m["name"], str) and m["name"] for m in screens)
+    assert all(m["context"]["app"]["name"] == "Shop" for m in screens)
+    # an app's anonymousId is linked to the user by its alias, and is not a web device's
+    aliased = {m["previousId"]: m["userId"] for m in aliases}
+    assert all(m["userId"] for m in aliases)
+    web_anons = {m["anonymousId"] for m in web.messages if m["type"] in ("page", "track")}
+    assert {m["anonymousId"] for m in screens} <= set(aliased)
+    assert not set(aliased) & web_anons
+    # screens before the login are anonymous, the ones after carry the userId
+    assert any("userId" not in m for m in screens)
+    assert any("userId" in m for m in screens)
+    for m in groups:
+        assert m["groupId"].startswith("grp_")
+        assert set(m["traits"]) == {"name", "industry", "plan", "employees"}
+    # some companies upgrade: the same person's group calls name two plans
+    plans: dict[str, set[str]] = defaultdict(set)
+    for m in groups:
+        plans[m["userId"]].add(m["traits"]["plan"])
+    assert any(len(v) == 2 for v in plans.values())
+    surveys = [m for m in web.messages if m.get("event") == "Survey Answered"]
+    kinds = Counter(m["properties"]["survey"] for m in surveys)
+    assert set(kinds) == {"csat", "ces"}
+    for m in surveys:
+        high = 5 if m["properties"]["survey"] == "csat" else 7
+        assert 1 <= m["properties"]["score"] <= high
+    # identify traits: plan and country always, company and role for B2B persons
+    traits = [m["traits"] for m in by_type["identify"]]
+    assert all({"plan", "country"} <= set(t) for t in traits)
+    assert any("company" in t and "role" in t for t in traits)
+    assert any("company" not in t for t in traits)

@@ -113,7 +113,7 @@ def build_input(root: Path) -> Path:
          "userId": USER_ID_EMAIL, "event": "Signed Up", "properties": {"plan": "pro"}},
         # malformed records, each carrying an email
         '{"type": "track", "messageId": "w-bad-1", "userId": "erin.brockovich@example.com"',
-        {"type": "alias", "messageId": "w-bad-2", "timestamp": WEB_T.format(3),
+        {"type": "teleport", "messageId": "w-bad-2", "timestamp": WEB_T.format(3),
          "userId": "Oscar.Wilde@Example.com"},
         {"type": "track", "messageId": "w-bad-3", "timestamp": WEB_T.format(3),
          "anonymousId": "anon-3", "properties": {"who": "peggy.carter@example.com"}},
@@ -175,11 +175,11 @@ def build_input(root: Path) -> Path:
 
 EXPECTED_SOURCES = [
     {"source": "web", "files": 2, "records": 9, "events": 3, "duplicates": 0, "quarantined": 6,
-     "failed_files": 1, "skipped_files": 0},
+     "identity_records": 0, "failed_files": 1, "skipped_files": 0},
     {"source": "email", "files": 1, "records": 4, "events": 2, "duplicates": 0, "quarantined": 2,
-     "failed_files": 0, "skipped_files": 0},
+     "identity_records": 0, "failed_files": 0, "skipped_files": 0},
     {"source": "crm", "files": 3, "records": 8, "events": 4, "duplicates": 0, "quarantined": 4,
-     "failed_files": 0, "skipped_files": 0},
+     "identity_records": 0, "failed_files": 0, "skipped_files": 0},
 ]
 
 
@@ -256,12 +256,12 @@ def test_run_loads_and_quarantines_what_the_scan_relies_on(loaded: dict[str, Any
     assert rows == [
         ("crm", 4, "unparseable date in hs_lifecyclestage_lead_date: soon <redacted-email>", True),
         ("crm", 3, "amount is not a number: 12k <redacted-email>", True),
-        ("crm", 3, "NPS score outside 0-10", True),
-        ("crm", 4, "survey type CSAT <redacted-email> is not NPS", True),
+        ("crm", 3, "NPS score outside 0-10: 11", True),
+        ("crm", 4, "unknown survey type CSAT <redacted-email>", True),
         ("email", 3, "unknown SendGrid event opened", True),
         ("email", 4, "unparseable timestamp yesterday", True),
         ("web", 4, "not valid JSON", True),
-        ("web", 5, "unknown message type alias", True),
+        ("web", 5, "unknown message type teleport", True),
         ("web", 6, "track message without event", True),
         ("web", 7, "not a JSON object", True),
         ("web", 8, "no identifier (anonymous id, user id, email or CRM contact id)", True),
@@ -482,3 +482,48 @@ def test_no_non_ascii_email_in_properties(
     )
     run_pipeline(input_dir, db_path)
     assert _leaked_values(db_path, ["anna@müller.de"]) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Traits (CONTRACT §6): personal data in traits never reaches the warehouse
+
+
+PII_VALUES = [  # names, phone numbers, addresses, birthdays, in every place a trait comes from
+    "Zelda", "Fitzgerald", "+1 555 0199 321", "42 Wallaby Way", "1911-03-14", "Octavia",
+    "Butler-Estrada", "+44 20 7946 0958", "221B Baker Street", "Quentin", "+33 1 99 00 42 17",
+]
+TRAIT_MARKER = "zebra-plan-5521"  # a configured trait value: proves the scan sees traits
+
+
+def test_no_personal_trait_in_the_warehouse(tmp_path: Path, run_pipeline: Any) -> None:
+    root = tmp_path / "input"
+    write_jsonl(root / "web" / "a.jsonl", [
+        {"type": "identify", "messageId": "i1", "timestamp": "2024-03-01T10:00:00Z",
+         "userId": "u-1", "traits": {
+             "plan": TRAIT_MARKER, "firstName": "Zelda", "lastName": "Fitzgerald",
+             "phone": "+1 555 0199 321", "address": {"street": "42 Wallaby Way"},
+             "birthday": "1911-03-14", "email": SENDGRID_EMAIL}},
+        {"type": "group", "messageId": "g1", "timestamp": "2024-03-01T10:00:00Z",
+         "userId": "u-1", "groupId": "acme", "traits": {
+             "plan": "enterprise", "contact_name": "Quentin", "phone": "+33 1 99 00 42 17"}},
+        {"type": "page", "messageId": "p1", "timestamp": "2024-03-01T10:00:00Z",
+         "userId": "u-1", "context": {"traits": {"name": "Quentin"}}},
+    ])
+    write_csv(root / "crm" / "contacts.csv",
+              ["hs_object_id", "email", "createdate", "lifecyclestage",
+               "hs_lifecyclestage_lead_date", "firstname", "lastname", "phone", "address",
+               "country"],
+              [["101", CONTACT_EMAIL, "2024-01-01", "lead", "2024-01-02", "Octavia",
+                "Butler-Estrada", "+44 20 7946 0958", "221B Baker Street", "UK"]])
+    db = tmp_path / "w.duckdb"
+    run_pipeline(root, db)
+    assert sorted(r[0] for r in query(db, "SELECT DISTINCT trait FROM _jm_traits")) == [
+        "country", "group_id", "group_plan", "lifecyclestage", "plan"]
+    data = b"".join(p.read_bytes() for p in warehouse_files(db)).lower()
+    text = decoded_warehouse_text(db).lower()
+    assert TRAIT_MARKER.encode() in data
+    assert TRAIT_MARKER in text
+    for value in PII_VALUES:
+        assert value.lower().encode() not in data, value
+        assert value.lower() not in text, value
+    assert leaks(data, [SENDGRID_EMAIL, CONTACT_EMAIL]) == []

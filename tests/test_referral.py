@@ -140,3 +140,16 @@ def test_blank_invite_code_is_no_code(con: duckdb.DuckDBPyConnection) -> None:
         ("2", "b", "signed_up", "2024-03-02T10:00:00Z", ""),
     ], as_of="2024-03-31T00:00:00Z")
     assert rows == [row("2024-03-01", 2, 1, 1, 1, 0)]
+
+
+def test_a_month_with_only_an_unsubscribe_is_not_active(con: duckdb.DuckDBPyConnection) -> None:
+    # CONTRACT §4 Activity: leaving (unsubscribe, group unsubscribe, spam report) is not activity.
+    # u is active in March (a page view); in April u only unsubscribes: April has no row at all,
+    # and v, whose only events are leaving signals, is never active.
+    rows = referral(con, [
+        ("1", "u", "page_view", "2024-03-01T10:00:00Z", None),
+        ("2", "u", "email_unsubscribe", "2024-04-02T10:00:00Z", None),
+        ("3", "v", "email_group_unsubscribe", "2024-03-03T10:00:00Z", None),
+        ("4", "v", "email_spamreport", "2024-03-04T10:00:00Z", None),
+    ], as_of="2024-04-30T00:00:00Z")
+    assert rows == [row("2024-03-01", 1, 0, 0, 0, 0)]

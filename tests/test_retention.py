@@ -223,3 +223,22 @@ def test_return_rule_stage_versus_any_activity(con: duckdb.DuckDBPyConnection, r
 def test_no_start_events_no_rows(con: duckdb.DuckDBPyConnection) -> None:
     assert retention(con, [("1", "p", "page_view", "2024-03-01T10:00:00Z")],
                      as_of="2024-03-05T00:00:00Z") == []
+
+
+def test_an_unsubscribe_is_not_a_return(con: duckdb.DuckDBPyConnection) -> None:
+    # CONTRACT §4 Activity: p signs up on day 0; on day 1 p's only event is an unsubscribe, on
+    # day 2 a spam report, on day 3 a group unsubscribe, on day 4 an email open (activity).
+    rows = retention(con, [
+        ("1", "p", "signed_up", "2024-03-01T10:00:00Z"),
+        ("2", "p", "email_unsubscribe", "2024-03-02T10:00:00Z"),
+        ("3", "p", "email_spamreport", "2024-03-03T10:00:00Z"),
+        ("4", "p", "email_group_unsubscribe", "2024-03-04T10:00:00Z"),
+        ("5", "p", "email_open", "2024-03-05T10:00:00Z"),
+    ], as_of="2024-03-06T10:00:00Z")
+    assert rows == cohort("2024-03-01", 1, [1, 0, 0, 0, 1, None])
+    # cumulative (retained in n or later): a later unsubscribe retains no earlier day either
+    rows = retention(con, [
+        ("1", "p", "signed_up", "2024-03-01T10:00:00Z"),
+        ("2", "p", "email_unsubscribe", "2024-03-02T10:00:00Z"),
+    ], as_of="2024-03-04T10:00:00Z", cumulative=True)
+    assert rows == cohort("2024-03-01", 1, [1, 0, 0, None])

@@ -108,15 +108,15 @@ def test_feedback_golden_and_invalid_scores(input_dir: Path, db_path: Path, run_
         ("feedback:1", "nps_response", utc(2024, 3, 5, 10), "101", None, "10"),
         ("feedback:2", "nps_response", utc(2024, 3, 5, 10), None,
          KEY.hash_email("frank@example.com"), "0"),
+        ("feedback:6", "csat_response", utc(2024, 3, 5, 10), "101", None, "4"),
     ]
     assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
-        (4, "NPS score outside 0-10"),
-        (5, "NPS score outside 0-10"),
+        (4, "NPS score outside 0-10: 11"),
+        (5, "NPS score outside 0-10: -1"),
         (6, "NPS score is not a whole number: 7.5"),
-        (7, "survey type CSAT is not NPS"),
         (8, "missing NPS score"),
     ]
-    assert summary["sources"][2]["quarantined"] == 5
+    assert summary["sources"][2]["quarantined"] == 4
 
 
 def test_missing_required_column_fails_file(input_dir: Path, db_path: Path, run_pipeline) -> None:
@@ -174,7 +174,7 @@ def test_validation_in_small_batches_gives_the_same_result(
     quarantine = "SELECT file_path, record_no, reason FROM _jm_quarantine ORDER BY 1, 2"
     assert query(db_path, quarantine) == [
         ("crm/contacts.csv", 3, "missing event id"),
-        ("crm/feedback.csv", 3, "NPS score outside 0-10"),
-        ("crm/feedback.csv", 5, "NPS score outside 0-10"),
+        ("crm/feedback.csv", 3, "NPS score outside 0-10: 11"),
+        ("crm/feedback.csv", 5, "NPS score outside 0-10: -2"),
     ]
     assert summary["sources"][2]["events"] == 3 + 2 + 1 + 3

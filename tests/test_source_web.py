@@ -84,7 +84,7 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         "this is not json",                                           # 2
         "",                                                           # 3 blank: not a record
         [1, 2],                                                       # 4
-        {**PAGE, "messageId": "x1", "type": "screen"},                # 5
+        {**PAGE, "messageId": "x1", "type": "teleport"},              # 5
         {**PAGE, "messageId": "x2", "timestamp": "yesterday"},        # 6
         {k: v for k, v in PAGE.items() if k != "messageId"},          # 7
         {k: v for k, v in PAGE.items() if k != "anonymousId"},        # 8
@@ -102,7 +102,7 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
     ) == [
         ("web/a.jsonl", 2, "not valid JSON"),
         ("web/a.jsonl", 4, "not a JSON object"),
-        ("web/a.jsonl", 5, "unknown message type screen"),
+        ("web/a.jsonl", 5, "unknown message type teleport"),
         ("web/a.jsonl", 6, "unparseable timestamp yesterday"),
         ("web/a.jsonl", 7, "missing event id"),
         ("web/a.jsonl", 8, "no identifier (anonymous id, user id, email or CRM contact id)"),
@@ -168,7 +168,7 @@ def test_web_nps_answers_are_checked_like_crm(input_dir: Path, db_path: Path, ru
     assert query(db_path, "SELECT event_id, event_name FROM events") == [("n1", "nps_response")]
     assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
         (2, "NPS score is not a whole number: 9.5"),
-        (3, "NPS score outside 0-10"),
+        (3, "NPS score outside 0-10: 12"),
         (4, "missing NPS score"),
     ]
 

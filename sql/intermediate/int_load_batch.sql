@@ -65,12 +65,17 @@ FROM candidates
 WHERE is_new
 ORDER BY occurred_at, event_id;
 
--- Identity links of every accepted record (identity-only rows included) not known yet.
+-- Identity links of every accepted record (identity-only rows included) not known yet. An alias
+-- (previous_id) links its userId to the previous id, which Segment allows to be an anonymousId or
+-- an earlier userId: both nodes are linked.
 CREATE OR REPLACE TEMP TABLE new_links AS
 WITH links AS (
     SELECT DISTINCT
         jm_person_key(user_id, anonymous_id, email_hash, crm_contact_id) AS node_a,
-        unnest(jm_identity_nodes(user_id, anonymous_id, email_hash, crm_contact_id)) AS node_b
+        unnest(list_concat(
+            jm_identity_nodes(user_id, anonymous_id, email_hash, crm_contact_id),
+            CASE WHEN previous_id IS NOT NULL
+                 THEN ['a:' || previous_id, 'u:' || previous_id] ELSE [] END)) AS node_b
     FROM batch_accepted
 ),
 known AS (
@@ -93,6 +98,39 @@ SELECT node_a FROM new_links
 UNION
 SELECT node_b FROM new_links;
 
+-- Person traits (CONTRACT §6), on the record's identity node so they follow stitching; a value
+-- already recorded for the same node, trait, time and source (a re-load) is not added again.
+INSERT INTO _jm_traits
+WITH staged AS (
+    SELECT
+        jm_person_key(b.user_id, b.anonymous_id, b.email_hash, b.crm_contact_id) AS node,
+        unnest(b.traits, recursive := true),
+        b.traits_at AS set_at,
+        b.file_path,
+        b.file_order,
+        b.record_no
+    FROM batch_accepted AS b
+    WHERE len(b.traits) > 0 AND b.traits_at IS NOT NULL
+),
+firsts AS (
+    -- the same value set again in the batch: its first record is where it came from
+    SELECT node, trait, value, set_at,
+           arg_min({'file_path': file_path, 'record_no': record_no}, (file_order, record_no))
+               AS origin
+    FROM staged
+    WHERE node IS NOT NULL
+    GROUP BY node, trait, value, set_at
+)
+SELECT f.node, f.trait, f.value, f.set_at, $source, f.origin.file_path, f.origin.record_no,
+       $run_id
+FROM firsts AS f
+WHERE NOT EXISTS (
+    SELECT 1 FROM _jm_traits AS t
+    WHERE t.source = $source AND t.node = f.node AND t.trait = f.trait AND t.value = f.value
+      AND t.set_at = f.set_at
+)
+ORDER BY f.node, f.trait, f.set_at, f.value;
+
 -- Quarantine, once per (file, record, content) even when a changed file is read again.
 INSERT INTO _jm_quarantine
 SELECT $source, r.file_path, r.record_no, r.reason, jm_redact(r.raw), r.raw_hash, $run_id
@@ -110,7 +148,8 @@ SELECT
     f.file_path,
     coalesce(c.events, 0) AS events,
     coalesce(c.duplicates, 0) AS duplicates,
-    coalesce(r.quarantined, 0) AS quarantined
+    coalesce(r.quarantined, 0) AS quarantined,
+    coalesce(i.identity_records, 0) AS identity_records
 FROM batch_files AS f
 LEFT JOIN (
     SELECT file_path, count(*) FILTER (WHERE is_new) AS events,
@@ -119,7 +158,15 @@ LEFT JOIN (
 ) AS c USING (file_path)
 LEFT JOIN (
     SELECT file_path, count(*) AS quarantined FROM batch_rejected GROUP BY file_path
-) AS r USING (file_path);
+) AS r USING (file_path)
+LEFT JOIN (
+    -- accepted records without any event row: identity or trait records (alias, group, a contact
+    -- without stage dates); records = events + duplicates + quarantined + these for web and email
+    SELECT file_path, count(*) AS identity_records
+    FROM (SELECT file_path, record_no FROM batch_accepted
+          GROUP BY file_path, record_no HAVING NOT bool_or(is_event))
+    GROUP BY file_path
+) AS i USING (file_path);
 
 INSERT INTO _jm_files
 SELECT $source, f.file_path, f.size_bytes, f.mtime_ns, f.sha256, f.status, f.reason,

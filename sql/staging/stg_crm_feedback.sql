@@ -1,10 +1,13 @@
--- stg_crm_feedback: HubSpot survey export rows (NPS) -> `nps_response` with property `score`,
--- belonging to the contact (by id) and/or the email; id `feedback:<hs_object_id>`.
+-- stg_crm_feedback: HubSpot survey export rows (NPS 0-10, CSAT 1-5, CES 1-7) -> `nps_response`,
+-- `csat_response` or `ces_response` with property `score`, belonging to the contact (by id)
+-- and/or the email; id `feedback:<hs_object_id>`. A row without a survey type is an NPS answer
+-- (exports of NPS surveys alone have no such column).
 WITH answers AS (
     SELECT
         record_no,
         jm_pseudonymize(jm_blank_to_null(hs_object_id)) AS answer_id,
         jm_blank_to_null(hs_survey_type) AS survey_type,
+        coalesce(jm_blank_to_null(hs_survey_type), 'NPS') AS survey,
         jm_blank_to_null(hs_response_value) AS score_text,
         jm_nps_score(hs_response_value) AS score,
         jm_blank_to_null(hs_submission_timestamp) AS submitted_text,
@@ -17,16 +20,14 @@ WITH answers AS (
 SELECT
     record_no,
     CASE
-        WHEN survey_type IS NOT NULL AND upper(survey_type) <> 'NPS'
-            THEN 'survey type ' || jm_redact(survey_type) || ' is not NPS'
-        WHEN score_text IS NOT NULL AND score IS NULL
-            THEN 'NPS score is not a whole number: ' || jm_redact(score_text)
+        WHEN jm_survey_problem(survey, score_text) IS NOT NULL
+            THEN jm_survey_problem(survey, score_text)
         WHEN submitted_text IS NOT NULL AND jm_parse_instant(submitted_text, $tz) IS NULL
             THEN 'unparseable hs_submission_timestamp ' || jm_redact(submitted_text)
     END AS reject_reason,
     true AS is_event,
     'feedback:' || answer_id AS event_id,
-    'nps_response' AS event_name,
+    jm_survey_event(survey) AS event_name,
     jm_parse_instant(submitted_text, $tz) AS occurred_at,
     NULL::VARCHAR AS anonymous_id,
     NULL::VARCHAR AS user_id,

@@ -1,5 +1,7 @@
 -- stg_web: Segment Spec messages (raw_records.raw is one JSON line) -> staged canonical rows.
--- grain: one row per message. Parameters: $tz (zone of timestamps written without an offset).
+-- grain: one row per message. Parameters: $tz (zone of timestamps written without an offset),
+-- $traits (the trait names kept, CONTRACT §6). `alias` and `group` messages are no events
+-- (is_event false): an alias links previousId to userId, a group sets group_* traits.
 -- Each layer is MATERIALIZED: macros repeat their arguments, so arguments must be plain columns
 -- (not JSON extractions) to be computed once.
 WITH extracted AS (
@@ -13,7 +15,9 @@ WITH extracted AS (
                                 '$.context.campaign.medium', '$.context.campaign.name',
                                 '$.properties', '$.context.page.url', '$.properties.url',
                                 '$.context.page.referrer', '$.properties.referrer',
-                                '$.properties.score', '$.context.campaign.source']) AS v,
+                                '$.properties.score', '$.context.campaign.source',
+                                '$.properties.survey', '$.previousId', '$.groupId', '$.name',
+                                '$.traits']) AS v,
         -- fields the Segment spec does not define are kept, in properties
         json_merge_patch(j, '{"type": null, "messageId": null, "timestamp": null,
             "anonymousId": null, "userId": null, "event": null, "properties": null,
@@ -34,6 +38,7 @@ parsed AS MATERIALIZED (
         v[4] AS anonymous_text,
         v[5] AS user_text,
         v[6] AS track_event,
+        CASE WHEN v[1] = 'track' THEN jm_snake_case(v[6]) END AS track_name,
         v[7] AS email_text,
         v[8] AS medium,
         v[9] AS campaign_name,
@@ -44,7 +49,12 @@ parsed AS MATERIALIZED (
         coalesce(v[11], v[12]) AS page_url,
         coalesce(v[13], v[14]) AS referrer,
         v[15] AS score_text,
-        v[16] AS source_text
+        v[16] AS source_text,
+        v[17] AS survey_text,
+        v[18] AS previous_text,
+        v[19] AS group_text,
+        v[20] AS screen_name,
+        v[21] AS traits_text
     FROM extracted
 ),
 fields AS MATERIALIZED (
@@ -56,7 +66,15 @@ fields AS MATERIALIZED (
         -- the inputs of the channel rules (CONTRACT §2), kept with the event
         jm_medium(medium) AS utm_medium,
         jm_redact(jm_blank_to_null(source_text)) AS utm_source,
-        jm_redact(jm_blank_to_null(campaign_name)) AS campaign_kept
+        jm_redact(jm_blank_to_null(campaign_name)) AS campaign_kept,
+        -- a survey answer (CONTRACT §1): track "Survey Answered" names its survey; a track
+        -- "NPS Response" / "CSAT Response" / "CES Response" is an answer to that survey
+        CASE
+            WHEN message_type <> 'track' THEN NULL
+            WHEN track_name = 'survey_answered' THEN coalesce(survey_text, '')
+            WHEN track_name IN ('nps_response', 'csat_response', 'ces_response')
+                THEN split_part(track_name, '_', 1)
+        END AS survey
     FROM parsed
 ),
 channel_inputs AS (  -- not materialized: measured as fast, less memory
@@ -68,22 +86,29 @@ SELECT
         WHEN j IS NULL THEN 'not valid JSON'
         WHEN json_kind <> 'OBJECT' THEN 'not a JSON object'
         WHEN message_type IS NULL THEN 'missing message type'
-        WHEN message_type NOT IN ('page', 'track', 'identify')
+        WHEN message_type NOT IN ('page', 'screen', 'track', 'identify', 'alias', 'group')
             THEN 'unknown message type ' || jm_redact(message_type)
         WHEN message_type = 'track' AND jm_blank_to_null(track_event) IS NULL
             THEN 'track message without event'
+        WHEN message_type = 'alias' AND jm_blank_to_null(previous_text) IS NULL
+            THEN 'alias message without previousId'
+        WHEN message_type = 'alias' AND jm_blank_to_null(user_text) IS NULL
+            THEN 'alias message without userId'
+        WHEN message_type = 'group' AND jm_blank_to_null(group_text) IS NULL
+            THEN 'group message without groupId'
         WHEN timestamp_text IS NOT NULL AND occurred_at IS NULL
             THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
-        WHEN message_type = 'track' AND jm_snake_case(track_event) = 'nps_response'
-             AND score_text IS NOT NULL AND jm_nps_score(score_text) IS NULL
-            THEN 'NPS score is not a whole number: ' || jm_redact(score_text)
+        WHEN survey IS NOT NULL AND jm_survey_problem(survey, score_text) IS NOT NULL
+            THEN jm_survey_problem(survey, score_text)
     END AS reject_reason,
-    true AS is_event,
+    message_type NOT IN ('alias', 'group') AS is_event,
     jm_pseudonymize(jm_blank_to_null(message_id)) AS event_id,
-    CASE message_type
-        WHEN 'page' THEN 'page_view'
-        WHEN 'identify' THEN 'identify'
-        ELSE jm_snake_case(track_event)
+    CASE
+        WHEN message_type = 'page' THEN 'page_view'
+        WHEN message_type = 'screen' THEN 'screen_view'
+        WHEN message_type = 'identify' THEN 'identify'
+        WHEN survey IS NOT NULL THEN jm_survey_event(survey)
+        ELSE track_name
     END AS event_name,
     occurred_at,
     -- An id containing an email is replaced by its keyed hash: no raw address is stored.
@@ -94,10 +119,31 @@ SELECT
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
     campaign_kept AS campaign,
     TRY_CAST(json_extract_string(properties_text, '$.revenue') AS DOUBLE) AS revenue,
-    jm_redact(properties_text)::JSON AS properties,
-    -- a web survey answer (track "NPS Response") is checked like a CRM one
-    CASE WHEN jm_snake_case(track_event) = 'nps_response' THEN jm_nps_score(score_text) END
-        AS nps_score,
+    CASE
+        -- a screen's name is its property `screen`
+        WHEN message_type = 'screen' AND jm_blank_to_null(screen_name) IS NOT NULL
+            THEN json_merge_patch(jm_redact(properties_text)::JSON,
+                                  json_object('screen', jm_redact(screen_name)))
+        -- a survey answer's score is stored as the whole number it was checked to be
+        WHEN survey IS NOT NULL
+            THEN json_merge_patch(jm_redact(properties_text)::JSON,
+                                  json_object('score', jm_nps_score(score_text)))
+        ELSE jm_redact(properties_text)::JSON
+    END AS properties,
+    -- a web survey answer is checked like a CRM one
+    CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,
+    jm_pseudonymize(jm_blank_to_null(previous_text)) AS previous_id,
+    -- CONTRACT §6: identify traits, and group traits as group_<key> plus group_id
+    CASE message_type
+        WHEN 'identify' THEN jm_traits(TRY_CAST(traits_text AS JSON), '', $traits::VARCHAR[])
+        WHEN 'group' THEN jm_traits(
+            json_merge_patch(
+                CASE WHEN json_type(TRY_CAST(traits_text AS JSON)) = 'OBJECT'
+                     THEN TRY_CAST(traits_text AS JSON) ELSE '{}'::JSON END,
+                json_object('id', jm_blank_to_null(group_text))),
+            'group_', $traits::VARCHAR[])
+    END AS traits,
+    occurred_at AS traits_at,
     utm_medium,
     utm_source,
     referrer_host,

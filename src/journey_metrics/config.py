@@ -39,6 +39,33 @@ def check_timezone(name: str) -> str:
     return name
 
 
+# Trait names that hold personal data are never kept, whatever a source file says (CONTRACT §6:
+# never `email`; names, phone numbers, addresses and the like neither).
+_PII_WORDS = frozenset({
+    "email", "mail", "phone", "mobile", "mobilephone", "fax", "name", "firstname", "lastname",
+    "fullname", "surname", "address", "street", "zip", "zipcode", "postcode", "postal", "birthday",
+    "birthdate", "dob", "ssn", "password", "ip", "iban", "passport",
+})
+_PII_PARTS = ("email", "phone", "address", "firstname", "lastname", "fullname", "birth",
+              "password")
+
+
+def is_pii_trait(name: str) -> bool:
+    """Whether a (snake_case) trait name looks like personal data."""
+    return bool(_PII_WORDS & set(name.split("_"))) or any(
+        part in name.replace("_", "") for part in _PII_PARTS
+    )
+
+
+def check_trait_name(name: str) -> str:
+    if is_pii_trait(name):
+        raise ValueError(
+            f"trait {name!r} looks like personal data (emails, names, phone numbers and addresses"
+            " are never kept)"
+        )
+    return name
+
+
 class FileKind(BaseModel):
     """One kind of file inside a source folder and how it becomes canonical events."""
 
@@ -104,9 +131,16 @@ class SourceConfig(BaseModel):
     # `open_events` means it may produce others too (web track events are free-form).
     events: list[str] = []
     open_events: bool = False
+    # CONTRACT §6: the person traits kept from this source (snake_case names); nothing else is.
+    traits: list[str] = []
 
     _check_name = field_validator("name", "folder")(classmethod(lambda cls, v: _identifier(v)))
     _check_tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @field_validator("traits")
+    @classmethod
+    def _check_traits(cls, value: list[str]) -> list[str]:
+        return [check_trait_name(_identifier(v)) for v in value]
 
     def file_kind(self, file_name: str) -> FileKind | None:
         return next((kind for kind in self.files if kind.matches(file_name)), None)

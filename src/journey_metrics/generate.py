@@ -16,8 +16,15 @@ Model, in order:
 4. Email (SendGrid): a welcome mail on signup, newsletters and promos to opted-in signed-up
    persons, order confirmations. Clicks lead to web sessions with ``utm_medium=email``.
 5. CRM (HubSpot): contacts for a share of signed-up persons (monthly exports; a contact changed in
-   a later month is exported again), deals for opportunities, NPS answers from customers.
-6. A few malformed records (~0.1%) and exact duplicates are mixed in (see ``MALFORMED_*``).
+   a later month is exported again; with country, industry and, as real exports have them,
+   names and phone numbers that no trait keeps), deals for opportunities, NPS answers from
+   customers, CSAT answers after won deals and CES answers after sales calls.
+6. The whole experience: a quarter of the signed-up persons also use the mobile app (``screen``
+   calls from an app anonymousId, linked by an ``alias`` at the first login); B2B persons belong
+   to a company (``group`` calls with plan and industry, some companies upgrade later); identify
+   calls carry plan and country (and company and role for B2B persons); some orders are followed
+   by a CSAT answer and some signups by a CES answer (track ``Survey Answered``).
+7. A few malformed records (~0.1%) and exact duplicates are mixed in (see ``MALFORMED_*``).
 
 Identifiers are derived from a keyed bijective hash of an ordinal, so messageIds, sg_event_ids,
 userIds, invite codes and e-mail addresses are unique by construction, and the same
@@ -327,6 +334,7 @@ _SIGNUP_P = np.array([g.signup_p for g in _GROUPS])
 # Web event kinds
 K_PAGE, K_IDENTIFY, K_SIGNED_UP, K_SIGNED_IN, K_VIEWED, K_ADDED = 0, 1, 2, 3, 4, 5
 K_CHECKOUT, K_ORDER, K_INVITE = 6, 7, 8
+K_SCREEN, K_ALIAS, K_GROUP, K_SURVEY = 9, 10, 11, 12  # app screens, alias, group, web surveys
 _TRACK_NAMES = (
     "",
     "",
@@ -337,7 +345,37 @@ _TRACK_NAMES = (
     "Checkout Started",
     "Order Completed",
     "Invite Sent",
+    "",
+    "",
+    "",
+    "Survey Answered",
 )
+_SCREENS = ("Home", "Product List", "Product Detail", "Search", "Cart", "Checkout", "Account",
+            "Orders", "Settings")
+_SCREEN_P = np.array([0.0, 0.22, 0.30, 0.12, 0.10, 0.04, 0.08, 0.09, 0.05])
+_APP_CONTEXTS = (
+    '{"app":{"name":"Shop","version":"4.2.1","build":"421"},"device":{"type":"ios",'
+    '"model":"iPhone15,3"},"os":{"name":"iOS","version":"18.2"},'
+    '"library":{"name":"analytics-ios","version":"4.1.8"}}',
+    '{"app":{"name":"Shop","version":"4.2.0","build":"420"},"device":{"type":"android",'
+    '"model":"Pixel 8"},"os":{"name":"Android","version":"15"},'
+    '"library":{"name":"analytics-android","version":"4.11.3"}}',
+)
+# persons' and companies' traits (CONTRACT §6)
+_PLANS = ("free", "plus", "pro")
+_PLAN_P = np.array([0.68, 0.24, 0.08])
+_COUNTRIES = ("DE", "FR", "NL", "ES", "IT", "AT", "BE")
+_COUNTRY_P = np.array([0.30, 0.22, 0.14, 0.12, 0.10, 0.07, 0.05])
+_ROLES = ("buyer", "team lead", "coach", "office manager", "founder")
+_INDUSTRIES = ("sports clubs", "retail", "education", "healthcare", "logistics", "software")
+_COMPANY_WORDS = ("Alpine", "Harbor", "Northwind", "Summit", "Riverside", "Bluebird", "Granite",
+                  "Meadow", "Falcon", "Cedar", "Lumen", "Orbit")
+_COMPANY_KINDS = ("Running Club", "Outfitters", "Academy", "Clinic", "Logistics", "Labs")
+_GROUP_PLANS = ("team", "business", "enterprise")
+_GROUP_PLAN_P = np.array([0.6, 0.3, 0.1])
+# survey score distributions: CSAT 1-5, CES 1-7 (7 = very easy)
+_CSAT_P = np.array([0.04, 0.06, 0.15, 0.35, 0.40])
+_CES_P = np.array([0.03, 0.04, 0.08, 0.15, 0.25, 0.25, 0.20])
 
 _TS_OFFSETS_MIN = (60, 120, -300, -240, 330, 540, -480)
 _BAD_TIMESTAMPS = ("2026-13-40T25:61:00Z", "yesterday", "17676074251234xyz", "")
@@ -905,6 +943,103 @@ def _click_sessions(
     return ev
 
 
+def _web_rows(person: Arr, ts: Arr, kind: int | Arr, device: int | Arr, user: bool | Arr,
+              qty: int | Arr = 1, aux: int | Arr = -1) -> _Web:
+    """Rows of the kinds that are not part of a browsing session (no page, UTM or product)."""
+    n = len(person)
+    return _Web(
+        person=person.astype(np.int64),
+        ts=ts.astype(np.int64),
+        kind=np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,)).copy(),
+        device=np.broadcast_to(np.asarray(device, dtype=np.int8), (n,)).copy(),
+        user=np.broadcast_to(np.asarray(user, dtype=bool), (n,)).copy(),
+        path=np.full(n, P_HOME, dtype=np.int32),
+        ref=np.full(n, R_NONE, dtype=np.int32),
+        utm=np.full(n, -1, dtype=np.int16),
+        product=np.full(n, -1, dtype=np.int32),
+        qty=np.broadcast_to(np.asarray(qty, dtype=np.int8), (n,)).copy(),
+        aux=np.broadcast_to(np.asarray(aux, dtype=np.int64), (n,)).copy(),
+    )
+
+
+def _is_b2b(h: _Hash, person: Arr) -> Arr:
+    """About one signed-up person in six buys for a company (a club, a school, a clinic)."""
+    out: Arr = h.small(person, 64, 100) < 17
+    return out
+
+
+def _pick(h: _Hash, key: Arr, salt: int, p: Arr) -> Arr:
+    """A category index per key, with probabilities p (deterministic per key)."""
+    idx: Arr = np.minimum(np.searchsorted(np.cumsum(p) / np.sum(p), h.unit(key, salt),
+                                          side="right"), len(p) - 1)
+    return idx
+
+
+def _company(h: _Hash, person: Arr) -> Arr:
+    """The company a B2B person buys for (several persons share one)."""
+    return h.small(person, 82, len(_COMPANY_WORDS) * len(_COMPANY_KINDS))
+
+
+def _experience(
+    rng: np.random.Generator, h: _Hash, web: _Web, signup_ts: Arr, end_ms: int
+) -> _Web:
+    """App screens with their alias, company (group) calls and web survey answers."""
+    parts: list[_Web] = []
+    signed = np.flatnonzero(signup_ts < end_ms)
+    # the mobile app: a quarter of the signed-up persons, 1-6 app sessions starting a few days
+    # after signup; the first session logs in after its first screen (alias app id -> userId)
+    app = signed[rng.random(len(signed)) < 0.25]
+    n_sess = np.minimum(1 + rng.poisson(1.5, len(app)), 6)
+    sp = np.repeat(np.arange(len(app)), n_sess)
+    firsts = np.cumsum(n_sess) - n_sess
+    sidx = np.arange(len(sp)) - np.repeat(firsts, n_sess)
+    gap = np.clip(_lognormal_ms(rng, 3 * DAY_MS, 0.9, len(sp)), HOUR_MS, 20 * DAY_MS)
+    gap[sidx == 0] = np.clip(_lognormal_ms(rng, 2 * DAY_MS, 1.0, int((sidx == 0).sum())),
+                             10 * MIN_MS, 15 * DAY_MS)
+    cs = np.cumsum(gap.astype(np.int64))
+    start = signup_ts[app][sp] + cs - np.repeat(cs[firsts] - gap[firsts].astype(np.int64), n_sess)
+    n_scr = 2 + rng.poisson(3.0, len(sp))
+    ep = np.repeat(np.arange(len(sp)), n_scr)
+    efirst = np.cumsum(n_scr) - n_scr
+    pos = np.arange(len(ep)) - np.repeat(efirst, n_scr)
+    step = _uniform_int(rng, 5_000, 90_000, len(ep))
+    step[pos == 0] = 0
+    e_cs = np.cumsum(step)
+    e_ts = start[ep] + e_cs - np.repeat(e_cs[efirst], n_scr)
+    screen = _choice(rng, np.arange(len(_SCREENS)), _SCREEN_P, len(ep))
+    screen[pos == 0] = 0  # every app session opens on Home
+    first_sess = sidx[ep] == 0
+    parts.append(_web_rows(app[sp][ep], e_ts, K_SCREEN, 2, ~first_sess | (pos >= 1),
+                           aux=screen))
+    alias_at = e_ts[(pos == 0) & first_sess] + _uniform_int(rng, 1_000, 4_000, len(app))
+    parts.append(_web_rows(app, alias_at, K_ALIAS, 2, True))
+
+    # companies: B2B persons' group call shortly after signup; a fifth of them later again,
+    # after their company upgraded its plan
+    b2b = signed[_is_b2b(h, signed)]
+    t_group = signup_ts[b2b] + _uniform_int(rng, MIN_MS, 30 * MIN_MS, len(b2b))
+    parts.append(_web_rows(b2b, t_group, K_GROUP, 0, True, qty=0))
+    up = rng.random(len(b2b)) < 0.2
+    t_up = t_group[up] + _uniform_int(rng, 10 * DAY_MS, 45 * DAY_MS, int(up.sum()))
+    parts.append(_web_rows(b2b[up], t_up, K_GROUP, 0, True, qty=1))
+
+    # web surveys: CSAT a while after some orders, CES right after some signups
+    orders = np.flatnonzero(web.kind == K_ORDER)
+    orders = orders[rng.random(len(orders)) < 0.18]
+    t_csat = web.ts[orders] + _uniform_int(rng, 10 * MIN_MS, 2 * DAY_MS, len(orders))
+    csat = _choice(rng, np.arange(1, 6), _CSAT_P, len(orders))
+    parts.append(_web_rows(web.person[orders], t_csat, K_SURVEY, web.device[orders], True,
+                           qty=0, aux=csat))
+    ups = np.flatnonzero(web.kind == K_SIGNED_UP)
+    ups = ups[rng.random(len(ups)) < 0.10]
+    t_ces = web.ts[ups] + _uniform_int(rng, 30_000, 10 * MIN_MS, len(ups))
+    ces = _choice(rng, np.arange(1, 8), _CES_P, len(ups))
+    parts.append(_web_rows(web.person[ups], t_ces, K_SURVEY, web.device[ups], True,
+                           qty=1, aux=ces))
+    out = _Web.concat(parts)
+    return out.take(np.flatnonzero(out.ts < end_ms))
+
+
 # --------------------------------------------------------------------------------------------
 # Email (SendGrid)
 # --------------------------------------------------------------------------------------------
@@ -1106,6 +1241,12 @@ class _Renderer:
         self.methods = pl.Series(["email", "email", "google", "apple"])
         self.share_via = pl.Series(["email", "link", "whatsapp"])
         self.c_invite = h.const(12)
+        n_companies = len(_COMPANY_WORDS) * len(_COMPANY_KINDS)
+        self.company_names = pl.Series(
+            [f"{_COMPANY_WORDS[c % len(_COMPANY_WORDS)]} "
+             f"{_COMPANY_KINDS[c // len(_COMPANY_WORDS)]}" for c in range(n_companies)]
+        )
+        self.company_ids = pl.Series([f"grp_{10_001 + 37 * c}" for c in range(n_companies)])
 
     # identity strings -------------------------------------------------------------------
     def email(self, person: Arr, variant: Arr | None = None) -> pl.Series:
@@ -1288,6 +1429,11 @@ class _Renderer:
                 "email": lambda rows: self.email(w.person[rows], self._variant(key[rows])),
                 "fn": g(self.first_cap, self.ppl.first[w.person]),
                 "ln": g(self.last_cap, self.ppl.last[w.person]),
+                "plan": g(pl.Series(_PLANS), _pick(h, w.person, 85, _PLAN_P)),
+                "country": g(pl.Series(_COUNTRIES), _pick(h, w.person, 86, _COUNTRY_P)),
+                "b2b": arr(_is_b2b(h, w.person)),
+                "company": g(self.company_names, _company(h, w.person)),
+                "role": g(pl.Series(_ROLES), h.small(w.person, 87, len(_ROLES))),
             },
             [
                 _kn(
@@ -1297,6 +1443,10 @@ class _Renderer:
                             _kv("email", col("email")),
                             _kv("first_name", col("fn")),
                             _kv("last_name", col("ln")),
+                            _kv("plan", col("plan")),
+                            _kv("country", col("country")),
+                            pl.when(col("b2b")).then(_kv("company", col("company"))),
+                            pl.when(col("b2b")).then(_kv("role", col("role"))),
                         ]
                     ),
                 )
@@ -1381,6 +1531,58 @@ class _Renderer:
                 "Invite Sent",
                 [_kv("invite_code", col("code")), _kv("share_via", col("via"))],
             ),
+            "track",
+        )
+        # the mobile app: screens and the alias at login, from the app's own anonymousId
+        app_anon = _uuid(h(w.person, 80), h(w.person, 81))
+        app_cols = {
+            "anon": lambda rows: app_anon.gather(rows),
+            "ctx": g(pl.Series(list(_APP_CONTEXTS)), h.small(w.person, 89, 2)),
+        }
+        part(
+            K_SCREEN,
+            {**app_cols, "screen": g(pl.Series(_SCREENS), np.maximum(w.aux, 0))},
+            [_kv("name", col("screen")), _kn("properties", pl.lit("{}"))],
+            "screen",
+        )
+        part(K_ALIAS, app_cols, [_kv("previousId", col("anon"))], "alias")
+        # companies (Segment group): qty 1 marks the call after the company's upgrade
+        company = _company(h, w.person)
+        plan_i = np.minimum(_pick(h, company, 83, _GROUP_PLAN_P) + w.qty, len(_GROUP_PLANS) - 1)
+        part(
+            K_GROUP,
+            {
+                "gid": g(self.company_ids, company),
+                "gname": g(self.company_names, company),
+                "gind": g(pl.Series(_INDUSTRIES), company // len(_COMPANY_WORDS)),
+                "gplan": g(pl.Series(_GROUP_PLANS), plan_i),
+                "staff": arr(5 + h.small(company, 84, 400)),
+            },
+            [
+                _kv("groupId", col("gid")),
+                _kn(
+                    "traits",
+                    _obj(
+                        [
+                            _kv("name", col("gname")),
+                            _kv("industry", col("gind")),
+                            _kv("plan", col("gplan")),
+                            _kn("employees", col("staff").cast(pl.String)),
+                        ]
+                    ),
+                ),
+            ],
+            "group",
+        )
+        # web surveys: qty 0 CSAT (after an order), 1 CES (after signing up)
+        part(
+            K_SURVEY,
+            {
+                "survey": g(pl.Series(["csat", "ces"]), w.qty.astype(np.int64)),
+                "score": arr(w.aux),
+            },
+            track("Survey Answered", [_kv("survey", col("survey")),
+                                      _kn("score", col("score").cast(pl.String))]),
             "track",
         )
         if not frames:
@@ -1567,8 +1769,12 @@ def _write_crm(
     signup_ts: Arr,
     first_order: Arr,
     referrer_ok: Arr,
+    rng2: np.random.Generator,
 ) -> tuple[int, int, int]:
-    """Write contacts, deals and feedback exports. Returns (files, rows, malformed rows)."""
+    """Write contacts, deals and feedback exports. Returns (files, rows, malformed rows).
+
+    `rng2` draws what came later (CSAT and CES answers), so the rest does not depend on it.
+    """
     none = np.int64(-1)
     months = _months(start_ms, end_ms)
 
@@ -1662,6 +1868,15 @@ def _write_crm(
     hs_source = np.array([g.hubspot for g in _GROUPS])[ppl.group[cps]]
     hs_source = np.where(rng.random(n_c) < 0.04, "OFFLINE", hs_source)
     emails = rnd.email(cps)
+    # contact columns real exports carry: names and phone (never kept as traits), country and,
+    # for B2B contacts, their company's industry (kept: CONTRACT §6)
+    phone = pl.Series(
+        [f"+49 30 555{n:05d}" for n in h.small(cps, 90, 100_000)], dtype=pl.String
+    )
+    country = pl.Series(_COUNTRIES).gather(_pick(h, cps, 86, _COUNTRY_P))
+    industry = pl.Series([*_INDUSTRIES, ""]).gather(
+        np.where(_is_b2b(h, cps), _company(h, cps) // len(_COMPANY_WORDS), len(_INDUSTRIES))
+    )
     date_cols = [f"hs_lifecyclestage_{s}_date" for s in _STAGES]
     for mi, (label, lo, hi) in enumerate(months):
         touched = (create >= lo) & (create < hi)
@@ -1679,6 +1894,11 @@ def _write_crm(
             "createdate": create[sel],
             "lifecyclestage": pl.Series([*_STAGES, ""]).gather(np.where(st_idx < 0, 7, st_idx)),
             "hs_analytics_source": hs_source[sel],
+            "firstname": rnd.first_cap.gather(ppl.first[cps[sel]]),
+            "lastname": rnd.last_cap.gather(ppl.last[cps[sel]]),
+            "phone": phone.gather(sel),
+            "country": country.gather(sel),
+            "industry": industry.gather(sel),
         }
         exprs: list[pl.Expr] = [
             pl.col("hs_object_id"),
@@ -1697,6 +1917,7 @@ def _write_crm(
                 else pl.Series(name, [], dtype=pl.Int64)
             )
             exprs.append(_crm_date(pl.col(name), pl.col(f"c_{k + 1}")).alias(name))
+        exprs += [pl.col(c) for c in ("firstname", "lastname", "phone", "country", "industry")]
         for k in range(len(stages) + 1):
             frame[f"c_{k}"] = h.small(cid[sel] * 16 + k, 60 + mi, 100)
         df = pl.DataFrame(frame).select(exprs)
@@ -1746,11 +1967,29 @@ def _write_crm(
     n_f = len(resp)
     n_bad = max(1, n_f // 500) if n_f else 0
     bad = rng.choice(n_f, n_bad, replace=False) if n_bad else np.zeros(0, dtype=np.int64)
-    f_person = np.concatenate([resp, resp[bad]])
-    f_time = np.concatenate([t_sub, np.minimum(t_sub[bad] + HOUR_MS, end_ms - 1)])
-    f_score = np.concatenate([score, np.full(n_bad, 11)])
+    # CSAT after some won deals, CES (how easy was it?) after some sales opportunities
+    won_p = cps[dc[won]]
+    csat_ok = rng2.random(len(won_p)) < 0.45
+    t_csat = close[won][csat_ok] + _uniform_int(rng2, HOUR_MS, 5 * DAY_MS, int(csat_ok.sum()))
+    csat = _choice(rng2, np.arange(1, 6), _CSAT_P, len(t_csat))
+    opp_c = np.flatnonzero(opp >= 0)
+    ces_ok = rng2.random(len(opp_c)) < 0.30
+    t_ces = opp[opp_c][ces_ok] + _uniform_int(rng2, HOUR_MS, 3 * DAY_MS, int(ces_ok.sum()))
+    ces = _choice(rng2, np.arange(1, 8), _CES_P, len(t_ces))
+    f_person = np.concatenate([resp, resp[bad], won_p[csat_ok], cps[opp_c][ces_ok]])
+    f_time = np.concatenate(
+        [t_sub, np.minimum(t_sub[bad] + HOUR_MS, end_ms - 1), t_csat, t_ces]
+    )
+    f_score = np.concatenate([score, np.full(n_bad, 11), csat, ces])
+    f_type = np.concatenate(
+        [np.zeros(len(resp) + n_bad, dtype=np.int64), np.full(len(t_csat), 1),
+         np.full(len(t_ces), 2)]
+    )
+    keep = f_time < end_ms
+    f_person, f_time, f_score, f_type = f_person[keep], f_time[keep], f_score[keep], f_type[keep]
     order = np.argsort(f_time, kind="stable")
     f_person, f_time, f_score = f_person[order], f_time[order], f_score[order]
+    f_type = f_type[order]
     fid = 30_000_000 + np.cumsum(rng.integers(1, 4, len(f_person)))
     f_contact = contact_of[f_person]
     r = rng.random(len(f_person))
@@ -1761,7 +2000,7 @@ def _write_crm(
     feedback = pl.DataFrame(
         {
             "hs_object_id": fid,
-            "hs_survey_type": np.full(len(fid), "NPS"),
+            "hs_survey_type": pl.Series(["NPS", "CSAT", "CES"]).gather(f_type),
             "hs_response_value": f_score,
             "_t": f_time,
             "c": h.small(fid, 73, 100),
@@ -1952,6 +2191,10 @@ def generate(
     owners = code_owner[web.aux[su]]
     referrer_ok[owners[owners >= 0]] = True
 
+    # the whole experience: app screens and aliases, companies, web surveys (its own stream, so
+    # the journeys above do not depend on it)
+    web = _Web.concat([web, _experience(stream(10), h, web, signup_ts, end_ms)])
+
     # ---- web files: by day received (a few events arrive late, in the next day's file)
     rng = stream(7)
     n_web = len(web)
@@ -2018,7 +2261,8 @@ def generate(
 
     # ---- CRM
     crm_files, crm_rows, crm_bad = _write_crm(
-        stream(9), h, rnd, ppl, out_dir, start_ms, end_ms, signup_ts, first_order, referrer_ok
+        stream(9), h, rnd, ppl, out_dir, start_ms, end_ms, signup_ts, first_order, referrer_ok,
+        stream(11),
     )
     files += crm_files
     report("crm", 1.0)

@@ -36,6 +36,9 @@ class FileResult:
     events: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    # records accepted that became no event: they only link identifiers or set traits
+    # (Segment alias and group, a contact without stage dates)
+    identity_records: int = 0
     reason: str | None = None
     # what the manifest records about the file (set while reading)
     stat: os.stat_result | None = field(default=None, repr=False)
@@ -50,6 +53,7 @@ class SourceSummary:
     events: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    identity_records: int = 0
     failed_files: int = 0
     skipped_files: int = 0
     file_results: list[FileResult] = field(default_factory=list)
@@ -64,6 +68,7 @@ class SourceSummary:
         self.events += result.events
         self.duplicates += result.duplicates
         self.quarantined += result.quarantined
+        self.identity_records += result.identity_records
         self.failed_files += result.status == "failed"
 
     def as_row(self) -> dict[str, int | str]:
@@ -74,6 +79,7 @@ class SourceSummary:
             "events": self.events,
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
+            "identity_records": self.identity_records,
             "failed_files": self.failed_files,
             "skipped_files": self.skipped_files,
         }
@@ -327,7 +333,7 @@ def _stage(
     staging_sql = render_sql(f"staging/{kind.model}.sql")
     con.execute(
         f"CREATE TEMP TABLE stg AS {staging_sql}",
-        used_parameters(staging_sql, {"tz": source.timezone}),
+        used_parameters(staging_sql, {"tz": source.timezone, "traits": source.traits}),
     )
     con.execute(
         "CREATE TEMP TABLE rejected AS SELECT record_no, min(reject_reason) AS reason"
@@ -375,7 +381,8 @@ def _commit_batch(
         counts = {
             row[0]: row[1:]
             for row in con.execute(
-                "SELECT file_path, events, duplicates, quarantined FROM batch_counts"
+                "SELECT file_path, events, duplicates, quarantined, identity_records"
+                " FROM batch_counts"
             ).fetchall()
         }
         con.execute("COMMIT")
@@ -384,9 +391,8 @@ def _commit_batch(
         raise
     for result in results:
         if result.file_path in counts:
-            result.events, result.duplicates, result.quarantined = (
-                int(v) for v in counts[result.file_path]
-            )
+            (result.events, result.duplicates, result.quarantined,
+             result.identity_records) = (int(v) for v in counts[result.file_path])
 
 
 VALIDATE_BATCH_ROWS = 250_000  # rows per pandera call: bounds the memory of a huge file

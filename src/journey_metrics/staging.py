@@ -31,6 +31,7 @@ class StagingColumn(NamedTuple):
     name: str
     type: str  # as DuckDB's DESCRIBE names it
     meaning: str
+    optional: bool = False  # a model may leave it out (the loader inserts by name: NULL)
 
 
 STAGING_COLUMNS: tuple[StagingColumn, ...] = (
@@ -55,6 +56,11 @@ STAGING_COLUMNS: tuple[StagingColumn, ...] = (
     StagingColumn("page_host", "VARCHAR", "web: jm_url_host(page url); NULL otherwise"),
     StagingColumn("referrer_class", "VARCHAR",
                   "web: jm_referrer_class(...); NULL for events whose channel is fixed"),
+    StagingColumn("previous_id", "VARCHAR", "alias: the id linked to user_id", optional=True),
+    StagingColumn("traits", "STRUCT(trait VARCHAR, \"value\" VARCHAR)[]",
+                  "traits the record sets (only those the source's YAML names)", optional=True),
+    StagingColumn("traits_at", "TIMESTAMP WITH TIME ZONE", "when those traits were set",
+                  optional=True),
 )
 
 
@@ -93,7 +99,7 @@ def model_problem(
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE jm_staging_probe AS SELECT * FROM ({sql}) LIMIT 0",
-            used_parameters(sql, {"tz": source.timezone}),
+            used_parameters(sql, {"tz": source.timezone, "traits": source.traits}),
         )
         described = con.execute("DESCRIBE jm_staging_probe").fetchall()
     except duckdb.Error as exc:
@@ -105,6 +111,8 @@ def model_problem(
     actual = {str(row[0]): str(row[1]) for row in described}
     for column in STAGING_COLUMNS:
         if column.name not in actual:
+            if column.optional:
+                continue
             return f"{where}: column {column.name} ({column.type}) is missing"
         if actual[column.name] != column.type:
             return (f"{where}: column {column.name} is {actual[column.name]}, "

@@ -22,8 +22,8 @@ _REASONS = {
     ("event_name", "not_nullable"): "missing event name",
     ("event_name", "str_matches"): "event name is not of the form ^[a-z][a-z0-9_]*$",
     ("occurred_at", "not_nullable"): "missing timestamp",
-    ("nps_score", "in_range"): "NPS score outside 0-10",
-    ("nps_score", "not_nullable"): "missing NPS score",
+    ("nps_score", "in_range"): "survey score outside 0-10",
+    ("nps_score", "not_nullable"): "missing survey score",
 }
 
 
@@ -33,9 +33,13 @@ def _has_identifier(data: PolarsData) -> pl.LazyFrame:
     )
 
 
-def _nps_has_score(data: PolarsData) -> pl.LazyFrame:
+SURVEY_EVENTS = ("nps_response", "csat_response", "ces_response")
+
+
+def _survey_has_score(data: PolarsData) -> pl.LazyFrame:
+    # staging checks each survey's own range with a precise reason; this is the safety net
     return data.lazyframe.select(
-        (pl.col("event_name") != "nps_response") | pl.col("nps_score").is_not_null()
+        ~pl.col("event_name").is_in(SURVEY_EVENTS) | pl.col("nps_score").is_not_null()
     )
 
 
@@ -52,13 +56,13 @@ EVENT_SCHEMA = pa.DataFrameSchema(
         "nps_score": pa.Column(pl.Int64, pa.Check.in_range(0, 10), nullable=True),
     },
     checks=[
-        pa.Check(_nps_has_score, name="nps_needs_score", element_wise=False)
+        pa.Check(_survey_has_score, name="survey_needs_score", element_wise=False)
     ],
 )
 
 _CHECK_REASONS = {
     "has_identifier": "no identifier (anonymous id, user id, email or CRM contact id)",
-    "nps_needs_score": "missing NPS score",
+    "survey_needs_score": "missing survey score",
 }
 
 

@@ -20,7 +20,9 @@ import polars as pl
 import pytest
 
 from conftest import TEST_KEY, query, write_csv, write_json_array, write_jsonl
+from journey_metrics.hashing import HashKey
 
+KEY = HashKey(TEST_KEY.encode(), "test")
 BIG = 10 * 1024 * 1024  # the 10 MB string inside one JSON line
 
 CONTACT_HEADER = ["hs_object_id", "email", "createdate", "lifecyclestage",
@@ -72,7 +74,7 @@ def _build_input(root: Path) -> None:
     (email / "sg-2.jsonl.gz").write_bytes(gzip.compress((lines + "\n").encode()))
 
     crm = root / "crm"
-    # BOM + an unknown extra column (kept in properties)
+    # BOM + an unknown extra column (a contact column no source config names: not kept)
     write_csv(crm / "contacts-a-bom.csv", [*CONTACT_HEADER, "favourite_colour"], [
         ["101", "carol@example.com", "2024-01-01", "lead", "2024-01-01T08:00:00Z",
          "2024-01-02T08:00:00Z", "teal"],
@@ -195,11 +197,11 @@ def test_bom_and_latin1_csv_are_decoded(loaded: dict[str, Any]) -> None:
         " AND event_id LIKE '10%'",
     ))
     # BOM: the first column is still found (events have the contact id), no BOM anywhere
-    assert json.loads(props["101:lead"]) == {"favourite_colour": "teal",
-                                             "lifecyclestage": "lead"}
-    # Latin-1: 0xE9 became "é"
-    assert json.loads(props["103:subscriber"]) == {"firstname": "René",
-                                                   "lifecyclestage": "évangéliste"}
+    assert json.loads(props["101:lead"]) == {"lifecyclestage": "lead"}
+    # Latin-1: 0xE9 became "é" (in the properties and in the trait history)
+    assert json.loads(props["103:subscriber"]) == {"lifecyclestage": "évangéliste"}
+    assert query(db, "SELECT value FROM _jm_traits WHERE node = 'e:' || ? AND trait ="
+                 " 'lifecyclestage'", [KEY.hash_email("rene@example.com")]) == [("évangéliste",)]
     assert query(db, "SELECT DISTINCT crm_contact_id FROM events WHERE source = 'crm'"
                  " ORDER BY 1") == [("101",), ("103",)]
     texts = " ".join(str(r[0]) for r in query(db, "SELECT properties::VARCHAR FROM events"))
@@ -215,8 +217,10 @@ def test_unknown_extra_fields_are_kept_in_properties(loaded: dict[str, Any]) -> 
     }
     assert props["w1"] == {"experiment": "variant-b", "path": "/"}  # web: top-level field
     assert props["e1"] == {"custom_arg": "kept", "sg_message_id": "msg-1"}  # email
-    assert props["101:subscriber"] == {"favourite_colour": "teal", "lifecyclestage": "lead"}
-    assert props["103:subscriber"]["firstname"] == "René"
+    # CRM contact columns are person traits, not event properties: only the configured traits
+    # are kept (CONTRACT §6), so neither favourite_colour nor firstname is
+    assert props["101:subscriber"] == {"lifecyclestage": "lead"}
+    assert props["103:subscriber"] == {"lifecyclestage": "évangéliste"}
 
 
 def test_every_quarantined_record_is_in_the_quarantine_table(loaded: dict[str, Any]) -> None:
@@ -227,7 +231,7 @@ def test_every_quarantined_record_is_in_the_quarantine_table(loaded: dict[str, A
     assert rows == [
         ("crm", "crm/contacts-a-bom.csv", 3,
          "unparseable date in hs_lifecyclestage_subscriber_date: not a date"),
-        ("crm", "crm/feedback.csv", 3, "NPS score outside 0-10"),
+        ("crm", "crm/feedback.csv", 3, "NPS score outside 0-10: 11"),
         ("email", "email/sg-1.json", 3, "unknown SendGrid event teleported"),
         ("web", "web/a-good.jsonl", 3, "not valid JSON"),
     ]

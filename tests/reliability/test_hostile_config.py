@@ -422,20 +422,31 @@ def test_a_framework_rule_naming_an_unknown_but_valid_source_is_refused(
 def test_hostile_csv_headers_are_data_not_sql(
     input_dir: Path, db_path: Path, run_pipeline: Any
 ) -> None:
-    """Column names we did not choose (extra CSV columns) are kept as property names."""
+    """Column names we did not choose (extra CSV columns) are kept as property names (deals), or
+    read as candidate trait names and dropped (contacts: only configured traits are kept)."""
     evil = 'x"; DROP TABLE events; --'
-    path = input_dir / "crm" / "contacts.csv"
-    path.parent.mkdir(parents=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    (input_dir / "crm").mkdir(parents=True)
+    deals = input_dir / "crm" / "deals.csv"
+    with deals.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["hs_object_id", "dealstage", "closedate", "associated_contact_id", evil,
+                         "ünï'code"])
+        writer.writerow(["9", "closedwon", "2024-01-01T00:00:00Z", "101", "v1", "v2"])
+    contacts = input_dir / "crm" / "contacts.csv"
+    with contacts.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hs_object_id", "email", "hs_lifecyclestage_lead_date", evil, "ünï'code"])
         writer.writerow(["101", "c@example.com", "2024-01-01T00:00:00Z", "v1", "v2"])
-    assert b'"x""; DROP' in path.read_bytes()
+    assert b'"x""; DROP' in deals.read_bytes()
+    assert b'"x""; DROP' in contacts.read_bytes()
     summary = run_pipeline(input_dir, db_path)
     assert summary["failed_files"] == []
-    assert summary["sources"][2]["events"] == 1
-    props = json.loads(query(db_path, "SELECT properties::VARCHAR FROM events")[0][0])
-    assert props == {evil: "v1", "ünï'code": "v2"}
+    assert summary["sources"][2]["events"] == 2
+    props = dict(query(db_path, "SELECT event_id, properties::VARCHAR FROM events"))
+    assert json.loads(props["deal:9:closedwon"]) == {evil: "v1", "ünï'code": "v2",
+                                                   "dealstage": "closedwon"}
+    assert json.loads(props["101:lead"]) == {}
+    assert query(db_path, "SELECT count(*) FROM _jm_traits") == [(0,)]
 
 
 # --------------------------------------------------------------------------------------------
