@@ -108,10 +108,12 @@ CREATE OR REPLACE TEMP MACRO jm_identity_nodes(user_id, anonymous_id, email_hash
                 lambda x: x IS NOT NULL)
 );
 
--- CONTRACT §4 Activity: any event except identify and the email events a person does not do.
+-- CONTRACT §4 Activity: any event except identify, the email events a person does not do, and
+-- the signals of leaving (an unsubscribe or spam report is not a return).
 CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
     event_name NOT IN ('identify', 'email_processed', 'email_dropped', 'email_delivered',
-                       'email_deferred', 'email_bounce')
+                       'email_deferred', 'email_bounce',
+                       'email_unsubscribe', 'email_group_unsubscribe', 'email_spamreport')
 );
 
 -- The calendar period (day, week starting Monday, month) containing an instant, in zone `tz`.
