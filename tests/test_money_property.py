@@ -24,7 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handmade_events import HandEvent, load_events, population
+from journey_metrics.config import Framework
 from journey_metrics.db import connect
+from journey_metrics.metrics.ltv import LtvQuery, ltv_rows
 from journey_metrics.metrics.revenue import revenue_rows
 
 T0 = datetime(2024, 2, 20, tzinfo=UTC)
@@ -35,7 +37,12 @@ NOT_ACTIVITY = frozenset({"identify", "email_processed", "email_dropped", "email
                           "email_group_unsubscribe", "email_spamreport"})
 ORDERS = ("order_completed", "deal_won")
 NAMES = ("order_completed", "order_completed", "deal_won", "page_view", "identify",
-         "email_unsubscribe", "email_open")
+         "email_unsubscribe", "email_open", "signed_up")
+FRAMEWORK = Framework.model_validate({
+    "name": "prop", "window": "30d",
+    "stages": [{"name": "visit", "match": [{"event": "page_view"}]},
+               {"name": "signup", "match": [{"event": "signed_up"}]}],
+})
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,14 @@ def period_start(moment: datetime, tz: str, period: str) -> date:
     if period == "week":
         return local - timedelta(days=local.weekday())
     return local.replace(day=1)
+
+
+def periods_between(first: date, later: date, period: str) -> int:
+    if period == "day":
+        return (later - first).days
+    if period == "week":
+        return (later - first).days // 7
+    return (later.year - first.year) * 12 + later.month - first.month
 
 
 def instants(tz: str) -> st.SearchStrategy[datetime]:
@@ -207,3 +222,49 @@ def test_revenue_matches_the_contract_reference(
     got = revenue_rows(mcon, period=case.period, tz=case.tz, as_of=case.as_of,
                        currency=case.currency)
     assert_rows(got, reference_revenue(case), case)
+
+
+def reference_ltv(case: Case) -> list[dict[str, Any]]:
+    seen = [e for e in case.events if when(e) <= case.as_of]
+    orders = [e for e in seen if e[2] in ORDERS]
+    currency = reporting(case, orders)
+
+    def start(e: HandEvent) -> date:
+        return period_start(when(e), case.tz, case.period)
+
+    cohort_of: dict[str, date] = {}
+    for e in sorted(seen, key=when):
+        if e[2] == "signed_up" and e[1] not in cohort_of:
+            cohort_of[e[1]] = start(e)
+    now = period_start(case.as_of, case.tz, case.period)
+    members: dict[tuple[str, date], list[str]] = defaultdict(list)
+    member = groups_of(case)
+    for person, cohort in cohort_of.items():
+        for g in member[person]:
+            members[(g, cohort)].append(person)
+    rows = []
+    for (g, cohort), people in members.items():
+        last = periods_between(cohort, now, case.period)
+        total = 0.0
+        for n in range(last + 1):
+            revenue = sum(e[4] or 0.0 for e in orders
+                          if e[1] in people and start(e) >= cohort
+                          and periods_between(cohort, start(e), case.period) == n
+                          and (currency is None or currency_of(e) in (None, currency)))
+            total += revenue
+            rows.append({"group": g, "cohort": cohort.isoformat(), "period": n,
+                         "cohort_size": len(people),
+                         "revenue": None if n == last else revenue,
+                         "cumulative_revenue_per_person": None if n == last
+                         else total / len(people)})
+    return sorted(rows, key=lambda r: (r["group"] != "all", r["group"], r["cohort"], r["period"]))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=cases(("day", "week", "month")))
+def test_ltv_matches_the_contract_reference(mcon: duckdb.DuckDBPyConnection, case: Case) -> None:
+    prepare(mcon, case)
+    got = ltv_rows(mcon, LtvQuery(FRAMEWORK, "signup", case.period, case.tz, case.as_of,
+                                  case.currency))
+    assert_rows(got, reference_ltv(case), case)

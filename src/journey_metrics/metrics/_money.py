@@ -41,3 +41,16 @@ def reporting_currency(
 def orders_sql() -> str:
     """The int_orders relation (parameters: as_of, tz, period, currency)."""
     return load_sql("intermediate/int_orders.sql")
+
+
+def excluded_orders(
+    con: duckdb.DuckDBPyConnection, currency: str | None, as_of: datetime
+) -> int:
+    """Orders at or before as_of in another currency than `currency` (all persons)."""
+    from journey_metrics.db import fetch_first
+    from journey_metrics.sql import fill_snippets
+
+    sql = fill_snippets("marts/fct_excluded_orders.sql", orders=orders_sql())
+    params = {"as_of": as_of, "tz": "UTC", "period": "month", "currency": currency}
+    row = fetch_first(con.execute(sql, used_parameters(sql, params)))
+    return int(row[0]) if row else 0
