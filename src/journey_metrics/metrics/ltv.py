@@ -95,8 +95,8 @@ def _compute(ctx: Context, **options: Any) -> Rows:
 def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
     assert ctx.framework is not None
     return Presentation(
-        title=f"Lifetime value: {ctx.framework.label}, cohorts by {options.get('period') or 'month'}"
-        f" of first {options['start']}",
+        title=f"Lifetime value: {ctx.framework.label}, cohorts by "
+        f"{options.get('period') or 'month'} of first {options['start']}",
         caption="the period containing as_of has not ended: its revenue is blank (-)",
     )
 
