@@ -38,6 +38,7 @@ NOT_ACTIVITY = frozenset({"identify", "email_processed", "email_dropped", "email
 ORDERS = ("order_completed", "deal_won")
 NAMES = ("order_completed", "order_completed", "deal_won", "page_view", "identify",
          "email_unsubscribe", "email_open", "signed_up")
+SCORES = {"nps_response": (0, 10), "csat_response": (1, 5), "ces_response": (1, 7)}
 FRAMEWORK = Framework.model_validate({
     "name": "prop", "window": "30d",
     "stages": [{"name": "visit", "match": [{"event": "page_view"}]},
@@ -84,14 +85,15 @@ def instants(tz: str) -> st.SearchStrategy[datetime]:
 
 
 @st.composite
-def cases(draw: st.DrawFn, periods: tuple[str, ...] = ("week", "month")) -> Case:
+def cases(draw: st.DrawFn, periods: tuple[str, ...] = ("week", "month"),
+          names: tuple[str, ...] = NAMES) -> Case:
     tz = draw(st.sampled_from(ZONES))
     persons = []
     events: list[HandEvent] = []
     for p in range(draw(st.integers(1, 5))):
         persons.append((f"p{p}", draw(st.sampled_from(CHANNELS))))
         for _ in range(draw(st.integers(0, 8))):
-            name = draw(st.sampled_from(NAMES))
+            name = draw(st.sampled_from(names))
             props: dict[str, Any] = {}
             revenue = None
             if name in ORDERS:
@@ -99,8 +101,14 @@ def cases(draw: st.DrawFn, periods: tuple[str, ...] = ("week", "month")) -> Case
                 currency = draw(st.sampled_from((None, "EUR", "USD", "usd")))
                 if currency:
                     props["currency"] = currency
-            events.append((f"{len(events):03d}", f"p{p}", name, draw(instants(tz)), revenue,
-                           props))
+            if name in SCORES:
+                props["score"] = draw(st.integers(SCORES[name][0] - 1, SCORES[name][1] + 1))
+            at = draw(instants(tz))
+            if events and events[-1][1] == f"p{p}" and draw(st.booleans()):
+                at = when(events[-1])  # ties at the same instant
+            # the random prefix makes the event_id order unrelated to the drawing order
+            event_id = f"{draw(st.integers(0, 20)):02d}-{len(events):03d}"
+            events.append((event_id, f"p{p}", name, at, revenue, props))
     latest = max((e[3] for e in events), default=T0)
     as_of = draw(st.one_of(st.just(latest), instants(tz)))
     assert isinstance(as_of, datetime)
