@@ -6,7 +6,8 @@ The references below are written from the contract text only (not from sql/marts
 * every instant is UTC; a calendar period (day, week starting Monday, month) is taken from the
   local date in `tz` (zoneinfo), so daylight-saving days are 23 or 25 hours long;
 * events after as_of are ignored (an event exactly at as_of counts);
-* activity = any event except identify and email_processed/dropped/delivered/deferred/bounce.
+* activity = any event except identify, email_processed/dropped/delivered/deferred/bounce and
+  the signals of leaving (email_unsubscribe/group_unsubscribe/spamreport).
 
 Contract readings this file fixes:
 
@@ -51,9 +52,10 @@ ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo", "Europe/Berlin")
 PERIODS = ("day", "week", "month")
 CHANNELS = ("(none)", "direct", "email")
 NOT_ACTIVITY = frozenset({"identify", "email_processed", "email_dropped", "email_delivered",
-                          "email_deferred", "email_bounce"})
+                          "email_deferred", "email_bounce", "email_unsubscribe",
+                          "email_group_unsubscribe", "email_spamreport"})
 EVENT_NAMES = ("page_view", "signed_up", "signed_in", "identify", "email_delivered",
-               "email_open", "invite_sent", "nps_response")
+               "email_open", "invite_sent", "nps_response", "email_unsubscribe")
 CODES = ("c1", "c2", "c3")
 
 
