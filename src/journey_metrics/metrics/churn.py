@@ -1,0 +1,77 @@
+"""Churn per period (CONTRACT §11 churn): who was active in the previous period and is not now.
+
+Activity excludes the signals of leaving (unsubscribe, group unsubscribe, spam report: §4), which
+are counted apart in `unsubscribed`; lost CRM deals in `deals_lost`. The period containing as_of
+has not ended, so its `churned` and `churn_rate` are null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from journey_metrics.metrics.common import ratio
+from journey_metrics.metrics.registry import (
+    Column,
+    Context,
+    Kind,
+    Metric,
+    Option,
+    Presentation,
+    Rows,
+    register,
+)
+from journey_metrics.sql import load_sql, used_parameters
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def churn_rows(con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime) -> Rows:
+    """Churn rows per group of the TEMP table `population` (with the `group` column)."""
+    sql = load_sql("marts/fct_churn.sql")
+    params = {"as_of": as_of, "tz": tz, "period": period}
+    result = con.execute(sql, used_parameters(sql, params))
+    names = [d[0] for d in result.description]
+    rows = []
+    for values in result.fetchall():
+        r = dict(zip(names, values, strict=True))
+        churned = r["churned"]
+        rows.append({
+            "group": r["group_name"], "period": r["period"], "active_before": r["active_before"],
+            "churned": churned,
+            "churn_rate": None if churned is None else ratio(churned, r["active_before"]),
+            "unsubscribed": r["unsubscribed"], "deals_lost": r["deals_lost"],
+        })
+    return rows
+
+
+# --- the declaration (metrics/registry.py) -------------------------------------------------------
+
+def _columns(options: Mapping[str, Any]) -> tuple[Column, ...]:
+    grouped = (Column("group", Kind.text),) if options.get("by") else ()
+    return (*grouped, Column("period", Kind.date), Column("active_before", Kind.count),
+            Column("churned", Kind.count), Column("churn_rate", Kind.ratio),
+            Column("unsubscribed", Kind.count), Column("deals_lost", Kind.count))
+
+
+def _compute(ctx: Context, **options: Any) -> Rows:
+    rows = churn_rows(ctx.con, period=options.get("period") or "month", tz=ctx.tz,
+                      as_of=ctx.as_of)
+    return rows if ctx.segment.grouped else [
+        {k: v for k, v in row.items() if k != "group"} for row in rows]
+
+
+CHURN = register(Metric(
+    name="churn",
+    help="Persons active in the previous period and not in this one, unsubscribes and lost "
+    "deals per period (CONTRACT §11).",
+    columns=_columns,
+    compute=_compute,
+    options=(Option("period", "Calendar period.", "month", choices=("week", "month")),),
+    present=lambda options, ctx, rows: Presentation(
+        title=f"Churn by {options.get('period') or 'month'}",
+        caption="the period containing as_of has not ended: churned is blank (-)"),
+    examples=("journey-metrics churn --period week --by channel",),
+))

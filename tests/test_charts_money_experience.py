@@ -1,0 +1,79 @@
+"""The money and experience charts render to PNG (vl-convert), with rows and without."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from journey_metrics.charts.experience import draw_churn, draw_satisfaction
+from journey_metrics.charts.money import draw_ltv, draw_revenue
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+REVENUE = [
+    {"period": "2024-01-01", "orders": 1, "revenue": 10.0, "buyers": 1, "active_persons": 2,
+     "arpu": 5.0, "arppu": 10.0, "repeat_buyers": 0, "repeat_purchase_rate": 0.0,
+     "excluded_orders": 0, "currency": "EUR"},
+    {"period": "2024-02-01", "orders": 2, "revenue": 120.0, "buyers": 2, "active_persons": 3,
+     "arpu": 40.0, "arppu": 60.0, "repeat_buyers": 1, "repeat_purchase_rate": 0.5,
+     "excluded_orders": 1, "currency": "EUR"},
+]
+LTV = [
+    {"group": "all", "cohort": "2024-01-01", "period": 0, "cohort_size": 2, "revenue": 40.0,
+     "cumulative_revenue_per_person": 20.0},
+    {"group": "all", "cohort": "2024-01-01", "period": 1, "cohort_size": 2, "revenue": 20.0,
+     "cumulative_revenue_per_person": 30.0},
+    {"group": "all", "cohort": "2024-01-01", "period": 2, "cohort_size": 2, "revenue": None,
+     "cumulative_revenue_per_person": None},
+    {"group": "direct", "cohort": "2024-02-01", "period": 0, "cohort_size": 1, "revenue": 5.0,
+     "cumulative_revenue_per_person": 5.0},
+]
+SATISFACTION = [
+    {"period": "2024-03-01", "nps_respondents": 2, "nps": 0.0, "csat_respondents": 5,
+     "csat": 40.0, "ces_respondents": 3, "ces": 10 / 3},
+    {"period": "2024-04-01", "nps_respondents": 0, "nps": None, "csat_respondents": 1,
+     "csat": 100.0, "ces_respondents": 0, "ces": None},
+]
+CHURN = [
+    {"period": "2024-02-01", "active_before": 3, "churned": 1, "churn_rate": 1 / 3,
+     "unsubscribed": 1, "deals_lost": 1},
+    {"period": "2024-03-01", "active_before": 3, "churned": 2, "churn_rate": 2 / 3,
+     "unsubscribed": 1, "deals_lost": 0},
+    {"period": "2024-04-01", "active_before": 2, "churned": None, "churn_rate": None,
+     "unsubscribed": 0, "deals_lost": 0},
+]
+CASES: list[tuple[str, Any, list[dict[str, Any]]]] = [
+    ("revenue", draw_revenue, REVENUE), ("ltv", draw_ltv, LTV),
+    ("satisfaction", draw_satisfaction, SATISFACTION), ("churn", draw_churn, CHURN),
+]
+
+
+@pytest.mark.parametrize(("name", "draw", "rows"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("empty", [False, True], ids=["rows", "empty"])
+def test_renders_to_png(tmp_path: Path, name: str, draw: Any, rows: list[dict[str, Any]],
+                        empty: bool) -> None:
+    chart = draw([] if empty else rows)
+    path = tmp_path / f"{name}.png"
+    chart.save(str(path), format="png")
+    assert path.read_bytes().startswith(PNG)
+    assert path.stat().st_size > 1000
+
+
+def values_of(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chart's inline rows (Altair may move them into `datasets`)."""
+    if "datasets" in spec:
+        return list(next(iter(spec["datasets"].values())))
+    return list(spec["data"]["values"])
+
+
+def test_open_churn_period_is_marked() -> None:
+    values = values_of(draw_churn(CHURN).to_dict())
+    states = {v["period"]: v["state"] for v in values}
+    assert states == {"2024-02-01": "ended", "2024-03-01": "ended", "2024-04-01": "not ended"}
+
+
+def test_only_the_all_group_and_closed_periods_are_drawn() -> None:
+    values = values_of(draw_ltv(LTV).to_dict())
+    assert [(v["cohort"], v["period"]) for v in values] == [("2024-01-01", 0), ("2024-01-01", 1)]
