@@ -253,3 +253,55 @@ def test_edges_leaving_step_k_add_up_to_paths_with_k_items(
     lengths = {"A": min(5, steps), "B": 1}
     for k in range(1, steps + 1):
         assert sum(r[3] for r in rows if r[0] == k) == sum(n >= k for n in lengths.values())
+
+
+# --- through the command line (CONTRACT §5 formats, §8 options) ---------------------------------
+
+
+def test_cli_json_csv_and_usage_errors(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from conftest import write_jsonl
+
+    def message(i: int, minute: int, kind: str, event: str | None = None) -> dict[str, Any]:
+        m: dict[str, Any] = {"type": kind, "messageId": f"m{i}", "anonymousId": "anon-1",
+                             "timestamp": f"2024-03-01T10:{minute:02d}:00Z"}
+        if event:
+            m["event"] = event
+        if kind == "page":
+            m["properties"] = {"path": f"/p{i}"}
+        return m
+
+    write_jsonl(tmp_path / "in" / "web" / "a.jsonl", [
+        message(1, 0, "page"), message(2, 10, "page"), message(3, 20, "track", "Signed Up"),
+        message(4, 51, "page")])  # a 31-minute gap: a second session
+    db = tmp_path / "w.duckdb"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "journey_metrics", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    assert cli("run", "--input", str(tmp_path / "in"), "--db", str(db)).returncode == 0
+    result = cli("paths", "--db", str(db), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"step": 1, "source": "page_view", "target": "signed_up", "paths": 1, "persons": 1,
+         "share": 1.0, "median_hours": 20 / 60},
+        {"step": 2, "source": "signed_up", "target": "page_view", "paths": 1, "persons": 1,
+         "share": 1.0, "median_hours": 31 / 60},
+        {"step": 3, "source": "page_view", "target": "(end)", "paths": 1, "persons": 1,
+         "share": 1.0, "median_hours": None},
+    ]
+    result = cli("paths", "--db", str(db), "--item", "page", "--scope", "session",
+                 "--steps", "2", "--from", "2024-03-01", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "step,source,target,paths,persons,share,median_hours"
+    assert len(result.stdout.splitlines()) == 4  # /p1 -> /p2, /p4 -> (end), /p2 -> (end)
+    result = cli("paths", "--db", str(db), "--item", "stage", "--framework", "aarrr")
+    assert result.returncode == 0, result.stderr
+    result = cli("paths", "--db", str(db), "--item", "stage")
+    assert result.returncode == 2
+    assert "--framework" in result.stderr
+    assert cli("paths", "--db", str(db), "--steps", "0").returncode == 2
+    assert cli("paths", "--db", str(db), "--by", "channel").returncode == 2  # §6: no --by

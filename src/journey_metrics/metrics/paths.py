@@ -154,9 +154,10 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
     """The PathsQuery of a command's options (a bad value is a UsageError)."""
     from journey_metrics.metrics.common import parse_instant
 
-    item = options.get("item") or "event"
-    steps = int(options.get("steps") if options.get("steps") is not None else 5)
-    top = int(options.get("top") if options.get("top") is not None else 6)
+    item: Item = options.get("item") or "event"
+    steps_value, top_value = options.get("steps"), options.get("top")
+    steps = 5 if steps_value is None else int(steps_value)
+    top = 6 if top_value is None else int(top_value)
     if steps < 1:
         raise UsageError(f"--steps: {steps} must be at least 1")
     if top < 1:
