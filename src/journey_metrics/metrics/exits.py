@@ -1,0 +1,86 @@
+"""Funnel exits (issue 11, item 3): where the persons who stop at each stage leave from.
+
+Not a registered metric: `funnel --exits` calls `compute_exits(con, q)` (the lead wires it).
+For each stage k before the last, the persons whose funnel level is k (they reached k but not
+k + 1, on the attempt the funnel uses) are split by their last touchpoint before leaving
+(sql/marts/funnel_exits.sql states the exact rule). Per group and step, the exits add up to the
+funnel's `drop_off` of step k + 1.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from journey_metrics.errors import UsageError
+from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, FunnelQuery, stage_events_sql
+from journey_metrics.sql import fill_snippets, used_parameters
+from journey_metrics.stages import compile_stages
+
+if TYPE_CHECKING:
+    import duckdb
+
+EXITS_COLUMNS = ("group", "step", "stage", "touchpoint", "persons", "share_of_drop_off")
+
+
+def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
+    """The funnel's ordered chain (sql/marts/funnel/, as funnel.funnel_sql builds it), then the
+    exits of sql/marts/funnel_exits.sql."""
+    count = len(flags)
+    ks = range(1, count + 1)
+    first_only = ("QUALIFY pos = min(pos) OVER (PARTITION BY person_no)"
+                  if q.entry == "first" else "")
+    ctes = [
+        f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})",
+        "level_1 AS MATERIALIZED ("
+        + fill_snippets("marts/funnel/level_1.sql", first_only=first_only) + ")",
+        *(fill_snippets("marts/funnel/level_k.sql", k=k, prev=k - 1) for k in ks[1:]),
+    ]
+    levels = " UNION ALL ".join(
+        f"SELECT person_no, {k} AS level, max(start_pos) AS start_pos,"
+        f" max(start_at) AS start_at FROM level_{k} GROUP BY person_no"
+        for k in ks
+    )
+    ctes.append("person_levels AS MATERIALIZED ("
+                + fill_snippets("marts/funnel/person_levels.sql", levels=levels) + ")")
+    ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
+                " start_at AS t_1 FROM person_levels)")
+    ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+    ctes.append(f"chain AS (SELECT * FROM chain_{count})")
+    exits = fill_snippets(
+        "marts/funnel_exits.sql",
+        reached_at="CASE level " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
+        stage_match="CASE x.step " + " ".join(
+            f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
+        last_step=count,
+    )
+    return "WITH " + ",\n".join(ctes) + ",\n" + exits
+
+
+def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+    """Exit rows per group of the TEMP table `population` (metrics/segments.py): `group`,
+    `step` (the stage the persons reached), `stage`, `touchpoint`, `persons`,
+    `share_of_drop_off`; ordered by group ('all' first), step, persons descending, touchpoint."""
+    if q.order != "ordered":
+        raise UsageError("--exits needs --order ordered (an unordered funnel has no last step)")
+    stages = compile_stages(q.framework)
+    sql = exits_sql(q, stages.expressions)
+    params: dict[str, Any] = {
+        **stages.params,
+        "as_of": q.as_of,
+        "window": q.window,
+        "from_at": q.from_at or FAR_PAST,
+        "to_at": q.to_at or FAR_FUTURE,
+    }
+    result = con.execute(sql, used_parameters(sql, params))
+    names = [s.name for s in q.framework.stages]
+    return [
+        {
+            "group": group,
+            "step": int(step),
+            "stage": names[int(step) - 1],
+            "touchpoint": touchpoint,
+            "persons": int(persons),
+            "share_of_drop_off": float(share),
+        }
+        for group, step, touchpoint, persons, share in result.fetchall()
+    ]

@@ -1,0 +1,56 @@
+"""The paths flow diagram (charts/paths.py): geometry that adds up, and a PNG that renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from journey_metrics.charts.paths import NODE_WIDTH, draw_flow, flow_geometry
+
+# 10 paths: a -> b -> (end) x6, a -> (end) x2, c -> b -> … x2 (… -> (end))
+ROWS: list[dict[str, Any]] = [
+    {"step": 1, "source": "a", "target": "b", "paths": 6, "share": 0.6},
+    {"step": 1, "source": "a", "target": "(end)", "paths": 2, "share": 0.2},
+    {"step": 1, "source": "c", "target": "b", "paths": 2, "share": 0.2},
+    {"step": 2, "source": "b", "target": "(end)", "paths": 6, "share": 0.6},
+    {"step": 2, "source": "b", "target": "…", "paths": 2, "share": 0.2},
+    {"step": 3, "source": "…", "target": "(end)", "paths": 2, "share": 0.2},
+]
+
+
+def test_nodes_are_sized_by_paths_and_stacked_without_overlap() -> None:
+    nodes, outline = flow_geometry(ROWS)
+    sizes = {(r["step"], r["item"]): r["paths"] for r in nodes.iter_rows(named=True)}
+    assert sizes == {(1, "a"): 8, (1, "c"): 2, (2, "b"): 8, (3, "…"): 2}
+    first = {r["item"]: r for r in nodes.filter(nodes["step"] == 1).iter_rows(named=True)}
+    assert (first["a"]["y0"], first["a"]["y1"]) == (0, 8)  # largest on top
+    assert first["c"]["y0"] > first["a"]["y1"]  # a gap between nodes
+    # every ribbon starts inside its source node and ends inside its target node
+    for ribbon in outline.partition_by("ribbon"):
+        start, end = ribbon.row(0, named=True), ribbon.row(-1, named=True)
+        source = nodes.filter((nodes["step"] == start["step"])
+                              & (nodes["item"] == start["source"])).row(0, named=True)
+        assert source["y0"] <= start["y_top"] < start["y_bottom"] <= source["y1"]
+        assert start["x"] == start["step"] + NODE_WIDTH / 2
+        if start["target"] != "(end)":
+            target = nodes.filter((nodes["step"] == start["step"] + 1)
+                                  & (nodes["item"] == start["target"])).row(0, named=True)
+            assert target["y0"] <= end["y_top"] < end["y_bottom"] <= target["y1"]
+            assert end["x"] == start["step"] + 1 - NODE_WIDTH / 2
+        else:
+            assert end["y_top"] == start["y_top"]  # leaves straight to the right
+
+
+def test_renders_to_png(tmp_path: Path) -> None:
+    chart = draw_flow(ROWS, "Paths from the first visit")
+    out = tmp_path / "flow.png"
+    chart.save(str(out), format="png")
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 5000
+
+
+def test_no_rows_still_render(tmp_path: Path) -> None:
+    out = tmp_path / "empty.png"
+    draw_flow([], "Paths").save(str(out), format="png")
+    assert out.read_bytes()[:4] == b"\x89PNG"
