@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution_data import T, Ev, load
+from attribution_data import Ev, T, load
 from journey_metrics.metrics.attribution import MODELS, AttributionQuery, attribution_rows
 
 CHANNELS = ("direct", "social", "organic_search", "paid_search")
