@@ -1,8 +1,9 @@
 -- Attribution (CONTRACT §9): every conversion's credit spread over the touches on its path, under
 -- every model in one pass.
 -- Grain: one row per (model, group). `conversions` is the sum of credit, `revenue` the sum of
--- credit x value; both are summed as exact decimals (credit to 12 places, money to 6) so that the
--- result, and the order of the rows, does not depend on the order DuckDB adds doubles in.
+-- credit x value; both are summed as exact decimals (credit and money to 12 places) so that the
+-- result, and the order of the rows, does not depend on the order DuckDB adds doubles in; the
+-- output rounds conversions to 9 places and revenue to 6 (no 0.30000000000000004 in JSON).
 -- A group gets a row under every model as soon as it is on any path (0 credit included), so the
 -- models compare side by side. `total_conversions` / `total_revenue` repeat the totals on every
 -- row (the caller checks that additive models add up to them).
@@ -132,14 +133,14 @@ credited AS (
 ),
 totals AS (
     SELECT count(*) AS total_conversions,
-           coalesce(sum(value::DECIMAL(38, 6)), 0) AS total_revenue
+           coalesce(sum(value::DECIMAL(38, 12)), 0) AS total_revenue
     FROM conversions
 )
 SELECT
     g.model,
     g.group_name,
-    g.conversions::DOUBLE AS conversions,
-    g.revenue::DOUBLE AS revenue,
+    round(g.conversions, 9)::DOUBLE AS conversions,
+    round(g.revenue, 6)::DOUBLE AS revenue,
     t.total_conversions,
     t.total_revenue::DOUBLE AS total_revenue
 FROM (
@@ -147,7 +148,7 @@ FROM (
         model,
         group_name,
         sum(credit::DECIMAL(38, 12)) AS conversions,
-        sum((credit * value)::DECIMAL(38, 6)) AS revenue
+        sum((credit * value)::DECIMAL(38, 12)) AS revenue
     FROM credited
     WHERE list_contains($models, model)
     GROUP BY model, group_name
