@@ -376,3 +376,16 @@ def test_cli_bad_spend_row_exits_2(warehouse: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, env=os.environ.copy(), check=False)
     assert done.returncode == 2, done.stderr
     assert f"{spend}:2: cost '-1' is negative" in " ".join(done.stderr.split())
+
+
+def test_python_api(warehouse: Path) -> None:
+    import journey_metrics
+
+    frame = journey_metrics.open(warehouse).attribution(
+        conversion="order_completed", model=("first", "last_non_direct"), group_by="channel")
+    assert frame.columns == ["model", "group", "conversions", "revenue", "share"]
+    assert frame.filter(frame["conversions"] > 0).rows() == [
+        ("first", "direct", 1.0, 100.0, 1.0), ("last_non_direct", "email", 1.0, 100.0, 1.0)]
+    by_campaign = journey_metrics.open(warehouse).attribution(
+        conversion="order_completed", model="linear", group_by="campaign")
+    assert by_campaign.rows() == [("linear", "(none)", 1.0, 100.0, 1.0)]
