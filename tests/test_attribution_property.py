@@ -202,3 +202,17 @@ def check_additivity(rows: list[dict[str, Any]], events: list[Ev], q: Attributio
             assert math.isclose(revenue, total_revenue, abs_tol=5e-7 * len(of_model) + 1e-9)
         for r in of_model:
             assert math.isclose(r["share"], r["conversions"] / len(conversions))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(events=logs())
+def test_session_touches_are_the_sessions_view(mcon: duckdb.DuckDBPyConnection,
+                                               events: list[Ev]) -> None:
+    """fct_attribution.sql cuts sessions itself (cheaper than the view): the same sessions."""
+    load(mcon, events)
+    view = sorted(mcon.execute(
+        "SELECT person_id, started_at, channel FROM sessions").fetchall())
+    ours = sorted((person, t[0], t[3]) for person, ts in touches_of(events).items()
+                  for t in ts if t[2] == 0)
+    assert view == ours

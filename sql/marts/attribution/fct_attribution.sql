@@ -11,8 +11,8 @@
 -- before as_of), lookback (INTERVAL), half_life_seconds (DOUBLE), exposure (BOOLEAN: merge
 -- consecutive touches of one group), models (the requested model names, in output order).
 -- Snippets: conversion_match (a boolean over fct_events), group_column (channel | campaign).
--- Touches: web sessions (the sessions view: start, channel; the id and campaign of the session's
--- first event) and email_click events (channel email). A path is ordered by (time, id, kind).
+-- Touches: web sessions (start, channel, id and campaign of the session's first event) and
+-- email_click events (channel email). A path is ordered by (time, id, kind).
 WITH conversions AS MATERIALIZED (
     SELECT
         row_number() OVER (ORDER BY occurred_at, source, event_id) AS conversion_no,
@@ -26,19 +26,23 @@ WITH conversions AS MATERIALIZED (
 converters AS (
     SELECT DISTINCT person_id FROM conversions
 ),
-session_touches AS (
+-- Sessions as the sessions view cuts them (CONTRACT §2: gaps of at most 30 minutes, in
+-- (occurred_at, event_id) order), but only their first events, for the converters only: a
+-- session's touch is its first event (start, id, channel, campaign). Reading the view and
+-- joining its first events back costs three times as much; tests check both agree.
+web_events AS (
     SELECT
-        s.person_id,
-        s.started_at AS touched_at,
-        e.event_id AS touch_id,
-        0 AS kind,
-        coalesce(s.channel, '(none)') AS channel,
-        e.campaign
-    FROM sessions AS s
-    JOIN fct_events AS e
-      ON e.person_id = s.person_id AND e.source = 'web' AND e.occurred_at = s.started_at
-    WHERE s.person_id IN (SELECT person_id FROM converters)
-    QUALIFY row_number() OVER (PARTITION BY s.person_id, s.session_no ORDER BY e.event_id) = 1
+        person_id, event_id, occurred_at, channel, campaign,
+        lag(occurred_at) OVER (PARTITION BY person_id ORDER BY occurred_at, event_id)
+            AS previous_at
+    FROM fct_events
+    WHERE source = 'web' AND person_id IN (SELECT person_id FROM converters)
+),
+session_touches AS (
+    SELECT person_id, occurred_at AS touched_at, event_id AS touch_id, 0 AS kind,
+           coalesce(channel, '(none)') AS channel, campaign
+    FROM web_events
+    WHERE previous_at IS NULL OR occurred_at - previous_at > INTERVAL 30 MINUTE
 ),
 email_touches AS (
     SELECT person_id, occurred_at AS touched_at, event_id AS touch_id, 1 AS kind,
