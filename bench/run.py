@@ -145,6 +145,32 @@ for _ in range(int(sys.argv[2])):
 print(json.dumps({"times": times, "persons": counts}))
 """
 
+ATTRIBUTION_POLARS = r"""
+import sys, time, json
+from datetime import datetime
+from pathlib import Path
+sys.path.insert(0, sys.argv[4])
+from attribution_polars import attribute
+as_of = datetime.fromisoformat(sys.argv[2])
+times = []
+for _ in range(int(sys.argv[3])):
+    started = time.perf_counter()
+    rows = attribute(Path(sys.argv[1]), "order_completed", as_of)
+    times.append(time.perf_counter() - started)
+print(json.dumps({"times": times, "rows": rows}))
+"""
+
+
+def same_attribution(ours: list[dict[str, object]], theirs: list[dict[str, object]]) -> bool:
+    """The same (model, group) rows with the same credit and revenue (to 1e-6)."""
+    def key(rows: list[dict[str, object]]) -> dict[tuple[object, object], tuple[float, float]]:
+        return {(r["model"], r["group"]): (float(r["conversions"]), float(r["revenue"]))  # type: ignore[arg-type]
+                for r in rows}
+    a, b = key(ours), key(theirs)
+    return a.keys() == b.keys() and all(
+        abs(a[k][0] - b[k][0]) <= 1e-6 and abs(a[k][1] - b[k][1]) <= 1e-6 * max(1, abs(a[k][1]))
+        for k in a)
+
 
 def bench_size(size: str, repeat: int) -> dict[str, object]:
     full, extra = ensure_input(size)
@@ -226,6 +252,26 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
                                           "rss_mb": polars_run["rss_mb"]}
     results["funnel_counts"] = {"journey_metrics": cli_persons, "polars": polars_out["persons"],
                                 "agree": cli_persons == polars_out["persons"]}
+
+    log(f"{size}: attribution")
+    attribution = [JM, "attribution", "--db", str(db), "--conversion", "order_completed",
+                   "--format", "json"]
+    results["attribution_all_models"] = median_of(
+        [timed([*attribution, "--model", "all"]) for _ in range(repeat)])
+    two = [timed([*attribution, "--model", "last", "--model", "linear"]) for _ in range(repeat)]
+    results["attribution_last_linear"] = median_of(two)
+    ours = json.loads(str(two[0]["stdout"]))
+    latest = timed([sys.executable, "-c",
+                    "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True)"
+                    ".execute('SELECT max(occurred_at) FROM events').fetchone()[0].isoformat())",
+                    str(db)])
+    peer = timed([sys.executable, "-c", ATTRIBUTION_POLARS, str(export_dir / "events.parquet"),
+                  str(latest["stdout"]).strip(), str(repeat), str(ROOT / "bench")])
+    peer_out = json.loads(str(peer["stdout"]).strip().splitlines()[-1])
+    results["attribution_polars_last_linear"] = {
+        "seconds": statistics.median(peer_out["times"]), "runs": peer_out["times"],
+        "rss_mb": peer["rss_mb"]}
+    results["attribution_agree"] = same_attribution(ours, peer_out["rows"])
 
     for name, cmd in {
         "retention": [JM, "retention", "--db", str(db), "--framework", "aarrr", "--start",

@@ -40,7 +40,7 @@ def evaluate(
     from journey_metrics.metrics.segments import parse_segment, prepare_population
     from journey_metrics.warehouse import open_for_reading
 
-    if metric.framework and not framework:
+    if metric.framework and metric.framework_required and not framework:
         raise UsageError(f"{metric.name}: --framework is required")
     spec = load_framework(framework, warn=announce) if metric.framework and framework else None
     segment = parse_segment(by, where)

@@ -54,8 +54,12 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
     found = [keyword("db", Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")],
                      DEFAULT_DB)]
     if metric.framework:
-        found.insert(0, keyword("framework", Annotated[str, typer.Option(
-            "--framework", help="Built-in name or YAML file.")]))
+        if metric.framework_required:
+            found.insert(0, keyword("framework", Annotated[str, typer.Option(
+                "--framework", help="Built-in name or YAML file.")]))
+        else:
+            found.insert(0, keyword("framework", Annotated[str | None, typer.Option(
+                "--framework", help="Built-in name or YAML file (optional).")], None))
     if metric.segments:
         found.append(keyword("by", Annotated[str | None, typer.Option(
             "--by", help=f"Split into groups: {' | '.join(metric.by_choices)}.")], None))

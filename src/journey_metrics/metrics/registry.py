@@ -134,6 +134,7 @@ class Metric:
     compute: Compute
     options: tuple[Option, ...] = ()
     framework: bool = False  # takes --framework NAME|FILE (required)
+    framework_required: bool = True  # False: --framework may be left out (ctx.framework None)
     as_of: bool = True  # takes --as-of
     tz: bool = True  # takes --tz
     segments: bool = True  # takes --by and --where (CONTRACT §6)

@@ -1,0 +1,57 @@
+"""Attribution chart (CONTRACT §9): conversions per channel (or campaign) under each model, the
+models side by side, so a marketer sees at once where `last` and `first` disagree with the
+multi-touch models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import altair as alt
+
+MODEL_ORDER = ("first", "last", "last_non_direct", "linear", "position", "time_decay",
+               "participation")
+MODEL_LABELS = {"first": "first touch", "last": "last touch", "last_non_direct":
+                "last non-direct", "linear": "linear", "position": "position (40/20/40)",
+                "time_decay": "time decay", "participation": "participation (not additive)"}
+
+
+def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
+                     title: str = "Conversions credited per channel, by attribution model"
+                     ) -> alt.Chart:
+    """Grouped bars: one group of bars per channel (or campaign), one bar per model. Rows are
+    the attribution command's rows (model, group, conversions, revenue, share[, cost, cpa,
+    roas]); groups are ordered by their `last`-model credit (else their first model's)."""
+    import altair as alt
+
+    models = [m for m in MODEL_ORDER if any(r["model"] == m for r in rows)]
+    models += sorted({str(r["model"]) for r in rows} - set(models))
+    labels = [MODEL_LABELS.get(m, m) for m in models]
+    reference = "last" if "last" in models else (models[0] if models else None)
+    credit = {r["group"]: r["conversions"] for r in rows if r["model"] == reference}
+    groups = sorted({str(r["group"]) for r in rows}, key=lambda g: (-credit.get(g, 0.0), g))
+    has_spend = any("cost" in r for r in rows)
+    values = [{
+        "model": MODEL_LABELS.get(r["model"], r["model"]), "group": r["group"],
+        "conversions": r["conversions"], "revenue": r["revenue"], "share": r["share"],
+        **({k: r.get(k) for k in ("cost", "cpa", "roas")} if has_spend else {}),
+    } for r in rows]
+    tooltip = [
+        alt.Tooltip("group:N", title="Group"), alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("conversions:Q", title="Conversions credited", format=",.2f"),
+        alt.Tooltip("share:Q", title="Share of conversions", format=".1%"),
+        alt.Tooltip("revenue:Q", title="Revenue credited", format=",.2f"),
+    ]
+    if has_spend:
+        tooltip += [alt.Tooltip("cost:Q", title="Cost", format=",.2f"),
+                    alt.Tooltip("cpa:Q", title="Cost per conversion", format=",.2f"),
+                    alt.Tooltip("roas:Q", title="Return on spend", format=".2f")]
+    return alt.Chart(alt.Data(values=values), title=title, width=width).mark_bar().encode(
+        x=alt.X("group:N", sort=groups, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("model:N", sort=labels),
+        y=alt.Y("conversions:Q", title="Conversions credited"),
+        color=alt.Color("model:N", sort=labels, scale=alt.Scale(domain=labels),
+                        legend=alt.Legend(title="Model", orient="bottom", columns=4)),
+        tooltip=tooltip,
+    )
