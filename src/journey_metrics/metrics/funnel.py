@@ -100,7 +100,7 @@ def funnel_sql(
     else:
         ctes += _fast_chain(stage_count, entry)
     if mode == "correlate":
-        return "WITH " + ",\n".join(ctes) + "\n" + load_sql("marts/funnel/correlate.sql")
+        return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
     summary = fill_snippets("marts/funnel/summary.sql",
                             aggregates=", ".join(_aggregates(stage_count, order, mode)))
     return "WITH " + ",\n".join(ctes) + "\n" + summary
