@@ -30,9 +30,7 @@ from journey_metrics.metrics.funnel import (
 from journey_metrics.metrics.segments import Segment, prepare_population
 from journey_metrics.metrics.statistics import benjamini_hochberg, fisher_exact, odds_ratio
 from test_funnel_property import (
-    T0,
     Case,
-    at,
     cases,
     funnel_order,
     greedy_attempt,
@@ -137,7 +135,8 @@ def reference_times(case: Case) -> Rows:
     entered = [(c, results[pid]) for pid, c in case.persons if results[pid].level]
     groups = [("all", [p for _, p in entered])]
     if case.by_channel:
-        groups += [(c, [p for cc, p in entered if cc == c]) for c in sorted({c for c, _ in entered})]
+        groups += [(c, [p for cc, p in entered if cc == c])
+                   for c in sorted({c for c, _ in entered})]
     rows = []
     for group, people in groups:
         for k in range(2, len(case.stages) + 1):

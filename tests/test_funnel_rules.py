@@ -262,4 +262,5 @@ def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
-    assert "exclude.0.between" in lines[0] and str(path) in lines[0]
+    assert "exclude.0.between" in lines[0]
+    assert str(path) in lines[0]

@@ -334,7 +334,8 @@ def load_framework(
     sources = load_sources()
     source_names = {s.name for s in sources}
     known_events = {e for s in sources for e in s.events}
-    located = [(f"stages.{i}", f"stage {stage.name}", stage.match) for i, stage in enumerate(framework.stages)]
+    located = [(f"stages.{i}", f"stage {stage.name}", stage.match)
+               for i, stage in enumerate(framework.stages)]
     located += [(f"exclude.{i}", f"exclude {i}", rule.match)
                 for i, rule in enumerate(framework.exclude)]
     for where, label, rules in located:

@@ -1,0 +1,1 @@
+"""Chart functions: aggregated rows in, an Altair chart out (Altair is imported inside)."""
