@@ -3,6 +3,7 @@ tests against plain-Python references built on test_funnel_property.py's reading
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -115,7 +116,8 @@ def reference_trend(case: Case, period: str) -> Rows:
         first = sum(1 for v in found if v >= 1)
         for k in range(1, len(case.stages) + 1):
             n = sum(1 for v in found if v >= k)
-            rows.append({"group": group, "period": p, "step": k, "stage": f"s{k}", "persons": n,
+            rows.append({"group": group, "period": p.isoformat(), "step": k, "stage": f"s{k}",
+                         "persons": n,
                          "conversion_from_start": None if k == 1 else n / first,
                          "complete": period_end(p, period) + case.window <= case.as_of})
     return rows
@@ -200,8 +202,8 @@ def test_trend_counts_a_person_in_each_period_of_their_attempts(
     rows = run(con, case, trend_rows, trend="week")
     assert [(r["period"], r["step"], r["persons"], r["conversion_from_start"], r["complete"])
             for r in rows] == [
-        (date(2024, 2, 26), 1, 1, None, True), (date(2024, 2, 26), 2, 0, 0.0, True),
-        (date(2024, 3, 4), 1, 2, None, True), (date(2024, 3, 4), 2, 1, 0.5, True),
+        ("2024-02-26", 1, 1, None, True), ("2024-02-26", 2, 0, 0.0, True),
+        ("2024-03-04", 1, 2, None, True), ("2024-03-04", 2, 1, 0.5, True),
     ]
     assert rows == reference_trend(case, "week")
 
@@ -226,7 +228,7 @@ def test_trend_uses_the_time_zone(con: duckdb.DuckDBPyConnection) -> None:
     case = simple_case([["a"], ["b"]], [("1", "p", "a", 0), ("2", "q", "a", 11 * 60)], 60)
     rows = run(con, case, trend_rows, trend="day", tz="Asia/Tokyo")
     assert [(r["period"], r["persons"]) for r in rows if r["step"] == 1] == [
-        (date(2024, 3, 1), 1), (date(2024, 3, 2), 1)]
+        ("2024-03-01", 1), ("2024-03-02", 1)]
 
 
 # --- golden: times ------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ def test_times_percentiles_by_hand(con: duckdb.DuckDBPyConnection) -> None:
     assert rows[1]["median_hours_from_start"] == 6.5  # (2 + 11) / 2
 
 
-def test_times_refuse_unordered_and_two_modes_refused(tmp_path: Path) -> None:
+def test_mode_usage_errors_and_cli_output(tmp_path: Path) -> None:
     case = simple_case([["a"], ["b"]], [("1", "p", "a", 0)], 60, order="unordered")
     connection = connect(tmp_path / "u.duckdb")
     with pytest.raises(UsageError, match="--times"):
@@ -271,6 +273,25 @@ def test_times_refuse_unordered_and_two_modes_refused(tmp_path: Path) -> None:
                            "--trend", "week"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "only one of --trend, --times, --correlate" in done.stderr
+    # each mode prints JSON rows with its own columns (dates as YYYY-MM-DD)
+    for mode, first_row in [
+        (["--trend", "week"], {"group": "all", "period": "2024-02-26", "step": 1,
+                               "stage": "acquisition", "persons": 1,
+                               "conversion_from_start": None, "complete": True}),
+        (["--times"], {"group": "all", "step": 2, "stage": "activation", "persons": 0,
+                       "p10_hours": None, "p25_hours": None, "median_hours": None,
+                       "p75_hours": None, "p90_hours": None, "median_hours_from_start": None}),
+    ]:
+        done = subprocess.run([*base, "funnel", "--db", db, "--framework", "aarrr", *mode,
+                               "--format", "json", "--as-of", "2024-06-01T00:00:00Z"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)[0] == first_row
+    done = subprocess.run([*base, "funnel", "--db", db, "--framework", "aarrr", "--correlate",
+                           "--format", "csv"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "group,item,converters,non_converters,odds_ratio,p_value,q_value"]
 
 
 # --- golden: correlate --------------------------------------------------------------------------

@@ -1,8 +1,15 @@
-"""The funnel (CONTRACT §4): persons per stage with conversion, drop-off, in-progress persons,
-median step times and Wilson intervals, for all persons and per first-touch channel.
+"""The funnel (CONTRACT §4, §7): persons per stage with conversion, drop-off, in-progress
+persons, median step times and Wilson intervals, per group of the population; per-step windows
+and exclusions; and three other outputs: `--trend` (per entry period), `--times` (time to convert
+percentiles) and `--correlate` (what converters did differently).
 
 The SQL lives in sql/marts/funnel/; this module only stitches its sections together for the
-framework's number of stages and shapes the rows.
+framework's number of stages and shapes the rows. Three engines make the CTE `chain` (one row per
+person who entered: level, the chosen attempt's start and step times t_1..t_K):
+- fast (ordered, no within/exclude): one ASOF join per level over events (level_k.sql);
+- exact (within/exclude, and --trend): every attempt's chain (attempt_k.sql), void attempts
+  removed (attempt_void.sql);
+- unordered (PostHog's): per attempt, which stages have an event in its window (unordered_k.sql).
 """
 
 from __future__ import annotations
@@ -285,7 +292,8 @@ def trend_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str,
         for k, stage in enumerate(q.framework.stages, start=1):
             persons = int(group[f"persons_{k}"])
             rows.append({
-                "group": group["group_name"], "period": period, "step": k, "stage": stage.name,
+                "group": group["group_name"], "period": period.isoformat(), "step": k,
+                "stage": stage.name,
                 "persons": persons,
                 "conversion_from_start": None if k == 1 else ratio(persons, first),
                 "complete": end + q.window <= q.as_of,
