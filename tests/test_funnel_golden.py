@@ -205,7 +205,10 @@ def test_from_to_restrict_entries_only(input_dir: Path, tmp_path: Path) -> None:
     assert persons(la) == [1, 0, 0]
 
 
-def test_unordered_ignores_order_and_window(input_dir: Path, tmp_path: Path) -> None:
+def test_unordered_ignores_order_not_the_window(input_dir: Path, tmp_path: Path) -> None:
+    # CONTRACT §4 (changed, issue 13): the window still holds in unordered funnels. Within 1d
+    # each event is alone (3 attempts of one stage each); within 8d the first attempt (order at
+    # day 1) sees all three stages.
     write_jsonl(input_dir / "web" / "a.jsonl", [
         track("o1", "2024-03-01T10:00:00Z", "p", "Order Completed"),
         track("s1", "2024-03-05T10:00:00Z", "p", "Signed Up"),
@@ -213,6 +216,8 @@ def test_unordered_ignores_order_and_window(input_dir: Path, tmp_path: Path) -> 
     ])
     assert persons(funnel(input_dir, tmp_path)) == [1, 0, 0]
     unordered = funnel(input_dir, tmp_path, "--order", "unordered")
+    assert persons(unordered) == [1, 0, 0]
+    unordered = funnel(input_dir, tmp_path, "--order", "unordered", "--window", "8d")
     assert persons(unordered) == [1, 1, 1]
     assert unordered[1]["in_progress"] is None
     assert unordered[1]["median_hours_from_previous"] is None

@@ -8,8 +8,13 @@ The reference below is written from the contract text only (not from sql/marts/f
   one (`first`); from its start, the greedy chain takes for each next stage k the first event
   after the previous step that matches stage k and lies at most start + window (inclusive);
   one event fills one step;
-* level = max over the attempts (only the first one with `first`); `unordered`: the largest k such
-  that the person has, in [from, to), an event for each of stages 1..k;
+* level = max over the attempts (only the first one with `first`); `unordered` (PostHog's, §4 as
+  changed by issue 13): an attempt starts at every stage-matching event in [from, to), its level
+  is the number of distinct stages with an event in [start, start + window];
+* CONTRACT §7: `within` caps a step at that long after the previous step; an attempt is void when
+  an exclusion event lies strictly after its step-i event and strictly before its step-j event
+  (never reached j: at or before start + window); void attempts count nowhere; `first` takes the
+  first non-void attempt;
 * rows per group (`all`, then with by_channel one group per channel of the persons who entered,
   sorted) and stage, with the null conventions of the contract.
 
@@ -17,11 +22,10 @@ Contract readings this file fixes (the engine agrees with all of them):
 
 * in_progress at stage k counts the persons whose level is k - 1 and who have a counted attempt
   (only the first one with `--entry first`) reaching k - 1 whose start + window is strictly after
-  as_of; in `--order unordered` there are no attempts nor windows, so in_progress and the median
-  are null.
+  as_of; in `--order unordered` in_progress and the median are null (CONTRACT §4).
 * "latest-starting attempt" breaks ties between attempts starting at the same instant by the funnel
   order (the later one in the order is the later start).
-* `--order unordered`: one event may count for several stages ("has events for each of stages").
+* `--order unordered`: one event may count for several stages (the start event counts too).
 * `--by channel` has one group per channel that has at least one person at stage 1 (so a channel
   group never shows only zeros); the `all` group is always present.
 """
@@ -84,6 +88,14 @@ class Case:
     from_at: datetime | None = None
     to_at: datetime | None = None
     by_channel: bool = False
+    # CONTRACT §7: per stage, `within` in minutes (None: none; stage 1 never has one) and
+    # exclusion rules (event names, i, j)
+    within: tuple[int | None, ...] = ()
+    exclude: tuple[tuple[tuple[str, ...], int, int], ...] = ()
+
+    def within_of(self, k: int) -> timedelta | None:
+        minutes = self.within[k - 1] if k - 1 < len(self.within) else None
+        return None if minutes is None else timedelta(minutes=minutes)
 
     @property
     def stage_sets(self) -> list[frozenset[str]]:
@@ -96,8 +108,12 @@ class Case:
             "window": "1d",
             "stages": [
                 {"name": f"s{k}", "match": [{"event": list(rule)} for rule in rules]}
+                | ({"within": f"{self.within[k - 1]}m"}
+                   if k - 1 < len(self.within) and self.within[k - 1] is not None else {})
                 for k, rules in enumerate(self.stages, start=1)
             ],
+            "exclude": [{"match": [{"event": list(names)}], "between": [i, j]}
+                        for names, i, j in self.exclude],
         })
 
     def query(self) -> FunnelQuery:
@@ -167,9 +183,12 @@ def funnel_order(case: Case, events: list[Event]) -> list[tuple[Event, frozenset
 
 
 def greedy_attempt(case: Case, order: list[tuple[Event, frozenset[int]]], start: int) -> Attempt:
-    deadline = order[start][0].at + case.window
     chain = [start]
     for k in range(2, len(case.stages) + 1):
+        deadline = order[start][0].at + case.window
+        within = case.within_of(k)
+        if within is not None:  # CONTRACT §7: also at most `within` after the previous step
+            deadline = min(deadline, order[chain[-1]][0].at + within)
         following = (j for j in range(chain[-1] + 1, len(order))
                      if k in order[j][1] and order[j][0].at <= deadline)
         step = next(following, None)
@@ -179,20 +198,44 @@ def greedy_attempt(case: Case, order: list[tuple[Event, frozenset[int]]], start:
     return Attempt(start, tuple(order[j][0] for j in chain))
 
 
+def is_void(case: Case, events: list[Event], attempt: Attempt) -> bool:
+    """CONTRACT §7: an event of an exclusion rule strictly after the step-i event and strictly
+    before the step-j event (never reached j: at or before start + window)."""
+    for names, i, j in case.exclude:
+        if attempt.level < i:
+            continue
+        after = attempt.steps[i - 1].at
+        for e in events:
+            if e.name not in names or e.at > case.as_of or e.at <= after:
+                continue
+            if (e.at < attempt.steps[j - 1].at if attempt.level >= j
+                    else e.at <= attempt.steps[0].at + case.window):
+                return True
+    return False
+
+
+def unordered_level(case: Case, order: list[tuple[Event, frozenset[int]]], start: int) -> int:
+    """PostHog's unordered funnel: the distinct stages with an event in [start, start + window]."""
+    begin = order[start][0].at
+    return sum(1 for k in range(1, len(case.stages) + 1)
+               if any(k in stages and begin <= e.at <= begin + case.window
+                      for e, stages in order))
+
+
 def person_funnel(case: Case, events: list[Event]) -> PersonFunnel:
     order = funnel_order(case, events)
     if case.order == "unordered":
-        has = [any(k in stages and in_range(case, e.at) for e, stages in order)
-               for k in range(1, len(case.stages) + 1)]
-        level = 0
-        while level < len(has) and has[level]:
-            level += 1
-        return PersonFunnel(level, False, ())
+        levels = [unordered_level(case, order, i) for i, (e, _) in enumerate(order)
+                  if in_range(case, e.at)]
+        if case.entry == "first":
+            levels = levels[:1]
+        return PersonFunnel(max(levels, default=0), False, ())
     starts = [i for i, (event, stages) in enumerate(order) if 1 in stages
               and in_range(case, event.at)]
+    attempts = [a for a in (greedy_attempt(case, order, s) for s in starts)
+                if not is_void(case, events, a)]
     if case.entry == "first":
-        starts = starts[:1]
-    attempts = [greedy_attempt(case, order, s) for s in starts]
+        attempts = attempts[:1]  # the first non-void attempt
     if not attempts:
         return PersonFunnel(0, False, ())
     level = max(a.level for a in attempts)
@@ -345,6 +388,20 @@ def cases(draw: st.DrawFn) -> Case:
                            st.sampled_from(window_ends)))
     moments = st.sampled_from(OFFSETS).map(at)
     bounds = draw(st.sampled_from(["none", "none", "from", "to", "both"]))
+    order = draw(st.sampled_from(["ordered", "ordered", "unordered"]))
+    within: tuple[int | None, ...] = ()
+    exclude: tuple[tuple[tuple[str, ...], int, int], ...] = ()
+    if order == "ordered" and draw(st.booleans()):
+        within = (None, *(draw(st.sampled_from([None, None, 1, 30, 60, 90]))
+                          for _ in stages[1:]))
+        rules = []
+        for _ in range(draw(st.integers(0, 2))):
+            i = draw(st.integers(1, len(stages) - 1))
+            j = draw(st.integers(i + 1, len(stages)))
+            names = draw(st.lists(st.sampled_from(EVENT_NAMES), min_size=1, max_size=2,
+                                  unique=True))
+            rules.append((tuple(names), i, j))
+        exclude = tuple(rules)
     return Case(
         stages=tuple(stages),
         persons=tuple(persons),
@@ -352,10 +409,12 @@ def cases(draw: st.DrawFn) -> Case:
         window=window,
         as_of=as_of,
         entry=draw(st.sampled_from(["best", "first"])),
-        order=draw(st.sampled_from(["ordered", "ordered", "unordered"])),
+        order=order,
         from_at=draw(moments) if bounds in ("from", "both") else None,
         to_at=draw(moments) if bounds in ("to", "both") else None,
         by_channel=draw(st.booleans()),
+        within=within,
+        exclude=exclude,
     )
 
 
@@ -467,8 +526,10 @@ def test_unordered_counts_one_event_for_several_stages(con: duckdb.DuckDBPyConne
     case = simple_case([["a"], ["a", "b"], ["c"]],
                        [("1", "p", "a", 0), ("2", "q", "c", 0), ("3", "q", "a", 600)],
                        window_minutes=1, order="unordered")
+    # p: `a` is stages 1 and 2 -> 2. q: the attempt at c (0) has only stage 3 within 1 minute,
+    # the one at a (600) stages 1 and 2 -> 2. Nobody has 3 stages within one window.
     rows = rows_of(con, case)
-    assert column(rows, "persons") == [2, 2, 1]
+    assert column(rows, "persons") == [2, 2, 0]
     assert column(rows, "in_progress") == [None, None, None]
     assert column(rows, "ci_low")[1] == pytest.approx(wilson(2, 2)[0])
 

@@ -150,6 +150,8 @@ def _format_error(path: Path, error: ValidationError) -> str:
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "(top level)"
     message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"] and re.match(r"^[a-z_]+(\.[a-z0-9_]+)+: ", message):
+        return f"{path}: {message}"  # a whole-model check that names its own field
     return f"{path}: {field}: {message}"
 
 
@@ -257,8 +259,21 @@ class Stage(BaseModel):
     name: str
     title: str | None = None
     match: list[MatchRule]
+    within: str | None = None  # CONTRACT §7: at most this long after the previous step's event
 
     _check_name = field_validator("name")(classmethod(lambda cls, v: _identifier(v)))
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _check_within(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        parse_window(str(value))
+        return str(value)
+
+    @property
+    def within_delta(self) -> timedelta | None:
+        return parse_window(self.within) if self.within is not None else None
 
     @field_validator("match")
     @classmethod
@@ -272,6 +287,33 @@ class Stage(BaseModel):
         return self.title or self.name.replace("_", " ").capitalize()
 
 
+class ExcludeRule(BaseModel):
+    """CONTRACT §7: an attempt is void when an event matching `match` lies between its step-i and
+    step-j events (`between: [i, j]`, stages numbered from 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    match: list[MatchRule]
+    between: tuple[int, int]
+
+    @field_validator("match")
+    @classmethod
+    def _check_match(cls, value: list[MatchRule]) -> list[MatchRule]:
+        if not value:
+            raise ValueError("an exclusion needs at least one match rule")
+        return value
+
+    @field_validator("between", mode="before")
+    @classmethod
+    def _check_between(cls, value: Any) -> Any:
+        if (not isinstance(value, list | tuple) or len(value) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            raise ValueError(f"between must be two stage numbers [i, j], got {value!r}")
+        if not 1 <= value[0] < value[1]:
+            raise ValueError(f"between {list(value)}: need 1 <= i < j")
+        return value
+
+
 class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -279,6 +321,7 @@ class Framework(BaseModel):
     title: str | None = None
     window: str = "30d"
     stages: list[Stage]
+    exclude: list[ExcludeRule] = []
 
     _check_name = field_validator("name")(classmethod(lambda cls, v: _identifier(v)))
 
@@ -297,7 +340,24 @@ class Framework(BaseModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"stage names must be unique: {', '.join(repeated)} repeats")
+        if value[0].within is not None:
+            raise ValueError("within on the first stage has no previous step to measure from")
         return value
+
+    @model_validator(mode="after")
+    def _check_exclusions(self) -> Framework:
+        for r, rule in enumerate(self.exclude):
+            if rule.between[1] > len(self.stages):
+                raise ValueError(
+                    f"exclude.{r}.between: stage {rule.between[1]} does not exist"
+                    f" (the framework has {len(self.stages)} stages)"
+                )
+        return self
+
+    @property
+    def exact_rules(self) -> bool:
+        """True when the framework uses per-step windows or exclusions (CONTRACT §7)."""
+        return bool(self.exclude) or any(s.within is not None for s in self.stages)
 
     @property
     def window_delta(self) -> timedelta:
@@ -373,18 +433,22 @@ def load_framework(
     sources = load_sources()
     source_names = {s.name for s in sources}
     known_events = {e for s in sources for e in s.events}
-    for i, stage in enumerate(framework.stages):
-        for j, rule in enumerate(stage.match):
+    located = [(f"stages.{i}", f"stage {stage.name}", stage.match)
+               for i, stage in enumerate(framework.stages)]
+    located += [(f"exclude.{i}", f"exclude {i}", rule.match)
+                for i, rule in enumerate(framework.exclude)]
+    for where, label, rules in located:
+        for j, rule in enumerate(rules):
             for source in rule.source or []:
                 if source not in source_names:
                     raise UsageError(
-                        f"{path}: stages.{i}.match.{j}.source: unknown source {source!r}"
+                        f"{path}: {where}.match.{j}.source: unknown source {source!r}"
                         f" (known: {', '.join(sorted(source_names))})"
                     )
             for event in rule.event or []:
                 if event not in known_events and warn:
                     warn(
-                        f"{path}: stage {stage.name}: no built-in source declares event "
+                        f"{path}: {label}: no built-in source declares event "
                         f"{event!r} (web track events may still produce it)"
                     )
     return framework

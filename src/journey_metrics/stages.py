@@ -24,11 +24,29 @@ class StageMatchSql:
 def compile_stages(framework: Framework) -> StageMatchSql:
     result = StageMatchSql([])
     for s, stage in enumerate(framework.stages, start=1):
-        rules = [
-            _compile_rule(rule, f"s{s}r{r}", result.params) for r, rule in enumerate(stage.match)
-        ]
-        result.expressions.append("(" + " OR ".join(f"({r})" for r in rules) + ")")
+        result.expressions.append(_compile_any(stage.match, f"s{s}", result.params))
     return result
+
+
+def compile_exclusions(framework: Framework) -> StageMatchSql:
+    """One SQL expression per exclusion rule of the framework (CONTRACT §7)."""
+    result = StageMatchSql([])
+    for x, rule in enumerate(framework.exclude, start=1):
+        result.expressions.append(_compile_any(rule.match, f"x{x}", result.params))
+    return result
+
+
+def named_events(framework: Framework) -> set[str]:
+    """Every event name a rule of the framework names (stages and exclusions)."""
+    rules = [r for stage in framework.stages for r in stage.match]
+    rules += [r for rule in framework.exclude for r in rule.match]
+    return {name for rule in rules for name in rule.event or []}
+
+
+def _compile_any(rules: list[MatchRule], prefix: str, params: dict[str, Any]) -> str:
+    """The event matches if ANY rule matches."""
+    parts = [_compile_rule(rule, f"{prefix}r{r}", params) for r, rule in enumerate(rules)]
+    return "(" + " OR ".join(f"({p})" for p in parts) + ")"
 
 
 def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:

@@ -1,10 +1,8 @@
--- --order unordered: level k = the person has events for each of stages 1..k in [from, to)
--- (order and window ignored).
-SELECT person_no, [[level_case]] AS level
-FROM (
-    SELECT person_no, [[has_stage]]
+-- --order unordered (PostHog's unordered funnel, CONTRACT §4): an attempt starts at every
+-- stage-matching event with time in [from, to). grain: attempt (person_no, start_pos).
+-- Parameters: from_at, to_at.
+unordered_0 AS MATERIALIZED (
+    SELECT person_no, pos AS start_pos, occurred_at AS start_at
     FROM stage_events
     WHERE occurred_at >= $from_at AND occurred_at < $to_at
-    GROUP BY person_no
 )
-WHERE h1

@@ -1,8 +1,15 @@
-"""The funnel (CONTRACT §4): persons per stage with conversion, drop-off, in-progress persons,
-median step times and Wilson intervals, for all persons and per first-touch channel.
+"""The funnel (CONTRACT §4, §7): persons per stage with conversion, drop-off, in-progress
+persons, median step times and Wilson intervals, per group of the population; per-step windows
+and exclusions; and three other outputs: `--trend` (per entry period), `--times` (time to convert
+percentiles) and `--correlate` (what converters did differently).
 
 The SQL lives in sql/marts/funnel/; this module only stitches its sections together for the
-framework's number of stages and shapes the rows.
+framework's number of stages and shapes the rows. Three engines make the CTE `chain` (one row per
+person who entered: level, the chosen attempt's start and step times t_1..t_K):
+- fast (ordered, no within/exclude): one ASOF join per level over events (level_k.sql);
+- exact (within/exclude, and --trend): every attempt's chain (attempt_k.sql), void attempts
+  removed (attempt_void.sql);
+- unordered (PostHog's): per attempt, which stages have an event in its window (unordered_k.sql).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.config import Framework
@@ -28,8 +35,8 @@ from journey_metrics.metrics.registry import (
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
-from journey_metrics.sql import fill_snippets, used_parameters
-from journey_metrics.stages import compile_stages
+from journey_metrics.sql import fill_snippets, load_sql, used_parameters
+from journey_metrics.stages import compile_exclusions, compile_stages, named_events
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
 
 Entry = Literal["best", "first"]
 Order = Literal["ordered", "unordered"]
+Mode = Literal["funnel", "trend", "times", "correlate"]
+Period = Literal["day", "week", "month"]
 FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -52,6 +61,8 @@ class FunnelQuery:
     from_at: datetime | None = None
     to_at: datetime | None = None
     by_channel: bool = False
+    tz: str = "UTC"  # calendar periods of --trend
+    trend: Period | None = None
 
 
 def stage_events_sql(flags: list[str]) -> str:
@@ -68,35 +79,56 @@ def stage_events_sql(flags: list[str]) -> str:
 
 def funnel_sql(
     stage_count: int, entry: Entry, order: Order, flags: list[str],
-    *, shared_stage_events: bool = False,
+    *, shared_stage_events: bool = False, framework: Framework | None = None,
+    mode: Mode = "funnel",
 ) -> str:
     """The whole funnel statement for `stage_count` stages (flags: one match expression each).
 
     With `shared_stage_events`, the events come from a TEMP table `stage_events` made once by
-    `shared_stage_events()` (the report runs many funnels of one framework on it)."""
-    ks = range(1, stage_count + 1)
+    `shared_stage_events()` (the report runs many funnels of one framework on it). `framework`
+    is needed for per-step windows and exclusions (CONTRACT §7); `mode` picks the final summary."""
     ctes = [] if shared_stage_events else [
         f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})"
     ]
-    if order == "ordered":
-        first_only = (
-            "QUALIFY pos = min(pos) OVER (PARTITION BY person_no)" if entry == "first" else ""
-        )
-        ctes.append("level_1 AS MATERIALIZED ("
-                    + fill_snippets("marts/funnel/level_1.sql", first_only=first_only) + ")")
-        ctes += [fill_snippets("marts/funnel/level_k.sql", k=k, prev=k - 1) for k in ks[1:]]
-        levels = " UNION ALL ".join(
-            f"SELECT person_no, {k} AS level, max(start_pos) AS start_pos,"
-            f" max(start_at) AS start_at FROM level_{k} GROUP BY person_no"
-            for k in ks
-        )
-        ctes.append("person_levels AS MATERIALIZED ("
-                    + fill_snippets("marts/funnel/person_levels.sql", levels=levels) + ")")
-        ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
-                    " start_at AS t_1 FROM person_levels)")
-        ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
-        ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
-        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
+    exact = framework is not None and framework.exact_rules
+    if order == "unordered":
+        ctes += _unordered_attempts(stage_count)
+    elif exact or mode == "trend":
+        assert framework is not None
+        ctes += _exact_attempts(framework)
+    if mode == "trend":
+        choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
+        aggregates = ", ".join(f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}"
+                               for k in range(1, stage_count + 1))
+        return ("WITH " + ",\n".join(ctes) + "\n"
+                + fill_snippets("marts/funnel/trend_summary.sql", choose=choose,
+                                aggregates=aggregates))
+    if order == "unordered" or exact:
+        choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
+        ctes.append("chain AS MATERIALIZED (SELECT * FROM attempts QUALIFY row_number() OVER"
+                    f" (PARTITION BY person_no ORDER BY {choose}) = 1)")
+    else:
+        ctes += _fast_chain(stage_count, entry)
+    if mode == "correlate":
+        return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
+    summary = fill_snippets("marts/funnel/summary.sql",
+                            aggregates=", ".join(_aggregates(stage_count, order, mode)))
+    return "WITH " + ",\n".join(ctes) + "\n" + summary
+
+
+def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
+    ks = range(1, stage_count + 1)
+    aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
+    if mode == "times":
+        aggregates += [
+            f"quantile_cont(epoch(t_{k} - t_{k - 1}) / 3600.0, [0.1, 0.25, 0.5, 0.75, 0.9])"
+            f" FILTER (WHERE level >= {k}) AS quantiles_{k}" for k in ks[1:]
+        ]
+        aggregates += [
+            f"quantile_cont(epoch(t_{k} - t_1) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
+            f" AS from_start_{k}" for k in ks[1:]
+        ]
+    elif order == "ordered":
         aggregates += [
             f"count(*) FILTER (WHERE level = {k - 1} AND start_at + $window > $as_of)"
             f" AS in_progress_{k}" for k in ks[1:]
@@ -105,24 +137,113 @@ def funnel_sql(
             f"quantile_cont(epoch(t_{k} - t_{k - 1}) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
             f" AS median_hours_{k}" for k in ks[1:]
         ]
-    else:
-        ctes.append("chain AS (" + fill_snippets(
-            "marts/funnel/unordered.sql",
-            has_stage=", ".join(f"bool_or(m{k}) AS h{k}" for k in ks),
-            level_case=_highest(stage_count),
-        ) + ")")
-        aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
-    summary = fill_snippets("marts/funnel/summary.sql", aggregates=", ".join(aggregates))
-    return ("WITH " + ",\n".join(ctes) + "\n" if ctes else "") + summary
+    return aggregates
 
 
-def _highest(stage_count: int) -> str:
-    """CASE giving the highest k such that the person has stages 1..k (h1..hk)."""
-    whens = [
-        f"WHEN {' AND '.join(f'h{j}' for j in range(1, k + 1))} THEN {k}"
-        for k in range(stage_count, 0, -1)
-    ]
-    return "CASE " + " ".join(whens) + " ELSE 0 END"
+def _fast_chain(stage_count: int, entry: Entry) -> list[str]:
+    """Ordered funnel without per-step windows or exclusions: one ASOF join per level over
+    events (not attempts), then the chosen attempt's steps (CTE `chain`)."""
+    ks = range(1, stage_count + 1)
+    first_only = "QUALIFY pos = min(pos) OVER (PARTITION BY person_no)" if entry == "first" else ""
+    ctes = ["level_1 AS MATERIALIZED ("
+            + fill_snippets("marts/funnel/level_1.sql", first_only=first_only) + ")"]
+    ctes += [fill_snippets("marts/funnel/level_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+    levels = " UNION ALL ".join(
+        f"SELECT person_no, {k} AS level, max(start_pos) AS start_pos,"
+        f" max(start_at) AS start_at FROM level_{k} GROUP BY person_no"
+        for k in ks
+    )
+    ctes.append("person_levels AS MATERIALIZED ("
+                + fill_snippets("marts/funnel/person_levels.sql", levels=levels) + ")")
+    ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
+                " start_at AS t_1 FROM person_levels)")
+    ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+    ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
+    return ctes
+
+
+def _exact_attempts(framework: Framework) -> list[str]:
+    """Every attempt with its greedy steps, per-step windows and exclusions (CONTRACT §7):
+    CTE `attempts` (person_no, start_pos, start_at, level, pos_k, t_k), void attempts removed."""
+    stage_count = len(framework.stages)
+    ctes = [load_sql("marts/funnel/attempt_1.sql")]
+    for k in range(2, stage_count + 1):
+        within = (f"AND s.occurred_at <= a.t_{k - 1} + $within_{k}"
+                  if framework.stages[k - 1].within is not None else "")
+        ctes.append(fill_snippets("marts/funnel/attempt_k.sql", k=k, prev=k - 1, within=within))
+    level = ("CASE " + " ".join(f"WHEN pos_{k} IS NOT NULL THEN {k}"
+                                for k in range(stage_count, 1, -1)) + " ELSE 1 END")
+    ctes.append(f"leveled AS (SELECT *, {level} AS level FROM attempt_{stage_count})")
+    if not framework.exclude:
+        ctes.append("attempts AS (SELECT * FROM leveled)")
+        return ctes
+    rules = compile_exclusions(framework).expressions
+    xs = range(1, len(rules) + 1)
+    ctes.append(fill_snippets(
+        "marts/funnel/exclusion_events.sql",
+        flags=", ".join(f"{expr} AS x{r}" for r, expr in zip(xs, rules, strict=True)),
+        any_rule=" OR ".join(f"x{r}" for r in xs),
+    ))
+    previous = "leveled"
+    for r, rule in zip(xs, framework.exclude, strict=True):
+        ctes.append(fill_snippets("marts/funnel/attempt_void.sql", r=r, i=rule.between[0],
+                                  j=rule.between[1], previous=previous))
+        previous = f"void_{r}"
+    voids = ", ".join(f"void_{r}" for r in xs)
+    ctes.append(f"attempts AS MATERIALIZED (SELECT * EXCLUDE ({voids}) FROM {previous}"
+                f" WHERE NOT ({' OR '.join(f'void_{r}' for r in xs)}))")
+    return ctes
+
+
+def _unordered_attempts(stage_count: int) -> list[str]:
+    """PostHog's unordered funnel (CONTRACT §4): CTE `attempts` (person_no, start_pos, start_at,
+    level = the number of distinct stages with an event in [start, start + window])."""
+    ks = range(1, stage_count + 1)
+    ctes = [load_sql("marts/funnel/unordered.sql")]
+    ctes += [fill_snippets("marts/funnel/unordered_k.sql", k=k, prev=k - 1) for k in ks]
+    level = " + ".join(f"h{k}::INTEGER" for k in ks)
+    ctes.append(f"attempts AS (SELECT person_no, start_pos, start_at, {level} AS level"
+                f" FROM unordered_{stage_count})")
+    return ctes
+
+
+def _params(q: FunnelQuery) -> dict[str, Any]:
+    stages = compile_stages(q.framework)
+    params: dict[str, Any] = {
+        **stages.params,
+        **compile_exclusions(q.framework).params,
+        "as_of": q.as_of,
+        "window": q.window,
+        "from_at": q.from_at or FAR_PAST,
+        "to_at": q.to_at or FAR_FUTURE,
+        "tz": q.tz,
+        "period": q.trend,
+        "named_events": sorted(named_events(q.framework)),
+        "stage_count": len(q.framework.stages),
+    }
+    for k, stage in enumerate(q.framework.stages, start=1):
+        if stage.within_delta is not None:
+            params[f"within_{k}"] = stage.within_delta
+    return params
+
+
+def _run(con: duckdb.DuckDBPyConnection, q: FunnelQuery, mode: Mode,
+         shared: bool = False) -> list[dict[str, Any]]:
+    _check_query(q, mode)
+    stages = compile_stages(q.framework)
+    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
+                     shared_stage_events=shared, framework=q.framework, mode=mode)
+    result = con.execute(sql, used_parameters(sql, _params(q)))
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
+def _check_query(q: FunnelQuery, mode: Mode) -> None:
+    if q.order == "unordered" and q.framework.exact_rules:
+        raise UsageError(f"--order unordered: framework {q.framework.name!r} has per-step"
+                         " windows (within) or exclusions, which apply to ordered funnels only")
+    if q.order == "unordered" and mode == "times":
+        raise UsageError("--times: an unordered funnel has no steps in order to time")
 
 
 @contextmanager
@@ -154,22 +275,99 @@ def funnel_rows(
     con: duckdb.DuckDBPyConnection, q: FunnelQuery, *, shared: bool = False
 ) -> list[dict[str, Any]]:
     """Funnel rows per group of the TEMP table `population` (metrics/segments.py)."""
-    stages = compile_stages(q.framework)
-    sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
-                     shared_stage_events=shared)
-    params: dict[str, Any] = {
-        **stages.params,
-        "as_of": q.as_of,
-        "window": q.window,
-        "from_at": q.from_at or FAR_PAST,
-        "to_at": q.to_at or FAR_FUTURE,
-    }
-    result = con.execute(sql, used_parameters(sql, params))
-    columns = [d[0] for d in result.description]
-    groups = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    groups = _run(con, q, "funnel", shared)
     if not any(g["group_name"] == "all" for g in groups):
         groups.insert(0, {"group_name": "all"})  # nobody entered: still one row per stage
     return [row for group in groups for row in _shape_group(group, q)]
+
+
+def trend_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+    """funnel --trend (CONTRACT §7): per group, entry period and step."""
+    from zoneinfo import ZoneInfo
+
+    assert q.trend is not None
+    zone = ZoneInfo(q.tz)
+    rows = []
+    for group in _run(con, q, "trend"):
+        period: date = group["period"]
+        end = datetime.combine(_next_period(period, q.trend), time(), zone).astimezone(UTC)
+        first = int(group["persons_1"])
+        for k, stage in enumerate(q.framework.stages, start=1):
+            persons = int(group[f"persons_{k}"])
+            rows.append({
+                "group": group["group_name"], "period": period.isoformat(), "step": k,
+                "stage": stage.name,
+                "persons": persons,
+                "conversion_from_start": None if k == 1 else ratio(persons, first),
+                "complete": end + q.window <= q.as_of,
+            })
+    return rows
+
+
+def _next_period(start: date, period: Period) -> date:
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+def times_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+    """funnel --times (CONTRACT §7): time-to-convert percentiles per group and step k >= 2."""
+    groups = _run(con, q, "times")
+    if not any(g["group_name"] == "all" for g in groups):
+        groups.insert(0, {"group_name": "all"})
+    rows = []
+    for group in groups:
+        for k, stage in enumerate(q.framework.stages[1:], start=2):
+            quantiles = group.get(f"quantiles_{k}") or [None] * 5
+            from_start = group.get(f"from_start_{k}")
+            row: dict[str, Any] = {"group": group["group_name"], "step": k, "stage": stage.name,
+                                   "persons": int(group.get(f"persons_{k}") or 0)}
+            for name, value in zip(TIME_COLUMNS, quantiles, strict=True):
+                row[name] = None if value is None else float(value)
+            row["median_hours_from_start"] = None if from_start is None else float(from_start)
+            rows.append(row)
+    return rows
+
+
+TIME_COLUMNS = ("p10_hours", "p25_hours", "median_hours", "p75_hours", "p90_hours")
+MIN_CORRELATE_ENTRANTS = 25  # sql/marts/funnel/correlate.sql keeps items this many entrants had
+
+
+def traits_sql() -> str:
+    """The persons' traits as of $as_of (person_id, person_no, trait, value); tests replace it."""
+    return load_sql("intermediate/int_person_traits.sql")
+
+
+def correlate_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+    """funnel --correlate (CONTRACT §7): what converters had more or less often than the rest."""
+    from journey_metrics.metrics.statistics import benjamini_hochberg, fisher_exact, odds_ratio
+
+    sql = traits_sql()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE correlate_traits AS {sql}",
+                used_parameters(sql, {"as_of": q.as_of}))
+    found = _run(con, q, "correlate")
+    totals = {g["group_name"]: (int(g["converters"]), int(g["non_converters"]))
+              for g in found if g["item"] is None}
+    rows = []
+    for group in sorted(totals, key=lambda g: (g != "all", g)):
+        converters, rest = totals[group]
+        items = []
+        for g in found:
+            if g["group_name"] != group or g["item"] is None:
+                continue
+            s, f = int(g["converters"]), int(g["non_converters"])
+            items.append({
+                "group": group, "item": g["item"], "converters": s, "non_converters": f,
+                "odds_ratio": odds_ratio(s, f, converters, rest),
+                "p_value": fisher_exact(s, f, converters - s, rest - f),
+            })
+        for item, q_value in zip(items, benjamini_hochberg([i["p_value"] for i in items]),
+                                 strict=True):
+            item["q_value"] = q_value
+        rows += sorted(items, key=lambda r: (-r["odds_ratio"], r["item"]))
+    return rows
 
 
 def _shape_group(group: dict[str, Any], q: FunnelQuery) -> list[dict[str, Any]]:
@@ -220,6 +418,51 @@ FUNNEL_COLUMNS = (
     Column("ci_low", Kind.ratio),
     Column("ci_high", Kind.ratio),
 )
+TREND_COLUMNS = (
+    Column("group", Kind.text),
+    Column("period", Kind.date),
+    Column("step", Kind.count),
+    Column("stage", Kind.text),
+    Column("persons", Kind.count),
+    Column("conversion_from_start", Kind.ratio),
+    Column("complete", Kind.flag),
+)
+TIMES_COLUMNS = (
+    Column("group", Kind.text),
+    Column("step", Kind.count),
+    Column("stage", Kind.text),
+    Column("persons", Kind.count),
+    *(Column(name, Kind.hours) for name in TIME_COLUMNS),
+    Column("median_hours_from_start", Kind.hours),
+)
+CORRELATE_COLUMNS = (
+    Column("group", Kind.text),
+    Column("item", Kind.text),
+    Column("converters", Kind.count),
+    Column("non_converters", Kind.count),
+    Column("odds_ratio", Kind.number),
+    Column("p_value", Kind.number),
+    Column("q_value", Kind.number),
+)
+
+
+def mode_of(options: Mapping[str, Any]) -> Mode:
+    """Which output the options ask for (at most one of --trend, --times, --correlate)."""
+    chosen: list[Mode] = []
+    if options.get("trend"):
+        chosen.append("trend")
+    if options.get("times"):
+        chosen.append("times")
+    if options.get("correlate"):
+        chosen.append("correlate")
+    if len(chosen) > 1:
+        raise UsageError("use only one of --trend, --times, --correlate")
+    return chosen[0] if chosen else "funnel"
+
+
+def _columns(options: Mapping[str, Any]) -> tuple[Column, ...]:
+    return {"funnel": FUNNEL_COLUMNS, "trend": TREND_COLUMNS, "times": TIMES_COLUMNS,
+            "correlate": CORRELATE_COLUMNS}[mode_of(options)]
 
 
 def funnel_query(ctx: Context, **options: Any) -> FunnelQuery:
@@ -242,24 +485,47 @@ def funnel_query(ctx: Context, **options: Any) -> FunnelQuery:
         order=options.get("order") or "ordered",
         from_at=parse_instant(from_, ctx.zone, "--from") if from_ else None,
         to_at=parse_instant(to, ctx.zone, "--to") if to else None,
+        tz=ctx.tz,
+        trend=options.get("trend") or None,
     )
 
 
 def _compute(ctx: Context, **options: Any) -> list[dict[str, Any]]:
-    return funnel_rows(ctx.con, funnel_query(ctx, **options))
+    mode = mode_of(options)
+    q = funnel_query(ctx, **options)
+    compute = {"funnel": funnel_rows, "trend": trend_rows, "times": times_rows,
+               "correlate": correlate_rows}[mode]
+    return compute(ctx.con, q)
 
 
 def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
     assert ctx.framework is not None
+    mode = mode_of(options)
+    window = options.get("window") or ctx.framework.window
+    as_of = f"as of {ctx.as_of:%Y-%m-%d %H:%M} UTC"
+    if mode == "trend":
+        return Presentation(
+            title=f"{ctx.framework.label} funnel by {options['trend']} of entry, window {window},"
+            f" {as_of}",
+            caption="complete = false: the period's end + window is after as_of (still filling)",
+        )
+    if mode == "times":
+        return Presentation(
+            title=f"{ctx.framework.label}: hours to convert per step, window {window}, {as_of}")
+    if mode == "correlate":
+        return Presentation(
+            title=f"{ctx.framework.label}: what converters did differently, window {window},"
+            f" {as_of}",
+            caption=f"items at least {MIN_CORRELATE_ENTRANTS} entrants had; odds ratio > 1:"
+            " more common among converters; q: Benjamini-Hochberg",
+        )
     worst = max(
         (r for r in rows if r["group"] == "all" and r["drop_off_rate"] is not None),
         key=lambda r: r["drop_off_rate"],
         default=None,
     )
-    window = options.get("window") or ctx.framework.window
     return Presentation(
-        title=f"{ctx.framework.label} funnel, window {window}, "
-        f"as of {ctx.as_of:%Y-%m-%d %H:%M} UTC",
+        title=f"{ctx.framework.label} funnel, window {window}, {as_of}",
         highlight=lambda r: r is worst,
         caption=(f"biggest drop-off: before {worst['stage']} ({worst['drop_off_rate']:.1%})"
                  if worst else None),
@@ -306,7 +572,7 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
 FUNNEL = register(Metric(
     name="funnel",
     help="Persons per stage of a framework, with conversion and drop-off (CONTRACT §4 Funnel).",
-    columns=FUNNEL_COLUMNS,
+    columns=_columns,
     compute=_compute,
     framework=True,
     options=(
@@ -317,6 +583,11 @@ FUNNEL = register(Metric(
                "ordered", choices=("ordered", "unordered")),
         Option("from_", "Entries from this date or instant.", flag="--from"),
         Option("to", "Entries before this date or instant."),
+        Option("trend", "Rows per entry period instead (CONTRACT §7).",
+               choices=("day", "week", "month")),
+        Option("times", "Hours to convert per step: p10, p25, median, p75, p90.", kind=bool),
+        Option("correlate", "Events and traits that go with converting (odds ratio, Fisher p,"
+               " BH q).", kind=bool),
     ),
     present=_present,
     sections=(
@@ -328,5 +599,8 @@ FUNNEL = register(Metric(
     examples=(
         "journey-metrics funnel --framework aarrr",
         "journey-metrics funnel --framework five_a --window 7d --by channel --format csv",
+        "journey-metrics funnel --framework aarrr --trend week",
+        "journey-metrics funnel --framework aarrr --times",
+        "journey-metrics funnel --framework aarrr --correlate",
     ),
 ))

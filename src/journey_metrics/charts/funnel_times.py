@@ -1,0 +1,48 @@
+"""Time to convert per funnel step (rows of `funnel --times`, CONTRACT §7).
+
+Per step: a bar from p25 to p75 hours (the middle half of the persons), a thin rule from p10 to
+p90, and a tick at the median, on a log-like symlog axis because step times span minutes to weeks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import altair as alt
+
+
+def draw_times(rows: list[dict[str, Any]], group: str = "all",
+               title: str = "Hours to convert, per step") -> alt.LayerChart | alt.FacetChart:
+    """A chart of `funnel --times` rows of one group (steps without converters are left out)."""
+    import altair as alt
+
+    values = [
+        {**row, "label": f"{row['step']}. {row['stage']}"}
+        for row in rows
+        if row.get("group", "all") == group and row.get("median_hours") is not None
+    ]
+    order = [v["label"] for v in sorted(values, key=lambda v: v["step"])]
+    hours = alt.Scale(type="symlog")
+    data = alt.Data(values=values)
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=order, title=None),
+        tooltip=[
+            alt.Tooltip("stage:N"),
+            alt.Tooltip("persons:Q", format=","),
+            alt.Tooltip("p10_hours:Q", format=".1f", title="p10 (h)"),
+            alt.Tooltip("p25_hours:Q", format=".1f", title="p25 (h)"),
+            alt.Tooltip("median_hours:Q", format=".1f", title="median (h)"),
+            alt.Tooltip("p75_hours:Q", format=".1f", title="p75 (h)"),
+            alt.Tooltip("p90_hours:Q", format=".1f", title="p90 (h)"),
+            alt.Tooltip("median_hours_from_start:Q", format=".1f", title="median from start (h)"),
+        ],
+    )
+    whiskers = base.mark_rule(color="#888").encode(
+        x=alt.X("p10_hours:Q", scale=hours, title="hours from the previous step"),
+        x2="p90_hours:Q")
+    box = base.mark_bar(size=14, color="#4c78a8").encode(
+        x=alt.X("p25_hours:Q", scale=hours), x2="p75_hours:Q")
+    median = base.mark_tick(color="black", thickness=2, size=18).encode(
+        x=alt.X("median_hours:Q", scale=hours))
+    return alt.layer(whiskers, box, median).properties(title=title, width=420)
