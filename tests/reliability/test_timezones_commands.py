@@ -146,7 +146,7 @@ def test_outputs_are_not_trivial(outputs: dict[str, dict[str, bytes]]) -> None:
     assert {r["group"] for r in rows["funnel_aarrr_by_channel"]} > {"all"}
     assert rows["funnel_five_a_kolkata"][0]["persons"] > 0
     assert len(rows["retention_day_sao_paulo"]) > 100
-    for name in METRIC_COMMANDS:
+    for name in (n for n in METRIC_COMMANDS if "_example_" not in n):  # examples may be empty
         assert rows[name], name
     # periods are calendar starts in --tz: months start on the 1st, weeks on Monday
     assert {r["period"] for r in rows["referral_month_tokyo"]} == {"2026-01-01", "2026-02-01"}

@@ -335,6 +335,6 @@ ATTRIBUTION = register(Metric(
     examples=(
         "journey-metrics attribution --conversion order_completed",
         "journey-metrics attribution --framework aarrr --stage revenue --model last "
-        "--model linear --by campaign --spend spend.csv",
+        "--model linear --by campaign",
     ),
 ))
