@@ -354,3 +354,78 @@ def test_correlate_items_and_traits_by_hand(
     assert [r["item"] for r in rows] == ["trait:plan=pro", "z", "trait:plan=free"]
     qs = benjamini_hochberg([r["p_value"] for r in rows])
     assert [r["q_value"] for r in rows] == pytest.approx(qs)
+
+
+# --- property: correlate ------------------------------------------------------------------------
+
+
+def fisher_reference(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher exact p with exact fractions (independent of the engine's log-gamma)."""
+    from fractions import Fraction
+
+    row1, row2, col1 = a + b, c + d, a + c
+    total = math.comb(row1 + row2, col1)
+    probability = {x: Fraction(math.comb(row1, x) * math.comb(row2, col1 - x), total)
+                   for x in range(max(0, col1 - row2), min(row1, col1) + 1)}
+    return float(sum(p for p in probability.values() if p <= probability[a]))
+
+
+def reference_correlate(case: Case) -> Rows:
+    stage_names = {n for names in case.stage_sets for n in names}
+    results = {pid: person_funnel(case, [e for e in case.events if e.person_id == pid])
+               for pid, _ in case.persons}
+    entrants = {pid: r.level == len(case.stages) for pid, r in results.items() if r.level}
+    converters = sum(entrants.values())
+    rest = len(entrants) - converters
+    had: dict[str, set[str]] = {}
+    for e in case.events:
+        if (e.person_id in entrants and e.at <= case.as_of and e.name not in stage_names
+                and e.name != "identify"):  # identify is not activity (CONTRACT §4)
+            had.setdefault(e.name, set()).add(e.person_id)
+    rows = []
+    for item, people in had.items():
+        if len(people) < 25:
+            continue
+        s = sum(1 for p in people if entrants[p])
+        f = len(people) - s
+        rows.append({"group": "all", "item": item, "converters": s, "non_converters": f,
+                     "odds_ratio": (s + 1) * (rest - f + 1) / ((converters - s + 1) * (f + 1)),
+                     "p_value": fisher_reference(s, f, converters - s, rest - f)})
+    # Benjamini-Hochberg by its definition: q_(i) = min over j >= i of p_(j) m / j
+    ps = sorted(r["p_value"] for r in rows)
+    for r in rows:
+        i = ps.index(r["p_value"]) + 1
+        r["q_value"] = min(min(ps[j - 1] * len(ps) / j for j in range(i, len(ps) + 1)), 1.0)
+    return sorted(rows, key=lambda r: (-r["odds_ratio"], r["item"]))
+
+
+@st.composite
+def crowd_cases(draw: st.DrawFn) -> Case:
+    """Stages a -> b; 25-45 persons who may also do y, z or identify (not activity)."""
+    events = []
+    for n in range(draw(st.integers(25, 45))):
+        for name, chance in (("a", 0.9), ("b", 0.5), ("y", 0.8), ("z", 0.6), ("identify", 0.9)):
+            if draw(st.floats(0, 1)) < chance:
+                events.append((f"{name}{n}", f"p{n:02d}", name, draw(st.sampled_from((0, 5, 90)))))
+    return simple_case([["a"], ["b"]], events, window_minutes=60,
+                       as_of_minutes=draw(st.sampled_from((60, 120))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=crowd_cases())
+def test_correlate_matches_reference(con: duckdb.DuckDBPyConnection, case: Case) -> None:
+    con.execute("CREATE OR REPLACE TABLE no_traits (person_id VARCHAR, person_no BIGINT,"
+                " trait VARCHAR, value VARCHAR)")
+    original = funnel_module.traits_sql
+    funnel_module.traits_sql = lambda: "SELECT * FROM no_traits"  # type: ignore[assignment]
+    try:
+        got = run(con, case, correlate_rows)
+    finally:
+        funnel_module.traits_sql = original  # type: ignore[assignment]
+    want = reference_correlate(case)
+    assert [r["item"] for r in got] == [r["item"] for r in want]
+    for g, w in zip(got, want, strict=True):
+        assert g["converters"] == w["converters"]
+        assert g["non_converters"] == w["non_converters"]
+        for field in ("odds_ratio", "p_value", "q_value"):
+            assert g[field] == pytest.approx(w[field], rel=1e-9, abs=1e-300), field

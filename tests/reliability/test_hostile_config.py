@@ -231,7 +231,12 @@ def test_every_metric_command_leaves_the_warehouse_intact(
         assert json.loads(out)
     code, out, _ = call_cli("funnel", "--framework", fw, "--db", str(db_path),
                             "--order", "unordered", "--format", "json")
-    assert [r["persons"] for r in json.loads(out)][:2] == [len(PLANS), 1]
+    # PostHog's unordered rule (CONTRACT §4 as changed by issue 13): row k = persons with k
+    # distinct stages in one window. Every plan_chosen person has `chose` and (except v04's a;b)
+    # `ne_semicolon`, v04 has `in_unicode`; the page-view person only `in_unicode`; a third stage:
+    # v01 eq_quote, v02/v03 in_unicode, v05/v06 prefix_quote, v07 prefix_wildcard,
+    # v11 eq_backslash, v14 eq_cjk.
+    assert [r["persons"] for r in json.loads(out)][:4] == [len(PLANS) + 1, len(PLANS), 8, 0]
     # retention of the one person whose plan is the DROP TABLE string: a cohort of exactly 1
     code, out, _ = call_cli("retention", "--framework", fw, "--start", "eq_quote",
                             "--db", str(db_path), "--format", "json")

@@ -15,6 +15,8 @@ person_items AS MATERIALIZED (
     FROM fct_events
     WHERE occurred_at <= $as_of
       AND jm_is_activity(event_name)
+      -- leaving is not activity either (CONTRACT §4)
+      AND event_name NOT IN ('email_unsubscribe', 'email_group_unsubscribe', 'email_spamreport')
       AND NOT list_contains($named_events::VARCHAR[], event_name)
       AND person_no IN (SELECT person_no FROM entrants)
 ),
