@@ -158,4 +158,5 @@ FROM (
     GROUP BY model, group_name
 ) AS g
 CROSS JOIN totals AS t
-ORDER BY list_position($models, g.model), g.conversions DESC, g.group_name
+-- order on the printed (rounded) credit: equal printed numbers go by group
+ORDER BY list_position($models, g.model), round(g.conversions, 9) DESC, g.group_name
