@@ -4,8 +4,8 @@
 -- have none), so a metric grouped by group_name gives `all` and groups that add up to it.
 -- Columns: person_id, person_no (the integer id the funnel joins on), group_name.
 -- Parameters: as_of (campaigns as of then); the --by trait and --where pairs (metrics/segments.py).
--- [[group_value]]: the --by expression over `p` (persons), `c` (first campaign), `t` (traits).
--- [[first_campaigns]]: int_first_campaigns.sql when grouping by campaign, else an empty relation.
+-- group_value snippet: the --by expression over `p` (persons), `c` (first campaign), `t` (traits).
+-- first_campaigns snippet: int_first_campaigns.sql when grouping by campaign, else an empty relation.
 -- Made a TEMP table once per command (metrics/segments.py), then joined by every mart.
 WITH first_campaigns AS MATERIALIZED ([[first_campaigns]]),
 kept AS MATERIALIZED (

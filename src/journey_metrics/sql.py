@@ -82,7 +82,10 @@ def fill_snippets(relative_path: str, **snippets: str | int) -> str:
     Snippets are SQL built by this package from allow-listed identifiers, integers and `$name`
     parameter references (never from values), e.g. the per-stage columns of a funnel.
     """
-    text = load_sql(relative_path)
+    # Whole-line comments go first: a snippet named in a comment must not be filled with
+    # multi-line SQL (it would end the comment), nor a `$name` there count as a used parameter.
+    text = "\n".join(line for line in load_sql(relative_path).splitlines()
+                     if not line.lstrip().startswith("--"))
 
     def substitute(match: re.Match[str]) -> str:
         key = match.group(1)
