@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -167,3 +168,26 @@ def test_exits_add_up_to_the_drop_off(shared_con: duckdb.DuckDBPyConnection,
         assert sum(r[4] for r in taken) == f["drop_off"], (f, taken)
         if taken:
             assert abs(sum(r[5] for r in taken) - 1.0) < 1e-9
+
+
+def test_exits_through_the_command_line_add_up_to_the_drop_off(tmp_path: Path) -> None:
+    """`funnel --exits` on data/sample/: per group and step, the exits add up to the funnel's
+    drop-off of the next step, and `--exits` cannot be combined with another mode."""
+    from sample_outputs import cli, load_sample
+
+    db = tmp_path / "sample.duckdb"
+    load_sample(db)
+    args = ["funnel", "--framework", "awareness_to_advocacy", "--db", str(db), "--by", "channel",
+            "--format", "json"]
+    funnel = json.loads(cli(*args).stdout)
+    exits = json.loads(cli(*args, "--exits").stdout)
+    assert exits
+    drop = {(r["group"], r["step"] - 1): r["drop_off"] for r in funnel if r["step"] > 1}
+    summed: dict[tuple[str, int], int] = {}
+    for row in exits:
+        key = (row["group"], row["step"])
+        summed[key] = summed.get(key, 0) + row["persons"]
+    assert summed == {k: v for k, v in drop.items() if v}
+    both = cli(*args, "--exits", "--times")
+    assert both.returncode == 2
+    assert "only one of" in both.stderr

@@ -6,7 +6,8 @@
 -- [step-k time, attempt start + window] (and at or before as_of) that are activity, or that are
 -- at the step-k time and match stage k (so the step-k event itself always counts), the last one
 -- by (occurred_at, event_id). Touchpoint: source, channel ('(none)' when there is none) and the
--- campaign, else the URL path of a page_view, else the event name, joined by ' · '.
+-- campaign, else the URL path of a page_view, else `screen <name>` of a screen_view, else the
+-- event name, joined by ' · '.
 -- grain: group x step x touchpoint. Parameters: as_of, window, the stage rule values.
 -- These CTEs follow the funnel's own CTEs (metrics/exits.py puts them together); the snippets
 -- (named without brackets) are: reached_at = the step time of the person's level; stage_match =
@@ -37,6 +38,9 @@ last_touch AS MATERIALIZED (
                 nullif(regexp_extract(json_extract_string(properties, '$.url'),
                                       '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*(/[^?#]*)', 1), ''))
             END,
+            -- an app screen is named by its screen (CONTRACT §1: screen name -> `screen`)
+            CASE WHEN event_name = 'screen_view'
+                 THEN 'screen ' || nullif(json_extract_string(properties, '$.screen'), '') END,
             event_name) AS touchpoint
     FROM candidates
     QUALIFY row_number() OVER (PARTITION BY person_no ORDER BY occurred_at DESC, event_id DESC) = 1

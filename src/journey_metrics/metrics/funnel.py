@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 Entry = Literal["best", "first"]
 Order = Literal["ordered", "unordered"]
-Mode = Literal["funnel", "trend", "times", "correlate"]
+Mode = Literal["funnel", "trend", "times", "correlate", "exits"]
 Period = Literal["day", "week", "month"]
 FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -447,7 +447,8 @@ CORRELATE_COLUMNS = (
 
 
 def mode_of(options: Mapping[str, Any]) -> Mode:
-    """Which output the options ask for (at most one of --trend, --times, --correlate)."""
+    """Which output the options ask for (at most one of --trend, --times, --correlate,
+    --exits)."""
     chosen: list[Mode] = []
     if options.get("trend"):
         chosen.append("trend")
@@ -455,14 +456,36 @@ def mode_of(options: Mapping[str, Any]) -> Mode:
         chosen.append("times")
     if options.get("correlate"):
         chosen.append("correlate")
+    if options.get("exits"):
+        chosen.append("exits")
     if len(chosen) > 1:
-        raise UsageError("use only one of --trend, --times, --correlate")
+        raise UsageError("use only one of --trend, --times, --correlate, --exits")
     return chosen[0] if chosen else "funnel"
 
 
 def _columns(options: Mapping[str, Any]) -> tuple[Column, ...]:
     return {"funnel": FUNNEL_COLUMNS, "trend": TREND_COLUMNS, "times": TIMES_COLUMNS,
-            "correlate": CORRELATE_COLUMNS}[mode_of(options)]
+            "correlate": CORRELATE_COLUMNS, "exits": EXITS_COLUMNS}[mode_of(options)]
+
+
+EXITS_COLUMNS = (
+    Column("group", Kind.text),
+    Column("step", Kind.count),
+    Column("stage", Kind.text),
+    Column("touchpoint", Kind.text),
+    Column("persons", Kind.count),
+    Column("share_of_drop_off", Kind.ratio),
+)
+
+
+def exits_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
+    """funnel --exits (issue 11): the persons who stopped at each stage, by last touchpoint."""
+    from journey_metrics.metrics.exits import compute_exits
+
+    if q.framework.exclude or any(s.within for s in q.framework.stages):
+        raise UsageError("--exits: frameworks with `within` or `exclude` rules are not supported"
+                         " yet (the exits follow the plain ordered funnel)")
+    return compute_exits(con, q)
 
 
 def funnel_query(ctx: Context, **options: Any) -> FunnelQuery:
@@ -494,7 +517,7 @@ def _compute(ctx: Context, **options: Any) -> list[dict[str, Any]]:
     mode = mode_of(options)
     q = funnel_query(ctx, **options)
     compute = {"funnel": funnel_rows, "trend": trend_rows, "times": times_rows,
-               "correlate": correlate_rows}[mode]
+               "correlate": correlate_rows, "exits": exits_rows}[mode]
     return compute(ctx.con, q)
 
 
@@ -512,6 +535,12 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     if mode == "times":
         return Presentation(
             title=f"{ctx.framework.label}: hours to convert per step, window {window}, {as_of}")
+    if mode == "exits":
+        return Presentation(
+            title=f"{ctx.framework.label}: where people leave, window {window}, {as_of}",
+            caption="touchpoint = source · channel · campaign-or-page of the last activity event"
+            " before leaving; shares add up to each stage's drop-off",
+        )
     if mode == "correlate":
         return Presentation(
             title=f"{ctx.framework.label}: what converters did differently, window {window},"
@@ -588,6 +617,8 @@ FUNNEL = register(Metric(
         Option("times", "Hours to convert per step: p10, p25, median, p75, p90.", kind=bool),
         Option("correlate", "Events and traits that go with converting (odds ratio, Fisher p,"
                " BH q).", kind=bool),
+        Option("exits", "Per stage, where the persons who stopped there left from (last"
+               " touchpoint).", kind=bool),
     ),
     present=_present,
     sections=(
@@ -602,5 +633,6 @@ FUNNEL = register(Metric(
         "journey-metrics funnel --framework aarrr --trend week",
         "journey-metrics funnel --framework aarrr --times",
         "journey-metrics funnel --framework aarrr --correlate",
+        "journey-metrics funnel --framework awareness_to_advocacy --exits --by channel",
     ),
 ))
