@@ -1,5 +1,5 @@
-"""The `run` use case, as one list of steps: load each source, stitch persons, refresh the
-materialised marts, record the run. The CLI runs them on one connection; the Prefect flow
+"""The `run` use case, as one list of steps: load each source, stitch persons, run the data tests
+(sql/tests/), refresh the materialised marts, record the run. The CLI runs them on one connection; the Prefect flow
 (pipelines/nightly.py) wraps each step in a task and calls these same functions."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from journey_metrics.channels import configured_rules, load_rules_file
+from journey_metrics import data_tests
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
@@ -90,6 +91,7 @@ def stitch_identities(db_path: Path, key: HashKey) -> tuple[int, int]:
     con = open_warehouse(db_path, key)
     try:
         stitch(con)
+        data_tests.check(con)
         return warehouse_totals(con)
     finally:
         con.close()
@@ -167,6 +169,7 @@ def run(
                 load_source(con, source, files[source.name], summary.run_id, report)
             )
         stitch(con)
+        data_tests.check(con)
         summary.events_total, summary.persons = warehouse_totals(con)
         if refresh:
             refresh_marts_on(con)
