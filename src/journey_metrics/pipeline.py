@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from journey_metrics.channels import configured_rules, load_rules_file
 from journey_metrics import data_tests
+from journey_metrics.channels import configured_rules, load_rules_file
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
