@@ -1,6 +1,7 @@
 """The `run` use case, as one list of steps: load each source, stitch persons, run the data tests
-(sql/tests/), refresh the materialised marts, record the run. The CLI runs them on one connection; the Prefect flow
-(pipelines/nightly.py) wraps each step in a task and calls these same functions."""
+(sql/tests/), refresh the materialised marts, record the run. The CLI runs them on one
+connection; the Prefect flow (pipelines/nightly.py) wraps each step in a task and calls these
+same functions."""
 
 from __future__ import annotations
 
