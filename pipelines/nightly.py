@@ -118,7 +118,34 @@ def nightly(
     return result
 
 
+def serve(argv: list[str]) -> None:
+    """Serve the flow on a schedule: `python -m pipelines.nightly serve --input DIR --db FILE
+    --report DIR (--cron SPEC | --interval SECONDS) [--name NAME]` (what `journey-metrics serve`
+    hands over to)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="pipelines.nightly serve")
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--report", required=True)
+    parser.add_argument("--name", default="nightly")
+    parser.add_argument("--cron")
+    parser.add_argument("--interval", type=int)
+    args = parser.parse_args(argv)
+    schedule: dict[str, Any] = (
+        {"interval": args.interval} if args.interval else {"cron": args.cron or "0 2 * * *"}
+    )
+    nightly.serve(
+        name=args.name,
+        parameters={"input_dir": args.input, "db": args.db, "report_dir": args.report},
+        **schedule,
+    )
+
+
 if __name__ == "__main__":
     import sys
 
-    print(nightly(*sys.argv[1:4]))
+    if sys.argv[1:2] == ["serve"]:
+        serve(sys.argv[2:])
+    else:
+        print(nightly(*sys.argv[1:4]))

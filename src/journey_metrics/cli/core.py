@@ -205,17 +205,16 @@ def serve(
                   "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")
     if not input_dir.is_dir():
         raise UsageError(f"input folder {input_dir} does not exist or is not a folder")
-    from pipelines.nightly import nightly
+    import sys
 
-    schedule: dict[str, object] = (
-        {"interval": interval} if interval else {"cron": cron or "0 2 * * *"}
-    )
-    nightly.serve(
-        name=name,
-        parameters={"input_dir": str(input_dir.resolve()), "db": str(db.resolve()),
-                    "report_dir": str(report_dir.resolve())},
-        **schedule,  # type: ignore[arg-type]
-    )
+    # The flow lives in pipelines/ (orchestration depends on the core, never the reverse): hand
+    # over to its own entry point in this same process, so signals reach the server loop.
+    schedule = ["--interval", str(interval)] if interval else ["--cron", cron or "0 2 * * *"]
+    os.execv(sys.executable, [
+        sys.executable, "-m", "pipelines.nightly", "serve", "--input", str(input_dir.resolve()),
+        "--db", str(db.resolve()), "--report", str(report_dir.resolve()), "--name", name,
+        *schedule,
+    ])
 
 
 @app.command()
