@@ -7,10 +7,12 @@ Identifiers (property names, stage names) are allow-listed by the config models;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from journey_metrics.config import Framework, MatchRule
 from journey_metrics.sql import json_text_path
+
+if TYPE_CHECKING:
+    from journey_metrics.config import Framework, MatchRule
 
 
 @dataclass

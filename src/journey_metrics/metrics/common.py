@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import duckdb
-
-from journey_metrics.config import check_timezone
-from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
+
+if TYPE_CHECKING:
+    import duckdb
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 
 
 def zone(name: str) -> ZoneInfo:
+    from journey_metrics.config import check_timezone
+
     try:
         return ZoneInfo(check_timezone(name))
     except ValueError as exc:
@@ -42,6 +44,8 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None, tz: ZoneInf
     """The given --as-of, else the latest occurred_at in the warehouse."""
     if as_of:
         return parse_instant(as_of, tz, "--as-of")
+    from journey_metrics.db import fetch_first
+
     row = fetch_first(con.execute("SELECT max(occurred_at) FROM events"))
     if row is None or row[0] is None:
         raise UsageError("the warehouse has no events yet: run `journey-metrics run` first")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from journey_metrics.config import Framework
 from journey_metrics.errors import UsageError
 from journey_metrics.metrics.common import ratio, wilson_interval
 from journey_metrics.metrics.registry import (
@@ -41,6 +40,7 @@ from journey_metrics.stages import compile_exclusions, compile_stages, named_eve
 if TYPE_CHECKING:
     import duckdb
 
+    from journey_metrics.config import Framework
     from journey_metrics.report.data import ReportContext
 
 Entry = Literal["best", "first"]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from journey_metrics.config import Framework
 from journey_metrics.metrics._money import (
     CURRENCY_OPTION,
     excluded_orders,
@@ -35,6 +34,8 @@ from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.config import Framework
 
 LTV_COLUMNS = ("group", "cohort", "period", "cohort_size", "revenue",
                "cumulative_revenue_per_person")

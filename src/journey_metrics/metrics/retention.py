@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from journey_metrics.config import Framework
 from journey_metrics.errors import UsageError
 from journey_metrics.metrics.common import ratio
 from journey_metrics.metrics.registry import (
@@ -28,6 +27,7 @@ from journey_metrics.stages import compile_stages
 if TYPE_CHECKING:
     import duckdb
 
+    from journey_metrics.config import Framework
     from journey_metrics.report.data import ReportContext
 
 Period = Literal["day", "week", "month"]
