@@ -166,3 +166,14 @@ GROUP BY person_id, session_no;
 -- Materialised marts (marts.py): the dashboard's rows and the default metric invocations, each
 -- with the state (loaded data + definitions) it was computed from; refreshed by every run.
 CREATE TABLE IF NOT EXISTS _jm_marts (key VARCHAR NOT NULL, state VARCHAR NOT NULL, rows VARCHAR);
+
+-- Identity nodes stitched since the marts were last refreshed (identity.stitch copies the pending
+-- nodes here; funnel_chains.py refreshes the persons they belong to, then empties it).
+CREATE TABLE IF NOT EXISTS _jm_touched_nodes (node VARCHAR NOT NULL);
+
+-- Each person's chain of every built-in framework's default funnel (best entry, ordered), kept
+-- per person so a nightly run recomputes only the persons its load touched (funnel_chains.py).
+CREATE TABLE IF NOT EXISTS _jm_funnel_chains (
+    framework VARCHAR NOT NULL, person_id VARCHAR NOT NULL, level INTEGER NOT NULL,
+    start_at TIMESTAMPTZ, steps TIMESTAMPTZ[]
+);

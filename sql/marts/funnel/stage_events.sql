@@ -1,7 +1,8 @@
 -- Each person's stage-matching events up to as_of, in funnel order:
 -- (occurred_at, lowest stage index the event matches, event_id) -> pos 1, 2, ...
 -- [[flags]]: the stage match expressions "... AS m1, ..., ... AS mK". person_no is the person's
--- dense integer id (cheap to sort and join on).
+-- dense integer id (cheap to sort and join on). [[events]]: fct_events, or the events of the
+-- persons whose stored chains are being refreshed (marts: funnel_chains.py).
 SELECT
     person_no,
     occurred_at,
@@ -11,7 +12,7 @@ SELECT
     ) AS pos
 FROM (
     SELECT person_no, event_id, occurred_at, [[flags]]
-    FROM fct_events
+    FROM [[events]]
     WHERE occurred_at <= $as_of
 )
 WHERE [[any_stage]]

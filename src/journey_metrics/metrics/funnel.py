@@ -63,13 +63,24 @@ class FunnelQuery:
     by_channel: bool = False
     tz: str = "UTC"  # calendar periods of --trend
     trend: Period | None = None
+    # read the persons' chains kept by funnel_chains.py (only for `chains_storable` queries)
+    stored_chain: bool = False
+
+    @property
+    def chains_storable(self) -> bool:
+        """The default funnel whose per-person chains `run` keeps: best entry, ordered, every
+        entry, no per-step windows or exclusions."""
+        return (self.entry == "best" and self.order == "ordered" and self.from_at is None
+                and self.to_at is None and not self.framework.exact_rules)
 
 
-def stage_events_sql(flags: list[str]) -> str:
-    """Each person's stage-matching events in funnel order (flags: one expression per stage)."""
+def stage_events_sql(flags: list[str], events: str = "fct_events") -> str:
+    """Each person's stage-matching events in funnel order (flags: one expression per stage;
+    `events`: the relation to read, fct_events or a subset of persons' events)."""
     ks = range(1, len(flags) + 1)
     return fill_snippets(
         "marts/funnel/stage_events.sql",
+        events=events,
         flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
         stage_columns=", ".join(f"m{k}" for k in ks),
         lowest_stage="CASE " + " ".join(f"WHEN m{k} THEN {k}" for k in ks) + " END",
@@ -80,13 +91,23 @@ def stage_events_sql(flags: list[str]) -> str:
 def funnel_sql(
     stage_count: int, entry: Entry, order: Order, flags: list[str],
     *, shared_stage_events: bool = False, framework: Framework | None = None,
-    mode: Mode = "funnel",
+    mode: Mode = "funnel", stored_chain: bool = False,
 ) -> str:
     """The whole funnel statement for `stage_count` stages (flags: one match expression each).
 
     With `shared_stage_events`, the events come from a TEMP table `stage_events` made once by
     `shared_stage_events()` (the report runs many funnels of one framework on it). `framework`
-    is needed for per-step windows and exclusions (CONTRACT §7); `mode` picks the final summary."""
+    is needed for per-step windows and exclusions (CONTRACT §7); `mode` picks the final summary.
+    `stored_chain`: read each person's chain from `_jm_funnel_chains` (kept by funnel_chains.py
+    for the default ordered funnel) instead of computing it."""
+    if stored_chain:
+        steps = ", ".join(f"c.steps[{k}] AS t_{k}" for k in range(1, stage_count + 1))
+        chain = ("chain AS (SELECT p.person_no, c.level, c.start_at, " + steps
+                 + " FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_id)"
+                 " WHERE c.framework = $framework_name)")
+        summary = fill_snippets("marts/funnel/summary.sql",
+                                aggregates=", ".join(_aggregates(stage_count, order, mode)))
+        return "WITH " + chain + "\n" + summary
     ctes = [] if shared_stage_events else [
         f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})"
     ]
@@ -114,6 +135,17 @@ def funnel_sql(
     summary = fill_snippets("marts/funnel/summary.sql",
                             aggregates=", ".join(_aggregates(stage_count, order, mode)))
     return "WITH " + ",\n".join(ctes) + "\n" + summary
+
+
+def chain_sql(stage_count: int, flags: list[str], events: str) -> str:
+    """Each person's chain of the default ordered funnel (best entry, no per-step windows or
+    exclusions): person_no, level, start_at and the step times as a list, for the persons whose
+    events `events` holds (funnel_chains.py stores them)."""
+    ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events)})",
+            *_fast_chain(stage_count, "best")]
+    steps = ", ".join(f"t_{k}" for k in range(1, stage_count + 1))
+    return ("WITH " + ",\n".join(ctes)
+            + f"\nSELECT person_no, level, start_at, [{steps}] AS steps FROM chain")
 
 
 def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
@@ -220,6 +252,7 @@ def _params(q: FunnelQuery) -> dict[str, Any]:
         "period": q.trend,
         "named_events": sorted(named_events(q.framework)),
         "stage_count": len(q.framework.stages),
+        "framework_name": q.framework.name,
     }
     for k, stage in enumerate(q.framework.stages, start=1):
         if stage.within_delta is not None:
@@ -231,8 +264,10 @@ def _run(con: duckdb.DuckDBPyConnection, q: FunnelQuery, mode: Mode,
          shared: bool = False) -> list[dict[str, Any]]:
     _check_query(q, mode)
     stages = compile_stages(q.framework)
+    stored = q.stored_chain and q.chains_storable and mode == "funnel"
     sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
-                     shared_stage_events=shared, framework=q.framework, mode=mode)
+                     shared_stage_events=shared, framework=q.framework, mode=mode,
+                     stored_chain=stored)
     result = con.execute(sql, used_parameters(sql, _params(q)))
     columns = [d[0] for d in result.description]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
@@ -566,8 +601,9 @@ def _collect_funnels(ctx: ReportContext) -> list[dict[str, Any]]:
     return [
         {"name": f.name, "title": f.label, "window": f.window,
          "stages": [s.name for s in f.stages],
-         "rows": compute_funnel(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of,
-                                                      by_channel=True))}
+         "rows": compute_funnel(ctx.con, FunnelQuery(
+             f, f.window_delta, ctx.as_of, by_channel=True,
+             stored_chain=getattr(ctx, "stored_chains", False)))}
         for f in ctx.frameworks
     ]
 

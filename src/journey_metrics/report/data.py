@@ -30,6 +30,8 @@ class ReportContext:
     first_event_at: datetime | None
     settings: ReportSettings
     frameworks: list[Framework]
+    # the default funnels may read the per-person chains `run` keeps (funnel_chains.py)
+    stored_chains: bool = False
 
     def framework(self, name: str) -> Framework:
         from journey_metrics.config import load_framework
@@ -63,8 +65,11 @@ def collect(db_path: Path, tz: str = "UTC") -> dict[str, Any]:
         con.close()
 
 
-def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
-    """Header and every registered section's rows, computed from the warehouse."""
+def compute(
+    con: duckdb.DuckDBPyConnection, tz: str, *, stored_chains: bool = False
+) -> dict[str, Any]:
+    """Header and every registered section's rows, computed from the warehouse (`stored_chains`:
+    the default funnels aggregate the chains funnel_chains.py keeps, fresh after a refresh)."""
     from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
     from journey_metrics.metrics.common import resolve_as_of, zone
@@ -79,7 +84,7 @@ def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
         source["first_at"], source["last_at"] = iso(source["first_at"]), iso(source["last_at"])
     persons = rows(con, "SELECT count(*) AS n FROM persons", {})[0]["n"]
     frameworks = [load_framework(name) for name in built_in_frameworks()]
-    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks)
+    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks, stored_chains)
     retention = settings.retention
     page: dict[str, Any] = {
         "as_of": iso(as_of) or "",

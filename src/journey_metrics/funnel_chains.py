@@ -1,0 +1,78 @@
+"""Per-person funnel chains, kept incrementally (issue 10: marts kept where the data changes).
+
+For every built-in framework whose default funnel can be stored (metrics/funnel.py
+`FunnelQuery.chains_storable`), `_jm_funnel_chains` holds each person's level, attempt start and
+step times. A refresh recomputes only the persons whose identity nodes a load touched
+(`_jm_touched_nodes`, filled by identity.stitch), drops persons that no longer exist (merged
+into another), and recomputes a framework whole when its definition, the SQL, or the channel
+rules changed (the stored state in `_jm_meta` says which). The funnel rows the dashboard and the
+default `funnel` command show are then one aggregation over the stored chains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, chain_sql
+from journey_metrics.sql import used_parameters
+from journey_metrics.stages import compile_stages
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from journey_metrics.config import Framework
+
+_STATE_KEY = "funnel_chains:"
+
+
+def _state(con: duckdb.DuckDBPyConnection, framework: Framework, definitions: str) -> str:
+    rules = con.execute("SELECT getvariable('jm_channel_rules_fingerprint')").fetchall()[0][0]
+    text = framework.model_dump_json() + definitions + str(rules)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection, frameworks: list[Framework], definitions: str
+) -> dict[str, int]:
+    """Bring the stored chains up to date; return the persons recomputed per framework."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jm_touched_persons AS SELECT DISTINCT m.person_id"
+        " FROM _jm_person_map AS m JOIN _jm_touched_nodes AS t USING (node)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW jm_touched_events AS SELECT * FROM fct_events"
+        " WHERE person_id IN (SELECT person_id FROM jm_touched_persons)"
+    )
+    recomputed = {}
+    for framework in frameworks:
+        key = _STATE_KEY + framework.name
+        state = _state(con, framework, definitions)
+        stored = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [key]).fetchall()
+        whole = not stored or stored[0][0] != state
+        if whole:
+            con.execute("DELETE FROM _jm_funnel_chains WHERE framework = ?", [framework.name])
+        else:
+            con.execute(
+                "DELETE FROM _jm_funnel_chains WHERE framework = ? AND (person_id IN"
+                " (SELECT person_id FROM jm_touched_persons) OR person_id NOT IN"
+                " (SELECT person_id FROM persons))", [framework.name])
+        stages = compile_stages(framework)
+        sql = chain_sql(len(framework.stages), stages.expressions,
+                        "fct_events" if whole else "jm_touched_events")
+        params = {**stages.params, "as_of": FAR_FUTURE, "window": framework.window_delta,
+                  "from_at": FAR_PAST, "to_at": FAR_FUTURE}
+        con.execute(
+            "INSERT INTO _jm_funnel_chains SELECT $framework_name, p.person_id, c.level,"
+            f" c.start_at, c.steps FROM ({sql}) AS c JOIN persons AS p USING (person_no)",
+            {**used_parameters(sql, params), "framework_name": framework.name},
+        )
+        recomputed[framework.name] = int(con.execute(
+            "SELECT count(*) FROM persons" if whole else "SELECT count(*) FROM jm_touched_persons"
+        ).fetchall()[0][0])
+        con.execute("DELETE FROM _jm_meta WHERE key = ?", [key])
+        con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [key, state])
+    con.execute("DELETE FROM _jm_touched_nodes")
+    con.execute("DROP VIEW IF EXISTS jm_touched_events")
+    con.execute("DROP TABLE IF EXISTS jm_touched_persons")
+    return recomputed
