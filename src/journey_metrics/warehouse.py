@@ -16,7 +16,7 @@ from journey_metrics.sql import load_sql, split_statements
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
 _SCHEMA_KEY = "schema_version"
 # Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
-SCHEMA_VERSION = "5"  # 4: channel inputs (ingest15) / traits (ingest14); 5: both
+SCHEMA_VERSION = "6"  # 4: channel inputs / traits; 5: both; 6: touched nodes, funnel chains
 
 
 def open_warehouse(
