@@ -15,7 +15,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, chain_sql
-from journey_metrics.sql import used_parameters
+from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
@@ -36,14 +36,8 @@ def refresh(
     con: duckdb.DuckDBPyConnection, frameworks: list[Framework], definitions: str
 ) -> dict[str, int]:
     """Bring the stored chains up to date; return the persons recomputed per framework."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE jm_touched_persons AS SELECT DISTINCT m.person_id"
-        " FROM _jm_person_map AS m JOIN _jm_touched_nodes AS t USING (node)"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW jm_touched_events AS SELECT * FROM fct_events"
-        " WHERE person_id IN (SELECT person_id FROM jm_touched_persons)"
-    )
+    for statement in split_statements(load_sql("intermediate/int_touched_persons.sql")):
+        con.execute(statement)
     recomputed = {}
     for framework in frameworks:
         key = _STATE_KEY + framework.name
@@ -53,10 +47,8 @@ def refresh(
         if whole:
             con.execute("DELETE FROM _jm_funnel_chains WHERE framework = ?", [framework.name])
         else:
-            con.execute(
-                "DELETE FROM _jm_funnel_chains WHERE framework = ? AND (person_id IN"
-                " (SELECT person_id FROM jm_touched_persons) OR person_id NOT IN"
-                " (SELECT person_id FROM persons))", [framework.name])
+            con.execute(load_sql("intermediate/int_funnel_chains_forget.sql"),
+                        {"framework_name": framework.name})
         stages = compile_stages(framework)
         sql = chain_sql(len(framework.stages), stages.expressions,
                         "fct_events" if whole else "jm_touched_events")
