@@ -389,3 +389,36 @@ def test_python_api(warehouse: Path) -> None:
     by_campaign = journey_metrics.open(warehouse).attribution(
         conversion="order_completed", model="linear", group_by="campaign")
     assert by_campaign.rows() == [("linear", "(none)", 1.0, 100.0, 1.0)]
+
+
+def test_where_keeps_the_conversions_of_matching_persons_only(tmp_path: Path) -> None:
+    """CONTRACT §6: `--where trait:plan=pro` counts only pro persons' conversions (their touches
+    and credit); the shares are of those conversions."""
+    from conftest import write_jsonl
+    from journey_metrics import pipeline
+    from journey_metrics.evaluate import evaluate
+    from journey_metrics.metrics.registry import get
+
+    def msg(i: int, **fields: object) -> dict[str, object]:
+        return {"messageId": f"m{i}", "timestamp": f"2024-05-01T10:0{i}:00Z", **fields}
+
+    write_jsonl(tmp_path / "in" / "web" / "a.jsonl", [
+        msg(0, type="page", userId="pro1",
+            context={"campaign": {"medium": "cpc"}}, properties={"url": "https://s/"}),
+        msg(1, type="identify", userId="pro1", traits={"plan": "pro"}),
+        msg(2, type="track", userId="pro1", event="Order Completed", properties={"revenue": 10}),
+        msg(3, type="identify", userId="free1", traits={"plan": "free"}),
+        msg(4, type="page", userId="free1", properties={"url": "https://s/"}),
+        msg(5, type="track", userId="free1", event="Order Completed", properties={"revenue": 7}),
+    ])
+    db = tmp_path / "w.duckdb"
+    pipeline.run(tmp_path / "in", db)
+    rows = evaluate(get("attribution"), db, {"conversion": "order_completed", "model": ("last",)},
+                    where=("trait:plan=pro",)).rows
+    assert [(r["group"], r["conversions"], r["revenue"]) for r in rows if r["conversions"]] == [
+        ("paid_search", 1.0, 10.0)]
+    everyone = evaluate(get("attribution"), db,
+                        {"conversion": "order_completed", "model": ("last",)}).rows
+    assert sum(r["conversions"] for r in everyone) == 2
+    with pytest.raises(UsageError, match="no --by segment"):
+        evaluate(get("attribution"), db, {"conversion": "order_completed"}, by="channel")

@@ -43,6 +43,11 @@ def evaluate(
     if metric.framework and metric.framework_required and not framework:
         raise UsageError(f"{metric.name}: --framework is required")
     spec = load_framework(framework, warn=announce) if metric.framework and framework else None
+    if by is not None and not (metric.segments and metric.segment_by):
+        raise UsageError(f"{metric.name} takes no --by segment"
+                         + (" (its --by is its own option: group_by)" if metric.segments else ""))
+    if where and not metric.segments:
+        raise UsageError(f"{metric.name} takes no --where")
     segment = parse_segment(by, where)
     zone_info = zone(tz)
     values = {**metric.defaults(), **{k: v for k, v in options.items() if v is not None}}

@@ -10,7 +10,8 @@
 -- Parameters: as_of, from_at, to_at (the conversion's time must lie in [from_at, to_at) and at or
 -- before as_of), lookback (INTERVAL), half_life_seconds (DOUBLE), exposure (BOOLEAN: merge
 -- consecutive touches of one group), models (the requested model names, in output order).
--- Snippets: conversion_match (a boolean over fct_events), group_column (channel | campaign).
+-- Snippets: conversion_match (a boolean over fct_events), group_column (channel | campaign),
+-- population_filter (with --where: only the conversions of persons in the TEMP table population).
 -- Touches: web sessions (start, channel, id and campaign of the session's first event) and
 -- email_click events (channel email). A path is ordered by (time, id, kind).
 WITH conversions AS MATERIALIZED (
@@ -22,6 +23,7 @@ WITH conversions AS MATERIALIZED (
     FROM fct_events
     WHERE ([[ conversion_match ]])
       AND occurred_at >= $from_at AND occurred_at < $to_at AND occurred_at <= $as_of
+      [[ population_filter ]]
 ),
 converters AS (
     SELECT DISTINCT person_id FROM conversions

@@ -60,9 +60,10 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
         else:
             found.insert(0, keyword("framework", Annotated[str | None, typer.Option(
                 "--framework", help="Built-in name or YAML file (optional).")], None))
-    if metric.segments:
+    if metric.segments and metric.segment_by:
         found.append(keyword("by", Annotated[str | None, typer.Option(
             "--by", help=f"Split into groups: {' | '.join(metric.by_choices)}.")], None))
+    if metric.segments:
         found.append(keyword("where", Annotated[list[str] | None, typer.Option(
             "--where", help="Only persons with trait:<name>=<value> (repeatable).")], None))
     if metric.as_of:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,7 @@ class AttributionQuery:
     path_transform: str = "none"
     from_at: datetime | None = None
     to_at: datetime | None = None
+    only_population: bool = False  # --where: conversions of the TEMP table `population` only
 
 
 def parse_models(values: tuple[str, ...] | list[str] | str | None) -> tuple[str, ...]:
@@ -102,7 +103,9 @@ def attribution_rows(con: duckdb.DuckDBPyConnection, q: AttributionQuery) -> Row
         raise UsageError(f"--path-transform: {q.path_transform!r} must be none or exposure")
     match, params = _conversion_sql(q)
     sql = fill_snippets("marts/attribution/fct_attribution.sql",
-                        conversion_match=match, group_column=q.group_by)
+                        conversion_match=match, group_column=q.group_by,
+                        population_filter="AND person_id IN (SELECT person_id FROM population)"
+                        if q.only_population else "")
     params = {
         **params, "as_of": q.as_of, "from_at": q.from_at or FAR_PAST,
         "to_at": q.to_at or FAR_FUTURE, "lookback": q.lookback,
@@ -247,9 +250,9 @@ def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
     from journey_metrics.config import parse_window
     from journey_metrics.metrics.common import parse_instant
 
-    if ctx.segment.grouped or ctx.segment.where:
+    if ctx.segment.grouped:
         raise UsageError("attribution: groups are the touches' channel or campaign "
-                         "(--by channel|campaign, group_by= in Python); --where does not apply")
+                         "(--by channel|campaign, group_by= in Python)")
     durations = {}
     for name, flag, default in (("lookback", "--lookback", "30d"),
                                 ("half_life", "--half-life", "7d")):
@@ -276,7 +279,7 @@ def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
 
 
 def _compute(ctx: Context, **options: Any) -> Rows:
-    q = attribution_query(ctx, **options)
+    q = replace(attribution_query(ctx, **options), only_population=bool(ctx.segment.where))
     spend = read_spend(Path(options["spend"])) if options.get("spend") else None
     rows = attribution_rows(ctx.con, q)
     if spend is None:
@@ -315,7 +318,7 @@ ATTRIBUTION = register(Metric(
     compute=_compute,
     framework=True,
     framework_required=False,
-    segments=False,
+    segment_by=False,  # its own --by: the touch's channel or campaign; --where still applies
     options=(
         Option("conversion", "Conversion event name (or --framework F --stage S)."),
         Option("stage", "The framework stage whose events are the conversions."),

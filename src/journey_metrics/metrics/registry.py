@@ -138,6 +138,7 @@ class Metric:
     as_of: bool = True  # takes --as-of
     tz: bool = True  # takes --tz
     segments: bool = True  # takes --by and --where (CONTRACT §6)
+    segment_by: bool = True  # False: --where only (the metric has a --by of its own)
     by_choices: tuple[str, ...] = ("channel", "campaign", "trait:<name>")
     present: Callable[[Mapping[str, Any], Context, Rows], Presentation] | None = None
     sections: tuple[Section, ...] = ()
