@@ -30,9 +30,12 @@ class OutputFile:
         return self.source.folder
 
     def name(self, label: str) -> str:
-        """`contacts*.csv` + `2026-01` -> `contacts-2026-01.csv`; `*.jsonl` -> `events-….jsonl`."""
+        """The file of `label`: `contacts*.csv` -> `contacts-2026-01.csv`, `*.jsonl` ->
+        `events-2026-01-05.jsonl`, `deals_*.csv` -> `deals_2026-01.csv`."""
         head, tail = self.kind.pattern.split("*")
-        return f"{head.rstrip('-_') or self.stem}-{label}{tail}"
+        if not head.endswith(("-", "_")):
+            head = f"{head or self.stem}-"
+        return f"{head}{label}{tail}"
 
     def path(self, out_dir: Path, label: str) -> Path:
         return out_dir / self.folder / self.name(label)
@@ -57,8 +60,9 @@ def _output(source: SourceConfig, model: str, stem: str, suffix: str = "") -> Ou
     if kinds[0].pattern.count("*") != 1 or any(c in kinds[0].pattern for c in "?["):
         raise ValueError(f"source {source.name}: cannot name files after {kinds[0].pattern!r}")
     if source.file_kind(out.name("2026-01-05")) is not kinds[0]:
-        raise ValueError(f"source {source.name}: {out.name('2026-01-05')} would be read as "
-                         "another kind of file")  # fmt: skip
+        raise ValueError(
+            f"source {source.name}: {out.name('2026-01-05')} would be read as another kind of file"
+        )
     return out
 
 
