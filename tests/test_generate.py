@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from journey_metrics.generate import GenerateSummary, generate
+from journey_metrics_synth import GenerateSummary, generate
 
 START = date(2026, 1, 5)
 DAYS = 90

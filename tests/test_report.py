@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from journey_metrics import pipeline
-from journey_metrics.generate import generate
 from journey_metrics.report import build_report
+from journey_metrics_synth import generate
 
 CHROMIUM = Path("/usr/bin/chromium")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

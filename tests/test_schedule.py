@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from journey_metrics.generate import generate
+from journey_metrics_synth import generate
 
 BIN = Path(sys.executable).parent
 

@@ -21,8 +21,8 @@ import pytest
 from cli_driver import run_commands
 
 from conftest import TEST_KEY, query
-from journey_metrics.generate import generate
 from journey_metrics.metrics.registry import example_commands
+from journey_metrics_synth import generate
 
 METRIC_COMMANDS: dict[str, list[str]] = {
     **{f"funnel_{fw}": ["funnel", "--framework", fw, "--by", "channel"]

@@ -142,20 +142,12 @@ def generate(
     gzip_files: Annotated[bool, typer.Option("--gzip", help="Write every file as .gz")] = False,
 ) -> None:
     """Write realistic synthetic input (web, email, CRM) in the input layout."""
-    import gzip
-    import shutil
-
-    from journey_metrics.generate import generate as generate_input
+    from journey_metrics_synth import generate as generate_input
+    from journey_metrics_synth import gzip_outputs
 
     summary = generate_input(out, persons, seed, days=days)
     if gzip_files:
-        for path in sorted(p for p in out.glob("*/*") if p.suffix != ".gz"):
-            # mtime=0 keeps the compressed bytes reproducible for the same seed
-            with path.open("rb") as src, gzip.GzipFile(
-                path.with_name(path.name + ".gz"), "wb", mtime=0
-            ) as dst:
-                shutil.copyfileobj(src, dst)
-            path.unlink()
+        gzip_outputs(out)
     records = ", ".join(f"{k}: {v}" for k, v in summary.records.items())
     typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
 
