@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from journey_metrics.errors import UsageError
-from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, FunnelQuery, stage_events_sql
+from journey_metrics.metrics.funnel import (
+    FAR_FUTURE,
+    FAR_PAST,
+    FunnelQuery,
+    fast_chain_ctes,
+    stage_events_sql,
+)
 from journey_metrics.sql import fill_snippets, used_parameters
 from journey_metrics.stages import compile_stages
 
@@ -23,29 +29,12 @@ EXITS_COLUMNS = ("group", "step", "stage", "touchpoint", "persons", "share_of_dr
 
 
 def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
-    """The funnel's ordered chain (sql/marts/funnel/, as funnel.funnel_sql builds it), then the
-    exits of sql/marts/funnel_exits.sql."""
+    """The funnel's ordered chain (the same CTEs funnel.funnel_sql uses), then the exits of
+    sql/marts/funnel_exits.sql."""
     count = len(flags)
     ks = range(1, count + 1)
-    first_only = ("QUALIFY pos = min(pos) OVER (PARTITION BY person_no)"
-                  if q.entry == "first" else "")
-    ctes = [
-        f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})",
-        "level_1 AS MATERIALIZED ("
-        + fill_snippets("marts/funnel/level_1.sql", first_only=first_only) + ")",
-        *(fill_snippets("marts/funnel/level_k.sql", k=k, prev=k - 1) for k in ks[1:]),
-    ]
-    levels = " UNION ALL ".join(
-        f"SELECT person_no, {k} AS level, max(start_pos) AS start_pos,"
-        f" max(start_at) AS start_at FROM level_{k} GROUP BY person_no"
-        for k in ks
-    )
-    ctes.append("person_levels AS MATERIALIZED ("
-                + fill_snippets("marts/funnel/person_levels.sql", levels=levels) + ")")
-    ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
-                " start_at AS t_1 FROM person_levels)")
-    ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
-    ctes.append(f"chain AS (SELECT * FROM chain_{count})")
+    ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})",
+            *fast_chain_ctes(count, q.entry)]
     exits = fill_snippets(
         "marts/funnel_exits.sql",
         reached_at="CASE level " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",

@@ -129,7 +129,7 @@ def funnel_sql(
         ctes.append("chain AS MATERIALIZED (SELECT * FROM attempts QUALIFY row_number() OVER"
                     f" (PARTITION BY person_no ORDER BY {choose}) = 1)")
     else:
-        ctes += _fast_chain(stage_count, entry)
+        ctes += fast_chain_ctes(stage_count, entry)
     if mode == "correlate":
         return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
     summary = fill_snippets("marts/funnel/summary.sql",
@@ -142,7 +142,7 @@ def chain_sql(stage_count: int, flags: list[str], events: str) -> str:
     exclusions): person_no, level, start_at and the step times as a list, for the persons whose
     events `events` holds (funnel_chains.py stores them)."""
     ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events)})",
-            *_fast_chain(stage_count, "best")]
+            *fast_chain_ctes(stage_count, "best")]
     steps = ", ".join(f"t_{k}" for k in range(1, stage_count + 1))
     return ("WITH " + ",\n".join(ctes)
             + f"\nSELECT person_no, level, start_at, [{steps}] AS steps FROM chain")
@@ -172,7 +172,7 @@ def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
     return aggregates
 
 
-def _fast_chain(stage_count: int, entry: Entry) -> list[str]:
+def fast_chain_ctes(stage_count: int, entry: Entry) -> list[str]:
     """Ordered funnel without per-step windows or exclusions: one ASOF join per level over
     events (not attempts), then the chosen attempt's steps (CTE `chain`)."""
     ks = range(1, stage_count + 1)
