@@ -24,21 +24,27 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # a broken file shows up in the header as a failed file
     (inputs / "web" / "zz-broken.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
     db = root / "w.duckdb"
+    spend = root / "spend.csv"
+    spend.write_text("date,channel,campaign,cost\n2026-01-10,direct,,120.5\n"
+                     "2026-01-11,email,spring,80\n2026-01-12,paid_search,spring,300\n",
+                     encoding="utf-8")
     mp = pytest.MonkeyPatch()
     mp.setenv("JOURNEY_METRICS_HASH_KEY", "report-test-key-0123456789")
     try:
         pipeline.run(inputs, db)
-        page = build_report(db, root / "out")
+        page = build_report(db, root / "out", spend=spend)
     finally:
         mp.undo()
     return {"input": inputs, "db": db, "page": page, "out": root / "out"}
 
 
+FRAMEWORKS = ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
 EXPECTED_CHARTS = [
-    "journey_map",
-    *(f"{kind}_{name}" for name in ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
-      for kind in ("funnel", "channels")),
-    "trend", "retention", "referral", "nps",
+    "journey_map", "paths_start", "paths_end",
+    "attribution", "attribution_cost", "revenue", "ltv",
+    *(f"{kind}_{name}" for name in FRAMEWORKS for kind in ("funnel", "channels")),
+    "segments", "trend", *(f"times_{name}" for name in FRAMEWORKS), "drivers",
+    "retention", "referral", "nps", "satisfaction", "satisfaction_channels", "phases", "churn",
 ]
 
 
@@ -126,3 +132,37 @@ def test_dashboard_renders_offline_in_chromium(built: dict[str, Path]) -> None:
     assert blocked == []
     assert rendered == EXPECTED_CHARTS
     assert not EMAIL.search(html.replace("%40", "@"))
+
+
+def test_new_sections_agree_with_the_funnel(built: dict[str, Path]) -> None:
+    data = json.loads((built["out"] / "data.json").read_text())
+    journey = data["journey"]
+    funnel = next(f for f in data["funnels"] if f["name"] == journey["framework"])
+    persons = {r["step"]: r["persons"] for r in funnel["rows"] if r["group"] == "all"}
+    last = len(journey["stages"])
+    for step, reached in persons.items():
+        cells = [c for c in journey["cells"] if c["step"] == step]
+        # every person who reached a stage has exactly one touchpoint there
+        assert sum(c["persons"] for c in cells) == reached
+        if step < last and cells:
+            assert sum(c["converted"] for c in cells) == persons[step + 1]
+        exits = [e for e in journey["exits"] if e["step"] == step]
+        assert len(exits) <= 3
+        if step < last:
+            assert sum(e["persons"] for e in exits) <= reached - persons[step + 1]
+    assert [f["step"] for f in journey["feelings"]] == list(range(1, last + 1))
+    assert not any(c["pain_point"] for c in journey["cells"] if c["persons"] < 30)
+    everybody = {(r["framework"], r["step"]): r["persons"] for r in data["segments"]
+                 if r["segment"] == ""}
+    for f in data["funnels"]:
+        for r in f["rows"]:
+            if r["group"] == "all":
+                assert everybody[(f["name"], r["step"])] == r["persons"]
+    assert {r["trait"] for r in data["segments"] if r["trait"]} <= {"plan", "country",
+                                                                      "industry"}
+    assert all(r["value"] != "(none)" for r in data["segments"])
+    assert all(r["converters"] + r["non_converters"] >= 25 for r in data["drivers"]["rows"])
+    assert data["attribution"]["spend"]
+    assert all("cpa" in r for r in data["attribution"]["rows"])
+    assert data["trend"]
+    assert all(isinstance(r["complete"], bool) for r in data["trend"])

@@ -393,6 +393,11 @@ class ReportSettings(BaseModel):
     retention: RetentionView = RetentionView()
     framework_order: list[str] = []
     trend_weeks: int = 12
+    conversion_stage: str = "purchase"  # of journey_framework: paths --end, attribution, LTV
+    persona_traits: list[str] = []  # traits whose top values the segment selector offers
+    segment_values: int = 5  # top values per persona trait
+    spend: str | None = None  # spend CSV (date, channel, campaign, cost); relative to the cwd
+    lang: str = "en"
 
 
 def load_report_settings(path: Path | None = None) -> ReportSettings:

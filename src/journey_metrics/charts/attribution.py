@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.registry import Block
+
 if TYPE_CHECKING:
     import altair as alt
 
@@ -55,3 +57,47 @@ def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
                         legend=alt.Legend(title="Model", orient="bottom", columns=4)),
         tooltip=tooltip,
     )
+
+
+def draw_cost(rows: Sequence[dict[str, Any]], *, model: str = "last",
+              width: int = 560) -> alt.HConcatChart:
+    """Cost per conversion and return on spend per channel under one model (spend rows)."""
+    import altair as alt
+
+    values = [dict(r) for r in rows if r["model"] == model and r.get("cost")]
+    tooltip = [alt.Tooltip("group:N", title="Channel"),
+               alt.Tooltip("cost:Q", title="Cost", format=",.2f"),
+               alt.Tooltip("conversions:Q", title="Conversions credited", format=",.2f"),
+               alt.Tooltip("cpa:Q", title="Cost per conversion", format=",.2f"),
+               alt.Tooltip("revenue:Q", title="Revenue credited", format=",.2f"),
+               alt.Tooltip("roas:Q", title="Return on spend", format=".2f")]
+    base = alt.Chart(alt.Data(values=values)).encode(
+        y=alt.Y("group:N", title=None, sort="-x"), tooltip=tooltip)
+    cpa = base.mark_bar(color="#d55e00").encode(
+        x=alt.X("cpa:Q", title="Cost per conversion")).properties(
+        width=width // 2 - 40, title="Cost per conversion (lower is better)")
+    roas = base.mark_bar(color="#009e73").encode(
+        x=alt.X("roas:Q", title="Revenue per unit of cost")).properties(
+        width=width // 2 - 40, title="Return on spend (higher is better)")
+    return alt.hconcat(cpa, roas).properties(
+        title=f"Money in and out per channel ({MODEL_LABELS.get(model, model)} credit)")
+
+
+def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    from journey_metrics.charts.common import label
+
+    stage = label(section["stage"])
+    blocks = [Block(
+        "attribution", "Which channels earn the conversions",
+        f"Conversions ({stage}) credited to each channel by each attribution model, side by "
+        "side. Where the models disagree (last touch often favours direct), look at the "
+        "multi-touch models (linear, position, time decay).",
+        draw_attribution(section["rows"], title=f"{stage}: conversions credited per channel, "
+                                                "by attribution model"))]
+    if section.get("spend"):
+        blocks.append(Block(
+            "attribution_cost", "Cost per conversion and return on spend",
+            "From the spend file: what each channel cost per conversion it earned (last-touch "
+            "credit) and the revenue it brought per unit of cost.",
+            draw_cost(section["rows"])))
+    return blocks

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.registry import Block
+
 if TYPE_CHECKING:
     import altair as alt
 
@@ -73,3 +75,133 @@ def draw_churn(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.
     return alt.LayerChart(layer=[open_band, bars, open_label]).properties(
         width=420, height=240,
         title=f"Churn by {period}: share of the previous period's active persons not active")
+
+
+def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
+    """NPS, CSAT and CES per first-touch channel and month: one heatmap per score, the score
+    written in each cell (each on its own scale)."""
+    import altair as alt
+
+    values = [dict(r) for r in rows if r.get("group", "all") != "all"]
+    panels = []
+    for column, respondents, title, domain, fmt in _SCORES:
+        cells = [r for r in values if r.get(column) is not None]
+        base = alt.Chart(alt.Data(values=cells)).encode(
+            x=alt.X("period:O", title="Month", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("group:N", title="First-touch channel"),
+            tooltip=[alt.Tooltip("group:N", title="Channel"),
+                     alt.Tooltip("period:N", title="Month"),
+                     alt.Tooltip(f"{column}:Q", title=title, format=fmt),
+                     alt.Tooltip(f"{respondents}:Q", title="Respondents", format=",")])
+        scheme: Any = "blueorange" if column != "ces" else "orangered"
+        heat = base.mark_rect().encode(color=alt.Color(
+            f"{column}:Q", title=None,
+            scale=alt.Scale(scheme=scheme, domain=list(domain), reverse=column != "ces"),
+            legend=alt.Legend(orient="bottom", gradientLength=120)))
+        text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{column}:Q", format=fmt))
+        panels.append((heat + text).properties(width=180, height=200, title=title))
+    return alt.hconcat(*panels).resolve_scale(color="independent").properties(
+        title="Satisfaction by first-touch channel and month")
+
+
+PHASES = ("before purchase", "during purchase", "after purchase")
+
+
+def phase_rows(feelings: Sequence[dict[str, Any]], funnel_rows: Sequence[dict[str, Any]],
+               conversion_stage: str) -> list[dict[str, Any]]:
+    """Seed 004's three phases of the journey: the stages before the conversion stage, the
+    conversion stage, and the stages after it; per phase the persons who reached its first
+    stage and NPS / CSAT / CES of the answers given in it (from the stages' additive counts)."""
+    stages = [f["stage"] for f in feelings]
+    at = stages.index(conversion_stage) if conversion_stage in stages else len(stages) // 2
+    reached = {r["step"]: r["persons"] for r in funnel_rows if r["group"] == "all"}
+    out = []
+    for phase, members in zip(PHASES, (feelings[:at], feelings[at:at + 1], feelings[at + 1:]),
+                              strict=True):
+        if not members:
+            continue
+        total = {k: sum(int(m[k]) for m in members) for k in (
+            "nps_respondents", "nps_promoters", "nps_detractors", "csat_respondents",
+            "csat_satisfied", "ces_respondents", "ces_total")}
+        out.append({
+            "phase": phase, "stages": ", ".join(m["stage"] for m in members),
+            "persons": reached.get(members[0]["step"], 0),
+            "nps_respondents": total["nps_respondents"],
+            "nps": (100.0 * (total["nps_promoters"] - total["nps_detractors"])
+                    / total["nps_respondents"] if total["nps_respondents"] else None),
+            "csat_respondents": total["csat_respondents"],
+            "csat": (100.0 * total["csat_satisfied"] / total["csat_respondents"]
+                     if total["csat_respondents"] else None),
+            "ces_respondents": total["ces_respondents"],
+            "ces": (total["ces_total"] / total["ces_respondents"]
+                    if total["ces_respondents"] else None),
+        })
+    return out
+
+
+def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
+    """Persons and satisfaction before, during and after purchase."""
+    import altair as alt
+
+    phases = [r["phase"] for r in rows]
+    x = alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0))
+    tooltip = [alt.Tooltip("phase:N", title="Phase"), alt.Tooltip("stages:N", title="Stages"),
+               alt.Tooltip("persons:Q", title="Persons who reached it", format=",")]
+    values = [{**r, "no_answers": "no answers"} for r in rows]
+    persons = alt.Chart(alt.Data(values=values)).mark_bar(color="#0072b2").encode(
+        x=x, y=alt.Y("persons:Q", title="Persons who reached it"), tooltip=tooltip,
+    ).properties(width=170, height=200, title="Persons")
+    panels = [persons]
+    for column, respondents, title, domain, fmt in _SCORES:
+        tip = [*tooltip, alt.Tooltip(f"{column}:Q", title=title, format=fmt),
+               alt.Tooltip(f"{respondents}:Q", title="Answers", format=",")]
+        base = alt.Chart(alt.Data(values=values)).encode(x=x, tooltip=tip)
+        bars = base.transform_filter(f"datum.{column} != null").mark_bar(
+            color="#009e73").encode(y=alt.Y(f"{column}:Q", title=title,
+                                            scale=alt.Scale(domain=list(domain))))
+        none = base.transform_filter(f"datum.{column} == null").mark_text(
+            color="#777", fontStyle="italic").encode(
+            y=alt.datum((domain[0] + domain[1]) / 2), text="no_answers:N")
+        panels.append(alt.layer(bars, none).properties(width=170, height=200, title=title))
+    return alt.hconcat(*panels).properties(
+        title="Before, during and after purchase: who gets there and how they feel")
+
+
+def satisfaction_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    blocks = [
+        Block("satisfaction", "CSAT and CES beside NPS",
+              "Three scores per month, each on its own scale: NPS (-100 to 100, above 0 is "
+              "good), CSAT (% of answers 4-5 of 5, higher is better) and CES (mean effort "
+              "1-7, lower is easier). Each person's latest answer in the month counts.",
+              draw_satisfaction(rows)),
+        Block("satisfaction_channels", "Satisfaction by channel",
+              "Rows are first-touch channels, columns months; each cell shows the score of "
+              "the people of that channel who answered that month (empty: no answers).",
+              draw_satisfaction_by_channel(rows)),
+    ]
+    journey = page.get("journey")
+    funnel = next((f for f in page.get("funnels", [])
+                   if journey and f["name"] == journey["framework"]), None)
+    if journey and funnel and journey.get("feelings"):
+        phases = phase_rows(journey["feelings"], funnel["rows"],
+                            page["settings"].get("conversion_stage", "purchase"))
+        blocks.append(Block(
+            "phases", "Before, during and after purchase",
+            "The journey in three phases (the stages before purchase, the purchase, and the "
+            "stages after it): how many people reach each phase and how those who answered a "
+            "survey in it feel.",
+            draw_phases(phases)))
+    return blocks
+
+
+def churn_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    overall = _overall(rows)
+    unsub = sum(r["unsubscribed"] or 0 for r in overall)
+    lost = sum(r["deals_lost"] or 0 for r in overall)
+    return [Block("churn", "Churn",
+                  "Bars: the share of the people active in the previous month who were not "
+                  "active this month. The grey month has not ended, so it has no churn yet. "
+                  "Hover for unsubscribes and lost deals.",
+                  draw_churn(rows),
+                  notes=(f"Over the whole period: {unsub:,} unsubscribes, {lost:,} lost "
+                         "deals.",))]

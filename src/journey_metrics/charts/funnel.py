@@ -90,7 +90,9 @@ def funnel_chart(funnel: dict[str, Any]) -> alt.HConcatChart:
     ))
 
 
-def channel_chart(funnel: dict[str, Any]) -> alt.Chart:
+def channel_chart(funnel: dict[str, Any]) -> alt.LayerChart | alt.FacetChart:
+    """First-touch channel x stage heatmap: the share of each channel's entrants who reached the
+    stage, written in each cell."""
     rows = [
         {"stage": f"{r['step']}. {label(r['stage'])}", "step": r["step"], "channel": r["group"],
          "rate": r["conversion_from_start"] if r["step"] > 1 else 1.0,
@@ -101,45 +103,153 @@ def channel_chart(funnel: dict[str, Any]) -> alt.Chart:
     for r in rows:
         r["entered"] = starts.get(r["channel"], 0)
     order = list(dict.fromkeys(r["stage"] for r in rows))
-    return alt.Chart(data(rows)).mark_line(point=True).encode(
-        x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("rate:Q", title="Share of entrants still in the journey",
-                axis=alt.Axis(format="%")),
-        color=alt.Color("channel:N", title="First-touch channel"),
-        strokeDash=alt.condition("datum.channel == 'all'", alt.value([5, 3]), alt.value([1, 0])),
+    channels = sorted({r["channel"] for r in rows if r["channel"] != "all"},
+                      key=lambda c: (-starts.get(c, 0), c))
+    base = alt.Chart(data(rows)).encode(
+        x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("channel:N", sort=["all", *channels], title="First-touch channel"),
         tooltip=[
             alt.Tooltip("channel:N", title="Channel"),
             alt.Tooltip("stage:N", title="Stage"),
             alt.Tooltip("reached:Q", title="Persons who reached it", format=","),
             alt.Tooltip("entered:Q", title="Out of (entered)", format=","),
             alt.Tooltip("rate:Q", title="Conversion from start", format=".1%"),
-        ],
-    ).properties(width=WIDTH, height=260,
-                 title=f"{funnel['title']}: the same funnel by first-touch channel")
+        ])
+    heat = base.mark_rect().encode(color=alt.Color(
+        "rate:Q", title="Reached, of entrants", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+        legend=alt.Legend(format="%")))
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("rate:Q", format=".0%"),
+        color=alt.condition("datum.rate > 0.55", alt.value("white"), alt.value("black")))
+    return (heat + text).properties(
+        width=WIDTH, height=24 * (len(channels) + 1),
+        title=f"{funnel['title']}: share of each channel's entrants reaching each stage")
 
 
-def trend_chart(rows: list[dict[str, Any]], title: str) -> alt.Chart:
+def trend_chart(rows: list[dict[str, Any]], title: str) -> alt.LayerChart | alt.FacetChart:
+    """`funnel --trend week` rows: conversion from the first stage per entry week and stage;
+    weeks whose entrants may still convert (complete false) are on a grey band, faded."""
     values = [
-        {"week": r["week"], "step": f"{r['step']}. {label(r['stage'])}",
-         "rate": r["conversion_from_previous"], "reached": r["persons"],
-         "entered": r["persons"] + (r["drop_off"] or 0), "in_progress": r["in_progress"]}
-        for r in rows if r["group"] == "all"
+        {"week": r["period"], "step": f"{r['step']}. {label(r['stage'])}",
+         "rate": r["conversion_from_start"], "reached": r["persons"],
+         "state": "complete" if r["complete"] else "still maturing"}
+        for r in rows if r["step"] > 1
     ]
-    # ordinal weeks ('YYYY-MM-DD'): a temporal axis would be drawn in the viewer's time zone
-    return alt.Chart(data(values)).mark_line(point=True).encode(
-        x=alt.X("week:O", title="Week people entered (starting Monday)",
-                axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("rate:Q", title="Conversion from previous stage", axis=alt.Axis(format="%")),
-        color=alt.Color("step:N", title="Step into"),
-        tooltip=[
-            alt.Tooltip("week:N", title="Entry week"),
-            alt.Tooltip("step:N", title="Step into"),
-            alt.Tooltip("rate:Q", title="Conversion", format=".1%"),
-            alt.Tooltip("reached:Q", title="Reached", format=","),
-            alt.Tooltip("entered:Q", title="Out of", format=","),
-            alt.Tooltip("in_progress:Q", title="Dropped but still in window", format=","),
-        ],
-    ).properties(width=WIDTH, height=260, title=f"{title}: step conversion by entry week")
+    entered = {r["period"]: r["persons"] for r in rows if r["step"] == 1}
+    for v in values:
+        v["entered"] = entered.get(v["week"], 0)
+    open_weeks = sorted({v["week"] for v in values if v["state"] != "complete"})
+    x = alt.X("week:O", title="Week people entered (starting Monday)",
+              axis=alt.Axis(labelAngle=-45))
+    tooltip = [
+        alt.Tooltip("week:N", title="Entry week"),
+        alt.Tooltip("step:N", title="Stage"),
+        alt.Tooltip("rate:Q", title="Conversion from start", format=".1%"),
+        alt.Tooltip("reached:Q", title="Reached", format=","),
+        alt.Tooltip("entered:Q", title="Out of (entered)", format=","),
+        alt.Tooltip("state:N", title="Week"),
+    ]
+    band = alt.Chart(data([{"week": w, "label": "still maturing"} for w in open_weeks])
+                     ).mark_rect(color="#d9d9d9", opacity=0.5).encode(
+        x=x, tooltip=[alt.Tooltip("label:N", title="Week")])
+    base = alt.Chart(data(values)).encode(
+        x=x,
+        y=alt.Y("rate:Q", title="Reached the stage, of entrants", axis=alt.Axis(format="%")),
+        color=alt.Color("step:N", title="Stage", scale=alt.Scale(scheme="category10")),
+        tooltip=tooltip)
+    line = base.mark_line()
+    points = base.mark_point(filled=True, size=50).encode(
+        opacity=alt.condition("datum.state == 'complete'", alt.value(1), alt.value(0.3)))
+    return alt.layer(band, line, points).properties(
+        width=WIDTH, height=260,
+        title=alt.TitleParams(f"{title}: conversion by entry week",
+                              subtitle="Grey weeks: entrants may still convert"))
+
+
+def segment_chart(rows: list[dict[str, Any]], frameworks: list[dict[str, Any]]
+                  ) -> alt.LayerChart | alt.FacetChart:
+    """The funnels re-drawn for one persona segment at a time (a drop-down picks the segment and
+    the framework, offline, from the pre-computed rows); grey bars are everybody."""
+    everybody = {(r["framework"], r["step"]): r for r in rows if r["segment"] == ""}
+    values = [{**r, "label": f"{r['step']}. {label(r['stage'])}",
+               "everybody": everybody.get((r["framework"], r["step"]), {}).get(
+                   "conversion_from_start"),
+               "rate": r["conversion_from_start"] if r["step"] > 1 else 1.0,
+               "text": f"{r['persons']:,}"}
+              for r in rows if r["segment"] != ""]
+    for v in values:
+        if v["step"] == 1:
+            v["everybody"] = 1.0
+    segments = list(dict.fromkeys(v["segment"] for v in values)) or ["(no persona traits)"]
+    names = [f["name"] for f in frameworks]
+    titles = [f["title"] for f in frameworks]
+    segment = alt.param(name="segment", value=segments[0], bind=alt.binding_select(
+        options=segments, name="Segment: "))
+    framework = alt.param(name="framework", value=names[0] if names else "",
+                          bind=alt.binding_select(options=names, labels=titles,
+                                                  name="Framework: "))
+    base = alt.Chart(data(values)).transform_filter(
+        "datum.segment == segment && datum.framework == framework").encode(
+        y=alt.Y("label:N", title=None, sort=alt.EncodingSortField("step")),
+        tooltip=[alt.Tooltip("segment:N", title="Segment"), alt.Tooltip("label:N", title="Stage"),
+                 alt.Tooltip("persons:Q", title="Persons", format=","),
+                 alt.Tooltip("rate:Q", title="Reached, of entrants", format=".1%"),
+                 alt.Tooltip("everybody:Q", title="Everybody", format=".1%")])
+    ghost = base.mark_bar(color="#cccccc", height=22).encode(
+        x=alt.X("everybody:Q", title="Reached, of entrants", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])))
+    bars = base.mark_bar(color="#0072b2", height=12).encode(x="rate:Q")
+    text = base.mark_text(align="left", dx=4).encode(x="rate:Q", text="text:N")
+    return alt.layer(ghost, bars, text).add_params(segment, framework).properties(
+        width=WIDTH, height=220,
+        title=alt.TitleParams("Funnel for one segment",
+                              subtitle="Blue: the segment (persons written); grey: everybody"))
+
+
+def segment_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    traits = page["settings"].get("persona_traits") or []
+    return [Block("segments", "Funnels by persona",
+                  "Pick a segment (the most common values of the persona traits "
+                  f"{', '.join(traits) or '(none configured)'}) and a framework: blue bars "
+                  "are the share of the segment's entrants reaching each stage, grey bars "
+                  "everybody's.",
+                  segment_chart(rows, page["frameworks"]))]
+
+
+def drivers_chart(rows: list[dict[str, Any]]) -> alt.LayerChart | alt.FacetChart:
+    values = [{**r, "persons": r["converters"] + r["non_converters"],
+               "label": f"{r['item']} ({r['converters'] + r['non_converters']:,})"}
+              for r in rows]
+    order = [v["label"] for v in sorted(values, key=lambda v: -v["odds_ratio"])]
+    base = alt.Chart(data(values)).encode(
+        y=alt.Y("label:N", sort=order, title=None),
+        tooltip=[alt.Tooltip("item:N", title="Item"),
+                 alt.Tooltip("converters:Q", title="Converters who had it", format=","),
+                 alt.Tooltip("non_converters:Q", title="Others who had it", format=","),
+                 alt.Tooltip("odds_ratio:Q", title="Odds ratio", format=".2f"),
+                 alt.Tooltip("p_value:Q", title="p", format=".3g"),
+                 alt.Tooltip("q_value:Q", title="q (BH)", format=".3g")])
+    bars = base.mark_bar().encode(
+        x=alt.X("odds_ratio:Q", title="Odds ratio of converting (log scale; 1 = no link)",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("direction:N", title=None, scale=alt.Scale(
+            domain=["raises", "lowers"], range=["#009e73", "#d55e00"]),
+            legend=alt.Legend(orient="bottom")))
+    one = alt.Chart(data([{"x": 1}])).mark_rule(color="#555").encode(x="x:Q")
+    return alt.layer(bars, one).properties(
+        width=WIDTH - 120, height=max(60, 22 * len(values)),
+        title="What goes with converting")
+
+
+def driver_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    title = next((f["title"] for f in page["frameworks"] if f["name"] == section["framework"]),
+                 section["framework"])
+    return [Block("drivers", "What raises and lowers conversion",
+                  f"{title}: events and traits that people who converted had more often "
+                  "(green) or less often (orange) than the others, with the number of persons "
+                  "who had them; only items 25 or more persons had. An association, not a "
+                  "cause.",
+                  drivers_chart(section["rows"]))]
 
 
 def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
@@ -154,8 +264,8 @@ def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[B
             funnel_chart(funnel)))
         blocks.append(Block(
             f"channels_{funnel['name']}", f"{funnel['title']} by channel",
-            "Each line is the people who first came through one channel: the share of them "
-            "still in the journey at each stage. The dashed line is everybody.",
+            "Each row is the people who first came through one channel (the top row is "
+            "everybody): the share of them who reached each stage.",
             channel_chart(funnel)))
     return blocks
 
@@ -165,6 +275,7 @@ def trend_blocks(trend: list[dict[str, Any]], page: dict[str, Any]) -> list[Bloc
                     if f["name"] == page["settings"]["journey_framework"]), None)
     title = journey["title"] if journey else page["settings"]["journey_framework"]
     return [Block("trend", "Conversion trend",
-                  "Each line is one step of the journey; a point is the share of people who "
-                  "entered that week and made the step. Recent weeks are still maturing.",
+                  "Each line is one stage of the journey; a point is the share of the people "
+                  "who entered that week who reached it. Grey weeks are still maturing: their "
+                  "entrants may still convert.",
                   trend_chart(trend, title))]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.registry import Block
+
 if TYPE_CHECKING:
     import altair as alt
 
@@ -46,3 +48,12 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
     median = base.mark_tick(color="black", thickness=2, size=18).encode(
         x=alt.X("median_hours:Q", scale=hours))
     return alt.layer(whiskers, box, median).properties(title=title, width=420)
+
+
+def times_blocks(sections: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    """One time-to-convert chart per framework."""
+    return [Block(f"times_{s['name']}", f"{s['title']}: time to convert",
+                  "Per stage, the hours people took from the previous stage: the bar holds the "
+                  "middle half of them, the line 80%, the tick is the median.",
+                  draw_times(s["rows"], title=f"{s['title']}: hours to convert, per step"))
+            for s in sections]

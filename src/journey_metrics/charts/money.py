@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.registry import Block
+
 if TYPE_CHECKING:
     import altair as alt
 
@@ -63,3 +65,26 @@ def draw_ltv(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.Ch
                  alt.Tooltip("cumulative_revenue_per_person:Q",
                              title="Cumulative revenue per person", format=",.2f")],
     ).properties(width=420, height=240, title="Lifetime value: cumulative revenue per person")
+
+
+def revenue_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    overall = _overall(rows)
+    excluded = sum(r["excluded_orders"] or 0 for r in overall)
+    currency = next((r["currency"] for r in overall if r.get("currency")), None)
+    notes = ((f"{excluded:,} orders in another currency than {currency} are not in the "
+              "revenue (never mixed).",) if excluded else ())
+    return [Block("revenue", "Revenue and ARPU",
+                  "Bars: revenue per month; line: revenue per active person (ARPU). The month "
+                  "containing the data's end is not over yet.",
+                  draw_revenue(rows), notes=notes)]
+
+
+def ltv_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    from journey_metrics.charts.common import label
+
+    stage = label(section["stage"])
+    return [Block("ltv", "Lifetime value per cohort",
+                  f"Each line is the people who first reached {stage} in one month: their "
+                  "revenue per person so far, month after month. Steeper lines are more "
+                  "valuable cohorts; the current month is left out (not over).",
+                  draw_ltv(section["rows"]))]

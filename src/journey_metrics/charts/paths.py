@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from journey_metrics.metrics.paths import END, GAP, OTHER
+from journey_metrics.metrics.registry import Block
 
 if TYPE_CHECKING:
     import altair as alt
@@ -154,3 +155,21 @@ def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths") -> alt.Layer
         title=title, width=max(480, 170 * steps), height=360,
         view=alt.ViewBackground(stroke=None),
     ).resolve_scale(color="independent"))
+
+
+def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    """The two default flows of the journey framework (metrics/paths.py _collect)."""
+    from journey_metrics.charts.common import label
+
+    start, end = label(paths["start"]), label(paths["end"])
+    return [
+        Block("paths_start", f"Paths from {start}",
+              f"Each column is a step of the journey after {start}; boxes are stages (sized by "
+              "the people on them), blue ribbons the people who went on to the next box, red "
+              "ribbons the people whose path ends there.",
+              draw_flow(paths["from_start"], title=f"Where people go after {start}")),
+        Block("paths_end", f"Paths to {end}",
+              f"The paths of the people who reached {end}, read left to right: the stages "
+              f"they went through just before it.",
+              draw_flow(paths["to_conversion"], title=f"How people get to {end}")),
+    ]

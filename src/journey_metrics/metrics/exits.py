@@ -27,6 +27,21 @@ def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
     exits of sql/marts/funnel_exits.sql."""
     count = len(flags)
     ks = range(1, count + 1)
+    exits = fill_snippets(
+        "marts/funnel_exits.sql",
+        reached_at="CASE level " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
+        stage_match="CASE x.step " + " ".join(
+            f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
+        last_step=count,
+    )
+    return "WITH " + ",\n".join(chain_ctes(q, flags)) + ",\n" + exits
+
+
+def chain_ctes(q: FunnelQuery, flags: list[str]) -> list[str]:
+    """The CTEs of the funnel's ordered chain, ending in `chain` (person_no, level, start_at,
+    t_1 .. t_n: the step times of the attempt the funnel uses)."""
+    count = len(flags)
+    ks = range(1, count + 1)
     first_only = ("QUALIFY pos = min(pos) OVER (PARTITION BY person_no)"
                   if q.entry == "first" else "")
     ctes = [
@@ -46,14 +61,7 @@ def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
                 " start_at AS t_1 FROM person_levels)")
     ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
     ctes.append(f"chain AS (SELECT * FROM chain_{count})")
-    exits = fill_snippets(
-        "marts/funnel_exits.sql",
-        reached_at="CASE level " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
-        stage_match="CASE x.step " + " ".join(
-            f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
-        last_step=count,
-    )
-    return "WITH " + ",\n".join(ctes) + ",\n" + exits
+    return ctes
 
 
 def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:

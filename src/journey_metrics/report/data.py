@@ -30,6 +30,7 @@ class ReportContext:
     first_event_at: datetime | None
     settings: ReportSettings
     frameworks: list[Framework]
+    spend: Path | None = None  # report --spend, else config/report.yaml spend:
 
     def framework(self, name: str) -> Framework:
         from journey_metrics.config import load_framework
@@ -50,20 +51,22 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def collect(db_path: Path, tz: str = "UTC") -> dict[str, Any]:
-    """The page data: the materialised rows when they are current, else computed now."""
+def collect(db_path: Path, tz: str = "UTC", spend: Path | None = None) -> dict[str, Any]:
+    """The page data: the materialised rows when they are current (and no spend file is given
+    on the command line), else computed now."""
     from journey_metrics import marts
     from journey_metrics.warehouse import open_for_reading
 
     con = open_for_reading(db_path)
     try:
-        stored = marts.read(con, marts.report_key(tz))
-        return stored if stored is not None else compute(con, tz)
+        stored = marts.read(con, marts.report_key(tz)) if spend is None else None
+        return stored if stored is not None else compute(con, tz, spend)
     finally:
         con.close()
 
 
-def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
+def compute(con: duckdb.DuckDBPyConnection, tz: str, spend: Path | None = None
+            ) -> dict[str, Any]:
     """Header and every registered section's rows, computed from the warehouse."""
     from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
@@ -79,7 +82,9 @@ def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
         source["first_at"], source["last_at"] = iso(source["first_at"]), iso(source["last_at"])
     persons = rows(con, "SELECT count(*) AS n FROM persons", {})[0]["n"]
     frameworks = [load_framework(name) for name in built_in_frameworks()]
-    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks)
+    if spend is None and settings.spend:
+        spend = Path(settings.spend)
+    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks, spend)
     retention = settings.retention
     page: dict[str, Any] = {
         "as_of": iso(as_of) or "",
@@ -96,6 +101,9 @@ def compute(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
                          f"{retention.start}",
             "tz": tz,
             "channel_rules": rules_source(con),
+            "conversion_stage": settings.conversion_stage,
+            "persona_traits": list(settings.persona_traits),
+            "spend": str(spend) if spend else None,
         },
     }
     for _metric, section in sections():
