@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from journey_metrics.metrics.registry import Block
+from journey_metrics.report.i18n import t
 
 if TYPE_CHECKING:
     import altair as alt
@@ -33,48 +34,55 @@ def draw_satisfaction(
     """Three panels side by side, NPS, CSAT and CES per period, each on its own scale."""
     import altair as alt
 
+    from journey_metrics.charts.common import date_axis
+
     data = _overall(rows)
     periods = sorted({str(r["period"]) for r in data})  # every panel shows the same periods
     panels = []
-    for column, respondents, title, domain, fmt in _SCORES:
+    for column, respondents, title_key, domain, fmt in _SCORES:
+        title = t(title_key)
         values = [r for r in data if r.get(column) is not None]
         panels.append(alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
-            x=alt.X("period:O", title=period.capitalize(), axis=alt.Axis(labelAngle=0),
+            x=alt.X("period:O", title=t(period.capitalize()), axis=date_axis(labelAngle=0),
                     scale=alt.Scale(domain=periods)),
             y=alt.Y(f"{column}:Q", title=title, scale=alt.Scale(domain=list(domain))),
-            tooltip=[alt.Tooltip("period:N", title=period.capitalize()),
+            tooltip=[alt.Tooltip("period:N", title=t(period.capitalize())),
                      alt.Tooltip(f"{column}:Q", title=title, format=fmt),
-                     alt.Tooltip(f"{respondents}:Q", title="Respondents", format=",")],
+                     alt.Tooltip(f"{respondents}:Q", title=t("Respondents"), format=",")],
         ).properties(width=200, height=200, title=title))
-    return alt.hconcat(*panels).properties(title=f"Satisfaction by {period}")
+    return alt.hconcat(*panels).properties(title=t("Satisfaction by " + period))
 
 
 def draw_churn(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.LayerChart:
     """Churn rate per period (bars); the period containing as_of (churn null) is a grey band."""
     import altair as alt
 
-    data = [{**r, "state": "not ended" if r.get("churned") is None else "ended"}
+    from journey_metrics.charts.common import date_axis
+
+    data = [{**r, "state": "not ended" if r.get("churned") is None else "ended",
+             "state_label": t("not ended") if r.get("churned") is None else t("ended")}
             for r in _overall(rows)]
-    x = alt.X("period:O", title=period.capitalize(), axis=alt.Axis(labelAngle=0))
-    tooltip = [alt.Tooltip("period:N", title=period.capitalize()),
-               alt.Tooltip("state:N", title="Period"),
-               alt.Tooltip("active_before:Q", title="Active the period before", format=","),
-               alt.Tooltip("churned:Q", title="Of them, not active now", format=","),
-               alt.Tooltip("churn_rate:Q", title="Churn rate", format=".1%"),
-               alt.Tooltip("unsubscribed:Q", title="Unsubscribed", format=","),
-               alt.Tooltip("deals_lost:Q", title="Deals lost", format=",")]
+    x = alt.X("period:O", title=t(period.capitalize()), axis=date_axis(labelAngle=0))
+    tooltip = [alt.Tooltip("period:N", title=t(period.capitalize())),
+               alt.Tooltip("state_label:N", title=t("Period")),
+               alt.Tooltip("active_before:Q", title=t("Active the period before"), format=","),
+               alt.Tooltip("churned:Q", title=t("Of them, not active now"), format=","),
+               alt.Tooltip("churn_rate:Q", title=t("Churn rate"), format=".1%"),
+               alt.Tooltip("unsubscribed:Q", title=t("Unsubscribed"), format=","),
+               alt.Tooltip("deals_lost:Q", title=t("Deals lost"), format=",")]
     base = alt.Chart(alt.Data(values=data)).encode(x=x, tooltip=tooltip)
     open_band = base.transform_filter("datum.state == 'not ended'").mark_bar(
         color="#d3d3d3", opacity=0.6).encode(y=alt.datum(1))
     open_label = base.transform_filter("datum.state == 'not ended'").mark_text(
         color="#777", baseline="bottom", dy=-4).encode(y=alt.datum(0),
-                                                       text=alt.value("not ended"))
-    bars = base.transform_filter("datum.state == 'ended'").mark_bar(color="#e45756").encode(
-        y=alt.Y("churn_rate:Q", title="Churn rate", axis=alt.Axis(format="%"),
+                                                       text=alt.value(t("not ended")))
+    bars = base.transform_filter("datum.state == 'ended'").mark_bar(color="#d55e00").encode(
+        y=alt.Y("churn_rate:Q", title=t("Churn rate"), axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])))
     return alt.LayerChart(layer=[open_band, bars, open_label]).properties(
         width=420, height=240,
-        title=f"Churn by {period}: share of the previous period's active persons not active")
+        title=t("Churn by " + period + ": share of the previous period's active persons not "
+                "active"))
 
 
 def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
@@ -82,17 +90,20 @@ def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatC
     written in each cell (each on its own scale)."""
     import altair as alt
 
+    from journey_metrics.charts.common import date_axis
+
     values = [dict(r) for r in rows if r.get("group", "all") != "all"]
     panels = []
-    for column, respondents, title, domain, fmt in _SCORES:
+    for column, respondents, title_key, domain, fmt in _SCORES:
+        title = t(title_key)
         cells = [r for r in values if r.get(column) is not None]
         base = alt.Chart(alt.Data(values=cells)).encode(
-            x=alt.X("period:O", title="Month", axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("group:N", title="First-touch channel"),
-            tooltip=[alt.Tooltip("group:N", title="Channel"),
-                     alt.Tooltip("period:N", title="Month"),
+            x=alt.X("period:O", title=t("Month"), axis=date_axis(labelAngle=-45)),
+            y=alt.Y("group:N", title=t("First-touch channel")),
+            tooltip=[alt.Tooltip("group:N", title=t("Channel")),
+                     alt.Tooltip("period:N", title=t("Month")),
                      alt.Tooltip(f"{column}:Q", title=title, format=fmt),
-                     alt.Tooltip(f"{respondents}:Q", title="Respondents", format=",")])
+                     alt.Tooltip(f"{respondents}:Q", title=t("Respondents"), format=",")])
         scheme: Any = "blueorange" if column != "ces" else "orangered"
         heat = base.mark_rect().encode(color=alt.Color(
             f"{column}:Q", title=None,
@@ -101,7 +112,7 @@ def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatC
         text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{column}:Q", format=fmt))
         panels.append((heat + text).properties(width=180, height=200, title=title))
     return alt.hconcat(*panels).resolve_scale(color="independent").properties(
-        title="Satisfaction by first-touch channel and month")
+        title=t("Satisfaction by first-touch channel and month"))
 
 
 PHASES = ("before purchase", "during purchase", "after purchase")
@@ -143,18 +154,23 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
     """Persons and satisfaction before, during and after purchase."""
     import altair as alt
 
+    from journey_metrics.charts.common import label
+
     phases = [r["phase"] for r in rows]
     x = alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0))
-    tooltip = [alt.Tooltip("phase:N", title="Phase"), alt.Tooltip("stages:N", title="Stages"),
-               alt.Tooltip("persons:Q", title="Persons who reached it", format=",")]
-    values = [{**r, "no_answers": "no answers"} for r in rows]
+    tooltip = [alt.Tooltip("phase:N", title=t("Phase")), alt.Tooltip("stages:N", title=t("Stages")),
+               alt.Tooltip("persons:Q", title=t("Persons who reached it"), format=",")]
+    values = [{**r, "no_answers": t("no answers"), "phase": t(r["phase"]),
+               "stages": ", ".join(label(s) for s in r["stages"].split(", "))} for r in rows]
+    phases = [t(p) for p in phases]
     persons = alt.Chart(alt.Data(values=values)).mark_bar(color="#0072b2").encode(
-        x=x, y=alt.Y("persons:Q", title="Persons who reached it"), tooltip=tooltip,
-    ).properties(width=170, height=200, title="Persons")
+        x=x, y=alt.Y("persons:Q", title=t("Persons who reached it")), tooltip=tooltip,
+    ).properties(width=170, height=200, title=t("Persons"))
     panels = [persons]
-    for column, respondents, title, domain, fmt in _SCORES:
+    for column, respondents, title_key, domain, fmt in _SCORES:
+        title = t(title_key)
         tip = [*tooltip, alt.Tooltip(f"{column}:Q", title=title, format=fmt),
-               alt.Tooltip(f"{respondents}:Q", title="Answers", format=",")]
+               alt.Tooltip(f"{respondents}:Q", title=t("Answers"), format=",")]
         base = alt.Chart(alt.Data(values=values)).encode(x=x, tooltip=tip)
         bars = base.transform_filter(f"datum.{column} != null").mark_bar(
             color="#009e73").encode(y=alt.Y(f"{column}:Q", title=title,
@@ -164,19 +180,19 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
             y=alt.datum((domain[0] + domain[1]) / 2), text="no_answers:N")
         panels.append(alt.layer(bars, none).properties(width=170, height=200, title=title))
     return alt.hconcat(*panels).properties(
-        title="Before, during and after purchase: who gets there and how they feel")
+        title=t("Before, during and after purchase: who gets there and how they feel"))
 
 
 def satisfaction_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
     blocks = [
-        Block("satisfaction", "CSAT and CES beside NPS",
-              "Three scores per month, each on its own scale: NPS (-100 to 100, above 0 is "
-              "good), CSAT (% of answers 4-5 of 5, higher is better) and CES (mean effort "
-              "1-7, lower is easier). Each person's latest answer in the month counts.",
+        Block("satisfaction", t("CSAT and CES beside NPS"),
+              t("Three scores per month, each on its own scale: NPS (-100 to 100, above 0 is "
+                "good), CSAT (% of answers 4-5 of 5, higher is better) and CES (mean effort "
+                "1-7, lower is easier). Each person's latest answer in the month counts."),
               draw_satisfaction(rows)),
-        Block("satisfaction_channels", "Satisfaction by channel",
-              "Rows are first-touch channels, columns months; each cell shows the score of "
-              "the people of that channel who answered that month (empty: no answers).",
+        Block("satisfaction_channels", t("Satisfaction by channel"),
+              t("Rows are first-touch channels, columns months; each cell shows the score of "
+                "the people of that channel who answered that month (empty: no answers)."),
               draw_satisfaction_by_channel(rows)),
     ]
     journey = page.get("journey")
@@ -186,10 +202,10 @@ def satisfaction_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> lis
         phases = phase_rows(journey["feelings"], funnel["rows"],
                             page["settings"].get("conversion_stage", "purchase"))
         blocks.append(Block(
-            "phases", "Before, during and after purchase",
-            "The journey in three phases (the stages before purchase, the purchase, and the "
-            "stages after it): how many people reach each phase and how those who answered a "
-            "survey in it feel.",
+            "phases", t("Before, during and after purchase"),
+            t("The journey in three phases (the stages before purchase, the purchase, and the "
+              "stages after it): how many people reach each phase and how those who answered a "
+              "survey in it feel."),
             draw_phases(phases)))
     return blocks
 
@@ -198,10 +214,13 @@ def churn_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block
     overall = _overall(rows)
     unsub = sum(r["unsubscribed"] or 0 for r in overall)
     lost = sum(r["deals_lost"] or 0 for r in overall)
-    return [Block("churn", "Churn",
-                  "Bars: the share of the people active in the previous month who were not "
-                  "active this month. The grey month has not ended, so it has no churn yet. "
-                  "Hover for unsubscribes and lost deals.",
+    from journey_metrics.report.i18n import current
+
+    return [Block("churn", t("Churn"),
+                  t("Bars: the share of the people active in the previous month who were not "
+                    "active this month. The grey month has not ended, so it has no churn yet. "
+                    "Hover for unsubscribes and lost deals."),
                   draw_churn(rows),
-                  notes=(f"Over the whole period: {unsub:,} unsubscribes, {lost:,} lost "
-                         "deals.",))]
+                  notes=(t("Over the whole period: {unsubscribes} unsubscribes, {lost} lost "
+                           "deals.", unsubscribes=current().number(unsub),
+                           lost=current().number(lost)),))]

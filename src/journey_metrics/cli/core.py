@@ -160,14 +160,16 @@ def generate(
     typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
 
 
-def _write_report(db: Path, out: Path, tz: str = "UTC", spend: Path | None = None) -> Path:
+def _write_report(db: Path, out: Path, tz: str = "UTC", spend: Path | None = None,
+                  lang: str | None = None) -> Path:
     from journey_metrics.report import build_report
 
     if not stderr.is_terminal:
-        return build_report(db, out, tz, spend=spend)
+        return build_report(db, out, tz, spend=spend, lang=lang)
     with stderr.status("writing the dashboard") as status:
         return build_report(
-            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}"), spend=spend
+            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}"), spend=spend,
+            lang=lang,
         )
 
 
@@ -181,9 +183,14 @@ def report(
         typer.Option("--spend", help="Spend CSV (date, channel, campaign, cost): cost, CPA and "
                      "ROAS per channel in 'Channels and money'."),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the page: en or vi (default: lang: in "
+                     "config/report.yaml, else en)."),
+    ] = None,
 ) -> None:
     """Write the self-contained HTML dashboard (works offline) and one PNG per chart."""
-    page = _write_report(db, out, tz, spend)
+    page = _write_report(db, out, tz, spend, lang)
     typer.echo(str(page.resolve()))
 
 

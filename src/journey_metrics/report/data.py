@@ -92,7 +92,9 @@ def compute(con: duckdb.DuckDBPyConnection, tz: str, spend: Path | None = None
         "persons": int(persons),
         "sources": sources,
         "failed_files": rows(con, load_sql("marts/fct_failed_files.sql"), {}),
-        "frameworks": [{"name": f.name, "title": f.label, "window": f.window}
+        "frameworks": [{"name": f.name, "title": f.label, "titles": f.titles(),
+                        "window": f.window,
+                        "stages": [{"name": st.name, "titles": st.titles()} for st in f.stages]}
                        for f in frameworks],
         "settings": {
             "journey_framework": settings.journey_framework,
@@ -104,6 +106,7 @@ def compute(con: duckdb.DuckDBPyConnection, tz: str, spend: Path | None = None
             "conversion_stage": settings.conversion_stage,
             "persona_traits": list(settings.persona_traits),
             "spend": str(spend) if spend else None,
+            "lang": settings.lang,
         },
     }
     for _metric, section in sections():
