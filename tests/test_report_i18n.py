@@ -101,3 +101,15 @@ def test_png_draws_vietnamese_glyphs_not_tofu() -> None:
     assert png("ộ") != png("o")  # the diacritics are drawn
     assert png("Ủng hộ") != png("\U0010fffd" * 6)
 
+
+
+def test_report_refuses_an_unknown_language_on_the_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "report", "--out", str(tmp_path / "out"),
+         "--db", str(tmp_path / "none.duckdb"), "--lang", "fr"],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "--lang: 'fr' must be one of en, vi" in done.stderr

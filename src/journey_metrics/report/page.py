@@ -53,12 +53,38 @@ def build_blocks(data: dict[str, Any]) -> list[tuple[int, Block]]:
     return blocks
 
 
-def _spec(chart: Any) -> dict[str, Any]:
+DATE_FIELDS = ("period", "week", "cohort")  # ISO dates ('YYYY-MM-DD') in tooltips
+
+
+def _spec(chart: Any, lang: Language | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = chart.to_dict()
     config = spec.setdefault("config", {})
     config.setdefault("font", FONT)
     config.setdefault("range", {}).setdefault("category", PALETTE)
+    if lang is not None and lang.lang == "vi":
+        _local_dates(spec)
     return spec
+
+
+def _local_dates(node: Any) -> None:
+    """Tooltips of ISO date fields show the Vietnamese date format (a calculated field)."""
+    if isinstance(node, dict):
+        tooltip = (node.get("encoding") or {}).get("tooltip")
+        if isinstance(tooltip, list):
+            for item in tooltip:
+                field = item.get("field") if isinstance(item, dict) else None
+                if field in DATE_FIELDS and item.get("type") in ("nominal", "ordinal"):
+                    item["field"] = f"{field}_shown"
+                    node.setdefault("transform", []).append({
+                        "calculate": f"isString(datum.{field}) && length(datum.{field}) == 10 ? "
+                                     f"slice(datum.{field}, 8, 10) + '/' + slice(datum.{field}, "
+                                     f"5, 7) + '/' + slice(datum.{field}, 0, 4) : datum.{field}",
+                        "as": f"{field}_shown"})
+        for child in node.values():
+            _local_dates(child)
+    elif isinstance(node, list):
+        for child in node:
+            _local_dates(child)
 
 
 def _script_json(value: Any) -> str:
@@ -77,7 +103,7 @@ def write_report(
     save(data, out_dir / "data.json")
     with use(lang, data) as language:
         blocks = build_blocks(data)
-        specs = {b.id: _spec(b.chart) for _, b in blocks}
+        specs = {b.id: _spec(b.chart, language) for _, b in blocks}
         locale = language.locale.vega_format()
 
         def render_png(chart_id: str) -> None:
