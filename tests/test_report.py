@@ -195,7 +195,8 @@ def test_summary_sentences_state_the_mart_numbers(built: dict[str, Path]) -> Non
         found = {s.key: s for s in sentences(data)}
     funnel = next(f for f in data["funnels"] if f["name"] == "awareness_to_advocacy")
     rows = [r for r in funnel["rows"] if r["group"] == "all"]
-    worst = biggest_drop(rows)
+    reached = {r["step"]: r["persons"] for r in rows}
+    worst = biggest_drop([r for r in rows if reached.get(r["step"] - 1, 0) >= 30])
     assert worst is not None
     drop = found["drop"]
     assert drop.values["stage"] == worst["stage"]

@@ -73,3 +73,52 @@ def test_phases_add_the_stages_counts() -> None:
     assert [before[k] for k in scores] == [50.0, 75.0, 4.0]
     assert [during[k] for k in scores] == [None, None, None]
     assert [after[k] for k in scores] == [-25.0, 100.0, None]
+
+
+def test_summary_sentences_from_hand_made_rows() -> None:
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.summary import biggest_drop_off, sentences
+
+    def step(k: int, stage: str, persons: int, previous: int | None) -> dict[str, Any]:
+        drop = None if previous is None else previous - persons
+        return {"group": "all", "step": k, "stage": stage, "persons": persons,
+                "drop_off": drop, "drop_off_rate": None if previous is None else drop / previous}
+
+    rows = [step(1, "awareness", 400, None), step(2, "consideration", 233, 400),
+            step(3, "purchase", 8, 233), step(4, "retention", 3, 8), step(5, "advocacy", 0, 3)]
+    assert biggest_drop_off(rows)["stage"] == "purchase"  # type: ignore[index]
+    page = {
+        "settings": {"journey_framework": "j"},
+        "funnels": [{"name": "j", "rows": rows}],
+        "journey": {"exits": [{"step": 2, "touchpoint": "web · direct · /cart", "persons": 150,
+                               "share_of_drop_off": 150 / 225}]},
+        "attribution": {"stage": "purchase", "spend": True, "rows": [
+            {"model": "linear", "group": "email", "conversions": 5.5, "share": 0.55},
+            {"model": "linear", "group": "direct", "conversions": 4.5, "share": 0.45},
+            {"model": "last", "group": "email", "conversions": 3.0, "cpa": 10.0, "cost": 30.0},
+            {"model": "last", "group": "direct", "conversions": 7.0, "cpa": None,
+             "cost": 0.0}]},
+        "satisfaction": [
+            {"group": "all", "period": "2026-01-01", "nps": 20.0, "nps_respondents": 10,
+             "csat": 80.0},
+            {"group": "all", "period": "2026-02-01", "nps": -10.0, "nps_respondents": 1234,
+             "csat": 62.5}],
+    }
+    with use("en", page):
+        en = [s.text for s in sentences(page)]
+    assert en == [
+        "The biggest drop-off is before Purchase: 96.6% of the 233 persons who reached "
+        "Consideration did not go on (225 persons).",
+        "Most of them left after web · direct · /cart: 150 persons, 66.7% of those who stopped "
+        "at Consideration.",
+        "email earns the most conversions (Purchase): 5.5 of 10.0 with linear credit (55.0%); "
+        "last touch gives it 3.0.",
+        "email costs the most per conversion: 10.00 (30.00 for 3.0 last-touch conversions).",
+        "NPS in the month of 2026-02 is -10 (1,234 answers).",
+        "CSAT fell from 80 in the month of 2026-01 to 62 in the month of 2026-02.",
+    ]
+    with use("vi", page):
+        vi = [s.text for s in sentences(page)]
+    assert vi[0] == ("Điểm rơi lớn nhất là trước Purchase: 96,6% trong số 233 người đã đến "
+                     "Consideration không đi tiếp (225 người).")
+    assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."

@@ -11,6 +11,7 @@ from typing import Any
 from journey_metrics.report.i18n import current, t
 
 SUMMARY_MODEL = "linear"  # the credit the "earns the most conversions" sentence uses
+MIN_ENTERED = 30  # the drop-off sentence looks at steps at least this many persons reached
 NONE_GROUP = "(none)"
 
 
@@ -27,14 +28,24 @@ def _journey_funnel(page: dict[str, Any]) -> dict[str, Any] | None:
     return next((f for f in page.get("funnels", []) if f["name"] == name), None)
 
 
+def biggest_drop_off(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The step with the highest drop-off rate among those whose previous stage at least
+    MIN_ENTERED persons reached (the funnel's pain-point rule when none did)."""
+    from journey_metrics.charts.common import biggest_drop
+
+    reached = {r["step"]: r["persons"] for r in rows}
+    big = [r for r in rows if reached.get(r["step"] - 1, 0) >= MIN_ENTERED]
+    return biggest_drop(big) or biggest_drop(rows)
+
+
 def sentences(page: dict[str, Any]) -> list[Sentence]:
-    from journey_metrics.charts.common import biggest_drop, label
+    from journey_metrics.charts.common import label
 
     lang = current()
     out: list[Sentence] = []
     funnel = _journey_funnel(page)
     rows = [r for r in (funnel or {}).get("rows", []) if r["group"] == "all"]
-    worst = biggest_drop(rows)
+    worst = biggest_drop_off(rows)
     if worst is not None:
         previous = next(r for r in rows if r["step"] == worst["step"] - 1)
         values = {"stage": worst["stage"], "previous": previous["stage"],
