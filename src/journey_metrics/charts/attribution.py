@@ -21,11 +21,12 @@ MODEL_LABELS = {"first": "first touch", "last": "last touch", "last_non_direct":
 
 
 def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
-                     title: str = "Conversions credited per channel, by attribution model"
-                     ) -> alt.Chart:
+                     title: str = "Conversions credited per channel, by attribution model",
+                     measure: str = "conversions") -> alt.Chart:
     """Grouped bars: one group of bars per channel (or campaign), one bar per model. Rows are
     the attribution command's rows (model, group, conversions, revenue, share[, cost, cpa,
-    roas]); groups are ordered by their `last`-model credit (else their first model's)."""
+    roas]); groups are ordered by their `last`-model credit (else their first model's).
+    `measure`: conversions or revenue (the bars' height)."""
     import altair as alt
 
     models = [m for m in MODEL_ORDER if any(r["model"] == m for r in rows)]
@@ -53,7 +54,8 @@ def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
     return alt.Chart(alt.Data(values=values), title=title, width=width).mark_bar().encode(
         x=alt.X("group:N", sort=groups, title=None, axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("model:N", sort=labels),
-        y=alt.Y("conversions:Q", title=t("Conversions credited")),
+        y=alt.Y(f"{measure}:Q", title=t("Conversions credited") if measure == "conversions"
+                else t("Revenue credited")),
         color=alt.Color("model:N", sort=labels, scale=alt.Scale(domain=labels),
                         legend=alt.Legend(title=t("Model"), orient="bottom", columns=4)),
         tooltip=tooltip,
@@ -86,16 +88,22 @@ def draw_cost(rows: Sequence[dict[str, Any]], *, model: str = "last",
 
 
 def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    import altair as alt
+
     from journey_metrics.charts.common import label
 
     stage = label(section["stage"])
     blocks = [Block(
         "attribution", t("Which channels earn the conversions"),
-        t("Conversions ({stage}) credited to each channel by each attribution model, side by "
-          "side. Where the models disagree (last touch often favours direct), look at the "
-          "multi-touch models (linear, position, time decay).", stage=stage),
-        draw_attribution(section["rows"], title=t(
-            "{stage}: conversions credited per channel, by attribution model", stage=stage)))]
+        t("Conversions ({stage}) and their revenue credited to each channel by each "
+          "attribution model, side by side. Where the models disagree (last touch often "
+          "favours direct), look at the multi-touch models (linear, position, time decay).",
+          stage=stage),
+        alt.vconcat(
+            draw_attribution(section["rows"], title=t(
+                "{stage}: conversions credited per channel, by attribution model", stage=stage)),
+            draw_attribution(section["rows"], measure="revenue", title=t(
+                "{stage}: revenue credited per channel, by attribution model", stage=stage))))]
     if section.get("spend"):
         blocks.append(Block(
             "attribution_cost", t("Cost per conversion and return on spend"),

@@ -271,7 +271,6 @@ details.more > summary {{ font-size: 1.1rem; margin-top: 1.5rem; cursor: pointer
 .notes {{ color: #8a3a00; }}
 @media print {{
   nav, .png, details.alt {{ display: none; }}
-  details.more > *:not(summary) {{ display: block; }}
   body {{ margin: 0; }}
   .block {{ break-inside: avoid; page-break-inside: avoid; break-before: page; }}
   .chart svg {{ max-width: 100%; height: auto; }}
@@ -292,6 +291,13 @@ details.more > summary {{ font-size: 1.1rem; margin-top: 1.5rem; cursor: pointer
 <nav aria-label="{e(t("Sections"))}"><a href="#summary">{e(t("In short"))}</a>{"".join(toc)}</nav>
 </header>
 {"".join(groups)}
+<script>
+// print every folded framework too; restore the reader's choice afterwards
+window.addEventListener("beforeprint", () => document.querySelectorAll("details.more")
+  .forEach((d) => {{ d.dataset.wasOpen = d.open ? "1" : ""; d.open = true; }}));
+window.addEventListener("afterprint", () => document.querySelectorAll("details.more")
+  .forEach((d) => {{ d.open = d.dataset.wasOpen === "1"; }}));
+</script>
 <script>{bundle}</script>
 </body></html>
 """
