@@ -24,21 +24,29 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # a broken file shows up in the header as a failed file
     (inputs / "web" / "zz-broken.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
     db = root / "w.duckdb"
+    spend = root / "spend.csv"
+    spend.write_text("date,channel,campaign,cost\n2026-01-10,direct,,120.5\n"
+                     "2026-01-11,email,spring,80\n2026-01-12,paid_search,spring,300\n",
+                     encoding="utf-8")
     mp = pytest.MonkeyPatch()
     mp.setenv("JOURNEY_METRICS_HASH_KEY", "report-test-key-0123456789")
     try:
         pipeline.run(inputs, db)
-        page = build_report(db, root / "out")
+        page = build_report(db, root / "out", spend=spend)
+        page_vi = build_report(db, root / "out_vi", spend=spend, lang="vi")
     finally:
         mp.undo()
-    return {"input": inputs, "db": db, "page": page, "out": root / "out"}
+    return {"input": inputs, "db": db, "page": page, "out": root / "out", "page_vi": page_vi,
+            "out_vi": root / "out_vi"}
 
 
+FRAMEWORKS = ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
 EXPECTED_CHARTS = [
-    "journey_map",
-    *(f"{kind}_{name}" for name in ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")
-      for kind in ("funnel", "channels")),
-    "trend", "retention", "referral", "nps",
+    "journey_map", "paths_start", "paths_end",
+    "attribution", "attribution_cost", "revenue", "ltv",
+    *(f"{kind}_{name}" for name in FRAMEWORKS for kind in ("funnel", "channels")),
+    "segments", "trend", *(f"times_{name}" for name in FRAMEWORKS), "drivers",
+    "retention", "referral", "nps", "satisfaction", "satisfaction_channels", "phases", "churn",
 ]
 
 
@@ -51,8 +59,16 @@ def test_files_and_header(built: dict[str, Path]) -> None:
     data = json.loads((out / "data.json").read_text())
     assert [f["file_path"] for f in data["failed_files"]] == ["web/zz-broken.jsonl.gz"]
     assert "1 failed files" in html
-    assert f"<strong>{data['persons']:,}</strong> persons" in html
+    assert f"{data['persons']:,} persons." in html
     assert html.count("How to read this:") == len(EXPECTED_CHARTS)
+    assert html.count('<details class="alt">') == len(EXPECTED_CHARTS)
+    assert "@media print" in html
+    html_vi = built["page_vi"].read_text(encoding="utf-8")
+    assert '<html lang="vi">' in html_vi
+    assert html_vi.count("Cách đọc:") == len(EXPECTED_CHARTS)
+    assert f"{data['persons']:,} người.".replace(",", ".") in html_vi
+    for chart in EXPECTED_CHARTS:
+        assert (built["out_vi"] / f"{chart}.png").stat().st_size > 10_000, chart
     # self-contained: no script or stylesheet is fetched from anywhere
     assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
 
@@ -61,7 +77,7 @@ def test_no_raw_email_in_report(built: dict[str, Path]) -> None:
     raw = {m.group(0).lower() for p in built["input"].rglob("*.json*") if p.suffix != ".gz"
            for m in EMAIL.finditer(p.read_text(encoding="utf-8", errors="replace"))}
     assert raw, "the generated input should contain emails"
-    for path in built["out"].iterdir():
+    for path in [*built["out"].iterdir(), *built["out_vi"].iterdir()]:
         text = path.read_bytes().decode("utf-8", errors="replace").lower()
         assert not any(email in text for email in raw), path.name
 
@@ -88,7 +104,8 @@ def test_report_rows_match_the_funnel_command(built: dict[str, Path]) -> None:
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed "
                     "(apt-get install -y chromium; .ci/run does it)")
-def test_dashboard_renders_offline_in_chromium(built: dict[str, Path]) -> None:
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_dashboard_renders_offline_in_chromium(built: dict[str, Path], lang: str) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     errors: list[str] = []
     blocked: list[str] = []
@@ -113,16 +130,155 @@ def test_dashboard_renders_offline_in_chromium(built: dict[str, Path]) -> None:
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
             page.on("console", lambda msg: errors.append(f"console: {msg.text}")
                     if msg.type == "error" else None)
-            page.goto(built["page"].as_uri())
+            page.goto(built["page" if lang == "en" else "page_vi"].as_uri())
             for chart in EXPECTED_CHARTS:
+                # folded blocks (other frameworks) are drawn but not visible
                 page.wait_for_selector(f"#{chart} svg.marks, #{chart} canvas.marks",
-                                       timeout=30_000)
+                                       timeout=30_000, state="attached")
+            # keyboard: the first Tab stops reach the summary and the navigation links
+            page.keyboard.press("Tab")
+            focused = page.evaluate("document.activeElement.getAttribute('href')")
             rendered = page.eval_on_selector_all(".chart", "els => els.map(e => e.id)")
             html = page.content()
-            page.screenshot(path=str(built["out"] / "screenshot.png"), full_page=False)
+            page.screenshot(path=str(built["out"] / f"screenshot_{lang}.png"), full_page=False)
         finally:
             browser.close()
     assert errors == []
     assert blocked == []
-    assert rendered == EXPECTED_CHARTS
+    assert sorted(rendered) == sorted(EXPECTED_CHARTS)
+    assert focused is not None
+    assert focused.startswith("#")
     assert not EMAIL.search(html.replace("%40", "@"))
+
+
+def test_new_sections_agree_with_the_funnel(built: dict[str, Path]) -> None:
+    data = json.loads((built["out"] / "data.json").read_text())
+    journey = data["journey"]
+    funnel = next(f for f in data["funnels"] if f["name"] == journey["framework"])
+    persons = {r["step"]: r["persons"] for r in funnel["rows"] if r["group"] == "all"}
+    last = len(journey["stages"])
+    for step, reached in persons.items():
+        cells = [c for c in journey["cells"] if c["step"] == step]
+        # every person who reached a stage has exactly one touchpoint there
+        assert sum(c["persons"] for c in cells) == reached
+        if step < last and cells:
+            assert sum(c["converted"] for c in cells) == persons[step + 1]
+        exits = [e for e in journey["exits"] if e["step"] == step]
+        assert len(exits) <= 3
+        if step < last:
+            assert sum(e["persons"] for e in exits) <= reached - persons[step + 1]
+    assert [f["step"] for f in journey["feelings"]] == list(range(1, last + 1))
+    assert not any(c["pain_point"] for c in journey["cells"] if c["persons"] < 30)
+    everybody = {(r["framework"], r["step"]): r["persons"] for r in data["segments"]
+                 if r["segment"] == ""}
+    for f in data["funnels"]:
+        for r in f["rows"]:
+            if r["group"] == "all":
+                assert everybody[(f["name"], r["step"])] == r["persons"]
+    assert {r["trait"] for r in data["segments"] if r["trait"]} <= {"plan", "country",
+                                                                      "industry"}
+    assert all(r["value"] != "(none)" for r in data["segments"])
+    assert all(r["converters"] + r["non_converters"] >= 25 for r in data["drivers"]["rows"])
+    assert data["attribution"]["spend"]
+    assert all("cpa" in r for r in data["attribution"]["rows"])
+    assert data["trend"]
+    assert all(isinstance(r["complete"], bool) for r in data["trend"])
+
+
+def test_summary_sentences_state_the_mart_numbers(built: dict[str, Path]) -> None:
+    from journey_metrics.charts.common import biggest_drop
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.summary import sentences
+
+    data = json.loads((built["out"] / "data.json").read_text())
+    with use("en", data):
+        found = {s.key: s for s in sentences(data)}
+    funnel = next(f for f in data["funnels"] if f["name"] == "awareness_to_advocacy")
+    rows = [r for r in funnel["rows"] if r["group"] == "all"]
+    reached = {r["step"]: r["persons"] for r in rows}
+    worst = biggest_drop([r for r in rows if reached.get(r["step"] - 1, 0) >= 30])
+    assert worst is not None
+    drop = found["drop"]
+    assert drop.values["stage"] == worst["stage"]
+    assert drop.values["rate"] == worst["drop_off_rate"]
+    assert drop.values["lost"] == worst["drop_off"]
+    assert f"{worst['drop_off_rate'] * 100:.1f}%" in drop.text
+    if "exit" in found:
+        top = next(e for e in data["journey"]["exits"] if e["step"] == worst["step"] - 1)
+        assert found["exit"].values["persons"] == top["persons"]
+        assert top["touchpoint"] in found["exit"].text
+    linear = [r for r in data["attribution"]["rows"]
+              if r["model"] == "linear" and r["group"] != "(none)"]
+    best = max(linear, key=lambda r: (r["conversions"], r["group"]))
+    assert found["channel"].values["channel"] == best["group"]
+    assert found["channel"].values["conversions"] == best["conversions"]
+    costly = max((r for r in data["attribution"]["rows"]
+                  if r["model"] == "last" and r["cpa"] is not None),
+                 key=lambda r: (r["cpa"], r["group"]))
+    assert found["cost"].values["cpa"] == costly["cpa"]
+    assert f"{costly['cpa']:,.2f}" in found["cost"].text
+    answered = [r for r in data["satisfaction"] if r["group"] == "all" and r["nps"] is not None]
+    latest = max(answered, key=lambda r: r["period"])
+    assert found["nps"].values["nps"] == latest["nps"]
+    html = built["page"].read_text(encoding="utf-8")
+    assert all(f'href="#sec_{s.link}"' in html for s in found.values())
+
+
+# English words allowed on the Vietnamese page: metric names, units and data identifiers
+# (channels, sources, event and trait names are proper names of the data).
+ALLOWED = {"nps", "csat", "ces", "arpu", "arppu", "ltv", "roas", "cpa", "png", "utc", "aarrr",
+           "aida", "accsr", "kotler", "json", "data", "spend", "report", "config", "yaml",
+           "file", "direct", "email", "web", "crm", "organic", "paid", "search", "social",
+           "referral", "none"}
+
+
+def _english_words() -> set[str]:
+    from journey_metrics.report.i18n import catalogue
+
+    vi_words = {w.lower() for v in catalogue("vi").values()
+                for w in re.findall(r"[A-Za-z]{3,}", v)}
+    return {w.lower() for v in catalogue("en").values() for w in re.findall(r"[A-Za-z]{3,}", v)
+            } - vi_words - ALLOWED
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<details class="alt">.*?</details>', " ", html, flags=re.S)
+    html = re.sub(r"<code>.*?</code>", " ", html, flags=re.S)  # file paths
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def _chart_texts(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if (key in ("title", "text", "subtitle") or (key == "name" and "input" in node)
+                    ) and isinstance(value, str):
+                found.append(value)
+            elif key in ("title", "subtitle") and isinstance(value, list):
+                found += [v for v in value if isinstance(v, str)]
+            elif key != "data" and key != "datasets":
+                found += _chart_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _chart_texts(value)
+    return found
+
+
+def test_no_english_left_on_the_vietnamese_page(built: dict[str, Path]) -> None:
+    from journey_metrics.report.i18n import MISSING, use
+    from journey_metrics.report.page import build_blocks
+
+    english = _english_words()
+    data = json.loads((built["out"] / "data.json").read_text())
+    page_text = _visible_text(built["page_vi"].read_text(encoding="utf-8"))
+    with use("vi", data):
+        blocks = build_blocks(data)
+        chart_text = " ".join(t for _, b in blocks for t in _chart_texts(b.chart.to_dict()))
+    data_words = {w.lower() for r in data["journey"]["cells"] + data["journey"]["exits"]
+                  for w in re.findall(r"[A-Za-z]{3,}", r["touchpoint"])}
+    left = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", page_text + " " + chart_text)
+            } & english - data_words
+    assert left == set(), [x for x in re.split(r"(?<=[.:])\s+", page_text + chart_text)
+                           if set(re.findall(r"[A-Za-z]{3,}", x.lower())) & left][:10]
+    assert not [key for lang, key in MISSING if lang == "vi"]

@@ -257,7 +257,7 @@ class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    title: str | None = None
+    title: str | dict[str, str] | None = None  # or {en: ..., vi: ...} (the dashboard's --lang)
     match: list[MatchRule]
     within: str | None = None  # CONTRACT §7: at most this long after the previous step's event
 
@@ -284,7 +284,11 @@ class Stage(BaseModel):
 
     @property
     def label(self) -> str:
-        return self.title or self.name.replace("_", " ").capitalize()
+        return _title_in(self.title, "en") or self.name.replace("_", " ").capitalize()
+
+    def titles(self) -> dict[str, str]:
+        """{lang: title} of the titles given (a plain title is English)."""
+        return _titles(self.title)
 
 
 class ExcludeRule(BaseModel):
@@ -318,7 +322,7 @@ class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    title: str | None = None
+    title: str | dict[str, str] | None = None  # or {en: ..., vi: ...} (the dashboard's --lang)
     window: str = "30d"
     stages: list[Stage]
     exclude: list[ExcludeRule] = []
@@ -365,7 +369,22 @@ class Framework(BaseModel):
 
     @property
     def label(self) -> str:
-        return self.title or self.name
+        return _title_in(self.title, "en") or self.name
+
+    def titles(self) -> dict[str, str]:
+        """{lang: title} of the titles given (a plain title is English)."""
+        return _titles(self.title)
+
+
+def _titles(title: str | dict[str, str] | None) -> dict[str, str]:
+    if title is None:
+        return {}
+    return {"en": title} if isinstance(title, str) else {str(k): str(v) for k, v in title.items()}
+
+
+def _title_in(title: str | dict[str, str] | None, lang: str) -> str | None:
+    found = _titles(title)
+    return found.get(lang) or found.get("en") or next(iter(found.values()), None)
 
 
 def built_in_frameworks() -> tuple[str, ...]:
@@ -393,6 +412,11 @@ class ReportSettings(BaseModel):
     retention: RetentionView = RetentionView()
     framework_order: list[str] = []
     trend_weeks: int = 12
+    conversion_stage: str = "purchase"  # of journey_framework: paths --end, attribution, LTV
+    persona_traits: list[str] = []  # traits whose top values the segment selector offers
+    segment_values: int = 5  # top values per persona trait
+    spend: str | None = None  # spend CSV (date, channel, campaign, cost); relative to the cwd
+    lang: str = "en"
 
 
 def load_report_settings(path: Path | None = None) -> ReportSettings:

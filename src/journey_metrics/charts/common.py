@@ -10,14 +10,31 @@ from typing import Any
 
 import altair as alt
 
+from journey_metrics.report.i18n import current, t
+
 CONTINUED, IN_WINDOW, DROPPED = "continued", "dropped, still in window", "dropped"
-SEGMENT_COLORS = alt.Scale(domain=[CONTINUED, IN_WINDOW, DROPPED],
-                           range=["#4c78a8", "#f2cf5b", "#e45756"])
+# Okabe-Ito (colour-blind safe): blue, yellow, vermillion
+SEGMENT_RANGE = ["#0072b2", "#f0e442", "#d55e00"]
 WIDTH = 520
 
 
+def segment_colors() -> alt.Scale:
+    return alt.Scale(domain=[t(CONTINUED), t(IN_WINDOW), t(DROPPED)], range=SEGMENT_RANGE)
+
+
 def label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    """A stage's title in the page's language (the framework YAML's `title`)."""
+    return current().stage_title(name)
+
+
+def framework_title(name: str, fallback: str | None = None) -> str:
+    return current().framework_title(name, fallback)
+
+
+def date_axis(**options: Any) -> alt.Axis:
+    """An axis of ISO dates ('YYYY-MM-DD', ordinal) shown in the page's date format."""
+    expr = current().date_label_expr()
+    return alt.Axis(labelExpr=expr, **options) if expr else alt.Axis(**options)
 
 
 def data(rows: list[dict[str, Any]]) -> alt.Data:

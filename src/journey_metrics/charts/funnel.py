@@ -10,13 +10,16 @@ from journey_metrics.charts.common import (
     CONTINUED,
     DROPPED,
     IN_WINDOW,
-    SEGMENT_COLORS,
     WIDTH,
     biggest_drop,
     data,
+    date_axis,
+    framework_title,
     label,
+    segment_colors,
 )
 from journey_metrics.metrics.registry import Block
+from journey_metrics.report.i18n import current, t
 
 
 def funnel_chart(funnel: dict[str, Any]) -> alt.HConcatChart:
@@ -31,31 +34,31 @@ def funnel_chart(funnel: dict[str, Any]) -> alt.HConcatChart:
                   "reached": r["persons"], "pain_point": worst is not None and r is worst}
         in_window = r["in_progress"] or 0
         dropped = (r["drop_off"] or 0) - in_window
-        for segment, count in ((CONTINUED, r["persons"]), (IN_WINDOW, in_window),
-                               (DROPPED, dropped)):
-            segments.append({**common, "segment": segment, "count": count,
-                             "share": count / entered if entered else None})
+        for order_no, (segment, count) in enumerate(((CONTINUED, r["persons"]),
+                                                     (IN_WINDOW, in_window),
+                                                     (DROPPED, dropped))):
+            segments.append({**common, "segment": t(segment), "segment_order": order_no,
+                             "count": count, "share": count / entered if entered else None})
         previous = r["persons"]
     order = [s for s in dict.fromkeys(x["stage"] for x in segments)]
     bars = alt.Chart(data(segments)).mark_bar().encode(
         y=alt.Y("stage:N", sort=order, title=None),
-        x=alt.X("count:Q", stack="zero", title="Persons who reached the previous stage"),
-        color=alt.Color("segment:N", scale=SEGMENT_COLORS, title=None,
+        x=alt.X("count:Q", stack="zero", title=t("Persons who reached the previous stage"),
+                axis=alt.Axis(tickCount=4, labelOverlap=True, labelFlush=True)),
+        color=alt.Color("segment:N", scale=segment_colors(), title=None,
                         legend=alt.Legend(orient="bottom")),
         order=alt.Order("segment_order:Q"),
         stroke=alt.condition("datum.pain_point", alt.value("black"), alt.value(None)),
         strokeWidth=alt.condition("datum.pain_point", alt.value(2), alt.value(0)),
         tooltip=[
-            alt.Tooltip("stage:N", title="Stage"),
-            alt.Tooltip("segment:N", title="Group"),
-            alt.Tooltip("count:Q", title="Persons", format=","),
-            alt.Tooltip("entered:Q", title="Out of (previous stage)", format=","),
-            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("stage:N", title=t("Stage")),
+            alt.Tooltip("segment:N", title=t("Group")),
+            alt.Tooltip("count:Q", title=t("Persons"), format=","),
+            alt.Tooltip("entered:Q", title=t("Out of (previous stage)"), format=","),
+            alt.Tooltip("share:Q", title=t("Share"), format=".1%"),
         ],
-    ).transform_calculate(
-        segment_order=f"indexof(['{CONTINUED}', '{IN_WINDOW}', '{DROPPED}'], datum.segment)"
     ).properties(width=WIDTH - 180, height=32 * len(order),
-                 title="Who continued and who dropped, stage by stage")
+                 title=t("Who continued and who dropped, stage by stage"))
     rates = [
         {"stage": f"{r['step']}. {label(r['stage'])}", "rate": r["conversion_from_previous"],
          "low": r["ci_low"], "high": r["ci_high"], "reached": r["persons"],
@@ -64,33 +67,39 @@ def funnel_chart(funnel: dict[str, Any]) -> alt.HConcatChart:
         for r in rows if r["conversion_from_previous"] is not None
     ]
     tooltip = [
-        alt.Tooltip("stage:N", title="Stage"),
-        alt.Tooltip("rate:Q", title="Conversion from previous", format=".1%"),
-        alt.Tooltip("low:Q", title="95% interval from", format=".1%"),
-        alt.Tooltip("high:Q", title="95% interval to", format=".1%"),
-        alt.Tooltip("reached:Q", title="Reached", format=","),
-        alt.Tooltip("entered:Q", title="Out of", format=","),
-        alt.Tooltip("from_start:Q", title="Conversion from start", format=".1%"),
+        alt.Tooltip("stage:N", title=t("Stage")),
+        alt.Tooltip("rate:Q", title=t("Conversion from previous"), format=".1%"),
+        alt.Tooltip("low:Q", title=t("95% interval from"), format=".1%"),
+        alt.Tooltip("high:Q", title=t("95% interval to"), format=".1%"),
+        alt.Tooltip("reached:Q", title=t("Reached"), format=","),
+        alt.Tooltip("entered:Q", title=t("Out of"), format=","),
+        alt.Tooltip("from_start:Q", title=t("Conversion from start"), format=".1%"),
     ]
     base = alt.Chart(data(rates)).encode(y=alt.Y("stage:N", sort=order, title=None,
                                                   axis=alt.Axis(labels=False)))
     interval = base.mark_rule(color="#555").encode(
-        x=alt.X("low:Q", title="Conversion from previous stage (95% interval)",
+        x=alt.X("low:Q", title=t("Conversion from previous stage (95% interval)"),
                 axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         x2="high:Q", tooltip=tooltip)
-    point = base.mark_point(filled=True, size=70, color="#4c78a8").encode(
+    point = base.mark_point(filled=True, size=70, color="#0072b2").encode(
         x="rate:Q", tooltip=tooltip)
     return alt.hconcat(
-        bars, (interval + point).properties(width=170, height=32 * len(order), title="Conversion")
+        bars, (interval + point).properties(width=170, height=32 * len(order),
+                                            title=t("Conversion"))
     ).properties(title=alt.TitleParams(
-        f"{funnel['title']}: where people drop out (window {funnel['window']})",
-        subtitle=(f"Pain point: before {label(worst['stage'])}, "
-                  f"{worst['drop_off_rate']:.0%} of those who reached the previous stage left"
-                  if worst else "Nobody entered the funnel yet"),
+        t("{title}: where people drop out (window {window})",
+          title=framework_title(funnel["name"], funnel["title"]),
+          window=current().window(funnel["window"])),
+        subtitle=(t("Pain point: before {stage}, {rate} of those who reached the previous "
+                    "stage left", stage=label(worst["stage"]),
+                    rate=current().percent(worst["drop_off_rate"], 0))
+                  if worst else t("Nobody entered the funnel yet")),
     ))
 
 
-def channel_chart(funnel: dict[str, Any]) -> alt.Chart:
+def channel_chart(funnel: dict[str, Any]) -> alt.LayerChart | alt.FacetChart:
+    """First-touch channel x stage heatmap: the share of each channel's entrants who reached the
+    stage, written in each cell."""
     rows = [
         {"stage": f"{r['step']}. {label(r['stage'])}", "step": r["step"], "channel": r["group"],
          "rate": r["conversion_from_start"] if r["step"] > 1 else 1.0,
@@ -101,45 +110,157 @@ def channel_chart(funnel: dict[str, Any]) -> alt.Chart:
     for r in rows:
         r["entered"] = starts.get(r["channel"], 0)
     order = list(dict.fromkeys(r["stage"] for r in rows))
-    return alt.Chart(data(rows)).mark_line(point=True).encode(
-        x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("rate:Q", title="Share of entrants still in the journey",
-                axis=alt.Axis(format="%")),
-        color=alt.Color("channel:N", title="First-touch channel"),
-        strokeDash=alt.condition("datum.channel == 'all'", alt.value([5, 3]), alt.value([1, 0])),
+    channels = sorted({r["channel"] for r in rows if r["channel"] != "all"},
+                      key=lambda c: (-starts.get(c, 0), c))
+    base = alt.Chart(data(rows)).encode(
+        x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("channel:N", sort=["all", *channels], title=t("First-touch channel")),
         tooltip=[
-            alt.Tooltip("channel:N", title="Channel"),
-            alt.Tooltip("stage:N", title="Stage"),
-            alt.Tooltip("reached:Q", title="Persons who reached it", format=","),
-            alt.Tooltip("entered:Q", title="Out of (entered)", format=","),
-            alt.Tooltip("rate:Q", title="Conversion from start", format=".1%"),
-        ],
-    ).properties(width=WIDTH, height=260,
-                 title=f"{funnel['title']}: the same funnel by first-touch channel")
+            alt.Tooltip("channel:N", title=t("Channel")),
+            alt.Tooltip("stage:N", title=t("Stage")),
+            alt.Tooltip("reached:Q", title=t("Persons who reached it"), format=","),
+            alt.Tooltip("entered:Q", title=t("Out of (entered)"), format=","),
+            alt.Tooltip("rate:Q", title=t("Conversion from start"), format=".1%"),
+        ])
+    heat = base.mark_rect().encode(color=alt.Color(
+        "rate:Q", title=t("Reached, of entrants"), scale=alt.Scale(scheme="blues", domain=[0, 1]),
+        legend=alt.Legend(format="%")))
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("rate:Q", format=".0%"),
+        color=alt.condition("datum.rate > 0.55", alt.value("white"), alt.value("black")))
+    return (heat + text).properties(
+        width=WIDTH, height=24 * (len(channels) + 1),
+        title=t("{title}: share of each channel's entrants reaching each stage",
+                title=framework_title(funnel["name"], funnel["title"])))
 
 
-def trend_chart(rows: list[dict[str, Any]], title: str) -> alt.Chart:
+def trend_chart(rows: list[dict[str, Any]], title: str) -> alt.LayerChart | alt.FacetChart:
+    """`funnel --trend week` rows: conversion from the first stage per entry week and stage;
+    weeks whose entrants may still convert (complete false) are on a grey band, faded."""
     values = [
-        {"week": r["week"], "step": f"{r['step']}. {label(r['stage'])}",
-         "rate": r["conversion_from_previous"], "reached": r["persons"],
-         "entered": r["persons"] + (r["drop_off"] or 0), "in_progress": r["in_progress"]}
-        for r in rows if r["group"] == "all"
+        {"week": r["period"], "step": f"{r['step']}. {label(r['stage'])}",
+         "rate": r["conversion_from_start"], "reached": r["persons"],
+         "state": t("complete") if r["complete"] else t("still maturing")}
+        for r in rows if r["step"] > 1
     ]
-    # ordinal weeks ('YYYY-MM-DD'): a temporal axis would be drawn in the viewer's time zone
-    return alt.Chart(data(values)).mark_line(point=True).encode(
-        x=alt.X("week:O", title="Week people entered (starting Monday)",
-                axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("rate:Q", title="Conversion from previous stage", axis=alt.Axis(format="%")),
-        color=alt.Color("step:N", title="Step into"),
-        tooltip=[
-            alt.Tooltip("week:N", title="Entry week"),
-            alt.Tooltip("step:N", title="Step into"),
-            alt.Tooltip("rate:Q", title="Conversion", format=".1%"),
-            alt.Tooltip("reached:Q", title="Reached", format=","),
-            alt.Tooltip("entered:Q", title="Out of", format=","),
-            alt.Tooltip("in_progress:Q", title="Dropped but still in window", format=","),
-        ],
-    ).properties(width=WIDTH, height=260, title=f"{title}: step conversion by entry week")
+    entered = {r["period"]: r["persons"] for r in rows if r["step"] == 1}
+    for v in values:
+        v["entered"] = entered.get(v["week"], 0)
+    open_weeks = sorted({r["period"] for r in rows if not r["complete"]})
+    x = alt.X("week:O", title=t("Week people entered (starting Monday)"),
+              axis=date_axis(labelAngle=-45))
+    tooltip = [
+        alt.Tooltip("week:N", title=t("Entry week")),
+        alt.Tooltip("step:N", title=t("Stage")),
+        alt.Tooltip("rate:Q", title=t("Conversion from start"), format=".1%"),
+        alt.Tooltip("reached:Q", title=t("Reached"), format=","),
+        alt.Tooltip("entered:Q", title=t("Out of (entered)"), format=","),
+        alt.Tooltip("state:N", title=t("Week")),
+    ]
+    band = alt.Chart(data([{"week": w, "label": t("still maturing")} for w in open_weeks])
+                     ).mark_rect(color="#d9d9d9", opacity=0.5).encode(
+        x=x, tooltip=[alt.Tooltip("label:N", title=t("Week"))])
+    base = alt.Chart(data(values)).encode(
+        x=x,
+        y=alt.Y("rate:Q", title=t("Reached the stage, of entrants"), axis=alt.Axis(format="%")),
+        color=alt.Color("step:N", title=t("Stage"), scale=alt.Scale(scheme="category10")),
+        tooltip=tooltip)
+    line = base.mark_line()
+    points = base.mark_point(filled=True, size=50).encode(
+        opacity=alt.condition("datum.state == 'complete'", alt.value(1), alt.value(0.3)))
+    return alt.layer(band, line, points).properties(
+        width=WIDTH, height=260,
+        title=alt.TitleParams(t("{title}: conversion by entry week", title=title),
+                              subtitle=t("Grey weeks: entrants may still convert")))
+
+
+def segment_chart(rows: list[dict[str, Any]], frameworks: list[dict[str, Any]]
+                  ) -> alt.LayerChart | alt.FacetChart:
+    """The funnels re-drawn for one persona segment at a time (a drop-down picks the segment and
+    the framework, offline, from the pre-computed rows); grey bars are everybody."""
+    everybody = {(r["framework"], r["step"]): r for r in rows if r["segment"] == ""}
+    values = [{**r, "label": f"{r['step']}. {label(r['stage'])}",
+               "everybody": everybody.get((r["framework"], r["step"]), {}).get(
+                   "conversion_from_start"),
+               "rate": r["conversion_from_start"] if r["step"] > 1 else 1.0,
+               "text": current().number(r["persons"])}
+              for r in rows if r["segment"] != ""]
+    for v in values:
+        if v["step"] == 1:
+            v["everybody"] = 1.0
+    for v in values:
+        v["segment"] = f"{label(v['trait'])} = {v['value']}"
+    segments = list(dict.fromkeys(v["segment"] for v in values)) or [t("(no persona traits)")]
+    names = [f["name"] for f in frameworks]
+    titles = [framework_title(f["name"], f["title"]) for f in frameworks]
+    segment = alt.param(name="segment", value=segments[0], bind=alt.binding_select(
+        options=segments, name=t("Segment") + ": "))
+    framework = alt.param(name="framework", value=names[0] if names else "",
+                          bind=alt.binding_select(options=names, labels=titles,
+                                                  name=t("Framework") + ": "))
+    base = alt.Chart(data(values)).transform_filter(
+        "datum.segment == segment && datum.framework == framework").encode(
+        y=alt.Y("label:N", title=None, sort=alt.EncodingSortField("step")),
+        tooltip=[alt.Tooltip("segment:N", title=t("Segment")),
+                 alt.Tooltip("label:N", title=t("Stage")),
+                 alt.Tooltip("persons:Q", title=t("Persons"), format=","),
+                 alt.Tooltip("rate:Q", title=t("Reached, of entrants"), format=".1%"),
+                 alt.Tooltip("everybody:Q", title=t("Everybody"), format=".1%")])
+    ghost = base.mark_bar(color="#cccccc", height=22).encode(
+        x=alt.X("everybody:Q", title=t("Reached, of entrants"), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])))
+    bars = base.mark_bar(color="#0072b2", height=12).encode(x="rate:Q")
+    text = base.mark_text(align="left", dx=4).encode(x="rate:Q", text="text:N")
+    return alt.layer(ghost, bars, text).add_params(segment, framework).properties(
+        width=WIDTH, height=220,
+        title=alt.TitleParams(t("Funnel for one segment"),
+                              subtitle=t("Blue: the segment (persons written); grey: everybody")))
+
+
+def segment_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    traits = page["settings"].get("persona_traits") or []
+    return [Block("segments", t("Funnels by persona"),
+                  t("Pick a segment (the most common values of the persona traits {traits}) "
+                    "and a framework: blue bars are the share of the segment's entrants "
+                    "reaching each stage, grey bars everybody's.",
+                    traits=", ".join(label(x) for x in traits) or t("(none configured)")),
+                  segment_chart(rows, page["frameworks"]))]
+
+
+def drivers_chart(rows: list[dict[str, Any]]) -> alt.LayerChart | alt.FacetChart:
+    values = [{**r, "persons": r["converters"] + r["non_converters"],
+               "direction_label": t(r["direction"]),
+               "label": f"{r['item']} ({current().number(r['converters'] + r['non_converters'])})"}
+              for r in rows]
+    order = [v["label"] for v in sorted(values, key=lambda v: -v["odds_ratio"])]
+    base = alt.Chart(data(values)).encode(
+        y=alt.Y("label:N", sort=order, title=None),
+        tooltip=[alt.Tooltip("item:N", title=t("Item")),
+                 alt.Tooltip("converters:Q", title=t("Converters who had it"), format=","),
+                 alt.Tooltip("non_converters:Q", title=t("Others who had it"), format=","),
+                 alt.Tooltip("odds_ratio:Q", title=t("Odds ratio"), format=".2f"),
+                 alt.Tooltip("p_value:Q", title=t("p"), format=".3g"),
+                 alt.Tooltip("q_value:Q", title=t("q (BH)"), format=".3g")])
+    bars = base.mark_bar().encode(
+        x=alt.X("odds_ratio:Q", title=t("Odds ratio of converting (log scale; 1 = no link)"),
+                scale=alt.Scale(type="log")),
+        color=alt.Color("direction_label:N", title=None, scale=alt.Scale(
+            domain=[t("raises"), t("lowers")], range=["#009e73", "#d55e00"]),
+            legend=alt.Legend(orient="bottom")))
+    one = alt.Chart(data([{"x": 1}])).mark_rule(color="#555").encode(x="x:Q")
+    return alt.layer(bars, one).properties(
+        width=WIDTH - 120, height=max(60, 22 * len(values)),
+        title=t("What goes with converting"))
+
+
+def driver_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    title = framework_title(section["framework"])
+    return [Block("drivers", t("What raises and lowers conversion"),
+                  t("{title}: events and traits that people who converted had more often "
+                    "(green) or less often (orange) than the others, with the number of persons "
+                    "who had them; only items 25 or more persons had. An association, not a "
+                    "cause.", title=title),
+                  drivers_chart(section["rows"]))]
 
 
 def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
@@ -147,15 +268,17 @@ def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[B
     blocks = []
     for funnel in funnels:
         blocks.append(Block(
-            f"funnel_{funnel['name']}", funnel["title"],
-            "Each bar is everybody who reached the previous stage: blue went on, yellow dropped "
-            "out but may still continue (their window is open), red dropped out. The outlined "
-            "bar is the biggest drop-off. Right: conversion with its 95% interval.",
+            f"funnel_{funnel['name']}", framework_title(funnel["name"], funnel["title"]),
+            t("Each bar is everybody who reached the previous stage: blue went on, yellow "
+              "dropped out but may still continue (their window is open), vermillion dropped "
+              "out. The outlined bar is the biggest drop-off. Right: conversion with its 95% "
+              "interval."),
             funnel_chart(funnel)))
         blocks.append(Block(
-            f"channels_{funnel['name']}", f"{funnel['title']} by channel",
-            "Each line is the people who first came through one channel: the share of them "
-            "still in the journey at each stage. The dashed line is everybody.",
+            f"channels_{funnel['name']}",
+            t("{title} by channel", title=framework_title(funnel["name"], funnel["title"])),
+            t("Each row is the people who first came through one channel (the top row is "
+              "everybody): the share of them who reached each stage."),
             channel_chart(funnel)))
     return blocks
 
@@ -163,8 +286,10 @@ def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[B
 def trend_blocks(trend: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
     journey = next((f for f in page["funnels"]
                     if f["name"] == page["settings"]["journey_framework"]), None)
-    title = journey["title"] if journey else page["settings"]["journey_framework"]
-    return [Block("trend", "Conversion trend",
-                  "Each line is one step of the journey; a point is the share of people who "
-                  "entered that week and made the step. Recent weeks are still maturing.",
+    name = page["settings"]["journey_framework"]
+    title = framework_title(name, journey["title"] if journey else None)
+    return [Block("trend", t("Conversion trend"),
+                  t("Each line is one stage of the journey; a point is the share of the people "
+                    "who entered that week who reached it. Grey weeks are still maturing: their "
+                    "entrants may still convert."),
                   trend_chart(trend, title))]

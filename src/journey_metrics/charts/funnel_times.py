@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.registry import Block
+from journey_metrics.report.i18n import t
+
+
+def label(name: str) -> str:
+    from journey_metrics.charts.common import label as stage_label
+
+    return stage_label(name)
+
 if TYPE_CHECKING:
     import altair as alt
 
@@ -18,7 +27,7 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
     import altair as alt
 
     values = [
-        {**row, "label": f"{row['step']}. {row['stage']}"}
+        {**row, "label": f"{row['step']}. {label(row['stage'])}"}
         for row in rows
         if row.get("group", "all") == group and row.get("median_hours") is not None
     ]
@@ -30,19 +39,33 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
         tooltip=[
             alt.Tooltip("stage:N"),
             alt.Tooltip("persons:Q", format=","),
-            alt.Tooltip("p10_hours:Q", format=".1f", title="p10 (h)"),
-            alt.Tooltip("p25_hours:Q", format=".1f", title="p25 (h)"),
-            alt.Tooltip("median_hours:Q", format=".1f", title="median (h)"),
-            alt.Tooltip("p75_hours:Q", format=".1f", title="p75 (h)"),
-            alt.Tooltip("p90_hours:Q", format=".1f", title="p90 (h)"),
-            alt.Tooltip("median_hours_from_start:Q", format=".1f", title="median from start (h)"),
+            alt.Tooltip("p10_hours:Q", format=".1f", title=t("p10 (h)")),
+            alt.Tooltip("p25_hours:Q", format=".1f", title=t("p25 (h)")),
+            alt.Tooltip("median_hours:Q", format=".1f", title=t("median (h)")),
+            alt.Tooltip("p75_hours:Q", format=".1f", title=t("p75 (h)")),
+            alt.Tooltip("p90_hours:Q", format=".1f", title=t("p90 (h)")),
+            alt.Tooltip("median_hours_from_start:Q", format=".1f",
+                        title=t("median from start (h)")),
         ],
     )
     whiskers = base.mark_rule(color="#888").encode(
-        x=alt.X("p10_hours:Q", scale=hours, title="hours from the previous step"),
+        x=alt.X("p10_hours:Q", scale=hours, title=t("hours from the previous step")),
         x2="p90_hours:Q")
     box = base.mark_bar(size=14, color="#4c78a8").encode(
         x=alt.X("p25_hours:Q", scale=hours), x2="p75_hours:Q")
     median = base.mark_tick(color="black", thickness=2, size=18).encode(
         x=alt.X("median_hours:Q", scale=hours))
     return alt.layer(whiskers, box, median).properties(title=title, width=420)
+
+
+def times_blocks(sections: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
+    """One time-to-convert chart per framework."""
+    from journey_metrics.charts.common import framework_title
+
+    return [Block(f"times_{s['name']}", t("{title}: time to convert",
+                                          title=framework_title(s["name"], s["title"])),
+                  t("Per stage, the hours people took from the previous stage: the bar holds "
+                    "the middle half of them, the line 80%, the tick is the median."),
+                  draw_times(s["rows"], title=t("{title}: hours to convert, per step",
+                                                title=framework_title(s["name"], s["title"]))))
+            for s in sections]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from journey_metrics.metrics.paths import END, GAP, OTHER
+from journey_metrics.metrics.registry import Block
 
 if TYPE_CHECKING:
     import altair as alt
@@ -97,13 +98,17 @@ def flow_geometry(rows: Sequence[dict[str, Any]]) -> tuple[pl.DataFrame, pl.Data
     return nodes, outline
 
 
-def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths") -> alt.LayerChart:
-    """A Sankey-style flow diagram of paths rows (columns = steps, ribbons = edges)."""
+def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths",
+              names: dict[str, str] | None = None) -> alt.LayerChart:
+    """A Sankey-style flow diagram of paths rows (columns = steps, ribbons = edges); `names`
+    shows items under other names (e.g. stage titles in the page's language)."""
     import altair as alt
     import polars as pl
 
+    from journey_metrics.report.i18n import current, t
+
     if not rows:
-        empty = alt.Chart(pl.DataFrame({"text": ["no paths in this selection"]}))
+        empty = alt.Chart(pl.DataFrame({"text": [t("no paths in this selection")]}))
         blank = alt.LayerChart(layer=[empty.mark_text(size=14).encode(text="text:N")])
         return blank.properties(title=title, width=600, height=80)
     nodes, outline = flow_geometry(rows)
@@ -115,9 +120,14 @@ def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths") -> alt.Layer
         pl.when(pl.col("item") == OTHER).then(pl.lit("other"))
         .when(pl.col("item") == GAP).then(pl.lit("gap")).otherwise(pl.lit("item")).alias("role"),
         ((pl.col("y0") + pl.col("y1")) / 2).alias("y_mid"),
-        (pl.col("item") + " (" + pl.col("paths").cast(pl.Utf8) + ")").alias("label"),
+        (pl.col("item").replace({OTHER: t(OTHER), **(names or {})}) + " ("
+         + pl.col("paths").map_elements(current().number, return_dtype=pl.Utf8)
+         + ")").alias("label"),
     )
-    ribbon_colors = alt.Scale(domain=["continues", "leaves here"], range=["#4c78a8", "#e45756"])
+    outline = outline.with_columns(pl.col("kind").replace(
+        {"continues": t("continues"), "leaves here": t("leaves here")}))
+    ribbon_colors = alt.Scale(domain=[t("continues"), t("leaves here")],
+                              range=["#0072b2", "#d55e00"])
     ribbons = alt.Chart(outline).mark_area(opacity=0.35, interpolate="monotone").encode(
         x=alt.X("x:Q", scale=x_scale, axis=None),
         y=alt.Y("y_top:Q", scale=y_scale, axis=None, stack=None),
@@ -143,7 +153,7 @@ def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths") -> alt.Layer
         text="label:N",
     )
     headers = alt.Chart(pl.DataFrame({"step": list(range(1, steps + 1))}).with_columns(
-        ("step " + pl.col("step").cast(pl.Utf8)).alias("text"))
+        (t("step") + " " + pl.col("step").cast(pl.Utf8)).alias("text"))
     ).mark_text(baseline="bottom", dy=-6, fontWeight="bold", fontSize=11).encode(
         x=alt.X("step:Q", scale=x_scale, axis=None),
         y=alt.value(0),
@@ -154,3 +164,26 @@ def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths") -> alt.Layer
         title=title, width=max(480, 170 * steps), height=360,
         view=alt.ViewBackground(stroke=None),
     ).resolve_scale(color="independent"))
+
+
+def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
+    """The two default flows of the journey framework (metrics/paths.py _collect)."""
+    from journey_metrics.charts.common import label
+    from journey_metrics.report.i18n import t
+
+    start, end = label(paths["start"]), label(paths["end"])
+    names = {r[k]: label(r[k]) for key in ("from_start", "to_conversion") for r in paths[key]
+             for k in ("source", "target") if r[k] not in (END, GAP, OTHER)}
+    return [
+        Block("paths_start", t("Paths from {stage}", stage=start),
+              t("Each column is a step of the journey after {stage}; boxes are stages (sized "
+                "by the people on them), blue ribbons the people who went on to the next box, "
+                "vermillion ribbons the people whose path ends there.", stage=start),
+              draw_flow(paths["from_start"], title=t("Where people go after {stage}",
+                                                     stage=start), names=names)),
+        Block("paths_end", t("Paths to {stage}", stage=end),
+              t("The paths of the people who reached {stage}, read left to right: the stages "
+                "they went through just before it.", stage=end),
+              draw_flow(paths["to_conversion"], title=t("How people get to {stage}",
+                                                        stage=end), names=names)),
+    ]

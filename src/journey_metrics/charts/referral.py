@@ -8,20 +8,24 @@ import altair as alt
 
 from journey_metrics.charts.common import (
     data,
+    date_axis,
 )
 from journey_metrics.metrics.registry import Block
+from journey_metrics.report.i18n import t
 
 
 def referral_chart(rows: list[dict[str, Any]]) -> alt.HConcatChart:
     counts = [
-        {"period": r["period"], "what": what, "count": r[key], "active": r["active_persons"]}
+        {"period": r["period"], "what": t(what), "count": r[key],
+         "active": r["active_persons"]}
         for r in rows
         for what, key in (("Invites sent", "invites_sent"),
                           ("Referred signups", "referred_signups"))
     ]
     rates = [
-        {"period": r["period"], "what": what, "value": r[key], "numerator": r[num],
-         "denominator": r[den], "numerator_label": num_label, "denominator_label": den_label}
+        {"period": r["period"], "what": t(what), "value": r[key], "numerator": r[num],
+         "denominator": r[den], "numerator_label": t(num_label),
+         "denominator_label": t(den_label)}
         for r in rows
         for what, key, num, den, num_label, den_label in (
             ("Referral rate", "referral_rate", "referrers", "active_persons", "referrers",
@@ -34,32 +38,33 @@ def referral_chart(rows: list[dict[str, Any]]) -> alt.HConcatChart:
         if r[key] is not None
     ]
     bars = alt.Chart(data(counts)).mark_bar().encode(
-        x=alt.X("period:O", title="Month", axis=alt.Axis(labelAngle=0)),
+        x=alt.X("period:O", title=t("Month"), axis=date_axis(labelAngle=0)),
         xOffset="what:N",
-        y=alt.Y("count:Q", title="Count"),
+        y=alt.Y("count:Q", title=t("Count")),
         color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("period:N", title="Month"), alt.Tooltip("what:N", title="What"),
-                 alt.Tooltip("count:Q", title="Count", format=","),
-                 alt.Tooltip("active:Q", title="Active persons that month", format=",")],
-    ).properties(width=260, height=220, title="Invites and referred signups")
+        tooltip=[alt.Tooltip("period:N", title=t("Month")), alt.Tooltip("what:N", title=t("What")),
+                 alt.Tooltip("count:Q", title=t("Count"), format=","),
+                 alt.Tooltip("active:Q", title=t("Active persons that month"), format=",")],
+    ).properties(width=260, height=220, title=t("Invites and referred signups"))
     lines = alt.Chart(data(rates)).mark_line(point=True).encode(
-        x=alt.X("period:O", title="Month", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title="Rate"),
+        x=alt.X("period:O", title=t("Month"), axis=date_axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=t("Rate")),
         color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("period:N", title="Month"), alt.Tooltip("what:N", title="Measure"),
-                 alt.Tooltip("value:Q", title="Value", format=".3f"),
-                 alt.Tooltip("numerator:Q", title="Numerator", format=","),
-                 alt.Tooltip("numerator_label:N", title="counts"),
-                 alt.Tooltip("denominator:Q", title="Denominator", format=","),
-                 alt.Tooltip("denominator_label:N", title="out of")],
-    ).properties(width=260, height=220, title="Referral rate, k-factor, referred share")
+        tooltip=[alt.Tooltip("period:N", title=t("Month")),
+                 alt.Tooltip("what:N", title=t("Measure")),
+                 alt.Tooltip("value:Q", title=t("Value"), format=".3f"),
+                 alt.Tooltip("numerator:Q", title=t("Numerator"), format=","),
+                 alt.Tooltip("numerator_label:N", title=t("counts")),
+                 alt.Tooltip("denominator:Q", title=t("Denominator"), format=","),
+                 alt.Tooltip("denominator_label:N", title=t("out of"))],
+    ).properties(width=260, height=220, title=t("Referral rate, k-factor, referred share"))
     return alt.hconcat(bars, lines).resolve_scale(color="independent").properties(
-        title="Referral: who brings others, by month")
+        title=t("Referral: who brings others, by month"))
 
 
 def referral_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
-    return [Block("referral", "Referral",
-                  "Left: invites sent and sign-ups that came from an invite. Right: the share of "
-                  "active people who invite (referral rate), referred sign-ups per active person "
-                  "(k-factor) and the share of sign-ups that were referred.",
+    return [Block("referral", t("Referral"),
+                  t("Left: invites sent and sign-ups that came from an invite. Right: the share "
+                    "of active people who invite (referral rate), referred sign-ups per active "
+                    "person (k-factor) and the share of sign-ups that were referred."),
                   referral_chart(rows))]

@@ -11,27 +11,30 @@ from journey_metrics.charts.common import (
     data,
 )
 from journey_metrics.metrics.registry import Block
+from journey_metrics.report.i18n import current, t
 
 
 def retention_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     values = [
-        {**r, "cohort_label": f"{r['cohort']} ({r['cohort_size']:,})"}
+        {**r, "cohort_label": f"{current().day(r['cohort'])} "
+                              f"({current().number(r['cohort_size'])})",
+         "cohort_iso": r["cohort"]}
         for r in rows if r["rate"] is not None
     ]
-    order = sorted({v["cohort_label"] for v in values})
+    order = [c for _, c in sorted({(v["cohort_iso"], v["cohort_label"]) for v in values})]
     base = alt.Chart(data(values)).encode(
-        x=alt.X("period:O", title="Weeks since activation", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("cohort_label:N", sort=order, title="Cohort: week of activation (size)"),
+        x=alt.X("period:O", title=t("Weeks since activation"), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("cohort_label:N", sort=order, title=t("Cohort: week of activation (size)")),
         tooltip=[
-            alt.Tooltip("cohort:N", title="Cohort week"),
-            alt.Tooltip("period:O", title="Week"),
-            alt.Tooltip("retained:Q", title="Came back", format=","),
-            alt.Tooltip("cohort_size:Q", title="Out of (cohort size)", format=","),
-            alt.Tooltip("rate:Q", title="Retention", format=".1%"),
+            alt.Tooltip("cohort:N", title=t("Cohort week")),
+            alt.Tooltip("period:O", title=t("Week")),
+            alt.Tooltip("retained:Q", title=t("Came back"), format=","),
+            alt.Tooltip("cohort_size:Q", title=t("Out of (cohort size)"), format=","),
+            alt.Tooltip("rate:Q", title=t("Retention"), format=".1%"),
         ],
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("rate:Q", title="Retention", scale=alt.Scale(scheme="blues",
+        color=alt.Color("rate:Q", title=t("Retention"), scale=alt.Scale(scheme="blues",
                                                                      domain=[0, 1]),
                         legend=alt.Legend(format="%")))
     text = base.mark_text(fontSize=9).encode(
@@ -39,11 +42,12 @@ def retention_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
         color=alt.condition("datum.rate > 0.6", alt.value("white"), alt.value("black")))
     return (cells + text).properties(
         width=WIDTH, height=max(120, 18 * len(order)),
-        title="Retention: share of each weekly cohort active again N weeks after activation")
+        title=t("Retention: share of each weekly cohort active again N weeks after activation"))
 
 
 def retention_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
-    return [Block("retention", "Retention",
-                  "Each row is the people who activated in one week; a cell is the share of them "
-                  "active again that many weeks later. Blank cells have not happened yet.",
+    return [Block("retention", t("Retention"),
+                  t("Each row is the people who activated in one week; a cell is the share of "
+                    "them active again that many weeks later. Blank cells have not happened "
+                    "yet."),
                   retention_chart(rows))]

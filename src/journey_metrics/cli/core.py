@@ -152,14 +152,16 @@ def generate(
     typer.echo(f"wrote {summary.files} files for {summary.persons} persons to {out} ({records})")
 
 
-def _write_report(db: Path, out: Path, tz: str = "UTC") -> Path:
+def _write_report(db: Path, out: Path, tz: str = "UTC", spend: Path | None = None,
+                  lang: str | None = None) -> Path:
     from journey_metrics.report import build_report
 
     if not stderr.is_terminal:
-        return build_report(db, out, tz)
+        return build_report(db, out, tz, spend=spend, lang=lang)
     with stderr.status("writing the dashboard") as status:
         return build_report(
-            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}")
+            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}"), spend=spend,
+            lang=lang,
         )
 
 
@@ -168,9 +170,19 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Folder for index.html and PNGs.")],
     db: DbOption = DEFAULT_DB,
     tz: TzOption = "UTC",
+    spend: Annotated[
+        Path | None,
+        typer.Option("--spend", help="Spend CSV (date, channel, campaign, cost): cost, CPA and "
+                     "ROAS per channel in 'Channels and money'."),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the page: en or vi (default: lang: in "
+                     "config/report.yaml, else en)."),
+    ] = None,
 ) -> None:
     """Write the self-contained HTML dashboard (works offline) and one PNG per chart."""
-    page = _write_report(db, out, tz)
+    page = _write_report(db, out, tz, spend, lang)
     typer.echo(str(page.resolve()))
 
 

@@ -26,6 +26,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.sql import fill_snippets, used_parameters
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.report.data import ReportContext
 
 MODELS = ("first", "last", "last_non_direct", "linear", "position", "time_decay",
           "participation")
@@ -310,6 +312,27 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     )
 
 
+def _collect(ctx: ReportContext) -> dict[str, Any]:
+    """Dashboard: credit per channel under every model for the journey framework's conversion
+    stage; cost, CPA and ROAS when a spend file is configured (report --spend / spend:)."""
+    from journey_metrics.metrics.common import zone
+
+    journey = ctx.framework(ctx.settings.journey_framework)
+    names = [s.name for s in journey.stages]
+    stage = ctx.settings.conversion_stage
+    if stage not in names:
+        stage = names[min(2, len(names) - 1)]
+    q = AttributionQuery(as_of=ctx.as_of, framework=journey, stage=stage)
+    rows = attribution_rows(ctx.con, q)
+    spend_file = ctx.spend
+    if spend_file is not None:
+        cost = spend_by_group(read_spend(spend_file), "channel", zone(ctx.tz), None, None,
+                              ctx.as_of)
+        rows = add_spend(rows, cost, q.models)
+    return {"framework": journey.name, "stage": stage, "spend": spend_file is not None,
+            "rows": rows}
+
+
 ATTRIBUTION = register(Metric(
     name="attribution",
     help="Credit for conversions per channel or campaign under attribution models, with cost, "
@@ -335,6 +358,8 @@ ATTRIBUTION = register(Metric(
         Option("to", "Conversions before this date or instant."),
     ),
     present=_present,
+    sections=(Section("attribution", _collect,
+                      "journey_metrics.charts.attribution:attribution_blocks", order=21),),
     examples=(
         "journey-metrics attribution --conversion order_completed",
         "journey-metrics attribution --framework aarrr --stage revenue --model last "

@@ -20,12 +20,15 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.sql import load_sql, used_parameters
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 
 def churn_rows(con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime) -> Rows:
@@ -63,6 +66,13 @@ def _compute(ctx: Context, **options: Any) -> Rows:
         {k: v for k, v in row.items() if k != "group"} for row in rows]
 
 
+def _collect(ctx: ReportContext) -> Rows:
+    from journey_metrics.metrics.segments import Segment, prepare_population
+
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    return churn_rows(ctx.con, period="month", tz=ctx.tz, as_of=ctx.as_of)
+
+
 CHURN = register(Metric(
     name="churn",
     help="Persons active in the previous period and not in this one, unsubscribes and lost "
@@ -73,5 +83,7 @@ CHURN = register(Metric(
     present=lambda options, ctx, rows: Presentation(
         title=f"Churn by {options.get('period') or 'month'}",
         caption="the period containing as_of has not ended: churned is blank (-)"),
+    sections=(Section("churn", _collect, "journey_metrics.charts.experience:churn_blocks",
+                      order=63),),
     examples=("journey-metrics churn --period week --by channel",),
 ))

@@ -33,8 +33,6 @@ def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
     sql/marts/funnel_exits.sql."""
     count = len(flags)
     ks = range(1, count + 1)
-    ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})",
-            *fast_chain_ctes(count, q.entry)]
     exits = fill_snippets(
         "marts/funnel_exits.sql",
         reached_at="CASE level " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
@@ -42,7 +40,14 @@ def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
             f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
         last_step=count,
     )
-    return "WITH " + ",\n".join(ctes) + ",\n" + exits
+    return "WITH " + ",\n".join(chain_ctes(q, flags)) + ",\n" + exits
+
+
+def chain_ctes(q: FunnelQuery, flags: list[str]) -> list[str]:
+    """The CTEs of the funnel's ordered chain, ending in `chain` (person_no, level, start_at,
+    t_1 .. t_n: the step times of the attempt the funnel uses): the funnel's own CTEs."""
+    return [f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})",
+            *fast_chain_ctes(len(flags), q.entry)]
 
 
 def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:

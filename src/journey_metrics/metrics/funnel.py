@@ -609,29 +609,80 @@ def _collect_funnels(ctx: ReportContext) -> list[dict[str, Any]]:
 
 
 def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
-    """Step conversion of the journey funnel by entry week (the funnel with --from/--to a week),
-    for the last `trend_weeks` weeks."""
-    if ctx.first_event_at is None:
-        return []
+    """`funnel --trend week` on the journey framework (all persons), the last `trend_weeks`
+    entry weeks; `complete` is False while a week's entrants may still convert."""
     framework = ctx.framework(ctx.settings.journey_framework)
-
-    def monday(at: datetime) -> datetime:
-        return (at - timedelta(days=at.weekday())).replace(
-            hour=0, minute=0, second=0, microsecond=0)
-
-    last_week, first_week = monday(ctx.as_of), monday(ctx.first_event_at)
-    week = max(first_week, last_week - timedelta(weeks=ctx.settings.trend_weeks - 1))
-    rows = []
     prepare_population(ctx.con, Segment(), ctx.as_of)
-    with shared_stage_events(ctx.con, framework, ctx.as_of):
-        while week <= last_week:
-            query = FunnelQuery(framework, framework.window_delta, ctx.as_of,
-                                from_at=week, to_at=week + timedelta(weeks=1))
-            for row in funnel_rows(ctx.con, query, shared=True):
-                if row["step"] > 1:
-                    rows.append({"week": week.date().isoformat(), **row})
-            week += timedelta(weeks=1)
-    return rows
+    rows = trend_rows(ctx.con, FunnelQuery(framework, framework.window_delta, ctx.as_of,
+                                           tz=ctx.tz, trend="week"))
+    rows = [r for r in rows if r["group"] == "all"]
+    weeks = sorted({r["period"] for r in rows})[-ctx.settings.trend_weeks:]
+    return [r for r in rows if r["period"] in weeks]
+
+
+def _collect_times(ctx: ReportContext) -> list[dict[str, Any]]:
+    """`funnel --times` of every framework (all persons)."""
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    return [{"name": f.name, "title": f.label,
+             "rows": [r for r in times_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of))
+                      if r["group"] == "all"]}
+            for f in ctx.frameworks]
+
+
+NO_TRAIT = "(none)"  # the group of persons without the trait: not offered as a segment
+TOP_DRIVERS = 6  # items that raise / lower conversion on the dashboard, each
+
+
+def _collect_drivers(ctx: ReportContext) -> dict[str, Any]:
+    """`funnel --correlate` on the journey framework: the items that go most with converting
+    and with not converting, among items at least MIN_CORRELATE_ENTRANTS persons had."""
+    framework = ctx.framework(ctx.settings.journey_framework)
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    rows = [r for r in correlate_rows(ctx.con, FunnelQuery(framework, framework.window_delta,
+                                                           ctx.as_of))
+            if r["group"] == "all"
+            and r["converters"] + r["non_converters"] >= MIN_CORRELATE_ENTRANTS]
+    raise_ = sorted((r for r in rows if r["odds_ratio"] > 1),
+                    key=lambda r: (-r["odds_ratio"], r["item"]))[:TOP_DRIVERS]
+    lower = sorted((r for r in rows if r["odds_ratio"] < 1),
+                   key=lambda r: (r["odds_ratio"], r["item"]))[:TOP_DRIVERS]
+    return {"framework": framework.name,
+            "rows": [{**r, "direction": "raises"} for r in raise_]
+            + [{**r, "direction": "lowers"} for r in lower]}
+
+
+def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
+    """Funnel rows (step, persons, conversion from start) of every framework for the top values
+    of each persona trait (config/report.yaml persona_traits), so the page can re-draw the
+    funnels per segment offline. The segment '' is everybody."""
+    out: list[dict[str, Any]] = []
+
+    def keep(segment: str, trait: str | None, value: str | None,
+             rows: list[dict[str, Any]], framework: Framework) -> None:
+        for r in rows:
+            out.append({"segment": segment, "trait": trait, "value": value,
+                        "framework": framework.name, "step": r["step"], "stage": r["stage"],
+                        "persons": r["persons"],
+                        "conversion_from_start": r["conversion_from_start"]})
+
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    for f in ctx.frameworks:
+        keep("", None, None, funnel_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of)), f)
+    for trait in ctx.settings.persona_traits:
+        prepare_population(ctx.con, Segment(f"trait:{trait}"), ctx.as_of)
+        top = [v for (v,) in ctx.con.execute(
+            "SELECT group_name FROM population WHERE group_name NOT IN ('all', $none)"
+            " GROUP BY group_name ORDER BY count(*) DESC, group_name LIMIT $n",
+            {"n": ctx.settings.segment_values, "none": NO_TRAIT}).fetchall()]
+        if not top:
+            continue
+        for f in ctx.frameworks:
+            rows = funnel_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of))
+            for value in top:
+                keep(f"{trait} = {value}", trait, value,
+                     [r for r in rows if r["group"] == value], f)
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    return out
 
 
 FUNNEL = register(Metric(
@@ -659,8 +710,14 @@ FUNNEL = register(Metric(
     present=_present,
     sections=(
         Section("funnels", _collect_funnels, "journey_metrics.charts.funnel:funnel_blocks",
-                order=20),
-        Section("trend", _collect_trend, "journey_metrics.charts.funnel:trend_blocks", order=30),
+                order=30),
+        Section("segments", _collect_segments,
+                "journey_metrics.charts.funnel:segment_blocks", order=31),
+        Section("trend", _collect_trend, "journey_metrics.charts.funnel:trend_blocks", order=32),
+        Section("times", _collect_times, "journey_metrics.charts.funnel_times:times_blocks",
+                order=33),
+        Section("drivers", _collect_drivers, "journey_metrics.charts.funnel:driver_blocks",
+                order=34),
     ),
     materialize=({"framework": "*"},),
     examples=(

@@ -55,13 +55,171 @@ def emotion(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetim
     return rows
 
 
+TOP_TOUCHPOINTS = 5  # per stage on the map; the rest is "(other)"
+TOP_EXITS = 3  # per stage
+MIN_PAIN_PERSONS = 30  # cells with fewer persons are never marked as pain points
+PAIN_DROP_RATIO = 1.2  # drop-off rate at least this many times the stage's
+PAIN_TIME_RATIO = 1.5  # median time to the next stage at least this many times the stage's
+OTHER = "(other)"
+
+
+def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
+                      as_of: datetime) -> Rows:
+    """Per stage x touchpoint (the touchpoint through which persons reached the stage): persons,
+    converted to the next stage, median hours to it; touchpoint None = the whole stage.
+    Groups of the TEMP table `population` (sql/marts/fct_journey_touchpoints.sql)."""
+    from journey_metrics.metrics.exits import chain_ctes
+    from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, FunnelQuery
+
+    stages = compile_stages(framework)
+    flags = stages.expressions
+    ks = range(1, len(flags) + 1)
+    q = FunnelQuery(framework, framework.window_delta, as_of)
+    body = fill_snippets(
+        "marts/fct_journey_touchpoints.sql",
+        reached_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
+        next_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k + 1}" for k in ks[:-1])
+        + " END" if len(flags) > 1 else "NULL::TIMESTAMPTZ",
+        stage_match="CASE x.step " + " ".join(
+            f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
+        last_step=len(flags),
+    )
+    sql = "WITH " + ",\n".join(chain_ctes(q, flags)) + ",\n" + body
+    params = {**stages.params, "as_of": as_of, "window": q.window, "from_at": FAR_PAST,
+              "to_at": FAR_FUTURE}
+    rows = _rows(con, sql, params)
+    for row in rows:
+        row["group"] = row.pop("group_name")
+        if row["median_hours_to_next"] is not None:
+            row["median_hours_to_next"] = float(row["median_hours_to_next"])
+    return rows
+
+
+def map_touchpoints(rows: Rows, names: list[str], top: int = TOP_TOUCHPOINTS) -> Rows:
+    """The map's cells (group 'all'): the top touchpoints per stage by persons plus (other), with
+    reach, conversion to the next stage, drop-off rate, median hours and the pain-point score
+    (CONTRACT-silent reading in docs/decisions.md)."""
+    whole = {r["step"]: r for r in rows if r["group"] == "all" and r["touchpoint"] is None}
+    cells: Rows = []
+    for step in sorted(whole):
+        stage = whole[step]
+        ranked = [r for r in rows if r["group"] == "all" and r["step"] == step
+                  and r["touchpoint"] is not None]
+        ranked.sort(key=lambda r: (-r["persons"], r["touchpoint"]))
+        shown, rest = ranked[:top], ranked[top:]
+        if rest:
+            converted = (None if stage["converted"] is None
+                         else sum(r["converted"] for r in rest))
+            shown.append({"touchpoint": OTHER, "persons": sum(r["persons"] for r in rest),
+                          "converted": converted, "median_hours_to_next": None,
+                          "touchpoints": len(rest)})
+        stage_rate = _ratio(stage["converted"], stage["persons"])
+        stage_drop = None if stage_rate is None else 1 - stage_rate
+        for rank, r in enumerate(shown, start=1):
+            rate = _ratio(r["converted"], r["persons"])
+            drop = None if rate is None else 1 - rate
+            cell = {
+                "step": step, "stage": names[step - 1], "rank": rank,
+                "touchpoint": r["touchpoint"], "persons": r["persons"],
+                "converted": r["converted"], "conversion": rate, "drop_off_rate": drop,
+                "stage_persons": stage["persons"], "stage_drop_off_rate": stage_drop,
+                "median_hours_to_next": r["median_hours_to_next"],
+                "stage_median_hours": stage["median_hours_to_next"],
+                "drop_ratio": (drop / stage_drop if drop is not None and stage_drop else None),
+                "time_ratio": _ratio(r["median_hours_to_next"], stage["median_hours_to_next"]),
+                "pain_point": False, "pain_reasons": [],
+            }
+            cells.append(cell)
+    return cells
+
+
+def score_pain_points(cells: Rows, emotion_rows: Rows) -> None:
+    """Mark the cells that hurt: >= MIN_PAIN_PERSONS persons (never "(other)") and a drop-off
+    rate >= PAIN_DROP_RATIO x the stage's, or a median time to the next stage >=
+    PAIN_TIME_RATIO x the stage's; the stage's satisfaction (answers given at that stage) is
+    added to the reason where answers exist. Reasons are numbers in words (language-neutral
+    keys + values, worded by the page)."""
+    feelings = {e["step"]: e for e in emotion_rows}
+    for cell in cells:
+        if cell["persons"] < MIN_PAIN_PERSONS or cell["touchpoint"] == OTHER:
+            continue
+        reasons = []
+        if cell["drop_ratio"] is not None and cell["drop_ratio"] >= PAIN_DROP_RATIO:
+            reasons.append({"kind": "drop", "rate": cell["drop_off_rate"],
+                            "ratio": cell["drop_ratio"]})
+        if cell["time_ratio"] is not None and cell["time_ratio"] >= PAIN_TIME_RATIO:
+            reasons.append({"kind": "time", "hours": cell["median_hours_to_next"],
+                            "ratio": cell["time_ratio"]})
+        if reasons:
+            feeling = feelings.get(cell["step"]) or {}
+            if feeling.get("nps") is not None:
+                reasons.append({"kind": "nps", "nps": feeling["nps"],
+                                "respondents": feeling["nps_respondents"]})
+            cell["pain_point"] = True
+            cell["pain_reasons"] = reasons
+            cell["pain_score"] = max(cell["drop_ratio"] or 0, cell["time_ratio"] or 0)
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return None if part is None or not whole else part / whole
+
+
+def feelings(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
+    """NPS, CSAT and CES at every stage (answers by the stage reached when answering); a stage
+    without answers has respondents 0 and the score None ("no answers")."""
+    stages = compile_stages(framework)
+    highest = "CASE " + " ".join(
+        f"WHEN {e} THEN {k}" for k, e in reversed(list(enumerate(stages.expressions, start=1)))
+    ) + " END"
+    sql = fill_snippets("marts/fct_journey_feelings.sql", highest_stage=highest)
+    found = {r["step"]: r for r in _rows(con, sql, {**stages.params, "as_of": as_of})}
+    rows = []
+    for step, stage in enumerate(framework.stages, start=1):
+        r = found.get(step) or {}
+        n_nps, n_csat, n_ces = (int(r.get(k) or 0) for k in
+                                ("nps_respondents", "csat_respondents", "ces_respondents"))
+        promoters, detractors = int(r.get("nps_promoters") or 0), int(
+            r.get("nps_detractors") or 0)
+        satisfied, ces_total = int(r.get("csat_satisfied") or 0), int(r.get("ces_total") or 0)
+        rows.append({
+            "step": step, "stage": stage.name,
+            "nps_respondents": n_nps, "nps_promoters": promoters,
+            "nps_detractors": detractors,
+            "nps": 100.0 * (promoters - detractors) / n_nps if n_nps else None,
+            "csat_respondents": n_csat, "csat_satisfied": satisfied,
+            "csat": 100.0 * satisfied / n_csat if n_csat else None,
+            "ces_respondents": n_ces, "ces_total": ces_total,
+            "ces": ces_total / n_ces if n_ces else None,
+        })
+    return rows
+
+
 def _collect(ctx: ReportContext) -> dict[str, Any]:
+    from journey_metrics.metrics.exits import compute_exits
+    from journey_metrics.metrics.funnel import FunnelQuery
+    from journey_metrics.metrics.segments import Segment, prepare_population
+
     journey = ctx.framework(ctx.settings.journey_framework)
+    names = [s.name for s in journey.stages]
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of), names)
+    feeling_rows = feelings(ctx.con, journey, ctx.as_of)
+    score_pain_points(cells, feeling_rows)
+    exits = [r for r in compute_exits(ctx.con, FunnelQuery(journey, journey.window_delta,
+                                                           ctx.as_of))
+             if r["group"] == "all"]
+    top_exits = []
+    for step in sorted({r["step"] for r in exits}):
+        of_step = [r for r in exits if r["step"] == step][:TOP_EXITS]
+        top_exits += [{**r, "rank": rank} for rank, r in enumerate(of_step, start=1)]
     return {
         "framework": journey.name,
-        "stages": [s.name for s in journey.stages],
+        "stages": names,
         "touchpoints": touchpoints(ctx.con, journey, ctx.as_of),
         "emotion": emotion(ctx.con, journey, ctx.as_of),
+        "cells": cells,
+        "exits": top_exits,
+        "feelings": feeling_rows,
     }
 
 

@@ -26,6 +26,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.metrics.retention import stage_index
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.report.data import ReportContext
 
 LTV_COLUMNS = ("group", "cohort", "period", "cohort_size", "revenue",
                "cumulative_revenue_per_person")
@@ -102,6 +104,20 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     )
 
 
+def _collect(ctx: ReportContext) -> dict[str, Any]:
+    """Dashboard: monthly cohorts of the journey framework's conversion stage."""
+    from journey_metrics.metrics.segments import Segment, prepare_population
+
+    journey = ctx.framework(ctx.settings.journey_framework)
+    names = [s.name for s in journey.stages]
+    stage = ctx.settings.conversion_stage
+    if stage not in names:
+        stage = names[min(2, len(names) - 1)]
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    rows = ltv_rows(ctx.con, LtvQuery(journey, stage, "month", ctx.tz, ctx.as_of))
+    return {"framework": journey.name, "stage": stage, "rows": rows}
+
+
 LTV = register(Metric(
     name="ltv",
     help="Revenue per cohort member by period since the cohort's start stage, cumulative "
@@ -115,5 +131,6 @@ LTV = register(Metric(
         CURRENCY_OPTION,
     ),
     present=_present,
+    sections=(Section("ltv", _collect, "journey_metrics.charts.money:ltv_blocks", order=23),),
     examples=("journey-metrics ltv --framework aarrr --start activation",),
 ))

@@ -20,6 +20,7 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.sql import fill_snippets, load_sql, used_parameters
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.report.data import ReportContext
 
 Item = Literal["event", "page", "stage"]
 Scope = Literal["person", "session"]
@@ -205,6 +207,25 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     )
 
 
+def _collect(ctx: ReportContext) -> dict[str, Any]:
+    """Dashboard flows on the journey framework (item = stage): the paths from the first stage,
+    and the paths that end in the conversion stage."""
+    journey = ctx.framework(ctx.settings.journey_framework)
+    names = [s.name for s in journey.stages]
+    conversion = ctx.settings.conversion_stage
+    if conversion not in names:
+        conversion = names[min(2, len(names) - 1)]
+    return {
+        "framework": journey.name,
+        "start": names[0],
+        "end": conversion,
+        "from_start": paths_rows(ctx.con, PathsQuery(ctx.as_of, item="stage",
+                                                      framework=journey, start=names[0])),
+        "to_conversion": paths_rows(ctx.con, PathsQuery(ctx.as_of, item="stage",
+                                                         framework=journey, end=conversion)),
+    }
+
+
 PATHS = register(Metric(
     name="paths",
     help="Where people go: the edges between consecutive items of their paths (CONTRACT §8).",
@@ -237,6 +258,8 @@ PATHS = register(Metric(
         Option("to", "Events before this date or instant."),
     ),
     present=_present,
+    sections=(Section("paths", _collect, "journey_metrics.charts.paths:paths_blocks",
+                      order=15),),
     examples=(
         "journey-metrics paths",
         "journey-metrics paths --item stage --framework aarrr --end activation",

@@ -111,6 +111,7 @@ class Block:
     heading: str
     how_to_read: str
     chart: Any
+    notes: tuple[str, ...] = ()  # sentences shown under the chart (e.g. the pain points)
 
 
 @dataclass(frozen=True)

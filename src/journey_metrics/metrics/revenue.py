@@ -20,12 +20,15 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.sql import fill_snippets, used_parameters
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 REVENUE_COLUMNS = ("group", "period", "orders", "revenue", "buyers", "active_persons", "arpu",
                    "arppu", "repeat_buyers", "repeat_purchase_rate", "excluded_orders",
@@ -87,6 +90,13 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     return Presentation(title=f"Revenue by {options.get('period') or 'month'}", caption=caption)
 
 
+def _collect(ctx: ReportContext) -> Rows:
+    from journey_metrics.metrics.segments import Segment, prepare_population
+
+    prepare_population(ctx.con, Segment(), ctx.as_of)
+    return revenue_rows(ctx.con, period="month", tz=ctx.tz, as_of=ctx.as_of)
+
+
 REVENUE = register(Metric(
     name="revenue",
     help="Orders, revenue, buyers, ARPU, ARPPU and repeat buyers per period, in one currency "
@@ -96,6 +106,8 @@ REVENUE = register(Metric(
     options=(Option("period", "Calendar period.", "month", choices=("week", "month")),
              CURRENCY_OPTION),
     present=_present,
+    sections=(Section("revenue", _collect, "journey_metrics.charts.money:revenue_blocks",
+                      order=22),),
     examples=("journey-metrics revenue --period week --by channel",
               "journey-metrics revenue --currency USD --format csv"),
 ))

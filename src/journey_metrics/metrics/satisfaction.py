@@ -19,12 +19,15 @@ from journey_metrics.metrics.registry import (
     Option,
     Presentation,
     Rows,
+    Section,
     register,
 )
 from journey_metrics.sql import load_sql, used_parameters
 
 if TYPE_CHECKING:
     import duckdb
+
+    from journey_metrics.report.data import ReportContext
 
 SATISFACTION_COLUMNS = ("group", "period", "nps_respondents", "nps", "csat_respondents", "csat",
                         "ces_respondents", "ces")
@@ -75,6 +78,14 @@ def _compute(ctx: Context, **options: Any) -> Rows:
         {k: v for k, v in row.items() if k != "group"} for row in rows]
 
 
+def _collect(ctx: ReportContext) -> Rows:
+    """Dashboard: per month, everybody ('all') and per first-touch channel."""
+    from journey_metrics.metrics.segments import Segment, prepare_population
+
+    prepare_population(ctx.con, Segment("channel"), ctx.as_of)
+    return satisfaction_rows(ctx.con, period="month", tz=ctx.tz, as_of=ctx.as_of)
+
+
 SATISFACTION = register(Metric(
     name="satisfaction",
     help="NPS, CSAT and CES per period, from each person's latest answer per survey "
@@ -85,5 +96,7 @@ SATISFACTION = register(Metric(
     present=lambda options, ctx, rows: Presentation(
         title=f"Satisfaction by {options.get('period') or 'month'}",
         caption="NPS -100..100; CSAT % of answers 4-5; CES mean score 1..7"),
+    sections=(Section("satisfaction", _collect,
+                      "journey_metrics.charts.experience:satisfaction_blocks", order=61),),
     examples=("journey-metrics satisfaction --by channel",),
 ))

@@ -32,6 +32,7 @@ class ReportContext:
     frameworks: list[Framework]
     # the default funnels may read the per-person chains `run` keeps (funnel_chains.py)
     stored_chains: bool = False
+    spend: Path | None = None  # report --spend, else config/report.yaml spend:
 
     def framework(self, name: str) -> Framework:
         from journey_metrics.config import load_framework
@@ -52,21 +53,23 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def collect(db_path: Path, tz: str = "UTC") -> dict[str, Any]:
-    """The page data: the materialised rows when they are current, else computed now."""
+def collect(db_path: Path, tz: str = "UTC", spend: Path | None = None) -> dict[str, Any]:
+    """The page data: the materialised rows when they are current (and no spend file is given
+    on the command line), else computed now."""
     from journey_metrics import marts
     from journey_metrics.warehouse import open_for_reading
 
     con = open_for_reading(db_path)
     try:
-        stored = marts.read(con, marts.report_key(tz))
-        return stored if stored is not None else compute(con, tz)
+        stored = marts.read(con, marts.report_key(tz)) if spend is None else None
+        return stored if stored is not None else compute(con, tz, spend)
     finally:
         con.close()
 
 
 def compute(
-    con: duckdb.DuckDBPyConnection, tz: str, *, stored_chains: bool = False
+    con: duckdb.DuckDBPyConnection, tz: str, spend: Path | None = None, *,
+    stored_chains: bool = False,
 ) -> dict[str, Any]:
     """Header and every registered section's rows, computed from the warehouse (`stored_chains`:
     the default funnels aggregate the chains funnel_chains.py keeps, fresh after a refresh)."""
@@ -84,7 +87,9 @@ def compute(
         source["first_at"], source["last_at"] = iso(source["first_at"]), iso(source["last_at"])
     persons = rows(con, "SELECT count(*) AS n FROM persons", {})[0]["n"]
     frameworks = [load_framework(name) for name in built_in_frameworks()]
-    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks, stored_chains)
+    if spend is None and settings.spend:
+        spend = Path(settings.spend)
+    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks, stored_chains, spend)
     retention = settings.retention
     page: dict[str, Any] = {
         "as_of": iso(as_of) or "",
@@ -92,7 +97,9 @@ def compute(
         "persons": int(persons),
         "sources": sources,
         "failed_files": rows(con, load_sql("marts/fct_failed_files.sql"), {}),
-        "frameworks": [{"name": f.name, "title": f.label, "window": f.window}
+        "frameworks": [{"name": f.name, "title": f.label, "titles": f.titles(),
+                        "window": f.window,
+                        "stages": [{"name": st.name, "titles": st.titles()} for st in f.stages]}
                        for f in frameworks],
         "settings": {
             "journey_framework": settings.journey_framework,
@@ -101,6 +108,10 @@ def compute(
                          f"{retention.start}",
             "tz": tz,
             "channel_rules": rules_source(con),
+            "conversion_stage": settings.conversion_stage,
+            "persona_traits": list(settings.persona_traits),
+            "spend": str(spend) if spend else None,
+            "lang": settings.lang,
         },
     }
     for _metric, section in sections():

@@ -1,0 +1,48 @@
+-- Journey map touchpoints (issue 11, items 4 and 5). grain: group x step x touchpoint, plus one
+-- row per group x step with touchpoint NULL (the whole stage, GROUPING SETS).
+-- A person's touchpoint at stage k is the touchpoint of the event that made them reach stage k
+-- on the attempt the funnel uses: the event at the step-k time matching stage k (the smallest
+-- event id when several do). Touchpoint: as in funnel_exits.sql (source · channel · campaign,
+-- else the page path of a page_view, else the event name). So every person who reached stage k
+-- has exactly one touchpoint there, and the touchpoints of a stage add up to its persons.
+-- converted: of them, the persons who reached stage k + 1 (NULL at the last stage);
+-- median_hours_to_next: median hours from step k to step k + 1 of those who converted.
+-- These CTEs follow the funnel's chain CTEs (metrics/exits.py chain_ctes). Snippets (named
+-- without brackets): reached_at = the step-k time by x.step; stage_match = the stage-k rule by
+-- x.step; next_at = the step k + 1 time by x.step; last_step = the number of stages.
+-- Parameters: as_of, window and the stage rule values.
+reached AS MATERIALIZED (
+    SELECT person_no, level, step, [[reached_at]] AS reached_at, [[next_at]] AS next_at
+    FROM (SELECT *, unnest(range(1, level + 1)) AS step FROM chain) AS x
+),
+touched AS MATERIALIZED (
+    SELECT
+        x.person_no, x.step, x.level,
+        CASE WHEN x.level > x.step THEN epoch(x.next_at - x.reached_at) / 3600.0 END AS hours,
+        e.source || ' · ' || coalesce(e.channel, '(none)') || ' · ' || coalesce(
+            nullif(e.campaign, ''),
+            CASE WHEN e.event_name = 'page_view' THEN coalesce(
+                nullif(json_extract_string(e.properties, '$.path'), ''),
+                nullif(regexp_extract(json_extract_string(e.properties, '$.url'),
+                                      '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*(/[^?#]*)', 1), ''))
+            END,
+            e.event_name) AS touchpoint
+    FROM reached AS x
+    JOIN fct_events AS e
+        ON e.person_no = x.person_no AND e.occurred_at = x.reached_at
+    WHERE [[stage_match]]
+    QUALIFY row_number() OVER (PARTITION BY x.person_no, x.step ORDER BY e.event_id) = 1
+)
+SELECT
+    p.group_name,
+    t.step,
+    t.touchpoint,
+    count(*) AS persons,
+    CASE WHEN t.step < [[last_step]] THEN count(*) FILTER (WHERE t.level > t.step) END
+        AS converted,
+    median(t.hours) AS median_hours_to_next
+FROM touched AS t
+JOIN population AS p USING (person_no)
+GROUP BY GROUPING SETS ((p.group_name, t.step, t.touchpoint), (p.group_name, t.step))
+ORDER BY p.group_name <> 'all', p.group_name, t.step, t.touchpoint IS NOT NULL, persons DESC,
+         t.touchpoint

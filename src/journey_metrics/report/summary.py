@@ -1,0 +1,135 @@
+"""The first screen of the dashboard: the answers a marketer came for, in words, generated from
+the page data (mart rows) by templates in the message catalogues, each linking to its chart.
+
+Every sentence keeps the numbers it states (`values`), so tests compare them with the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from journey_metrics.report.i18n import current, t
+
+SUMMARY_MODEL = "linear"  # the credit the "earns the most conversions" sentence uses
+MIN_ENTERED = 30  # the drop-off sentence looks at steps at least this many persons reached
+NONE_GROUP = "(none)"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    key: str
+    text: str
+    link: str  # the element id of the chart behind it
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _journey_funnel(page: dict[str, Any]) -> dict[str, Any] | None:
+    name = page["settings"].get("journey_framework")
+    return next((f for f in page.get("funnels", []) if f["name"] == name), None)
+
+
+def biggest_drop_off(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The step with the highest drop-off rate among those whose previous stage at least
+    MIN_ENTERED persons reached (the funnel's pain-point rule when none did)."""
+    from journey_metrics.charts.common import biggest_drop
+
+    reached = {r["step"]: r["persons"] for r in rows}
+    big = [r for r in rows if reached.get(r["step"] - 1, 0) >= MIN_ENTERED]
+    return biggest_drop(big) or biggest_drop(rows)
+
+
+def sentences(page: dict[str, Any]) -> list[Sentence]:
+    from journey_metrics.charts.common import label
+
+    lang = current()
+    out: list[Sentence] = []
+    funnel = _journey_funnel(page)
+    rows = [r for r in (funnel or {}).get("rows", []) if r["group"] == "all"]
+    worst = biggest_drop_off(rows)
+    if worst is not None:
+        previous = next(r for r in rows if r["step"] == worst["step"] - 1)
+        values = {"stage": worst["stage"], "previous": previous["stage"],
+                  "rate": worst["drop_off_rate"], "entered": previous["persons"],
+                  "lost": worst["drop_off"]}
+        out.append(Sentence("drop", t(
+            "The biggest drop-off is before {stage}: {rate} of the {entered} persons who "
+            "reached {previous} did not go on ({lost} persons).",
+            stage=label(worst["stage"]), rate=lang.percent(worst["drop_off_rate"]),
+            entered=lang.number(previous["persons"]), previous=label(previous["stage"]),
+            lost=lang.number(worst["drop_off"])), "journey_map", values))
+        exits = [e for e in page.get("journey", {}).get("exits", [])
+                 if e["step"] == previous["step"]]
+        if exits:
+            top = exits[0]
+            out.append(Sentence("exit", t(
+                "Most of them left after {touchpoint}: {persons} persons, {share} of those who "
+                "stopped at {stage}.", touchpoint=top["touchpoint"],
+                persons=lang.number(top["persons"]),
+                share=lang.percent(top["share_of_drop_off"]), stage=label(previous["stage"])),
+                "journey_map", {"touchpoint": top["touchpoint"], "persons": top["persons"],
+                                "share": top["share_of_drop_off"]}))
+    attribution = page.get("attribution") or {}
+    credited = [r for r in attribution.get("rows", [])
+                if r["model"] == SUMMARY_MODEL and r["group"] != NONE_GROUP]
+    if credited and any(r["conversions"] for r in credited):
+        best = max(credited, key=lambda r: (r["conversions"], r["group"]))
+        total = sum(r["conversions"] for r in attribution["rows"] if r["model"] == SUMMARY_MODEL)
+        last = next((r["conversions"] for r in attribution["rows"]
+                     if r["model"] == "last" and r["group"] == best["group"]), 0.0)
+        out.append(Sentence("channel", t(
+            "{channel} earns the most conversions ({stage}): {conversions} of {total} with "
+            "linear credit ({share}); last touch gives it {last}.", channel=best["group"],
+            stage=label(attribution["stage"]), conversions=lang.number(best["conversions"], 1),
+            total=lang.number(total, 1), share=lang.percent(best["share"]),
+            last=lang.number(last, 1)), "attribution",
+            {"channel": best["group"], "conversions": best["conversions"], "total": total,
+             "share": best["share"], "last": last}))
+    costly = [r for r in attribution.get("rows", [])
+              if r["model"] == "last" and r.get("cpa") is not None]
+    if costly:
+        worst_cpa = max(costly, key=lambda r: (r["cpa"], r["group"]))
+        out.append(Sentence("cost", t(
+            "{channel} costs the most per conversion: {cpa} ({cost} for {conversions} "
+            "last-touch conversions).", channel=worst_cpa["group"],
+            cpa=lang.number(worst_cpa["cpa"], 2), cost=lang.number(worst_cpa["cost"], 2),
+            conversions=lang.number(worst_cpa["conversions"], 1)), "attribution_cost",
+            {"channel": worst_cpa["group"], "cpa": worst_cpa["cpa"], "cost": worst_cpa["cost"],
+             "conversions": worst_cpa["conversions"]}))
+    elif attribution and not attribution.get("spend"):
+        out.append(Sentence("no_spend", t(
+            "Cost per conversion needs a spend file (report --spend FILE or spend: in "
+            "config/report.yaml)."), "attribution", {}))
+    satisfaction = [r for r in page.get("satisfaction", []) if r.get("group") == "all"]
+    answered = sorted((r for r in satisfaction if r.get("nps") is not None),
+                      key=lambda r: r["period"])
+    if answered:
+        latest = answered[-1]
+        out.append(Sentence("nps", t(
+            "NPS in the month of {month} is {nps} ({answers} answers).",
+            month=lang.month(latest["period"]), nps=lang.number(latest["nps"]),
+            answers=lang.number(latest["nps_respondents"])), "satisfaction",
+            {"period": latest["period"], "nps": latest["nps"],
+             "answers": latest["nps_respondents"]}))
+    csat = sorted((r for r in satisfaction if r.get("csat") is not None),
+                  key=lambda r: r["period"])
+    if len(csat) >= 2:
+        before, after = csat[-2], csat[-1]
+        key = ("CSAT rose from {before} in the month of {month_before} to {after} in the month "
+               "of {month_after}." if after["csat"] > before["csat"] else
+               "CSAT fell from {before} in the month of {month_before} to {after} in the month "
+               "of {month_after}." if after["csat"] < before["csat"] else
+               "CSAT stayed at {after} from the month of {month_before} to the month of "
+               "{month_after}.")
+        out.append(Sentence("csat", t(
+            key, before=lang.number(before["csat"]), after=lang.number(after["csat"]),
+            month_before=lang.month(before["period"]),
+            month_after=lang.month(after["period"])),
+            "satisfaction", {"before": before["csat"], "after": after["csat"],
+                             "periods": [before["period"], after["period"]]}))
+    elif csat:
+        only = csat[-1]
+        out.append(Sentence("csat", t(
+            "CSAT in the month of {month} is {csat}.", month=lang.month(only["period"]),
+            csat=lang.number(only["csat"])), "satisfaction",
+            {"after": only["csat"], "periods": [only["period"]]}))
+    return out

@@ -1,0 +1,124 @@
+"""Hand-computed goldens of the dashboard's own rules: journey-map cells and pain points, the
+before/during/after phases and the pain-point sentences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from journey_metrics.charts.experience import phase_rows
+from journey_metrics.charts.journey_map import pain_sentences
+from journey_metrics.metrics.journey_map import map_touchpoints, score_pain_points
+
+
+def _row(step: int, touchpoint: str | None, persons: int, converted: int | None,
+         hours: float | None) -> dict[str, Any]:
+    return {"group": "all", "step": step, "touchpoint": touchpoint, "persons": persons,
+            "converted": converted, "median_hours_to_next": hours}
+
+
+def test_cells_top_other_and_pain_points() -> None:
+    rows = [
+        _row(1, None, 200, 100, 10.0),  # stage: 50% drop-off, median 10 h
+        _row(1, "web · direct · /checkout", 100, 30, 12.0),  # 70% leave: 1.4x -> pain
+        _row(1, "web · paid · sale", 60, 50, 40.0),  # 17% leave; 40 h = 4x -> pain (time)
+        _row(1, "email · email · news", 29, 0, None),  # 100% leave but < 30 persons: never
+        _row(1, "web · direct · /", 11, 20, 1.0),  # goes to (other) with top=3
+        _row(2, None, 100, None, None),  # last stage: no conversion
+        _row(2, "web · direct · order", 100, None, None),
+    ]
+    cells = map_touchpoints(rows, ["awareness", "purchase"], top=3)
+    assert [(c["step"], c["rank"], c["touchpoint"], c["persons"]) for c in cells] == [
+        (1, 1, "web · direct · /checkout", 100), (1, 2, "web · paid · sale", 60),
+        (1, 3, "email · email · news", 29), (1, 4, "(other)", 11),
+        (2, 1, "web · direct · order", 100)]
+    first = cells[0]
+    assert (first["conversion"], first["stage_drop_off_rate"]) == (0.3, 0.5)
+    assert abs(first["drop_ratio"] - 1.4) < 1e-12
+    assert first["time_ratio"] == 1.2
+    feelings = [{"step": 1, "nps": -20.0, "nps_respondents": 15}, {"step": 2, "nps": None}]
+    score_pain_points(cells, feelings)
+    assert [c["pain_point"] for c in cells] == [True, True, False, False, False]
+    assert cells[0]["pain_reasons"] == [
+        {"kind": "drop", "rate": 0.7, "ratio": first["drop_ratio"]},
+        {"kind": "nps", "nps": -20.0, "respondents": 15}]
+    assert [r["kind"] for r in cells[1]["pain_reasons"]] == ["time", "nps"]
+    assert cells[1]["pain_score"] == 4.0
+    assert pain_sentences(cells) == [
+        "Awareness: the next stage takes 40 h (median), 4.0\u00d7 the stage median; NPS at this "
+        "stage -20 (15 answers) (60 persons reached the stage here).",
+        "Awareness: 70% leave after web · direct · /checkout, 1.4\u00d7 the stage average; NPS at "
+        "this stage -20 (15 answers) (100 persons reached the stage here).",
+    ]
+
+
+def test_phases_add_the_stages_counts() -> None:
+    def feeling(step: int, stage: str, nps: tuple[int, int, int], csat: tuple[int, int],
+                ces: tuple[int, int]) -> dict[str, Any]:
+        return {"step": step, "stage": stage, "nps_respondents": nps[0],
+                "nps_promoters": nps[1], "nps_detractors": nps[2], "csat_respondents": csat[0],
+                "csat_satisfied": csat[1], "ces_respondents": ces[0], "ces_total": ces[1]}
+
+    feelings = [feeling(1, "awareness", (2, 1, 1), (0, 0), (1, 6)),
+                feeling(2, "consideration", (2, 2, 0), (4, 3), (1, 2)),
+                feeling(3, "purchase", (0, 0, 0), (0, 0), (0, 0)),
+                feeling(4, "retention", (4, 1, 2), (2, 2), (0, 0))]
+    funnel = [{"group": "all", "step": k, "persons": p} for k, p in
+              ((1, 100), (2, 50), (3, 10), (4, 4))]
+    rows = phase_rows(feelings, funnel, "purchase")
+    assert [(r["phase"], r["persons"], r["stages"]) for r in rows] == [
+        ("before purchase", 100, "awareness, consideration"),
+        ("during purchase", 10, "purchase"), ("after purchase", 4, "retention")]
+    before, during, after = rows
+    scores = ("nps", "csat", "ces")
+    assert [before[k] for k in scores] == [50.0, 75.0, 4.0]
+    assert [during[k] for k in scores] == [None, None, None]
+    assert [after[k] for k in scores] == [-25.0, 100.0, None]
+
+
+def test_summary_sentences_from_hand_made_rows() -> None:
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.summary import biggest_drop_off, sentences
+
+    def step(k: int, stage: str, persons: int, previous: int | None) -> dict[str, Any]:
+        drop = None if previous is None else previous - persons
+        return {"group": "all", "step": k, "stage": stage, "persons": persons,
+                "drop_off": drop, "drop_off_rate": None if previous is None else drop / previous}
+
+    rows = [step(1, "awareness", 400, None), step(2, "consideration", 233, 400),
+            step(3, "purchase", 8, 233), step(4, "retention", 3, 8), step(5, "advocacy", 0, 3)]
+    assert biggest_drop_off(rows)["stage"] == "purchase"  # type: ignore[index]
+    page = {
+        "settings": {"journey_framework": "j"},
+        "funnels": [{"name": "j", "rows": rows}],
+        "journey": {"exits": [{"step": 2, "touchpoint": "web · direct · /cart", "persons": 150,
+                               "share_of_drop_off": 150 / 225}]},
+        "attribution": {"stage": "purchase", "spend": True, "rows": [
+            {"model": "linear", "group": "email", "conversions": 5.5, "share": 0.55},
+            {"model": "linear", "group": "direct", "conversions": 4.5, "share": 0.45},
+            {"model": "last", "group": "email", "conversions": 3.0, "cpa": 10.0, "cost": 30.0},
+            {"model": "last", "group": "direct", "conversions": 7.0, "cpa": None,
+             "cost": 0.0}]},
+        "satisfaction": [
+            {"group": "all", "period": "2026-01-01", "nps": 20.0, "nps_respondents": 10,
+             "csat": 80.0},
+            {"group": "all", "period": "2026-02-01", "nps": -10.0, "nps_respondents": 1234,
+             "csat": 62.5}],
+    }
+    with use("en", page):
+        en = [s.text for s in sentences(page)]
+    assert en == [
+        "The biggest drop-off is before Purchase: 96.6% of the 233 persons who reached "
+        "Consideration did not go on (225 persons).",
+        "Most of them left after web · direct · /cart: 150 persons, 66.7% of those who stopped "
+        "at Consideration.",
+        "email earns the most conversions (Purchase): 5.5 of 10.0 with linear credit (55.0%); "
+        "last touch gives it 3.0.",
+        "email costs the most per conversion: 10.00 (30.00 for 3.0 last-touch conversions).",
+        "NPS in the month of 2026-02 is -10 (1,234 answers).",
+        "CSAT fell from 80 in the month of 2026-01 to 62 in the month of 2026-02.",
+    ]
+    with use("vi", page):
+        vi = [s.text for s in sentences(page)]
+    assert vi[0] == ("Điểm rơi lớn nhất là trước Purchase: 96,6% trong số 233 người đã đến "
+                     "Consideration không đi tiếp (225 người).")
+    assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."
