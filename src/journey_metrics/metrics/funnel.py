@@ -264,7 +264,7 @@ def _run(con: duckdb.DuckDBPyConnection, q: FunnelQuery, mode: Mode,
          shared: bool = False) -> list[dict[str, Any]]:
     _check_query(q, mode)
     stages = compile_stages(q.framework)
-    stored = q.stored_chain and q.chains_storable and mode == "funnel"
+    stored = q.stored_chain and q.chains_storable and mode in ("funnel", "times")
     sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
                      shared_stage_events=shared, framework=q.framework, mode=mode,
                      stored_chain=stored)
@@ -603,7 +603,7 @@ def _collect_funnels(ctx: ReportContext) -> list[dict[str, Any]]:
          "stages": [s.name for s in f.stages],
          "rows": compute_funnel(ctx.con, FunnelQuery(
              f, f.window_delta, ctx.as_of, by_channel=True,
-             stored_chain=getattr(ctx, "stored_chains", False)))}
+             stored_chain=ctx.stored_chains))}
         for f in ctx.frameworks
     ]
 
@@ -624,7 +624,8 @@ def _collect_times(ctx: ReportContext) -> list[dict[str, Any]]:
     """`funnel --times` of every framework (all persons)."""
     prepare_population(ctx.con, Segment(), ctx.as_of)
     return [{"name": f.name, "title": f.label,
-             "rows": [r for r in times_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of))
+             "rows": [r for r in times_rows(ctx.con, FunnelQuery(
+                 f, f.window_delta, ctx.as_of, stored_chain=ctx.stored_chains))
                       if r["group"] == "all"]}
             for f in ctx.frameworks]
 
@@ -667,7 +668,8 @@ def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
 
     prepare_population(ctx.con, Segment(), ctx.as_of)
     for f in ctx.frameworks:
-        keep("", None, None, funnel_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of)), f)
+        keep("", None, None, funnel_rows(ctx.con, FunnelQuery(
+            f, f.window_delta, ctx.as_of, stored_chain=ctx.stored_chains)), f)
     for trait in ctx.settings.persona_traits:
         prepare_population(ctx.con, Segment(f"trait:{trait}"), ctx.as_of)
         top = [v for (v,) in ctx.con.execute(
@@ -677,7 +679,8 @@ def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
         if not top:
             continue
         for f in ctx.frameworks:
-            rows = funnel_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of))
+            rows = funnel_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of,
+                                                    stored_chain=ctx.stored_chains))
             for value in top:
                 keep(f"{trait} = {value}", trait, value,
                      [r for r in rows if r["group"] == value], f)
