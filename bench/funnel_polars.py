@@ -1,5 +1,8 @@
 """The best-attempt funnel as a polars `join_asof` chain: the fastest dataframe peer measured here.
 
+Person ids are integer-coded (categorical codes) before the one sort; each step is a forward
+`join_asof` on the row position, by person, with no further sort.
+
 Input: events.parquet from `journey-metrics export`; a framework whose stages are disjoint event
 names. Per level, the running maximum of attempt starts over each person's earlier events is
 joined (as-of, strictly before) onto the next stage's events, which continue the attempt when they
@@ -20,10 +23,14 @@ def funnel_counts(events_parquet: Path, stages: list[str], window: timedelta) ->
         pl.scan_parquet(events_parquet)
         .filter(pl.col("event_name").is_in(stages))
         .select(
-            "person_id", "event_id", "occurred_at",
+            # integer-coded persons: the one sort below compares integers, not id strings
+            pl.col("person_id").cast(pl.Categorical).to_physical().alias("person_id"),
+            "occurred_at",
             pl.col("event_name").replace_strict(stage_of, return_dtype=pl.Int8).alias("stage"),
         )
-        .sort("person_id", "occurred_at", "stage", "event_id")
+        # the only sort: per person in time order (an earlier stage first at the same instant);
+        # the order of equal rows does not change any count
+        .sort("person_id", "occurred_at", "stage")
         .with_row_index("pos")
         .collect()
     )
@@ -44,3 +51,12 @@ def funnel_counts(events_parquet: Path, stages: list[str], window: timedelta) ->
         )
         reached.append(level["person_id"].n_unique())
     return reached
+
+
+STAGES = ["page_view", "product_viewed", "product_added", "checkout_started", "order_completed"]
+
+if __name__ == "__main__":  # the whole-process peer: python bench/funnel_polars.py events.parquet
+    import json
+    import sys
+
+    print(json.dumps(funnel_counts(Path(sys.argv[1]), STAGES, timedelta(days=7))))

@@ -13,40 +13,73 @@ def fmt(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 
+def ratio(r: dict, a: str, b: str, unit: str = "x", key: str = "seconds") -> str:
+    if a not in r or b not in r or not r[b].get(key):
+        return ""
+    return f"{r[a][key] / r[b][key]:.2f}{unit}"
+
+
+def cpu_note(r: dict, a: str, b: str) -> str:
+    found = ratio(r, a, b, key="cpu_seconds")
+    return f" (CPU {found})" if found else ""
+
+
 def table(result: dict) -> list[str]:
     r = result
     rows = [
-        ("ingest: `journey-metrics run` (raw files → stitched warehouse, memory_limit 1GB)",
-         r["ingest"],
-         f"{r['ingest']['seconds'] / r['bare_parse']['seconds']:.1f}x bare DuckDB parse"),
-        ("ingest floor: bare DuckDB `read_json`/`read_csv` into tables", r["bare_parse"], "1.0x"),
-        ("ingest with DuckDB memory_limit=4GB (default 1GB)", r["ingest_memory_limit_4gb"],
-         f"{r['ingest_memory_limit_4gb']['seconds'] / r['bare_parse']['seconds']:.1f}x bare parse"),
-        (f"incremental night (+{r['incremental_events']:,} events)", r["incremental_night"],
-         f"{100 * r['incremental_night']['seconds'] / r['ingest']['seconds']:.0f}% of full load"),
-        ("funnel: `journey-metrics funnel` (whole process)", r["funnel_command"],
-         f"{r['funnel_command']['seconds'] / r['funnel_polars_join_asof']['seconds']:.2f}x polars"),
-        ("funnel: engine only (SQL)", r["funnel_engine"],
-         f"{r['funnel_engine']['seconds'] / r['funnel_polars_join_asof']['seconds']:.2f}x polars"),
-        ("funnel: polars join_asof chain (peer)", r["funnel_polars_join_asof"], "1.00x"),
-        ("retention (weekly cohorts)", r["retention"], ""),
-        ("referral (monthly)", r["referral"], ""),
-        ("NPS by channel (monthly)", r["nps"], ""),
-        ("report (dashboard, 16 charts + PNGs)", r["report"], ""),
-        ("export (Parquet)", r["export"], ""),
+        ("ingest: `journey-metrics run` (raw files → stitched warehouse + dashboard marts,"
+         " memory_limit 1GB)", "ingest",
+         f"{ratio(r, 'ingest', 'bare_parse')} bare parse"
+         + cpu_note(r, "ingest", "bare_parse")),
+        ("ingest floor: bare DuckDB `read_json`/`read_csv` into tables", "bare_parse", "1.0x"),
+        ("peer: dlt pipeline merge-loading the same folder into DuckDB", "dlt_peer",
+         f"journey-metrics {ratio(r, 'dlt_peer', 'ingest')} faster"
+         + cpu_note(r, "dlt_peer", "ingest")),
+        ("ingest with DuckDB memory_limit=4GB (default 1GB)", "ingest_memory_limit_4gb",
+         f"{ratio(r, 'ingest_memory_limit_4gb', 'bare_parse')} bare parse"),
+        (f"incremental night (+{r.get('incremental_events', 0):,} events)", "incremental_night",
+         f"{ratio(r, 'incremental_night', 'ingest')} of the full load"),
+        ("funnel: `journey-metrics funnel` (whole process)", "funnel_command",
+         f"{ratio(r, 'funnel_command', 'funnel_polars_process')} polars process"
+         + cpu_note(r, "funnel_command", "funnel_polars_process")),
+        ("funnel `--by channel` (whole process)", "funnel_command_by_channel",
+         f"{ratio(r, 'funnel_command_by_channel', 'funnel_polars_process')} polars process"),
+        ("funnel `--trend week` (whole process)", "funnel_command_trend",
+         f"{ratio(r, 'funnel_command_trend', 'funnel_polars_process')} polars process"),
+        ("funnel `--times` (whole process)", "funnel_command_times",
+         f"{ratio(r, 'funnel_command_times', 'funnel_polars_process')} polars process"),
+        ("peer: polars join_asof chain (whole process: `python bench/funnel_polars.py`)",
+         "funnel_polars_process", "1.00x"),
+        ("funnel: engine only (SQL, in process)", "funnel_engine",
+         f"{ratio(r, 'funnel_engine', 'funnel_polars_join_asof')} polars in process"),
+        ("peer: polars join_asof chain (in process)", "funnel_polars_join_asof", "1.00x"),
+        ("retention (weekly cohorts)", "retention", ""),
+        ("referral (monthly)", "referral", ""),
+        ("NPS by channel (monthly)", "nps", ""),
+        ("report (dashboard, 16 charts + PNGs)", "report", ""),
+        ("export (Parquet)", "export", ""),
     ]
-    lines = ["| what | median | runs | max RSS | ratio |", "|---|---:|---|---:|---|"]
-    for name, m, ratio in rows:
+    lines = ["| what | median wall | runs | median CPU | load | max RSS | ratio |",
+             "|---|---:|---|---:|---|---:|---|"]
+    for name, key, text in rows:
+        if key not in r:
+            continue
+        m = r[key]
         runs = ", ".join(f"{x:.2f}" for x in m.get("runs", [])) or "-"
-        lines.append(f"| {name} | {fmt(m['seconds'])} | {runs} | {m['rss_mb']:,.0f} MB | {ratio} |")
+        cpu = fmt(m["cpu_seconds"]) if m.get("cpu_seconds") else "-"
+        load = ", ".join(f"{x:.1f}" for x in m.get("load", [])) or "-"
+        lines.append(f"| {name} | {fmt(m['seconds'])} | {runs} | {cpu} | {load} |"
+                     f" {m['rss_mb']:,.0f} MB | {text} |")
     return lines
 
 
 def main() -> None:
     out = ["# Benchmarks", "",
            "Measured by `make bench` (`bench/run.py`) on the project's machine; every command runs",
-           "as its own process (wall time and max RSS from GNU time), medians of the repetitions.",
-           ""]
+           "as its own process (wall time, CPU = user + system, and max RSS from GNU time),",
+           "medians of the repetitions. The machine (2 cores) is shared with other work: the",
+           "`load` column is the 1-minute load average when each run started; with a load above",
+           "2, wall times stretch and the CPU column is the fairer comparison.", ""]
     for path in sorted(RESULTS.glob("*.json")):
         r = json.loads(path.read_text())
         m = r["machine"]

@@ -30,6 +30,9 @@ JM = str(BIN / "journey-metrics")
 FRAMEWORK = ROOT / "bench" / "bench_framework.yaml"
 PERSONS = {"1m": 85_000, "10m": 850_000}
 DAYS = 90
+# the dlt peer runs in its own environment (bench/requirements.txt), never in the project's
+DLT_PYTHON = Path(os.environ.get("BENCH_DLT_PYTHON", "/work/venv-bench/bin/python"))
+DLT_SIZES = {"1m"}  # ~13k records/s: 10M would take over 10 minutes
 ENV = {
     **os.environ,
     "JOURNEY_METRICS_HASH_KEY": "benchmark-key-0123456789abcdef",
@@ -41,24 +44,34 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def load_average() -> float:
+    """The 1-minute load average: the machine is shared, so every figure carries it."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float | str]:
-    """Run a command under GNU time: wall seconds, max RSS (MB) and its stdout."""
+    """Run a command under GNU time: wall seconds, CPU seconds (user + system), max RSS (MB),
+    the load average when it started, and its stdout."""
+    load = load_average()
     result = subprocess.run(
-        ["/usr/bin/time", "-f", "@@time %e %M", *cmd],
+        ["/usr/bin/time", "-f", "@@time %e %M %U %S", *cmd],
         capture_output=True, text=True, env=env or ENV,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
     marker = [line for line in result.stderr.splitlines() if line.startswith("@@time ")][-1]
-    _, seconds, rss_kb = marker.split()
-    return {"seconds": float(seconds), "rss_mb": int(rss_kb) / 1024, "stdout": result.stdout}
+    _, seconds, rss_kb, user, system = marker.split()
+    return {"seconds": float(seconds), "cpu_seconds": float(user) + float(system),
+            "rss_mb": int(rss_kb) / 1024, "load": load, "stdout": result.stdout}
 
 
 def median_of(runs: list[dict[str, float | str]]) -> dict[str, float]:
     return {
         "seconds": statistics.median(float(r["seconds"]) for r in runs),
+        "cpu_seconds": statistics.median(float(r.get("cpu_seconds", 0.0)) for r in runs),
         "rss_mb": max(float(r["rss_mb"]) for r in runs),
         "runs": [float(r["seconds"]) for r in runs],  # type: ignore[dict-item]
+        "load": [float(r.get("load", 0.0)) for r in runs],  # type: ignore[dict-item]
     }
 
 
@@ -189,6 +202,17 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
         floor_db.unlink(missing_ok=True)
     results["bare_parse"] = median_of(floor)
 
+    if DLT_PYTHON.exists() and size in DLT_SIZES:
+        log(f"{size}: dlt peer (merge-load of the same folder; {DLT_PYTHON})")
+        shutil.rmtree(work / "dlt", ignore_errors=True)
+        dlt_run = timed([str(DLT_PYTHON), str(ROOT / "bench" / "dlt_peer.py"), str(full),
+                         str(work / "dlt")])
+        results["dlt_peer"] = {**median_of([dlt_run]), **json.loads(
+            str(dlt_run["stdout"]).strip().splitlines()[-1])}
+        shutil.rmtree(work / "dlt", ignore_errors=True)
+    else:
+        log(f"{size}: dlt peer skipped (install it: see bench/requirements.txt)")
+
     log(f"{size}: ingest (journey-metrics run)")
     ingest = []
     for i in range(repeat):
@@ -244,14 +268,26 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     export_dir = work / "export"
     results["export"] = median_of([timed([JM, "export", "--db", str(db), "--out",
                                           str(export_dir)])])
+    # whole processes, start-up included: ours (default, --by channel, --trend, --times) and
+    # the polars chain as a script
+    polars_cli = [timed([sys.executable, str(ROOT / "bench" / "funnel_polars.py"),
+                         str(export_dir / "events.parquet")]) for _ in range(repeat)]
+    results["funnel_polars_process"] = median_of(polars_cli)
+    for option, extra in {"by_channel": ["--by", "channel"], "trend": ["--trend", "week"],
+                          "times": ["--times"]}.items():
+        results[f"funnel_command_{option}"] = median_of(
+            [timed([JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
+                    "--format", "json", *extra]) for _ in range(repeat)])
     polars_run = timed([sys.executable, "-c", POLARS, str(export_dir / "events.parquet"),
                         str(repeat), str(ROOT / "bench")])
     polars_out = json.loads(str(polars_run["stdout"]).strip().splitlines()[-1])
     results["funnel_polars_join_asof"] = {"seconds": statistics.median(polars_out["times"]),
                                           "runs": polars_out["times"],
                                           "rss_mb": polars_run["rss_mb"]}
+    polars_process_counts = json.loads(str(polars_cli[0]["stdout"]).strip().splitlines()[-1])
     results["funnel_counts"] = {"journey_metrics": cli_persons, "polars": polars_out["persons"],
-                                "agree": cli_persons == polars_out["persons"]}
+                                "agree": cli_persons == polars_out["persons"]
+                                and cli_persons == polars_process_counts}
 
     log(f"{size}: attribution")
     attribution = [JM, "attribution", "--db", str(db), "--conversion", "order_completed",
@@ -306,8 +342,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m,10m")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--persons", type=int, default=0,
+                        help="persons to generate for the (single) size, instead of the default")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.persons:
+        PERSONS.update({size: args.persons for size in args.sizes.split(",")})
     for size in args.sizes.split(","):
         result = {"machine": machine(), **bench_size(size, args.repeat)}
         (RESULTS / f"{size}.json").write_text(json.dumps(result, indent=2))

@@ -2,8 +2,8 @@
 -- batch_files) into the warehouse, inside one transaction with their manifest rows.
 -- Parameters: $source, $run_id. Statements are separated by ";" at a line end.
 
--- The events of accepted records, in file then record order; an event id seen before (earlier
--- in the batch, or already in the warehouse) is a duplicate: the first copy is kept.
+-- The events of accepted records; an event id seen before (earlier in the batch, in file then
+-- record order, or already in the warehouse) is a duplicate: the first copy is kept.
 CREATE OR REPLACE TEMP TABLE candidates AS
 WITH accepted AS (
     SELECT
@@ -22,13 +22,17 @@ WITH accepted AS (
     FROM batch_accepted AS b
     WHERE b.is_event
 ),
-numbered AS (
-    SELECT
-        *,
-        row_number() OVER (PARTITION BY event_id ORDER BY file_order, record_no) AS copy_no,
-        first_value(content_hash) OVER (PARTITION BY event_id ORDER BY file_order, record_no)
-            AS first_hash
+firsts AS (
+    -- the first copy of each event id in the batch: a hash aggregate (no sort of all ids)
+    SELECT event_id, min((file_order, record_no)) AS first_at,
+           arg_min(content_hash, (file_order, record_no)) AS first_hash
     FROM accepted
+    GROUP BY event_id
+),
+numbered AS (
+    SELECT a.*, (a.file_order, a.record_no) = f.first_at AS is_first, f.first_hash
+    FROM accepted AS a
+    JOIN firsts AS f USING (event_id)
 ),
 existing AS (
     -- inner join: DuckDB builds the hash table on the (smaller) batch side
@@ -40,7 +44,7 @@ existing AS (
 )
 SELECT
     n.*,
-    n.copy_no = 1 AND x.event_id IS NULL AS is_new,
+    n.is_first AND x.event_id IS NULL AS is_new,
     coalesce(x.content_hash, n.first_hash) AS kept_hash
 FROM numbered AS n
 LEFT JOIN existing AS x USING (event_id);
@@ -56,14 +60,15 @@ WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
         AND x.record_no = c.record_no AND x.rejected_hash = c.content_hash
   );
 
+-- No ORDER BY: every reader orders what it reads (sorting all new events cost a third of the
+-- commit).
 INSERT INTO events BY NAME
 SELECT event_id, $source AS source, event_name, occurred_at, anonymous_id, user_id, email_hash,
        crm_contact_id, person_key, channel, campaign, revenue, properties, content_hash,
        file_path, record_no, $run_id AS run_id, utm_medium, utm_source, referrer_host, page_host,
        referrer_class
 FROM candidates
-WHERE is_new
-ORDER BY occurred_at, event_id;
+WHERE is_new;
 
 -- Identity links of every accepted record (identity-only rows included) not known yet. An alias
 -- (previous_id) links its userId to the previous id, which Segment allows to be an anonymousId or

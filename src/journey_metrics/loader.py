@@ -183,8 +183,10 @@ def load_source(
         for order, item in enumerate(files):
             if progress:
                 progress(item.relative, order, len(files))
-            if chunk is not None and chunk.kind is not item.kind:
-                _stage_chunk(con, source, chunk)  # files of another kind: stage what we have
+            if chunk is not None and item.kind is not None and not _stage_together(
+                chunk.kind, item.kind
+            ):
+                _stage_chunk(con, source, chunk)  # files of another model: stage what we have
                 chunk = None
             result, read_ok = _read_into_batch(con, source, item, order)
             results.append(result)
@@ -212,6 +214,17 @@ def load_source(
 
 
 _FILE_TEMP_TABLES = ("raw_records", "raw_lines", "raw_elements", "raw_rows", "stg", "rejected")
+
+
+def _stage_together(a: FileKind, b: FileKind) -> bool:
+    """Whether files of two kinds can share a chunk: the same staging model over raw records
+    of the same shape (SendGrid's `*.json` and `*.jsonl` alternate by day: staging them apart
+    planned the model once per file)."""
+    if a is b:
+        return True
+    if a.model != b.model or (a.reader == "csv") != (b.reader == "csv"):
+        return False
+    return a.reader != "csv" or a.columns == b.columns
 
 
 def _read_into_batch(
