@@ -108,3 +108,21 @@ def test_a_stale_mart_is_not_read(input_dir: Path, db_path: Path, run_pipeline: 
     finally:
         con.close()
     assert stored() is None
+
+
+def test_default_commands_read_the_stored_rows(
+    input_dir: Path, db_path: Path, run_pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default `funnel`/`referral`/`nps` reads what `run` stored (its compute is not called),
+    with the options exactly as the CLI passes them (flags False, not None)."""
+    from journey_metrics.evaluate import evaluate
+
+    rng = random.Random(5)
+    write_jsonl(input_dir / "web" / "00.jsonl", _batch(rng, 30, []))
+    run_pipeline(input_dir, db_path)
+    cli_options = {"window": None, "entry": "best", "order": "ordered", "from_": None,
+                   "to": None, "trend": None, "times": False, "correlate": False, "exits": False}
+    expected = evaluate(get("funnel"), db_path, cli_options, framework="aarrr").rows
+    monkeypatch.setattr("journey_metrics.metrics.funnel.funnel_rows",
+                        lambda *_a, **_k: pytest.fail("computed instead of read"))
+    assert evaluate(get("funnel"), db_path, cli_options, framework="aarrr").rows == expected

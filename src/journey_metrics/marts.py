@@ -47,7 +47,20 @@ def state(con: duckdb.DuckDBPyConnection) -> str:
         # the channel rules this connection derives channels with (channels.py)
         " getvariable('jm_channel_rules_fingerprint')"
     ).fetchall()[0]
-    return _definitions_fingerprint() + ":" + ",".join(str(v) for v in loaded)
+    return _definitions_fingerprint() + _spend_fingerprint() + ":" + ",".join(
+        str(v) for v in loaded)
+
+
+def _spend_fingerprint() -> str:
+    """The dashboard's configured spend file (config/report.yaml `spend:`) is an input too."""
+    from pathlib import Path
+
+    from journey_metrics.config import load_report_settings
+
+    spend = load_report_settings().spend
+    if not spend or not Path(spend).is_file():
+        return ""
+    return "+" + hashlib.sha256(Path(spend).read_bytes()).hexdigest()[:8]
 
 
 def report_key(tz: str) -> str:
@@ -68,6 +81,17 @@ def read(con: duckdb.DuckDBPyConnection, key: str) -> Any | None:
     except Exception:  # a warehouse from before the marts table: nothing stored
         return None
     return json.loads(found[0][0]) if found else None
+
+
+def _up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
+    """Every stored row set is current and no identity node waits for the chains."""
+    current = state(con)
+    stale = con.execute(
+        "SELECT count(*) FILTER (WHERE state <> ?), count(*) FROM _jm_marts", [current]
+    ).fetchall()[0]
+    waiting = con.execute("SELECT count(*) FROM _jm_touched_nodes").fetchall()[0][0]
+    expected = 1 + len(invocations())
+    return bool(stale[0] == 0 and stale[1] == expected and waiting == 0)
 
 
 def invocations() -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -99,6 +123,8 @@ def refresh(
     has_events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
     if not has_events:
         return 0
+    if _up_to_date(con):
+        return 0  # nothing loaded or changed since the last refresh (a re-run): keep them
     from journey_metrics import funnel_chains
     from journey_metrics.config import built_in_frameworks
     from journey_metrics.metrics.funnel import FunnelQuery

@@ -154,8 +154,13 @@ class Metric:
         return self.columns(options) if callable(self.columns) else self.columns
 
     def defaults(self) -> dict[str, Any]:
-        return {o.name: (() if o.multiple and o.default is None else o.default)
-                for o in self.options}
+        """Each option's default as the CLI passes it (a flag is False, a repeatable one ())."""
+        def default(o: Option) -> Any:
+            if o.kind is bool:
+                return bool(o.default)
+            return () if o.multiple and o.default is None else o.default
+
+        return {o.name: default(o) for o in self.options}
 
 
 _REGISTRY: dict[str, Metric] = {}
