@@ -1,4 +1,7 @@
--- events.parquet (CONTRACT §5): one row per event with its stitched person.
+-- events.parquet (CONTRACT §5, §12): one row per event with its stitched person.
+-- The contract's columns first (event_id .. properties as JSON text), then what the metrics need
+-- beside them in the lake (CONTRACT §12): person_no (the integer person id the funnel joins on),
+-- campaign, and the channel inputs of web events (so channels can be derived again).
 SELECT
     event_id,
     source,
@@ -7,6 +10,13 @@ SELECT
     person_id,
     channel,
     revenue,
-    properties::VARCHAR AS properties
+    properties::VARCHAR AS properties,
+    person_no,
+    campaign,
+    utm_medium,
+    utm_source,
+    referrer_host,
+    page_host,
+    referrer_class
 FROM fct_events
 ORDER BY occurred_at, source, event_id

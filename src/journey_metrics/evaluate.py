@@ -33,12 +33,16 @@ def evaluate(
     as_of: str | None = None,
     tz: str = "UTC",
     announce: Callable[[str], None] = lambda _message: None,
+    engine: str = "duckdb",
+    events: str | None = None,
+    spark_master: str | None = None,
+    spark_remote: str | None = None,
 ) -> Result:
     from journey_metrics.config import load_framework
+    from journey_metrics.engines import open_engine
     from journey_metrics.errors import UsageError
     from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.segments import parse_segment, prepare_population
-    from journey_metrics.warehouse import open_for_reading
 
     if metric.framework and metric.framework_required and not framework:
         raise UsageError(f"{metric.name}: --framework is required")
@@ -49,12 +53,15 @@ def evaluate(
     for option in metric.options:
         if option.required and values.get(option.name) in (None, ""):
             raise UsageError(f"{metric.name}: {option.cli_flag} is required")
-    con = open_for_reading(db)
+    # --engine / --events (CONTRACT §12): the warehouse, or a lake on DuckDB or Spark
+    con = open_engine(engine, db, events=events, spark_master=spark_master,
+                      spark_remote=spark_remote)
     try:
         as_of_at = resolve_as_of(con, as_of, zone_info)
         ctx = Context(con=con, as_of=as_of_at, tz=tz, zone=zone_info, framework=spec,
                       segment=segment, announce=announce)
-        rows = _materialised(con, metric, framework, values, segment, as_of, tz)
+        rows = (_materialised(con, metric, framework, values, segment, as_of, tz)
+                if engine == "duckdb" and events is None else None)
         if rows is None:
             prepare_population(con, segment, as_of_at)
             rows = metric.compute(ctx, **values)
