@@ -20,8 +20,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 CASES = invocations()
 # Metrics whose marts do not run on Spark yet (the report names them; strict: a fix must
 # remove them from this list).
-NOT_YET = {"funnel": "ASOF joins need the window form (docs/scale-out.md)",
-           "attribution": "credits differ on Spark (docs/scale-out.md)"}
+NOT_YET = {"funnel": "ASOF joins need the window form (docs/scale-out.md)"}
 MASTER = "local[2]"
 
 
