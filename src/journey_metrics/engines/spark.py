@@ -238,6 +238,7 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     else:
         builder = (builder.master(master or DEFAULT_SPARK_MASTER)
                    .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.shuffle.partitions", "8")
                    .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
                    .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC"))
@@ -309,6 +310,16 @@ class SparkConnection:
             self.session.catalog.dropTempView(name)
             return SparkResult([], [])
         assert spark_sql is not None
+        try:
+            return self._run(kind, name, spark_sql, params)
+        except (TranslationError, UsageError):
+            raise
+        except Exception as exc:  # a Spark error: one line (CONTRACT §5), exit 1
+            message = str(exc).strip().splitlines()
+            raise RunError(f"Spark: {message[0] if message else type(exc).__name__}") from None
+
+    def _run(self, kind: str, name: str | None, spark_sql: str,
+             params: Mapping[str, Any] | None) -> SparkResult:
         frame = self._dataframe(spark_sql, params)
         if name is not None:
             if kind == "create_table":  # a snapshot, as DuckDB's TEMP TABLE
