@@ -13,6 +13,8 @@ from sample_outputs import SAMPLE, commands, load_sample
 
 __all__ = ["SAMPLE", "export_sample", "invocations", "invoke"]
 
+RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
+
 
 def invocations() -> dict[str, list[str]]:
     from journey_metrics.metrics.registry import example_commands
@@ -21,6 +23,13 @@ def invocations() -> dict[str, list[str]]:
     for name, args in example_commands().items():
         if args not in found.values():
             found[name] = args
+    # the funnel's `within` and `exclude` marts (no built-in framework has them)
+    rules = str(RULES)
+    found["funnel_rules_json"] = ["funnel", "--framework", rules, "--format", "json"]
+    found["funnel_rules_first_unordered"] = ["funnel", "--framework", rules, "--entry", "first",
+                                             "--format", "json"]
+    found["funnel_rules_by_channel_times"] = ["funnel", "--framework", rules, "--by", "channel",
+                                              "--times", "--format", "json"]
     return found
 
 

@@ -11,18 +11,19 @@ import pytest
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    reasons = []
+    missing: dict[str, str] = {}
     for module in ("pyspark", "sqlglot"):
         try:
             __import__(module)
         except ImportError:
-            reasons.append(f"{module} is not installed (pip install -e '.[spark]')")
-    needs_java = [] if shutil.which("java") else ["java is missing (apt-get install "
-                                                   "openjdk-17-jre-headless)"]
+            missing[module] = f"{module} is not installed (pip install -e '.[spark]')"
+    if not shutil.which("java"):
+        missing["java"] = "java is missing (apt-get install openjdk-17-jre-headless)"
     for item in items:
         if "tests/spark/" not in item.nodeid.replace("\\", "/"):
             continue
-        # translating needs no Java; running does
-        missing = reasons + ([] if "test_translate" in item.nodeid else needs_java)
-        if missing:
-            item.add_marker(pytest.mark.skip(reason="; ".join(missing)))
+        # translating needs sqlglot only; running needs pyspark and Java too
+        needs = ("sqlglot",) if "test_translate" in item.nodeid else ("sqlglot", "pyspark", "java")
+        reasons = [missing[n] for n in needs if n in missing]
+        if reasons:
+            item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))

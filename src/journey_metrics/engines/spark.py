@@ -185,7 +185,14 @@ def _portable(tree: Any) -> Any:
             return exp.Paren(this=node.copy())
         return node
 
-    return tree.transform(rewrite)
+    # transform() does not visit inside a replacement: repeat until nothing changes (each rewrite
+    # removes what it matches, so this ends)
+    for _ in range(10):
+        before = tree.sql("duckdb")
+        tree = tree.transform(rewrite)
+        if tree.sql("duckdb") == before:
+            return tree
+    raise TranslationError("rewrites did not settle")  # pragma: no cover
 
 
 def translate(sql: str) -> str:
