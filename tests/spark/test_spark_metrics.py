@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_compare import as_json, first_difference
 
 from engine_cases import export_sample, invocations, invoke
+from engine_compare import NEEDS_SPARK, as_json, first_difference
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
 
 CASES = invocations()
 # Metrics whose marts do not run on Spark yet, with why (none today; such a case is not run).

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from engine_cases import export_sample, invocations
+from engine_compare import NEEDS_SQLGLOT
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, NEEDS_SQLGLOT]
 
 SQL = Path(__file__).parents[2] / "sql"
 CASES = invocations()
