@@ -1,5 +1,6 @@
 # The two commands of the README's quickstart: `make demo` and `make test`.
-# Everything is installed into .venv from pyproject.toml; nothing relies on what the machine has.
+# Everything is installed into .venv from pyproject.toml (with the `spark` extra, so the Spark suites
+# run: tests/spark/, marker `spark`; they need Java 17, which .ci/run installs when missing).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "journey-metrics needs Python 3.11 or newer (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

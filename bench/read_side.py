@@ -5,8 +5,8 @@ computed `funnel` and `--help`, each as its own process (wall and CPU from GNU t
     python bench/read_side.py INPUT_DIR EXTRA_DAY_DIR OUT_JSON
 
 INPUT_DIR is `bench/run.py`'s cached input without its last day, EXTRA_DAY_DIR that day alone
-(bench/cache/input-1m and bench/cache/extra-1m after `python bench/run.py --sizes 1m`); results go to
-bench/results/read_side/ (e.g. 1m.json).
+(bench/cache/input-1m and bench/cache/extra-1m after `python bench/run.py --sizes 1m`); results
+go to bench/results/read_side/ (e.g. 1m.json).
 """
 
 from __future__ import annotations

@@ -13,16 +13,27 @@ WITH person_active AS MATERIALIZED (
 ),
 grid AS (
     -- every group gets the periods of the `all` group, so the groups add up to it
-    SELECT g.group_name, r.period_start
+    SELECT g.group_name, CAST(r.period_at AS DATE) AS period_start
     FROM (SELECT DISTINCT group_name FROM population) AS g,
          (
-             SELECT unnest(range(
+             -- the period starts up to the one containing as_of (both ends included); one branch
+             -- per step (weeks in days, months in months): Spark (CONTRACT §12) has no mixed
+             -- intervals, so the step cannot be chosen in one expression, nor cast an unnest
+             SELECT unnest(generate_series(
                  min(period_start)::TIMESTAMP,
-                 jm_period_start($as_of, $tz, $period)::TIMESTAMP + INTERVAL 1 DAY,
-                 CASE WHEN $period = 'week' THEN INTERVAL 7 DAY ELSE INTERVAL 1 MONTH END
-             ))::DATE AS period_start
+                 jm_period_start($as_of, $tz, $period)::TIMESTAMP,
+                 INTERVAL 7 DAY
+             )) AS period_at
              FROM person_active
-             WHERE group_name = 'all'
+             WHERE group_name = 'all' AND $period = 'week'
+             UNION ALL
+             SELECT unnest(generate_series(
+                 min(period_start)::TIMESTAMP,
+                 jm_period_start($as_of, $tz, $period)::TIMESTAMP,
+                 INTERVAL 1 MONTH
+             )) AS period_at
+             FROM person_active
+             WHERE group_name = 'all' AND $period <> 'week'
          ) AS r
 ),
 periods AS (

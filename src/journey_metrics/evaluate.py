@@ -33,12 +33,16 @@ def evaluate(
     as_of: str | None = None,
     tz: str = "UTC",
     announce: Callable[[str], None] = lambda _message: None,
+    engine: str = "duckdb",
+    events: str | None = None,
+    spark_master: str | None = None,
+    spark_remote: str | None = None,
 ) -> Result:
     from journey_metrics.config import load_framework
     from journey_metrics.errors import UsageError
-    from journey_metrics.metrics.common import resolve_as_of, zone
-    from journey_metrics.metrics.segments import parse_segment, prepare_population
-    from journey_metrics.warehouse import open_for_reading
+    from journey_metrics.metrics.common import zone
+    from journey_metrics.metrics.segments import parse_segment
+    from journey_metrics.sql import sql_engine
 
     if metric.framework and metric.framework_required and not framework:
         raise UsageError(f"{metric.name}: --framework is required")
@@ -54,12 +58,31 @@ def evaluate(
     for option in metric.options:
         if option.required and values.get(option.name) in (None, ""):
             raise UsageError(f"{metric.name}: {option.cli_flag} is required")
-    con = open_for_reading(db)
+    # --engine / --events (CONTRACT §12): the warehouse, or a lake on DuckDB or Spark; SQL files
+    # with a variant for the engine (`x.spark.sql`) are read in their variant
+    with sql_engine(engine):
+        return _evaluate(metric, db, values, framework, spec, segment, by, as_of, tz, zone_info,
+                         announce, engine, events, spark_master, spark_remote)
+
+
+def _evaluate(
+    metric: Metric, db: Path, values: dict[str, Any], framework: str | None, spec: Any,
+    segment: Any, by: str | None, as_of: str | None, tz: str, zone_info: Any,
+    announce: Callable[[str], None], engine: str, events: str | None,
+    spark_master: str | None, spark_remote: str | None,
+) -> Result:
+    from journey_metrics.engines import open_engine
+    from journey_metrics.metrics.common import resolve_as_of
+    from journey_metrics.metrics.segments import prepare_population
+
+    con = open_engine(engine, db, events=events, spark_master=spark_master,
+                      spark_remote=spark_remote)
     try:
         as_of_at = resolve_as_of(con, as_of, zone_info)
         ctx = Context(con=con, as_of=as_of_at, tz=tz, zone=zone_info, framework=spec,
                       segment=segment, announce=announce)
-        rows = _materialised(con, metric, framework, values, segment, as_of, tz)
+        rows = (_materialised(con, metric, framework, values, segment, as_of, tz)
+                if engine == "duckdb" and events is None else None)
         if rows is None:
             prepare_population(con, segment, as_of_at)
             rows = metric.compute(ctx, **values)

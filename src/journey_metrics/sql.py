@@ -8,7 +8,9 @@ as a bound parameter (`$name` or `?`), never as text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from journey_metrics.errors import UsageError
@@ -30,9 +32,36 @@ def quote_identifier(name: str, what: str = "name") -> str:
     return '"' + check_identifier(name, what) + '"'
 
 
-@cache
+# The engine the SQL is loaded for (CONTRACT §12): on Spark, `x.spark.sql` beside `x.sql` is
+# used instead where a mart has no portable form (written in the same DuckDB-dialect subset and
+# translated like every other file: engines/spark.py).
+_ENGINE: ContextVar[str] = ContextVar("journey_metrics_sql_engine", default="duckdb")
+
+
+@contextmanager
+def sql_engine(engine: str) -> Iterator[None]:
+    """Load the engine's variants of SQL files inside this block."""
+    token = _ENGINE.set(engine)
+    try:
+        yield
+    finally:
+        _ENGINE.reset(token)
+
+
 def load_sql(relative_path: str) -> str:
-    """The text of `sql/<relative_path>` (e.g. `staging/stg_web.sql`)."""
+    """The text of `sql/<relative_path>` (e.g. `staging/stg_web.sql`), or of its variant for the
+    current engine (`sql_engine`) when there is one."""
+    engine = _ENGINE.get()
+    if engine != "duckdb" and relative_path.endswith(".sql"):
+        variant = f"{relative_path[:-4]}.{engine}.sql"
+        if (resource_dir("sql") / variant).is_file():
+            return load_sql_exact(variant)
+    return load_sql_exact(relative_path)
+
+
+@cache
+def load_sql_exact(relative_path: str) -> str:
+    """The text of exactly `sql/<relative_path>`, whatever the engine."""
     path = resource_dir("sql") / relative_path
     if not path.is_file():
         raise UsageError(f"SQL model {relative_path!r} not found in {path.parent}")

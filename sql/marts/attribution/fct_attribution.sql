@@ -117,15 +117,25 @@ credits AS (
     FROM conversions
     WHERE conversion_no NOT IN (SELECT conversion_no FROM paths)
 ),
+-- one row per model: a join with the model names (portable; Spark, CONTRACT §12, has no
+-- parallel unnest of two lists in one SELECT)
 additive AS (
     SELECT
-        conversion_no,
-        value,
-        group_name,
-        unnest(['first', 'last', 'last_non_direct', 'linear', 'position', 'time_decay']) AS model,
-        unnest([c_first, c_last, c_last_non_direct, c_linear, c_position, c_time_decay])
-            AS credit
-    FROM credits
+        c.conversion_no,
+        c.value,
+        c.group_name,
+        m.model,
+        CASE m.model
+            WHEN 'first' THEN c.c_first
+            WHEN 'last' THEN c.c_last
+            WHEN 'last_non_direct' THEN c.c_last_non_direct
+            WHEN 'linear' THEN c.c_linear
+            WHEN 'position' THEN c.c_position
+            ELSE c.c_time_decay
+        END AS credit
+    FROM credits AS c
+    CROSS JOIN (VALUES ('first'), ('last'), ('last_non_direct'), ('linear'), ('position'),
+                       ('time_decay')) AS m(model)
 ),
 -- participation: 1 to each distinct group on the path (not additive)
 participation AS (

@@ -18,7 +18,13 @@ from journey_metrics.metrics.registry import Metric, Option, metrics
 from journey_metrics.output import OutputFormat, print_rows
 from journey_metrics.resources import DEFAULT_DB
 
-_SHARED = ("db", "framework", "by", "where", "as_of", "tz", "output_format")
+_SHARED = ("db", "framework", "by", "where", "as_of", "tz", "output_format", "engine", "events",
+           "spark_master", "spark_remote")
+
+
+class EngineChoice(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def _choice_enum(name: str, choices: tuple[str, ...]) -> type[StrEnum]:
@@ -72,6 +78,14 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
     if metric.tz:
         found.append(keyword("tz", Annotated[str, typer.Option(
             "--tz", help="Time zone for dates and calendar periods.")], "UTC"))
+    found.append(keyword("engine", Annotated[EngineChoice, typer.Option(
+        "--engine", help="duckdb (default) or spark (needs --events).")], EngineChoice.duckdb))
+    found.append(keyword("events", Annotated[str | None, typer.Option(
+        "--events", help="A lake folder (written by `export`) to read instead of --db.")], None))
+    found.append(keyword("spark_master", Annotated[str | None, typer.Option(
+        "--spark-master", help="Spark master URL (default local[*]).")], None))
+    found.append(keyword("spark_remote", Annotated[str | None, typer.Option(
+        "--spark-remote", help="Spark Connect URL sc://HOST:PORT.")], None))
     found.append(keyword("output_format", Annotated[OutputFormat, typer.Option(
         "--format", help="table (default), json or csv")], OutputFormat.table))
     return found
@@ -88,6 +102,8 @@ def _command(metric: Metric) -> Any:
             metric, shared["db"], options,
             framework=shared["framework"], by=shared["by"], where=tuple(shared["where"] or ()),
             as_of=shared["as_of"], tz=shared["tz"] or "UTC", announce=announce,
+            engine=str(shared["engine"] or "duckdb"), events=shared["events"],
+            spark_master=shared["spark_master"], spark_remote=shared["spark_remote"],
         )
         p = result.presentation
         print_rows(stdout, result.rows, result.columns, shared["output_format"],

@@ -1,0 +1,18 @@
+-- attempt_k, the Spark variant (CONTRACT §12; meaning, snippets and parameters as
+-- attempt_k.sql): the ASOF join "first stage-[[k]] event after the attempt's step [[prev]]" in its
+-- portable window form (the next stage-[[k]] position after each stage event, then equi-joins).
+attempt_[[k]] AS (
+    SELECT a.*,
+        CASE WHEN s.occurred_at <= a.start_at + $window [[within]] THEN s.pos END AS pos_[[k]],
+        CASE WHEN s.occurred_at <= a.start_at + $window [[within]] THEN s.occurred_at END
+            AS t_[[k]]
+    FROM attempt_[[prev]] AS a
+    LEFT JOIN (
+        SELECT person_no, pos,
+               min(CASE WHEN m[[k]] THEN pos END) OVER (
+                   PARTITION BY person_no ORDER BY pos
+                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_pos
+        FROM stage_events
+    ) AS here ON here.person_no = a.person_no AND here.pos = a.pos_[[prev]]
+    LEFT JOIN stage_events AS s ON s.person_no = a.person_no AND s.pos = here.next_pos
+)

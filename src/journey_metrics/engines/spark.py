@@ -1,0 +1,388 @@
+"""The Spark engine (CONTRACT §12): the marts' DuckDB SQL, translated by sqlglot, on Spark.
+
+One source of truth for the SQL: the files under `sql/` are written in DuckDB's dialect, in a
+portable subset. `translate()` parses a statement (DuckDB dialect), expands the `jm_*` macros of
+sql/macros.sql (DuckDB macros do not exist in Spark: their bodies are substituted, with a Spark
+body from sql/spark_macros.sql where the DuckDB one has no faithful translation), refuses the
+constructs sqlglot would translate wrongly or not at all (`unsupported()`), and writes Spark SQL
+with `ErrorLevel.RAISE`: never best-effort. Values stay bound parameters (`$name` becomes Spark's
+`:name`, bound through `spark.sql(..., args=...)`).
+
+`SparkConnection` gives the metric modules the DuckDB calls they use (`execute(sql, params)`,
+`fetchall()`, `description`, `CREATE OR REPLACE TEMP TABLE .. AS`, `DROP TABLE IF EXISTS`), so
+every metric runs unchanged; its rows are converted to what DuckDB returns (UTC-aware
+timestamps, floats for doubles).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from journey_metrics.engines import DEFAULT_SPARK_MASTER
+from journey_metrics.engines.lake import (
+    LAKE_COLUMNS,
+    REQUIRED,
+    dataset_name,
+    raw_name,
+    view_statements,
+)
+from journey_metrics.errors import RunError, UsageError
+from journey_metrics.sql import load_sql_exact, split_statements
+
+_MACRO = re.compile(
+    r"^CREATE\s+OR\s+REPLACE\s+TEMP\s+MACRO\s+([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s+AS\s+(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_CREATE = re.compile(
+    r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+(TABLE|VIEW)\s+\"?([a-z_][a-z0-9_]*)\"?\s+AS\s+"
+    r"(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_DROP = re.compile(r"^\s*DROP\s+(?:TABLE|VIEW)\s+IF\s+EXISTS\s+\"?([a-z_][a-z0-9_]*)\"?\s*$",
+                   re.IGNORECASE)
+
+
+class TranslationError(RunError):
+    """A statement that has no faithful Spark translation (a mart needs a portable form or a
+    `.spark.sql` variant)."""
+
+
+# --- macros -------------------------------------------------------------------------------------
+
+@cache
+def _macros() -> dict[str, tuple[tuple[str, ...], str, str]]:
+    """name -> (parameters, body text, dialect of the body): Spark bodies override DuckDB's."""
+    found: dict[str, tuple[tuple[str, ...], str, str]] = {}
+    for path, dialect in (("macros.sql", "duckdb"), ("spark_macros.sql", "spark")):
+        for statement in split_statements(load_sql_exact(path)):
+            match = _MACRO.match(statement)
+            if match is None:
+                raise TranslationError(f"sql/{path}: not a macro: {statement[:60]!r}")
+            name, params, body = match.groups()
+            names = tuple(p.strip() for p in params.split(",") if p.strip())
+            found[name.lower()] = (names, body.strip(), dialect)
+    return found
+
+
+@cache
+def _macro_body(name: str) -> tuple[tuple[str, ...], Any]:
+    import sqlglot
+
+    params, body, dialect = _macros()[name]
+    return params, sqlglot.parse_one(body, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
+
+
+def _expand_macros(tree: Any) -> Any:
+    from sqlglot import exp
+
+    macros = _macros()
+    for _ in range(50):  # macros call macros; a cycle would never end
+        calls = [node for node in tree.find_all(exp.Anonymous) if node.name.lower() in macros]
+        if not calls:
+            return tree
+        for call in calls:
+            params, body = _macro_body(call.name.lower())
+            args = list(call.expressions)
+            if len(args) != len(params):
+                raise TranslationError(f"{call.name}: {len(args)} arguments, "
+                                       f"{len(params)} expected")
+            bound = dict(zip(params, args, strict=True))
+            expanded = body.copy()
+
+            def substitute(node: Any, bound: dict[str, Any] = bound) -> Any:
+                if (isinstance(node, exp.Column) and not node.table
+                        and node.name in bound):
+                    return bound[node.name].copy()
+                return node
+
+            expanded = expanded.transform(substitute)
+            replacement = exp.Paren(this=expanded)
+            if call is tree:
+                tree = replacement
+            else:
+                call.replace(replacement)
+    raise TranslationError("macros nest too deep (a cycle in sql/macros.sql?)")
+
+
+# --- translation --------------------------------------------------------------------------------
+
+def unsupported(tree: Any) -> list[str]:
+    """Constructs of DuckDB SQL that sqlglot would translate wrongly or print unchanged into
+    invalid Spark SQL (checked before translating: we raise, never guess)."""
+    from sqlglot import exp
+
+    found = []
+    for join in tree.find_all(exp.Join):
+        if "ASOF" in (join.args.get("kind") or "").upper() or join.args.get("method") == "ASOF" \
+                or "ASOF" in str(join.args.get("side") or "").upper():
+            found.append("ASOF JOIN (use the window form or a .spark.sql variant)")
+    for call in tree.find_all(exp.Anonymous):
+        if call.name.lower() in ("columns", "timezone", "list_filter", "list_transform"):
+            found.append(f"{call.name}()")
+    for columns in tree.find_all(exp.Columns if hasattr(exp, "Columns") else exp.Anonymous):
+        if not isinstance(columns, exp.Anonymous):
+            found.append("COLUMNS()")
+    for agg in tree.find_all(exp.AggFunc):
+        if agg.find(exp.Order) is not None and not isinstance(agg, exp.GroupConcat):
+            found.append(f"ordered aggregate {agg.sql('duckdb')[:40]}")
+    for function in tree.find_all(exp.Lambda):
+        found.append(f"lambda {function.sql('duckdb')[:40]}")
+    return found
+
+
+def _seconds(timestamp: Any) -> Any:
+    """Spark: the instant in microseconds since the epoch (DuckDB keeps microseconds too)."""
+    from sqlglot import exp
+
+    return exp.Anonymous(this="UNIX_MICROS", expressions=[timestamp.copy()])
+
+
+def _portable(tree: Any) -> Any:
+    """Rewrites where sqlglot's own translation would change the meaning:
+
+    - MATERIALIZED is only a hint (dropped);
+    - a row constructor `(a, b)` used as an ordering key becomes `struct(a, b)` (compared field by
+      field in both engines);
+    - `epoch(t1 - t0)`, seconds with microseconds, would become UNIX_TIMESTAMP (whole seconds of
+      an instant): written as the difference of the instants' microseconds, divided as doubles;
+    - `quantile_cont(x, q)` (linear interpolation) is Spark's exact `percentile(x, q)`;
+    - `list_position(list, x)` (NULL when absent) is `nullif(array_position(list, x), 0)`;
+    - a window function over a named window inside arithmetic is parenthesised (Spark's parser
+      reads `OVER w - x` as one identifier).
+    """
+    from sqlglot import exp
+
+    for cte in tree.find_all(exp.CTE):
+        if cte.args.get("materialized") is not None:
+            cte.set("materialized", None)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.Tuple) and not isinstance(node.parent, (exp.In, exp.Values)):
+            return exp.Struct(expressions=[e.copy() for e in node.expressions])
+        if isinstance(node, exp.TimeToUnix):
+            inner = node.this
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            if not isinstance(inner, exp.Sub):
+                raise TranslationError(f"epoch() of an instant: {node.sql('duckdb')[:60]}")
+            micros = exp.Sub(this=_seconds(inner.this), expression=_seconds(inner.expression))
+            return exp.Paren(this=exp.Div(
+                this=exp.Cast(this=micros, to=exp.DataType.build("DOUBLE")),
+                expression=exp.Literal.number("1000000.0")))
+        if isinstance(node, exp.PercentileCont) and node.args.get("expression") is not None:
+            return exp.Anonymous(this="PERCENTILE",
+                                 expressions=[node.this.copy(), node.expression.copy()])
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "list_position":
+            return exp.Nullif(this=exp.Anonymous(this="ARRAY_POSITION",
+                                                 expressions=[e.copy() for e in node.expressions]),
+                              expression=exp.Literal.number(0))
+        if isinstance(node, exp.Window) and isinstance(node.parent, exp.Binary):
+            return exp.Paren(this=node.copy())
+        return node
+
+    # transform() does not visit inside a replacement: repeat until nothing changes (each rewrite
+    # removes what it matches, so this ends)
+    for _ in range(10):
+        before = tree.sql("duckdb")
+        tree = tree.transform(rewrite)
+        if tree.sql("duckdb") == before:
+            return tree
+    raise TranslationError("rewrites did not settle")  # pragma: no cover
+
+
+def translate(sql: str) -> str:
+    """One DuckDB statement as Spark SQL (TranslationError when it has no faithful form)."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="duckdb",
+                                          error_level=sqlglot.ErrorLevel.RAISE) if t is not None]
+        if len(trees) != 1:
+            raise TranslationError(f"expected one statement, got {len(trees)}")
+        tree = _expand_macros(trees[0])
+        problems = unsupported(tree)
+        if problems:
+            raise TranslationError("no Spark translation for: " + "; ".join(sorted(set(problems))))
+        tree = _portable(tree)
+        return str(tree.sql(dialect="spark", comments=False,
+                            unsupported_level=sqlglot.ErrorLevel.RAISE))
+    except SqlglotError as exc:
+        raise TranslationError(f"sqlglot cannot translate: {str(exc).splitlines()[0]}") from None
+
+
+def plan(sql: str) -> tuple[str, str | None, str | None]:
+    """What a statement the metrics send becomes on Spark: ("create_table" | "create_view",
+    name, translated query), ("drop", name, None) or ("query", None, translated query)."""
+    create = _CREATE.match(sql)
+    if create:
+        kind, name, query = create.groups()
+        return f"create_{kind.lower()}", name, translate(query)
+    drop = _DROP.match(sql)
+    if drop:
+        return "drop", drop.group(1), None
+    return "query", None, translate(sql)
+
+
+# --- the session and the connection -------------------------------------------------------------
+
+def spark_session(master: str | None = None, remote: str | None = None) -> Any:
+    """A SparkSession in UTC: Spark Connect at `remote`, else a classic session at `master`
+    (default local[*]); an existing session of this process is reused."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("--engine spark needs pyspark: pip install 'journey-metrics[spark]'") \
+            from None
+    builder: Any = SparkSession.builder.appName("journey-metrics")
+    if remote:
+        builder = builder.remote(remote)
+    else:
+        builder = (builder.master(master or DEFAULT_SPARK_MASTER)
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", "8")
+                   .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+                   .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC"))
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # Java missing, master unreachable: one line, exit 1
+        raise RunError(f"cannot start Spark: {str(exc).splitlines()[0]}") from None
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    import logging
+
+    # pyspark logs every failed query with its plan before raising: the error is enough
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    if not remote:
+        session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+class SparkResult:
+    def __init__(self, rows: list[tuple[Any, ...]], description: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+        self.description = description
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows.pop(0) if self._rows else None
+
+
+def _value(value: Any) -> Any:
+    """A Spark value as DuckDB returns it: timestamps UTC-aware (pyspark gives naive local
+    time), exact decimals as floats where DuckDB computes doubles."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)  # naive: the process's local time, as pyspark made it
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    return value
+
+
+def _parameter(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+class SparkConnection:
+    """The DuckDB connection calls the metrics make, answered by Spark."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._views: list[str] = []
+
+    def _dataframe(self, spark_sql: str, params: Mapping[str, Any] | None) -> Any:
+        args = {k: _parameter(v) for k, v in dict(params or {}).items()}
+        used = {k: v for k, v in args.items() if re.search(rf":{k}\b", spark_sql)}
+        return self.session.sql(spark_sql, args=used or None)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+                ) -> SparkResult:
+        if params is not None and not isinstance(params, Mapping):
+            raise TranslationError("positional parameters are not supported on Spark")
+        kind, name, spark_sql = plan(sql)
+        if kind == "drop":
+            assert name is not None
+            self.session.catalog.dropTempView(name)
+            return SparkResult([], [])
+        assert spark_sql is not None
+        try:
+            return self._run(kind, name, spark_sql, params)
+        except (TranslationError, UsageError):
+            raise
+        except Exception as exc:  # a Spark error: one line (CONTRACT §5), exit 1
+            message = str(exc).strip().splitlines()
+            raise RunError(f"Spark: {message[0] if message else type(exc).__name__}") from None
+
+    def _run(self, kind: str, name: str | None, spark_sql: str,
+             params: Mapping[str, Any] | None) -> SparkResult:
+        frame = self._dataframe(spark_sql, params)
+        if name is not None:
+            if kind == "create_table":  # a snapshot, as DuckDB's TEMP TABLE
+                frame = frame.localCheckpoint()
+            frame.createOrReplaceTempView(name)
+            self._views.append(name)
+            return SparkResult([], [])
+        fields = frame.schema.fields
+        description = [(f.name, f.dataType.simpleString(), None, None, None, None, None)
+                       for f in fields]
+        rows = [tuple(_value(v) for v in row) for row in frame.collect()]
+        return SparkResult(rows, description)
+
+    def close(self) -> None:
+        for name in dict.fromkeys(self._views):
+            self.session.catalog.dropTempView(name)
+        self._views.clear()
+
+
+def _read_dataset(session: Any, location: str, table: str) -> Any | None:
+    path = location.rstrip("/") + "/" + dataset_name(table)
+    if "://" not in location:
+        from pathlib import Path
+
+        if not Path(path).exists():
+            return None
+    try:
+        return session.read.parquet(path)
+    except Exception as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            return None
+        raise
+
+
+def open_spark_lake(events: str, *, master: str | None = None, remote: str | None = None
+                    ) -> SparkConnection:
+    """A Spark connection with the marts' relations over the lake at `events` (a folder or any
+    URL Spark reads: s3a://, abfss://, hdfs://)."""
+    if "://" not in events:
+        from pathlib import Path
+
+        if not Path(events).is_dir():
+            raise UsageError(f"--events: {events} is not a folder")
+    session = spark_session(master, remote)
+    con = SparkConnection(session)
+    present: dict[str, set[str] | None] = {}
+    for table in LAKE_COLUMNS:
+        frame = _read_dataset(session, events, table)
+        if frame is None:
+            if table in REQUIRED:
+                raise UsageError(f"--events: {events} has no {dataset_name(table)}")
+            present[table] = None
+            continue
+        frame.createOrReplaceTempView(raw_name(table))
+        con._views.append(raw_name(table))
+        present[table] = set(frame.columns)
+    for statement in view_statements(present):
+        con.execute(statement)
+    return con

@@ -1,0 +1,57 @@
+"""The metric invocations the engine suites compare (CONTRACT §12): every recorded command on
+data/sample/ (tests/golden/sample_outputs/commands.txt) and every metric's registered examples.
+
+`invoke(args)` runs one in this process (CliRunner), so a Spark session is started once per test
+module, not once per command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sample_outputs import SAMPLE, commands, load_sample
+
+__all__ = ["SAMPLE", "export_sample", "invocations", "invoke"]
+
+RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
+
+
+def invocations() -> dict[str, list[str]]:
+    from journey_metrics.metrics.registry import example_commands
+
+    found = dict(commands())
+    for name, args in example_commands().items():
+        if args not in found.values():
+            found[name] = args
+    # the funnel's `within` and `exclude` marts (no built-in framework has them)
+    rules = str(RULES)
+    found["funnel_rules_json"] = ["funnel", "--framework", rules, "--format", "json"]
+    found["funnel_rules_first_unordered"] = ["funnel", "--framework", rules, "--entry", "first",
+                                             "--format", "json"]
+    found["funnel_rules_by_channel_times"] = ["funnel", "--framework", rules, "--by", "channel",
+                                              "--times", "--format", "json"]
+    return found
+
+
+def invoke(args: list[str]) -> str:
+    from typer.testing import CliRunner
+
+    from journey_metrics.cli import app
+    from journey_metrics.cli.metric_commands import add_metric_commands
+
+    add_metric_commands()
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    if result.exit_code != 0:
+        raise AssertionError(f"{args} exited {result.exit_code}: {result.output}"
+                             f"{result.exception!r}")
+    return result.stdout
+
+
+def export_sample(base: Path) -> tuple[Path, Path]:
+    """data/sample/ loaded into a warehouse and exported as a lake: (warehouse, lake)."""
+    from journey_metrics.export import export
+
+    db, lake = base / "w.duckdb", base / "lake"
+    load_sample(db)
+    export(db, lake)
+    return db, lake

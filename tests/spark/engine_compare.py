@@ -1,0 +1,72 @@
+"""Compare a metric command's rows on Spark with DuckDB's (CONTRACT §12): counts and text equal,
+other numbers equal to 1e-9 (relative, or absolute near zero). And the skips of the Spark suites,
+saying what is missing (`make test` installs the `spark` extra and CI Debian's Java 17, so CI runs
+them all)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+from typing import Any
+
+import pytest
+
+TOLERANCE = 1e-9
+
+
+def _missing(*needs: str) -> list[str]:
+    found = []
+    for module in needs:
+        if module == "java":
+            if not shutil.which("java"):
+                found.append("java is missing (apt-get install openjdk-17-jre-headless)")
+        elif importlib.util.find_spec(module) is None:
+            found.append(f"{module} is not installed (pip install -e '.[spark]')")
+    return found
+
+
+# translating needs sqlglot only; running needs pyspark and Java too
+NEEDS_SQLGLOT = pytest.mark.skipif(bool(_missing("sqlglot")),
+                                   reason="; ".join(_missing("sqlglot")))
+NEEDS_SPARK = pytest.mark.skipif(bool(_missing("sqlglot", "pyspark", "java")),
+                                 reason="; ".join(_missing("sqlglot", "pyspark", "java")))
+
+
+def as_json(args: list[str]) -> list[str]:
+    """The invocation with `--format json` (the rows, not their table rendering)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg == "--format":
+            skip = True
+            continue
+        out.append(arg)
+    return [*out, "--format", "json"]
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or a is None:
+        return bool(a == b)
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def first_difference(spark_text: str, duckdb_text: str) -> str | None:
+    spark_rows, duckdb_rows = json.loads(spark_text), json.loads(duckdb_text)
+    if len(spark_rows) != len(duckdb_rows):
+        return f"{len(spark_rows)} rows on Spark, {len(duckdb_rows)} on DuckDB"
+    for n, (x, y) in enumerate(zip(spark_rows, duckdb_rows, strict=True)):
+        if not same(x, y):
+            return f"row {n}: spark {x} != duckdb {y}"
+    return None

@@ -1,0 +1,68 @@
+"""CONTRACT §12: every metric command gives the same rows on Spark as on DuckDB.
+
+data/sample/ is loaded into a warehouse once and exported as a lake; one Spark session
+(local[2]) serves the whole module. Every recorded command and registered example runs with
+`--engine spark --events LAKE` and with `--db WAREHOUSE` (as JSON): counts and text equal, other
+numbers to 1e-9.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine_cases import export_sample, invocations, invoke
+from engine_compare import NEEDS_SPARK, as_json, first_difference
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
+
+CASES = invocations()
+# Metrics whose marts do not run on Spark yet, with why (none today; such a case is not run).
+NOT_YET: dict[str, str] = {}
+MASTER = "local[2]"
+
+
+def _mark(name: str) -> object:
+    metric = CASES[name][0]
+    if metric in NOT_YET:
+        # not run (a slow failure); strict once it runs again
+        return pytest.param(name, marks=pytest.mark.xfail(reason=NOT_YET[metric], run=False))
+    return name
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from journey_metrics.engines.spark import spark_session
+
+    spark_session(MASTER)  # started once here, reused by every command of the module
+    return export_sample(tmp_path_factory.mktemp("spark_lake"))
+
+
+@pytest.mark.parametrize("name", [_mark(n) for n in sorted(CASES)])
+def test_spark_gives_the_duckdb_rows(exported: tuple[Path, Path], name: str) -> None:
+    db, lake = exported
+    args = as_json(CASES[name])
+    on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
+                       "--spark-master", MASTER])
+    on_duckdb = invoke([*args, "--db", str(db)])
+    assert first_difference(on_spark, on_duckdb) is None
+
+
+def test_spark_tables_match_the_lake(exported: tuple[Path, Path]) -> None:
+    """The relations the marts read have the same rows on both engines."""
+    from journey_metrics.engines.duckdb import open_lake
+    from journey_metrics.engines.spark import open_spark_lake
+
+    _, lake = exported
+    spark = open_spark_lake(str(lake), master=MASTER)
+    duck = open_lake(lake)
+    try:
+        for table, order in (("fct_events", "source, event_id"), ("persons", "person_id"),
+                             ("fct_traits", "person_no, trait, set_at, value"),
+                             ("sessions", "person_id, session_no")):
+            sql = f"SELECT * FROM {table} ORDER BY {order}"
+            assert spark.execute(sql).fetchall() == duck.execute(sql).fetchall(), table
+    finally:
+        spark.close()
+        duck.close()
