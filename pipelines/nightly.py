@@ -106,6 +106,7 @@ def nightly(
     ]
     summary.sources = [future.result() for future in futures]
     summary.events_total, summary.persons = stitch_task(db_path)
+    summary.currency = pipeline.currency(db_path, key)
     refresh_marts_task(db_path)
     pipeline.record_run(db_path, key, summary, input_path)
     page = report_task(db_path, Path(report_dir)) if report_dir else None

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conftest import write_jsonl
 from journey_metrics import staging
 from journey_metrics.config import load_sources
-from journey_metrics.sql import render_sql
+from journey_metrics.sql import load_sql
 
 
 def test_shipped_models_keep_the_contract() -> None:
@@ -54,14 +53,14 @@ def test_broken_model_exits_2_before_reading(
     input_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], model: str, old: str, new: str, message: str,
 ) -> None:
-    def broken(relative_path: str, **identifiers: Any) -> str:
-        text = render_sql(relative_path, **identifiers)
+    def broken(relative_path: str) -> str:
+        text = load_sql(relative_path)
         if relative_path == f"staging/{model}.sql":
             assert old in text
             text = text.replace(old, new)
         return text
 
-    monkeypatch.setattr(staging, "render_sql", broken)
+    monkeypatch.setattr(staging, "load_sql", broken)
     write_jsonl(input_dir / "web" / "a.jsonl", [{"type": "page", "messageId": "m1",
                "timestamp": "2024-03-01T10:00:00Z", "anonymousId": "a1"}])
     monkeypatch.setattr(sys, "argv", ["journey-metrics", "run", "--input", str(input_dir),

@@ -20,7 +20,7 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
 from journey_metrics.sources.readers import FileReadError, read_file
-from journey_metrics.sql import quote_identifier, render_sql, split_statements, used_parameters
+from journey_metrics.sql import load_sql, quote_identifier, split_statements, used_parameters
 from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
@@ -343,7 +343,7 @@ def _stage(
         "CREATE TEMP VIEW raw_records AS SELECT record_key AS record_no,"
         f" * EXCLUDE (record_key, file_path, file_order, line_no) FROM chunk{where}"
     )
-    staging_sql = render_sql(f"staging/{kind.model}.sql")
+    staging_sql = load_sql(f"staging/{kind.model}.sql")
     con.execute(
         f"CREATE TEMP TABLE stg AS {staging_sql}",
         used_parameters(staging_sql, {"tz": source.timezone, "traits": source.traits}),
@@ -389,7 +389,7 @@ def _commit_batch(
     params = {"source": source.name, "run_id": run_id}
     con.execute("BEGIN TRANSACTION")
     try:
-        for statement in split_statements(render_sql("intermediate/int_load_batch.sql")):
+        for statement in split_statements(load_sql("intermediate/int_load_batch.sql")):
             con.execute(statement, used_parameters(statement, params))
         counts = {
             row[0]: row[1:]

@@ -37,12 +37,15 @@ class RunSummary:
     sources: list[SourceSummary] = field(default_factory=list)
     events_total: int = 0
     persons: int = 0
+    # revenue is summed in one currency: which, and the orders another currency left out
+    currency: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "sources": [s.as_row() for s in self.sources],
             "events_total": self.events_total,
             "persons": self.persons,
+            "currency": self.currency,
             "failed_files": [
                 {"source": r.source, "file": r.file_path, "reason": r.reason}
                 for s in self.sources
@@ -96,6 +99,25 @@ def stitch_identities(db_path: Path, key: HashKey) -> tuple[int, int]:
         return warehouse_totals(con)
     finally:
         con.close()
+
+
+def currency(db_path: Path, key: HashKey) -> dict[str, object]:
+    """The reporting currency and the orders left out (for the run summary)."""
+    con = open_warehouse(db_path, key)
+    try:
+        return currency_on(con)
+    finally:
+        con.close()
+
+
+def currency_on(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    from journey_metrics.metrics._money import currency_summary
+    from journey_metrics.metrics.common import resolve_as_of, zone
+
+    has_events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    if not has_events:
+        return {"reporting": None, "excluded_orders": 0}
+    return currency_summary(con, resolve_as_of(con, None, zone("UTC")))
 
 
 def refresh_marts(db_path: Path, key: HashKey) -> int:
@@ -172,6 +194,7 @@ def run(
         stitch(con)
         data_tests.check(con)
         summary.events_total, summary.persons = warehouse_totals(con)
+        summary.currency = currency_on(con)
         if refresh:
             refresh_marts_on(con)
         _insert_run(con, summary, input_dir)

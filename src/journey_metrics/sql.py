@@ -17,7 +17,6 @@ from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
 
 IDENTIFIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 
 
 def check_identifier(name: str, what: str = "name") -> str:
@@ -66,19 +65,6 @@ def load_sql_exact(relative_path: str) -> str:
     if not path.is_file():
         raise UsageError(f"SQL model {relative_path!r} not found in {path.parent}")
     return path.read_text(encoding="utf-8")
-
-
-def render_sql(relative_path: str, **identifiers: str) -> str:
-    """Load a SQL file and fill its `{{ name }}` placeholders with quoted identifiers."""
-    text = load_sql(relative_path)
-
-    def substitute(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in identifiers:
-            raise KeyError(f"{relative_path}: no value for placeholder {{{{ {key} }}}}")
-        return quote_identifier(identifiers[key])
-
-    return _PLACEHOLDER.sub(substitute, text)
 
 
 def split_statements(text: str) -> list[str]:

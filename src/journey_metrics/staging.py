@@ -21,7 +21,6 @@ from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import (
     load_sql,
     quote_identifier,
-    render_sql,
     split_statements,
     used_parameters,
 )
@@ -92,7 +91,7 @@ def model_problem(
     """Run the kind's model over empty raw records; the first difference from the contract."""
     empty_raw_records(con, kind, "raw_records")
     try:
-        sql = render_sql(f"staging/{kind.model}.sql")
+        sql = load_sql(f"staging/{kind.model}.sql")
     except UsageError as exc:
         return str(exc)
     where = f"staging model {kind.model} (sql/staging/{kind.model}.sql)"

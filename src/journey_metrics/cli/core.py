@@ -118,6 +118,13 @@ def _print_run_summary(summary: RunSummary) -> None:
         f"warehouse {summary.db_path}: {summary.events_total} events, {summary.persons} persons",
         highlight=False,
     )
+    excluded = summary.currency.get("excluded_orders")
+    if excluded:
+        stdout.print(
+            f"revenue in {summary.currency.get('reporting')}: {excluded} orders in other "
+            "currencies are excluded from revenue (revenue --currency CODE to choose)",
+            highlight=False, markup=False,
+        )
 
 
 @app.command()

@@ -9,7 +9,7 @@ reporting currency.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from journey_metrics.metrics.registry import Option
 from journey_metrics.sql import load_sql, used_parameters
@@ -54,3 +54,10 @@ def excluded_orders(
     params = {"as_of": as_of, "tz": "UTC", "period": "month", "currency": currency}
     row = fetch_first(con.execute(sql, used_parameters(sql, params)))
     return int(row[0]) if row else 0
+
+
+def currency_summary(con: duckdb.DuckDBPyConnection, as_of: datetime) -> dict[str, Any]:
+    """The reporting currency (the most common one) and how many orders another currency left
+    out: the run summary and the dashboard header say it (issue 12: never silently mixed)."""
+    currency = reporting_currency(con, None, as_of)
+    return {"reporting": currency, "excluded_orders": excluded_orders(con, currency, as_of)}

@@ -75,6 +75,7 @@ def compute(
     the default funnels aggregate the chains funnel_chains.py keeps, fresh after a refresh)."""
     from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
+    from journey_metrics.metrics._money import currency_summary
     from journey_metrics.metrics.common import resolve_as_of, zone
     from journey_metrics.metrics.registry import sections
     from journey_metrics.sql import load_sql
@@ -97,6 +98,7 @@ def compute(
         "persons": int(persons),
         "sources": sources,
         "failed_files": rows(con, load_sql("marts/fct_failed_files.sql"), {}),
+        "currency": currency_summary(con, as_of),
         "frameworks": [{"name": f.name, "title": f.label, "titles": f.titles(),
                         "window": f.window,
                         "stages": [{"name": st.name, "titles": st.titles()} for st in f.stages]}

@@ -243,6 +243,11 @@ def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], bundle: str, la
         persons=lang.number(data["persons"]), tz=data["settings"].get("tz", "UTC"))
     quality = t("Data quality: {records} records quarantined, {files} failed files.",
                 records=lang.number(quarantined), files=lang.number(len(data["failed_files"])))
+    currency = data.get("currency") or {}
+    if currency.get("excluded_orders"):
+        quality += " " + t(
+            "Revenue is in {currency}: {orders} orders in other currencies are left out.",
+            currency=currency.get("reporting"), orders=lang.number(currency["excluded_orders"]))
     settings = t(
         "Frameworks and conversion windows: {frameworks}. Journey map and trend: {journey}; "
         "channel groups: {rules}.", frameworks=frameworks,
