@@ -122,3 +122,14 @@ def test_summary_sentences_from_hand_made_rows() -> None:
     assert vi[0] == ("Điểm rơi lớn nhất là trước Purchase: 96,6% trong số 233 người đã đến "
                      "Consideration không đi tiếp (225 người).")
     assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."
+
+
+def test_pain_point_times_are_compared_in_whole_hours() -> None:
+    """A stage whose median is minutes does not make a slower touchpoint 'thousands of times'
+    slower: both sides are floored at one hour, and a touchpoint under an hour is no time pain."""
+    from journey_metrics.metrics.journey_map import _time_ratio
+
+    assert _time_ratio(47.0, 0.0004) == 47.0
+    assert _time_ratio(3.0, 2.0) == 1.5
+    assert _time_ratio(0.5, 0.01) is None
+    assert _time_ratio(None, 2.0) is None

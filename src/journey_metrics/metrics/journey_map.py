@@ -60,6 +60,9 @@ TOP_EXITS = 3  # per stage
 MIN_PAIN_PERSONS = 30  # cells with fewer persons are never marked as pain points
 PAIN_DROP_RATIO = 1.2  # drop-off rate at least this many times the stage's
 PAIN_TIME_RATIO = 1.5  # median time to the next stage at least this many times the stage's
+# Times are compared in hours of at least this: a stage whose median is minutes would make any
+# slower touchpoint look thousands of times slower, and a touchpoint faster than this is no pain.
+MIN_PAIN_HOURS = 1.0
 OTHER = "(other)"
 
 
@@ -126,7 +129,8 @@ def map_touchpoints(rows: Rows, names: list[str], top: int = TOP_TOUCHPOINTS) ->
                 "median_hours_to_next": r["median_hours_to_next"],
                 "stage_median_hours": stage["median_hours_to_next"],
                 "drop_ratio": (drop / stage_drop if drop is not None and stage_drop else None),
-                "time_ratio": _ratio(r["median_hours_to_next"], stage["median_hours_to_next"]),
+                "time_ratio": _time_ratio(r["median_hours_to_next"],
+                                          stage["median_hours_to_next"]),
                 "pain_point": False, "pain_reasons": [],
             }
             cells.append(cell)
@@ -158,6 +162,14 @@ def score_pain_points(cells: Rows, emotion_rows: Rows) -> None:
             cell["pain_point"] = True
             cell["pain_reasons"] = reasons
             cell["pain_score"] = max(cell["drop_ratio"] or 0, cell["time_ratio"] or 0)
+
+
+def _time_ratio(hours: float | None, stage_hours: float | None) -> float | None:
+    """A touchpoint's median time to the next stage against the stage's, both floored at
+    MIN_PAIN_HOURS; None when the touchpoint's time is below it (or unknown)."""
+    if hours is None or stage_hours is None or hours < MIN_PAIN_HOURS:
+        return None
+    return hours / max(stage_hours, MIN_PAIN_HOURS)
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
