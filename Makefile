@@ -33,6 +33,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/read_side.py bench/cache/input-1m bench/cache/extra-1m bench/results/read_side/1m.json
 
 clean:
 	rm -rf $(VENV) out journey.duckdb
