@@ -39,6 +39,8 @@ class RunSummary:
     persons: int = 0
     # revenue is summed in one currency: which, and the orders another currency left out
     currency: dict[str, object] = field(default_factory=dict)
+    # run --engine spark: the lake (a folder or URL) written instead of a warehouse file
+    location: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,7 +54,7 @@ class RunSummary:
                 for r in s.file_results
                 if r.status == "failed"
             ],
-            "warehouse": str(self.db_path),
+            "warehouse": self.location if self.location is not None else str(self.db_path),
         }
 
 

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from journey_metrics.pipeline import RunSummary
 
 
+class RunEngine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 class RunFormat(StrEnum):
     table = "table"
     json = "json"
@@ -68,7 +73,8 @@ def _run_with_progress(
 
 @app.command()
 def run(
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
+    input_dir: Annotated[str, typer.Option(
+        "--input", help="Folder with web/, email/, crm/ (with --engine spark: or a URL).")],
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[RunFormat, typer.Option("--format")] = RunFormat.table,
     report_dir: Annotated[
@@ -82,10 +88,34 @@ def run(
         typer.Option("--channels", help="Channel rules file (custom channel groups); the"
                      " warehouse keeps them for later commands."),
     ] = None,
+    engine: Annotated[
+        RunEngine, typer.Option("--engine", help="duckdb (default: the warehouse) or spark"
+                                " (writes the lake given by --lake).")
+    ] = RunEngine.duckdb,
+    lake: Annotated[
+        str | None,
+        typer.Option("--lake", help="--engine spark: the lake folder or URL to load into."),
+    ] = None,
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Spark master URL (default local[*]).")
+    ] = None,
+    spark_remote: Annotated[
+        str | None, typer.Option("--spark-remote", help="Spark Connect URL sc://HOST:PORT.")
+    ] = None,
 ) -> None:
     """Load new input files into the warehouse (incremental, idempotent), then stitch persons."""
+    if engine is RunEngine.spark:
+        summary = _run_on_spark(input_dir, lake, spark_master, spark_remote,
+                                report_dir=report_dir, channels=channels, db=db)
+        _print_run(summary, output_format)
+        return
+    if lake is not None:
+        raise UsageError("--lake needs --engine spark (DuckDB loads the warehouse --db; "
+                         "`export` writes a lake from it)")
+    if spark_master or spark_remote:
+        raise UsageError("--spark-master and --spark-remote need --engine spark")
     show_progress = output_format is RunFormat.table and stderr.is_terminal
-    summary = _run_with_progress(input_dir, db, show_progress, wait, channels)
+    summary = _run_with_progress(Path(input_dir), db, show_progress, wait, channels)
     if output_format is RunFormat.json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
@@ -93,6 +123,34 @@ def run(
     if report_dir is not None:
         page = _write_report(db, report_dir)
         stderr.print(f"dashboard: {page.resolve()}", highlight=False, markup=False)
+    if any(s.failed_files for s in summary.sources):
+        stderr.print("[yellow]some files could not be read; see the failed files above[/]")
+
+
+def _run_on_spark(input_dir: str, lake: str | None, master: str | None, remote: str | None,
+                  *, report_dir: Path | None, channels: Path | None, db: Path) -> RunSummary:
+    if lake is None:
+        raise UsageError("--engine spark needs --lake DIR_OR_URL (the lake to load into)")
+    if master and remote:
+        raise UsageError("give --spark-master or --spark-remote, not both")
+    if report_dir is not None:
+        raise UsageError("--report needs the DuckDB warehouse; with --engine spark run the "
+                         "metric commands with --events LAKE")
+    if channels is not None:
+        raise UsageError("--channels is not supported with --engine spark yet (the lake's "
+                         "channels follow config/channels.yaml)")
+    if db != DEFAULT_DB:
+        raise UsageError("--db is the DuckDB warehouse; with --engine spark give --lake")
+    from journey_metrics.engines.spark_ingest import run_spark
+
+    return run_spark(input_dir, lake, master=master, remote=remote, announce=announce)
+
+
+def _print_run(summary: RunSummary, output_format: RunFormat) -> None:
+    if output_format is RunFormat.json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        _print_run_summary(summary)
     if any(s.failed_files for s in summary.sources):
         stderr.print("[yellow]some files could not be read; see the failed files above[/]")
 
@@ -114,8 +172,10 @@ def _print_run_summary(summary: RunSummary) -> None:
             if r.status == "failed":
                 stdout.print(Text.assemble(("failed ", "red"), f"{r.file_path}: {r.reason}"),
                              highlight=False)
+    where = (f"lake {summary.location}" if summary.location is not None
+             else f"warehouse {summary.db_path}")
     stdout.print(
-        f"warehouse {summary.db_path}: {summary.events_total} events, {summary.persons} persons",
+        f"{where}: {summary.events_total} events, {summary.persons} persons",
         highlight=False,
     )
     excluded = summary.currency.get("excluded_orders")

@@ -1,0 +1,646 @@
+"""Ingest on Spark (issue 16, CONTRACT §5 `run`, §12): `run --engine spark --input --lake`.
+
+The orchestration half: discover the input files (the same sources and kinds as
+loader.discover), skip what the lake's manifest already holds, stage the rest
+(`stage_files`, imported once below), dedupe by (source, event id) within the batch and against
+the lake, stitch identities (connected components by iterative joins, retroactive), and write the
+lake (engines/lake.py's layout) crash-safely. The SQL is in sql/spark_ingest/*.spark.sql (Spark's
+dialect; the DuckDB originals are sql/intermediate/int_load_batch.sql, int_identity_*.sql,
+int_persons.sql and sql/marts/export_*.sql); the driver loops only over files and rounds.
+
+The lake holds, beside the public datasets, the state the next run needs (`_jm_state/`: events
+with their identifiers and content hashes, identity links, trait history with its nodes,
+conflicts) and a marker `_jm_lake.json` (layout version and the email key's fingerprint). Every
+dataset is rewritten by every run that loads something (a merge of two persons changes the
+person_id of old events): new datasets are written under `_jm_pending/<run>/`, a commit file is
+written, then each is swapped in by rename; a run that finds a pending folder finishes its swaps
+(committed) or deletes it (not committed), so a killed run leaves the previous lake readable and
+the next run converges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from journey_metrics.config import SourceConfig
+from journey_metrics.engines.lake import dataset_name
+from journey_metrics.errors import RunError, UsageError
+from journey_metrics.hashing import HashKey
+from journey_metrics.loader import FileResult, SourceSummary
+from journey_metrics.pipeline import RunSummary, new_run_id
+from journey_metrics.sql import load_sql_exact, split_statements
+
+LAKE_MARKER = "_jm_lake.json"
+LAKE_VERSION = 1
+STATE = "_jm_state"
+PENDING = "_jm_pending"
+COMMITTED = "_COMMITTED.json"
+MAX_ROUNDS = 200
+
+# The state datasets (under _jm_state/) and their columns, in the warehouse's types.
+STATE_COLUMNS: dict[str, str] = {
+    "events": (
+        "event_id STRING, source STRING, event_name STRING, occurred_at TIMESTAMP,"
+        " anonymous_id STRING, user_id STRING, email_hash STRING, crm_contact_id STRING,"
+        " person_key STRING, channel STRING, campaign STRING, revenue DOUBLE,"
+        " properties STRING, content_hash STRING, file_path STRING, record_no BIGINT,"
+        " run_id STRING, utm_medium STRING, utm_source STRING, referrer_host STRING,"
+        " page_host STRING, referrer_class STRING"
+    ),
+    "links": "node_a STRING, node_b STRING",
+    "traits": (
+        "node STRING, trait STRING, value STRING, set_at TIMESTAMP, source STRING,"
+        " file_path STRING, record_no BIGINT, run_id STRING"
+    ),
+    "conflicts": (
+        "source STRING, event_id STRING, kept_hash STRING, rejected_hash STRING,"
+        " file_path STRING, record_no BIGINT, run_id STRING"
+    ),
+}
+# Public datasets that are also state (read back by the next run).
+PUBLIC_STATE_COLUMNS: dict[str, str] = {
+    "quarantine": (
+        "source STRING, file_path STRING, record_no BIGINT, reason STRING, raw STRING,"
+        " raw_hash STRING, run_id STRING"
+    ),
+    "files": (
+        "source STRING, file_path STRING, size_bytes BIGINT, mtime_ns BIGINT, sha256 STRING,"
+        " status STRING, reason STRING, records BIGINT, events BIGINT, duplicates BIGINT,"
+        " quarantined BIGINT, run_id STRING, loaded_at TIMESTAMP"
+    ),
+}
+_CREATE_VIEW = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP\s+VIEW\s+([a-z_]+)\s+AS\s+(.*)$",
+                          re.IGNORECASE | re.DOTALL)
+
+
+def _stage_files(session: Any, source: SourceConfig, files: list[Any], key: HashKey
+                 ) -> tuple[Any, Any]:
+    # TEMPORARY: the one import of the stand-in; at merge, engines.spark_staging.stage_files
+    from journey_metrics.engines.spark_staging_duckdb import stage_files
+
+    return stage_files(session, source, files, key)
+
+
+def _input_file(location: str, relative: str, order: int, kind: Any) -> Any:
+    from journey_metrics.engines.spark_staging_duckdb import SparkInputFile
+
+    return SparkInputFile(location, relative, order, kind)
+
+
+# --- file systems --------------------------------------------------------------------------------
+
+def is_url(location: str) -> bool:
+    return "://" in location
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p.rstrip("/") for p in parts)
+
+
+class LakeFS:
+    """The few file operations the lake needs: a local folder (os) or a URL (Hadoop FileSystem
+    through the classic session's JVM)."""
+
+    def __init__(self, session: Any, root: str) -> None:
+        self.root = root.rstrip("/") or "/"
+        self._local = not is_url(root) or root.startswith("file://")
+        self._jvm: Any = None
+        if self._local:
+            self._base = root[len("file://"):] if root.startswith("file://") else root
+        else:
+            jvm = getattr(getattr(session, "sparkContext", None), "_jvm", None)
+            if jvm is None:  # pragma: no cover - Spark Connect
+                raise UsageError("--lake: a URL lake needs --spark-master (the driver renames"
+                                 " its files); with --spark-remote give a folder")
+            self._jvm = jvm
+            self._conf = session.sparkContext._jsc.hadoopConfiguration()
+
+    def url(self, *parts: str) -> str:
+        """What Spark reads or writes."""
+        return _join(self.root, *parts) if parts else self.root
+
+    def _local_path(self, *parts: str) -> Path:
+        return Path(self._base, *parts)
+
+    def _hpath(self, *parts: str) -> Any:
+        return self._jvm.org.apache.hadoop.fs.Path(self.url(*parts))
+
+    def _hfs(self) -> Any:
+        return self._hpath().getFileSystem(self._conf)
+
+    def exists(self, *parts: str) -> bool:
+        if self._local:
+            return self._local_path(*parts).exists()
+        return bool(self._hfs().exists(self._hpath(*parts)))
+
+    def mkdirs(self, *parts: str) -> None:
+        if self._local:
+            self._local_path(*parts).mkdir(parents=True, exist_ok=True)
+        else:
+            self._hfs().mkdirs(self._hpath(*parts))
+
+    def rename(self, source: tuple[str, ...], target: tuple[str, ...]) -> None:
+        if self._local:
+            os.replace(self._local_path(*source), self._local_path(*target))
+        elif not self._hfs().rename(self._hpath(*source), self._hpath(*target)):
+            raise RunError(f"--lake: cannot rename {self.url(*source)}")
+
+    def delete(self, *parts: str) -> None:
+        if self._local:
+            path = self._local_path(*parts)
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        else:
+            self._hfs().delete(self._hpath(*parts), True)
+
+    def listdir(self, *parts: str) -> list[str]:
+        if self._local:
+            path = self._local_path(*parts)
+            return sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+        if not self.exists(*parts):
+            return []
+        return sorted(str(s.getPath().getName()) for s in self._hfs().listStatus(self._hpath(*parts)))
+
+    def read_text(self, *parts: str) -> str | None:
+        if self._local:
+            path = self._local_path(*parts)
+            return path.read_text(encoding="utf-8") if path.exists() else None
+        if not self.exists(*parts):
+            return None
+        stream = self._hfs().open(self._hpath(*parts))
+        try:
+            reader = self._jvm.java.io.BufferedReader(
+                self._jvm.java.io.InputStreamReader(stream, "UTF-8"))
+            lines = []
+            while (line := reader.readLine()) is not None:
+                lines.append(str(line))
+            return "\n".join(lines)
+        finally:
+            stream.close()
+
+    def write_text(self, text: str, *parts: str) -> None:
+        """Written beside and renamed: a reader sees the old or the new text."""
+        partial = (*parts[:-1], parts[-1] + ".partial")
+        if self._local:
+            self._local_path(*partial).parent.mkdir(parents=True, exist_ok=True)
+            self._local_path(*partial).write_text(text, encoding="utf-8")
+        else:
+            stream = self._hfs().create(self._hpath(*partial), True)
+            try:
+                stream.write(bytearray(text.encode("utf-8")))
+            finally:
+                stream.close()
+            if self.exists(*parts):
+                self.delete(*parts)
+        self.rename(partial, parts)
+
+
+# --- the lake's commit protocol ------------------------------------------------------------------
+
+def recover(fs: LakeFS) -> None:
+    """Finish the swaps of a committed run that was killed, or drop an uncommitted one."""
+    for run_id in fs.listdir(PENDING):
+        text = fs.read_text(PENDING, run_id, COMMITTED)
+        if text is not None:
+            _swap_in(fs, run_id, json.loads(text)["datasets"])
+        fs.delete(PENDING, run_id)
+    if fs.exists(PENDING) and not fs.listdir(PENDING):
+        fs.delete(PENDING)
+
+
+def _final(name: str) -> tuple[str, ...]:
+    return tuple(name.split("/"))
+
+
+def _swap_in(fs: LakeFS, run_id: str, names: list[str],
+             between: Callable[[str], None] | None = None) -> None:
+    for name in names:
+        new = (PENDING, run_id, "new", *name.split("/"))
+        if not fs.exists(*new):
+            continue  # swapped already
+        old = (PENDING, run_id, "old", *name.split("/"))
+        if fs.exists(*_final(name)):
+            fs.mkdirs(*old[:-1])
+            fs.rename(_final(name), old)
+        fs.mkdirs(*_final(name)[:-1]) if len(_final(name)) > 1 else None
+        fs.rename(new, _final(name))
+        if between is not None:
+            between(name)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+@dataclass
+class _Planned:
+    source: SourceConfig
+    results: list[FileResult]
+    to_read: list[Any]  # SparkInputFile
+    manifest_rows: dict[str, tuple[int, int, str]]  # relative -> (size, mtime_ns, sha256)
+
+
+def run_spark(
+    input_location: str,
+    lake: str,
+    *,
+    master: str | None = None,
+    remote: str | None = None,
+    announce: Callable[[str], None] | None = None,
+    fail_after: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Load the new files of `input_location` into the lake at `lake` on Spark.
+
+    `fail_after` (tests): called after each dataset is written and after each swap, with its
+    name, so a test can simulate a killed run.
+    """
+    from journey_metrics.channels import configured_rules
+    from journey_metrics.config import load_sources
+    from journey_metrics.engines.spark import spark_session
+    from journey_metrics.hashing import load_key
+    from journey_metrics.staging import check_models
+
+    sources = load_sources()
+    check_models(sources)
+    configured_rules()
+    found = _discover(input_location, sources)
+    key = load_key(announce)
+    session = spark_session(master, remote)
+    session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    fs = LakeFS(session, lake)
+    recover(fs)
+    _check_marker(fs, key)
+    summary = RunSummary(new_run_id(), Path(lake), location=lake)
+    _load_state(session, fs)
+    planned = [_plan_source(session, source, found[source.name]) for source in sources]
+    try:
+        if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
+            _load(session, fs, key, planned, summary.run_id, fail_after)
+        elif any(p.manifest_rows for p in planned):
+            _touch_manifest(session, fs, planned, summary.run_id, fail_after)
+    finally:
+        _drop_views(session)
+    for plan in planned:
+        source_summary = SourceSummary(plan.source.name)
+        for result in plan.results:
+            source_summary.add(result)
+        summary.sources.append(source_summary)
+    summary.events_total, summary.persons, summary.currency = _totals(session, fs)
+    return summary
+
+
+def _discover(input_location: str, sources: list[SourceConfig]) -> dict[str, list[Any]]:
+    """Per source, (InputFile-like) entries in name order: for a folder loader.discover; for a
+    URL, Spark's file listing (size and modification time, no content hash)."""
+    from journey_metrics.loader import discover
+
+    if input_location.startswith("file://"):
+        input_location = input_location[len("file://"):]
+    if not is_url(input_location):
+        return dict(discover(Path(input_location), sources))
+    raise UsageError("--input: URLs are read by the Spark stager (engines/spark_staging.py);"
+                     " the temporary stager reads folders only")
+
+
+def _check_marker(fs: LakeFS, key: HashKey) -> None:
+    text = fs.read_text(LAKE_MARKER)
+    if text is None:
+        if fs.exists(dataset_name("events")):
+            raise UsageError(f"--lake: {fs.url()} holds events.parquet but was not written by "
+                             "`run --engine spark` (no _jm_lake.json): use an empty folder")
+        return
+    marker = json.loads(text)
+    if marker.get("version") != LAKE_VERSION:
+        raise UsageError(f"--lake: {fs.url()} has lake layout version {marker.get('version')},"
+                         f" this journey-metrics writes {LAKE_VERSION}")
+    if marker.get("email_hash_key_fingerprint") != key.fingerprint:
+        raise UsageError(f"lake {fs.url()} was built with a different email hashing key than the "
+                         f"one from {key.origin}; use the original key or a new lake")
+
+
+def _empty(session: Any, schema: str) -> Any:
+    return session.createDataFrame([], schema)
+
+
+def _read_or_empty(session: Any, fs: LakeFS, parts: tuple[str, ...], schema: str) -> Any:
+    if fs.exists(*parts):
+        frame = session.read.parquet(fs.url(*parts))
+        names = [column.split()[0] for column in schema.split(",")]
+        return frame.select(*names)
+    return _empty(session, schema)
+
+
+def _load_state(session: Any, fs: LakeFS) -> None:
+    for table, schema in STATE_COLUMNS.items():
+        frame = _read_or_empty(session, fs, (STATE, dataset_name(table)), schema)
+        frame.createOrReplaceTempView(f"jm_lake_{table}")
+    for table, schema in PUBLIC_STATE_COLUMNS.items():
+        frame = _read_or_empty(session, fs, (dataset_name(table),), schema)
+        frame.createOrReplaceTempView(f"jm_lake_{table}")
+
+
+def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Planned:
+    """Which files to read: unchanged ones (same size and mtime, or same content) are skipped
+    (loader._read_into_batch's rules, against the lake's manifest)."""
+    from journey_metrics.loader import file_sha256
+
+    previous = {
+        str(row[0]): (int(row[1]), int(row[2]), str(row[3]))
+        for row in session.sql(
+            "SELECT file_path, max_by(size_bytes, loaded_at), max_by(mtime_ns, loaded_at),"
+            " max_by(sha256, loaded_at) FROM jm_lake_files WHERE source = :source"
+            " GROUP BY file_path", args={"source": source.name}).collect()
+    }
+    plan = _Planned(source, [], [], {})
+    for order, item in enumerate(files):
+        result = FileResult(source.name, item.relative, "skipped")
+        plan.results.append(result)
+        if item.problem:
+            result.status, result.reason = "failed", item.problem
+            stat = item.path.lstat()
+            plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, "")
+            continue
+        try:
+            stat = item.path.stat()
+        except OSError as exc:
+            result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
+            stat = item.path.lstat()
+            plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, "")
+            continue
+        known = previous.get(item.relative)
+        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+            continue
+        sha = file_sha256(item.path)
+        if known and known[2] == sha:
+            plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, sha)  # touch
+            continue
+        plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, sha)
+        if item.kind is None:
+            patterns = ", ".join(k.pattern + "[.gz]" for k in source.files)
+            result.status, result.reason = "failed", f"file name matches none of {patterns}"
+            continue
+        result.status = "loaded"
+        plan.to_read.append(_input_file(str(item.path), item.relative, order, item.kind))
+    return plan
+
+
+def _statements(path: str) -> dict[str, str]:
+    found = {}
+    for statement in split_statements(load_sql_exact(path)):
+        match = _CREATE_VIEW.match(statement.strip())
+        if match is None:
+            raise RuntimeError(f"sql/{path}: not a CREATE OR REPLACE TEMP VIEW")  # pragma: no cover
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def _sql(session: Any, query: str, params: dict[str, Any]) -> Any:
+    used = {k: v for k, v in params.items() if re.search(rf":{k}\b", query)}
+    return session.sql(query, args=used or None)
+
+
+_VIEWS: list[str] = []
+
+
+def _view(frame: Any, name: str) -> Any:
+    frame.createOrReplaceTempView(name)
+    _VIEWS.append(name)
+    return frame
+
+
+def _drop_views(session: Any) -> None:
+    for name in dict.fromkeys(_VIEWS):
+        session.catalog.dropTempView(name)
+    _VIEWS.clear()
+
+
+def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, Any]:
+    """Every source's staged records, with a `source` column (accepted, rejected)."""
+    from pyspark.sql import functions as F
+
+    from journey_metrics.engines.spark import translate
+
+    accepted_parts, rejected_parts = [], []
+    for plan in planned:
+        if not plan.to_read:
+            continue
+        accepted, rejected = _stage_files(session, plan.source, plan.to_read, key)
+        accepted_parts.append(accepted.withColumn("source", F.lit(plan.source.name)))
+        rejected_parts.append(rejected.select(
+            F.lit(plan.source.name).alias("source"), "file_path",
+            F.col("record_no").cast("bigint"), "reason", "raw", "raw_hash"))
+    accepted_all = _union(accepted_parts)
+    rejected_all = _union(rejected_parts)
+    if accepted_all is None:
+        accepted_all = _empty_accepted(session, key)
+    if rejected_all is None:
+        rejected_all = _empty(session, "source STRING, file_path STRING, record_no BIGINT,"
+                              " reason STRING, raw STRING, raw_hash STRING")
+    accepted_all = accepted_all.localCheckpoint()
+    rejected_all = rejected_all.localCheckpoint()
+    _view(accepted_all, "jm_batch_staged")
+    # the built-in channel of web events (for the content hash), from sql/macros.sql
+    with_builtin = session.sql(translate(
+        "SELECT *, jm_builtin_channel(utm_medium, referrer_class) AS builtin_channel"
+        " FROM jm_batch_staged"))
+    _view(with_builtin, "batch_accepted")
+    _view(rejected_all, "batch_rejected")
+    return with_builtin, rejected_all
+
+
+def _empty_accepted(session: Any, key: HashKey) -> Any:
+    # an empty stage of no files gives the staged columns and types
+    from journey_metrics.config import load_sources
+
+    source = load_sources()[0]
+    from pyspark.sql import functions as F
+
+    accepted, _ = _stage_files(session, source, [], key)
+    return accepted.withColumn("source", F.lit(source.name))
+
+
+def _union(frames: list[Any]) -> Any | None:
+    result = None
+    for frame in frames:
+        result = frame if result is None else result.unionByName(frame, allowMissingColumns=True)
+    return result
+
+
+def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_id: str,
+          fail_after: Callable[[str], None] | None) -> None:
+    from pyspark.sql import functions as F
+
+    _, rejected = _staged(session, key, planned)
+    # whole files the stager could not read (record_no NULL): failed, not quarantined
+    for row in rejected.where(F.col("record_no").isNull()).select(
+            "source", "file_path", "reason").collect():
+        for plan in planned:
+            for result in plan.results:
+                if result.source == row[0] and result.file_path == row[1]:
+                    result.status, result.reason = "failed", row[2]
+    _batch_files(session, planned)
+    params = {"run_id": run_id}
+    for name, query in _statements("spark_ingest/load_batch.spark.sql").items():
+        frame = _sql(session, query, params)
+        if name in ("jm_candidates", "jm_all_links"):
+            frame = frame.localCheckpoint()
+        _view(frame, name)
+    counts = {
+        (str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
+        for r in session.sql("SELECT * FROM jm_batch_counts").collect()
+    }
+    for plan in planned:
+        for result in plan.results:
+            if result.status == "loaded":
+                (result.records, result.events, result.duplicates, result.quarantined,
+                 result.identity_records) = counts.get((result.source, result.file_path),
+                                                       (0, 0, 0, 0, 0))
+    all_events = session.table("jm_lake_events").unionByName(session.table("jm_new_events"))
+    _view(all_events.localCheckpoint(), "jm_all_events")
+    all_traits = session.table("jm_lake_traits").unionByName(session.table("jm_new_traits"))
+    _view(all_traits, "jm_all_traits")
+    _stitch(session)
+    for name, query in _statements("spark_ingest/lake_tables.spark.sql").items():
+        frame = _sql(session, query, params)
+        if name == "jm_out_persons":
+            frame = frame.localCheckpoint()
+        _view(frame, name)
+    manifest = _manifest(session, planned, run_id, counts)
+    datasets: dict[str, Any] = {
+        f"{STATE}/{dataset_name('events')}": session.table("jm_all_events"),
+        f"{STATE}/{dataset_name('links')}": session.table("jm_all_links"),
+        f"{STATE}/{dataset_name('traits')}": session.table("jm_all_traits"),
+        f"{STATE}/{dataset_name('conflicts')}": session.table("jm_lake_conflicts").unionByName(
+            session.table("jm_new_conflicts")),
+        dataset_name("events"): session.table("jm_out_events"),
+        dataset_name("persons"): session.table("jm_out_persons"),
+        dataset_name("traits"): session.table("jm_out_traits"),
+        dataset_name("identity"): session.table("jm_out_identity"),
+        dataset_name("quarantine"): session.table("jm_lake_quarantine").unionByName(
+            session.table("jm_new_quarantine")),
+        dataset_name("files"): manifest,
+    }
+    _commit(fs, run_id, datasets, _marker(key), fail_after)
+
+
+def _batch_files(session: Any, planned: list[_Planned]) -> None:
+    rows = [
+        (plan.source.name, result.file_path)
+        for plan in planned for result in plan.results if result.status == "loaded"
+    ]
+    _view(session.createDataFrame(rows, "source STRING, file_path STRING"), "batch_files")
+
+
+def _manifest(session: Any, planned: list[_Planned], run_id: str,
+              counts: dict[tuple[str, str], tuple[int, ...]]) -> Any:
+    """The lake's manifest with this run's rows: a file read (loaded or failed) gets a row; an
+    unchanged file found under a new modification time gets its time updated (as on DuckDB)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    new_rows, touched = [], []
+    for plan in planned:
+        for result in plan.results:
+            if result.file_path not in plan.manifest_rows:
+                continue
+            size, mtime, sha = plan.manifest_rows[result.file_path]
+            if result.status == "skipped":
+                touched.append((plan.source.name, result.file_path, sha, mtime))
+                continue
+            records, events, duplicates, quarantined, _ = counts.get(
+                (plan.source.name, result.file_path), (0, 0, 0, 0, 0))
+            if result.status == "failed":
+                records = events = duplicates = quarantined = 0
+                result.records = 0
+            new_rows.append((plan.source.name, result.file_path, size, mtime, sha, result.status,
+                             result.reason, records, events, duplicates, quarantined, run_id,
+                             now))
+    schema = PUBLIC_STATE_COLUMNS["files"]
+    new = session.createDataFrame(new_rows, schema)
+    _view(session.createDataFrame(
+        touched, "source STRING, file_path STRING, sha256 STRING, new_mtime BIGINT"),
+        "jm_touched_files")
+    kept = session.sql(
+        "SELECT f.source, f.file_path, f.size_bytes,"
+        " coalesce(t.new_mtime, f.mtime_ns) AS mtime_ns, f.sha256, f.status, f.reason,"
+        " f.records, f.events, f.duplicates, f.quarantined, f.run_id, f.loaded_at"
+        " FROM jm_lake_files AS f LEFT JOIN jm_touched_files AS t"
+        " ON t.source = f.source AND t.file_path = f.file_path AND t.sha256 = f.sha256")
+    return kept.unionByName(new)
+
+
+def _touch_manifest(session: Any, fs: LakeFS, planned: list[_Planned], run_id: str,
+                    fail_after: Callable[[str], None] | None) -> None:
+    """Nothing to load, but files with new modification times: only the manifest changes."""
+    manifest = _manifest(session, planned, run_id, {})
+    _commit(fs, run_id, {dataset_name("files"): manifest}, None, fail_after)
+
+
+def _stitch(session: Any) -> int:
+    """Label propagation until no label changes; each round checkpointed (short lineage)."""
+    queries = _statements("spark_ingest/stitch.spark.sql")
+    _view(session.sql(queries["jm_edges"]).localCheckpoint(), "jm_edges")
+    _view(session.sql(queries["jm_labels_init"]).localCheckpoint(), "jm_labels")
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        labels_next = session.sql(queries["jm_labels_step"]).localCheckpoint()
+        _view(labels_next, "jm_labels_next")
+        changed = int(session.sql(queries["jm_labels_changed"]).collect()[0][0])
+        _view(labels_next, "jm_labels")
+        if changed == 0:
+            return rounds
+    raise RunError(f"identity stitching did not settle in {MAX_ROUNDS} rounds")
+
+
+def _marker(key: HashKey) -> str:
+    return json.dumps({"version": LAKE_VERSION, "email_hash_key_fingerprint": key.fingerprint,
+                       "writer": "journey-metrics run --engine spark"}, indent=2)
+
+
+def _commit(fs: LakeFS, run_id: str, datasets: dict[str, Any], marker: str | None,
+            fail_after: Callable[[str], None] | None) -> None:
+    """Write every dataset under _jm_pending/<run>/new/, then the commit file, then swap."""
+    for name, frame in datasets.items():
+        frame.write.mode("overwrite").parquet(fs.url(PENDING, run_id, "new", name))
+        if fail_after is not None:
+            fail_after(f"write:{name}")
+    if marker is not None:
+        fs.write_text(marker, LAKE_MARKER)
+    fs.write_text(json.dumps({"run_id": run_id, "datasets": list(datasets)}),
+                  PENDING, run_id, COMMITTED)
+    if fail_after is not None:
+        fail_after("commit")
+    _swap_in(fs, run_id, list(datasets),
+             (lambda name: fail_after(f"swap:{name}")) if fail_after is not None else None)
+    fs.delete(PENDING, run_id)
+    if not fs.listdir(PENDING):
+        fs.delete(PENDING)
+
+
+def _totals(session: Any, fs: LakeFS) -> tuple[int, int, dict[str, object]]:
+    """The lake's event and person totals and the reporting currency (as the run summary)."""
+    if not fs.exists(dataset_name("events")):
+        return 0, 0, {"reporting": None, "excluded_orders": 0}
+    from journey_metrics.engines.spark import SparkConnection, open_spark_lake
+    from journey_metrics.metrics._money import currency_summary
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.sql import sql_engine
+
+    con: SparkConnection = open_spark_lake(fs.url())
+    try:
+        with sql_engine("spark"):
+            events = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+            persons = int(con.execute("SELECT count(*) FROM persons").fetchall()[0][0])
+            currency: dict[str, object] = (
+                currency_summary(con, resolve_as_of(con, None, zone("UTC")))  # type: ignore[arg-type]
+                if events else {"reporting": None, "excluded_orders": 0})
+    finally:
+        con.close()
+    return events, persons, currency
