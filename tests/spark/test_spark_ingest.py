@@ -193,12 +193,13 @@ def test_another_key_is_refused(lakes: dict[str, Any], monkeypatch: pytest.Monke
     from typer.testing import CliRunner
 
     from journey_metrics.cli import app
+    from journey_metrics.errors import UsageError
 
     monkeypatch.setenv("JOURNEY_METRICS_HASH_KEY", "another-key-0123456789")
     result = CliRunner().invoke(app, ["run", "--engine", "spark", "--input", str(SAMPLE),
                                       "--lake", str(lakes["spark"]), "--spark-master", MASTER])
-    assert result.exit_code == 2
-    assert "different email hashing key" in result.output
+    assert isinstance(result.exception, UsageError)  # main() prints it in one line, exit 2
+    assert "different email hashing key" in str(result.exception)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -210,8 +211,29 @@ def test_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from journey_metrics.cli import app
+    from journey_metrics.errors import UsageError
 
     result = CliRunner().invoke(app, ["run", "--input", str(SAMPLE), "--db",
                                       str(tmp_path / "w.duckdb"), *args])
-    assert result.exit_code == 2
-    assert message in result.output
+    assert isinstance(result.exception, UsageError)
+    assert message in str(result.exception)
+
+
+def test_a_url_input_is_listed_by_the_cluster_file_system(env: None) -> None:
+    """A URL (here file://) is listed through Hadoop's FileSystem: the same files and kinds as
+    the folder, with sizes and modification times (the manifest's change test for URLs)."""
+    from journey_metrics.config import load_sources
+    from journey_metrics.engines.spark import spark_session
+    from journey_metrics.engines.spark_ingest import RemoteFile, _discover
+
+    sources = load_sources()
+    session = spark_session(MASTER)
+    listed = _discover(f"file://{SAMPLE.resolve()}", sources, session)
+    local = _discover(str(SAMPLE), sources)
+    assert listed is not None and local is not None
+    for source in sources:
+        remote = listed[source.name]
+        assert all(isinstance(f, RemoteFile) for f in remote)
+        assert [(f.relative, f.kind) for f in remote] == [
+            (f.relative, f.kind) for f in local[source.name]]
+        assert [f.size for f in remote] == [f.path.stat().st_size for f in local[source.name]]

@@ -109,9 +109,9 @@ class LakeFS:
     """The few file operations the lake needs: a local folder (os) or a URL (Hadoop FileSystem
     through the classic session's JVM)."""
 
-    def __init__(self, session: Any, root: str) -> None:
+    def __init__(self, session: Any, root: str, *, hadoop: bool = False) -> None:
         self.root = root.rstrip("/") or "/"
-        self._local = not is_url(root) or root.startswith("file://")
+        self._local = not hadoop and (not is_url(root) or root.startswith("file://"))
         self._jvm: Any = None
         if self._local:
             self._base = root[len("file://"):] if root.startswith("file://") else root
@@ -174,6 +174,26 @@ class LakeFS:
         if not self.exists(*parts):
             return []
         return sorted(str(s.getPath().getName()) for s in self._hfs().listStatus(self._hpath(*parts)))
+
+    def is_dir(self, *parts: str) -> bool:
+        if self._local:
+            return self._local_path(*parts).is_dir()
+        return bool(self._hfs().isDirectory(self._hpath(*parts)))
+
+    def files(self, *parts: str) -> list[tuple[str, int, int]]:
+        """(name, size, modification time in ns) of the plain files in a folder, by name."""
+        if self._local:
+            folder = self._local_path(*parts)
+            if not folder.is_dir():
+                return []
+            return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                          for p in folder.iterdir() if p.is_file())
+        if not self.exists(*parts):
+            return []
+        return sorted(
+            (str(s.getPath().getName()), int(s.getLen()), int(s.getModificationTime()) * 1_000_000)
+            for s in self._hfs().listStatus(self._hpath(*parts)) if s.isFile()
+        )
 
     def read_text(self, *parts: str) -> str | None:
         if self._local:
@@ -279,6 +299,9 @@ def run_spark(
     key = load_key(announce)
     session = spark_session(master, remote)
     session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    if found is None:
+        found = _discover(input_location, sources, session)
+        assert found is not None
     fs = LakeFS(session, lake)
     recover(fs)
     _check_marker(fs, key)
@@ -302,17 +325,46 @@ def run_spark(
     return summary
 
 
-def _discover(input_location: str, sources: list[SourceConfig]) -> dict[str, list[Any]]:
-    """Per source, (InputFile-like) entries in name order: for a folder loader.discover; for a
-    URL, Spark's file listing (size and modification time, no content hash)."""
+@dataclass(frozen=True)
+class RemoteFile:
+    """An input file behind a URL, as the cluster's file system lists it."""
+
+    location: str
+    relative: str
+    kind: Any  # FileKind | None
+    size: int
+    mtime_ns: int
+    problem: str | None = None
+
+
+def _discover(input_location: str, sources: list[SourceConfig], session: Any = None
+              ) -> dict[str, list[Any]] | None:
+    """Per source, the files in name order: a folder by loader.discover (InputFile); a URL by
+    the Hadoop file system of the session (RemoteFile: size and modification time, no content
+    hash). None: a URL, to be listed once the session runs."""
     from journey_metrics.loader import discover
 
-    if input_location.startswith("file://"):
-        input_location = input_location[len("file://"):]
     if not is_url(input_location):
         return dict(discover(Path(input_location), sources))
-    raise UsageError("--input: URLs are read by the Spark stager (engines/spark_staging.py);"
-                     " the temporary stager reads folders only")
+    if session is None:
+        return None
+    fs = LakeFS(session, input_location, hadoop=True)
+    if not fs.exists():
+        raise UsageError(f"input folder {input_location} does not exist")
+    by_folder = {s.folder: s for s in sources}
+    unknown = [name for name in fs.listdir() if not name.startswith((".", "_"))
+               and name not in by_folder and fs.is_dir(name)]
+    if unknown:
+        known = ", ".join(sorted(by_folder))
+        raise UsageError(f"unknown source folder {fs.url(unknown[0])} (known: {known})")
+    found: dict[str, list[Any]] = {}
+    for source in sources:
+        found[source.name] = [
+            RemoteFile(fs.url(source.folder, name), f"{source.folder}/{name}",
+                       source.file_kind(name), size, mtime_ns)
+            for name, size, mtime_ns in fs.files(source.folder) if not name.startswith(".")
+        ]
+    return found
 
 
 def _check_marker(fs: LakeFS, key: HashKey) -> None:
@@ -368,32 +420,37 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
     for order, item in enumerate(files):
         result = FileResult(source.name, item.relative, "skipped")
         plan.results.append(result)
+        if isinstance(item, RemoteFile):
+            size, mtime_ns, location = item.size, item.mtime_ns, item.location
+        else:
+            location = str(item.path)
+            try:
+                stat = item.path.stat() if not item.problem else item.path.lstat()
+            except OSError as exc:
+                item_stat = item.path.lstat()
+                result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
+                plan.manifest_rows[item.relative] = (item_stat.st_size, item_stat.st_mtime_ns, "")
+                continue
+            size, mtime_ns = stat.st_size, stat.st_mtime_ns
         if item.problem:
             result.status, result.reason = "failed", item.problem
-            stat = item.path.lstat()
-            plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, "")
-            continue
-        try:
-            stat = item.path.stat()
-        except OSError as exc:
-            result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
-            stat = item.path.lstat()
-            plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, "")
+            plan.manifest_rows[item.relative] = (size, mtime_ns, "")
             continue
         known = previous.get(item.relative)
-        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+        if known and known[0] == size and known[1] == mtime_ns:
             continue
-        sha = file_sha256(item.path)
-        if known and known[2] == sha:
-            plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, sha)  # touch
+        # a local file's content hash (a URL: size and modification time only)
+        sha = "" if isinstance(item, RemoteFile) else file_sha256(item.path)
+        if known and sha and known[2] == sha:
+            plan.manifest_rows[item.relative] = (size, mtime_ns, sha)  # touch
             continue
-        plan.manifest_rows[item.relative] = (stat.st_size, stat.st_mtime_ns, sha)
+        plan.manifest_rows[item.relative] = (size, mtime_ns, sha)
         if item.kind is None:
             patterns = ", ".join(k.pattern + "[.gz]" for k in source.files)
             result.status, result.reason = "failed", f"file name matches none of {patterns}"
             continue
         result.status = "loaded"
-        plan.to_read.append(_input_file(str(item.path), item.relative, order, item.kind))
+        plan.to_read.append(_input_file(location, item.relative, order, item.kind))
     return plan
 
 

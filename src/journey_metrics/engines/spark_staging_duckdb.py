@@ -49,11 +49,12 @@ def stage_files(
             chunk: Any = None
             chunks: list[Any] = []
             for item in files:
-                if "://" in item.location:
+                location = item.location.removeprefix("file://")
+                if "://" in location:
                     failed.append((item.relative, "the temporary DuckDB stager reads local files"
                                    " only"))
                     continue
-                entry = InputFile(Path(item.location), item.relative, item.kind)
+                entry = InputFile(Path(location), item.relative, item.kind)
                 if chunk is not None and not loader._stage_together(chunk.kind, item.kind):
                     loader._stage_chunk(con, source, chunk)
                     chunk = None
