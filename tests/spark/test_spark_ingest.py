@@ -230,7 +230,8 @@ def test_a_url_input_is_listed_by_the_cluster_file_system(env: None) -> None:
     session = spark_session(MASTER)
     listed = _discover(f"file://{SAMPLE.resolve()}", sources, session)
     local = _discover(str(SAMPLE), sources)
-    assert listed is not None and local is not None
+    assert listed is not None
+    assert local is not None
     for source in sources:
         remote = listed[source.name]
         assert all(isinstance(f, RemoteFile) for f in remote)

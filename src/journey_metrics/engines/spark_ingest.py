@@ -24,7 +24,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,7 +173,8 @@ class LakeFS:
             return sorted(p.name for p in path.iterdir()) if path.is_dir() else []
         if not self.exists(*parts):
             return []
-        return sorted(str(s.getPath().getName()) for s in self._hfs().listStatus(self._hpath(*parts)))
+        statuses = self._hfs().listStatus(self._hpath(*parts))
+        return sorted(str(s.getPath().getName()) for s in statuses)
 
     def is_dir(self, *parts: str) -> bool:
         if self._local:
@@ -602,7 +603,7 @@ def _batch_files(session: Any, planned: list[_Planned]) -> None:
 
 
 def _manifest(session: Any, planned: list[_Planned], run_id: str,
-              counts: dict[tuple[str, str], tuple[int, ...]]) -> Any:
+              counts: Mapping[tuple[str, str], tuple[int, ...]]) -> Any:
     """The lake's manifest with this run's rows: a file read (loaded or failed) gets a row; an
     unchanged file found under a new modification time gets its time updated (as on DuckDB)."""
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -20,6 +20,7 @@ from typing import Any
 
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.hashing import HashKey
+from journey_metrics.sql import split_statements
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def stage_files(
         con = open_warehouse(Path(tmp) / "stage.duckdb", key)
         try:
             con.execute(batch_accepted_ddl())
-            for statement in loader.split_statements(loader._BATCH_TABLES):
+            for statement in split_statements(loader._BATCH_TABLES):
                 con.execute(statement)
             failed: list[tuple[str, str]] = []
             chunk: Any = None
@@ -94,7 +95,7 @@ def stage_files(
 
 
 def _frame(session: Any, table: Any) -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     # Spark wants plain timestamps (UTC instants) and strings
     fields = []
