@@ -143,6 +143,9 @@ def test_two_halves_and_a_killed_run_give_the_one_run_lake(lakes: dict[str, Any]
     assert 0 < first.events_total < lakes["spark_run"]["events_total"]
     for path in second:
         shutil.copy2(path, half / path.parent.name / path.name)
+    # two files that fail as a whole (recorded in the manifest, never quarantined)
+    (half / "web" / "notes.txt").write_text("not events")
+    (half / "web" / "events-2026-09-09.jsonl.gz").write_bytes(b"not gzip at all")
 
     def kill(step: str) -> None:
         if step == "swap:events.parquet":  # committed; the state swapped, the rest not yet
@@ -159,8 +162,12 @@ def test_two_halves_and_a_killed_run_give_the_one_run_lake(lakes: dict[str, Any]
     converged = run_spark(str(half), str(lake), master=MASTER)  # finishes the swaps
     assert not (lake / PENDING).exists()
     assert converged.events_total == lakes["spark_run"]["events_total"]
+    failed = {r[1]: r[6] for r in rows(lake, "files") if r[5] == "failed"}
+    assert set(failed) == {"web/notes.txt", "web/events-2026-09-09.jsonl.gz"}
+    assert failed["web/notes.txt"] == "file name matches none of *.jsonl[.gz]"
     for table in TABLES:
-        assert rows(lake, table) == rows(lakes["spark"], table), table
+        found = [r for r in rows(lake, table) if table != "files" or r[5] != "failed"]
+        assert found == rows(lakes["spark"], table), table
 
 
 def test_recover_drops_an_uncommitted_run_and_finishes_a_committed_one(tmp_path: Path) -> None:
