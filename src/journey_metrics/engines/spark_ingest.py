@@ -116,8 +116,11 @@ class LakeFS:
         if self._local:
             self._base = root[len("file://"):] if root.startswith("file://") else root
         else:
-            jvm = getattr(getattr(session, "sparkContext", None), "_jvm", None)
-            if jvm is None:  # pragma: no cover - Spark Connect
+            try:
+                jvm = session.sparkContext._jvm
+            except Exception:  # Spark Connect has no JVM on this side
+                jvm = None
+            if jvm is None:
                 raise UsageError("--lake: a URL lake needs --spark-master (the driver renames"
                                  " its files); with --spark-remote give a folder")
             self._jvm = jvm
@@ -307,9 +310,9 @@ def run_spark(
     recover(fs)
     _check_marker(fs, key)
     summary = RunSummary(new_run_id(), Path(lake), location=lake)
-    _load_state(session, fs)
-    planned = [_plan_source(session, source, found[source.name]) for source in sources]
     try:
+        _load_state(session, fs)
+        planned = [_plan_source(session, source, found[source.name]) for source in sources]
         if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
             _load(session, fs, key, planned, summary.run_id, fail_after)
         elif any(p.manifest_rows for p in planned):
@@ -398,11 +401,10 @@ def _read_or_empty(session: Any, fs: LakeFS, parts: tuple[str, ...], schema: str
 
 def _load_state(session: Any, fs: LakeFS) -> None:
     for table, schema in STATE_COLUMNS.items():
-        frame = _read_or_empty(session, fs, (STATE, dataset_name(table)), schema)
-        frame.createOrReplaceTempView(f"jm_lake_{table}")
+        _view(_read_or_empty(session, fs, (STATE, dataset_name(table)), schema),
+              f"jm_lake_{table}")
     for table, schema in PUBLIC_STATE_COLUMNS.items():
-        frame = _read_or_empty(session, fs, (dataset_name(table),), schema)
-        frame.createOrReplaceTempView(f"jm_lake_{table}")
+        _view(_read_or_empty(session, fs, (dataset_name(table),), schema), f"jm_lake_{table}")
 
 
 def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Planned:
