@@ -88,15 +88,20 @@ RETURN CASE
         THEN timestamp_millis(try_cast(jm_trim(txt) AS BIGINT))
     WHEN NOT upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|\z)" THEN NULL
     WHEN upper(jm_trim(txt)) RLIKE r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[\t\n\f\r ]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
-        THEN try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP)
+        -- DuckDB's TIMESTAMPTZ cast refuses a space before the zone; Spark's accepts it
+        THEN CASE WHEN NOT upper(jm_trim(txt)) RLIKE r"[\t\n\f\r ](Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
+                  THEN try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP) END
     ELSE to_utc_timestamp(
         CAST(try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP_NTZ) AS TIMESTAMP), tz)
 END;
 
--- An instant from Unix seconds (SendGrid), given as a number or numeric text.
+-- An instant from Unix seconds (SendGrid), given as a number or numeric text; microseconds are
+-- rounded, as DuckDB's to_timestamp does. Spark re-serialises the elements of a JSON array, a
+-- long decimal as a double ("1.709287201E9"): the exponent form is read too.
 CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_unix_seconds(txt STRING) RETURNS TIMESTAMP
-RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?\z"
-    THEN timestamp_micros(try_cast(try_cast(jm_trim(txt) AS DOUBLE) * 1000000 AS BIGINT)) END;
+RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
+    THEN timestamp_micros(try_cast(round(try_cast(jm_trim(txt) AS DOUBLE) * 1000000) AS BIGINT))
+    END;
 
 -- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_nps_score(txt STRING) RETURNS BIGINT

@@ -185,7 +185,10 @@ SELECT
     END AS properties,
     CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,
     jm_pseudonymize(jm_blank_to_null(previous_text)) AS previous_id,
-    t.traits,
+    -- identify and group messages set a list of traits (empty when none is kept), others none
+    CASE WHEN message_type IN ('identify', 'group')
+         THEN coalesce(t.traits, CAST(array() AS ARRAY<STRUCT<trait: STRING, value: STRING>>))
+    END AS traits,
     occurred_at AS traits_at,
     utm_medium,
     utm_source,

@@ -209,7 +209,10 @@ def _read_json(session: Any, files: list[SparkInputFile],
         SELECT f.file_order, w.content,
                ltrim(w.content) LIKE '[%' AS is_array,
                CASE WHEN ltrim(w.content) LIKE '[%'
-                    THEN from_json(w.content, 'ARRAY<STRING>') END AS elements
+                    THEN from_json(w.content, 'ARRAY<STRING>') END AS elements,
+               -- the elements' JSON types: Spark gives a string element unquoted
+               CASE WHEN ltrim(w.content) LIKE '[%'
+                    THEN from_json(w.content, 'ARRAY<VARIANT>') END AS variants
         FROM jm_stage_whole AS w JOIN jm_stage_names AS f ON f.file_name = w.file_name
     """)
     classified.createOrReplaceTempView("jm_stage_classified")
@@ -221,7 +224,11 @@ def _read_json(session: Any, files: list[SparkInputFile],
         for row in broken:
             failures[by_order[row.file_order]] = "not a valid JSON array"
     return session.sql(f"""
-        SELECT file_order, pos + 1 AS record_no, element AS raw
+        SELECT file_order, pos + 1 AS record_no,
+               CASE WHEN element IS NULL THEN 'null'
+                    WHEN schema_of_variant(try_element_at(variants, pos + 1)) = 'STRING'
+                        THEN to_json(try_element_at(variants, pos + 1))
+                    ELSE element END AS raw
         FROM jm_stage_classified
         LATERAL VIEW posexplode(elements) e AS pos, element
         WHERE is_array
