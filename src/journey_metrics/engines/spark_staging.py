@@ -24,6 +24,7 @@ column) gives no rows; when a `failures` dict is passed, its reason is put there
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from dataclasses import dataclass
 from typing import Any
@@ -94,10 +95,17 @@ REJECTED_COLUMNS = (("file_path", "STRING"), ("record_no", "BIGINT"), ("reason",
                     ("raw", "STRING"), ("raw_hash", "STRING"))
 
 
+_FUNCTIONS_CONF = "journey_metrics.staging.functions"
+
+
 def install_functions(session: Any, key: HashKey) -> None:
     """Create the staging models' temporary SQL functions on the session (the hashing ones
     carry the key's padded blocks as hex literals: nothing else of the key enters SQL)."""
-    for statement in split_statements(load_sql_exact("staging/functions.spark.sql")):
+    statements = split_statements(load_sql_exact("staging/functions.spark.sql"))
+    marker = hashlib.sha256("\n".join([key.fingerprint, *statements]).encode()).hexdigest()
+    if session.conf.get(_FUNCTIONS_CONF, None) == marker:
+        return  # already created on this session, for this key (each costs a query plan)
+    for statement in statements:
         session.sql(statement)
     session.sql(
         "CREATE OR REPLACE TEMPORARY FUNCTION jm_email_hash(email STRING) RETURNS STRING"
@@ -108,6 +116,7 @@ def install_functions(session: Any, key: HashKey) -> None:
         " RETURN CASE WHEN jm_contains_email(value) THEN concat('h:', jm_email_hash(value))"
         " ELSE value END"
     )
+    session.conf.set(_FUNCTIONS_CONF, marker)
 
 
 def stage_files(
@@ -315,7 +324,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         SELECT record_no, reason FROM by_staging
         UNION ALL
         SELECT record_no, reason FROM by_checks WHERE reason IS NOT NULL
-    """).localCheckpoint()
+    """)
     rejected_keys.createOrReplaceTempView("jm_stage_rejected")
     present = set(staged.columns)
     parts = []
@@ -339,8 +348,9 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         JOIN jm_stage_raw AS k ON k.record_no = r.record_no
         JOIN jm_stage_files AS f ON f.file_order = CAST(r.record_no DIV {KEY_SPAN} AS INT)
     """)
-    # views are names, not data: freeze both plans before the next group reuses the names
-    return accepted.localCheckpoint(), rejected.localCheckpoint()
+    # (a DataFrame keeps the plans its views named when it was made: the next group may reuse
+    # the names)
+    return accepted, rejected
 
 
 def _union(session: Any, frames: list[Any], columns: list[tuple[str, str]]) -> Any:
