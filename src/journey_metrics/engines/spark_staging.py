@@ -24,6 +24,7 @@ column) gives no rows; when a `failures` dict is passed, its reason is put there
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import posixpath
 from dataclasses import dataclass
@@ -136,7 +137,9 @@ def stage_files(
         groups.setdefault((item.kind.model, reader), []).append(item)
     for (model, reader), group in groups.items():
         if reader == "csv":
-            parts = [_read_csv(session, item, failures) for item in group]
+            headers = _csv_headers(session, group)
+            parts = [_read_csv(session, item, headers.get(item.file_order), failures)
+                     for item in group]
             raws = [p for p in parts if p is not None]
             if not raws:
                 continue
@@ -249,15 +252,37 @@ def _read_json(session: Any, files: list[SparkInputFile],
     """)
 
 
-def _read_csv(session: Any, item: SparkInputFile, failures: dict[str, str] | None) -> Any:
+def _csv_headers(session: Any, files: list[SparkInputFile]) -> dict[int, list[str]]:
+    """The header (first line) of each CSV file, read in one Spark job; file_order -> names.
+    Only the header line is parsed here, by Python's csv module (the rows stay in Spark)."""
+    from pyspark.sql import functions as F
+
+    lines = session.read.text([f.location for f in files]).select(
+        F.col("value"), F.col("_metadata.file_name").alias("file_name"),
+        F.col("_metadata.file_block_start").alias("block"),
+        F.monotonically_increasing_id().alias("mid"),
+    ).where("block = 0")
+    firsts = (lines.groupBy("file_name").agg(F.min_by("value", "mid").alias("header"))
+              .join(_names(session, files), "file_name").collect())
+    headers = {}
+    for row in firsts:
+        text = (row.header or "").lstrip("\ufeff")
+        headers[row.file_order] = next(csv.reader([text]), [])
+    return headers
+
+
+def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
+              failures: dict[str, str] | None) -> Any:
     """One CSV file (its own header: internal names or HubSpot's labels, loader.match_header)."""
     from pyspark.sql import functions as F
 
-    frame = (session.read.option("header", True).option("multiLine", True)
+    header = header or []
+    if not header:  # an empty file: no records
+        return None
+    schema = ", ".join(f"c{i} STRING" for i in range(len(header)))  # names we chose
+    frame = (session.read.schema(schema).option("header", True).option("multiLine", True)
              .option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
              .option("encoding", "UTF-8").csv(item.location))
-    header = [name.lstrip("\ufeff") for name in frame.columns]
-    frame = frame.toDF(*[f"c{i}" for i in range(len(header))])  # names we chose
     by_name = {name: f"c{i}" for i, name in reversed(list(enumerate(header)))}
     columns, from_label, extras = match_header(header, item.kind)
     missing = [c for c in item.kind.required_columns if c not in columns]
