@@ -131,11 +131,12 @@ def stage_files(
     install_functions(session, key)
     accepted: list[Any] = []
     rejected: list[Any] = []
-    groups: dict[tuple[str, str], list[SparkInputFile]] = {}
+    # files of one model and reader are staged together (one plan), as the loader's chunks
+    groups: dict[tuple[str, str, tuple[str, ...]], list[SparkInputFile]] = {}
     for item in files:
-        reader = "csv" if item.kind.reader == "csv" else item.kind.reader
-        groups.setdefault((item.kind.model, reader), []).append(item)
-    for (model, reader), group in groups.items():
+        kind = item.kind
+        groups.setdefault((kind.model, str(kind.reader), tuple(kind.columns)), []).append(item)
+    for (model, reader, _columns), group in groups.items():
         if reader == "csv":
             headers = _csv_headers(session, group)
             parts = [_read_csv(session, item, headers.get(item.file_order), failures)
