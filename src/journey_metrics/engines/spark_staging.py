@@ -136,26 +136,54 @@ def stage_files(
     for item in files:
         kind = item.kind
         groups.setdefault((kind.model, str(kind.reader), tuple(kind.columns)), []).append(item)
-    for (model, reader, _columns), group in groups.items():
-        if reader == "csv":
-            headers = _csv_headers(session, group)
-            parts = [_read_csv(session, item, headers.get(item.file_order), failures)
-                     for item in group]
-            raws = [p for p in parts if p is not None]
-            if not raws:
-                continue
-            raw = raws[0]
-            for other in raws[1:]:
-                raw = raw.unionByName(other)
-        elif reader == "jsonl":
-            raw = _read_lines(session, group)
-        else:
-            raw = _read_json(session, group, failures)
-        good, bad = _stage(session, source, model, raw, group)
-        accepted.append(good)
-        rejected.append(bad)
+    for (model, _reader, _columns), group in groups.items():
+        try:
+            staged = _stage_group(session, source, model, group, failures)
+        except UsageError:
+            raise
+        except Exception:
+            # a file Spark cannot read (a truncated gzip...): find it with one cheap read per
+            # file, then stage the others together; only that file fails, as in the loader
+            readable = []
+            for item in group:
+                try:
+                    session.read.text(item.location).count()
+                    readable.append(item)
+                except Exception as exc:
+                    if failures is not None:
+                        failures[item.relative] = f"cannot read file: {_first_line(exc)}"
+            staged = _stage_group(session, source, model, readable, failures) if readable else []
+        for good, bad in staged:
+            accepted.append(good)
+            rejected.append(bad)
     return _union(session, accepted, accepted_columns()), _union(session, rejected,
                                                                  list(REJECTED_COLUMNS))
+
+
+def _stage_group(session: Any, source: SourceConfig, model: str, group: list[SparkInputFile],
+                 failures: dict[str, str] | None) -> list[tuple[Any, Any]]:
+    """Read and stage files of one model and reader: [] or [(accepted, rejected)]."""
+    reader = group[0].kind.reader
+    if reader == "csv":
+        headers = _csv_headers(session, group)
+        parts = [_read_csv(session, item, headers.get(item.file_order), failures)
+                 for item in group]
+        raws = [p for p in parts if p is not None]
+        if not raws:
+            return []
+        raw = raws[0]
+        for other in raws[1:]:
+            raw = raw.unionByName(other)
+    elif reader == "jsonl":
+        raw = _read_lines(session, group)
+    else:
+        raw = _read_json(session, group, failures)
+    return [_stage(session, source, model, raw, group)]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 # --- readers: file -> (file_order, record_no, raw[, csv columns, extra_fields]) ----------------
