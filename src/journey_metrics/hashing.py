@@ -77,10 +77,7 @@ def load_key(announce: Callable[[str], None] | None = None) -> HashKey:
 
 def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
     """Create the TEMP macro `jm_email_hash(email)` = hex HMAC-SHA256(key, lower(trim(email)))."""
-    secret = key.secret if len(key.secret) <= _BLOCK else hashlib.sha256(key.secret).digest()
-    block = secret.ljust(_BLOCK, b"\0")
-    inner = bytes(b ^ 0x36 for b in block).hex()
-    outer = bytes(b ^ 0x5C for b in block).hex()
+    inner, outer = _padded_blocks(key)
     # Hex digits only, so composing them into the macro text cannot inject anything. TEMP macros
     # live in the connection, never in the warehouse file.
     con.execute(
@@ -93,4 +90,28 @@ def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_pseudonymize(value) AS ("
         "  CASE WHEN jm_contains_email(value) THEN 'h:' || jm_email_hash(value) ELSE value END)"
+    )
+
+
+def _padded_blocks(key: HashKey) -> tuple[str, str]:
+    """The HMAC's inner and outer padded key blocks, as hex (RFC 2104)."""
+    secret = key.secret if len(key.secret) <= _BLOCK else hashlib.sha256(key.secret).digest()
+    block = secret.ljust(_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in block).hex(), bytes(b ^ 0x5C for b in block).hex()
+
+
+def spark_hmac_sql(key: HashKey, column: str) -> str:
+    """Spark SQL for hex HMAC-SHA256(key, lower(trim(column))), NULL for a blank or NULL value:
+    the same value as DuckDB's `jm_email_hash` and `HashKey.hash_email`.
+
+    `column` is an expression the caller controls (a column or parameter name of a SQL
+    function); the key enters as hex digits only, so the text cannot inject anything.
+    """
+    inner, outer = _padded_blocks(key)
+    normalized = (
+        f"nullif(lower(trim(BOTH ' \\t\\r\\n\\u000B\\u000C' FROM {column})), '')"
+    )
+    return (
+        f"CASE WHEN {normalized} IS NOT NULL THEN sha2(concat(unhex('{outer}'),"
+        f" unhex(sha2(concat(unhex('{inner}'), encode({normalized}, 'UTF-8')), 256))), 256) END"
     )

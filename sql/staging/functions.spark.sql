@@ -1,0 +1,144 @@
+-- Spark SQL forms of the sql/macros.sql helpers the staging models use (temporary SQL functions:
+-- Spark inlines their bodies, no Python runs per row). Same names, parameters and meaning as the
+-- DuckDB macros; engines/spark_staging.py creates them on the session before staging, together
+-- with jm_email_hash and jm_pseudonymize (they need the hashing key: hashing.spark_hmac_sql).
+-- Differences of dialect kept in mind here:
+--   * RE2 (DuckDB) `$` is the end of the text, Java's also matches before a final line break: `\z`;
+--     RE2 `\s` is [\t\n\f\r ], Java's adds \x0B: the class is spelled out;
+--   * Spark's regexp_replace replaces every match (DuckDB's only with 'g'): the anchored patterns
+--     DuckDB replaces once can only match once anyway;
+--   * a SQL function cannot be called inside a lambda: list helpers inline what they need.
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_trim(txt STRING) RETURNS STRING
+RETURN trim(BOTH ' \t\r\n\u000B\u000C' FROM txt);
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_blank_to_null(txt STRING) RETURNS STRING
+RETURN nullif(jm_trim(txt), '');
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
+RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40')
+    THEN regexp_replace(txt,
+        r"[\p{L}\p{N}._%+'-]+(@|%40)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}",
+        '<redacted-email>')
+    ELSE txt END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
+RETURN (contains(txt, '@') OR contains(txt, '%40'))
+    AND txt RLIKE r"[\p{L}\p{N}._%+'-]+(@|%40)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}";
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
+RETURN trim(BOTH '_' FROM regexp_replace(
+    lower(regexp_replace(trim(txt), '([a-z0-9])([A-Z])', '$1_$2')), '[^a-z0-9]+', '_'));
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
+RETURN nullif(regexp_replace(lower(
+    CASE WHEN contains(url, '//')
+         THEN regexp_extract(url, r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)", 1)
+         ELSE regexp_extract(jm_trim(url), r"^([^/:?#\t\n\f\r ]+\.[^/:?#\t\n\f\r ]+)", 1) END
+), r"^www\.", ''), '');
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_medium(medium STRING) RETURNS STRING
+RETURN CASE WHEN lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')
+            THEN lower(jm_trim(medium)) END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_referrer_class(referrer_host STRING, page_host STRING)
+RETURNS STRING
+RETURN CASE
+    WHEN referrer_host IS NULL THEN 'none'
+    WHEN referrer_host = page_host THEN 'own'
+    WHEN referrer_host RLIKE r"(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.[a-z]{2,3}){1,2}\z"
+        THEN 'search'
+    WHEN referrer_host RLIKE r"(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}\z|(^|\.)(t\.co|x\.com)\z"
+        THEN 'social'
+    ELSE 'external'
+END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_builtin_channel(medium STRING, referrer_class STRING)
+RETURNS STRING
+RETURN CASE
+    WHEN medium IS NOT NULL THEN
+        CASE
+            WHEN medium IN ('cpc', 'ppc', 'paidsearch') THEN 'paid_search'
+            WHEN medium = 'organic' THEN 'organic_search'
+            WHEN medium = 'email' THEN 'email'
+            WHEN medium IN ('social', 'paid_social', 'social-media') THEN 'social'
+            WHEN medium IN ('display', 'banner', 'cpm') THEN 'display'
+            WHEN medium IN ('referral', 'affiliate') THEN 'referral'
+            ELSE 'other'
+        END
+    WHEN referrer_class = 'search' THEN 'organic_search'
+    WHEN referrer_class = 'social' THEN 'social'
+    WHEN referrer_class = 'external' THEN 'referral'
+    ELSE 'direct'
+END;
+
+-- The channel a web event is stored with: the built-in rules (CONTRACT §2). Custom channel
+-- rules are applied when the marts read the stored inputs (utm_medium, referrer_class, ...).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_rules_channel(
+    medium STRING, utm_source STRING, campaign STRING, referrer_class STRING) RETURNS STRING
+RETURN jm_builtin_channel(medium, referrer_class);
+
+-- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or epoch milliseconds.
+-- Spark's casts also read a bare year ("2026") or year-month: DuckDB does not, so a date must
+-- start with year-month-day.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_instant(txt STRING, tz STRING) RETURNS TIMESTAMP
+RETURN CASE
+    WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
+    WHEN jm_trim(txt) RLIKE r"^-?[0-9]{10,16}\z"
+        THEN timestamp_millis(try_cast(jm_trim(txt) AS BIGINT))
+    WHEN NOT upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|\z)" THEN NULL
+    WHEN upper(jm_trim(txt)) RLIKE r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[\t\n\f\r ]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
+        -- DuckDB's TIMESTAMPTZ cast refuses a space before the zone; Spark's accepts it
+        THEN CASE WHEN NOT upper(jm_trim(txt)) RLIKE r"[\t\n\f\r ](Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
+                  THEN try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP) END
+    ELSE to_utc_timestamp(
+        CAST(try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP_NTZ) AS TIMESTAMP), tz)
+END;
+
+-- An instant from Unix seconds (SendGrid), given as a number or numeric text; microseconds are
+-- rounded, as DuckDB's to_timestamp does. Spark re-serialises the elements of a JSON array, a
+-- long decimal as a double ("1.709287201E9"): the exponent form is read too.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_unix_seconds(txt STRING) RETURNS TIMESTAMP
+RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
+    THEN timestamp_micros(try_cast(round(try_cast(jm_trim(txt) AS DOUBLE) * 1000000) AS BIGINT))
+    END;
+
+-- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_nps_score(txt STRING) RETURNS BIGINT
+RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.0+)?\z"
+    THEN try_cast(try_cast(jm_trim(txt) AS DOUBLE) AS BIGINT) END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_event(survey STRING) RETURNS STRING
+RETURN CASE lower(jm_trim(survey))
+    WHEN 'nps' THEN 'nps_response'
+    WHEN 'csat' THEN 'csat_response'
+    WHEN 'ces' THEN 'ces_response'
+END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_low(survey STRING) RETURNS BIGINT
+RETURN CASE lower(jm_trim(survey)) WHEN 'nps' THEN 0 ELSE 1 END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_high(survey STRING) RETURNS BIGINT
+RETURN CASE lower(jm_trim(survey)) WHEN 'nps' THEN 10 WHEN 'csat' THEN 5 WHEN 'ces' THEN 7 END;
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_problem(survey STRING, score_text STRING)
+RETURNS STRING
+RETURN CASE
+    WHEN jm_survey_event(survey) IS NULL
+        THEN concat('unknown survey type ', coalesce(jm_redact(jm_blank_to_null(survey)), '(none)'))
+    WHEN jm_blank_to_null(score_text) IS NULL
+        THEN concat('missing ', upper(jm_trim(survey)), ' score')
+    WHEN jm_nps_score(score_text) IS NULL
+        THEN concat(upper(jm_trim(survey)), ' score is not a whole number: ', jm_redact(score_text))
+    WHEN jm_nps_score(score_text) NOT BETWEEN jm_survey_low(survey) AND jm_survey_high(survey)
+        THEN concat(upper(jm_trim(survey)), ' score outside ',
+                    CAST(jm_survey_low(survey) AS STRING), '-',
+                    CAST(jm_survey_high(survey) AS STRING), ': ', jm_trim(score_text))
+END;
+
+-- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs"); the trim of
+-- jm_blank_to_null is inlined (no SQL function inside a lambda).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_first_listed(txt STRING) RETURNS STRING
+RETURN try_element_at(filter(
+    transform(split(txt, ';'), x -> nullif(trim(BOTH ' \t\r\n\u000B\u000C' FROM x), '')),
+    x -> x IS NOT NULL), 1);

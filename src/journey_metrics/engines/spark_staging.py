@@ -1,0 +1,417 @@
+"""Staging on Spark (issue 16, "Ingest on Spark"): the same staged rows and quarantine reasons as
+the DuckDB loader (loader.py), from Spark's own readers and Spark SQL.
+
+`stage_files(session, source, files, key)` reads the files of one source and returns two Spark
+DataFrames:
+
+- accepted: the columns of DuckDB's TEMP table `batch_accepted` (`staging.batch_accepted_ddl()`:
+  file_path, file_order, then the staging contract's columns without reject_reason), emails
+  already hashed with the keyed HMAC (`hashing.spark_hmac_sql`);
+- rejected: what the DuckDB loader writes to `_jm_quarantine` for them (file_path, record_no,
+  reason, raw redacted like the warehouse's, raw_hash = md5 of the raw record as read).
+
+Records are numbered as on DuckDB: the line number for line-oriented files (blank lines are no
+records but count), the element number (from 1) of a JSON array, and for CSV the data row's
+number + 1 (header = line 1). Each staging model has a Spark SQL form beside it
+(`sql/staging/<model>.spark.sql`, native Spark SQL run as it is) calling the temporary SQL
+functions of `sql/staging/functions.spark.sql`; the pandera checks of validate.py are the Spark
+SQL conditions of `_VALIDATION`, giving the same reason strings. No Python runs per row.
+
+A file that cannot be read at all (a JSON array that does not parse, a CSV file without a required
+column) gives no rows; when a `failures` dict is passed, its reason is put there under the file's
+`relative` path (the loader records such a file as failed).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from journey_metrics.config import FileKind, SourceConfig
+from journey_metrics.errors import UsageError
+from journey_metrics.hashing import HashKey, spark_hmac_sql
+from journey_metrics.sources.readers import match_header, missing_columns_reason
+from journey_metrics.sql import load_sql_exact, split_statements
+from journey_metrics.staging import STAGING_COLUMNS
+
+# A batch-unique record key, as the DuckDB loader's: file_order * KEY_SPAN + record number.
+KEY_SPAN = 10_000_000_000
+
+_SPARK_TYPES = {
+    "BIGINT": "BIGINT",
+    "VARCHAR": "STRING",
+    "BOOLEAN": "BOOLEAN",
+    "DOUBLE": "DOUBLE",
+    "JSON": "STRING",  # JSON text
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",  # an instant (the session's zone is UTC)
+    'STRUCT(trait VARCHAR, "value" VARCHAR)[]': "ARRAY<STRUCT<trait: STRING, value: STRING>>",
+}
+
+# validate.py's pandera checks as Spark SQL: per staged row, the least failing reason (pandera
+# reports every failed check of a row and the loader keeps the smallest reason); a NULL value
+# fails only the not-nullable checks, as in pandera.
+_VALIDATION = """
+least(
+    CASE WHEN coalesce(anonymous_id, user_id, email_hash, crm_contact_id) IS NULL
+         THEN 'no identifier (anonymous id, user id, email or CRM contact id)' END,
+    CASE WHEN is_event AND (event_id IS NULL OR length(event_id) < 1)
+         THEN 'missing event id' END,
+    CASE WHEN is_event AND event_name IS NULL THEN 'missing event name' END,
+    CASE WHEN is_event AND NOT event_name RLIKE '^[a-z][a-z0-9_]*\\\\z'
+         THEN 'event name is not of the form ^[a-z][a-z0-9_]*$' END,
+    CASE WHEN is_event AND occurred_at IS NULL THEN 'missing timestamp' END,
+    CASE WHEN is_event AND (nps_score < 0 OR nps_score > 10)
+         THEN 'survey score outside 0-10' END,
+    CASE WHEN is_event AND event_name IN ('nps_response', 'csat_response', 'ces_response')
+              AND nps_score IS NULL
+         THEN 'missing survey score' END
+)
+"""
+
+_BLANK = "^[\\t\\n\\f\\r ]*$"  # RE2's \s (DuckDB's blank-line test); no line break in a line
+
+
+@dataclass(frozen=True)
+class SparkInputFile:
+    """One input file for Spark: where Spark reads it and how the warehouse names it."""
+
+    location: str  # a local path or any URL Spark reads (s3a://, abfss://, hdfs://, file:)
+    relative: str  # the path as the warehouse records it (loader.InputFile.relative)
+    file_order: int  # position in the source's batch (the loader's `order`)
+    kind: FileKind  # which reader and staging model
+
+
+def accepted_columns() -> list[tuple[str, str]]:
+    """(name, Spark type) of the accepted DataFrame, in batch_accepted's order."""
+    columns = [("file_path", "STRING"), ("file_order", "INT")]
+    columns += [(c.name, _SPARK_TYPES[c.type]) for c in STAGING_COLUMNS
+                if c.name != "reject_reason"]
+    return columns
+
+
+REJECTED_COLUMNS = (("file_path", "STRING"), ("record_no", "BIGINT"), ("reason", "STRING"),
+                    ("raw", "STRING"), ("raw_hash", "STRING"))
+
+
+_FUNCTIONS_CONF = "journey_metrics.staging.functions"
+
+
+def install_functions(session: Any, key: HashKey) -> None:
+    """Create the staging models' temporary SQL functions on the session (the hashing ones
+    carry the key's padded blocks as hex literals: nothing else of the key enters SQL)."""
+    statements = split_statements(load_sql_exact("staging/functions.spark.sql"))
+    marker = hashlib.sha256("\n".join([key.fingerprint, *statements]).encode()).hexdigest()
+    if session.conf.get(_FUNCTIONS_CONF, None) == marker:
+        return  # already created on this session, for this key (each costs a query plan)
+    for statement in statements:
+        session.sql(statement)
+    session.sql(
+        "CREATE OR REPLACE TEMPORARY FUNCTION jm_email_hash(email STRING) RETURNS STRING"
+        f" RETURN {spark_hmac_sql(key, 'email')}"
+    )
+    session.sql(
+        "CREATE OR REPLACE TEMPORARY FUNCTION jm_pseudonymize(value STRING) RETURNS STRING"
+        " RETURN CASE WHEN jm_contains_email(value) THEN concat('h:', jm_email_hash(value))"
+        " ELSE value END"
+    )
+    session.conf.set(_FUNCTIONS_CONF, marker)
+
+
+def stage_files(
+    session: Any,
+    source: SourceConfig,
+    files: list[SparkInputFile],
+    key: HashKey,
+    failures: dict[str, str] | None = None,
+) -> tuple[Any, Any]:
+    """Stage and validate `files` of `source`: (accepted, rejected) DataFrames."""
+    install_functions(session, key)
+    accepted: list[Any] = []
+    rejected: list[Any] = []
+    # files of one model and reader are staged together (one plan), as the loader's chunks
+    groups: dict[tuple[str, str, tuple[str, ...]], list[SparkInputFile]] = {}
+    for item in files:
+        kind = item.kind
+        groups.setdefault((kind.model, str(kind.reader), tuple(kind.columns)), []).append(item)
+    for (model, _reader, _columns), group in groups.items():
+        try:
+            staged = _stage_group(session, source, model, group, failures)
+        except UsageError:
+            raise
+        except Exception:
+            # a file Spark cannot read (a truncated gzip...): find it with one cheap read per
+            # file, then stage the others together; only that file fails, as in the loader
+            readable = []
+            for item in group:
+                try:
+                    session.read.text(item.location).count()
+                    readable.append(item)
+                except Exception as exc:
+                    if failures is not None:
+                        failures[item.relative] = f"cannot read file: {_first_line(exc)}"
+            staged = _stage_group(session, source, model, readable, failures) if readable else []
+        for good, bad in staged:
+            accepted.append(good)
+            rejected.append(bad)
+    return _union(session, accepted, accepted_columns()), _union(session, rejected,
+                                                                 list(REJECTED_COLUMNS))
+
+
+def _stage_group(session: Any, source: SourceConfig, model: str, group: list[SparkInputFile],
+                 failures: dict[str, str] | None) -> list[tuple[Any, Any]]:
+    """Read and stage files of one model and reader: [] or [(accepted, rejected)]."""
+    reader = group[0].kind.reader
+    if reader == "csv":
+        headers = _csv_headers(session, group)
+        parts = [_read_csv(session, item, headers.get(item.file_order), failures)
+                 for item in group]
+        raws = [p for p in parts if p is not None]
+        if not raws:
+            return []
+        raw = raws[0]
+        for other in raws[1:]:
+            raw = raw.unionByName(other)
+    elif reader == "jsonl":
+        raw = _read_lines(session, group)
+    else:
+        raw = _read_json(session, group, failures)
+    return [_stage(session, source, model, raw, group)]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]
+
+
+# --- readers: file -> (file_order, record_no, raw[, csv columns, extra_fields]) ----------------
+
+def _names(session: Any, files: list[SparkInputFile]) -> Any:
+    """(file_name, file_order) of the files: Spark's `_metadata.file_name` names a file."""
+    rows = [(posixpath.basename(f.location.rstrip("/")), f.file_order) for f in files]
+    if len({name for name, _ in rows}) != len(rows):
+        raise UsageError("spark staging: two input files of one source share a file name")
+    return session.createDataFrame(rows, "file_name STRING, file_order INT")
+
+
+def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
+    """Lines of JSON-lines files, numbered as in the file. Spark splits a big file into blocks
+    read in parallel; a line's number is the lines of the file's earlier blocks plus its
+    position in its block (monotonically_increasing_id is consecutive inside a partition)."""
+    from pyspark.sql import functions as F
+
+    lines = session.read.text([f.location for f in files]).select(
+        F.col("value").alias("raw"),
+        F.col("_metadata.file_name").alias("file_name"),
+        F.col("_metadata.file_block_start").alias("block"),
+        F.monotonically_increasing_id().alias("mid"),
+    )
+    lines.createOrReplaceTempView("jm_stage_lines")
+    _names(session, files).createOrReplaceTempView("jm_stage_names")
+    return session.sql(f"""
+        WITH blocks AS (
+            SELECT file_name, block, min(mid) AS first_mid, count(*) AS n
+            FROM jm_stage_lines GROUP BY file_name, block
+        ),
+        offsets AS (
+            SELECT file_name, block, first_mid,
+                   coalesce(sum(n) OVER (PARTITION BY file_name ORDER BY block
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS lines_before
+            FROM blocks
+        ),
+        numbered AS (
+            SELECT f.file_order, o.lines_before + (l.mid - o.first_mid) + 1 AS line_no, l.raw
+            FROM jm_stage_lines AS l
+            JOIN offsets AS o ON o.file_name = l.file_name AND o.block = l.block
+            JOIN jm_stage_names AS f ON f.file_name = l.file_name
+        )
+        SELECT file_order, line_no AS record_no,
+               CASE WHEN line_no = 1 THEN regexp_replace(raw, '^\\uFEFF', '') ELSE raw END AS raw
+        FROM numbered
+        WHERE NOT raw RLIKE '{_BLANK}'
+    """)
+
+
+def _read_json(session: Any, files: list[SparkInputFile],
+               failures: dict[str, str] | None) -> Any:
+    """SendGrid files: a JSON array (records are its elements) or one object per line. Each
+    file is read whole (one row per file: a file must fit an executor's memory)."""
+    from pyspark.sql import functions as F
+
+    whole = session.read.text([f.location for f in files], wholetext=True).select(
+        F.regexp_replace(F.col("value"), "^\\uFEFF", "").alias("content"),
+        F.col("_metadata.file_name").alias("file_name"),
+    )
+    whole.createOrReplaceTempView("jm_stage_whole")
+    _names(session, files).createOrReplaceTempView("jm_stage_names")
+    classified = session.sql("""
+        SELECT f.file_order, w.content,
+               ltrim(w.content) LIKE '[%' AS is_array,
+               CASE WHEN ltrim(w.content) LIKE '[%'
+                    THEN from_json(w.content, 'ARRAY<STRING>') END AS elements,
+               -- the elements' JSON types: Spark gives a string element unquoted
+               CASE WHEN ltrim(w.content) LIKE '[%'
+                    THEN from_json(w.content, 'ARRAY<VARIANT>') END AS variants
+        FROM jm_stage_whole AS w JOIN jm_stage_names AS f ON f.file_name = w.file_name
+    """)
+    classified.createOrReplaceTempView("jm_stage_classified")
+    if failures is not None:
+        broken = session.sql(
+            "SELECT file_order FROM jm_stage_classified WHERE is_array AND elements IS NULL"
+        ).collect()
+        by_order = {f.file_order: f.relative for f in files}
+        for row in broken:
+            failures[by_order[row.file_order]] = "not a valid JSON array"
+    return session.sql(f"""
+        SELECT file_order, pos + 1 AS record_no,
+               CASE WHEN element IS NULL THEN 'null'
+                    WHEN schema_of_variant(try_element_at(variants, pos + 1)) = 'STRING'
+                        THEN to_json(try_element_at(variants, pos + 1))
+                    ELSE element END AS raw
+        FROM jm_stage_classified
+        LATERAL VIEW posexplode(elements) e AS pos, element
+        WHERE is_array
+        UNION ALL
+        SELECT file_order, pos + 1 AS record_no, line AS raw
+        FROM jm_stage_classified
+        LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
+        WHERE NOT is_array AND NOT line RLIKE '{_BLANK}'
+    """)
+
+
+def _csv_headers(session: Any, files: list[SparkInputFile]) -> dict[int, list[str]]:
+    """The header (first line) of each CSV file, read in one Spark job; file_order -> names.
+    Only the header line is parsed here, by Python's csv module (the rows stay in Spark)."""
+    from pyspark.sql import functions as F
+
+    lines = session.read.text([f.location for f in files]).select(
+        F.col("value"), F.col("_metadata.file_name").alias("file_name"),
+        F.col("_metadata.file_block_start").alias("block"),
+        F.monotonically_increasing_id().alias("mid"),
+    ).where("block = 0")
+    firsts = (lines.groupBy("file_name").agg(F.min_by("value", "mid").alias("header"))
+              .join(_names(session, files), "file_name").collect())
+    headers = {}
+    for row in firsts:
+        text = (row.header or "").lstrip("\ufeff")
+        headers[row.file_order] = next(csv.reader([text]), [])
+    return headers
+
+
+def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
+              failures: dict[str, str] | None) -> Any:
+    """One CSV file (its own header: internal names or HubSpot's labels, loader.match_header)."""
+    from pyspark.sql import functions as F
+
+    header = header or []
+    if not header:  # an empty file: no records
+        return None
+    schema = ", ".join(f"c{i} STRING" for i in range(len(header)))  # names we chose
+    frame = (session.read.schema(schema).option("header", True).option("multiLine", True)
+             .option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
+             .option("encoding", "UTF-8").csv(item.location))
+    by_name = {name: f"c{i}" for i, name in reversed(list(enumerate(header)))}
+    columns, from_label, extras = match_header(header, item.kind)
+    missing = [c for c in item.kind.required_columns if c not in columns]
+    if missing:
+        if failures is not None:
+            failures[item.relative] = missing_columns_reason(item.kind, missing)
+        return None
+    selected = []
+    for column in item.kind.columns:
+        if column not in columns:
+            selected.append(F.lit(None).cast("string").alias(column))
+        elif column in from_label and column in item.kind.display_values:
+            selected.append(F.lower(F.regexp_replace(F.col(by_name[columns[column]]),
+                                                     "[\\t\\n\\f\\r ]+", "")).alias(column))
+        else:
+            selected.append(F.col(by_name[columns[column]]).alias(column))
+    no_nulls = {"ignoreNullFields": "false"}
+    extra = (F.to_json(F.struct(*[F.col(by_name[h]).alias(k) for k, h in extras]), no_nulls)
+             if extras else F.lit(None).cast("string"))
+    raw = F.to_json(F.struct(*[F.col(f"c{i}").alias(h) for i, h in enumerate(header)]), no_nulls)
+    numbered = frame.select(F.monotonically_increasing_id().alias("mid"), raw.alias("raw"),
+                            *selected, extra.alias("extra_fields"))
+    from pyspark.sql.window import Window
+
+    return numbered.select(
+        F.lit(item.file_order).cast("int").alias("file_order"),
+        (F.row_number().over(Window.orderBy("mid")) + 1).cast("bigint").alias("record_no"),
+        "raw", *item.kind.columns, "extra_fields",
+    )
+
+
+# --- staging and validation ---------------------------------------------------------------------
+
+def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
+           files: list[SparkInputFile]) -> tuple[Any, Any]:
+    try:
+        model_sql = load_sql_exact(f"staging/{model}.spark.sql")
+    except UsageError:
+        raise UsageError(f"{source.name}: staging model {model} has no Spark form"
+                         f" (sql/staging/{model}.spark.sql)") from None
+    from pyspark.sql import functions as F
+
+    keyed = raw.withColumn("record_no", F.col("file_order").cast("bigint") * KEY_SPAN
+                           + F.col("record_no")).drop("file_order")
+    keyed.createOrReplaceTempView("raw_records")
+    session.createDataFrame(
+        [(f.file_order, f.relative) for f in files], "file_order INT, file_path STRING"
+    ).createOrReplaceTempView("jm_stage_files")
+    args = {"tz": source.timezone, "traits": list(source.traits)}
+    staged = session.sql(model_sql, args={k: v for k, v in args.items() if f":{k}" in model_sql})
+    staged = staged.localCheckpoint()  # staged once: read by both outputs
+    staged.createOrReplaceTempView("jm_stage_staged")
+    keyed.createOrReplaceTempView("jm_stage_raw")
+    rejected_keys = session.sql(f"""
+        WITH by_staging AS (
+            SELECT record_no, min(reject_reason) AS reason FROM jm_stage_staged
+            WHERE reject_reason IS NOT NULL GROUP BY record_no
+        ),
+        by_checks AS (
+            SELECT s.record_no, min({_VALIDATION}) AS reason
+            FROM jm_stage_staged AS s LEFT ANTI JOIN by_staging AS b USING (record_no)
+            GROUP BY s.record_no
+        )
+        SELECT record_no, reason FROM by_staging
+        UNION ALL
+        SELECT record_no, reason FROM by_checks WHERE reason IS NOT NULL
+    """)
+    rejected_keys.createOrReplaceTempView("jm_stage_rejected")
+    present = set(staged.columns)
+    parts = []
+    for name, spark_type in accepted_columns()[2:]:
+        if name == "record_no":
+            parts.append(f"CAST(s.record_no % {KEY_SPAN} AS BIGINT) AS record_no")
+        elif name in present:
+            parts.append(f"CAST(s.{name} AS {spark_type}) AS {name}")
+        else:
+            parts.append(f"CAST(NULL AS {spark_type}) AS {name}")
+    accepted = session.sql(f"""
+        SELECT f.file_path, f.file_order, {", ".join(parts)}
+        FROM jm_stage_staged AS s
+        LEFT ANTI JOIN jm_stage_rejected AS r ON r.record_no = s.record_no
+        JOIN jm_stage_files AS f ON f.file_order = CAST(s.record_no DIV {KEY_SPAN} AS INT)
+    """)
+    rejected = session.sql(f"""
+        SELECT f.file_path, CAST(r.record_no % {KEY_SPAN} AS BIGINT) AS record_no, r.reason,
+               jm_redact(k.raw) AS raw, md5(k.raw) AS raw_hash
+        FROM jm_stage_rejected AS r
+        JOIN jm_stage_raw AS k ON k.record_no = r.record_no
+        JOIN jm_stage_files AS f ON f.file_order = CAST(r.record_no DIV {KEY_SPAN} AS INT)
+    """)
+    # (a DataFrame keeps the plans its views named when it was made: the next group may reuse
+    # the names)
+    return accepted, rejected
+
+
+def _union(session: Any, frames: list[Any], columns: list[tuple[str, str]]) -> Any:
+    if not frames:
+        schema = ", ".join(f"{name} {spark_type}" for name, spark_type in columns)
+        return session.createDataFrame([], schema)
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result

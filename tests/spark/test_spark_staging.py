@@ -1,0 +1,195 @@
+"""Staging on Spark (issue 16, "Ingest on Spark"): `engines.spark_staging.stage_files` gives the
+rows the DuckDB loader stages for the same files: the same accepted rows (batch_accepted) and the
+same quarantine rows (file, record number, reason, redacted raw record, raw hash).
+
+The DuckDB side is the real loader: `load_source` on a fresh warehouse, with the step that
+commits the batch replaced by one that copies the batch tables out. Properties are compared as
+parsed JSON (Spark re-serialises JSON: key order and spacing may differ); timestamps as instants.
+One Spark session (local[2]) serves the module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import shutil
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from engine_compare import NEEDS_SPARK
+from journey_metrics import loader
+from journey_metrics.config import SourceConfig, load_sources
+from journey_metrics.hashing import HashKey, spark_hmac_sql
+from journey_metrics.loader import InputFile, discover, load_source
+from journey_metrics.warehouse import open_warehouse
+
+pytestmark = [pytest.mark.spark, NEEDS_SPARK]
+
+MASTER = "local[2]"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+KEY = HashKey(b"spark-staging-test-key-0123456789", "test")
+
+
+@pytest.fixture(scope="module")
+def session() -> Any:
+    from journey_metrics.engines.spark import spark_session
+
+    return spark_session(MASTER)
+
+
+# --- the DuckDB reference -----------------------------------------------------------------------
+
+Staged = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[str, str]]
+
+
+def duckdb_staged(tmp: Path, source: SourceConfig, files: list[InputFile]) -> Staged:
+    """(accepted rows, quarantine rows, failed files) of DuckDB's loader for `files`."""
+    captured: dict[str, Any] = {}
+
+    def capture(con: Any, source: SourceConfig, run_id: str, results: Any) -> None:
+        accepted = con.sql("SELECT * FROM batch_accepted")
+        captured["accepted"] = [dict(zip(accepted.columns, row, strict=True))
+                                for row in accepted.fetchall()]
+        captured["rejected"] = con.execute(
+            "SELECT file_path, record_no, reason, jm_redact(raw), raw_hash FROM batch_rejected"
+        ).fetchall()
+
+    con = open_warehouse(tmp / f"{source.name}.duckdb", KEY)
+    try:
+        with mock.patch.object(loader, "_commit_batch", capture):
+            summary = load_source(con, source, files, "test-run")
+    finally:
+        con.close()
+    failed = {r.file_path: r.reason or "" for r in summary.file_results if r.status == "failed"}
+    return ([_normal(row) for row in captured.get("accepted", [])],
+            sorted(captured.get("rejected", [])), failed)
+
+
+def spark_staged(session: Any, source: SourceConfig, files: list[InputFile]) -> Staged:
+    from journey_metrics.engines.spark_staging import SparkInputFile, stage_files
+
+    inputs = [SparkInputFile(str(f.path), f.relative, order, f.kind)
+              for order, f in enumerate(files) if f.kind is not None]
+    failures: dict[str, str] = {}
+    accepted, rejected = stage_files(session, source, inputs, KEY, failures)
+    rows = [_normal(row.asDict(recursive=True)) for row in accepted.collect()]
+    return rows, sorted(tuple(r) for r in rejected.collect()), failures
+
+
+def _normal(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A staged row in one comparable form: instants in UTC, properties parsed, traits as
+    (trait, value) pairs in order."""
+    out = []
+    for name in sorted(row):
+        value = row[name]
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC)  # Spark: naive local time; DuckDB: aware
+        elif name == "properties" and value is not None:
+            value = json.dumps(json.loads(value), sort_keys=True)
+        elif name == "traits" and value is not None:
+            value = tuple((t["trait"], t["value"]) for t in value)
+        out.append((name, value))
+    return tuple(out)
+
+
+def _quarantine(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Quarantine rows (file, record, reason, raw) with the raw record parsed when it is JSON:
+    Spark re-serialises the elements of a JSON array (DuckDB keeps their text)."""
+    out = []
+    for file_path, record_no, reason, raw, _hash in rows:
+        try:
+            parsed = json.dumps(json.loads(raw), sort_keys=True)
+        except (TypeError, ValueError):
+            parsed = raw
+        out.append((file_path, record_no, reason, parsed))
+    return out
+
+
+def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(rows, key=repr)
+
+
+def assert_same(tmp: Path, session: Any, source: SourceConfig, files: list[InputFile]) -> Staged:
+    expected = duckdb_staged(tmp, source, files)
+    actual = spark_staged(session, source, files)
+    assert _quarantine(actual[1]) == _quarantine(expected[1])
+    for got, want in zip(actual[1], expected[1], strict=True):
+        if got[3] == want[3]:  # the same raw text: the same hash
+            assert got[4] == want[4]
+    want, got = Counter(expected[0]), Counter(actual[0])
+    missing, extra = _sorted(list(want - got)), _sorted(list(got - want))
+    assert (missing[:3], extra[:3]) == ([], [])
+    assert len(actual[0]) == len(expected[0])
+    assert sorted(actual[2]) == sorted(expected[2])  # the same files fail as a whole
+    return expected
+
+
+def _source(name: str) -> SourceConfig:
+    return next(s for s in load_sources() if s.name == name)
+
+
+# --- the key: HMAC in Spark SQL -----------------------------------------------------------------
+
+@pytest.mark.parametrize("secret", [b"spark-staging-test-key-0123456789",
+                                    b"k" * 64, ("\u00e9t\u00e9-" * 40).encode()])
+def test_spark_hmac_equals_python_hmac(session: Any, secret: bytes) -> None:
+    """Short, block-sized and longer-than-a-block (pre-hashed) keys; unicode, padding, case."""
+    key = HashKey(secret, "test")
+    emails = ["Ana@Example.com", "  \tana@example.com\r\n", "\u00fcml\u00e4ut@b\u00fccher.de",
+              "\u7528\u6237@\u4f8b\u5b50.\u4e2d\u56fd", "", "   ", None]
+    frame = session.createDataFrame([(e,) for e in emails], "email STRING")
+    frame.createOrReplaceTempView("jm_test_emails")
+    rows = session.sql(f"SELECT email, {spark_hmac_sql(key, 'email')} AS h"
+                       " FROM jm_test_emails").collect()
+    for row in rows:
+        if row.email is None or not row.email.strip(" \t\r\n\x0b\x0c"):
+            assert row.h is None
+        else:
+            assert row.h == key.hash_email(row.email)
+            normal = row.email.strip(" \t\r\n\x0b\x0c").lower().encode()
+            assert row.h == hmac.new(secret, normal, hashlib.sha256).hexdigest()
+
+
+# --- data/sample/ and hand-written bad records, staged together (one Spark plan per source) ----
+
+CASES = Path(__file__).resolve().parent / "staging_cases"
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cases folder, with some files gzipped (Spark and DuckDB read .gz alike)."""
+    root = tmp_path_factory.mktemp("staging_cases")
+    shutil.copytree(CASES, root, dirs_exist_ok=True)
+    for plain in (root / "web" / "b-more.jsonl", root / "crm" / "contacts-b-labels.csv"):
+        with gzip.open(plain.with_name(plain.name + ".gz"), "wb") as out:
+            out.write(plain.read_bytes())
+        plain.unlink()
+    # a truncated gzip: that file fails alone (Spark stages the others again without it)
+    whole = gzip.compress("\n".join(str(i) for i in range(20000)).encode())
+    (root / "web" / "d-truncated.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+    return root
+
+
+@pytest.mark.parametrize("name", ["web", "email", "crm"])
+def test_both_engines_stage_the_same_rows(
+    tmp_path: Path, session: Any, cases: Path, name: str
+) -> None:
+    """data/sample/ and the cases (invalid JSON, non-objects, unknown types, bad timestamps,
+    missing ids, survey ranges, label headers, BOM, blank lines, CRLF, gzip, a file that fails
+    as a whole...) in one batch: the same accepted rows, quarantine rows and failed files."""
+    source = _source(name)
+    sources = load_sources()
+    sample = discover(SAMPLE, sources)[name]
+    bad = [InputFile(f.path, f"cases-{f.relative}", f.kind, f.problem)
+           for f in discover(cases, sources)[name]]
+    accepted, rejected, failed = assert_same(tmp_path, session, source, [*sample, *bad])
+    assert any(row[0].startswith("cases-") for row in rejected)
+    assert len(accepted) > 1000
+    assert failed  # a truncated gzip, a broken JSON array, a CSV file without a required column
