@@ -83,14 +83,23 @@ _CREATE_VIEW = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP\s+VIEW\s+([a-z_]+)\s+A
 
 def _stage_files(session: Any, source: SourceConfig, files: list[Any], key: HashKey
                  ) -> tuple[Any, Any]:
-    # TEMPORARY: the one import of the stand-in; at merge, engines.spark_staging.stage_files
-    from journey_metrics.engines.spark_staging_duckdb import stage_files
+    """engines.spark_staging's (accepted, rejected), with each file the stager could not read
+    at all as one rejected row with a NULL record number (recorded as failed, not quarantined)."""
+    from journey_metrics.engines.spark_staging import REJECTED_COLUMNS, stage_files
 
-    return stage_files(session, source, files, key)
+    failures: dict[str, str] = {}
+    accepted, rejected = stage_files(session, source, files, key, failures)
+    if failures:
+        schema = ", ".join(f"{name} {type_}" for name, type_ in REJECTED_COLUMNS)
+        failed = session.createDataFrame(
+            [(path, None, reason, None, None) for path, reason in sorted(failures.items())],
+            schema)
+        rejected = rejected.unionByName(failed)
+    return accepted, rejected
 
 
 def _input_file(location: str, relative: str, order: int, kind: Any) -> Any:
-    from journey_metrics.engines.spark_staging_duckdb import SparkInputFile
+    from journey_metrics.engines.spark_staging import SparkInputFile
 
     return SparkInputFile(location, relative, order, kind)
 
