@@ -10,6 +10,7 @@ test_spark_metrics.py.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -20,10 +21,24 @@ from pathlib import Path
 import pytest
 
 from engine_cases import export_sample, invocations, invoke
-from engine_compare import NEEDS_SPARK, _missing, as_json, first_difference
+from engine_compare import NEEDS_SPARK, as_json, first_difference
 
 CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard", "pandas", "pyarrow")
-_absent = _missing(*CONNECT_CLIENT)
+
+
+def _absent_client() -> list[str]:
+    found = []
+    for module in CONNECT_CLIENT:
+        try:
+            present = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a dotted name whose parent is missing
+            present = False
+        if not present:
+            found.append(f"{module} is not installed (pip install -e '.[spark]')")
+    return found
+
+
+_absent = _absent_client()
 pytestmark = [
     pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK,
     pytest.mark.skipif(bool(_absent), reason="Spark Connect client: " + "; ".join(_absent)),
