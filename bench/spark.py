@@ -170,13 +170,16 @@ def stage_metrics(event_dir: Path) -> list[dict[str, int]]:
     and write bytes, executor run and CPU time (ms), summed from the SparkListenerTaskEnd
     events (a retried or speculative attempt counts: it was work done)."""
     stages: dict[tuple[str, int, int], dict[str, int]] = {}
-    for path in sorted(event_dir.iterdir()):
-        for line in path.read_text().splitlines():
+    # Spark 4 writes an application's log as a folder of rolled files (eventlog_v2_APP/events_N_APP)
+    for path in sorted(p for p in event_dir.rglob("*") if p.is_file()
+                       and not p.name.startswith(("appstatus", "."))):
+        for line in path.read_text(errors="replace").splitlines():
             if '"SparkListenerTaskEnd"' not in line[:60]:
                 continue
             event = json.loads(line)
             metrics = event.get("Task Metrics") or {}
-            key = (path.name, event["Stage ID"], event["Stage Attempt ID"])
+            key = (str(path.relative_to(event_dir)).split("/")[0], event["Stage ID"],
+                   event["Stage Attempt ID"])
             stage = stages.setdefault(key, dict.fromkeys(
                 ("tasks", "input_bytes", "shuffle_read_bytes", "shuffle_write_bytes",
                  "run_ms", "cpu_ms", "spill_bytes"), 0))
@@ -222,14 +225,18 @@ def scale_out(per_command: dict[str, dict[str, int]], events: int,
             "widest_stage_gb": round(widest / 1e9, 1),
             "partitions": max(1, math.ceil(widest / TASK_BYTES)),
             "executor_core_hours": round(m["run_ms"] * factor / 3.6e6, 2),
+            "executor_cpu_hours": round(m["cpu_ms"] * factor / 3.6e6, 2),
         }
     core_hours = sum(c["executor_core_hours"] for c in commands.values())
+    cpu_hours = sum(c["executor_cpu_hours"] for c in commands.values())
     cores = math.ceil(core_hours / (NIGHT_HOURS * CLUSTER_EFFICIENCY))
     return {
         "target_events": TARGET_EVENTS, "measured_events": events, "factor": round(factor, 2),
         "task_mb": TASK_BYTES // 2**20, "night_hours": NIGHT_HOURS,
         "efficiency": CLUSTER_EFFICIENCY, "commands": commands,
-        "executor_core_hours": round(core_hours, 1), "cores": cores,
+        "executor_core_hours": round(core_hours, 1), "executor_cpu_hours": round(cpu_hours, 1),
+        "cores": cores,
+        "cores_if_cpu_bound": math.ceil(cpu_hours / (NIGHT_HOURS * CLUSTER_EFFICIENCY)),
         "suggested_cluster": f"{math.ceil(cores / 8)} executors x 8 cores, 32-64 GB each",
         "shuffle_partitions": max(c["partitions"] for c in commands.values()),
         "assumptions": [
@@ -239,6 +246,9 @@ def scale_out(per_command: dict[str, dict[str, int]], events: int,
             "measured on local[2] (one JVM, local disk): no network shuffle, so a cluster's "
             "shuffle costs more per byte; start-up (~10 s per command) is not scaled",
             f"a task per {TASK_BYTES // 2**20} MB of input or shuffle of the widest stage",
+            "executor run time is wall time of the tasks: on this shared machine it includes "
+            "waiting for a core (load average recorded beside every figure), so the cluster is "
+            "sized on it as an upper bound; executor CPU time gives the lower bound",
         ],
     }
 
@@ -290,13 +300,17 @@ def spark_ingest_available() -> bool:
     return "--engine" in result.stdout
 
 
+def write(size: str, result: dict[str, Any]) -> None:
+    (RESULTS / f"{size}.json").write_text(json.dumps(result, indent=2))
+
+
 def bench_size(size: str, repeat: int) -> dict[str, Any]:
     prepared = prepare(size)
     work = CACHE / f"spark-{size}"
     lake = str(work / "lake")
     events_dir = work / "eventlog"
     shutil.rmtree(events_dir, ignore_errors=True)
-    results: dict[str, Any] = {"size": size, **prepared, "master": MASTER,
+    results: dict[str, Any] = {"machine": machine(), "size": size, **prepared, "master": MASTER,
                                "driver_memory": DRIVER_MEMORY, "commands": {}}
     per_command: dict[str, dict[str, int]] = {}
     for name, args in METRICS.items():
@@ -321,6 +335,8 @@ def bench_size(size: str, repeat: int) -> dict[str, Any]:
             "rows_equal": difference is None, "difference": difference,
             "spark_metrics": per_command[name],
         }
+        results["scale_out"] = scale_out(per_command, int(prepared["events"]))
+        write(size, {**results, "complete": False})  # what is measured so far, if stopped
     ingest_metrics = None
     if spark_ingest_available():
         log(f"{size}: Spark ingest")
@@ -338,6 +354,7 @@ def bench_size(size: str, repeat: int) -> dict[str, Any]:
         results["ingest_spark"] = None
         log(f"{size}: `run --help` has no --engine: Spark ingest not timed")
     results["scale_out"] = scale_out(per_command, int(prepared["events"]), ingest_metrics)
+    results["complete"] = True
     return results
 
 
@@ -360,8 +377,7 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for size in args.sizes.split(","):
-        result = {"machine": machine(), **bench_size(size, args.repeat)}
-        (RESULTS / f"{size}.json").write_text(json.dumps(result, indent=2))
+        write(size, bench_size(size, args.repeat))
         log(f"{size}: written to {RESULTS / f'{size}.json'}")
     if not args.no_report:
         subprocess.run([sys.executable, str(ROOT / "bench" / "spark_report.py")], check=True)

@@ -191,20 +191,23 @@ def render_estimate(results: dict[str, dict[str, Any]]) -> str:
         f"{est['target_events']:,} events:",
         "",
         "| command | input | shuffle written | widest stage | partitions "
-        f"({est['task_mb']} MB each) | executor core-hours |",
-        "|---|---|---|---|---|---|",
+        f"({est['task_mb']} MB each) | executor core-hours (run time) | executor CPU-hours |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, c in est["commands"].items():
         lines.append(f"| {name} | {_gb(c['input_gb'])} | {_gb(c['shuffle_write_gb'])} | "
                      f"{_gb(c['widest_stage_gb'])} | {c['partitions']:,} | "
-                     f"{c['executor_core_hours']:,.2f} |")
+                     f"{c['executor_core_hours']:,.2f} | {c.get('executor_cpu_hours', 0):,.2f} |")
     lines += [
         "",
         f"All of it: **{est['executor_core_hours']:,.1f} executor core-hours** a night. To finish "
         f"in {est['night_hours']:.0f} hours with {est['efficiency']:.0%} of the cores busy: "
         f"**{est['cores']} cores**, e.g. {est['suggested_cluster']}; set "
         f"`spark.sql.shuffle.partitions` to about {est['shuffle_partitions']:,} (or leave "
-        "adaptive execution to coalesce from there).",
+        "adaptive execution to coalesce from there). Sized on the tasks' CPU time instead "
+        f"({est.get('executor_cpu_hours', 0):,.1f} CPU-hours), "
+        f"{est.get('cores_if_cpu_bound', 0)} cores would do: the truth for a dedicated cluster "
+        "lies between, nearer the CPU figure the less the tasks wait on I/O.",
         "",
         "Assumptions:",
         "",
