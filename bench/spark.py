@@ -53,17 +53,18 @@ ENV = {
     "PYTHONWARNINGS": "ignore",
 }
 JM = [sys.executable, "-m", "journey_metrics"]
+# cheapest first: a run stopped part-way (results are written after each command) keeps most
 METRICS: dict[str, list[str]] = {
-    "funnel": ["funnel", "--framework", "aarrr"],
-    "funnel_by_channel": ["funnel", "--framework", "aarrr", "--by", "channel"],
+    "nps": ["nps", "--by", "channel"],
     "retention": ["retention", "--framework", "aarrr", "--start", "activation",
                   "--period", "week"],
+    "revenue": ["revenue", "--period", "week", "--by", "channel"],
     "referral": ["referral"],
-    "nps": ["nps", "--by", "channel"],
-    "paths": ["paths"],
     "attribution": ["attribution", "--conversion", "order_completed", "--model", "last",
                     "--model", "linear"],
-    "revenue": ["revenue", "--period", "week", "--by", "channel"],
+    "paths": ["paths"],
+    "funnel": ["funnel", "--framework", "aarrr"],
+    "funnel_by_channel": ["funnel", "--framework", "aarrr", "--by", "channel"],
 }
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -244,7 +245,7 @@ def scale_out(per_command: dict[str, dict[str, int]], events: int,
             "state grows with persons, which the generator keeps in proportion",
             "skew is not modelled: one huge person or group becomes a straggler task",
             "measured on local[2] (one JVM, local disk): no network shuffle, so a cluster's "
-            "shuffle costs more per byte; start-up (~10 s per command) is not scaled",
+            "shuffle costs more per byte; the JVM start-up of each command is not scaled",
             f"a task per {TASK_BYTES // 2**20} MB of input or shuffle of the widest stage",
             "executor run time is wall time of the tasks: on this shared machine it includes "
             "waiting for a core (load average recorded beside every figure), so the cluster is "
@@ -312,6 +313,9 @@ def bench_size(size: str, repeat: int) -> dict[str, Any]:
     shutil.rmtree(events_dir, ignore_errors=True)
     results: dict[str, Any] = {"machine": machine(), "size": size, **prepared, "master": MASTER,
                                "driver_memory": DRIVER_MEMORY, "commands": {}}
+    results["warehouse_bytes"] = (work / "warehouse.duckdb").stat().st_size
+    results["lake_bytes"] = sum(p.stat().st_size for p in (work / "lake").rglob("*")
+                                if p.is_file())
     per_command: dict[str, dict[str, int]] = {}
     for name, args in METRICS.items():
         cmd = [*args, "--events", lake, "--format", "json"]

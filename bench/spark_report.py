@@ -92,8 +92,8 @@ def render_benchmarks() -> str:
         "",
         "`python bench/spark.py` (Spark's venv: pyspark and Java 17). Target: Spark within 3x of "
         "DuckDB's time at 10M events on this machine (`local[2]`); rows equal (CONTRACT §12). "
-        "Spark pays a JVM start (about 10 s of the figures below) and shuffles on one machine; "
-        "the point is the same numbers and a path to a cluster (docs/scale-out.md).",
+        "Spark pays a JVM start per command and shuffles on one machine; the point is the same "
+        "numbers and a path to a cluster (docs/scale-out.md).",
         "",
     ]
     if not results:
@@ -173,8 +173,11 @@ def render_when_to_move(results: dict[str, dict[str, Any]]) -> str:
         f"in the history the metrics read).",
         "",
         "Move to Spark well before that: when a night's run passes about half the window, when "
-        "the history no longer fits the machine's disk (about 15 bytes per event in the "
-        "warehouse, more while loading), or when several teams need the metrics from one lake. "
+        "the history no longer fits the machine's disk"
+        + (f" (the warehouse holds {r['warehouse_bytes'] / r['events']:,.0f} bytes per event, "
+           f"the exported lake {r['lake_bytes'] / r['events']:,.0f})"
+           if r.get("warehouse_bytes") and r.get("lake_bytes") else "")
+        + ", or when several teams need the metrics from one lake. "
         "These figures were measured with other jobs sharing the 2 cores (load average above); "
         "an idle machine of the same size does better, so they are a floor.",
     ])
