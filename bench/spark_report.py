@@ -82,6 +82,10 @@ def size_section(size: str, r: dict[str, Any]) -> list[str]:
     lines.append(f"| **all metric commands** | {sec(total_d)} | {sec(total_s)} | "
                  f"{total_s / total_d:.2f}x | | | | |")
     lines.append("")
+    if not r.get("complete", True):
+        lines += [f"Partial: {len(r['commands'])} of the bench's metric commands measured "
+                  "before the run was stopped (`python bench/spark.py --sizes "
+                  f"{size}` measures them all).", ""]
     return lines
 
 
