@@ -256,6 +256,30 @@ def scale_out(per_command: dict[str, dict[str, int]], events: int,
 
 # --- the bench --------------------------------------------------------------------------------
 
+def fixed_cost() -> dict[str, Any]:
+    """What a command costs before the data matters: `nps --by channel` over data/sample/'s
+    lake (a few thousand events) on each engine; written to fixed_cost.json."""
+    work = CACHE / "spark-sample"
+    if not (work / "lake").is_dir():
+        work.mkdir(parents=True, exist_ok=True)
+        db = work / "warehouse.duckdb"
+        db.unlink(missing_ok=True)
+        subprocess.run([*JM, "run", "--input", str(ROOT / "data" / "sample"), "--db", str(db),
+                        "--format", "json"], check=True, env=ENV, capture_output=True)
+        shutil.rmtree(work / "lake.part", ignore_errors=True)
+        subprocess.run([*JM, "export", "--db", str(db), "--out", str(work / "lake.part")],
+                       check=True, env=ENV, capture_output=True)
+        (work / "lake.part").rename(work / "lake")
+    cmd = [*JM, *METRICS["nps"], "--events", str(work / "lake"), "--format", "json"]
+    duck = timed([*cmd, "--engine", "duckdb"])
+    spark = timed([*cmd, "--engine", "spark", "--spark-master", MASTER],
+                  env=spark_env(work / "eventlog"))
+    found = {"machine": machine(), "command": METRICS["nps"], "duckdb": summary([duck]),
+             "spark": summary([spark])}
+    (RESULTS / "fixed_cost.json").write_text(json.dumps(found, indent=2))
+    return found
+
+
 def prepare(size: str) -> dict[str, Any]:
     """The warehouse and the lake of a size (loaded and exported once, timed; reused while
     `prepared.json` says both are complete)."""
@@ -378,9 +402,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="1m,10m")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--fixed-cost-only", action="store_true",
+                        help="only measure a command's cost on a tiny lake")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for size in args.sizes.split(","):
+    log(f"fixed cost (load {load_average():.1f})")
+    fixed_cost()
+    for size in [] if args.fixed_cost_only else args.sizes.split(","):
         write(size, bench_size(size, args.repeat))
         log(f"{size}: written to {RESULTS / f'{size}.json'}")
     if not args.no_report:

@@ -102,6 +102,19 @@ def render_benchmarks() -> str:
     ]
     if not results:
         return "\n".join([*lines, "Not measured yet.", ""])
+    fixed = RESULTS / "fixed_cost.json"
+    if fixed.exists():
+        f = json.loads(fixed.read_text())
+        d, s = f["duckdb"], f["spark"]
+        lines += [
+            f"What a command costs before the data matters (`{' '.join(f['command'])}` over "
+            f"data/sample/'s lake): DuckDB {sec(d['seconds'])} ({d['cpu_seconds']:.1f} CPU-s, "
+            f"{d['rss_mb']:,.0f} MB), Spark {sec(s['seconds'])} ({s['cpu_seconds']:.1f} CPU-s, "
+            f"{s['rss_mb']:,.0f} MB: starting the JVM and the session, planning each "
+            f"statement), load {loads(d)} / {loads(s)}. On one machine that fixed cost is most "
+            "of a Spark command's time below.",
+            "",
+        ]
     for size, r in results.items():
         lines += size_section(size, r)
     big = results.get("10m")
