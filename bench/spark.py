@@ -238,7 +238,8 @@ def scale_out(per_command: dict[str, dict[str, int]], events: int,
         "executor_core_hours": round(core_hours, 1), "executor_cpu_hours": round(cpu_hours, 1),
         "cores": cores,
         "cores_if_cpu_bound": math.ceil(cpu_hours / (NIGHT_HOURS * CLUSTER_EFFICIENCY)),
-        "suggested_cluster": f"{math.ceil(cores / 8)} executors x 8 cores, 32-64 GB each",
+        "suggested_cluster": f"{math.ceil(cores / 8)} executors x 8 cores, 16 GB each (about "
+                             "2 GB per core for 128 MB tasks, a rule of thumb)",
         "shuffle_partitions": max(c["partitions"] for c in commands.values()),
         "assumptions": [
             "work (bytes, executor time) grows linearly with events: per-person and per-group "

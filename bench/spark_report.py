@@ -216,11 +216,26 @@ def render_when_to_move(results: dict[str, dict[str, Any]]) -> str:
     ])
 
 
+def rescaled(r: dict[str, Any]) -> dict[str, Any]:
+    """The estimate recomputed from the stored task metrics with bench/spark.py's present
+    assumptions (so a change of them needs no re-run); the stored one if that cannot load."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from spark import scale_out  # type: ignore[import-not-found]
+    except ImportError:
+        return dict(r["scale_out"])
+    per_command = {n: c["spark_metrics"] for n, c in r["commands"].items()}
+    ingest = (r.get("ingest_spark") or {}).get("spark_metrics")
+    return dict(scale_out(per_command, int(r["events"]), ingest))
+
+
 def render_estimate(results: dict[str, dict[str, Any]]) -> str:
     r = results.get("10m") or next(iter(results.values()), None)
     if r is None:
         return "Not measured yet (`python bench/spark.py`)."
-    est = r["scale_out"]
+    est = rescaled(r)
     lines = [
         f"From Spark's own task metrics (event log, `SparkListenerTaskEnd`) of the "
         f"{est['measured_events']:,}-event run, multiplied by {est['factor']:,} for "
