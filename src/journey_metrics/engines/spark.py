@@ -231,6 +231,49 @@ def plan(sql: str) -> tuple[str, str | None, str | None]:
 
 # --- the session and the connection -------------------------------------------------------------
 
+CONNECT_PORT = 15002  # Spark Connect's default port, when the URL names none
+CONNECT_PROBE_SECONDS = 10.0
+
+
+def _reachable(remote: str) -> None:
+    """Fail fast when nothing listens at the Connect URL: the Connect client retries an
+    unreachable server for at least 10 minutes (its retry policy tolerates server restarts), so a
+    wrong host or port would look like a hang. A TCP connect, then the client takes over."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(remote)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port or CONNECT_PORT
+    except ValueError:  # a port that is not a number
+        scheme, host, port = "", None, CONNECT_PORT
+    if scheme != "sc" or not host:
+        raise UsageError(f"--spark-remote: {remote!r} is not a Spark Connect URL sc://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_PROBE_SECONDS).close()
+    except OSError as exc:
+        raise RunError(f"cannot reach Spark Connect at {host}:{port}: "
+                       f"{exc.strerror or exc}") from None
+
+
+def _connect_builder(remote: str) -> Any:
+    """A Spark Connect client builder for `remote` (sc://HOST:PORT).
+
+    Built from pyspark's Connect module, not through `SparkSession.builder.remote()`: that one
+    marks the whole process as Connect-only (`SPARK_CONNECT_MODE_ENABLED` in os.environ), after
+    which a classic `--spark-master` session cannot start in the same process, and it refuses
+    to start while a classic session exists. Only the gRPC client runs here; the session's
+    settings (UTC, shuffle partitions) are the server's, except the time zone, set per session.
+    """
+    _reachable(remote)
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError as exc:  # pyspark without its Connect client's packages
+        raise UsageError("--spark-remote needs the Spark Connect client: pip install "
+                         f"'journey-metrics[spark]' ({exc})") from None
+    return ConnectSession.builder.remote(remote).appName("journey-metrics")
+
+
 def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     """A SparkSession in UTC: Spark Connect at `remote`, else a classic session at `master`
     (default local[*]); an existing session of this process is reused."""
@@ -239,11 +282,11 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     except ImportError:
         raise UsageError("--engine spark needs pyspark: pip install 'journey-metrics[spark]'") \
             from None
-    builder: Any = SparkSession.builder.appName("journey-metrics")
     if remote:
-        builder = builder.remote(remote)
+        builder = _connect_builder(remote)
     else:
-        builder = (builder.master(master or DEFAULT_SPARK_MASTER)
+        builder = (SparkSession.builder.appName("journey-metrics")
+                   .master(master or DEFAULT_SPARK_MASTER)
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.shuffle.partitions", "8")

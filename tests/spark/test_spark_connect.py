@@ -1,0 +1,152 @@
+"""CONTRACT §12 through Spark Connect: `--spark-remote sc://localhost:PORT` gives the DuckDB rows.
+
+A Spark Connect server (pyspark's own `SparkConnectServer`, started with `spark-submit` from the
+pip package, `local[2]`, UTC) runs beside the tests for this module; the commands run in this
+process as the Connect client (only gRPC here, the work in the server's JVM). A few metrics, each
+with a different kind of mart (funnel windows, retention periods, NPS, revenue, attribution),
+against `--db` on the same sample: the full list runs on a classic session in
+test_spark_metrics.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine_cases import export_sample, invocations, invoke
+from engine_compare import NEEDS_SPARK, as_json, first_difference
+
+CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard", "pandas", "pyarrow")
+
+
+def _absent_client() -> list[str]:
+    found = []
+    for module in CONNECT_CLIENT:
+        try:
+            present = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a dotted name whose parent is missing
+            present = False
+        if not present:
+            found.append(f"{module} is not installed (pip install -e '.[spark]')")
+    return found
+
+
+_absent = _absent_client()
+pytestmark = [
+    pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK,
+    pytest.mark.skipif(bool(_absent), reason="Spark Connect client: " + "; ".join(_absent)),
+]
+
+CASES = ("funnel_rules_json", "retention_week_json", "nps_by_channel_week", "revenue_json",
+         "attribution_example_2")
+START_SECONDS = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Spark Connect server on a free port, stopped (its process group) after the module."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    home = _find_spark_home()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("connect") / "server.log"
+    env = {**os.environ, "SPARK_HOME": home, "SPARK_LOCAL_IP": "127.0.0.1"}
+    env.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    env.pop("SPARK_REMOTE", None)
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(Path(home) / "bin" / "spark-submit"),
+             "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+             "--name", "journey-metrics-test-connect", "--master", "local[2]",
+             "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+             "--conf", "spark.ui.enabled=false",
+             "--conf", "spark.sql.shuffle.partitions=8",
+             "--conf", "spark.sql.session.timeZone=UTC",
+             "--conf", "spark.driver.extraJavaOptions=-Duser.timezone=UTC"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not _listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:]
+                pytest.fail(f"the Spark Connect server did not start (exit {server.poll()}):\n"
+                            f"{tail}")
+            time.sleep(0.5)
+        yield f"sc://localhost:{port}"
+    finally:
+        # the client first: at exit it would release its session, retrying a stopped server
+        # for minutes
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        client = ConnectSession.getActiveSession() or ConnectSession._get_default_session()
+        if client is not None:
+            client.stop()
+        os.killpg(server.pid, 15)  # the server's own group (start_new_session)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return export_sample(tmp_path_factory.mktemp("connect_lake"))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_connect_gives_the_duckdb_rows(connect_url: str, exported: tuple[Path, Path],
+                                       name: str) -> None:
+    db, lake = exported
+    args = as_json(invocations()[name])
+    on_connect = invoke([*args, "--engine", "spark", "--events", str(lake),
+                         "--spark-remote", connect_url])
+    on_duckdb = invoke([*args, "--db", str(db)])
+    assert first_difference(on_connect, on_duckdb) is None
+
+
+def test_connect_leaves_classic_sessions_possible(connect_url: str) -> None:
+    """pyspark's `SparkSession.builder.remote()` marks the process Connect-only (an environment
+    variable), after which `--spark-master` could not start a classic session in it."""
+    from journey_metrics.engines.spark import spark_session
+
+    session = spark_session(remote=connect_url)
+    assert type(session).__module__.startswith("pyspark.sql.connect")
+    assert session.sql("SELECT current_timezone() AS tz").collect()[0][0] == "UTC"
+    assert "SPARK_CONNECT_MODE_ENABLED" not in os.environ
+    assert "SPARK_REMOTE" not in os.environ
+
+
+def test_unreachable_connect_fails_fast() -> None:
+    """A wrong port is a one-line error at once (the client itself retries for 10 minutes)."""
+    from journey_metrics.engines.spark import spark_session
+    from journey_metrics.errors import RunError, UsageError
+
+    started = time.monotonic()
+    with pytest.raises(RunError, match="cannot reach Spark Connect at localhost"):
+        spark_session(remote=f"sc://localhost:{_free_port()}")
+    assert time.monotonic() - started < 15
+    with pytest.raises(UsageError, match="not a Spark Connect URL"):
+        spark_session(remote="localhost:15002")
