@@ -43,13 +43,21 @@ def table(result: dict) -> list[str]:
          f"{ratio(r, 'funnel_command', 'funnel_polars_process')} polars process"
          + cpu_note(r, "funnel_command", "funnel_polars_process")),
         ("funnel `--by channel` (whole process)", "funnel_command_by_channel",
-         f"{ratio(r, 'funnel_command_by_channel', 'funnel_polars_process')} polars process"),
+         f"{ratio(r, 'funnel_command_by_channel', 'funnel_polars_process_by_channel')} polars"
+         " process (same split)"
+         + cpu_note(r, "funnel_command_by_channel", "funnel_polars_process_by_channel")),
         ("funnel `--trend week` (whole process)", "funnel_command_trend",
-         f"{ratio(r, 'funnel_command_trend', 'funnel_polars_process')} polars process"),
+         f"{ratio(r, 'funnel_command_trend', 'funnel_polars_process_trend')} polars process"
+         " (same split)" + cpu_note(r, "funnel_command_trend", "funnel_polars_process_trend")),
         ("funnel `--times` (whole process)", "funnel_command_times",
-         f"{ratio(r, 'funnel_command_times', 'funnel_polars_process')} polars process"),
+         f"{ratio(r, 'funnel_command_times', 'funnel_polars_process')} polars process"
+         " (plain chain: the peer has no times)"
+         + cpu_note(r, "funnel_command_times", "funnel_polars_process")),
         ("peer: polars join_asof chain (whole process: `python bench/funnel_polars.py`)",
          "funnel_polars_process", "1.00x"),
+        ("peer: polars, `--by-channel` (whole process)", "funnel_polars_process_by_channel",
+         "1.00x"),
+        ("peer: polars, `--trend-week` (whole process)", "funnel_polars_process_trend", "1.00x"),
         ("funnel: engine only (SQL, in process)", "funnel_engine",
          f"{ratio(r, 'funnel_engine', 'funnel_polars_join_asof')} polars in process"),
         ("peer: polars join_asof chain (in process)", "funnel_polars_join_asof", "1.00x"),
@@ -90,7 +98,13 @@ def main() -> None:
         out += table(r)
         counts = r["funnel_counts"]
         out += ["", f"Funnel counts per stage: journey-metrics {counts['journey_metrics']}, "
-                f"polars {counts['polars']}: {'agree' if counts['agree'] else 'DISAGREE'}.", ""]
+                f"polars {counts['polars']}: {'agree' if counts['agree'] else 'DISAGREE'}."]
+        for option, label in (("by_channel", "per channel"), ("trend", "per week")):
+            split = r.get(f"funnel_counts_{option}")
+            if split:
+                out += [f"Counts {label} ({split['groups']} groups): "
+                        f"{'agree' if split['agree'] else 'DISAGREE'}."]
+        out += [""]
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():
         out += [notes.read_text()]

@@ -277,11 +277,27 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     polars_cli = [timed([sys.executable, str(ROOT / "bench" / "funnel_polars.py"),
                          str(export_dir / "events.parquet")]) for _ in range(repeat)]
     results["funnel_polars_process"] = median_of(polars_cli)
-    for option, extra in {"by_channel": ["--by", "channel"], "trend": ["--trend", "week"],
-                          "times": ["--times"]}.items():
-        results[f"funnel_command_{option}"] = median_of(
-            [timed([*JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
-                    "--format", "json", *extra]) for _ in range(repeat)])
+    modes = {"by_channel": (["--by", "channel"], "--by-channel"),
+             "trend": (["--trend", "week"], "--trend-week"), "times": (["--times"], None)}
+    for option, (extra, peer_mode) in modes.items():
+        ours = [timed([*JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
+                       "--format", "json", *extra]) for _ in range(repeat)]
+        results[f"funnel_command_{option}"] = median_of(ours)
+        if peer_mode is None:  # the peer has no --times: compared with its plain chain
+            continue
+        # the peer computes the same split (bench/funnel_polars.py), and the counts must agree
+        theirs = [timed([sys.executable, str(ROOT / "bench" / "funnel_polars.py"),
+                         str(export_dir / "events.parquet"), peer_mode]) for _ in range(repeat)]
+        results[f"funnel_polars_process_{option}"] = median_of(theirs)
+        split: dict[str, list[int]] = {}
+        for row in json.loads(str(ours[0]["stdout"])):
+            if option == "by_channel":
+                split.setdefault(row["group"], []).append(row["persons"])
+            elif row["group"] == "all":
+                split.setdefault(str(row["period"]), []).append(row["persons"])
+        peer_split = json.loads(str(theirs[0]["stdout"]).strip().splitlines()[-1])
+        results[f"funnel_counts_{option}"] = {"agree": split == peer_split,
+                                              "groups": len(split)}
     polars_run = timed([sys.executable, "-c", POLARS, str(export_dir / "events.parquet"),
                         str(repeat), str(ROOT / "bench")])
     polars_out = json.loads(str(polars_run["stdout"]).strip().splitlines()[-1])
