@@ -81,6 +81,64 @@ def table(result: dict) -> list[str]:
     return lines
 
 
+def scale_table() -> list[str]:
+    """The scale curve (bench/scale.py): per size and command, wall, CPU, peak RSS, and CPU
+    seconds per million events (flat = linear)."""
+    found = [json.loads(p.read_text()) for p in sorted((RESULTS / "scale").glob("*.json"))]
+    if not found:
+        return []
+    found.sort(key=lambda r: r["events_total"])
+    out = ["## Scale curve (`bench/scale.py`)", "",
+           "Each command once per size, as its own process, on the generated inputs (85k, 850k",
+           "and 2.55M persons, 90 days, seed 11). CPU s per million events is the cost per",
+           "unit: a flat row is linear growth.", "",
+           "| command | size | events | wall | CPU | CPU s / M events | max RSS | load |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for command in ("run", "funnel", "paths", "attribution", "report"):
+        for r in found:
+            m = r.get(command)
+            if not m:
+                continue
+            millions = r["events_total"] / 1e6
+            out.append(f"| {command} | {r['size']} | {r['events_total']:,} | {fmt(m['seconds'])}"
+                       f" | {fmt(m['cpu_seconds'])} | {m['cpu_seconds'] / millions:.2f}"
+                       f" | {m['rss_mb']:,.0f} MB | {m['load'][0]:.1f} |")
+    commits = sorted({str(r.get("commit", "")) for r in found})
+    dates = sorted({r["machine"]["date"] for r in found})
+    out += ["", f"Measured at commit {', '.join(commits)} on {', '.join(dates)}.", ""]
+    return out
+
+
+def funnel_peer_table() -> list[str]:
+    """Funnel vs the polars chain, whole processes, interleaved (bench/funnel_peers.py)."""
+    found = sorted((RESULTS / "funnel").glob("*.json"))
+    out: list[str] = []
+    for path in found:
+        r = json.loads(path.read_text())
+        out += [f"## Funnel vs polars, whole processes ({path.stem}, `bench/funnel_peers.py`)", "",
+                f"Commit {r.get('commit', '')}, {r['machine']['date']}; medians of interleaved"
+                " runs (ours, polars, ours, ...); start-up included.", "",
+                "| mode | ours wall | polars wall | ours CPU | polars CPU | ratio (wall) |"
+                " ratio (CPU) | counts |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for mode in ("plain", "by_channel", "trend", "times"):
+            if mode not in r:
+                continue
+            o, p = r[mode]["ours"], r[mode]["polars"]
+            agree = r[mode].get("agree")
+            note = ("agree" if agree else "DISAGREE") if agree is not None else \
+                "peer: plain chain (it has no times)"
+            out.append(f"| {mode} | {fmt(o['seconds'])} | {fmt(p['seconds'])} |"
+                       f" {fmt(o['cpu_seconds'])} | {fmt(p['cpu_seconds'])} |"
+                       f" {o['seconds'] / p['seconds']:.2f}x |"
+                       f" {o['cpu_seconds'] / p['cpu_seconds']:.2f}x | {note} |")
+        loads = [x for mode in r if isinstance(r[mode], dict) and "ours" in r[mode]
+                 for x in r[mode]["ours"]["load"]]
+        if loads:
+            out += ["", f"Load average during these runs: {min(loads):.1f} to {max(loads):.1f}."]
+        out += [""]
+    return out
+
+
 def main() -> None:
     out = ["# Benchmarks", "",
            "Measured by `make bench` (`bench/run.py`) on the project's machine; every command runs",
@@ -105,6 +163,8 @@ def main() -> None:
                 out += [f"Counts {label} ({split['groups']} groups): "
                         f"{'agree' if split['agree'] else 'DISAGREE'}."]
         out += [""]
+    out += funnel_peer_table()
+    out += scale_table()
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():
         out += [notes.read_text()]

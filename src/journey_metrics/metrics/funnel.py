@@ -113,9 +113,10 @@ def funnel_sql(
             and framework is not None and by_time(framework)):
         ctes = [f"stage_events AS MATERIALIZED ({stage_events_by_time_sql(flags)})"]
         if mode == "trend":
-            ctes += [load_sql("marts/funnel/attempt_1_by_time.sql")]
+            ctes += [fill_snippets("marts/funnel/attempt_1_by_time.sql",
+                                   entry_best="true" if entry == "best" else "false")]
             ctes += [fill_snippets("marts/funnel/attempt_k_by_time.sql", k=k, prev=k - 1)
-                     for k in range(2, stage_count + 1)]
+                     for k in range(3, stage_count + 1)]
             ctes.append(f"attempts AS (SELECT * FROM attempt_{stage_count})")
             return ("WITH " + ",\n".join(ctes) + "\n" + fill_snippets(
                 "marts/funnel/trend_summary.sql", aggregates=_trend_aggregates(stage_count),
