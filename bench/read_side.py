@@ -20,9 +20,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-JM = str(BIN / "journey-metrics")
-ENV = {**os.environ, "JOURNEY_METRICS_HASH_KEY": "benchmark-key-0123456789abcdef"}
+ROOT = Path(__file__).resolve().parent.parent
+# the CLI of THIS checkout (src/ first on the path), not whatever the venv has installed
+JM = [sys.executable, "-m", "journey_metrics"]
+ENV = {**os.environ, "JOURNEY_METRICS_HASH_KEY": "benchmark-key-0123456789abcdef",
+       "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT),
+                                      *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def timed(args: list[str]) -> dict[str, float]:
@@ -45,22 +48,22 @@ def main() -> None:
         inputs = work / "input"
         shutil.copytree(full, inputs, copy_function=os.link)
         db = str(work / "w.duckdb")
-        results = {"full_load": timed([JM, "run", "--input", str(inputs), "--db", db])}
+        results = {"full_load": timed([*JM, "run", "--input", str(inputs), "--db", db])}
         for path in extra.rglob("*"):
             if path.is_file():
                 (inputs / path.relative_to(extra)).parent.mkdir(parents=True, exist_ok=True)
                 os.link(path, inputs / path.relative_to(extra))
-        results["incremental_night"] = timed([JM, "run", "--input", str(inputs), "--db", db])
-        results["rerun_nothing_new"] = timed([JM, "run", "--input", str(inputs), "--db", db])
-        results["report"] = median([timed([JM, "report", "--db", db, "--out",
+        results["incremental_night"] = timed([*JM, "run", "--input", str(inputs), "--db", db])
+        results["rerun_nothing_new"] = timed([*JM, "run", "--input", str(inputs), "--db", db])
+        results["report"] = median([timed([*JM, "report", "--db", db, "--out",
                                            str(work / "report")]) for _ in range(2)])
-        results["funnel_default"] = median([timed([JM, "funnel", "--framework", "aarrr",
+        results["funnel_default"] = median([timed([*JM, "funnel", "--framework", "aarrr",
                                                    "--db", db, "--format", "json"])
                                             for _ in range(3)])
-        results["funnel_computed"] = median([timed([JM, "funnel", "--framework", "aarrr",
+        results["funnel_computed"] = median([timed([*JM, "funnel", "--framework", "aarrr",
                                                     "--window", "30d", "--db", db,
                                                     "--format", "json"]) for _ in range(3)])
-        results["help"] = median([timed([JM, "--help"]) for _ in range(3)])
+        results["help"] = median([timed([*JM, "--help"]) for _ in range(3)])
         night, full_load = results["incremental_night"], results["full_load"]
         results["night_share_of_full_load"] = {
             "seconds": night["seconds"] / full_load["seconds"],

@@ -43,13 +43,21 @@ def table(result: dict) -> list[str]:
          f"{ratio(r, 'funnel_command', 'funnel_polars_process')} polars process"
          + cpu_note(r, "funnel_command", "funnel_polars_process")),
         ("funnel `--by channel` (whole process)", "funnel_command_by_channel",
-         f"{ratio(r, 'funnel_command_by_channel', 'funnel_polars_process')} polars process"),
+         f"{ratio(r, 'funnel_command_by_channel', 'funnel_polars_process_by_channel')} polars"
+         " process (same split)"
+         + cpu_note(r, "funnel_command_by_channel", "funnel_polars_process_by_channel")),
         ("funnel `--trend week` (whole process)", "funnel_command_trend",
-         f"{ratio(r, 'funnel_command_trend', 'funnel_polars_process')} polars process"),
+         f"{ratio(r, 'funnel_command_trend', 'funnel_polars_process_trend')} polars process"
+         " (same split)" + cpu_note(r, "funnel_command_trend", "funnel_polars_process_trend")),
         ("funnel `--times` (whole process)", "funnel_command_times",
-         f"{ratio(r, 'funnel_command_times', 'funnel_polars_process')} polars process"),
+         f"{ratio(r, 'funnel_command_times', 'funnel_polars_process')} polars process"
+         " (plain chain: the peer has no times)"
+         + cpu_note(r, "funnel_command_times", "funnel_polars_process")),
         ("peer: polars join_asof chain (whole process: `python bench/funnel_polars.py`)",
          "funnel_polars_process", "1.00x"),
+        ("peer: polars, `--by-channel` (whole process)", "funnel_polars_process_by_channel",
+         "1.00x"),
+        ("peer: polars, `--trend-week` (whole process)", "funnel_polars_process_trend", "1.00x"),
         ("funnel: engine only (SQL, in process)", "funnel_engine",
          f"{ratio(r, 'funnel_engine', 'funnel_polars_join_asof')} polars in process"),
         ("peer: polars join_asof chain (in process)", "funnel_polars_join_asof", "1.00x"),
@@ -73,6 +81,64 @@ def table(result: dict) -> list[str]:
     return lines
 
 
+def scale_table() -> list[str]:
+    """The scale curve (bench/scale.py): per size and command, wall, CPU, peak RSS, and CPU
+    seconds per million events (flat = linear)."""
+    found = [json.loads(p.read_text()) for p in sorted((RESULTS / "scale").glob("*.json"))]
+    if not found:
+        return []
+    found.sort(key=lambda r: r["events_total"])
+    out = ["## Scale curve (`bench/scale.py`)", "",
+           "Each command once per size, as its own process, on the generated inputs (85k, 850k",
+           "and 2.55M persons, 90 days, seed 11). CPU s per million events is the cost per",
+           "unit: a flat row is linear growth.", "",
+           "| command | size | events | wall | CPU | CPU s / M events | max RSS | load |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for command in ("run", "funnel", "paths", "attribution", "report"):
+        for r in found:
+            m = r.get(command)
+            if not m:
+                continue
+            millions = r["events_total"] / 1e6
+            out.append(f"| {command} | {r['size']} | {r['events_total']:,} | {fmt(m['seconds'])}"
+                       f" | {fmt(m['cpu_seconds'])} | {m['cpu_seconds'] / millions:.2f}"
+                       f" | {m['rss_mb']:,.0f} MB | {m['load'][0]:.1f} |")
+    commits = sorted({str(r.get("commit", "")) for r in found})
+    dates = sorted({r["machine"]["date"] for r in found})
+    out += ["", f"Measured at commit {', '.join(commits)} on {', '.join(dates)}.", ""]
+    return out
+
+
+def funnel_peer_table() -> list[str]:
+    """Funnel vs the polars chain, whole processes, interleaved (bench/funnel_peers.py)."""
+    found = sorted((RESULTS / "funnel").glob("*.json"))
+    out: list[str] = []
+    for path in found:
+        r = json.loads(path.read_text())
+        out += [f"## Funnel vs polars, whole processes ({path.stem}, `bench/funnel_peers.py`)", "",
+                f"Commit {r.get('commit', '')}, {r['machine']['date']}; medians of interleaved"
+                " runs (ours, polars, ours, ...); start-up included.", "",
+                "| mode | ours wall | polars wall | ours CPU | polars CPU | ratio (wall) |"
+                " ratio (CPU) | counts |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for mode in ("plain", "by_channel", "trend", "times"):
+            if mode not in r:
+                continue
+            o, p = r[mode]["ours"], r[mode]["polars"]
+            agree = r[mode].get("agree")
+            note = ("agree" if agree else "DISAGREE") if agree is not None else \
+                "peer: plain chain (it has no times)"
+            out.append(f"| {mode} | {fmt(o['seconds'])} | {fmt(p['seconds'])} |"
+                       f" {fmt(o['cpu_seconds'])} | {fmt(p['cpu_seconds'])} |"
+                       f" {o['seconds'] / p['seconds']:.2f}x |"
+                       f" {o['cpu_seconds'] / p['cpu_seconds']:.2f}x | {note} |")
+        loads = [x for mode in r if isinstance(r[mode], dict) and "ours" in r[mode]
+                 for x in r[mode]["ours"]["load"]]
+        if loads:
+            out += ["", f"Load average during these runs: {min(loads):.1f} to {max(loads):.1f}."]
+        out += [""]
+    return out
+
+
 def main() -> None:
     out = ["# Benchmarks", "",
            "Measured by `make bench` (`bench/run.py`) on the project's machine; every command runs",
@@ -90,7 +156,15 @@ def main() -> None:
         out += table(r)
         counts = r["funnel_counts"]
         out += ["", f"Funnel counts per stage: journey-metrics {counts['journey_metrics']}, "
-                f"polars {counts['polars']}: {'agree' if counts['agree'] else 'DISAGREE'}.", ""]
+                f"polars {counts['polars']}: {'agree' if counts['agree'] else 'DISAGREE'}."]
+        for option, label in (("by_channel", "per channel"), ("trend", "per week")):
+            split = r.get(f"funnel_counts_{option}")
+            if split:
+                out += [f"Counts {label} ({split['groups']} groups): "
+                        f"{'agree' if split['agree'] else 'DISAGREE'}."]
+        out += [""]
+    out += funnel_peer_table()
+    out += scale_table()
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():
         out += [notes.read_text()]

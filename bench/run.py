@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache"
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
-JM = str(BIN / "journey-metrics")
+# the CLI of THIS checkout (src/ first on the path), not whatever the venv has installed
+JM = [sys.executable, "-m", "journey_metrics"]
 FRAMEWORK = ROOT / "bench" / "bench_framework.yaml"
 PERSONS = {"1m": 85_000, "10m": 850_000}
 DAYS = 90
@@ -37,6 +38,8 @@ ENV = {
     **os.environ,
     "JOURNEY_METRICS_HASH_KEY": "benchmark-key-0123456789abcdef",
     "PYTHONHASHSEED": "0",
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT),
+                                   *filter(None, [os.environ.get("PYTHONPATH")])]),
 }
 
 
@@ -84,7 +87,7 @@ def ensure_input(size: str) -> tuple[Path, Path]:
     shutil.rmtree(extra, ignore_errors=True)
     log(f"generating {size} ({PERSONS[size]:,} persons, {DAYS} days)")
     started = time.monotonic()
-    subprocess.run([JM, "generate", "--persons", str(PERSONS[size]), "--seed", "11",
+    subprocess.run([*JM, "generate", "--persons", str(PERSONS[size]), "--seed", "11",
                     "--days", str(DAYS), "--out", str(full)], check=True, env=ENV)
     log(f"generated in {time.monotonic() - started:.0f} s")
     last_day = sorted(p.name for p in (full / "web").iterdir())[-1].removeprefix("events-")[:10]
@@ -221,7 +224,7 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
                 shutil.rmtree(leftover)
             else:
                 leftover.unlink()
-        ingest.append(timed([JM, "run", "--input", str(full), "--db", str(db), "--format",
+        ingest.append(timed([*JM, "run", "--input", str(full), "--db", str(db), "--format",
                              "json"]))
         if i == 0:
             summary = json.loads(str(ingest[0]["stdout"]))
@@ -232,7 +235,8 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
 
     log(f"{size}: ingest with memory_limit=4GB (the default is 1GB)")
     limited_db = work / "limited.duckdb"
-    limited = timed([JM, "run", "--input", str(full), "--db", str(limited_db), "--format", "json"],
+    limited = timed([*JM, "run", "--input", str(full), "--db", str(limited_db), "--format",
+                     "json"],
                     env={**ENV, "JOURNEY_METRICS_MEMORY_LIMIT": "4GB"})
     results["ingest_memory_limit_4gb"] = median_of([limited])
     for leftover in work.glob("limited.duckdb*"):
@@ -249,7 +253,7 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
                 os.link(path, night_input / path.relative_to(extra))
         night_db = work / "night.duckdb"
         shutil.copy(db, night_db)
-        nights.append(timed([JM, "run", "--input", str(night_input), "--db", str(night_db),
+        nights.append(timed([*JM, "run", "--input", str(night_input), "--db", str(night_db),
                              "--format", "json"]))
         night_db.unlink()
     results["incremental_night"] = median_of(nights)
@@ -257,7 +261,7 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
         s["events"] for s in json.loads(str(nights[0]["stdout"]))["sources"])
 
     log(f"{size}: funnel")
-    funnel_cli = [timed([JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
+    funnel_cli = [timed([*JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
                          "--format", "json"]) for _ in range(repeat)]
     results["funnel_command"] = median_of(funnel_cli)
     cli_persons = [r["persons"] for r in json.loads(str(funnel_cli[0]["stdout"]))]
@@ -266,18 +270,34 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     results["funnel_engine"] = {"seconds": statistics.median(engine_out["times"]),
                                 "runs": engine_out["times"], "rss_mb": engine["rss_mb"]}
     export_dir = work / "export"
-    results["export"] = median_of([timed([JM, "export", "--db", str(db), "--out",
+    results["export"] = median_of([timed([*JM, "export", "--db", str(db), "--out",
                                           str(export_dir)])])
     # whole processes, start-up included: ours (default, --by channel, --trend, --times) and
     # the polars chain as a script
     polars_cli = [timed([sys.executable, str(ROOT / "bench" / "funnel_polars.py"),
                          str(export_dir / "events.parquet")]) for _ in range(repeat)]
     results["funnel_polars_process"] = median_of(polars_cli)
-    for option, extra in {"by_channel": ["--by", "channel"], "trend": ["--trend", "week"],
-                          "times": ["--times"]}.items():
-        results[f"funnel_command_{option}"] = median_of(
-            [timed([JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
-                    "--format", "json", *extra]) for _ in range(repeat)])
+    modes = {"by_channel": (["--by", "channel"], "--by-channel"),
+             "trend": (["--trend", "week"], "--trend-week"), "times": (["--times"], None)}
+    for option, (extra, peer_mode) in modes.items():
+        ours = [timed([*JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
+                       "--format", "json", *extra]) for _ in range(repeat)]
+        results[f"funnel_command_{option}"] = median_of(ours)
+        if peer_mode is None:  # the peer has no --times: compared with its plain chain
+            continue
+        # the peer computes the same split (bench/funnel_polars.py), and the counts must agree
+        theirs = [timed([sys.executable, str(ROOT / "bench" / "funnel_polars.py"),
+                         str(export_dir / "events.parquet"), peer_mode]) for _ in range(repeat)]
+        results[f"funnel_polars_process_{option}"] = median_of(theirs)
+        split: dict[str, list[int]] = {}
+        for row in json.loads(str(ours[0]["stdout"])):
+            if option == "by_channel":
+                split.setdefault(row["group"], []).append(row["persons"])
+            elif row["group"] == "all":
+                split.setdefault(str(row["period"]), []).append(row["persons"])
+        peer_split = json.loads(str(theirs[0]["stdout"]).strip().splitlines()[-1])
+        results[f"funnel_counts_{option}"] = {"agree": split == peer_split,
+                                              "groups": len(split)}
     polars_run = timed([sys.executable, "-c", POLARS, str(export_dir / "events.parquet"),
                         str(repeat), str(ROOT / "bench")])
     polars_out = json.loads(str(polars_run["stdout"]).strip().splitlines()[-1])
@@ -290,7 +310,7 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
                                 and cli_persons == polars_process_counts}
 
     log(f"{size}: attribution")
-    attribution = [JM, "attribution", "--db", str(db), "--conversion", "order_completed",
+    attribution = [*JM, "attribution", "--db", str(db), "--conversion", "order_completed",
                    "--format", "json"]
     results["attribution_all_models"] = median_of(
         [timed([*attribution, "--model", "all"]) for _ in range(repeat)])
@@ -310,11 +330,11 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     results["attribution_agree"] = same_attribution(ours, peer_out["rows"])
 
     for name, cmd in {
-        "retention": [JM, "retention", "--db", str(db), "--framework", "aarrr", "--start",
+        "retention": [*JM, "retention", "--db", str(db), "--framework", "aarrr", "--start",
                       "activation", "--period", "week", "--format", "json"],
-        "referral": [JM, "referral", "--db", str(db), "--format", "json"],
-        "nps": [JM, "nps", "--db", str(db), "--by", "channel", "--format", "json"],
-        "report": [JM, "report", "--db", str(db), "--out", str(work / "report")],
+        "referral": [*JM, "referral", "--db", str(db), "--format", "json"],
+        "nps": [*JM, "nps", "--db", str(db), "--by", "channel", "--format", "json"],
+        "report": [*JM, "report", "--db", str(db), "--out", str(work / "report")],
     }.items():
         log(f"{size}: {name}")
         results[name] = median_of([timed(cmd) for _ in range(repeat)])

@@ -51,7 +51,7 @@ def refresh(
                         {"framework_name": framework.name})
         stages = compile_stages(framework)
         sql = chain_sql(len(framework.stages), stages.expressions,
-                        "fct_events" if whole else "jm_touched_events")
+                        "fct_events" if whole else "jm_touched_events", framework=framework)
         params = {**stages.params, "as_of": FAR_FUTURE, "window": framework.window_delta,
                   "from_at": FAR_PAST, "to_at": FAR_FUTURE}
         con.execute(

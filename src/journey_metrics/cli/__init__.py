@@ -6,13 +6,24 @@ Core commands live in cli/core.py; every metric command is made from the registr
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
-from journey_metrics.cli import core as _core  # noqa: F401  (registers the core commands)
-from journey_metrics.cli.app import app, stderr
-from journey_metrics.cli.metric_commands import add_metric_commands
-from journey_metrics.errors import JourneyMetricsError
+# Start-up (issue 17): importing the commands allocates many long-lived objects and frees none,
+# so the cyclic garbage collector's passes over them are wasted CPU (~5% of a short command).
+# It is paused while the CLI imports and registers its commands, then those objects are frozen
+# out of later collections; the command itself runs with the collector on.
+_COLLECTING = gc.isenabled()
+gc.disable()
+
+from journey_metrics.cli import core as _core  # noqa: E402, F401  (registers the core commands)
+from journey_metrics.cli.app import app, stderr  # noqa: E402
+from journey_metrics.cli.metric_commands import add_metric_commands  # noqa: E402
+from journey_metrics.errors import JourneyMetricsError  # noqa: E402
+
+if _COLLECTING:
+    gc.enable()
 
 __all__ = ["app", "main"]
 
@@ -20,7 +31,12 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
     try:
+        collecting = gc.isenabled()
+        gc.disable()
         add_metric_commands()
+        gc.freeze()
+        if collecting:
+            gc.enable()
         app()
     except JourneyMetricsError as exc:
         # markup=False: messages quote user input (names, paths) that may contain [brackets]

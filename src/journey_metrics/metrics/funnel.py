@@ -34,7 +34,7 @@ from journey_metrics.metrics.registry import (
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
-from journey_metrics.sql import fill_snippets, load_sql, used_parameters
+from journey_metrics.sql import _ENGINE, fill_snippets, load_sql, used_parameters
 from journey_metrics.stages import compile_exclusions, compile_stages, named_events
 
 if TYPE_CHECKING:
@@ -108,10 +108,28 @@ def funnel_sql(
         summary = fill_snippets("marts/funnel/summary.sql",
                                 aggregates=", ".join(_aggregates(stage_count, order, mode)))
         return "WITH " + chain + "\n" + summary
+    exact = framework is not None and framework.exact_rules
+    if (not shared_stage_events and order == "ordered" and not exact
+            and framework is not None and by_time(framework)):
+        ctes = [f"stage_events AS MATERIALIZED ({stage_events_by_time_sql(flags)})"]
+        if mode == "trend":
+            ctes += [fill_snippets("marts/funnel/attempt_1_by_time.sql",
+                                   entry_best="true" if entry == "best" else "false")]
+            ctes += [fill_snippets("marts/funnel/attempt_k_by_time.sql", k=k, prev=k - 1)
+                     for k in range(3, stage_count + 1)]
+            ctes.append(f"attempts AS (SELECT * FROM attempt_{stage_count})")
+            return ("WITH " + ",\n".join(ctes) + "\n" + fill_snippets(
+                "marts/funnel/trend_summary.sql", aggregates=_trend_aggregates(stage_count),
+                choose="level DESC, start_at DESC" if entry == "best" else "start_at"))
+        ctes += fast_chain_ctes_by_time(stage_count, entry)
+        if mode == "correlate":
+            return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
+        summary = fill_snippets("marts/funnel/summary.sql",
+                                aggregates=", ".join(_aggregates(stage_count, order, mode)))
+        return "WITH " + ",\n".join(ctes) + "\n" + summary
     ctes = [] if shared_stage_events else [
         f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})"
     ]
-    exact = framework is not None and framework.exact_rules
     if order == "unordered":
         ctes += _unordered_attempts(stage_count)
     elif exact or mode == "trend":
@@ -119,11 +137,9 @@ def funnel_sql(
         ctes += _exact_attempts(framework)
     if mode == "trend":
         choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
-        aggregates = ", ".join(f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}"
-                               for k in range(1, stage_count + 1))
         return ("WITH " + ",\n".join(ctes) + "\n"
                 + fill_snippets("marts/funnel/trend_summary.sql", choose=choose,
-                                aggregates=aggregates))
+                                aggregates=_trend_aggregates(stage_count)))
     if order == "unordered" or exact:
         choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
         ctes.append("chain AS MATERIALIZED (SELECT * FROM attempts QUALIFY row_number() OVER"
@@ -137,15 +153,26 @@ def funnel_sql(
     return "WITH " + ",\n".join(ctes) + "\n" + summary
 
 
-def chain_sql(stage_count: int, flags: list[str], events: str) -> str:
+def chain_sql(stage_count: int, flags: list[str], events: str,
+              framework: Framework | None = None) -> str:
     """Each person's chain of the default ordered funnel (best entry, no per-step windows or
     exclusions): person_no, level, start_at and the step times as a list, for the persons whose
-    events `events` holds (funnel_chains.py stores them)."""
-    ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events)})",
-            *fast_chain_ctes(stage_count, "best")]
+    events `events` holds (funnel_chains.py stores them). With `framework` given and its stages
+    disjoint, the chain is found by time (`by_time`)."""
+    if framework is not None and by_time(framework):
+        ctes = [f"stage_events AS MATERIALIZED ({stage_events_by_time_sql(flags, events)})",
+                *fast_chain_ctes_by_time(stage_count, "best")]
+    else:
+        ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events)})",
+                *fast_chain_ctes(stage_count, "best")]
     steps = ", ".join(f"t_{k}" for k in range(1, stage_count + 1))
     return ("WITH " + ",\n".join(ctes)
             + f"\nSELECT person_no, level, start_at, [{steps}] AS steps FROM chain")
+
+
+def _trend_aggregates(stage_count: int) -> str:
+    return ", ".join(f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}"
+                     for k in range(1, stage_count + 1))
 
 
 def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
@@ -190,6 +217,62 @@ def fast_chain_ctes(stage_count: int, entry: Entry) -> list[str]:
     ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
                 " start_at AS t_1 FROM person_levels)")
     ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+    ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
+    return ctes
+
+
+def stages_disjoint(framework: Framework) -> bool:
+    """True when no event can match two of the framework's stages: every match rule names its
+    events, and no event name belongs to two stages (other conditions only narrow a rule)."""
+    seen: set[str] = set()
+    for stage in framework.stages:
+        names: set[str] = set()
+        for rule in stage.match:
+            if rule.event is None:
+                return False
+            names.update(rule.event)
+        if names & seen:
+            return False
+        seen |= names
+    return True
+
+
+def by_time(framework: Framework) -> bool:
+    """Whether the fast ordered funnel can find its steps by time alone (the DuckDB SQL of
+    stage_events_by_time.sql: no per-person numbering of the stage events): disjoint stages."""
+    return _ENGINE.get() == "duckdb" and stages_disjoint(framework)
+
+
+def stage_events_by_time_sql(flags: list[str], events: str = "fct_events") -> str:
+    """stage_events_sql without the per-person position (for `by_time` frameworks)."""
+    ks = range(1, len(flags) + 1)
+    return fill_snippets(
+        "marts/funnel/stage_events_by_time.sql",
+        events=events,
+        flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
+        stage_columns=", ".join(f"m{k}" for k in ks),
+        any_stage=" OR ".join(f"m{k}" for k in ks),
+    )
+
+
+def fast_chain_ctes_by_time(stage_count: int, entry: Entry) -> list[str]:
+    """fast_chain_ctes for `by_time` frameworks: the same levels, attempts and chain, with the
+    steps found by time (ASOF joins on occurred_at) instead of by position."""
+    ks = range(1, stage_count + 1)
+    first_only = ("QUALIFY occurred_at = min(occurred_at) OVER (PARTITION BY person_no)"
+                  if entry == "first" else "")
+    ctes = ["level_1 AS MATERIALIZED ("
+            + fill_snippets("marts/funnel/level_1_by_time.sql", first_only=first_only) + ")"]
+    ctes += [fill_snippets("marts/funnel/level_k_by_time.sql", k=k, prev=k - 1) for k in ks[1:]]
+    levels = " UNION ALL ".join(
+        f"SELECT person_no, {k} AS level, max(start_at) AS start_at FROM level_{k}"
+        " GROUP BY person_no" for k in ks
+    )
+    ctes.append("person_levels AS MATERIALIZED ("
+                + fill_snippets("marts/funnel/person_levels_by_time.sql", levels=levels) + ")")
+    ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_at AS t_1"
+                " FROM person_levels)")
+    ctes += [fill_snippets("marts/funnel/step_k_by_time.sql", k=k, prev=k - 1) for k in ks[1:]]
     ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
     return ctes
 
