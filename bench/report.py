@@ -168,6 +168,10 @@ def main() -> None:
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():
         out += [notes.read_text()]
+    # Spark against DuckDB (issue 16): bench/spark.py's results, rendered by its own module
+    import spark_report
+
+    out += ["", spark_report.START, spark_report.render_benchmarks(), spark_report.END]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(out) + "\n")
 
 
