@@ -387,6 +387,38 @@ def bench_size(size: str, repeat: int) -> dict[str, Any]:
     return results
 
 
+def ingest_pair(size: str) -> dict[str, Any]:
+    """DuckDB's and Spark's ingest of the same input, timed back to back (same machine load),
+    put into the size's results (metrics measured earlier stay)."""
+    path = RESULTS / f"{size}.json"
+    results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {
+        "machine": machine(), "size": size, "commands": {}}
+    work = CACHE / f"spark-{size}"
+    work.mkdir(parents=True, exist_ok=True)
+    source = str(CACHE / f"input-{size}")
+    db = work / "ingest-pair.duckdb"
+    db.unlink(missing_ok=True)
+    log(f"{size}: DuckDB ingest (load {load_average():.1f})")
+    duck = timed([*JM, "run", "--input", source, "--db", str(db), "--format", "json"])
+    db.unlink(missing_ok=True)
+    target, logs = work / "lake-spark", work / "eventlog" / "ingest"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(logs, ignore_errors=True)
+    log(f"{size}: Spark ingest (load {load_average():.1f})")
+    spark = timed([*JM, "run", "--engine", "spark", "--input", source, "--lake", str(target),
+                   "--spark-master", MASTER, "--format", "json"], env=spark_env(logs))
+    same = {k: v for k, v in json.loads(duck["stdout"]).items() if k != "warehouse"} == {
+        k: v for k, v in json.loads(spark["stdout"]).items() if k != "warehouse"}
+    ingest_metrics = command_metrics(stage_metrics(logs))
+    results["ingest_pair"] = {"duckdb": summary([duck]), "spark": summary([spark]),
+                              "ratio": round(spark["seconds"] / duck["seconds"], 2),
+                              "cpu_ratio": round(spark["cpu_seconds"] / duck["cpu_seconds"], 2),
+                              "summaries_equal": same, "spark_metrics": ingest_metrics}
+    results["ingest_spark"] = {**summary([spark]), "spark_metrics": ingest_metrics}
+    results["ingest_ratio"] = results["ingest_pair"]["ratio"]
+    return results
+
+
 def machine() -> dict[str, str]:
     import duckdb
     import pyspark
@@ -403,13 +435,21 @@ def main() -> None:
     parser.add_argument("--sizes", default="1m,10m")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="time only the two ingests (DuckDB `run`, Spark `run --engine "
+                             "spark`) back to back, into the size's existing results")
     parser.add_argument("--fixed-cost-only", action="store_true",
                         help="only measure a command's cost on a tiny lake")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    log(f"fixed cost (load {load_average():.1f})")
-    fixed_cost()
-    for size in [] if args.fixed_cost_only else args.sizes.split(","):
+    if args.ingest_only:
+        for size in args.sizes.split(","):
+            write(size, ingest_pair(size))
+            log(f"{size}: written to {RESULTS / f'{size}.json'}")
+    else:
+        log(f"fixed cost (load {load_average():.1f})")
+        fixed_cost()
+    for size in [] if args.fixed_cost_only or args.ingest_only else args.sizes.split(","):
         write(size, bench_size(size, args.repeat))
         log(f"{size}: written to {RESULTS / f'{size}.json'}")
     if not args.no_report:

@@ -70,9 +70,18 @@ def size_section(size: str, r: dict[str, Any]) -> list[str]:
         "| memory DuckDB / Spark | rows equal | load |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    ingest = r["ingest_duckdb"]
+    pair = r.get("ingest_pair")  # both ingests timed back to back (bench/spark.py --ingest-only)
+    ingest = pair["duckdb"] if pair else r["ingest_duckdb"]
     spark_ingest = r.get("ingest_spark")
-    if spark_ingest:
+    if pair:
+        lines.append(
+            f"| ingest (`run`, timed back to back) | {sec(ingest['seconds'])} | "
+            f"{sec(pair['spark']['seconds'])} | {pair['ratio']:.2f}x | | "
+            f"{ingest['cpu_seconds']:.0f} / {pair['spark']['cpu_seconds']:.0f} s | "
+            f"{ingest['rss_mb']:,.0f} / {pair['spark']['rss_mb']:,.0f} MB | run summaries "
+            f"{'equal' if pair['summaries_equal'] else '**differ**'} | "
+            f"{loads(ingest)} / {loads(pair['spark'])} |")
+    elif spark_ingest:
         lines.append(
             f"| ingest (`run`) | {sec(ingest['seconds'])} | {sec(spark_ingest['seconds'])} | "
             f"{r['ingest_ratio']:.2f}x | | {ingest['cpu_seconds']:.0f} / "
