@@ -274,6 +274,13 @@ def _connect_builder(remote: str) -> Any:
     return ConnectSession.builder.remote(remote).appName("journey-metrics")
 
 
+def _log_config() -> str:
+    """Our log4j2 profile for the driver JVM (errors only): Spark's default prints notices."""
+    from journey_metrics.resources import resource_dir
+
+    return (resource_dir("config") / "spark-log4j2.properties").as_uri()
+
+
 def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     """A SparkSession in UTC: Spark Connect at `remote`, else a classic session at `master`
     (default local[*]); an existing session of this process is reused."""
@@ -290,7 +297,8 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Any:
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.shuffle.partitions", "8")
-                   .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+                   .config("spark.driver.extraJavaOptions",
+                           f"-Duser.timezone=UTC -Dlog4j2.configurationFile={_log_config()}")
                    .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC"))
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     try:
