@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
 test-slow: $(STAMP)
-	$(BIN)/pytest -m slow
+	$(BIN)/pytest -m slow --durations=30
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests pipelines bench
