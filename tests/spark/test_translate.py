@@ -29,6 +29,11 @@ CASES = invocations()
 # wired to the engines; named here so a new file is never silently uncovered.
 REPORT_ONLY = {"fct_journey_map.sql", "fct_journey_emotion.sql", "funnel_exits.sql",
                "fct_journey_touchpoints.sql", "fct_journey_feelings.sql"}
+# DuckDB's fast path for funnels of disjoint stages (metrics/funnel.py `by_time`: ASOF joins on
+# occurred_at); Spark computes those funnels with the numbered form and its .spark.sql variants
+DUCKDB_ONLY = {"attempt_1_by_time.sql", "attempt_k_by_time.sql", "level_1_by_time.sql",
+               "level_k_by_time.sql", "person_levels_by_time.sql", "stage_events_by_time.sql",
+               "step_k_by_time.sql"}
 _SNIPPET = re.compile(r"\[\[\s*[a-z_][a-z0-9_]*\s*\]\]|\{\{\s*[a-z_][a-z0-9_]*\s*\}\}")
 
 
@@ -140,7 +145,7 @@ def test_every_mart_is_covered() -> None:
     uncovered = []
     for path in _marts():
         code = _code(_effective(path))
-        if _plain(path) or path.name in REPORT_ONLY:
+        if _plain(path) or path.name in REPORT_ONLY | DUCKDB_ONLY:
             continue
         fragments = [f.strip() for f in _SNIPPET.split(code) if f.strip()]
         pattern = ".*?".join(re.escape(f) for f in fragments)
