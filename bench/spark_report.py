@@ -54,6 +54,10 @@ def beyond(duck: float, spark: float, fixed: dict[str, Any] | None) -> str:
     return f"{s / d:.1f}x" if d > 0 and s > 0 else "-"
 
 
+def _or_unknown(value: float | None, spec: str) -> str:
+    return "?" if value is None else format(value, spec)
+
+
 def size_section(size: str, r: dict[str, Any]) -> list[str]:
     fixed = fixed_cost()
     m = r["machine"]
@@ -75,10 +79,12 @@ def size_section(size: str, r: dict[str, Any]) -> list[str]:
     spark_ingest = r.get("ingest_spark")
     if pair:
         lines.append(
-            f"| ingest (`run`, timed back to back) | {sec(ingest['seconds'])} | "
+            f"| ingest (`run`, one after the other) | {sec(ingest['seconds'])} | "
             f"{sec(pair['spark']['seconds'])} | {pair['ratio']:.2f}x | | "
-            f"{ingest['cpu_seconds']:.0f} / {pair['spark']['cpu_seconds']:.0f} s | "
-            f"{ingest['rss_mb']:,.0f} / {pair['spark']['rss_mb']:,.0f} MB | run summaries "
+            f"{_or_unknown(ingest['cpu_seconds'], '.0f')} / "
+            f"{_or_unknown(pair['spark']['cpu_seconds'], '.0f')} s | "
+            f"{_or_unknown(ingest['rss_mb'], ',.0f')} / "
+            f"{_or_unknown(pair['spark']['rss_mb'], ',.0f')} MB | run summaries "
             f"{'equal' if pair['summaries_equal'] else '**differ**'} | "
             f"{loads(ingest)} / {loads(pair['spark'])} |")
     elif spark_ingest:
@@ -107,6 +113,8 @@ def size_section(size: str, r: dict[str, Any]) -> list[str]:
     lines.append(f"| **all metric commands** | {sec(total_d)} | {sec(total_s)} | "
                  f"{total_s / total_d:.2f}x | | | | | |")
     lines.append("")
+    if pair and pair.get("note"):
+        lines += [f"Ingest: {pair['note']}", ""]
     if not r.get("complete", True):
         lines += [f"Partial: {len(r['commands'])} of the bench's metric commands measured "
                   "before the run was stopped (`python bench/spark.py --sizes "
@@ -151,7 +159,8 @@ def render_benchmarks() -> str:
             f"At 10M: {len(ratios) - len(over)} of {len(ratios)} metric commands within 3x"
             + (f"; over it: {', '.join(over)}" if over else "")
             + f". Rows equal on every command: {'yes' if equal else 'no'}."
-            + ("" if big.get("ingest_spark") else
+            + (f" Spark ingest: {big['ingest_pair']['ratio']:.2f}x DuckDB's."
+               if big.get("ingest_pair") else "" if big.get("ingest_spark") else
                " Spark ingest: not measured here (bench/spark.py times it once `run` has "
                "`--engine`)."),
             "",
