@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/read_side.py bench/cache/input-1m bench/cache/extra-1m bench/results/read_side/1m.json
 	$(BIN)/python bench/funnel_peers.py bench/cache/work-1m/journey.duckdb bench/cache/work-1m/export bench/results/funnel/1m.json
 	$(BIN)/python bench/scale.py --sizes 1m,10m,30m
+	$(BIN)/python bench/spark.py --sizes 1m,10m
 
 clean:
 	rm -rf $(VENV) out journey.duckdb
