@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/read_side.py bench/cache/input-1m bench/cache/extra-1m bench/results/read_side/1m.json
 	$(BIN)/python bench/funnel_peers.py bench/cache/work-1m/journey.duckdb bench/cache/work-1m/export bench/results/funnel/1m.json
+	$(BIN)/python bench/funnel_peers.py bench/cache/work-10m/journey.duckdb bench/cache/work-10m/export bench/results/funnel/10m.json --repeat 3
 	$(BIN)/python bench/scale.py --sizes 1m,10m,30m
 	$(BIN)/python bench/spark.py --sizes 1m,10m
 
