@@ -32,6 +32,7 @@ from typing import Any
 
 from journey_metrics.config import SourceConfig
 from journey_metrics.engines.lake import dataset_name
+from journey_metrics.engines.spark import checkpoints, cut_lineage
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey
 from journey_metrics.loader import FileResult, SourceSummary
@@ -43,6 +44,7 @@ LAKE_VERSION = 1
 STATE = "_jm_state"
 PENDING = "_jm_pending"
 COMMITTED = "_COMMITTED.json"
+CHECKPOINTS = "checkpoints"  # _jm_pending/<run>/checkpoints/: the run's cut_lineage copies
 MAX_ROUNDS = 200
 
 # The state datasets (under _jm_state/) and their columns, in the warehouse's types.
@@ -255,6 +257,15 @@ def recover(fs: LakeFS) -> None:
         fs.delete(PENDING)
 
 
+def _remove_checkpoints(fs: LakeFS, run_id: str) -> None:
+    """The run's checkpoints (engines.spark.cut_lineage) once it ends, committed or not; the
+    run's pending folder stays only when it holds more (a commit to finish, or to drop)."""
+    fs.delete(PENDING, run_id, CHECKPOINTS)
+    for parts in ((PENDING, run_id), (PENDING,)):
+        if fs.exists(*parts) and not fs.listdir(*parts):
+            fs.delete(*parts)
+
+
 def _final(name: str) -> tuple[str, ...]:
     return tuple(name.split("/"))
 
@@ -320,12 +331,14 @@ def run_spark(
     _check_marker(fs, key)
     summary = RunSummary(new_run_id(), Path(lake), location=lake)
     try:
-        _load_state(session, fs)
-        planned = [_plan_source(session, source, found[source.name]) for source in sources]
-        if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
-            _load(session, fs, key, planned, summary.run_id, fail_after)
-        elif any(p.manifest_rows for p in planned):
-            _touch_manifest(session, fs, planned, summary.run_id, fail_after)
+        with checkpoints(session, fs.url(PENDING, summary.run_id, CHECKPOINTS),
+                         lambda: _remove_checkpoints(fs, summary.run_id)):
+            _load_state(session, fs)
+            planned = [_plan_source(session, source, found[source.name]) for source in sources]
+            if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
+                _load(session, fs, key, planned, summary.run_id, fail_after)
+            elif any(p.manifest_rows for p in planned):
+                _touch_manifest(session, fs, planned, summary.run_id, fail_after)
     finally:
         _drop_views(session)
     for plan in planned:
@@ -518,8 +531,8 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
     if rejected_all is None:
         rejected_all = _empty(session, "source STRING, file_path STRING, record_no BIGINT,"
                               " reason STRING, raw STRING, raw_hash STRING")
-    accepted_all = accepted_all.localCheckpoint()
-    rejected_all = rejected_all.localCheckpoint()
+    accepted_all = cut_lineage(accepted_all, "batch_accepted")
+    rejected_all = cut_lineage(rejected_all, "batch_rejected")
     _view(accepted_all, "jm_batch_staged")
     # the built-in channel of web events (for the content hash), from sql/macros.sql
     with_builtin = session.sql(translate(
@@ -565,7 +578,7 @@ def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_i
     for name, query in _statements("spark_ingest/load_batch.spark.sql").items():
         frame = _sql(session, query, params)
         if name in ("jm_candidates", "jm_all_links"):
-            frame = frame.localCheckpoint()
+            frame = cut_lineage(frame, name)
         _view(frame, name)
     counts = {
         (str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
@@ -578,14 +591,14 @@ def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_i
                  result.identity_records) = counts.get((result.source, result.file_path),
                                                        (0, 0, 0, 0, 0))
     all_events = session.table("jm_lake_events").unionByName(session.table("jm_new_events"))
-    _view(all_events.localCheckpoint(), "jm_all_events")
+    _view(cut_lineage(all_events, "jm_all_events"), "jm_all_events")
     all_traits = session.table("jm_lake_traits").unionByName(session.table("jm_new_traits"))
     _view(all_traits, "jm_all_traits")
     _stitch(session)
     for name, query in _statements("spark_ingest/lake_tables.spark.sql").items():
         frame = _sql(session, query, params)
         if name == "jm_out_persons":
-            frame = frame.localCheckpoint()
+            frame = cut_lineage(frame, name)
         _view(frame, name)
     manifest = _manifest(session, planned, run_id, counts)
     datasets: dict[str, Any] = {
@@ -659,12 +672,12 @@ def _touch_manifest(session: Any, fs: LakeFS, planned: list[_Planned], run_id: s
 def _stitch(session: Any) -> int:
     """Label propagation until no label changes; each round checkpointed (short lineage)."""
     queries = _statements("spark_ingest/stitch.spark.sql")
-    _view(session.sql(queries["jm_edges"]).localCheckpoint(), "jm_edges")
-    _view(session.sql(queries["jm_labels_init"]).localCheckpoint(), "jm_labels")
+    _view(cut_lineage(session.sql(queries["jm_edges"]), "jm_edges"), "jm_edges")
+    _view(cut_lineage(session.sql(queries["jm_labels_init"]), "jm_labels"), "jm_labels")
     rounds = 0
     while rounds < MAX_ROUNDS:
         rounds += 1
-        labels_next = session.sql(queries["jm_labels_step"]).localCheckpoint()
+        labels_next = cut_lineage(session.sql(queries["jm_labels_step"]), f"jm_labels_{rounds}")
         _view(labels_next, "jm_labels_next")
         changed = int(session.sql(queries["jm_labels_changed"]).collect()[0][0])
         _view(labels_next, "jm_labels")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from journey_metrics.config import FileKind, SourceConfig
+from journey_metrics.engines.spark import cut_lineage
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import match_header, missing_columns_reason
@@ -362,7 +363,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     ).createOrReplaceTempView("jm_stage_files")
     args = {"tz": source.timezone, "traits": list(source.traits)}
     staged = session.sql(model_sql, args={k: v for k, v in args.items() if f":{k}" in model_sql})
-    staged = staged.localCheckpoint()  # staged once: read by both outputs
+    staged = cut_lineage(staged, f"staged-{model}")  # staged once: read by both outputs
     staged.createOrReplaceTempView("jm_stage_staged")
     keyed.createOrReplaceTempView("jm_stage_raw")
     rejected_keys = session.sql(f"""
