@@ -344,6 +344,16 @@ def cut_lineage(frame: Any, name: str) -> Any:
     return frame.localCheckpoint()
 
 
+def union_all(session: Any, frames: list[Any], columns: Sequence[tuple[str, str]]) -> Any:
+    """The frames' rows by column name; no frames: an empty frame of `columns` (name, type)."""
+    if not frames:
+        return session.createDataFrame([], ", ".join(f"{n} {t}" for n, t in columns))
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
 @contextmanager
 def checkpoints(session: Any, folder: str, remove: Callable[[], None]) -> Iterator[None]:
     """Within the block, `cut_lineage` writes into `folder` (a URL or path the executors

@@ -30,9 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from journey_metrics.config import SourceConfig
+from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.lake import dataset_name
-from journey_metrics.engines.spark import checkpoints, cut_lineage
+from journey_metrics.engines.spark import checkpoints, cut_lineage, union_all
+from journey_metrics.engines.spark_staging import (
+    REJECTED_COLUMNS,
+    SparkInputFile,
+    accepted_columns,
+    stage_files,
+)
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey
 from journey_metrics.loader import FileResult, SourceSummary
@@ -81,29 +87,6 @@ PUBLIC_STATE_COLUMNS: dict[str, str] = {
 }
 _CREATE_VIEW = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP\s+VIEW\s+([a-z_]+)\s+AS\s+(.*)$",
                           re.IGNORECASE | re.DOTALL)
-
-
-def _stage_files(session: Any, source: SourceConfig, files: list[Any], key: HashKey
-                 ) -> tuple[Any, Any]:
-    """engines.spark_staging's (accepted, rejected), with each file the stager could not read
-    at all as one rejected row with a NULL record number (recorded as failed, not quarantined)."""
-    from journey_metrics.engines.spark_staging import REJECTED_COLUMNS, stage_files
-
-    failures: dict[str, str] = {}
-    accepted, rejected = stage_files(session, source, files, key, failures)
-    if failures:
-        schema = ", ".join(f"{name} {type_}" for name, type_ in REJECTED_COLUMNS)
-        failed = session.createDataFrame(
-            [(path, None, reason, None, None) for path, reason in sorted(failures.items())],
-            schema)
-        rejected = rejected.unionByName(failed)
-    return accepted, rejected
-
-
-def _input_file(location: str, relative: str, order: int, kind: Any) -> Any:
-    from journey_metrics.engines.spark_staging import SparkInputFile
-
-    return SparkInputFile(location, relative, order, kind)
 
 
 # --- file systems --------------------------------------------------------------------------------
@@ -292,7 +275,7 @@ def _swap_in(fs: LakeFS, run_id: str, names: list[str],
 class _Planned:
     source: SourceConfig
     results: list[FileResult]
-    to_read: list[Any]  # SparkInputFile
+    to_read: list[SparkInputFile]
     manifest_rows: dict[str, tuple[int, int, str]]  # relative -> (size, mtime_ns, sha256)
 
 
@@ -357,7 +340,7 @@ class RemoteFile:
 
     location: str
     relative: str
-    kind: Any  # FileKind | None
+    kind: FileKind | None
     size: int
     mtime_ns: int
     problem: str | None = None
@@ -475,7 +458,7 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             result.status, result.reason = "failed", f"file name matches none of {patterns}"
             continue
         result.status = "loaded"
-        plan.to_read.append(_input_file(location, item.relative, order, item.kind))
+        plan.to_read.append(SparkInputFile(location, item.relative, order, item.kind))
     return plan
 
 
@@ -519,18 +502,16 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
     for plan in planned:
         if not plan.to_read:
             continue
-        accepted, rejected = _stage_files(session, plan.source, plan.to_read, key)
+        failures: dict[str, str] = {}
+        accepted, rejected = stage_files(session, plan.source, plan.to_read, key, failures)
+        if failures:  # a file the stager could not read at all: a NULL record number (failed)
+            rejected = rejected.unionByName(session.createDataFrame(
+                [(path, None, reason, None, None) for path, reason in sorted(failures.items())],
+                ", ".join(f"{name} {type_}" for name, type_ in REJECTED_COLUMNS)))
         accepted_parts.append(accepted.withColumn("source", F.lit(plan.source.name)))
-        rejected_parts.append(rejected.select(
-            F.lit(plan.source.name).alias("source"), "file_path",
-            F.col("record_no").cast("bigint"), "reason", "raw", "raw_hash"))
-    accepted_all = _union(accepted_parts)
-    rejected_all = _union(rejected_parts)
-    if accepted_all is None:
-        accepted_all = _empty_accepted(session, key)
-    if rejected_all is None:
-        rejected_all = _empty(session, "source STRING, file_path STRING, record_no BIGINT,"
-                              " reason STRING, raw STRING, raw_hash STRING")
+        rejected_parts.append(rejected.select(F.lit(plan.source.name).alias("source"), "*"))
+    accepted_all = union_all(session, accepted_parts, [*accepted_columns(), ("source", "STRING")])
+    rejected_all = union_all(session, rejected_parts, [("source", "STRING"), *REJECTED_COLUMNS])
     accepted_all = cut_lineage(accepted_all, "batch_accepted")
     rejected_all = cut_lineage(rejected_all, "batch_rejected")
     _view(accepted_all, "jm_batch_staged")
@@ -541,24 +522,6 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
     _view(with_builtin, "batch_accepted")
     _view(rejected_all, "batch_rejected")
     return with_builtin, rejected_all
-
-
-def _empty_accepted(session: Any, key: HashKey) -> Any:
-    # an empty stage of no files gives the staged columns and types
-    from journey_metrics.config import load_sources
-
-    source = load_sources()[0]
-    from pyspark.sql import functions as F
-
-    accepted, _ = _stage_files(session, source, [], key)
-    return accepted.withColumn("source", F.lit(source.name))
-
-
-def _union(frames: list[Any]) -> Any | None:
-    result = None
-    for frame in frames:
-        result = frame if result is None else result.unionByName(frame, allowMissingColumns=True)
-    return result
 
 
 def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_id: str,
