@@ -337,7 +337,7 @@ def cut_lineage(frame: Any, name: str) -> Any:
     folder = session.conf.get(CHECKPOINT_CONF, None)
     if folder:
         path = f"{folder.rstrip('/')}/{next(_CHECKPOINT_SEQUENCE):05d}-{name}"
-        frame.write.mode("errorifexists").parquet(path)
+        frame.write.mode("error").parquet(path)  # "errorifexists": not on Connect
         return session.read.schema(frame.schema).parquet(path)
     if session.conf.get("spark.checkpoint.dir", None):
         return frame.checkpoint()
