@@ -150,3 +150,29 @@ def test_unreachable_connect_fails_fast() -> None:
     assert time.monotonic() - started < 15
     with pytest.raises(UsageError, match="not a Spark Connect URL"):
         spark_session(remote="localhost:15002")
+
+
+def test_connect_cuts_lineage_into_the_run_folder(connect_url: str, tmp_path: Path) -> None:
+    """engines.spark.cut_lineage inside `checkpoints()` (what `run --engine spark` does) writes
+    Parquet through the server into the folder, reads it back, and the folder goes at the end."""
+    import shutil
+
+    from journey_metrics.engines.spark import (
+        CHECKPOINT_CONF,
+        checkpoints,
+        cut_lineage,
+        spark_session,
+    )
+
+    session = spark_session(remote=connect_url)
+    folder = tmp_path / "checkpoints"
+    query = ("SELECT id, CAST(id AS STRING) AS s, TIMESTAMP'2026-01-01 00:00:00' + make_interval("
+             "0, 0, 0, 0, 0, 0, id) AS t FROM range(3)")
+    with checkpoints(session, str(folder), lambda: shutil.rmtree(folder, ignore_errors=True)):
+        cut = cut_lineage(session.sql(query), "numbers")
+        assert list(folder.glob("*-numbers/*.parquet"))
+        assert sorted(cut.collect()) == sorted(session.sql(query).collect())
+        assert [(f.name, f.dataType) for f in cut.schema.fields] == [
+            (f.name, f.dataType) for f in session.sql(query).schema.fields]
+    assert not folder.exists()
+    assert session.conf.get(CHECKPOINT_CONF, None) is None

@@ -135,7 +135,7 @@ class Killed(Exception):
 
 def test_two_halves_and_a_killed_run_give_the_one_run_lake(lakes: dict[str, Any]) -> None:
     from journey_metrics.engines.duckdb import open_lake
-    from journey_metrics.engines.spark_ingest import PENDING, run_spark
+    from journey_metrics.engines.spark_ingest import CHECKPOINTS, PENDING, run_spark
 
     base: Path = lakes["base"]
     half, lake = base / "half_input", base / "half_lake"
@@ -154,13 +154,19 @@ def test_two_halves_and_a_killed_run_give_the_one_run_lake(lakes: dict[str, Any]
     (half / "web" / "notes.txt").write_text("not events")
     (half / "web" / "events-2026-09-09.jsonl.gz").write_bytes(b"not gzip at all")
 
+    used: list[Path] = []
+
     def kill(step: str) -> None:
+        if step == "commit":  # the run's lineage cuts are Parquet copies in its own folder
+            used.extend((lake / PENDING).glob(f"*/{CHECKPOINTS}/*-jm_labels_*"))
         if step == "swap:events.parquet":  # committed; the state swapped, the rest not yet
             raise Killed(step)
 
     with pytest.raises(Killed):
         run_spark(str(half), str(lake), master=MASTER, fail_after=kill)
+    assert used, "no stitching round was checkpointed into the run's folder"
     assert (lake / PENDING).is_dir()
+    assert not list((lake / PENDING).glob(f"*/{CHECKPOINTS}"))  # removed on failure too
     con = open_lake(lake)  # still readable
     try:
         assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] > 0

@@ -16,8 +16,10 @@ timestamps, floats for doubles).
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -315,6 +317,55 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     return session
 
 
+# --- cutting lineage ------------------------------------------------------------------------------
+
+# The session setting naming the folder where cut_lineage writes (set by `checkpoints()`).
+CHECKPOINT_CONF = "journey_metrics.checkpoint.dir"
+_CHECKPOINT_SEQUENCE = itertools.count(1)
+
+
+def cut_lineage(frame: Any, name: str) -> Any:
+    """`frame` computed once and returned with a short plan: the one place Spark work here cuts
+    lineage (stitching rounds, staged rows, the ingest's intermediate tables, TEMP tables).
+
+    Inside `checkpoints(session, folder, ...)` (a run of `run --engine spark`): written as Parquet
+    into that folder and read back, so the rows live on the lake's file system and survive a lost
+    executor, on a classic session and on Spark Connect alike. Otherwise a reliable checkpoint
+    when the session has a checkpoint folder (`spark.checkpoint.dir`), else a local checkpoint
+    (executors' block managers: fine for the short read-only metric commands)."""
+    session = frame.sparkSession
+    folder = session.conf.get(CHECKPOINT_CONF, None)
+    if folder:
+        path = f"{folder.rstrip('/')}/{next(_CHECKPOINT_SEQUENCE):05d}-{name}"
+        frame.write.mode("error").parquet(path)  # "errorifexists": not on Connect
+        return session.read.schema(frame.schema).parquet(path)
+    if session.conf.get("spark.checkpoint.dir", None):
+        return frame.checkpoint()
+    return frame.localCheckpoint()
+
+
+def union_all(session: Any, frames: list[Any], columns: Sequence[tuple[str, str]]) -> Any:
+    """The frames' rows by column name; no frames: an empty frame of `columns` (name, type)."""
+    if not frames:
+        return session.createDataFrame([], ", ".join(f"{n} {t}" for n, t in columns))
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
+@contextmanager
+def checkpoints(session: Any, folder: str, remove: Callable[[], None]) -> Iterator[None]:
+    """Within the block, `cut_lineage` writes into `folder` (a URL or path the executors
+    write); `remove()` deletes it when the block ends, however it ends."""
+    session.conf.set(CHECKPOINT_CONF, folder)
+    try:
+        yield
+    finally:
+        session.conf.unset(CHECKPOINT_CONF)
+        remove()
+
+
 class SparkResult:
     def __init__(self, rows: list[tuple[Any, ...]], description: list[tuple[Any, ...]]) -> None:
         self._rows = rows
@@ -381,7 +432,7 @@ class SparkConnection:
         frame = self._dataframe(spark_sql, params)
         if name is not None:
             if kind == "create_table":  # a snapshot, as DuckDB's TEMP TABLE
-                frame = frame.localCheckpoint()
+                frame = cut_lineage(frame, name)
             frame.createOrReplaceTempView(name)
             self._views.append(name)
             return SparkResult([], [])

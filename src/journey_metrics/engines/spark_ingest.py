@@ -30,8 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from journey_metrics.config import SourceConfig
+from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.lake import dataset_name
+from journey_metrics.engines.spark import checkpoints, cut_lineage, union_all
+from journey_metrics.engines.spark_staging import (
+    REJECTED_COLUMNS,
+    SparkInputFile,
+    accepted_columns,
+    stage_files,
+)
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey
 from journey_metrics.loader import FileResult, SourceSummary
@@ -43,6 +50,7 @@ LAKE_VERSION = 1
 STATE = "_jm_state"
 PENDING = "_jm_pending"
 COMMITTED = "_COMMITTED.json"
+CHECKPOINTS = "checkpoints"  # _jm_pending/<run>/checkpoints/: the run's cut_lineage copies
 MAX_ROUNDS = 200
 
 # The state datasets (under _jm_state/) and their columns, in the warehouse's types.
@@ -79,29 +87,6 @@ PUBLIC_STATE_COLUMNS: dict[str, str] = {
 }
 _CREATE_VIEW = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP\s+VIEW\s+([a-z_]+)\s+AS\s+(.*)$",
                           re.IGNORECASE | re.DOTALL)
-
-
-def _stage_files(session: Any, source: SourceConfig, files: list[Any], key: HashKey
-                 ) -> tuple[Any, Any]:
-    """engines.spark_staging's (accepted, rejected), with each file the stager could not read
-    at all as one rejected row with a NULL record number (recorded as failed, not quarantined)."""
-    from journey_metrics.engines.spark_staging import REJECTED_COLUMNS, stage_files
-
-    failures: dict[str, str] = {}
-    accepted, rejected = stage_files(session, source, files, key, failures)
-    if failures:
-        schema = ", ".join(f"{name} {type_}" for name, type_ in REJECTED_COLUMNS)
-        failed = session.createDataFrame(
-            [(path, None, reason, None, None) for path, reason in sorted(failures.items())],
-            schema)
-        rejected = rejected.unionByName(failed)
-    return accepted, rejected
-
-
-def _input_file(location: str, relative: str, order: int, kind: Any) -> Any:
-    from journey_metrics.engines.spark_staging import SparkInputFile
-
-    return SparkInputFile(location, relative, order, kind)
 
 
 # --- file systems --------------------------------------------------------------------------------
@@ -255,6 +240,15 @@ def recover(fs: LakeFS) -> None:
         fs.delete(PENDING)
 
 
+def _remove_checkpoints(fs: LakeFS, run_id: str) -> None:
+    """The run's checkpoints (engines.spark.cut_lineage) once it ends, committed or not; the
+    run's pending folder stays only when it holds more (a commit to finish, or to drop)."""
+    fs.delete(PENDING, run_id, CHECKPOINTS)
+    for parts in ((PENDING, run_id), (PENDING,)):
+        if fs.exists(*parts) and not fs.listdir(*parts):
+            fs.delete(*parts)
+
+
 def _final(name: str) -> tuple[str, ...]:
     return tuple(name.split("/"))
 
@@ -281,7 +275,7 @@ def _swap_in(fs: LakeFS, run_id: str, names: list[str],
 class _Planned:
     source: SourceConfig
     results: list[FileResult]
-    to_read: list[Any]  # SparkInputFile
+    to_read: list[SparkInputFile]
     manifest_rows: dict[str, tuple[int, int, str]]  # relative -> (size, mtime_ns, sha256)
 
 
@@ -320,12 +314,14 @@ def run_spark(
     _check_marker(fs, key)
     summary = RunSummary(new_run_id(), Path(lake), location=lake)
     try:
-        _load_state(session, fs)
-        planned = [_plan_source(session, source, found[source.name]) for source in sources]
-        if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
-            _load(session, fs, key, planned, summary.run_id, fail_after)
-        elif any(p.manifest_rows for p in planned):
-            _touch_manifest(session, fs, planned, summary.run_id, fail_after)
+        with checkpoints(session, fs.url(PENDING, summary.run_id, CHECKPOINTS),
+                         lambda: _remove_checkpoints(fs, summary.run_id)):
+            _load_state(session, fs)
+            planned = [_plan_source(session, source, found[source.name]) for source in sources]
+            if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
+                _load(session, fs, key, planned, summary.run_id, fail_after)
+            elif any(p.manifest_rows for p in planned):
+                _touch_manifest(session, fs, planned, summary.run_id, fail_after)
     finally:
         _drop_views(session)
     for plan in planned:
@@ -344,7 +340,7 @@ class RemoteFile:
 
     location: str
     relative: str
-    kind: Any  # FileKind | None
+    kind: FileKind | None
     size: int
     mtime_ns: int
     problem: str | None = None
@@ -462,7 +458,7 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             result.status, result.reason = "failed", f"file name matches none of {patterns}"
             continue
         result.status = "loaded"
-        plan.to_read.append(_input_file(location, item.relative, order, item.kind))
+        plan.to_read.append(SparkInputFile(location, item.relative, order, item.kind))
     return plan
 
 
@@ -506,20 +502,18 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
     for plan in planned:
         if not plan.to_read:
             continue
-        accepted, rejected = _stage_files(session, plan.source, plan.to_read, key)
+        failures: dict[str, str] = {}
+        accepted, rejected = stage_files(session, plan.source, plan.to_read, key, failures)
+        if failures:  # a file the stager could not read at all: a NULL record number (failed)
+            rejected = rejected.unionByName(session.createDataFrame(
+                [(path, None, reason, None, None) for path, reason in sorted(failures.items())],
+                ", ".join(f"{name} {type_}" for name, type_ in REJECTED_COLUMNS)))
         accepted_parts.append(accepted.withColumn("source", F.lit(plan.source.name)))
-        rejected_parts.append(rejected.select(
-            F.lit(plan.source.name).alias("source"), "file_path",
-            F.col("record_no").cast("bigint"), "reason", "raw", "raw_hash"))
-    accepted_all = _union(accepted_parts)
-    rejected_all = _union(rejected_parts)
-    if accepted_all is None:
-        accepted_all = _empty_accepted(session, key)
-    if rejected_all is None:
-        rejected_all = _empty(session, "source STRING, file_path STRING, record_no BIGINT,"
-                              " reason STRING, raw STRING, raw_hash STRING")
-    accepted_all = accepted_all.localCheckpoint()
-    rejected_all = rejected_all.localCheckpoint()
+        rejected_parts.append(rejected.select(F.lit(plan.source.name).alias("source"), "*"))
+    accepted_all = union_all(session, accepted_parts, [*accepted_columns(), ("source", "STRING")])
+    rejected_all = union_all(session, rejected_parts, [("source", "STRING"), *REJECTED_COLUMNS])
+    accepted_all = cut_lineage(accepted_all, "batch_accepted")
+    rejected_all = cut_lineage(rejected_all, "batch_rejected")
     _view(accepted_all, "jm_batch_staged")
     # the built-in channel of web events (for the content hash), from sql/macros.sql
     with_builtin = session.sql(translate(
@@ -528,24 +522,6 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
     _view(with_builtin, "batch_accepted")
     _view(rejected_all, "batch_rejected")
     return with_builtin, rejected_all
-
-
-def _empty_accepted(session: Any, key: HashKey) -> Any:
-    # an empty stage of no files gives the staged columns and types
-    from journey_metrics.config import load_sources
-
-    source = load_sources()[0]
-    from pyspark.sql import functions as F
-
-    accepted, _ = _stage_files(session, source, [], key)
-    return accepted.withColumn("source", F.lit(source.name))
-
-
-def _union(frames: list[Any]) -> Any | None:
-    result = None
-    for frame in frames:
-        result = frame if result is None else result.unionByName(frame, allowMissingColumns=True)
-    return result
 
 
 def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_id: str,
@@ -565,7 +541,7 @@ def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_i
     for name, query in _statements("spark_ingest/load_batch.spark.sql").items():
         frame = _sql(session, query, params)
         if name in ("jm_candidates", "jm_all_links"):
-            frame = frame.localCheckpoint()
+            frame = cut_lineage(frame, name)
         _view(frame, name)
     counts = {
         (str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
@@ -578,14 +554,14 @@ def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_i
                  result.identity_records) = counts.get((result.source, result.file_path),
                                                        (0, 0, 0, 0, 0))
     all_events = session.table("jm_lake_events").unionByName(session.table("jm_new_events"))
-    _view(all_events.localCheckpoint(), "jm_all_events")
+    _view(cut_lineage(all_events, "jm_all_events"), "jm_all_events")
     all_traits = session.table("jm_lake_traits").unionByName(session.table("jm_new_traits"))
     _view(all_traits, "jm_all_traits")
     _stitch(session)
     for name, query in _statements("spark_ingest/lake_tables.spark.sql").items():
         frame = _sql(session, query, params)
         if name == "jm_out_persons":
-            frame = frame.localCheckpoint()
+            frame = cut_lineage(frame, name)
         _view(frame, name)
     manifest = _manifest(session, planned, run_id, counts)
     datasets: dict[str, Any] = {
@@ -659,12 +635,12 @@ def _touch_manifest(session: Any, fs: LakeFS, planned: list[_Planned], run_id: s
 def _stitch(session: Any) -> int:
     """Label propagation until no label changes; each round checkpointed (short lineage)."""
     queries = _statements("spark_ingest/stitch.spark.sql")
-    _view(session.sql(queries["jm_edges"]).localCheckpoint(), "jm_edges")
-    _view(session.sql(queries["jm_labels_init"]).localCheckpoint(), "jm_labels")
+    _view(cut_lineage(session.sql(queries["jm_edges"]), "jm_edges"), "jm_edges")
+    _view(cut_lineage(session.sql(queries["jm_labels_init"]), "jm_labels"), "jm_labels")
     rounds = 0
     while rounds < MAX_ROUNDS:
         rounds += 1
-        labels_next = session.sql(queries["jm_labels_step"]).localCheckpoint()
+        labels_next = cut_lineage(session.sql(queries["jm_labels_step"]), f"jm_labels_{rounds}")
         _view(labels_next, "jm_labels_next")
         changed = int(session.sql(queries["jm_labels_changed"]).collect()[0][0])
         _view(labels_next, "jm_labels")

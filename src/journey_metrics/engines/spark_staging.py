@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from journey_metrics.config import FileKind, SourceConfig
+from journey_metrics.engines.spark import cut_lineage, union_all
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import match_header, missing_columns_reason
@@ -156,8 +157,8 @@ def stage_files(
         for good, bad in staged:
             accepted.append(good)
             rejected.append(bad)
-    return _union(session, accepted, accepted_columns()), _union(session, rejected,
-                                                                 list(REJECTED_COLUMNS))
+    return union_all(session, accepted, accepted_columns()), union_all(session, rejected,
+                                                                       REJECTED_COLUMNS)
 
 
 def _stage_group(session: Any, source: SourceConfig, model: str, group: list[SparkInputFile],
@@ -362,7 +363,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     ).createOrReplaceTempView("jm_stage_files")
     args = {"tz": source.timezone, "traits": list(source.traits)}
     staged = session.sql(model_sql, args={k: v for k, v in args.items() if f":{k}" in model_sql})
-    staged = staged.localCheckpoint()  # staged once: read by both outputs
+    staged = cut_lineage(staged, f"staged-{model}")  # staged once: read by both outputs
     staged.createOrReplaceTempView("jm_stage_staged")
     keyed.createOrReplaceTempView("jm_stage_raw")
     rejected_keys = session.sql(f"""
@@ -405,13 +406,3 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     # (a DataFrame keeps the plans its views named when it was made: the next group may reuse
     # the names)
     return accepted, rejected
-
-
-def _union(session: Any, frames: list[Any], columns: list[tuple[str, str]]) -> Any:
-    if not frames:
-        schema = ", ".join(f"{name} {spark_type}" for name, spark_type in columns)
-        return session.createDataFrame([], schema)
-    result = frames[0]
-    for frame in frames[1:]:
-        result = result.unionByName(frame)
-    return result
