@@ -117,10 +117,12 @@ def funnel_sql(
                                    entry_best="true" if entry == "best" else "false")]
             ctes += [fill_snippets("marts/funnel/attempt_k_by_time.sql", k=k, prev=k - 1)
                      for k in range(3, stage_count + 1)]
-            ctes.append(f"attempts AS (SELECT * FROM attempt_{stage_count})")
+            # per person and period: the first start's attempt (the only one kept), or the best
+            # attempt's level, the highest
+            ctes.append("chosen AS (SELECT person_no, period, max(level) AS level"
+                        f" FROM attempt_{stage_count} GROUP BY person_no, period)")
             return ("WITH " + ",\n".join(ctes) + "\n" + fill_snippets(
-                "marts/funnel/trend_summary.sql", aggregates=_trend_aggregates(stage_count),
-                choose="level DESC, start_at DESC" if entry == "best" else "start_at"))
+                "marts/funnel/trend_summary.sql", aggregates=_trend_aggregates(stage_count)))
         ctes += fast_chain_ctes_by_time(stage_count, entry)
         if mode == "correlate":
             return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
@@ -137,8 +139,12 @@ def funnel_sql(
         ctes += _exact_attempts(framework)
     if mode == "trend":
         choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
+        period = "jm_period_start(start_at, $tz, $period)"
+        ctes.append(f"chosen AS (SELECT person_no, {period} AS period, level FROM attempts"
+                    f" QUALIFY row_number() OVER (PARTITION BY person_no, {period}"
+                    f" ORDER BY {choose}) = 1)")
         return ("WITH " + ",\n".join(ctes) + "\n"
-                + fill_snippets("marts/funnel/trend_summary.sql", choose=choose,
+                + fill_snippets("marts/funnel/trend_summary.sql",
                                 aggregates=_trend_aggregates(stage_count)))
     if order == "unordered" or exact:
         choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
