@@ -218,6 +218,7 @@ def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
         ]
     return aggregates
 
+
 def fast_chain_ctes(stage_count: int, entry: Entry, *, by_time: bool = False) -> list[str]:
     """Ordered funnel without per-step windows or exclusions: one ASOF join per level over
     events (not attempts), then the chosen attempt's steps (CTE `chain`). The steps follow the
