@@ -208,6 +208,28 @@ def test_trend_counts_a_person_in_each_period_of_their_attempts(
     assert rows == reference_trend(case, "week")
 
 
+@pytest.mark.parametrize("entry", ["best", "first"])
+def test_trend_chooses_per_period_among_a_persons_attempts(
+    con: duckdb.DuckDBPyConnection, entry: str,
+) -> None:
+    # Monday 2024-03-04 (M), window 60 minutes, stages a, b, c (disjoint: found by time).
+    # p: a M+0 (its b at M+100 is too late: level 1), a M+90, b M+100, c M+110 (level 3), a M+120
+    # (nothing after: level 1). Best: level 3 (neither the first nor the latest start); first:
+    # the M+0 attempt, level 1. q: a M+0, b M+30 (level 2 either way).
+    monday = 3 * 24 * 60
+    case = simple_case([["a"], ["b"], ["c"]],
+                       [("1", "p", "a", monday), ("2", "p", "a", monday + 90),
+                        ("3", "p", "b", monday + 100), ("4", "p", "c", monday + 110),
+                        ("5", "p", "a", monday + 120), ("6", "q", "a", monday),
+                        ("7", "q", "b", monday + 30)], window_minutes=60, entry=entry)
+    assert funnel_module.by_time(case.query().framework)
+    rows = run(con, case, trend_rows, trend="week")
+    expected = [2, 2, 1] if entry == "best" else [2, 1, 0]
+    assert [(r["period"], r["persons"]) for r in rows] == [
+        ("2024-03-04", n) for n in expected]
+    assert rows == reference_trend(case, "week")
+
+
 def test_trend_complete_is_false_when_period_end_plus_window_is_after_as_of(
     con: duckdb.DuckDBPyConnection,
 ) -> None:

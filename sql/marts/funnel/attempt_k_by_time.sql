@@ -1,10 +1,11 @@
 -- --trend by time, step [[k]] of every attempt (attempt_k.sql with disjoint stages): the first
 -- stage-[[k]] event at or after the attempt's step [[prev]] (in funnel order it comes after it)
 -- fills the step when it lies at most the window after the start (inclusive); otherwise the
--- attempt stops at [[prev]] (t_last becomes NULL, so no later step matches).
--- grain: attempt. Parameters: window.
+-- attempt stops at [[prev]] (t_last becomes NULL, so no later step matches). Every attempt is
+-- carried (an ASOF LEFT JOIN, no filter): a filter between the steps would shrink DuckDB's row
+-- estimate until it plans the join as a nested loop. grain: attempt. Parameters: window.
 attempt_[[k]] AS MATERIALIZED (
-    SELECT a.person_no, a.start_at,
+    SELECT a.person_no, a.period, a.start_at,
         CASE WHEN s.occurred_at <= a.start_at + $window THEN s.occurred_at END AS t_last,
         a.level + CASE WHEN s.occurred_at <= a.start_at + $window THEN 1 ELSE 0 END AS level
     FROM attempt_[[prev]] AS a

@@ -74,18 +74,24 @@ class FunnelQuery:
                 and self.to_at is None and not self.framework.exact_rules)
 
 
-def stage_events_sql(flags: list[str], events: str = "fct_events") -> str:
+def stage_events_sql(flags: list[str], events: str = "fct_events", *,
+                     by_time: bool = False) -> str:
     """Each person's stage-matching events in funnel order (flags: one expression per stage;
-    `events`: the relation to read, fct_events or a subset of persons' events)."""
+    `events`: the relation to read, fct_events or a subset of persons' events). `by_time`
+    (frameworks of disjoint stages, see `by_time()`): without the per-person position `pos`,
+    the steps are then found on occurred_at (stage_events_by_time.sql)."""
     ks = range(1, len(flags) + 1)
+    snippets = {
+        "events": events,
+        "flags": ", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
+        "stage_columns": ", ".join(f"m{k}" for k in ks),
+        "any_stage": " OR ".join(f"m{k}" for k in ks),
+    }
+    if by_time:
+        return fill_snippets("marts/funnel/stage_events_by_time.sql", **snippets)
     return fill_snippets(
-        "marts/funnel/stage_events.sql",
-        events=events,
-        flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
-        stage_columns=", ".join(f"m{k}" for k in ks),
-        lowest_stage="CASE " + " ".join(f"WHEN m{k} THEN {k}" for k in ks) + " END",
-        any_stage=" OR ".join(f"m{k}" for k in ks),
-    )
+        "marts/funnel/stage_events.sql", **snippets,
+        lowest_stage="CASE " + " ".join(f"WHEN m{k} THEN {k}" for k in ks) + " END")
 
 
 def funnel_sql(
@@ -105,52 +111,69 @@ def funnel_sql(
         chain = ("chain AS (SELECT p.person_no, c.level, c.start_at, " + steps
                  + " FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_id)"
                  " WHERE c.framework = $framework_name)")
-        summary = fill_snippets("marts/funnel/summary.sql",
-                                aggregates=", ".join(_aggregates(stage_count, order, mode)))
-        return "WITH " + chain + "\n" + summary
+        return "WITH " + chain + "\n" + _summary(stage_count, order, mode)
     exact = framework is not None and framework.exact_rules
-    if (not shared_stage_events and order == "ordered" and not exact
-            and framework is not None and by_time(framework)):
-        ctes = [f"stage_events AS MATERIALIZED ({stage_events_by_time_sql(flags)})"]
-        if mode == "trend":
-            ctes += [fill_snippets("marts/funnel/attempt_1_by_time.sql",
-                                   entry_best="true" if entry == "best" else "false")]
-            ctes += [fill_snippets("marts/funnel/attempt_k_by_time.sql", k=k, prev=k - 1)
-                     for k in range(3, stage_count + 1)]
-            ctes.append(f"attempts AS (SELECT * FROM attempt_{stage_count})")
-            return ("WITH " + ",\n".join(ctes) + "\n" + fill_snippets(
-                "marts/funnel/trend_summary.sql", aggregates=_trend_aggregates(stage_count),
-                choose="level DESC, start_at DESC" if entry == "best" else "start_at"))
-        ctes += fast_chain_ctes_by_time(stage_count, entry)
-        if mode == "correlate":
-            return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
-        summary = fill_snippets("marts/funnel/summary.sql",
-                                aggregates=", ".join(_aggregates(stage_count, order, mode)))
-        return "WITH " + ",\n".join(ctes) + "\n" + summary
+    # the fast ordered funnel of disjoint stages finds its steps by time (decision 91)
+    timed = (not shared_stage_events and order == "ordered" and not exact
+             and framework is not None and by_time(framework))
     ctes = [] if shared_stage_events else [
-        f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})"
+        f"stage_events AS MATERIALIZED ({stage_events_sql(flags, by_time=timed)})"
     ]
-    if order == "unordered":
-        ctes += _unordered_attempts(stage_count)
-    elif exact or mode == "trend":
-        assert framework is not None
-        ctes += _exact_attempts(framework)
     if mode == "trend":
-        choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
+        ctes += (_trend_attempts_by_time(stage_count, entry) if timed
+                 else _trend_attempts(framework, stage_count, entry, order))
         return ("WITH " + ",\n".join(ctes) + "\n"
-                + fill_snippets("marts/funnel/trend_summary.sql", choose=choose,
+                + fill_snippets("marts/funnel/trend_summary.sql",
                                 aggregates=_trend_aggregates(stage_count)))
     if order == "unordered" or exact:
+        ctes += _attempts(framework, stage_count, order)
         choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
         ctes.append("chain AS MATERIALIZED (SELECT * FROM attempts QUALIFY row_number() OVER"
                     f" (PARTITION BY person_no ORDER BY {choose}) = 1)")
     else:
-        ctes += fast_chain_ctes(stage_count, entry)
+        ctes += fast_chain_ctes(stage_count, entry, by_time=timed)
     if mode == "correlate":
         return "WITH " + ",\n".join(ctes) + ",\n" + load_sql("marts/funnel/correlate.sql")
-    summary = fill_snippets("marts/funnel/summary.sql",
-                            aggregates=", ".join(_aggregates(stage_count, order, mode)))
-    return "WITH " + ",\n".join(ctes) + "\n" + summary
+    return "WITH " + ",\n".join(ctes) + "\n" + _summary(stage_count, order, mode)
+
+
+def _summary(stage_count: int, order: Order, mode: Mode) -> str:
+    return fill_snippets("marts/funnel/summary.sql",
+                         aggregates=", ".join(_aggregates(stage_count, order, mode)))
+
+
+def _attempts(framework: Framework | None, stage_count: int, order: Order) -> list[str]:
+    """CTE `attempts`: every attempt of the unordered funnel, or the exact engine's chains."""
+    if order == "unordered":
+        return _unordered_attempts(stage_count)
+    assert framework is not None
+    return _exact_attempts(framework)
+
+
+def _trend_attempts(framework: Framework | None, stage_count: int, entry: Entry,
+                    order: Order) -> list[str]:
+    """--trend's CTE `chosen` (person_no, period, level: one row per person and entry period)
+    over every attempt: unordered, or the exact engine's greedy chains."""
+    ctes = _attempts(framework, stage_count, order)
+    choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
+    period = "jm_period_start(start_at, $tz, $period)"
+    ctes.append(f"chosen AS (SELECT person_no, {period} AS period, level FROM attempts"
+                f" QUALIFY row_number() OVER (PARTITION BY person_no, {period}"
+                f" ORDER BY {choose}) = 1)")
+    return ctes
+
+
+def _trend_attempts_by_time(stage_count: int, entry: Entry) -> list[str]:
+    """--trend's CTE `chosen` for `by_time` frameworks: only the attempts that can be chosen
+    (attempt_1_by_time.sql), each carried to its last step; per person and period the first
+    start's attempt (the only one kept) or, for the best, the highest level."""
+    ctes = [fill_snippets("marts/funnel/attempt_1_by_time.sql",
+                          entry_best="true" if entry == "best" else "false")]
+    ctes += [fill_snippets("marts/funnel/attempt_k_by_time.sql", k=k, prev=k - 1)
+             for k in range(3, stage_count + 1)]
+    ctes.append("chosen AS (SELECT person_no, period, max(level) AS level"
+                f" FROM attempt_{stage_count} GROUP BY person_no, period)")
+    return ctes
 
 
 def chain_sql(stage_count: int, flags: list[str], events: str,
@@ -159,12 +182,9 @@ def chain_sql(stage_count: int, flags: list[str], events: str,
     exclusions): person_no, level, start_at and the step times as a list, for the persons whose
     events `events` holds (funnel_chains.py stores them). With `framework` given and its stages
     disjoint, the chain is found by time (`by_time`)."""
-    if framework is not None and by_time(framework):
-        ctes = [f"stage_events AS MATERIALIZED ({stage_events_by_time_sql(flags, events)})",
-                *fast_chain_ctes_by_time(stage_count, "best")]
-    else:
-        ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events)})",
-                *fast_chain_ctes(stage_count, "best")]
+    timed = framework is not None and by_time(framework)
+    ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events, by_time=timed)})",
+            *fast_chain_ctes(stage_count, "best", by_time=timed)]
     steps = ", ".join(f"t_{k}" for k in range(1, stage_count + 1))
     return ("WITH " + ",\n".join(ctes)
             + f"\nSELECT person_no, level, start_at, [{steps}] AS steps FROM chain")
@@ -199,24 +219,32 @@ def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
     return aggregates
 
 
-def fast_chain_ctes(stage_count: int, entry: Entry) -> list[str]:
+def fast_chain_ctes(stage_count: int, entry: Entry, *, by_time: bool = False) -> list[str]:
     """Ordered funnel without per-step windows or exclusions: one ASOF join per level over
-    events (not attempts), then the chosen attempt's steps (CTE `chain`)."""
+    events (not attempts), then the chosen attempt's steps (CTE `chain`). The steps follow the
+    funnel order by the events' per-person position `pos`, or, with `by_time` (stage events of
+    `stage_events_sql(..., by_time=True)`), by occurred_at (the `*_by_time.sql` variants, which
+    carry no positions)."""
     ks = range(1, stage_count + 1)
-    first_only = "QUALIFY pos = min(pos) OVER (PARTITION BY person_no)" if entry == "first" else ""
-    ctes = ["level_1 AS MATERIALIZED ("
-            + fill_snippets("marts/funnel/level_1.sql", first_only=first_only) + ")"]
-    ctes += [fill_snippets("marts/funnel/level_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+    key, variant = ("occurred_at", "_by_time") if by_time else ("pos", "")
+    first_only = (f"QUALIFY {key} = min({key}) OVER (PARTITION BY person_no)"
+                  if entry == "first" else "")
+    start_pos = "" if by_time else " max(start_pos) AS start_pos,"
+    ctes = ["level_1 AS MATERIALIZED (" + fill_snippets(
+        f"marts/funnel/level_1{variant}.sql", first_only=first_only) + ")"]
+    ctes += [fill_snippets(f"marts/funnel/level_k{variant}.sql", k=k, prev=k - 1)
+             for k in ks[1:]]
     levels = " UNION ALL ".join(
-        f"SELECT person_no, {k} AS level, max(start_pos) AS start_pos,"
-        f" max(start_at) AS start_at FROM level_{k} GROUP BY person_no"
-        for k in ks
+        f"SELECT person_no, {k} AS level,{start_pos} max(start_at) AS start_at FROM level_{k}"
+        " GROUP BY person_no" for k in ks
     )
-    ctes.append("person_levels AS MATERIALIZED ("
-                + fill_snippets("marts/funnel/person_levels.sql", levels=levels) + ")")
-    ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_pos AS pos_1,"
-                " start_at AS t_1 FROM person_levels)")
-    ctes += [fill_snippets("marts/funnel/step_k.sql", k=k, prev=k - 1) for k in ks[1:]]
+    ctes.append("person_levels AS MATERIALIZED (" + fill_snippets(
+        f"marts/funnel/person_levels{variant}.sql", levels=levels) + ")")
+    pos_1 = "" if by_time else " start_pos AS pos_1,"
+    ctes.append(f"chain_1 AS (SELECT person_no, level, start_at,{pos_1} start_at AS t_1"
+                " FROM person_levels)")
+    ctes += [fill_snippets(f"marts/funnel/step_k{variant}.sql", k=k, prev=k - 1)
+             for k in ks[1:]]
     ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
     return ctes
 
@@ -241,40 +269,6 @@ def by_time(framework: Framework) -> bool:
     """Whether the fast ordered funnel can find its steps by time alone (the DuckDB SQL of
     stage_events_by_time.sql: no per-person numbering of the stage events): disjoint stages."""
     return _ENGINE.get() == "duckdb" and stages_disjoint(framework)
-
-
-def stage_events_by_time_sql(flags: list[str], events: str = "fct_events") -> str:
-    """stage_events_sql without the per-person position (for `by_time` frameworks)."""
-    ks = range(1, len(flags) + 1)
-    return fill_snippets(
-        "marts/funnel/stage_events_by_time.sql",
-        events=events,
-        flags=", ".join(f"{expr} AS m{k}" for k, expr in zip(ks, flags, strict=True)),
-        stage_columns=", ".join(f"m{k}" for k in ks),
-        any_stage=" OR ".join(f"m{k}" for k in ks),
-    )
-
-
-def fast_chain_ctes_by_time(stage_count: int, entry: Entry) -> list[str]:
-    """fast_chain_ctes for `by_time` frameworks: the same levels, attempts and chain, with the
-    steps found by time (ASOF joins on occurred_at) instead of by position."""
-    ks = range(1, stage_count + 1)
-    first_only = ("QUALIFY occurred_at = min(occurred_at) OVER (PARTITION BY person_no)"
-                  if entry == "first" else "")
-    ctes = ["level_1 AS MATERIALIZED ("
-            + fill_snippets("marts/funnel/level_1_by_time.sql", first_only=first_only) + ")"]
-    ctes += [fill_snippets("marts/funnel/level_k_by_time.sql", k=k, prev=k - 1) for k in ks[1:]]
-    levels = " UNION ALL ".join(
-        f"SELECT person_no, {k} AS level, max(start_at) AS start_at FROM level_{k}"
-        " GROUP BY person_no" for k in ks
-    )
-    ctes.append("person_levels AS MATERIALIZED ("
-                + fill_snippets("marts/funnel/person_levels_by_time.sql", levels=levels) + ")")
-    ctes.append("chain_1 AS (SELECT person_no, level, start_at, start_at AS t_1"
-                " FROM person_levels)")
-    ctes += [fill_snippets("marts/funnel/step_k_by_time.sql", k=k, prev=k - 1) for k in ks[1:]]
-    ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
-    return ctes
 
 
 def _exact_attempts(framework: Framework) -> list[str]:
