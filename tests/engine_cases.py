@@ -30,6 +30,9 @@ def invocations() -> dict[str, list[str]]:
                                              "--format", "json"]
     found["funnel_rules_by_channel_times"] = ["funnel", "--framework", rules, "--by", "channel",
                                               "--times", "--format", "json"]
+    # the numbered trend (overlapping stages: Spark's and DuckDB's non-by-time path)
+    found["funnel_accsr_trend_first"] = ["funnel", "--framework", "accsr", "--trend", "week",
+                                         "--entry", "first", "--format", "json"]
     return found
 
 
