@@ -103,3 +103,46 @@ def test_counts_reconcile_per_source(input_dir: Path, db_path: Path, run_pipelin
     assert web["records"] == web["events"] + web["duplicates"] + web["quarantined"] == 4
     files = query(db_path, "SELECT records, events, duplicates, quarantined FROM _jm_files")
     assert files == [(4, 2, 1, 1)]
+
+
+def _warehouse_rows(db: Path) -> dict[str, list[tuple]]:
+    """Every base table's rows, sorted, without the columns naming the run or the load time."""
+    tables = [r[0] for r in query(db, "SELECT table_name FROM information_schema.tables"
+                                      " WHERE table_schema = 'main' AND table_type = 'BASE TABLE'")]
+    found = {}
+    for table in tables:
+        if table == "_jm_runs":  # the run log: times and the warehouse path
+            continue
+        columns = [r[0] for r in query(db, "SELECT column_name FROM information_schema.columns"
+                                           " WHERE table_name = ? AND table_schema = 'main'"
+                                           " ORDER BY ordinal_position", [table])]
+        kept = [c for c in columns if c not in ("run_id", "loaded_at")]
+        listed = ", ".join(f'"{c}"' for c in kept)
+        found[table] = sorted(query(db, f'SELECT {listed} FROM "{table}"'), key=repr)
+    return found
+
+
+def test_many_small_batches_give_the_one_batch_warehouse(
+    tmp_path: Path, run_pipeline, monkeypatch
+) -> None:
+    """The sample committed in batches of a few files (dedupe and conflicts across batches,
+    traits, quarantine, links, manifest) gives the rows and the summary of one batch per
+    source."""
+    from journey_metrics import loader
+    from sample_outputs import SAMPLE
+
+    one = run_pipeline(SAMPLE, tmp_path / "one.duckdb")
+    monkeypatch.setattr(loader, "CHUNK_RECORDS", 2_000)
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 3_000)
+    batches = []
+    commit = loader._commit_batch
+    monkeypatch.setattr(loader, "_commit_batch",
+                        lambda con, source, *a: (batches.append(source.name),
+                                                 commit(con, source, *a)))
+    many = run_pipeline(SAMPLE, tmp_path / "many.duckdb")
+    assert batches.count("web") > 3 and batches.count("email") > 1
+    for summary in (one, many):
+        summary.pop("warehouse")
+    assert many == one
+    assert sum(s["duplicates"] for s in one["sources"]) > 0
+    assert _warehouse_rows(tmp_path / "many.duckdb") == _warehouse_rows(tmp_path / "one.duckdb")

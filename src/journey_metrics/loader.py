@@ -134,6 +134,13 @@ def file_sha256(path: Path) -> str:
 # Records are staged in chunks of about this many (one query plan per chunk instead of per file:
 # planning the staging SQL costs ~80 ms, a day file of 10k records costs less than that).
 CHUNK_RECORDS = 300_000
+# A source's new files are committed in batches of whole files holding at least this many
+# records (the last batch: the rest). A batch lives in TEMP tables, spilled to disk beyond the
+# memory limit in several copies (staged rows, candidates): one batch per source needed more than
+# 40 GB of temporary disk for 30M events and grew superlinearly from 1M to 10M
+# (docs/decisions.md). Dedupe, conflicts, traits and quarantine give the same rows in one batch or
+# many: a later batch sees the earlier ones in the warehouse.
+BATCH_RECORDS = 2_000_000
 # A batch-unique record key: file_order * KEY_SPAN + line number (lines stay below 10^10).
 KEY_SPAN = 10_000_000_000
 
@@ -166,18 +173,17 @@ def load_source(
     run_id: str,
     progress: ProgressCallback | None = None,
 ) -> SourceSummary:
-    """Read and stage every new or changed file of a source, then load them in one transaction.
+    """Read and stage every new or changed file of a source, then load them in batches.
 
     Files are read one by one (a file that cannot be read fails alone) and staged in chunks; the
-    events, quarantine, identity links and manifest rows of all files are then written in a
-    single transaction, so a crash leaves the source's new files either all loaded or all still
-    to load, and duplicates are checked against the warehouse once per run.
+    events, quarantine, identity links and manifest rows of a batch of whole files (about
+    BATCH_RECORDS records) are written in one transaction, so a crash leaves each file either
+    loaded or still to load, and a re-run loads the rest.
     """
     summary = SourceSummary(source.name)
-    con.execute(batch_accepted_ddl())
-    for statement in split_statements(_BATCH_TABLES):
-        con.execute(statement)
+    _new_batch(con)
     results: list[FileResult] = []
+    batch_start, batch_records = 0, 0  # the current batch: files[batch_start:], its records
     chunk: _Chunk | None = None
     try:
         for order, item in enumerate(files):
@@ -196,16 +202,19 @@ def load_source(
             if chunk is None:
                 chunk = _Chunk(item.kind)
             _append_to_chunk(con, item, order, chunk, result)
+            batch_records += result.records
             if chunk.records >= CHUNK_RECORDS:
                 _stage_chunk(con, source, chunk)
                 chunk = None
+                if batch_records >= BATCH_RECORDS:
+                    _commit_files(con, source, run_id, files, results, batch_start)
+                    _new_batch(con)
+                    batch_start, batch_records = len(results), 0
         if chunk is not None:
             _stage_chunk(con, source, chunk)
         if progress:
             progress(source.name, len(files), len(files))
-        if any(r.status != "skipped" for r in results):
-            _record_files(con, files, results)
-            _commit_batch(con, source, run_id, results)
+        _commit_files(con, source, run_id, files, results, batch_start)
     finally:
         _drop_temp(con, *_BATCH_TEMP_TABLES, *_FILE_TEMP_TABLES)
     for result in results:
@@ -367,10 +376,29 @@ def _stage(
     )
 
 
-def _record_files(
-    con: duckdb.DuckDBPyConnection, files: list[InputFile], results: list[FileResult]
+def _new_batch(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty batch tables (created, or replaced after a commit)."""
+    con.execute(batch_accepted_ddl())
+    for statement in split_statements(_BATCH_TABLES):
+        con.execute(statement)
+
+
+def _commit_files(
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, run_id: str,
+    files: list[InputFile], results: list[FileResult], start: int,
 ) -> None:
-    for order, (item, result) in enumerate(zip(files, results, strict=True)):
+    """Commit the batch of files[start:] (those read so far), if any was not skipped."""
+    batch = results[start:]
+    if any(r.status != "skipped" for r in batch):
+        _record_files(con, files[start:len(results)], batch, start)
+        _commit_batch(con, source, run_id, batch)
+
+
+def _record_files(
+    con: duckdb.DuckDBPyConnection, files: list[InputFile], results: list[FileResult],
+    first_order: int,
+) -> None:
+    for order, (item, result) in enumerate(zip(files, results, strict=True), start=first_order):
         if result.status == "skipped":
             continue
         assert result.stat is not None
