@@ -222,39 +222,79 @@ def _has_channel_inputs(con: duckdb.DuckDBPyConnection) -> bool:
 # --- per-connection installation -----------------------------------------------------------------
 
 
+def _conditions(rule: ChannelRule) -> list[tuple[str, str, Any]]:
+    """A rule's conditions as (kind, column, value): `in` (a medium list), `regex` (matching
+    anywhere, case-insensitive) or `equals`; each engine writes them in its own SQL."""
+    found: list[tuple[str, str, Any]] = []
+    if rule.medium is not None:
+        found.append(("in", "medium", list(rule.medium)))
+    if rule.source is not None:
+        found.append(("regex", "utm_source", rule.source))
+    if rule.campaign is not None:
+        found.append(("regex", "campaign", rule.campaign))
+    if rule.referrer is not None:
+        found.append(("equals", "referrer_class", rule.referrer))
+    return found
+
+
+def _case(rules: ChannelRules, condition: Any, channel: Any) -> str:
+    """The rules as one SQL CASE over (medium, utm_source, campaign, referrer_class): the first
+    rule whose every condition holds (a NULL input fails a condition), else the built-in rules."""
+    branches = []
+    for n, rule in enumerate(rules.rules, 1):
+        conditions = [f"coalesce({condition(n, kind, column, value)}, false)"
+                      for kind, column, value in _conditions(rule)]
+        when = " AND ".join(conditions) or "true"
+        branches.append(f"WHEN {when} THEN {channel(n, rule.channel)}")
+    builtin = "jm_builtin_channel(medium, referrer_class)"
+    return f"CASE {' '.join(branches)} ELSE {builtin} END" if branches else builtin
+
+
 def install(con: duckdb.DuckDBPyConnection, rules: ChannelRules) -> None:
     """Create TEMP macro `jm_rules_channel(medium, utm_source, campaign, referrer_class)` for
     `rules` (values as variables bound by parameters; constant-folded, so regexes compile once)
     and remember the rules' origin (`rules_source`)."""
-    branches = []
-    for n, rule in enumerate(rules.rules, 1):
-        prefix = f"jm_channel_rule_{n}_"
-        conditions = []
-        if rule.medium is not None:
-            con.execute(f"SET VARIABLE {prefix}medium = $v", {"v": list(rule.medium)})
-            conditions.append(f"list_contains(getvariable('{prefix}medium'), medium)")
-        for key in ("source", "campaign"):
-            pattern = getattr(rule, key)
-            if pattern is not None:
-                con.execute(f"SET VARIABLE {prefix}{key} = $v", {"v": pattern})
-                column = "utm_source" if key == "source" else "campaign"
-                conditions.append(f"regexp_matches({column}, getvariable('{prefix}{key}'), 'i')")
-        if rule.referrer is not None:
-            con.execute(f"SET VARIABLE {prefix}referrer = $v", {"v": rule.referrer})
-            conditions.append(f"referrer_class = getvariable('{prefix}referrer')")
-        con.execute(f"SET VARIABLE {prefix}channel = $v", {"v": rule.channel})
-        condition = " AND ".join(f"coalesce({c}, false)" for c in conditions) or "true"
-        branches.append(f"WHEN {condition} THEN getvariable('{prefix}channel')")
-    body = (
-        "CASE " + " ".join(branches) + " ELSE jm_builtin_channel(medium, referrer_class) END"
-        if branches else "jm_builtin_channel(medium, referrer_class)"
-    )
+
+    def variable(name: str, value: Any) -> str:
+        con.execute(f"SET VARIABLE {name} = $v", {"v": value})
+        return f"getvariable('{name}')"
+
+    def condition(n: int, kind: str, column: str, value: Any) -> str:
+        bound = variable(f"jm_channel_rule_{n}_{column}", value)
+        return {"in": f"list_contains({bound}, {column})",
+                "regex": f"regexp_matches({column}, {bound}, 'i')",
+                "equals": f"{column} = {bound}"}[kind]
+
+    body = _case(rules, condition,
+                 lambda n, name: variable(f"jm_channel_rule_{n}_channel", name))
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_rules_channel(medium, utm_source, campaign,"
         f" referrer_class) AS ({body})"
     )
     con.execute("SET VARIABLE jm_channel_rules_source = $v", {"v": rules.origin})
     con.execute("SET VARIABLE jm_channel_rules_fingerprint = $v", {"v": rules.fingerprint})
+
+
+def spark_function(rules: ChannelRules, name: str) -> str:
+    """The rules as a Spark SQL temporary function `name(medium, utm_source, campaign,
+    referrer_class)` (needs `jm_builtin_channel` of sql/staging/functions.spark.sql). Values are
+    UTF-8 hex literals, so no quoting rule of Spark's parser can change them. Regexes run on
+    Java's engine with (?iu): the same matches as RE2's case-insensitive ones for the syntax the
+    two share (docs/decisions.md)."""
+
+    def text(value: str) -> str:
+        return f"decode(unhex('{value.encode('utf-8').hex()}'), 'UTF-8')"
+
+    def condition(n: int, kind: str, column: str, value: Any) -> str:
+        if kind == "in":
+            return f"array_contains(array({', '.join(text(v) for v in value)}), {column})"
+        if kind == "regex":
+            return f"{column} RLIKE {text('(?iu)' + value)}"
+        return f"{column} = {text(value)}"
+
+    body = _case(rules, condition, lambda n, channel: text(channel))
+    return (f"CREATE OR REPLACE TEMPORARY FUNCTION {name}(medium STRING, utm_source STRING,"
+            f" campaign STRING, referrer_class STRING) RETURNS STRING RETURN {body}")
 
 
 def rules_source(con: duckdb.DuckDBPyConnection) -> str:

@@ -1,18 +1,16 @@
 """Data tests (sql/tests/*.sql): each is a SELECT returning the rows that break a rule of the
 warehouse (uniqueness, every event has a person, ...). `run` runs them all after stitching; any
 failing row is a bug, never bad input (bad input is quarantined before it gets here), so the run
-fails loudly, naming the test and how many rows broke it."""
+fails loudly, naming the test and how many rows broke it. `run --engine spark` runs them on the
+lake's views before it writes anything (engines/spark_ingest.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from journey_metrics.errors import RunError
 from journey_metrics.resources import resource_dir
 from journey_metrics.sql import load_sql
-
-if TYPE_CHECKING:
-    import duckdb
 
 
 def data_tests() -> list[str]:
@@ -20,8 +18,9 @@ def data_tests() -> list[str]:
     return sorted(p.stem for p in (resource_dir("sql") / "tests").glob("*.sql"))
 
 
-def failures(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Failing row counts per data test (tests with no failing rows are left out)."""
+def failures(con: Any) -> dict[str, int]:
+    """Failing row counts per data test (tests with no failing rows are left out). `con`: a
+    DuckDB connection, or engines.spark.SparkConnection over a Spark lake's views."""
     found = {}
     for name in data_tests():
         sql = load_sql(f"tests/{name}.sql")
@@ -31,7 +30,7 @@ def failures(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return found
 
 
-def check(con: duckdb.DuckDBPyConnection) -> None:
+def check(con: Any) -> None:
     """Raise a RunError naming every failing data test."""
     failed = failures(con)
     if failed:

@@ -129,6 +129,63 @@ def test_a_rerun_loads_nothing(lakes: dict[str, Any]) -> None:
     assert {t: rows(lakes["spark"], t) for t in TABLES} == before
 
 
+# the shipped example, and a rule whose values need quoting in SQL (a quote, a backslash)
+EXTRA_RULE = """- {channel: Odd Names, source: "^o'?dd\\\\.|\\\\d{3}$", campaign: "\\\\w"}\n"""
+
+
+def test_custom_channel_rules_give_duckdbs_channels(lakes: dict[str, Any], tmp_path: Path
+                                                    ) -> None:
+    """`run --channels` on a loaded lake with nothing new derives every channel again, as on
+    DuckDB; the lake keeps the rules, so a later run without --channels keeps the channels."""
+    from journey_metrics.export import export
+
+    rules = tmp_path / "channels.yaml"
+    example = (Path(__file__).parents[2] / "config" / "channels.example.yaml").read_text()
+    rules.write_text(EXTRA_RULE + example)
+    db, duck_lake, spark_lake = tmp_path / "w.duckdb", tmp_path / "duck", tmp_path / "spark"
+    shutil.copy(lakes["base"] / "w.duckdb", db)
+    shutil.copytree(lakes["spark"], spark_lake)
+    invoke(["run", "--input", str(SAMPLE), "--db", str(db), "--channels", str(rules)])
+    export(db, duck_lake)
+    spark_args = ["run", "--engine", "spark", "--input", str(SAMPLE), "--lake", str(spark_lake),
+                  "--spark-master", MASTER, "--format", "json"]
+    again = json.loads(invoke([*spark_args, "--channels", str(rules)]))
+    assert all(s["files"] == 0 and s["events"] == 0 for s in again["sources"])
+    for table in ("events", "persons"):
+        assert rows(spark_lake, table) == rows(duck_lake, table)
+    at = columns(spark_lake, "persons").index("channel")
+    channels = {r[at] for r in rows(spark_lake, "persons")}
+    assert {"Newsletter", "Direct"} <= channels, channels
+    json.loads(invoke(spark_args))  # no --channels: the lake's kept rules
+    assert rows(spark_lake, "events") == rows(duck_lake, "events")
+    assert rows(lakes["spark"], "persons") != rows(duck_lake, "persons")
+
+
+def test_a_broken_data_test_fails_the_run(env: None) -> None:
+    """The data tests of sql/tests/ run on the lake's views: a repeated event and an event
+    without a person fail by name (the run stops before writing)."""
+    from journey_metrics.engines.spark import spark_session
+    from journey_metrics.engines.spark_ingest import _drop_views, _view, check_data
+    from journey_metrics.errors import RunError
+
+    session = spark_session(MASTER)
+    views = {
+        "jm_all_events": "SELECT * FROM VALUES ('web', 'e1', 'a:1'), ('web', 'e1', 'a:1'),"
+                         " ('web', 'e2', 'a:ghost') AS t(source, event_id, person_key)",
+        "jm_person_map": "SELECT * FROM VALUES ('a:1', 'p_1') AS t(node, person_id)",
+        "jm_out_persons": "SELECT * FROM VALUES ('p_1', 1L) AS t(person_id, person_no)",
+        "jm_out_events": "SELECT * FROM VALUES ('p_1') AS t(person_id)",
+    }
+    try:
+        for name, sql in views.items():
+            _view(session.sql(sql), name)
+        with pytest.raises(RunError, match="test_events_have_a_person \\(1 rows\\), "
+                                           "test_events_unique \\(1 rows\\)"):
+            check_data(session)
+    finally:
+        _drop_views(session)
+
+
 class Killed(Exception):
     pass
 

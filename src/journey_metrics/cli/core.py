@@ -86,7 +86,7 @@ def run(
     channels: Annotated[
         Path | None,
         typer.Option("--channels", help="Channel rules file (custom channel groups); the"
-                     " warehouse keeps them for later commands."),
+                     " warehouse (or the Spark lake) keeps them for later commands."),
     ] = None,
     engine: Annotated[
         RunEngine, typer.Option("--engine", help="duckdb (default: the warehouse) or spark"
@@ -136,14 +136,12 @@ def _run_on_spark(input_dir: str, lake: str | None, master: str | None, remote: 
     if report_dir is not None:
         raise UsageError("--report needs the DuckDB warehouse; with --engine spark run the "
                          "metric commands with --events LAKE")
-    if channels is not None:
-        raise UsageError("--channels is not supported with --engine spark yet (the lake's "
-                         "channels follow config/channels.yaml)")
     if db != DEFAULT_DB:
         raise UsageError("--db is the DuckDB warehouse; with --engine spark give --lake")
     from journey_metrics.engines.spark_ingest import run_spark
 
-    return run_spark(input_dir, lake, master=master, remote=remote, announce=announce)
+    return run_spark(input_dir, lake, master=master, remote=remote, announce=announce,
+                     channels=channels)
 
 
 def _print_run(summary: RunSummary, output_format: RunFormat) -> None:

@@ -10,7 +10,10 @@ int_persons.sql and sql/marts/export_*.sql); the driver loops only over files an
 
 The lake holds, beside the public datasets, the state the next run needs (`_jm_state/`: events
 with their identifiers and content hashes, identity links, trait history with its nodes,
-conflicts) and a marker `_jm_lake.json` (layout version and the email key's fingerprint). Every
+conflicts) and a marker `_jm_lake.json` (layout version, the email key's fingerprint, the
+channel rules `run --channels` gave and the fingerprint of the rules the lake's channels follow).
+The state keeps web events' built-in channel and the channel inputs; the public events and persons
+get the current rules' channels (CONTRACT §2), so new rules re-derive them on the next run. Every
 dataset is rewritten by every run that loads something (a merge of two persons changes the
 person_id of old events): new datasets are written under `_jm_pending/<run>/`, a commit file is
 written, then each is swapped in by rename; a run that finds a pending folder finishes its swaps
@@ -30,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from journey_metrics.channels import BUILT_IN, ChannelRules, spark_function
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.lake import dataset_name
 from journey_metrics.engines.spark import checkpoints, cut_lineage, union_all
@@ -37,6 +41,7 @@ from journey_metrics.engines.spark_staging import (
     REJECTED_COLUMNS,
     SparkInputFile,
     accepted_columns,
+    install_functions,
     stage_files,
 )
 from journey_metrics.errors import RunError, UsageError
@@ -286,14 +291,19 @@ def run_spark(
     master: str | None = None,
     remote: str | None = None,
     announce: Callable[[str], None] | None = None,
+    channels: Path | None = None,
     fail_after: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Load the new files of `input_location` into the lake at `lake` on Spark.
 
+    `channels` (`run --channels`): channel rules the lake keeps for later runs. The rules used
+    are DuckDB's (channels.prepare_for_writing): these, else config/channels.yaml, else the
+    lake's kept ones, else the built-in rules; when they differ from the ones the lake's
+    channels follow, every channel is derived again even if no file is new.
     `fail_after` (tests): called after each dataset is written and after each swap, with its
     name, so a test can simulate a killed run.
     """
-    from journey_metrics.channels import configured_rules
+    from journey_metrics.channels import configured_rules, load_rules_file
     from journey_metrics.config import load_sources
     from journey_metrics.engines.spark import spark_session
     from journey_metrics.hashing import load_key
@@ -301,7 +311,8 @@ def run_spark(
 
     sources = load_sources()
     check_models(sources)
-    configured_rules()
+    explicit = load_rules_file(channels) if channels is not None else None
+    configured = configured_rules()
     found = _discover(input_location, sources)
     key = load_key(announce)
     session = spark_session(master, remote)
@@ -311,17 +322,24 @@ def run_spark(
         assert found is not None
     fs = LakeFS(session, lake)
     recover(fs)
-    _check_marker(fs, key)
+    marker = _check_marker(fs, key)
+    kept = explicit or _kept_rules(marker)
+    rules = explicit or configured or kept or BUILT_IN
+    rules_changed = (fs.exists(dataset_name("events"))
+                     and marker.get("channel_rules_fingerprint", BUILT_IN.fingerprint)
+                     != rules.fingerprint)
+    written = _marker(key, kept, rules)
     summary = RunSummary(new_run_id(), Path(lake), location=lake)
     try:
         with checkpoints(session, fs.url(PENDING, summary.run_id, CHECKPOINTS),
                          lambda: _remove_checkpoints(fs, summary.run_id)):
             _load_state(session, fs)
             planned = [_plan_source(session, source, found[source.name]) for source in sources]
-            if any(p.to_read or any(r.status == "failed" for r in p.results) for p in planned):
-                _load(session, fs, key, planned, summary.run_id, fail_after)
+            if rules_changed or any(p.to_read or any(r.status == "failed" for r in p.results)
+                                    for p in planned):
+                _load(session, fs, key, rules, planned, summary.run_id, written, fail_after)
             elif any(p.manifest_rows for p in planned):
-                _touch_manifest(session, fs, planned, summary.run_id, fail_after)
+                _touch_manifest(session, fs, planned, summary.run_id, written, fail_after)
     finally:
         _drop_views(session)
     for plan in planned:
@@ -376,20 +394,32 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
     return found
 
 
-def _check_marker(fs: LakeFS, key: HashKey) -> None:
+def _check_marker(fs: LakeFS, key: HashKey) -> dict[str, Any]:
+    """The lake's marker ({} for a new lake), after checking its layout version and key."""
     text = fs.read_text(LAKE_MARKER)
     if text is None:
         if fs.exists(dataset_name("events")):
             raise UsageError(f"--lake: {fs.url()} holds events.parquet but was not written by "
                              "`run --engine spark` (no _jm_lake.json): use an empty folder")
-        return
-    marker = json.loads(text)
+        return {}
+    marker: dict[str, Any] = json.loads(text)
     if marker.get("version") != LAKE_VERSION:
         raise UsageError(f"--lake: {fs.url()} has lake layout version {marker.get('version')},"
                          f" this journey-metrics writes {LAKE_VERSION}")
     if marker.get("email_hash_key_fingerprint") != key.fingerprint:
         raise UsageError(f"lake {fs.url()} was built with a different email hashing key than the "
                          f"one from {key.origin}; use the original key or a new lake")
+    return marker
+
+
+def _kept_rules(marker: Mapping[str, Any]) -> ChannelRules | None:
+    """The channel rules an earlier `run --channels` left in the lake's marker."""
+    from journey_metrics.channels import parse_rules
+
+    if "channel_rules" not in marker:
+        return None
+    return parse_rules(json.loads(marker["channel_rules"]),
+                       marker.get("channel_rules_origin", "the lake"))
 
 
 def _empty(session: Any, schema: str) -> Any:
@@ -524,10 +554,12 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
     return with_builtin, rejected_all
 
 
-def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_id: str,
-          fail_after: Callable[[str], None] | None) -> None:
+def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: list[_Planned],
+          run_id: str, marker: str, fail_after: Callable[[str], None] | None) -> None:
     from pyspark.sql import functions as F
 
+    install_functions(session, key)  # also when no file is staged (new rules, failed files)
+    session.sql(spark_function(rules, "jm_lake_channel"))  # lake_tables.spark.sql's channels
     _, rejected = _staged(session, key, planned)
     # whole files the stager could not read (record_no NULL): failed, not quarantined
     for row in rejected.where(F.col("record_no").isNull()).select(
@@ -563,6 +595,7 @@ def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_i
         if name == "jm_out_persons":
             frame = cut_lineage(frame, name)
         _view(frame, name)
+    check_data(session)
     manifest = _manifest(session, planned, run_id, counts)
     datasets: dict[str, Any] = {
         f"{STATE}/{dataset_name('events')}": session.table("jm_all_events"),
@@ -578,7 +611,23 @@ def _load(session: Any, fs: LakeFS, key: HashKey, planned: list[_Planned], run_i
             session.table("jm_new_quarantine")),
         dataset_name("files"): manifest,
     }
-    _commit(fs, run_id, datasets, _marker(key), fail_after)
+    _commit(fs, run_id, datasets, marker, fail_after)
+
+
+# The warehouse's names the data tests of sql/tests/ read, and the run's views that hold them.
+_DATA_TEST_VIEWS = {"events": "jm_all_events", "_jm_person_map": "jm_person_map",
+                    "persons": "jm_out_persons", "fct_events": "jm_out_events"}
+
+
+def check_data(session: Any) -> None:
+    """The data tests `run` runs on the warehouse, on the stitched lake before it is written:
+    a failing row is a bug, and the run fails naming the test, the lake unchanged."""
+    from journey_metrics import data_tests
+    from journey_metrics.engines.spark import SparkConnection
+
+    for name, view in _DATA_TEST_VIEWS.items():
+        _view(session.table(view), name)
+    data_tests.check(SparkConnection(session))
 
 
 def _batch_files(session: Any, planned: list[_Planned]) -> None:
@@ -626,10 +675,10 @@ def _manifest(session: Any, planned: list[_Planned], run_id: str,
 
 
 def _touch_manifest(session: Any, fs: LakeFS, planned: list[_Planned], run_id: str,
-                    fail_after: Callable[[str], None] | None) -> None:
+                    marker: str, fail_after: Callable[[str], None] | None) -> None:
     """Nothing to load, but files with new modification times: only the manifest changes."""
     manifest = _manifest(session, planned, run_id, {})
-    _commit(fs, run_id, {dataset_name("files"): manifest}, None, fail_after)
+    _commit(fs, run_id, {dataset_name("files"): manifest}, marker, fail_after)
 
 
 def _stitch(session: Any) -> int:
@@ -649,25 +698,29 @@ def _stitch(session: Any) -> int:
     raise RunError(f"identity stitching did not settle in {MAX_ROUNDS} rounds")
 
 
-def _marker(key: HashKey) -> str:
-    return json.dumps({"version": LAKE_VERSION, "email_hash_key_fingerprint": key.fingerprint,
-                       "writer": "journey-metrics run --engine spark"}, indent=2)
+def _marker(key: HashKey, kept: ChannelRules | None, rules: ChannelRules) -> str:
+    marker = {"version": LAKE_VERSION, "email_hash_key_fingerprint": key.fingerprint,
+              "writer": "journey-metrics run --engine spark",
+              "channel_rules_fingerprint": rules.fingerprint}
+    if kept is not None:
+        marker.update(channel_rules=kept.to_json(), channel_rules_origin=kept.origin)
+    return json.dumps(marker, indent=2)
 
 
-def _commit(fs: LakeFS, run_id: str, datasets: dict[str, Any], marker: str | None,
+def _commit(fs: LakeFS, run_id: str, datasets: dict[str, Any], marker: str,
             fail_after: Callable[[str], None] | None) -> None:
-    """Write every dataset under _jm_pending/<run>/new/, then the commit file, then swap."""
+    """Write every dataset and the marker under _jm_pending/<run>/new/, then the commit file,
+    then swap (the marker last: it names the channel rules the swapped datasets follow)."""
     for name, frame in datasets.items():
         frame.write.mode("overwrite").parquet(fs.url(PENDING, run_id, "new", name))
         if fail_after is not None:
             fail_after(f"write:{name}")
-    if marker is not None:
-        fs.write_text(marker, LAKE_MARKER)
-    fs.write_text(json.dumps({"run_id": run_id, "datasets": list(datasets)}),
-                  PENDING, run_id, COMMITTED)
+    fs.write_text(marker, PENDING, run_id, "new", LAKE_MARKER)
+    names = [*datasets, LAKE_MARKER]
+    fs.write_text(json.dumps({"run_id": run_id, "datasets": names}), PENDING, run_id, COMMITTED)
     if fail_after is not None:
         fail_after("commit")
-    _swap_in(fs, run_id, list(datasets),
+    _swap_in(fs, run_id, names,
              (lambda name: fail_after(f"swap:{name}")) if fail_after is not None else None)
     fs.delete(PENDING, run_id)
     if not fs.listdir(PENDING):
