@@ -18,6 +18,7 @@ from journey_metrics.metrics.funnel import (
     FunnelQuery,
     fast_chain_ctes,
     stage_events_sql,
+    stored_chain_cte,
 )
 from journey_metrics.sql import fill_snippets, used_parameters
 from journey_metrics.stages import compile_stages
@@ -45,7 +46,12 @@ def exits_sql(q: FunnelQuery, flags: list[str]) -> str:
 
 def chain_ctes(q: FunnelQuery, flags: list[str]) -> list[str]:
     """The CTEs of the funnel's ordered chain, ending in `chain` (person_no, level, start_at,
-    t_1 .. t_n: the step times of the attempt the funnel uses): the funnel's own CTEs."""
+    t_1 .. t_n: the step times of the attempt the funnel uses): the funnel's own CTEs, or the
+    chains `run` keeps when the query may read them (`q.stored_chain`; parameter
+    $framework_name). The journey map and the exits at 10M events spent most of their time
+    finding the chains again (docs/benchmarks.md)."""
+    if q.stored_chain and q.chains_storable:
+        return [stored_chain_cte(len(flags))]
     return [f"stage_events AS MATERIALIZED ({stage_events_sql(flags)})",
             *fast_chain_ctes(len(flags), q.entry)]
 
@@ -64,6 +70,7 @@ def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[s
         "window": q.window,
         "from_at": q.from_at or FAR_PAST,
         "to_at": q.to_at or FAR_FUTURE,
+        "framework_name": q.framework.name,
     }
     result = con.execute(sql, used_parameters(sql, params))
     names = [s.name for s in q.framework.stages]

@@ -107,11 +107,7 @@ def funnel_sql(
     `stored_chain`: read each person's chain from `_jm_funnel_chains` (kept by funnel_chains.py
     for the default ordered funnel) instead of computing it."""
     if stored_chain:
-        steps = ", ".join(f"c.steps[{k}] AS t_{k}" for k in range(1, stage_count + 1))
-        chain = ("chain AS (SELECT p.person_no, c.level, c.start_at, " + steps
-                 + " FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_id)"
-                 " WHERE c.framework = $framework_name)")
-        return "WITH " + chain + "\n" + _summary(stage_count, order, mode)
+        return "WITH " + stored_chain_cte(stage_count) + "\n" + _summary(stage_count, order, mode)
     exact = framework is not None and framework.exact_rules
     # the fast ordered funnel of disjoint stages finds its steps by time (decision 91)
     timed = (not shared_stage_events and order == "ordered" and not exact
@@ -217,6 +213,16 @@ def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
             f" AS median_hours_{k}" for k in ks[1:]
         ]
     return aggregates
+
+
+def stored_chain_cte(stage_count: int) -> str:
+    """The CTE `chain` (person_no, level, start_at, t_1 .. t_n) read from the chains `run` keeps
+    in `_jm_funnel_chains` (funnel_chains.py) for framework $framework_name: what
+    `fast_chain_ctes(..., "best")` computes, for a `chains_storable` query."""
+    steps = ", ".join(f"c.steps[{k}] AS t_{k}" for k in range(1, stage_count + 1))
+    return ("chain AS (SELECT p.person_no, c.level, c.start_at, " + steps
+            + " FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_id)"
+            " WHERE c.framework = $framework_name)")
 
 
 def fast_chain_ctes(stage_count: int, entry: Entry, *, by_time: bool = False) -> list[str]:

@@ -67,17 +67,18 @@ OTHER = "(other)"
 
 
 def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
-                      as_of: datetime) -> Rows:
+                      as_of: datetime, *, stored_chain: bool = False) -> Rows:
     """Per stage x touchpoint (the touchpoint through which persons reached the stage): persons,
     converted to the next stage, median hours to it; touchpoint None = the whole stage.
-    Groups of the TEMP table `population` (sql/marts/fct_journey_touchpoints.sql)."""
+    Groups of the TEMP table `population` (sql/marts/fct_journey_touchpoints.sql).
+    `stored_chain`: the chains `run` keeps may be read (see exits.chain_ctes)."""
     from journey_metrics.metrics.exits import chain_ctes
     from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, FunnelQuery
 
     stages = compile_stages(framework)
     flags = stages.expressions
     ks = range(1, len(flags) + 1)
-    q = FunnelQuery(framework, framework.window_delta, as_of)
+    q = FunnelQuery(framework, framework.window_delta, as_of, stored_chain=stored_chain)
     body = fill_snippets(
         "marts/fct_journey_touchpoints.sql",
         reached_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
@@ -89,7 +90,7 @@ def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
     )
     sql = "WITH " + ",\n".join(chain_ctes(q, flags)) + ",\n" + body
     params = {**stages.params, "as_of": as_of, "window": q.window, "from_at": FAR_PAST,
-              "to_at": FAR_FUTURE}
+              "to_at": FAR_FUTURE, "framework_name": framework.name}
     rows = _rows(con, sql, params)
     for row in rows:
         row["group"] = row.pop("group_name")
@@ -213,12 +214,15 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
 
     journey = ctx.framework(ctx.settings.journey_framework)
     names = [s.name for s in journey.stages]
+    # the chains `run` keeps are those of the built-in frameworks (marts.refresh)
+    stored = ctx.stored_chains and any(f is journey for f in ctx.frameworks)
     prepare_population(ctx.con, Segment(), ctx.as_of)
-    cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of), names)
+    cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of,
+                                              stored_chain=stored), names)
     feeling_rows = feelings(ctx.con, journey, ctx.as_of)
     score_pain_points(cells, feeling_rows)
     exits = [r for r in compute_exits(ctx.con, FunnelQuery(journey, journey.window_delta,
-                                                           ctx.as_of))
+                                                           ctx.as_of, stored_chain=stored))
              if r["group"] == "all"]
     top_exits = []
     for step in sorted({r["step"] for r in exits}):
