@@ -185,6 +185,35 @@ def test_new_sections_agree_with_the_funnel(built: dict[str, Path]) -> None:
     assert all(isinstance(r["complete"], bool) for r in data["trend"])
 
 
+def test_segments_equal_the_funnel_by_each_trait(built: dict[str, Path]) -> None:
+    """The page reads every segment from one population; each must equal `funnel --by
+    trait:<name>` for that value, computed the ordinary way, one trait at a time."""
+    from journey_metrics.config import load_framework
+    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.funnel import FunnelQuery, funnel_rows
+    from journey_metrics.metrics.segments import Segment, prepare_population
+    from journey_metrics.warehouse import open_for_reading
+
+    data = json.loads((built["out"] / "data.json").read_text())
+    shown = {(r["trait"], r["value"], r["framework"], r["step"]): r["persons"]
+             for r in data["segments"] if r["trait"]}
+    assert {t for t, *_ in shown} == {"plan", "country", "industry"}
+    con = open_for_reading(built["db"])
+    try:
+        as_of = resolve_as_of(con, None, zone("UTC"))
+        expected = {}
+        for trait in ("plan", "country", "industry"):
+            prepare_population(con, Segment(f"trait:{trait}"), as_of)
+            for name in FRAMEWORKS:
+                framework = load_framework(name)
+                for r in funnel_rows(con, FunnelQuery(framework, framework.window_delta, as_of)):
+                    if (trait, r["group"], name, r["step"]) in shown:
+                        expected[(trait, r["group"], name, r["step"])] = r["persons"]
+    finally:
+        con.close()
+    assert expected == shown
+
+
 def test_summary_sentences_state_the_mart_numbers(built: dict[str, Path]) -> None:
     from journey_metrics.charts.common import biggest_drop
     from journey_metrics.report.i18n import use

@@ -738,37 +738,55 @@ def _collect_drivers(ctx: ReportContext) -> dict[str, Any]:
 def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
     """Funnel rows (step, persons, conversion from start) of every framework for the top values
     of each persona trait (config/report.yaml persona_traits), so the page can re-draw the
-    funnels per segment offline. The segment '' is everybody."""
-    out: list[dict[str, Any]] = []
+    funnels per segment offline. The segment '' is everybody.
 
-    def keep(segment: str, trait: str | None, value: str | None,
-             rows: list[dict[str, Any]], framework: Framework) -> None:
-        for r in rows:
-            out.append({"segment": segment, "trait": trait, "value": value,
-                        "framework": framework.name, "step": r["step"], "stage": r["stage"],
-                        "persons": r["persons"],
-                        "conversion_from_start": r["conversion_from_start"]})
-
-    prepare_population(ctx.con, Segment(), ctx.as_of)
-    for f in ctx.frameworks:
-        keep("", None, None, funnel_rows(ctx.con, FunnelQuery(
-            f, f.window_delta, ctx.as_of, stored_chain=ctx.stored_chains)), f)
+    One population holds every segment at once (a person is in 'all' and in one group per
+    trait whose value is among the top ones), so each framework's funnel is read once, not once
+    per trait."""
+    con = ctx.con
+    prepare_population(con, Segment(), ctx.as_of)
+    con.execute("CREATE OR REPLACE TEMP TABLE segment_population AS FROM population")
+    chosen: list[tuple[str, list[str]]] = []  # (trait, its top values), in settings order
     for trait in ctx.settings.persona_traits:
-        prepare_population(ctx.con, Segment(f"trait:{trait}"), ctx.as_of)
-        top = [v for (v,) in ctx.con.execute(
+        prepare_population(con, Segment(f"trait:{trait}"), ctx.as_of)
+        top = [v for (v,) in con.execute(
             "SELECT group_name FROM population WHERE group_name NOT IN ('all', $none)"
             " GROUP BY group_name ORDER BY count(*) DESC, group_name LIMIT $n",
             {"n": ctx.settings.segment_values, "none": NO_TRAIT}).fetchall()]
-        if not top:
-            continue
+        if top:
+            chosen.append((trait, top))
+            con.execute("INSERT INTO segment_population BY NAME SELECT * REPLACE"
+                        " ($trait || $sep || group_name AS group_name) FROM population"
+                        " WHERE list_contains($top, group_name)",
+                        {"trait": trait, "sep": _SEGMENT_SEP, "top": top})
+    con.execute("CREATE OR REPLACE TEMP TABLE population AS FROM segment_population")
+    con.execute("DROP TABLE segment_population")
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (framework, group) -> rows
+    for f in ctx.frameworks:
+        for r in funnel_rows(con, FunnelQuery(f, f.window_delta, ctx.as_of,
+                                              stored_chain=ctx.stored_chains)):
+            groups.setdefault((f.name, r["group"]), []).append(r)
+    prepare_population(con, Segment(), ctx.as_of)  # as the other sections expect it
+
+    def keep(segment: str, trait: str | None, value: str | None,
+             framework: Framework, group: str) -> list[dict[str, Any]]:
+        return [{"segment": segment, "trait": trait, "value": value,
+                 "framework": framework.name, "step": r["step"], "stage": r["stage"],
+                 "persons": r["persons"], "conversion_from_start": r["conversion_from_start"]}
+                for r in groups.get((framework.name, group), [])]
+
+    out = [row for f in ctx.frameworks for row in keep("", None, None, f, "all")]
+    for trait, top in chosen:
         for f in ctx.frameworks:
-            rows = funnel_rows(ctx.con, FunnelQuery(f, f.window_delta, ctx.as_of,
-                                                    stored_chain=ctx.stored_chains))
             for value in top:
-                keep(f"{trait} = {value}", trait, value,
-                     [r for r in rows if r["group"] == value], f)
-    prepare_population(ctx.con, Segment(), ctx.as_of)
+                out += keep(f"{trait} = {value}", trait, value, f,
+                            f"{trait}{_SEGMENT_SEP}{value}")
     return out
+
+
+# joins trait and value in a segment's group name: trait names are identifiers, so the first
+# separator ends the trait whatever the value holds
+_SEGMENT_SEP = "\x1f"
 
 
 FUNNEL = register(Metric(
