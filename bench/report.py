@@ -94,7 +94,7 @@ def scale_table() -> list[str]:
            "unit: a flat row is linear growth.", "",
            "| command | size | events | wall | CPU | CPU s / M events | max RSS | load |",
            "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for command in ("run", "funnel", "paths", "attribution", "report"):
+    for command in ("bare_parse", "run", "funnel", "paths", "attribution", "report"):
         for r in found:
             m = r.get(command)
             if not m:
@@ -105,6 +105,13 @@ def scale_table() -> list[str]:
                        f" | {m['rss_mb']:,.0f} MB | {m['load'][0]:.1f} |")
     commits = sorted({str(r.get("commit", "")) for r in found})
     dates = sorted({r["machine"]["date"] for r in found})
+    out += ["", "`bare_parse` is DuckDB's `read_json`/`read_csv` of the same files into tables,",
+            "nothing else (the ingest floor of issue 17)."]
+    ratios = [f"{r['size']} {r['run']['seconds'] / r['bare_parse']['seconds']:.1f}x wall,"
+              f" {r['run']['cpu_seconds'] / r['bare_parse']['cpu_seconds']:.1f}x CPU"
+              for r in found if r.get("bare_parse") and r.get("run")]
+    if ratios:
+        out += [f"`run` / bare parse: {'; '.join(ratios)} (target: 4x at 10M)."]
     out += ["", f"Measured at commit {', '.join(commits)} on {', '.join(dates)}.", ""]
     return out
 
@@ -145,7 +152,10 @@ def main() -> None:
            "as its own process (wall time, CPU = user + system, and max RSS from GNU time),",
            "medians of the repetitions. The machine (2 cores) is shared with other work: the",
            "`load` column is the 1-minute load average when each run started; with a load above",
-           "2, wall times stretch and the CPU column is the fairer comparison.", ""]
+           "2, wall times stretch and the CPU column is the fairer comparison. Every section",
+           "names its date: the machine was replaced on 2026-12-02 by one about 2.7x slower per",
+           "core (same cores and memory), so compare ratios measured in one run, not seconds",
+           "across dates.", ""]
     for path in sorted(RESULTS.glob("*.json")):
         r = json.loads(path.read_text())
         m = r["machine"]

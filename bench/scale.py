@@ -1,8 +1,11 @@
 """The scale curve (issue 17 point 4): run, funnel, paths, attribution and report at 1M, 10M and
 30M events, each as its own process: wall, CPU (user + system), peak RSS, the load average when it
-started, and the cost per million events.
+started, and the cost per million events; beside `run`, DuckDB's bare parse of the same files
+(bench/run.py's floor), so the ingest ratio is measured at every size.
 
-    python bench/scale.py [--sizes 1m,10m,30m] [--repeat 1]
+    python bench/scale.py [--sizes 1m,10m,30m] [--repeat 1] [--floor-only]
+
+`--floor-only` times only the bare parse and adds it to an existing SIZE.json.
 
 Inputs are the cached `journey-metrics generate` folders of bench/run.py (bench/cache/input-SIZE,
 seed 11, 90 days, the last day held back); this script generates a missing one the same way.
@@ -43,6 +46,7 @@ def scale_size(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     jm = bench.JM
     result: dict[str, object] = {"size": size, "persons_generated": bench.PERSONS[size],
                                  "commit": commit()}
+    result["bare_parse"] = floor(full, work, repeat)
     bench.log(f"{size}: run")
     first = bench.timed([*jm, "run", "--input", str(full), "--db", str(db), "--format", "json"])
     summary = json.loads(str(first["stdout"]))
@@ -65,17 +69,48 @@ def scale_size(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     return result
 
 
+def floor(full: Path, work: Path, repeat: int) -> dict[str, float]:
+    """DuckDB's bare read_json/read_csv of the input into tables (bench/run.py's BARE_PARSE)."""
+    runs = []
+    for _ in range(repeat):
+        floor_db = work / "floor.duckdb"
+        floor_db.unlink(missing_ok=True)
+        runs.append(bench.timed([sys.executable, "-c", bench.BARE_PARSE, str(full),
+                                 str(floor_db)]))
+        floor_db.unlink(missing_ok=True)
+    return bench.median_of(runs)
+
+
+def floor_only(size: str, repeat: int, work_root: Path) -> dict[str, object]:
+    found = json.loads((RESULTS / f"{size}.json").read_text())
+    full, _extra = bench.ensure_input(size)
+    work = work_root / f"scale-{size}"
+    work.mkdir(parents=True, exist_ok=True)
+    bench.log(f"{size}: bare parse")
+    found["bare_parse"] = floor(full, work, repeat)
+    found["bare_parse"]["commit"] = commit()
+    found["bare_parse"]["date"] = bench.machine()["date"]
+    shutil.rmtree(work, ignore_errors=True)
+    return dict(found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m,10m,30m")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--work", default=str(bench.CACHE),
                         help="folder for the warehouses (deleted after each size)")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="time only the bare parse, into the existing SIZE.json")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for size in args.sizes.split(","):
         started = time.monotonic()
-        result = {"machine": bench.machine(), **scale_size(size, args.repeat, Path(args.work))}
+        if args.floor_only:
+            result = floor_only(size, args.repeat, Path(args.work))
+        else:
+            result = {"machine": bench.machine(),
+                      **scale_size(size, args.repeat, Path(args.work))}
         (RESULTS / f"{size}.json").write_text(json.dumps(result, indent=2))
         bench.log(f"{size}: written in {time.monotonic() - started:.0f} s")
     subprocess.run([sys.executable, str(bench.ROOT / "bench" / "report.py")], check=True)
