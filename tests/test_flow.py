@@ -17,7 +17,9 @@ def prefect_server() -> Iterator[None]:
     when pytest has already closed the streams Prefect logs to)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    # Prefect waits 30 s for its server by default; on a slow or busy machine (CI runs both
+    # suites side by side) starting it took longer, and the test errored before it began
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
