@@ -177,6 +177,18 @@ print(json.dumps({"times": times, "rows": rows}))
 """
 
 
+def bare_parse(full: Path, work: Path, repeat: int) -> dict[str, float]:
+    """The floor: DuckDB's bare read_json/read_csv of the input folder into tables (BARE_PARSE),
+    each run in its own process and into a fresh database file; the median of `repeat` runs."""
+    runs = []
+    for _ in range(repeat):
+        floor_db = work / "floor.duckdb"
+        floor_db.unlink(missing_ok=True)
+        runs.append(timed([sys.executable, "-c", BARE_PARSE, str(full), str(floor_db)]))
+        floor_db.unlink(missing_ok=True)
+    return median_of(runs)
+
+
 def same_attribution(ours: list[dict[str, object]], theirs: list[dict[str, object]]) -> bool:
     """The same (model, group) rows with the same credit and revenue (to 1e-6)."""
     def key(rows: list[dict[str, object]]) -> dict[tuple[object, object], tuple[float, float]]:
@@ -197,13 +209,7 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     results: dict[str, object] = {"size": size, "persons_generated": PERSONS[size]}
 
     log(f"{size}: bare DuckDB parse (floor)")
-    floor = []
-    for _ in range(repeat):
-        floor_db = work / "floor.duckdb"
-        floor_db.unlink(missing_ok=True)
-        floor.append(timed([sys.executable, "-c", BARE_PARSE, str(full), str(floor_db)]))
-        floor_db.unlink(missing_ok=True)
-    results["bare_parse"] = median_of(floor)
+    results["bare_parse"] = bare_parse(full, work, repeat)
 
     if DLT_PYTHON.exists() and size in DLT_SIZES:
         log(f"{size}: dlt peer (merge-load of the same folder; {DLT_PYTHON})")
@@ -279,9 +285,9 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     results["funnel_polars_process"] = median_of(polars_cli)
     modes = {"by_channel": (["--by", "channel"], "--by-channel"),
              "trend": (["--trend", "week"], "--trend-week"), "times": (["--times"], None)}
-    for option, (extra, peer_mode) in modes.items():
+    for option, (flags, peer_mode) in modes.items():
         ours = [timed([*JM, "funnel", "--db", str(db), "--framework", str(FRAMEWORK),
-                       "--format", "json", *extra]) for _ in range(repeat)]
+                       "--format", "json", *flags]) for _ in range(repeat)]
         results[f"funnel_command_{option}"] = median_of(ours)
         if peer_mode is None:  # the peer has no --times: compared with its plain chain
             continue

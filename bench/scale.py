@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -46,7 +47,7 @@ def scale_size(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     jm = bench.JM
     result: dict[str, object] = {"size": size, "persons_generated": bench.PERSONS[size],
                                  "commit": commit()}
-    result["bare_parse"] = floor(full, work, repeat)
+    result["bare_parse"] = bench.bare_parse(full, work, repeat)
     bench.log(f"{size}: run")
     first = bench.timed([*jm, "run", "--input", str(full), "--db", str(db), "--format", "json"])
     summary = json.loads(str(first["stdout"]))
@@ -69,29 +70,17 @@ def scale_size(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     return result
 
 
-def floor(full: Path, work: Path, repeat: int) -> dict[str, float]:
-    """DuckDB's bare read_json/read_csv of the input into tables (bench/run.py's BARE_PARSE)."""
-    runs = []
-    for _ in range(repeat):
-        floor_db = work / "floor.duckdb"
-        floor_db.unlink(missing_ok=True)
-        runs.append(bench.timed([sys.executable, "-c", bench.BARE_PARSE, str(full),
-                                 str(floor_db)]))
-        floor_db.unlink(missing_ok=True)
-    return bench.median_of(runs)
-
-
 def floor_only(size: str, repeat: int, work_root: Path) -> dict[str, object]:
-    found = json.loads((RESULTS / f"{size}.json").read_text())
+    found: dict[str, Any] = json.loads((RESULTS / f"{size}.json").read_text())
     full, _extra = bench.ensure_input(size)
     work = work_root / f"scale-{size}"
     work.mkdir(parents=True, exist_ok=True)
     bench.log(f"{size}: bare parse")
-    found["bare_parse"] = floor(full, work, repeat)
+    found["bare_parse"] = bench.bare_parse(full, work, repeat)
     found["bare_parse"]["commit"] = commit()
     found["bare_parse"]["date"] = bench.machine()["date"]
     shutil.rmtree(work, ignore_errors=True)
-    return dict(found)
+    return found
 
 
 def main() -> None:
