@@ -4,8 +4,14 @@ polars, pandera, pydantic, Altair or Prefect (issue 10: fast start)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+from conftest import TEST_KEY
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 HEAVY = ("duckdb", "polars", "pandera", "pydantic", "altair", "prefect", "vl_convert")
 
@@ -24,9 +30,12 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_the_row_checks_import_neither_pandas_nor_pyspark() -> None:
     """validate.py uses pandera's polars API only; pandera's own import would also load pandas
-    and pyspark.pandas when installed (~1 s of every `run`). The checks still work."""
+    and pyspark.pandas when installed (~1 s of every `run`). In the command's process they are
+    left out, and the checks still work."""
     script = (
         "import sys, json\n"
+        "import journey_metrics\n"
+        "journey_metrics.command_line_process = True\n"
         "import polars as pl\n"
         "from journey_metrics.validate import IDENTITY_SCHEMA, failing_rows\n"
         "df = pl.DataFrame({'anonymous_id': ['a', None], 'user_id': [None, None],"
@@ -49,6 +58,8 @@ def test_pandera_is_imported_as_usual_when_it_needs_what_was_hidden() -> None:
     imported the ordinary way (here: a pandera package whose import needs pandas)."""
     script = (
         "import sys, json, types\n"
+        "import journey_metrics\n"
+        "journey_metrics.command_line_process = True\n"
         "from journey_metrics import validate\n"
         "for name in [n for n in sys.modules if n.split('.')[0] in ('pandera', 'pandas')]:\n"
         "    del sys.modules[name]\n"
@@ -71,3 +82,40 @@ def test_pandera_is_imported_as_usual_when_it_needs_what_was_hidden() -> None:
     needs, second_finder = json.loads(done.stdout)
     assert needs == "pandas"
     assert second_finder != "_NotInstalled"
+
+
+def test_a_library_user_gets_pandera_whole() -> None:
+    """Outside the command's process nothing is left out of pandera: with pandas installed (the
+    spark extra installs it), its pandas API is there."""
+    script = (
+        "import sys, json\n"
+        "import journey_metrics.validate\n"
+        "import pandera\n"
+        "print(json.dumps(['pandas' in sys.modules, hasattr(pandera, 'DataFrameSchema')]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    pandas_loaded, pandas_api = json.loads(done.stdout)
+    assert pandas_api == pandas_loaded
+
+
+def test_the_run_command_imports_neither_pandas_nor_pyspark(tmp_path: Path) -> None:
+    """The whole `run` command, in its own process, on a small input."""
+    script = (
+        "import sys, json, runpy, io, contextlib\n"
+        f"sys.argv = ['journey-metrics', 'run', '--input', {str(SAMPLE)!r}, '--db',"
+        f" {str(tmp_path / 'j.duckdb')!r}, '--format', 'json']\n"
+        "out = io.StringIO()\n"
+        "try:\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        "        runpy.run_module('journey_metrics', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "events = json.loads(out.getvalue())['events_total']\n"
+        "print(json.dumps([[m for m in ('pandas', 'pyspark') if m in sys.modules], events]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env={**os.environ, "JOURNEY_METRICS_HASH_KEY": TEST_KEY})
+    loaded, events = json.loads(done.stdout)
+    assert loaded == []
+    assert events > 0

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# True in the `journey-metrics` command's own process (set by cli.main): it imports what it uses
+# and nothing else, so optional parts of libraries it never uses may be left out (validate.py).
+# A program that imports journey_metrics as a library gets those libraries whole.
+command_line_process = False
+
 if TYPE_CHECKING:
     from journey_metrics.api import Journey
 

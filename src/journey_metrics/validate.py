@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 
 class _NotInstalled:
-    """A meta-path finder that makes `pandas` and `pyspark` look not installed while it is
-    first on sys.meta_path (modules already imported are not affected)."""
+    """A meta-path finder that makes `pandas` and `pyspark` look not installed to the thread
+    that created it, while it is on sys.meta_path (modules already imported are not affected;
+    other threads, e.g. a flow's tasks, import them as usual)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name.split(".")[0] in ("pandas", "pyspark"):
+        if name.split(".")[0] in ("pandas", "pyspark") and threading.get_ident() == self.thread:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
@@ -29,9 +34,13 @@ def _pandera_polars() -> ModuleType:
     pyspark.pandas (to patch it), and its first validation loads pandas again: about 1 s of
     every `run` (1.8 -> 0.8 s measured), for APIs this module does not use. pandera supports
     installs without them, so they are hidden from that import. Should a pandera version need
-    them anyway, it is imported the usual way.
+    them anyway, it is imported the usual way. Only in the command's own process: a program
+    using journey_metrics as a library may use pandera's pandas API, which this leaves out.
     """
-    if "pandera" in sys.modules:
+    import journey_metrics
+
+    if (not journey_metrics.command_line_process
+            or any(m in sys.modules for m in ("pandera", "pandas"))):
         return importlib.import_module("pandera.polars")
     hider = _NotInstalled()
     sys.meta_path.insert(0, hider)

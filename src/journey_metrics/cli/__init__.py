@@ -10,6 +10,8 @@ import gc
 import os
 import sys
 
+import journey_metrics
+
 # Start-up (issue 17): importing the commands allocates many long-lived objects and frees none,
 # so the cyclic garbage collector's passes over them are wasted CPU (~5% of a short command).
 # It is paused while the CLI imports and registers its commands, then those objects are frozen
@@ -30,6 +32,7 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
+    journey_metrics.command_line_process = True
     try:
         collecting = gc.isenabled()
         gc.disable()
