@@ -8,12 +8,20 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import TEST_KEY
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 HEAVY = ("duckdb", "polars", "pandera", "pydantic", "altair", "prefect", "vl_convert")
+
+
+def _printed(script: str, env: dict[str, str] | None = None) -> Any:
+    """What `script`, run by this Python in a fresh process, prints as JSON."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env=env)
+    return json.loads(done.stdout)
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -23,9 +31,7 @@ def test_help_imports_nothing_heavy() -> None:
         "cli.add_metric_commands()\n"
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    assert json.loads(done.stdout) == []
+    assert _printed(script) == []
 
 
 def test_the_row_checks_import_neither_pandas_nor_pyspark() -> None:
@@ -46,9 +52,7 @@ def test_the_row_checks_import_neither_pandas_nor_pyspark() -> None:
         "print(json.dumps([[m for m in ('pandas', 'pyspark') if m in sys.modules],"
         " failed.to_dicts()]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    loaded, failed = json.loads(done.stdout)
+    loaded, failed = _printed(script)
     assert loaded == []
     assert [row["row_index"] for row in failed] == [1]
 
@@ -77,9 +81,7 @@ def test_pandera_is_imported_as_usual_when_it_needs_what_was_hidden() -> None:
         "module = validate._pandera_polars()\n"
         "print(json.dumps([module.needs, sys.meta_path[1].__class__.__name__]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    needs, second_finder = json.loads(done.stdout)
+    needs, second_finder = _printed(script)
     assert needs == "pandas"
     assert second_finder != "_NotInstalled"
 
@@ -93,9 +95,7 @@ def test_a_library_user_gets_pandera_whole() -> None:
         "import pandera\n"
         "print(json.dumps(['pandas' in sys.modules, hasattr(pandera, 'DataFrameSchema')]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    pandas_loaded, pandas_api = json.loads(done.stdout)
+    pandas_loaded, pandas_api = _printed(script)
     assert pandas_api == pandas_loaded
 
 
@@ -114,8 +114,6 @@ def test_the_run_command_imports_neither_pandas_nor_pyspark(tmp_path: Path) -> N
         "events = json.loads(out.getvalue())['events_total']\n"
         "print(json.dumps([[m for m in ('pandas', 'pyspark') if m in sys.modules], events]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, env={**os.environ, "JOURNEY_METRICS_HASH_KEY": TEST_KEY})
-    loaded, events = json.loads(done.stdout)
+    loaded, events = _printed(script, env={**os.environ, "JOURNEY_METRICS_HASH_KEY": TEST_KEY})
     assert loaded == []
     assert events > 0
