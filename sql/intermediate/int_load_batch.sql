@@ -22,17 +22,22 @@ WITH accepted AS (
     FROM batch_accepted AS b
     WHERE b.is_event
 ),
-firsts AS (
-    -- the first copy of each event id in the batch: a hash aggregate (no sort of all ids)
+repeated AS (
+    -- the first copy of each event id sent more than once in the batch: one narrow hash
+    -- aggregate over all ids finds the few repeated ones, and only their rows are ordered (the
+    -- join back then builds on a small table, not on every id of the batch)
     SELECT event_id, min((file_order, record_no)) AS first_at,
            arg_min(content_hash, (file_order, record_no)) AS first_hash
     FROM accepted
+    WHERE event_id IN (SELECT event_id FROM accepted GROUP BY event_id HAVING count(*) > 1)
     GROUP BY event_id
 ),
 numbered AS (
-    SELECT a.*, (a.file_order, a.record_no) = f.first_at AS is_first, f.first_hash
+    SELECT a.*,
+           r.event_id IS NULL OR (a.file_order, a.record_no) = r.first_at AS is_first,
+           coalesce(r.first_hash, a.content_hash) AS first_hash
     FROM accepted AS a
-    JOIN firsts AS f USING (event_id)
+    LEFT JOIN repeated AS r USING (event_id)
 ),
 existing AS (
     -- inner join: DuckDB builds the hash table on the (smaller) batch side
