@@ -6,9 +6,12 @@
 dlt is never a dependency of journey-metrics). One dlt pipeline merge-loads the input folder's
 web (Segment JSONL), email (SendGrid JSON/JSONL) and CRM (HubSpot CSV) files into a DuckDB file,
 merging on the event ids (messageId, sg_event_id, the HubSpot object ids), so a re-run does not
-duplicate. A line that is not valid JSON is skipped (dlt has no quarantine). It does not hash
-emails, validate, classify channels or stitch persons: it is a plain load. Prints one JSON line:
-{"seconds", "records"}.
+duplicate. Its load packages are Parquet (`loader_file_format="parquet"`, dlt's `parquet` extra):
+the DuckDB destination's default, `insert_values`, loads through SQL INSERT statements and was
+6x slower on data/sample (41.5 s against 6.7 s; jsonl 10.8 s), and a data engineer who times a
+load picks the fast format. A line that is not valid JSON is skipped (dlt has no quarantine).
+It does not hash emails, validate, classify channels or stitch persons: it is a plain load.
+Prints one JSON line: {"seconds", "records"}.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def main() -> None:
         destination=dlt.destinations.duckdb(str(work / "dlt_peer.duckdb")),
         dataset_name="raw",
     )
-    pipeline.run(source(folder))
+    pipeline.run(source(folder), loader_file_format="parquet")
     seconds = time.perf_counter() - started
     import duckdb
 
