@@ -91,9 +91,10 @@ def scale_table() -> list[str]:
     out = ["## Scale curve (`bench/scale.py`)", "",
            "Each command once per size, as its own process, on the generated inputs (85k, 850k",
            "and 2.55M persons, 90 days, seed 11). CPU s per million events is the cost per",
-           "unit: a flat row is linear growth.", "",
-           "| command | size | events | wall | CPU | CPU s / M events | max RSS | load |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+           "unit: a flat row is linear growth, but only between rows of one commit: a size",
+           "re-measured later may have run on another machine (bench/notes.md says which).", "",
+           "| command | size | events | wall | CPU | CPU s / M events | max RSS | load | commit |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for command in ("bare_parse", "run", "funnel", "paths", "attribution", "report"):
         for r in found:
             m = r.get(command)
@@ -102,7 +103,7 @@ def scale_table() -> list[str]:
             millions = r["events_total"] / 1e6
             out.append(f"| {command} | {r['size']} | {r['events_total']:,} | {fmt(m['seconds'])}"
                        f" | {fmt(m['cpu_seconds'])} | {m['cpu_seconds'] / millions:.2f}"
-                       f" | {m['rss_mb']:,.0f} MB | {m['load'][0]:.1f} |")
+                       f" | {m['rss_mb']:,.0f} MB | {m['load'][0]:.1f} | {r.get('commit', '')} |")
     commits = sorted({str(r.get("commit", "")) for r in found})
     dates = sorted({r["machine"]["date"] for r in found})
     out += ["", "`bare_parse` is DuckDB's `read_json`/`read_csv` of the same files into tables,",
