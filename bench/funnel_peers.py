@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     events = str(Path(args.export_dir) / "events.parquet")
-    results: dict[str, object] = {"machine": bench.machine(), "commit": bench_commit()}
+    results: dict[str, object] = {"machine": bench.machine(), "commit": bench.commit()}
     for mode, (ours_args, peer_arg) in MODES.items():
         ours, theirs = [], []
         for _ in range(args.repeat):
@@ -63,14 +63,6 @@ def main() -> None:
         bench.log(f"{mode}: ours {entry['ours']['cpu_seconds']:.2f} s CPU, polars "
                   f"{entry['polars']['cpu_seconds']:.2f} s CPU, agree {entry.get('agree')}")
     Path(args.out).write_text(json.dumps(results, indent=2))
-
-
-def bench_commit() -> str:
-    import subprocess
-
-    found = subprocess.run(["git", "-C", str(bench.ROOT), "rev-parse", "--short", "HEAD"],
-                           capture_output=True, text=True)
-    return found.stdout.strip()
 
 
 if __name__ == "__main__":

@@ -154,16 +154,18 @@ def main() -> None:
            "medians of the repetitions. The machine (2 cores) is shared with other work: the",
            "`load` column is the 1-minute load average when each run started; with a load above",
            "2, wall times stretch and the CPU column is the fairer comparison. Every section",
-           "names its date: the machine was replaced on 2026-12-02 by one about 2.7x slower per",
-           "core (same cores and memory), so compare ratios measured in one run, not seconds",
-           "across dates.", ""]
+           "names its date (and its commit): the machine was replaced on 2026-12-02 by one about",
+           "2.7x slower per core (same cores and memory), and for the sixth pass by a faster one",
+           "again (bench/notes.md), so compare ratios measured in one run, not seconds across",
+           "dates.", ""]
     for path in sorted(RESULTS.glob("*.json")):
         r = json.loads(path.read_text())
         m = r["machine"]
         out += [f"## {r['size']}: {r['events_total']:,} events, {r['persons']:,} persons "
                 f"({r['records']:,} records)", "",
                 f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python "
-                f"{m['python']}, DuckDB {m['duckdb']}, polars {m['polars']}; {m['date']}.", ""]
+                f"{m['python']}, DuckDB {m['duckdb']}, polars {m['polars']}; {m['date']}"
+                + (f", commit {r['commit']}." if r.get("commit") else "."), ""]
         out += table(r)
         counts = r["funnel_counts"]
         out += ["", f"Funnel counts per stage: journey-metrics {counts['journey_metrics']}, "

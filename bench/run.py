@@ -347,6 +347,13 @@ def bench_size(size: str, repeat: int) -> dict[str, object]:
     return results
 
 
+def commit() -> str:
+    """The checkout's short commit id (BENCH_COMMIT when git cannot say), kept with results."""
+    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True)
+    return found.stdout.strip() or os.environ.get("BENCH_COMMIT", "")
+
+
 def machine() -> dict[str, str]:
     import duckdb
     import polars
@@ -375,7 +382,7 @@ def main() -> None:
     if args.persons:
         PERSONS.update({size: args.persons for size in args.sizes.split(",")})
     for size in args.sizes.split(","):
-        result = {"machine": machine(), **bench_size(size, args.repeat)}
+        result = {"machine": machine(), "commit": commit(), **bench_size(size, args.repeat)}
         (RESULTS / f"{size}.json").write_text(json.dumps(result, indent=2))
         log(f"{size}: written to {RESULTS / f'{size}.json'}")
     subprocess.run([sys.executable, str(ROOT / "bench" / "report.py")], check=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -32,12 +31,6 @@ RESULTS = bench.RESULTS / "scale"
 bench.PERSONS.update({"30m": 2_550_000})
 
 
-def commit() -> str:
-    found = subprocess.run(["git", "-C", str(bench.ROOT), "rev-parse", "--short", "HEAD"],
-                           capture_output=True, text=True)
-    return found.stdout.strip() or os.environ.get("BENCH_COMMIT", "")
-
-
 def scale_size(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     full, _extra = bench.ensure_input(size)
     work = work_root / f"scale-{size}"
@@ -46,7 +39,7 @@ def scale_size(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     db = work / "journey.duckdb"
     jm = bench.JM
     result: dict[str, object] = {"size": size, "persons_generated": bench.PERSONS[size],
-                                 "commit": commit()}
+                                 "commit": bench.commit()}
     result["bare_parse"] = bench.bare_parse(full, work, repeat)
     bench.log(f"{size}: run")
     first = bench.timed([*jm, "run", "--input", str(full), "--db", str(db), "--format", "json"])
@@ -77,7 +70,7 @@ def floor_only(size: str, repeat: int, work_root: Path) -> dict[str, object]:
     work.mkdir(parents=True, exist_ok=True)
     bench.log(f"{size}: bare parse")
     found["bare_parse"] = bench.bare_parse(full, work, repeat)
-    found["bare_parse"]["commit"] = commit()
+    found["bare_parse"]["commit"] = bench.commit()
     found["bare_parse"]["date"] = bench.machine()["date"]
     shutil.rmtree(work, ignore_errors=True)
     return found

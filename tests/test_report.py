@@ -316,8 +316,9 @@ def test_no_english_left_on_the_vietnamese_page(built: dict[str, Path]) -> None:
 @pytest.mark.parametrize("lang", ["en", "vi"])
 def test_every_chart_spec_is_valid_vega_lite(built: dict[str, Path], lang: str) -> None:
     # the page builds its specs without Altair's validation (report/page.py `_spec`): this is
-    # where they are checked, as written (font, palette and Vietnamese date fields included)
-    from altair.vegalite.v6.schema.core import Root
+    # where they are checked, as written (font, palette and Vietnamese date fields included);
+    # the charts of empty or degenerate rows are validated by the charts' own tests (`save`)
+    import altair as alt
 
     from journey_metrics.report.i18n import use
     from journey_metrics.report.page import _spec, build_blocks
@@ -325,6 +326,6 @@ def test_every_chart_spec_is_valid_vega_lite(built: dict[str, Path], lang: str) 
     data = json.loads((built["out"] / "data.json").read_text())
     with use(lang, data) as language:
         specs = {block.id: _spec(block.chart, language) for _, block in build_blocks(data)}
-    assert len(specs) >= 30
+    assert set(specs) == set(EXPECTED_CHARTS)
     for spec in specs.values():
-        Root.from_dict(spec)  # raises a ValidationError naming the offending part
+        alt.Root.validate(spec)  # raises a ValidationError naming the offending part

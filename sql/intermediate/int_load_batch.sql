@@ -24,8 +24,8 @@ WITH accepted AS (
 ),
 repeated AS (
     -- the first copy of each event id sent more than once in the batch: one narrow hash
-    -- aggregate over all ids finds the few repeated ones, and only their rows are ordered (the
-    -- join back then builds on a small table, not on every id of the batch)
+    -- aggregate over all ids finds the few repeated ones, and only their rows are aggregated
+    -- by position (the join back then builds on a small table, not on every id of the batch)
     SELECT event_id, min((file_order, record_no)) AS first_at,
            arg_min(content_hash, (file_order, record_no)) AS first_hash
     FROM accepted
