@@ -329,30 +329,3 @@ def test_every_chart_spec_is_valid_vega_lite(built: dict[str, Path], lang: str) 
     assert set(specs) == set(EXPECTED_CHARTS)
     for spec in specs.values():
         alt.Root.validate(spec)  # raises a ValidationError naming the offending part
-
-
-def test_vega_bundle_is_built_once_and_kept_without_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import vl_convert
-
-    from journey_metrics.report import page
-
-    monkeypatch.setenv(page.CACHE_ENV, str(tmp_path / "cache"))
-    first = page.vega_bundle()
-    assert "</script" not in first
-    assert "jm-specs" in first  # the fixed script that reads the page's data
-    [kept] = (tmp_path / "cache").iterdir()  # one file, no leftover partial
-    assert kept.read_text(encoding="utf-8") == first
-
-    def no_bundling(_script: str) -> str:
-        raise AssertionError("bundled again although the cache holds it")
-
-    monkeypatch.setattr(vl_convert, "javascript_bundle", no_bundling)
-    assert page.vega_bundle() == first
-
-    # a cache that cannot be written (its folder is a file) only costs the bundling
-    monkeypatch.undo()
-    (tmp_path / "not-a-folder").write_text("")
-    monkeypatch.setenv(page.CACHE_ENV, str(tmp_path / "not-a-folder"))
-    assert page.vega_bundle() == first

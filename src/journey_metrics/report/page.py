@@ -11,7 +11,6 @@ satisfaction).
 
 from __future__ import annotations
 
-import hashlib
 import html
 import importlib
 import json
@@ -96,51 +95,6 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
 
 
-EMBED = (
-    "const data = (id) => JSON.parse(document.getElementById(id).textContent);\n"
-    "const specs = data('jm-specs'), locale = data('jm-locale'), failed = data('jm-failed');\n"
-    "for (const [id, spec] of Object.entries(specs)) {\n"
-    "  vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg', formatLocale: locale})\n"
-    "    .catch((err) => { document.getElementById(id).textContent = failed + ' ' + err;"
-    " console.error(err); });\n"
-    "}\n"
-)
-CACHE_ENV = "JOURNEY_METRICS_CACHE_DIR"
-
-
-def cache_dir() -> Path:
-    """Where data-free build products are kept between runs: $JOURNEY_METRICS_CACHE_DIR, else
-    $XDG_CACHE_HOME/journey-metrics, else ~/.cache/journey-metrics."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "journey-metrics"
-
-
-def vega_bundle() -> str:
-    """EMBED bundled with Vega, Vega-Lite and vega-embed (~0.9 MB of JavaScript, ~2 s of CPU to
-    bundle), safe inside <script>. Kept in cache_dir() by vl-convert version and script: it holds
-    no data. A cache that cannot be read or written only costs the bundling."""
-    from importlib.metadata import version
-
-    release = version("vl-convert-python")
-    key = hashlib.sha256(f"{release}\n{EMBED}".encode()).hexdigest()[:16]
-    path = cache_dir() / f"vega-bundle-{key}.js"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    bundle = vl_convert.javascript_bundle(EMBED).replace("</script", "<\\/script")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        partial.write_text(bundle, encoding="utf-8")
-        os.replace(partial, path)  # whole or absent: a concurrent report never reads half
-    except OSError:
-        pass
-    return bundle
-
-
 def write_report(
     data: dict[str, Any], out_dir: Path, progress: Callable[[str], None] | None = None,
     lang: str | None = None,
@@ -164,15 +118,19 @@ def write_report(
         # vl-convert renders outside the GIL: draw the PNGs side by side.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             list(pool.map(render_png, specs))
-        # the page's data in JSON elements, read by one fixed script: its bundle (Vega inlined)
-        # then never depends on the data and is built once per vl-convert version
-        scripts = "".join(
-            f'<script type="application/json" id="{name}">{_script_json(value)}</script>\n'
-            for name, value in (("jm-specs", specs), ("jm-locale", locale),
-                                ("jm-failed", t("Chart failed:"))))
-        scripts += f"<script>{vega_bundle()}</script>"
+        failed = json.dumps(t("Chart failed:"))
+        embed = (
+            "const specs = " + _script_json(specs) + ";\n"
+            "const locale = " + _script_json(locale) + ";\n"
+            "for (const [id, spec] of Object.entries(specs)) {\n"
+            "  vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg', formatLocale: locale})\n"
+            f"    .catch((err) => {{ document.getElementById(id).textContent = {failed} + ' ' +"
+            " err; console.error(err); });\n"
+            "}\n"
+        )
+        bundle = vl_convert.javascript_bundle(embed).replace("</script", "<\\/script")
         page = out_dir / "index.html"
-        page.write_text(_html(data, blocks, scripts, language, specs), encoding="utf-8")
+        page.write_text(_html(data, blocks, bundle, language, specs), encoding="utf-8")
     return page
 
 
@@ -238,7 +196,7 @@ def _block_html(block: Block, spec: dict[str, Any], lang: Language) -> str:
     )
 
 
-def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], scripts: str, lang: Language,
+def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], bundle: str, lang: Language,
           specs: dict[str, dict[str, Any]]) -> str:
     from journey_metrics.report.summary import sentences
 
@@ -348,6 +306,6 @@ window.addEventListener("beforeprint", () => document.querySelectorAll("details.
 window.addEventListener("afterprint", () => document.querySelectorAll("details.more")
   .forEach((d) => {{ d.open = d.dataset.wasOpen === "1"; }}));
 </script>
-{scripts}
+<script>{bundle}</script>
 </body></html>
 """
