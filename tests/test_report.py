@@ -329,3 +329,16 @@ def test_every_chart_spec_is_valid_vega_lite(built: dict[str, Path], lang: str) 
     assert set(specs) == set(EXPECTED_CHARTS)
     for spec in specs.values():
         alt.Root.validate(spec)  # raises a ValidationError naming the offending part
+
+
+def test_page_data_cannot_end_or_swallow_its_script() -> None:
+    # touchpoints and page paths are text a visitor sent: "</script" would end the element and
+    # "<!--<script" would make the HTML parser swallow the rest of the page
+    from journey_metrics.report.page import _script_json
+
+    value = {"touchpoint": "a</script><!--<script>b & c</SCRIPT>", "rate": 0.5, "n": [1, None]}
+    written = _script_json(value)
+    for character in "<>&":
+        assert character not in written
+    assert json.loads(written) == value
+    assert _script_json(float("nan")) == "NaN"  # a JavaScript literal, as before

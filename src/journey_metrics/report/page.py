@@ -91,8 +91,24 @@ def _local_dates(node: Any) -> None:
 
 
 def _script_json(value: Any) -> str:
-    # JSON inside <script>: "</" would end the element early.
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+    """`value` as a JavaScript literal to put inside <script>. "<", ">" and "&" (which JSON
+    writes only inside strings) become \\u escapes: "</script" would end the element, and
+    "<!--<script" (a touchpoint or page path can be any text a visitor sent) would make the
+    HTML parser swallow the rest of the page. NaN stays a JavaScript token, as before."""
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# The page's one script: it draws every chart from `window.jmPage` (written beside it as a
+# literal, outside the bundle: a bundler re-writes the strings of the code it bundles).
+EMBED = (
+    "const {specs, locale, failed} = window.jmPage;\n"
+    "for (const [id, spec] of Object.entries(specs)) {\n"
+    "  vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg', formatLocale: locale})\n"
+    "    .catch((err) => { document.getElementById(id).textContent = failed + ' ' + err;"
+    " console.error(err); });\n"
+    "}\n"
+)
 
 
 def write_report(
@@ -118,19 +134,12 @@ def write_report(
         # vl-convert renders outside the GIL: draw the PNGs side by side.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             list(pool.map(render_png, specs))
-        failed = json.dumps(t("Chart failed:"))
-        embed = (
-            "const specs = " + _script_json(specs) + ";\n"
-            "const locale = " + _script_json(locale) + ";\n"
-            "for (const [id, spec] of Object.entries(specs)) {\n"
-            "  vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg', formatLocale: locale})\n"
-            f"    .catch((err) => {{ document.getElementById(id).textContent = {failed} + ' ' +"
-            " err; console.error(err); });\n"
-            "}\n"
-        )
-        bundle = vl_convert.javascript_bundle(embed).replace("</script", "<\\/script")
+        page_data = _script_json({"specs": specs, "locale": locale,
+                                  "failed": t("Chart failed:")})
+        bundle = vl_convert.javascript_bundle(EMBED).replace("</script", "<\\/script")
+        scripts = f"<script>window.jmPage = {page_data};</script>\n<script>{bundle}</script>"
         page = out_dir / "index.html"
-        page.write_text(_html(data, blocks, bundle, language, specs), encoding="utf-8")
+        page.write_text(_html(data, blocks, scripts, language, specs), encoding="utf-8")
     return page
 
 
@@ -196,7 +205,7 @@ def _block_html(block: Block, spec: dict[str, Any], lang: Language) -> str:
     )
 
 
-def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], bundle: str, lang: Language,
+def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], scripts: str, lang: Language,
           specs: dict[str, dict[str, Any]]) -> str:
     from journey_metrics.report.summary import sentences
 
@@ -306,6 +315,6 @@ window.addEventListener("beforeprint", () => document.querySelectorAll("details.
 window.addEventListener("afterprint", () => document.querySelectorAll("details.more")
   .forEach((d) => {{ d.open = d.dataset.wasOpen === "1"; }}));
 </script>
-<script>{bundle}</script>
+{scripts}
 </body></html>
 """
