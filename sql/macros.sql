@@ -203,6 +203,21 @@ CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
                        'email_group_unsubscribe', 'email_spamreport')
 );
 
+-- Durations between instants in integer microseconds (the session zone is UTC and windows are
+-- whole minutes, hours or days, so this is exact). Why not `t <= start + window` or
+-- `epoch(t1 - t0)`: DuckDB computes TIMESTAMPTZ + a days interval and TIMESTAMPTZ - TIMESTAMPTZ
+-- with ICU calendar arithmetic, 20 to 100 times the cost of integer arithmetic per row
+-- (docs/benchmarks.md, decision 98).
+-- `t` lies at most `window_us` microseconds after `start` (the window's end is inclusive).
+CREATE OR REPLACE TEMP MACRO jm_within(t, start, window_us) AS (
+    epoch_us(t) <= epoch_us(start) + window_us
+);
+
+-- Hours from `t0` to `t1` (negative when t1 is earlier), microseconds exact until the division.
+CREATE OR REPLACE TEMP MACRO jm_hours_between(t0, t1) AS (
+    CAST(epoch_us(t1) - epoch_us(t0) AS DOUBLE) / 3600e6
+);
+
 -- The calendar period (day, week starting Monday, month) containing an instant, in zone `tz`.
 -- Local calendar dates make daylight-saving days 23 or 25 hours long, as they should be.
 CREATE OR REPLACE TEMP MACRO jm_period_start(ts, tz, period) AS (

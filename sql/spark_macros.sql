@@ -24,3 +24,12 @@ CREATE OR REPLACE TEMP MACRO jm_periods_between(from_start, to_start, period) AS
         ELSE CAST(months_between(to_start, from_start) AS BIGINT)
     END
 );
+
+-- DuckDB: epoch_us (sql/macros.sql says why these are integer microseconds).
+CREATE OR REPLACE TEMP MACRO jm_within(t, start, window_us) AS (
+    unix_micros(t) <= unix_micros(start) + window_us
+);
+
+CREATE OR REPLACE TEMP MACRO jm_hours_between(t0, t1) AS (
+    CAST(unix_micros(t1) - unix_micros(t0) AS DOUBLE) / 3600e6
+);

@@ -18,7 +18,7 @@ reached AS MATERIALIZED (
 touched AS MATERIALIZED (
     SELECT
         x.person_no, x.step, x.level,
-        CASE WHEN x.level > x.step THEN epoch(x.next_at - x.reached_at) / 3600.0 END AS hours,
+        CASE WHEN x.level > x.step THEN jm_hours_between(x.reached_at, x.next_at) END AS hours,
         e.source || ' · ' || coalesce(e.channel, '(none)') || ' · ' || coalesce(
             nullif(e.campaign, ''),
             CASE WHEN e.event_name = 'page_view' THEN coalesce(

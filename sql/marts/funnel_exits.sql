@@ -8,7 +8,7 @@
 -- by (occurred_at, event_id). Touchpoint: source, channel ('(none)' when there is none) and the
 -- campaign, else the URL path of a page_view, else `screen <name>` of a screen_view, else the
 -- event name, joined by ' · '.
--- grain: group x step x touchpoint. Parameters: as_of, window, the stage rule values.
+-- grain: group x step x touchpoint. Parameters: as_of, window_us, the stage rule values.
 -- These CTEs follow the funnel's own CTEs (metrics/exits.py puts them together); the snippets
 -- (named without brackets) are: reached_at = the step time of the person's level; stage_match =
 -- the stage-k rule of each step; last_step = the number of stages.
@@ -24,7 +24,7 @@ candidates AS (
     FROM exit_persons AS x
     JOIN fct_events AS e ON e.person_no = x.person_no
     WHERE e.occurred_at >= x.reached_at
-      AND e.occurred_at <= x.start_at + $window
+      AND jm_within(e.occurred_at, x.start_at, $window_us)
       AND e.occurred_at <= $as_of
       AND (jm_is_activity(e.event_name) OR (e.occurred_at = x.reached_at AND [[stage_match]]))
 ),

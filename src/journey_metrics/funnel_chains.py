@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from journey_metrics.metrics.common import micros
 from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, chain_sql
 from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.stages import compile_stages
@@ -53,7 +54,8 @@ def refresh(
         sql = chain_sql(len(framework.stages), stages.expressions,
                         "fct_events" if whole else "jm_touched_events", framework=framework)
         params = {**stages.params, "as_of": FAR_FUTURE, "window": framework.window_delta,
-                  "from_at": FAR_PAST, "to_at": FAR_FUTURE}
+                  "window_us": micros(framework.window_delta), "from_at": FAR_PAST,
+                  "to_at": FAR_FUTURE}
         con.execute(
             "INSERT INTO _jm_funnel_chains SELECT $framework_name, p.person_id, c.level,"
             f" c.start_at, c.steps FROM ({sql}) AS c JOIN persons AS p USING (person_no)",

@@ -44,7 +44,7 @@ session_touches AS (
     SELECT person_id, occurred_at AS touched_at, event_id AS touch_id, 0 AS kind,
            coalesce(channel, '(none)') AS channel, campaign
     FROM web_events
-    WHERE previous_at IS NULL OR occurred_at - previous_at > INTERVAL 30 MINUTE
+    WHERE previous_at IS NULL OR occurred_at > previous_at + INTERVAL 30 MINUTE
 ),
 email_touches AS (
     SELECT person_id, occurred_at AS touched_at, event_id AS touch_id, 1 AS kind,

@@ -9,7 +9,7 @@
 -- `entered`: the kept starts; `attempt_2`: each with its level so far (t_last: the time of the
 -- attempt's last step, NULL once it stopped). The period is computed once per start and carried
 -- along. grain: attempt.
--- Parameters: from_at, to_at, tz, period, window. [[entry_best]]: true or false.
+-- Parameters: from_at, to_at, tz, period, window_us. [[entry_best]]: true or false.
 starts AS MATERIALIZED (
     SELECT s.person_no, jm_period_start(s.occurred_at, $tz, $period) AS period,
         s.occurred_at AS start_at, n.occurred_at AS next_2
@@ -27,7 +27,7 @@ entered AS (
 ),
 attempt_2 AS MATERIALIZED (
     SELECT person_no, period, start_at,
-        CASE WHEN next_2 <= start_at + $window THEN next_2 END AS t_last,
-        CASE WHEN next_2 <= start_at + $window THEN 2 ELSE 1 END AS level
+        CASE WHEN jm_within(next_2, start_at, $window_us) THEN next_2 END AS t_last,
+        CASE WHEN jm_within(next_2, start_at, $window_us) THEN 2 ELSE 1 END AS level
     FROM entered
 )

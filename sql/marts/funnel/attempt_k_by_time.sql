@@ -3,11 +3,11 @@
 -- fills the step when it lies at most the window after the start (inclusive); otherwise the
 -- attempt stops at [[prev]] (t_last becomes NULL, so no later step matches). Every attempt is
 -- carried (an ASOF LEFT JOIN, no filter): a filter between the steps would shrink DuckDB's row
--- estimate until it plans the join as a nested loop. grain: attempt. Parameters: window.
+-- estimate until it plans the join as a nested loop. grain: attempt. Parameters: window_us.
 attempt_[[k]] AS MATERIALIZED (
     SELECT a.person_no, a.period, a.start_at,
-        CASE WHEN s.occurred_at <= a.start_at + $window THEN s.occurred_at END AS t_last,
-        a.level + CASE WHEN s.occurred_at <= a.start_at + $window THEN 1 ELSE 0 END AS level
+        CASE WHEN jm_within(s.occurred_at, a.start_at, $window_us) THEN s.occurred_at END AS t_last,
+        a.level + CASE WHEN jm_within(s.occurred_at, a.start_at, $window_us) THEN 1 ELSE 0 END AS level
     FROM attempt_[[prev]] AS a
     ASOF LEFT JOIN (SELECT person_no, occurred_at FROM stage_events WHERE m[[k]]) AS s
         ON a.person_no = s.person_no AND a.t_last <= s.occurred_at

@@ -11,5 +11,5 @@ level_[[k]] AS MATERIALIZED (
     SELECT e.person_no, e.pos, b.start_pos, b.start_at
     FROM (SELECT person_no, pos, occurred_at FROM stage_events WHERE m[[k]]) AS e
     ASOF JOIN level_[[prev]] AS b ON e.person_no = b.person_no AND e.pos > b.pos
-    WHERE e.occurred_at <= b.start_at + $window
+    WHERE jm_within(e.occurred_at, b.start_at, $window_us)
 )

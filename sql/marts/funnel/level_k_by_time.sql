@@ -7,5 +7,5 @@ level_[[k]] AS MATERIALIZED (
     SELECT e.person_no, e.occurred_at, b.start_at
     FROM (SELECT person_no, occurred_at FROM stage_events WHERE m[[k]]) AS e
     ASOF JOIN level_[[prev]] AS b ON e.person_no = b.person_no AND e.occurred_at >= b.occurred_at
-    WHERE e.occurred_at <= b.start_at + $window
+    WHERE jm_within(e.occurred_at, b.start_at, $window_us)
 )

@@ -80,7 +80,7 @@ edges AS (
     SELECT
         person_no, step, label AS source,
         lead(label, 1, $end_label) OVER path AS target,
-        epoch(lead(occurred_at) OVER path - occurred_at) / 3600.0 AS hours
+        jm_hours_between(occurred_at, lead(occurred_at) OVER path) AS hours
     FROM labelled
     WINDOW path AS (PARTITION BY person_no, session_no ORDER BY step)
 )

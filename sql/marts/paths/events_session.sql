@@ -14,7 +14,7 @@ WITH web AS (
 numbered AS (
     SELECT
         *,
-        sum(CASE WHEN previous_at IS NULL OR occurred_at - previous_at > INTERVAL 30 MINUTE
+        sum(CASE WHEN previous_at IS NULL OR occurred_at > previous_at + INTERVAL 30 MINUTE
                  THEN 1 ELSE 0 END)
             OVER (PARTITION BY person_no ORDER BY occurred_at, event_id
                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no

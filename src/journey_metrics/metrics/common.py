@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,12 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None, tz: ZoneInf
         raise UsageError("the warehouse has no events yet: run `journey-metrics run` first")
     latest: datetime = row[0]
     return latest.astimezone(UTC)
+
+
+def micros(duration: timedelta) -> int:
+    """A window as whole microseconds: the `$window_us`-style parameters of `jm_within`
+    (sql/macros.sql), which compares instants as integers rather than by calendar arithmetic."""
+    return duration // timedelta(microseconds=1)
 
 
 def wilson_interval(successes: int, trials: int) -> tuple[float | None, float | None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from journey_metrics.errors import UsageError
+from journey_metrics.metrics.common import micros
 from journey_metrics.metrics.funnel import (
     FAR_FUTURE,
     FAR_PAST,
@@ -68,6 +69,7 @@ def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[s
         **stages.params,
         "as_of": q.as_of,
         "window": q.window,
+        "window_us": micros(q.window),
         "from_at": q.from_at or FAR_PAST,
         "to_at": q.to_at or FAR_FUTURE,
         "framework_name": q.framework.name,

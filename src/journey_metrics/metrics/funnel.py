@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
-from journey_metrics.metrics.common import ratio, wilson_interval
+from journey_metrics.metrics.common import micros, ratio, wilson_interval
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -196,20 +196,21 @@ def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
     aggregates = [f"count(*) FILTER (WHERE level >= {k}) AS persons_{k}" for k in ks]
     if mode == "times":
         aggregates += [
-            f"quantile_cont(epoch(t_{k} - t_{k - 1}) / 3600.0, [0.1, 0.25, 0.5, 0.75, 0.9])"
+            f"quantile_cont(jm_hours_between(t_{k - 1}, t_{k}), [0.1, 0.25, 0.5, 0.75, 0.9])"
             f" FILTER (WHERE level >= {k}) AS quantiles_{k}" for k in ks[1:]
         ]
         aggregates += [
-            f"quantile_cont(epoch(t_{k} - t_1) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
+            f"quantile_cont(jm_hours_between(t_1, t_{k}), 0.5) FILTER (WHERE level >= {k})"
             f" AS from_start_{k}" for k in ks[1:]
         ]
     elif order == "ordered":
         aggregates += [
-            f"count(*) FILTER (WHERE level = {k - 1} AND start_at + $window > $as_of)"
+            # start + window > as_of, with the constant on one side (no per-row calendar sum)
+            f"count(*) FILTER (WHERE level = {k - 1} AND start_at > $as_of - $window)"
             f" AS in_progress_{k}" for k in ks[1:]
         ]
         aggregates += [
-            f"quantile_cont(epoch(t_{k} - t_{k - 1}) / 3600.0, 0.5) FILTER (WHERE level >= {k})"
+            f"quantile_cont(jm_hours_between(t_{k - 1}, t_{k}), 0.5) FILTER (WHERE level >= {k})"
             f" AS median_hours_{k}" for k in ks[1:]
         ]
     return aggregates
@@ -283,7 +284,7 @@ def _exact_attempts(framework: Framework) -> list[str]:
     stage_count = len(framework.stages)
     ctes = [load_sql("marts/funnel/attempt_1.sql")]
     for k in range(2, stage_count + 1):
-        within = (f"AND s.occurred_at <= a.t_{k - 1} + $within_{k}"
+        within = (f"AND jm_within(s.occurred_at, a.t_{k - 1}, $within_{k}_us)"
                   if framework.stages[k - 1].within is not None else "")
         ctes.append(fill_snippets("marts/funnel/attempt_k.sql", k=k, prev=k - 1, within=within))
     level = ("CASE " + " ".join(f"WHEN pos_{k} IS NOT NULL THEN {k}"
@@ -329,6 +330,7 @@ def _params(q: FunnelQuery) -> dict[str, Any]:
         **compile_exclusions(q.framework).params,
         "as_of": q.as_of,
         "window": q.window,
+        "window_us": micros(q.window),
         "from_at": q.from_at or FAR_PAST,
         "to_at": q.to_at or FAR_FUTURE,
         "tz": q.tz,
@@ -340,6 +342,7 @@ def _params(q: FunnelQuery) -> dict[str, Any]:
     for k, stage in enumerate(q.framework.stages, start=1):
         if stage.within_delta is not None:
             params[f"within_{k}"] = stage.within_delta
+            params[f"within_{k}_us"] = micros(stage.within_delta)
     return params
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.common import micros
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -89,7 +90,8 @@ def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
         last_step=len(flags),
     )
     sql = "WITH " + ",\n".join(chain_ctes(q, flags)) + ",\n" + body
-    params = {**stages.params, "as_of": as_of, "window": q.window, "from_at": FAR_PAST,
+    params = {**stages.params, "as_of": as_of, "window": q.window,
+              "window_us": micros(q.window), "from_at": FAR_PAST,
               "to_at": FAR_FUTURE, "framework_name": framework.name}
     rows = _rows(con, sql, params)
     for row in rows:
