@@ -21,8 +21,8 @@ import duckdb
 import pytest
 
 from journey_metrics.config import load_sources
+from journey_metrics.db import install_macros
 from journey_metrics.resources import resource_dir
-from journey_metrics.sql import load_sql, split_statements
 from journey_metrics_synth import generate, gzip_outputs
 from journey_metrics_synth.email import EMAIL_EVENTS
 from journey_metrics_synth.layout import Layout
@@ -135,8 +135,7 @@ def test_a_pattern_the_generator_cannot_name_is_an_error(tmp_path: Path) -> None
 
 def test_survey_scales_are_the_ones_the_pipeline_accepts() -> None:
     con = duckdb.connect(":memory:")
-    for statement in split_statements(load_sql("macros.sql")):
-        con.execute(statement)
+    install_macros(con, loading=True)
     for survey in SURVEYS:
         row = con.execute(
             "SELECT jm_survey_low($s), jm_survey_high($s)", {"s": survey.name}

@@ -22,6 +22,15 @@ THREADS_ENV = "JOURNEY_METRICS_THREADS"
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
+def install_macros(con: duckdb.DuckDBPyConnection, *, loading: bool) -> None:
+    """The TEMP macros of sql/macros.sql, and with `loading` those of sql/staging/macros.sql
+    (parsing, privacy, identity: DuckDB binds a macro's body when it is created, so a read-only
+    command does not pay for the ones it never calls). One call per file: one round trip."""
+    con.execute(load_sql("macros.sql"))
+    if loading:
+        con.execute(load_sql("staging/macros.sql"))
+
+
 def connect(
     path: Path | str, *, read_only: bool = False, wait_seconds: float = 0
 ) -> duckdb.DuckDBPyConnection:
@@ -67,8 +76,7 @@ def connect(
                 raise UsageError(f"{variable}: invalid value {value!r}") from None
     if not read_only:
         con.execute("SET temp_directory = ?", [str(path.with_name(path.name + ".tmp"))])
-    # one call for the whole file: ~28 statements, one round trip instead of one each
-    con.execute(load_sql("macros.sql"))
+    install_macros(con, loading=not read_only)
     if read_only:
         # the current channel rules; channels derived on the fly when they changed since the
         # stored channels (write connections re-store them: warehouse.open_warehouse)

@@ -16,12 +16,12 @@ import duckdb
 
 from journey_metrics.channels import BUILT_IN, install
 from journey_metrics.config import FileKind, SourceConfig
+from journey_metrics.db import install_macros
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import (
     load_sql,
     quote_identifier,
-    split_statements,
     used_parameters,
 )
 
@@ -130,8 +130,7 @@ def check_models(sources: list[SourceConfig]) -> None:
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
-        for statement in split_statements(load_sql("macros.sql")):
-            con.execute(statement)
+        install_macros(con, loading=True)
         # the macros need a hashing key; only the types of their results matter here
         install_hash_macro(con, HashKey(b"staging-contract-check", "the staging check"))
         install(con, BUILT_IN)

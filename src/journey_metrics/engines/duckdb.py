@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from journey_metrics.db import install_macros
 from journey_metrics.engines.lake import (
     LAKE_COLUMNS,
     REQUIRED,
@@ -19,7 +20,6 @@ from journey_metrics.engines.lake import (
     view_statements,
 )
 from journey_metrics.errors import UsageError
-from journey_metrics.sql import load_sql, split_statements
 
 
 def dataset_glob(folder: Path, table: str) -> str | None:
@@ -40,8 +40,7 @@ def open_lake(folder: Path) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        for statement in split_statements(load_sql("macros.sql")):
-            con.execute(statement)
+        install_macros(con, loading=False)
         present: dict[str, set[str] | None] = {}
         for table in LAKE_COLUMNS:
             glob = dataset_glob(folder, table)

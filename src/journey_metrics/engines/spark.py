@@ -60,7 +60,8 @@ class TranslationError(RunError):
 def _macros() -> dict[str, tuple[tuple[str, ...], str, str]]:
     """name -> (parameters, body text, dialect of the body): Spark bodies override DuckDB's."""
     found: dict[str, tuple[tuple[str, ...], str, str]] = {}
-    for path, dialect in (("macros.sql", "duckdb"), ("spark_macros.sql", "spark")):
+    for path, dialect in (("macros.sql", "duckdb"), ("staging/macros.sql", "duckdb"),
+                          ("spark_macros.sql", "spark")):
         for statement in split_statements(load_sql_exact(path)):
             match = _MACRO.match(statement)
             if match is None:
