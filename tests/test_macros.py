@@ -1,0 +1,114 @@
+"""The SQL macros whose fast paths skip work (sql/macros.sql, sql/staging/macros.sql; decision 98)
+agree with plain-Python references on generated values: windows and hours in integer
+microseconds, trimming, the canonical instant form, period starts in UTC and in zones with DST."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from journey_metrics.db import install_macros
+from journey_metrics.metrics.common import micros
+
+TRIMMED = " \t\r\n\x0b\x0c"
+instants = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2037, 12, 31),
+                        timezones=st.just(UTC))
+windows = st.builds(timedelta, minutes=st.integers(0, 60 * 24 * 400))
+COMMON = settings(max_examples=300, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    install_macros(con, loading=True)
+    yield con
+    con.close()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> object:
+    row = con.execute(sql, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+@COMMON
+@given(t=instants, start=instants, window=windows)
+def test_within_is_at_most_the_window_after_start(con: duckdb.DuckDBPyConnection, t: datetime,
+                                                  start: datetime, window: timedelta) -> None:
+    found = one(con, "SELECT jm_within($t, $s, $w)", {"t": t, "s": start, "w": micros(window)})
+    assert found == (t <= start + window)
+    # the window's end itself is inside it
+    assert one(con, "SELECT jm_within($t, $s, $w)",
+               {"t": start + window, "s": start, "w": micros(window)}) is True
+
+
+@COMMON
+@given(t0=instants, t1=instants)
+def test_hours_between(con: duckdb.DuckDBPyConnection, t0: datetime, t1: datetime) -> None:
+    found = one(con, "SELECT jm_hours_between($a, $b)", {"a": t0, "b": t1})
+    expected = (t1 - t0) / timedelta(hours=1)
+    assert found == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@COMMON
+@given(core=st.text(alphabet=st.characters(codec="utf-8"), max_size=8),
+       left=st.text(alphabet=TRIMMED, max_size=3), right=st.text(alphabet=TRIMMED, max_size=3))
+def test_trim_strips_blanks_and_control_spacing(con: duckdb.DuckDBPyConnection, core: str,
+                                                left: str, right: str) -> None:
+    text = left + core + right
+    if "\x00" in text:
+        return  # DuckDB strings cannot hold NUL
+    assert one(con, "SELECT jm_trim($t)", {"t": text}) == text.strip(TRIMMED)
+
+
+def test_trim_of_null_and_empty(con: duckdb.DuckDBPyConnection) -> None:
+    assert one(con, "SELECT jm_trim(NULL)", {}) is None
+    assert one(con, "SELECT jm_trim($t)", {"t": ""}) == ""
+    assert one(con, "SELECT jm_trim($t)", {"t": "\u00a0x\u00a0"}) == "\u00a0x\u00a0"  # not ours
+
+
+@COMMON
+@given(at=instants, digits=st.integers(0, 6))
+def test_canonical_instant(con: duckdb.DuckDBPyConnection, at: datetime, digits: int) -> None:
+    fraction = f".{at.microsecond:06d}"[: digits + 1] if digits else ""
+    text = at.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    expected = at.replace(microsecond=int((fraction[1:] or "0").ljust(6, "0")))
+    for zone in ("UTC", "Asia/Tokyo"):  # an offset (Z) wins over the source's zone
+        assert one(con, "SELECT jm_parse_instant($t, $z)", {"t": text, "z": zone}) == expected
+
+
+@pytest.mark.parametrize("text", ["2024-02-30T10:00:00Z", "2024-03-10T24:00:00Z",
+                                  "2024-03-10T10:00:00.1234567Z", " 2024-03-10T10:00:00Z",
+                                  "2024-03-10t10:00:00z", "2024-03-10T10:00:00,5Z"])
+def test_canonical_lookalikes_parse_as_before(con: duckdb.DuckDBPyConnection, text: str) -> None:
+    """Forms beside the fast path's pattern, or invalid inside it, give what the general
+    branches give (the spelled-out cast of the offset branch)."""
+    general = one(con, "SELECT TRY_CAST(replace(upper(jm_trim($t)), ',', '.') AS TIMESTAMPTZ)",
+                  {"t": text})
+    assert one(con, "SELECT jm_parse_instant($t, 'UTC')", {"t": text}) == general
+
+
+def _period_start(at: datetime, zone: str, period: str) -> date:
+    local = at.astimezone(ZoneInfo(zone)).date()
+    if period == "day":
+        return local
+    if period == "week":
+        return local - timedelta(days=local.weekday())
+    return local.replace(day=1)
+
+
+@COMMON
+@given(at=instants, zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+       period=st.sampled_from(["day", "week", "month"]))
+def test_period_start(con: duckdb.DuckDBPyConnection, at: datetime, zone: str,
+                      period: str) -> None:
+    found = one(con, "SELECT jm_period_start($a, $z, $p)", {"a": at, "z": zone, "p": period})
+    assert found == _period_start(at, zone, period)
