@@ -6,7 +6,7 @@
 -- is at most U+0020, so text whose first and last characters lie above it is returned as it is:
 -- trim() with a character list costs about 5x that test (1M values: 0.26 s against 0.05 s).
 CREATE OR REPLACE TEMP MACRO jm_trim(txt) AS (
-    CASE WHEN ascii(txt) > 32 AND ascii(right(txt, 1)) > 32 THEN txt
+    CASE WHEN ascii(txt) > 32 AND ascii(right(txt, 1)) > 32 THEN txt::VARCHAR
          ELSE trim(txt, e' \t\r\n\x0b\x0c') END
 );
 

@@ -112,3 +112,13 @@ def test_period_start(con: duckdb.DuckDBPyConnection, at: datetime, zone: str,
                       period: str) -> None:
     found = one(con, "SELECT jm_period_start($a, $z, $p)", {"a": at, "z": zone, "p": period})
     assert found == _period_start(at, zone, period)
+
+
+def test_trim_gives_text_whatever_it_is_given(con: duckdb.DuckDBPyConnection) -> None:
+    assert one(con, "SELECT typeof(jm_trim('{\"a\": 1}'::JSON))", {}) == "VARCHAR"
+    assert one(con, "SELECT jm_blank_to_null('{\"a\": 1}'::JSON)", {}) == '{"a": 1}'
+
+
+@pytest.mark.parametrize("word", ["infinity", "-infinity", "epoch", " Infinity", "allballs"])
+def test_words_are_no_instants(con: duckdb.DuckDBPyConnection, word: str) -> None:
+    assert one(con, "SELECT jm_parse_instant($t, 'UTC')", {"t": word}) is None

@@ -142,6 +142,25 @@ def test_other_iso_8601_spellings(
     assert _epoch_us(db_path) == {"w": _us(expected)}
 
 
+def test_words_duckdb_would_read_as_instants_are_quarantined(
+    input_dir: Path, db_path: Path, run_pipeline: Any
+) -> None:
+    """DuckDB casts 'infinity' and 'epoch' to instants; as timestamps of an export they are
+    unparseable, as on Spark (decision 98)."""
+    words = ["infinity", "-infinity", "epoch", " Infinity "]
+    write_jsonl(
+        input_dir / "web" / "a.jsonl",
+        [{"type": "page", "messageId": f"w{i}", "anonymousId": "a1", "timestamp": word}
+         for i, word in enumerate(words)]
+        + [{"type": "page", "messageId": "ok", "anonymousId": "a1",
+            "timestamp": "2024-03-10T12:00:00Z"}],
+    )
+    run_pipeline(input_dir, db_path)
+    assert set(_epoch_us(db_path)) == {"ok"}
+    reasons = query(db_path, "SELECT reason FROM _jm_quarantine ORDER BY record_no")
+    assert [r[0] for r in reasons] == [f"unparseable timestamp {w}" for w in words]
+
+
 # --------------------------------------------------------------------------------------------
 # CRM and SendGrid
 

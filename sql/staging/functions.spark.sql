@@ -1,4 +1,4 @@
--- Spark SQL forms of the sql/macros.sql helpers the staging models use (temporary SQL functions:
+-- Spark SQL forms of the sql/macros.sql and sql/staging/macros.sql helpers the staging models use (temporary SQL functions:
 -- Spark inlines their bodies, no Python runs per row). Same names, parameters and meaning as the
 -- DuckDB macros; engines/spark_staging.py creates them on the session before staging, together
 -- with jm_email_hash and jm_pseudonymize (they need the hashing key: hashing.spark_hmac_sql).

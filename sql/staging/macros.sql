@@ -14,6 +14,8 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz) AS (
         WHEN regexp_full_match(txt, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z')
             THEN TRY_CAST(txt AS TIMESTAMPTZ)
         WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
+        -- no digit, no instant: DuckDB's casts would read 'infinity' and 'epoch' as instants
+        WHEN NOT regexp_matches(txt, '[0-9]') THEN NULL
         WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{10,16}')
             THEN timezone('UTC', epoch_ms(TRY_CAST(jm_trim(txt) AS BIGINT)))
         WHEN regexp_matches(upper(jm_trim(txt)), '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')

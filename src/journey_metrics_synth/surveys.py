@@ -1,8 +1,8 @@
 """Survey answers: the score range of each survey and how often each score is given.
 
 The ranges are the ones the pipeline accepts (``jm_survey_low`` / ``jm_survey_high`` in
-``sql/macros.sql``: NPS 0-10, CSAT 1-5, CES 1-7 with 7 = very easy); the source configs do not
-declare them. ``tests/test_synth.py`` checks the two agree.
+``sql/staging/macros.sql``: NPS 0-10, CSAT 1-5, CES 1-7 with 7 = very easy); the source configs
+do not declare them. ``tests/test_synth.py`` checks the two agree.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
--- attempt_k, the Spark variant (CONTRACT §12; meaning, snippets and parameters as
--- attempt_k.sql): the ASOF join "first stage-[[k]] event after the attempt's step [[prev]]" in its
+-- attempt_k, the Spark variant (CONTRACT §12; meaning and snippets as attempt_k.sql, but the
+-- window as $window, an interval, where attempt_k.sql takes $window_us): the ASOF join "first stage-[[k]] event after the attempt's step [[prev]]" in its
 -- portable window form (the next stage-[[k]] position after each stage event, then equi-joins).
 attempt_[[k]] AS (
     SELECT a.*,

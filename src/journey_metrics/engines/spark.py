@@ -2,8 +2,9 @@
 
 One source of truth for the SQL: the files under `sql/` are written in DuckDB's dialect, in a
 portable subset. `translate()` parses a statement (DuckDB dialect), expands the `jm_*` macros of
-sql/macros.sql (DuckDB macros do not exist in Spark: their bodies are substituted, with a Spark
-body from sql/spark_macros.sql where the DuckDB one has no faithful translation), refuses the
+sql/macros.sql and sql/staging/macros.sql (DuckDB macros do not exist in Spark: their bodies are
+substituted, with a Spark body from sql/spark_macros.sql where the DuckDB one has no faithful
+translation), refuses the
 constructs sqlglot would translate wrongly or not at all (`unsupported()`), and writes Spark SQL
 with `ErrorLevel.RAISE`: never best-effort. Values stay bound parameters (`$name` becomes Spark's
 `:name`, bound through `spark.sql(..., args=...)`).
@@ -109,7 +110,7 @@ def _expand_macros(tree: Any) -> Any:
                 tree = replacement
             else:
                 call.replace(replacement)
-    raise TranslationError("macros nest too deep (a cycle in sql/macros.sql?)")
+    raise TranslationError("macros nest too deep (a cycle in the macros of sql/?)")
 
 
 # --- translation --------------------------------------------------------------------------------
