@@ -5,8 +5,7 @@ microseconds, trimming, the canonical instant form, period starts in UTC and in 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 
 from journey_metrics.db import install_macros
 from journey_metrics.metrics.common import micros
+from test_marts_property import period_start  # the marts' plain-Python period reference
 
 TRIMMED = " \t\r\n\x0b\x0c"
 instants = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2037, 12, 31),
@@ -96,22 +96,13 @@ def test_canonical_lookalikes_parse_as_before(con: duckdb.DuckDBPyConnection, te
     assert one(con, "SELECT jm_parse_instant($t, 'UTC')", {"t": text}) == general
 
 
-def _period_start(at: datetime, zone: str, period: str) -> date:
-    local = at.astimezone(ZoneInfo(zone)).date()
-    if period == "day":
-        return local
-    if period == "week":
-        return local - timedelta(days=local.weekday())
-    return local.replace(day=1)
-
-
 @COMMON
 @given(at=instants, zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
        period=st.sampled_from(["day", "week", "month"]))
 def test_period_start(con: duckdb.DuckDBPyConnection, at: datetime, zone: str,
                       period: str) -> None:
     found = one(con, "SELECT jm_period_start($a, $z, $p)", {"a": at, "z": zone, "p": period})
-    assert found == _period_start(at, zone, period)
+    assert found == period_start(at, zone, period)
 
 
 def test_trim_gives_text_whatever_it_is_given(con: duckdb.DuckDBPyConnection) -> None:

@@ -4,10 +4,9 @@ One source of truth for the SQL: the files under `sql/` are written in DuckDB's 
 portable subset. `translate()` parses a statement (DuckDB dialect), expands the `jm_*` macros of
 sql/macros.sql and sql/staging/macros.sql (DuckDB macros do not exist in Spark: their bodies are
 substituted, with a Spark body from sql/spark_macros.sql where the DuckDB one has no faithful
-translation), refuses the
-constructs sqlglot would translate wrongly or not at all (`unsupported()`), and writes Spark SQL
-with `ErrorLevel.RAISE`: never best-effort. Values stay bound parameters (`$name` becomes Spark's
-`:name`, bound through `spark.sql(..., args=...)`).
+translation), refuses the constructs sqlglot would translate wrongly or not at all
+(`unsupported()`), and writes Spark SQL with `ErrorLevel.RAISE`: never best-effort. Values stay
+bound parameters (`$name` becomes Spark's `:name`, bound through `spark.sql(..., args=...)`).
 
 `SparkConnection` gives the metric modules the DuckDB calls they use (`execute(sql, params)`,
 `fetchall()`, `description`, `CREATE OR REPLACE TEMP TABLE .. AS`, `DROP TABLE IF EXISTS`), so
