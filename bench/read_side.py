@@ -20,12 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# the CLI of THIS checkout (src/ first on the path), not whatever the venv has installed
-JM = [sys.executable, "-m", "journey_metrics"]
-ENV = {**os.environ, "JOURNEY_METRICS_HASH_KEY": "benchmark-key-0123456789abcdef",
-       "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT),
-                                      *filter(None, [os.environ.get("PYTHONPATH")])])}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run as bench  # bench/run.py: this checkout's CLI (compiled) and environment
+
+JM, ENV = bench.JM, bench.ENV
 
 
 def timed(args: list[str]) -> dict[str, float]:

@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache"
 RESULTS = ROOT / "bench" / "results" / "spark"
 sys.path.insert(0, str(ROOT / "tests" / "spark"))
+sys.path.insert(0, str(ROOT / "bench"))
+from run import compile_checkout  # noqa: E402, F401  (importing it compiles this checkout)
+
 from engine_compare import first_difference  # noqa: E402
 
 MASTER = "local[2]"

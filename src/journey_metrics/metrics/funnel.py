@@ -33,7 +33,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.metrics.segments import Segment, prepare_population
+from journey_metrics.metrics.segments import Segment, population_from, prepare_population
 from journey_metrics.sql import _ENGINE, fill_snippets, load_sql, used_parameters
 from journey_metrics.stages import compile_exclusions, compile_stages, named_events
 
@@ -762,14 +762,14 @@ def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
                         " ($trait || $sep || group_name AS group_name) FROM population"
                         " WHERE list_contains($top, group_name)",
                         {"trait": trait, "sep": _SEGMENT_SEP, "top": top})
-    con.execute("CREATE OR REPLACE TEMP TABLE population AS FROM segment_population")
-    con.execute("DROP TABLE segment_population")
+    population_from(con, "segment_population")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (framework, group) -> rows
     for f in ctx.frameworks:
         for r in funnel_rows(con, FunnelQuery(f, f.window_delta, ctx.as_of,
                                               stored_chain=ctx.stored_chains)):
             groups.setdefault((f.name, r["group"]), []).append(r)
     prepare_population(con, Segment(), ctx.as_of)  # as the other sections expect it
+    con.execute("DROP TABLE segment_population")
 
     def keep(segment: str, trait: str | None, value: str | None,
              framework: Framework, group: str) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
 """Segments (CONTRACT §6): `--by channel | campaign | trait:<name>` and `--where trait:k=v`.
 
-A command makes the TEMP table `population(person_no, person_id, group_name)` once
-(sql/intermediate/int_population.sql); every mart joins it and groups by `group_name`, so
-grouping and filtering are written once, not in each metric.
+A command makes the TEMP view `population(person_no, person_id, group_name)` once; every mart
+joins it and groups by `group_name`, so grouping and filtering are written once, not in each
+metric. Without --by and --where it is a view of `persons` (sql/intermediate/
+int_population_all.sql); otherwise a view of the TEMP table `population_rows`
+(sql/intermediate/int_population.sql), so the name is always a view and the two kinds swap.
 """
 
 from __future__ import annotations
@@ -60,7 +62,11 @@ def parse_segment(by: str | None, where: tuple[str, ...] | list[str] = ()) -> Se
 def prepare_population(
     con: duckdb.DuckDBPyConnection, segment: Segment, as_of: datetime
 ) -> None:
-    """(Re)create the TEMP table `population` for this segment and as_of."""
+    """(Re)create the TEMP view `population` for this segment and as_of."""
+    if segment == Segment():
+        con.execute("CREATE OR REPLACE TEMP VIEW population AS "
+                    + load_sql("intermediate/int_population_all.sql"))
+        return
     traits_needed = segment.by_trait is not None or bool(segment.where)
     group_value = {"channel": "p.channel", "campaign": "c.campaign", None: "NULL"}.get(
         segment.by, "t.value")
@@ -90,4 +96,12 @@ def prepare_population(
         where=" AND ".join(conditions) or "true",
         grouped="true" if segment.grouped else "false",
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE population AS {sql}", used_parameters(sql, params))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE population_rows AS {sql}",
+                used_parameters(sql, params))
+    population_from(con, "population_rows")
+
+
+def population_from(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Point the TEMP view `population` at the rows of TEMP table `table` (a caller's own
+    population, e.g. the dashboard's segments)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW population AS SELECT * FROM {table}")
