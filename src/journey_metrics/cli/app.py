@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     add_completion=False,
@@ -16,13 +17,55 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Turn raw web, email and CRM events into customer-journey metrics.",
 )
-# Piped output (a file, `less`) gets a wide fixed width so tables are not squeezed to 80 columns.
-stdout = Console(width=None if sys.stdout.isatty() else 200)
-stderr = Console(stderr=True)
+
+
+class _LazyConsole:
+    """A rich Console made on first use. Importing rich is about a tenth of a short command's
+    start-up (issue 17), and a command that prints JSON or CSV (written to `file`) or nothing
+    never needs it."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def file(self) -> Any:
+        # what an unconfigured Console writes to, looked up now (tests swap sys.stdout)
+        return sys.stderr if self._options.get("stderr") else sys.stdout
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            options = {**self._options}
+            if callable(options.get("width")):
+                options["width"] = options["width"]()
+            self._console = Console(**options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+def real_console(console: Console) -> Console:
+    """The Console itself, for rich objects that take one (a progress bar sets its state)."""
+    return console.real() if isinstance(console, _LazyConsole) else console
+
+
+def _stdout_width() -> int | None:
+    # Piped output (a file, `less`) gets a wide fixed width so tables are not squeezed to 80
+    # columns.
+    return None if sys.stdout.isatty() else 200
+
+
+stdout = cast("Console", _LazyConsole(width=_stdout_width))
+stderr = cast("Console", _LazyConsole(stderr=True))
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and calendar periods.")]
 
 
 def announce(message: str) -> None:
+    from rich.text import Text
+
     stderr.print(Text.assemble(("note: ", "yellow"), message), highlight=False)

@@ -13,9 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
-from journey_metrics.cli.app import DbOption, TzOption, announce, app, stderr, stdout
+from journey_metrics.cli.app import (
+    DbOption,
+    TzOption,
+    announce,
+    app,
+    real_console,
+    stderr,
+    stdout,
+)
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import DEFAULT_DB, resource_dir
 
@@ -57,7 +64,7 @@ def _run_with_progress(
         TimeElapsedColumn(),
         TextColumn("{task.fields[current]}"),
     )
-    with Progress(*columns, console=stderr, transient=True) as bar:
+    with Progress(*columns, console=real_console(stderr), transient=True) as bar:
         tasks: dict[str, object] = {}
 
         def progress(source: str, label: str, done: int, total: int) -> None:
@@ -155,6 +162,7 @@ def _print_run(summary: RunSummary, output_format: RunFormat) -> None:
 
 def _print_run_summary(summary: RunSummary) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"journey-metrics run {summary.run_id}")
     for column in ("source", "files", "records", "events", "duplicates", "quarantined", "failed"):

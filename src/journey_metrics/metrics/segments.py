@@ -2,9 +2,9 @@
 
 A command makes the TEMP view `population(person_no, person_id, group_name)` once; every mart
 joins it and groups by `group_name`, so grouping and filtering are written once, not in each
-metric. Without --by and --where it is a view of `persons` (sql/intermediate/
-int_population_all.sql); otherwise a view of the TEMP table `population_rows`
-(sql/intermediate/int_population.sql), so the name is always a view and the two kinds swap.
+metric. Without --where, and with --by channel or none, it is a view of `persons`
+(sql/intermediate/int_population_persons.sql); otherwise a view of the TEMP table
+`population_rows` (sql/intermediate/int_population.sql), so the name is always a view.
 """
 
 from __future__ import annotations
@@ -63,9 +63,10 @@ def prepare_population(
     con: duckdb.DuckDBPyConnection, segment: Segment, as_of: datetime
 ) -> None:
     """(Re)create the TEMP view `population` for this segment and as_of."""
-    if segment == Segment():
-        con.execute("CREATE OR REPLACE TEMP VIEW population AS "
-                    + load_sql("intermediate/int_population_all.sql"))
+    if not segment.where and segment.by in (None, "channel"):  # persons alone: a view
+        con.execute("CREATE OR REPLACE TEMP VIEW population AS " + fill_snippets(
+            "intermediate/int_population_persons.sql",
+            by_channel="true" if segment.by == "channel" else "false"))
         return
     traits_needed = segment.by_trait is not None or bool(segment.where)
     group_value = {"channel": "p.channel", "campaign": "c.campaign", None: "NULL"}.get(
