@@ -49,7 +49,8 @@ def compile_checkout() -> None:
     package: a command then starts the way a user's does. Without it, every timed process
     compiled them again (about 0.1 s of a 1M `funnel` here, measured paired), because this
     machine's environment sets PYTHONDONTWRITEBYTECODE."""
-    compileall.compile_dir(ROOT / "src", quiet=1)
+    if not compileall.compile_dir(ROOT / "src", quiet=1):
+        raise SystemExit(f"could not compile {ROOT / 'src'} to bytecode")
 
 
 compile_checkout()  # every bench script imports this module before it times anything

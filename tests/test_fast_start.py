@@ -34,6 +34,25 @@ def test_help_imports_nothing_heavy() -> None:
     assert _printed(script) == []
 
 
+def test_json_output_imports_no_rich() -> None:
+    """A metric command printing JSON (or CSV) writes to the stream itself: rich, a tenth of a
+    short command's start-up, is imported only for a table (cli/app.py's lazy consoles)."""
+    script = (
+        "import sys, json, io\n"
+        "import journey_metrics.cli as cli\n"
+        "from journey_metrics.cli.app import stdout\n"
+        "from journey_metrics.metrics.registry import Column, Kind\n"
+        "from journey_metrics.output import OutputFormat, print_rows\n"
+        "cli.add_metric_commands()\n"
+        "sys.stdout = io.StringIO()\n"
+        "print_rows(stdout, [{'persons': 3}], [Column('persons', Kind.count)],"
+        " OutputFormat.json)\n"
+        "printed, sys.stdout = sys.stdout.getvalue(), sys.__stdout__\n"
+        "print(json.dumps(['rich' in sys.modules, json.loads(printed)]))\n"
+    )
+    assert _printed(script) == [False, [{"persons": 3}]]
+
+
 def test_the_row_checks_import_neither_pandas_nor_pyspark() -> None:
     """validate.py uses pandera's polars API only; pandera's own import would also load pandas
     and pyspark.pandas when installed (~1 s of every `run`). In the command's process they are

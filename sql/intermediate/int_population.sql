@@ -6,7 +6,10 @@
 -- Parameters: as_of (campaigns as of then); the --by trait and --where pairs (metrics/segments.py).
 -- group_value snippet: the --by expression over `p` (persons), `c` (first campaign), `t` (traits).
 -- first_campaigns snippet: int_first_campaigns.sql when grouping by campaign, else an empty relation.
--- Made a TEMP table once per command (metrics/segments.py), then joined by every mart.
+-- Made once per command into the TEMP table population_rows, which the TEMP view population
+-- shows (metrics/segments.py; without --where and with --by channel or none, and over the
+-- warehouse's own persons table, int_population_persons.sql is the view instead); every mart
+-- joins population.
 WITH first_campaigns AS MATERIALIZED ([[first_campaigns]]),
 kept AS MATERIALIZED (
     SELECT p.person_id, [[group_value]] AS group_value

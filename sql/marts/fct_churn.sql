@@ -4,7 +4,7 @@
 -- signals are not activity) in the previous period; churned: of them, those with none in the
 -- period (NULL in the period containing as_of: it has not ended); unsubscribed: persons with an
 -- unsubscribe, group unsubscribe or spam report in the period; deals_lost: deal_lost events.
--- Parameters: as_of, tz, period. Groups and --where come from the TEMP table `population`.
+-- Parameters: as_of, tz, period. Groups and --where come from the TEMP view `population`.
 WITH person_active AS MATERIALIZED (
     SELECT DISTINCT p.group_name, e.person_id, jm_period_start(e.occurred_at, $tz, $period) AS period_start
     FROM fct_events AS e

@@ -5,7 +5,7 @@
 -- revenue and cumulative revenue per person are NULL.
 -- Snippets: the start stage's boolean expression over fct_events; the orders relation
 -- (sql/intermediate/int_orders.sql). Parameters: as_of, tz, period, currency, stage parameters.
--- Groups and --where come from the TEMP table `population`.
+-- Groups and --where come from the TEMP view `population`.
 WITH orders AS MATERIALIZED ([[orders]]),
 first_starts AS (
     SELECT person_id, jm_period_start(min(occurred_at), $tz, $period) AS cohort

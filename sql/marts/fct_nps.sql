@@ -1,6 +1,6 @@
 -- NPS per period and group (CONTRACT §4 NPS). grain: group x period.
 -- Each person's latest nps_response in the period counts once (ties: the larger event id).
--- Parameters: $as_of, $tz, $period. Groups and --where come from the TEMP table `population`.
+-- Parameters: $as_of, $tz, $period. Groups and --where come from the TEMP view `population`.
 WITH answers AS (
     SELECT
         e.person_id,

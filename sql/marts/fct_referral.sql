@@ -1,7 +1,7 @@
 -- Referral per period (CONTRACT §4 Referral). grain: period (only periods with activity).
 -- A signup is a person's first signed_up; it is referred when its invite_code was sent in an
 -- invite_sent event by a different person at or before the signup. Parameters: $as_of, $tz,
--- $period. Groups and --where come from the TEMP table `population`: the persons counted are
+-- $period. Groups and --where come from the TEMP view `population`: the persons counted are
 -- the population's, while an invite may come from anybody.
 WITH events_until AS (
     SELECT person_id, event_id, event_name, occurred_at,

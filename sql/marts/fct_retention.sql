@@ -1,7 +1,7 @@
 -- Retention cohorts (CONTRACT §4 Retention). grain: cohort x period.
 -- [[start_match]] / [[return_match]]: boolean expressions over fct_events (the start stage, and the
 -- return stage or activity). Parameters: $as_of, $tz, $period, $cumulative.
--- Groups and --where come from the TEMP table `population` (a person is in `all` and their group).
+-- Groups and --where come from the TEMP view `population` (a person is in `all` and their group).
 WITH first_starts AS (
     -- cohort = the period of the person's first event matching the start stage
     SELECT person_id, jm_period_start(min(occurred_at), $tz, $period) AS cohort

@@ -1,7 +1,7 @@
 -- Revenue per period and group (CONTRACT §10 revenue). grain: group x period.
 -- A period has a row for a group when a person of the group was active in it or ordered in it.
 -- The orders snippet: sql/intermediate/int_orders.sql (orders with their period and `included` flag).
--- Parameters: as_of, tz, period, currency. Groups and --where come from the TEMP table
+-- Parameters: as_of, tz, period, currency. Groups and --where come from the TEMP view
 -- `population`. Money is summed as DECIMAL so the sums do not depend on the order of addition.
 WITH orders AS MATERIALIZED ([[orders]]),
 person_orders AS (

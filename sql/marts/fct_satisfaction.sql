@@ -3,7 +3,7 @@
 -- period counts once (ties: the larger event id, as in fct_nps.sql); answers outside the
 -- survey's range (NPS 0-10, CSAT 1-5, CES 1-7) do not count. A period has a row for a group when
 -- someone of the group answered any survey in it.
--- Parameters: as_of, tz, period. Groups and --where come from the TEMP table `population`.
+-- Parameters: as_of, tz, period. Groups and --where come from the TEMP view `population`.
 WITH answers AS (
     SELECT
         e.person_id,

@@ -20,6 +20,11 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 THREADS_ENV = "JOURNEY_METRICS_THREADS"
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+# DuckDB plans an ASOF join whose left side it estimates below this many rows as a nested loop;
+# its estimate of a filtered CTE can be 1 row where there are 100k (the funnel's steps), and the
+# loop then costs seconds. Our ASOF joins are per-person scans of event tables: always the
+# ASOF operator. Every connection, the warehouse's and a lake's (engines/duckdb.py), sets it.
+ASOF_ALWAYS = "SET asof_loop_join_threshold = 0"
 
 
 def install_macros(con: duckdb.DuckDBPyConnection, *, loading: bool) -> None:
@@ -65,6 +70,7 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON/CSV output.
     con.execute("SET enable_progress_bar = false")
+    con.execute(ASOF_ALWAYS)
     defaults = {MEMORY_LIMIT_ENV: DEFAULT_MEMORY_LIMIT}
     for variable, setting in ((MEMORY_LIMIT_ENV, "memory_limit"), (THREADS_ENV, "threads")):
         value = os.environ.get(variable) or defaults.get(variable)

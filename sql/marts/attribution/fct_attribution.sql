@@ -11,7 +11,7 @@
 -- before as_of), lookback (INTERVAL), half_life_seconds (DOUBLE), exposure (BOOLEAN: merge
 -- consecutive touches of one group), models (the requested model names, in output order).
 -- Snippets: conversion_match (a boolean over fct_events), group_column (channel | campaign),
--- population_filter (with --where: only the conversions of persons in the TEMP table population).
+-- population_filter (with --where: only the conversions of persons in the TEMP view population).
 -- Touches: web sessions (start, channel, id and campaign of the session's first event) and
 -- email_click events (channel email). A path is ordered by (time, id, kind).
 WITH conversions AS MATERIALIZED (

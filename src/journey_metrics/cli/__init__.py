@@ -12,11 +12,6 @@ import sys
 
 import journey_metrics
 
-# Start-up: pydantic (the config's models, typer's option types) looks up plugins among every
-# installed package's entry points when it first builds a model, a tenth of importing the
-# config here; a command line has no use for them. An explicit setting is kept.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
-
 # Start-up (issue 17): importing the commands allocates many long-lived objects and frees none,
 # so the cyclic garbage collector's passes over them are wasted CPU (~5% of a short command).
 # It is paused while the CLI imports and registers its commands, then those objects are frozen
@@ -38,6 +33,10 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
     journey_metrics.command_line_process = True
+    # Start-up: pydantic (the config's models, typer's option types) looks up plugins among
+    # every installed package's entry points when it first builds a model, a tenth of importing
+    # the config here; a command line has no use for them. An explicit setting is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     try:
         collecting = gc.isenabled()
         gc.disable()

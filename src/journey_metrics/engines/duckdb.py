@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from journey_metrics.db import install_macros
+from journey_metrics.db import ASOF_ALWAYS, install_macros
 from journey_metrics.engines.lake import (
     LAKE_COLUMNS,
     REQUIRED,
@@ -40,6 +40,7 @@ def open_lake(folder: Path) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
+        con.execute(ASOF_ALWAYS)
         install_macros(con, loading=False)
         present: dict[str, set[str] | None] = {}
         for table in LAKE_COLUMNS:

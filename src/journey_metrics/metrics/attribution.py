@@ -65,7 +65,7 @@ class AttributionQuery:
     path_transform: str = "none"
     from_at: datetime | None = None
     to_at: datetime | None = None
-    only_population: bool = False  # --where: conversions of the TEMP table `population` only
+    only_population: bool = False  # --where: conversions of the TEMP view `population` only
 
 
 def parse_models(values: tuple[str, ...] | list[str] | str | None) -> tuple[str, ...]:

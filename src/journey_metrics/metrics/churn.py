@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def churn_rows(con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime) -> Rows:
-    """Churn rows per group of the TEMP table `population` (with the `group` column)."""
+    """Churn rows per group of the TEMP view `population` (with the `group` column)."""
     sql = load_sql("marts/fct_churn.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
     result = con.execute(sql, used_parameters(sql, params))

@@ -58,7 +58,7 @@ def chain_ctes(q: FunnelQuery, flags: list[str]) -> list[str]:
 
 
 def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
-    """Exit rows per group of the TEMP table `population` (metrics/segments.py): `group`,
+    """Exit rows per group of the TEMP view `population` (metrics/segments.py): `group`,
     `step` (the stage the persons reached), `stage`, `touchpoint`, `persons`,
     `share_of_drop_off`; ordered by group ('all' first), step, persons descending, touchpoint."""
     if q.order != "ordered":

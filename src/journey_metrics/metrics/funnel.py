@@ -162,13 +162,16 @@ def _trend_attempts(framework: Framework | None, stage_count: int, entry: Entry,
 def _trend_attempts_by_time(stage_count: int, entry: Entry) -> list[str]:
     """--trend's CTE `chosen` for `by_time` frameworks: only the attempts that can be chosen
     (attempt_1_by_time.sql), each carried to its last step; per person and period the first
-    start's attempt (the only one kept) or, for the best, the highest level."""
+    start's attempt (the only one kept) or, for the best, the highest level. An attempt that
+    stopped at step k is only in attempt_2..attempt_k, so `chosen` reads them all."""
     ctes = [fill_snippets("marts/funnel/attempt_1_by_time.sql",
                           entry_best="true" if entry == "best" else "false")]
     ctes += [fill_snippets("marts/funnel/attempt_k_by_time.sql", k=k, prev=k - 1)
              for k in range(3, stage_count + 1)]
-    ctes.append("chosen AS (SELECT person_no, period, max(level) AS level"
-                f" FROM attempt_{stage_count} GROUP BY person_no, period)")
+    steps = " UNION ALL ".join(f"SELECT person_no, period, level FROM attempt_{k}"
+                               for k in range(2, stage_count + 1))
+    ctes.append(f"chosen AS (SELECT person_no, period, max(level) AS level FROM ({steps})"
+                " GROUP BY person_no, period)")
     return ctes
 
 
@@ -395,7 +398,7 @@ def compute_funnel(
 def funnel_rows(
     con: duckdb.DuckDBPyConnection, q: FunnelQuery, *, shared: bool = False
 ) -> list[dict[str, Any]]:
-    """Funnel rows per group of the TEMP table `population` (metrics/segments.py)."""
+    """Funnel rows per group of the TEMP view `population` (metrics/segments.py)."""
     groups = _run(con, q, "funnel", shared)
     if not any(g["group_name"] == "all" for g in groups):
         groups.insert(0, {"group_name": "all"})  # nobody entered: still one row per stage

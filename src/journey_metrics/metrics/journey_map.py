@@ -71,7 +71,7 @@ def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
                       as_of: datetime, *, stored_chain: bool = False) -> Rows:
     """Per stage x touchpoint (the touchpoint through which persons reached the stage): persons,
     converted to the next stage, median hours to it; touchpoint None = the whole stage.
-    Groups of the TEMP table `population` (sql/marts/fct_journey_touchpoints.sql).
+    Groups of the TEMP view `population` (sql/marts/fct_journey_touchpoints.sql).
     `stored_chain`: the chains `run` keeps may be read (see exits.chain_ctes)."""
     from journey_metrics.metrics.exits import chain_ctes
     from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, FunnelQuery

@@ -54,7 +54,7 @@ class LtvQuery:
 
 
 def ltv_rows(con: duckdb.DuckDBPyConnection, q: LtvQuery) -> Rows:
-    """LTV rows per group of the TEMP table `population` (with the `group` column)."""
+    """LTV rows per group of the TEMP view `population` (with the `group` column)."""
     stages = compile_stages(q.framework)
     start = stages.expressions[stage_index(q.framework, q.start_stage, "--start")]
     currency = reporting_currency(con, q.currency, q.as_of)

@@ -37,7 +37,7 @@ def compute_nps(
 def nps_rows(
     con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime
 ) -> list[dict[str, Any]]:
-    """NPS rows per group of the TEMP table `population`."""
+    """NPS rows per group of the TEMP view `population`."""
     sql = load_sql("marts/fct_nps.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
     result = con.execute(sql, used_parameters(sql, params))

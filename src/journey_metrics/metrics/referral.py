@@ -44,7 +44,7 @@ def compute_referral(
 def referral_rows(
     con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime
 ) -> list[dict[str, Any]]:
-    """Referral rows per group of the TEMP table `population`."""
+    """Referral rows per group of the TEMP view `population`."""
     sql = load_sql("marts/fct_referral.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
     result = con.execute(sql, used_parameters(sql, params))

@@ -61,7 +61,7 @@ def compute_retention(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list
 
 
 def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[dict[str, Any]]:
-    """Retention rows per group of the TEMP table `population`."""
+    """Retention rows per group of the TEMP view `population`."""
     stages = compile_stages(q.framework)
     start = stages.expressions[stage_index(q.framework, q.start_stage, "--start")]
     if q.return_rule == "any":

@@ -39,7 +39,7 @@ def revenue_rows(
     con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime,
     currency: str | None = None,
 ) -> Rows:
-    """Revenue rows per group of the TEMP table `population` (with the `group` column)."""
+    """Revenue rows per group of the TEMP view `population` (with the `group` column)."""
     reporting = reporting_currency(con, currency, as_of)
     sql = fill_snippets("marts/fct_revenue.sql", orders=orders_sql())
     params = {"as_of": as_of, "tz": tz, "period": period, "currency": reporting}

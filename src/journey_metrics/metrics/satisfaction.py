@@ -40,7 +40,7 @@ def _share(part: int, whole: int, scale: float = 100.0) -> float | None:
 def satisfaction_rows(
     con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: datetime
 ) -> Rows:
-    """Satisfaction rows per group of the TEMP table `population` (with the `group` column)."""
+    """Satisfaction rows per group of the TEMP view `population` (with the `group` column)."""
     sql = load_sql("marts/fct_satisfaction.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
     result = con.execute(sql, used_parameters(sql, params))

@@ -2,9 +2,10 @@
 
 A command makes the TEMP view `population(person_no, person_id, group_name)` once; every mart
 joins it and groups by `group_name`, so grouping and filtering are written once, not in each
-metric. Without --where, and with --by channel or none, it is a view of `persons`
-(sql/intermediate/int_population_persons.sql); otherwise a view of the TEMP table
-`population_rows` (sql/intermediate/int_population.sql), so the name is always a view.
+metric. Without --where, and with --by channel or none, it is a view of the warehouse's
+`persons` table (sql/intermediate/int_population_persons.sql); otherwise, or when `persons` is
+itself a view, a view of the TEMP table `population_rows` (sql/intermediate/int_population.sql),
+so the name is always a view.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from journey_metrics.errors import UsageError
-from journey_metrics.sql import check_identifier, fill_snippets, load_sql, used_parameters
+from journey_metrics.sql import (
+    _ENGINE,
+    check_identifier,
+    fill_snippets,
+    load_sql,
+    used_parameters,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -63,7 +70,7 @@ def prepare_population(
     con: duckdb.DuckDBPyConnection, segment: Segment, as_of: datetime
 ) -> None:
     """(Re)create the TEMP view `population` for this segment and as_of."""
-    if not segment.where and segment.by in (None, "channel"):  # persons alone: a view
+    if not segment.where and segment.by in (None, "channel") and _persons_stored(con):
         con.execute("CREATE OR REPLACE TEMP VIEW population AS " + fill_snippets(
             "intermediate/int_population_persons.sql",
             by_channel="true" if segment.by == "channel" else "false"))
@@ -100,6 +107,16 @@ def prepare_population(
     con.execute(f"CREATE OR REPLACE TEMP TABLE population_rows AS {sql}",
                 used_parameters(sql, params))
     population_from(con, "population_rows")
+
+
+def _persons_stored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `persons` is the warehouse's table, cheap to read in every query. A view (a lake's
+    Parquet, channels re-derived under changed rules: channels.py) or a Spark session is read
+    once into `population_rows` instead."""
+    if _ENGINE.get() != "duckdb":
+        return False
+    found = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'persons'")
+    return int(found.fetchall()[0][0]) == 0
 
 
 def population_from(con: duckdb.DuckDBPyConnection, table: str) -> None:
