@@ -23,7 +23,8 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 # DuckDB plans an ASOF join whose left side it estimates below this many rows as a nested loop;
 # its estimate of a filtered CTE can be 1 row where there are 100k (the funnel's steps), and the
 # loop then costs seconds. Our ASOF joins are per-person scans of event tables: always the
-# ASOF operator. Every connection, the warehouse's and a lake's (engines/duckdb.py), sets it.
+# ASOF operator. Every connection that runs marts, the warehouse's and a lake's
+# (engines/duckdb.py), sets it.
 ASOF_ALWAYS = "SET asof_loop_join_threshold = 0"
 
 

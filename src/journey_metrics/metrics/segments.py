@@ -115,7 +115,7 @@ def _persons_stored(con: duckdb.DuckDBPyConnection) -> bool:
     once into `population_rows` instead."""
     if _ENGINE.get() != "duckdb":
         return False
-    found = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'persons'")
+    found = con.execute("SELECT count(*) FROM duckdb_views() WHERE lower(view_name) = 'persons'")
     return int(found.fetchall()[0][0]) == 0
 
 
