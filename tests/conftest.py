@@ -74,11 +74,14 @@ def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any
 
 @pytest.fixture
 def run_pipeline() -> Any:
-    """Call the `run` use case directly (what the CLI and the flow call)."""
+    """Call the `run` use case directly (what the CLI and the flow call), without the step that
+    stores the marts: these tests read the loaded tables, and a metric read afterwards computes
+    the same rows on the fly (tests/test_marts_materialised.py checks that the two agree, with
+    `refresh=True`). The refresh is most of a small run's time."""
     from journey_metrics import pipeline
 
-    def _run(input_dir: Path, db: Path) -> dict[str, Any]:
-        return pipeline.run(input_dir, db).as_dict()
+    def _run(input_dir: Path, db: Path, *, refresh: bool = False) -> dict[str, Any]:
+        return pipeline.run(input_dir, db, refresh=refresh).as_dict()
 
     return _run
 

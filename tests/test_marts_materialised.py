@@ -77,7 +77,7 @@ def test_materialised_marts_equal_on_the_fly_rows(
     sent: list[dict[str, Any]] = []
     for load in range(3):
         write_jsonl(input_dir / "web" / f"{load:02d}.jsonl", _batch(rng, 40, sent))
-        run_pipeline(input_dir, db_path)
+        run_pipeline(input_dir, db_path, refresh=True)
         con = connect(db_path, read_only=True)
         try:
             fresh = _fresh(con)
@@ -91,7 +91,7 @@ def test_a_stale_mart_is_not_read(input_dir: Path, db_path: Path, run_pipeline: 
     rng = random.Random(7)
     sent: list[dict[str, Any]] = []
     write_jsonl(input_dir / "web" / "00.jsonl", _batch(rng, 30, sent))
-    run_pipeline(input_dir, db_path)
+    run_pipeline(input_dir, db_path, refresh=True)
     key = marts.metric_key("referral", None, get("referral").defaults())
     def stored() -> Any:
         con = connect(db_path, read_only=True)
@@ -119,7 +119,7 @@ def test_default_commands_read_the_stored_rows(
 
     rng = random.Random(5)
     write_jsonl(input_dir / "web" / "00.jsonl", _batch(rng, 30, []))
-    run_pipeline(input_dir, db_path)
+    run_pipeline(input_dir, db_path, refresh=True)
     cli_options = {"window": None, "entry": "best", "order": "ordered", "from_": None,
                    "to": None, "trend": None, "times": False, "correlate": False, "exits": False}
     expected = evaluate(get("funnel"), db_path, cli_options, framework="aarrr").rows
