@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import write_jsonl
+from engine_cases import invoke
 
 FRAMEWORK = """
 name: shop
@@ -42,19 +41,15 @@ def track(mid: str, ts: str, who: str, event: str, **extra: Any) -> dict:
 
 
 def funnel(input_dir: Path, tmp_path: Path, *args: str, framework: str = FRAMEWORK) -> list[dict]:
+    """`run` then `funnel --format json`, through the CLI's entry point in this process (a child
+    process per command would add a second of imports and start-up to every case)."""
     db = tmp_path / "w.duckdb"
     fw = tmp_path / "framework.yaml"
     fw.write_text(framework)
-    base = [sys.executable, "-m", "journey_metrics"]
-    done = subprocess.run([*base, "run", "--input", str(input_dir), "--db", str(db)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    result = subprocess.run(
-        [*base, "funnel", "--db", str(db), "--framework", str(fw), "--format", "json", *args],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    invoke(["run", "--input", str(input_dir), "--db", str(db)])
+    rows: list[dict] = json.loads(invoke(
+        ["funnel", "--db", str(db), "--framework", str(fw), "--format", "json", *args]))
+    return rows
 
 
 def persons(rows: list[dict], group: str = "all") -> list[int]:
