@@ -86,6 +86,16 @@ def run_pipeline() -> Any:
     return _run
 
 
+@pytest.fixture(scope="session")
+def sample_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """data/sample/ loaded by the `run` command and exported as a lake, once per test process:
+    (warehouse, lake). Shared: only read it (metric commands open the warehouse read-only); a
+    test that writes loads its own."""
+    from engine_cases import export_sample
+
+    return export_sample(tmp_path_factory.mktemp("sample_export"))
+
+
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the package's macros, for tests that build mart inputs by hand."""

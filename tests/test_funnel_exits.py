@@ -170,13 +170,14 @@ def test_exits_add_up_to_the_drop_off(shared_con: duckdb.DuckDBPyConnection,
             assert abs(sum(r[5] for r in taken) - 1.0) < 1e-9
 
 
-def test_exits_through_the_command_line_add_up_to_the_drop_off(tmp_path: Path) -> None:
+def test_exits_through_the_command_line_add_up_to_the_drop_off(
+    sample_export: tuple[Path, Path],
+) -> None:
     """`funnel --exits` on data/sample/: per group and step, the exits add up to the funnel's
     drop-off of the next step, and `--exits` cannot be combined with another mode."""
-    from sample_outputs import cli, load_sample
+    from sample_outputs import cli
 
-    db = tmp_path / "sample.duckdb"
-    load_sample(db)
+    db = sample_export[0]
     args = ["funnel", "--framework", "awareness_to_advocacy", "--db", str(db), "--by", "channel",
             "--format", "json"]
     funnel = json.loads(cli(*args).stdout)

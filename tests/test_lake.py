@@ -12,14 +12,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engine_cases import export_sample, invocations, invoke
+from engine_cases import invocations, invoke
 
 CASES = invocations()
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return export_sample(tmp_path_factory.mktemp("lake"))
+def exported(sample_export: tuple[Path, Path]) -> tuple[Path, Path]:
+    return sample_export
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 
 from engine_cases import invoke
-from sample_outputs import GOLDEN, commands, load_sample
+from sample_outputs import GOLDEN, commands
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
-    load_sample(db)
-    return db
+def sample_db(sample_export: tuple[Path, Path]) -> Path:
+    return sample_export[0]
 
 
 @pytest.mark.parametrize(("name", "args"), sorted(commands().items()))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_cases import export_sample, invocations, invoke
+from engine_cases import invocations, invoke
 from engine_compare import NEEDS_SPARK, as_json, first_difference
 
 CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard", "pandas", "pyarrow")
@@ -112,8 +112,8 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return export_sample(tmp_path_factory.mktemp("connect_lake"))
+def exported(sample_export: tuple[Path, Path]) -> tuple[Path, Path]:
+    return sample_export
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_cases import export_sample, invocations, invoke
+from engine_cases import invocations, invoke
 from engine_compare import NEEDS_SPARK, as_json, first_difference
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
@@ -32,11 +32,11 @@ def _mark(name: str) -> object:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def exported(sample_export: tuple[Path, Path]) -> tuple[Path, Path]:
     from journey_metrics.engines.spark import spark_session
 
     spark_session(MASTER)  # started once here, reused by every command of the module
-    return export_sample(tmp_path_factory.mktemp("spark_lake"))
+    return sample_export
 
 
 @pytest.mark.parametrize("name", [_mark(n) for n in sorted(CASES)])

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine_cases import export_sample, invocations
+from engine_cases import invocations
 from engine_compare import NEEDS_SQLGLOT
 
 pytestmark = [pytest.mark.spark, NEEDS_SQLGLOT]
@@ -88,8 +88,8 @@ class Recording:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_sample(tmp_path_factory.mktemp("translate"))[1]
+def lake(sample_export: tuple[Path, Path]) -> Path:
+    return sample_export[1]
 
 
 SEEN: list[str] = []
