@@ -452,7 +452,7 @@ def test_no_email_in_campaign_names(input_dir: Path, db_path: Path, run_pipeline
     write_json_array(input_dir / "email" / "e.json",
                      [{"email": "x@example.com", "timestamp": 1710072000, "event": "open",
                        "sg_event_id": "s", "campaign": "resend to yuri.young@example.com"}])
-    run_pipeline(input_dir, db_path)
+    run_pipeline(input_dir, db_path, refresh=True)  # the stored marts are scanned too
     assert _leaked_values(db_path, ["zed.zulu@example.com", "yuri.young@example.com"]) == []
 
 
@@ -466,7 +466,7 @@ def test_no_email_inside_identifiers(
         [{"type": "page", "messageId": "victor.vance@example.com-1710072000",
           "timestamp": WEB_T.format(0), "anonymousId": "guest wendy@example.com"}],
     )
-    run_pipeline(input_dir, db_path)
+    run_pipeline(input_dir, db_path, refresh=True)  # the stored marts are scanned too
     result = export(db_path, tmp_path / "out")
     emails = ["victor.vance@example.com", "wendy@example.com"]
     assert _leaked_values(db_path, emails) + leaks(result.events_path.read_bytes(), emails) == []
@@ -480,7 +480,7 @@ def test_no_non_ascii_email_in_properties(
         [{"type": "page", "messageId": "p", "timestamp": WEB_T.format(0), "anonymousId": "a",
           "properties": {"contact": "anna@müller.de"}}],
     )
-    run_pipeline(input_dir, db_path)
+    run_pipeline(input_dir, db_path, refresh=True)  # the stored marts are scanned too
     assert _leaked_values(db_path, ["anna@müller.de"]) == []
 
 
@@ -516,7 +516,7 @@ def test_no_personal_trait_in_the_warehouse(tmp_path: Path, run_pipeline: Any) -
               [["101", CONTACT_EMAIL, "2024-01-01", "lead", "2024-01-02", "Octavia",
                 "Butler-Estrada", "+44 20 7946 0958", "221B Baker Street", "UK"]])
     db = tmp_path / "w.duckdb"
-    run_pipeline(root, db)
+    run_pipeline(root, db, refresh=True)  # the stored marts are scanned too
     assert sorted(r[0] for r in query(db, "SELECT DISTINCT trait FROM _jm_traits")) == [
         "country", "group_id", "group_plan", "lifecyclestage", "plan"]
     data = b"".join(p.read_bytes() for p in warehouse_files(db)).lower()
