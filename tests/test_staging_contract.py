@@ -19,6 +19,37 @@ def test_shipped_models_keep_the_contract() -> None:
     staging.check_models(load_sources())
 
 
+def test_a_process_checks_conforming_models_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Binding the models costs ~1 s: a long-lived process checks them once. A changed model
+    is checked again, and a broken one at every load."""
+    from journey_metrics.errors import UsageError
+
+    sources = load_sources()
+    staging.check_models(sources)
+    opened: list[object] = []
+    real_connect = staging.duckdb.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> object:
+        opened.append(args)
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(staging.duckdb, "connect", counting_connect)
+    staging.check_models(sources)
+    assert opened == []
+
+    def changed(relative_path: str) -> str:
+        text = load_sql(relative_path)
+        if relative_path == "staging/stg_email.sql":
+            text = text.replace("jm_redact(jm_blank_to_null(campaign)) AS campaign,", "")
+        return text
+
+    monkeypatch.setattr(staging, "load_sql", changed)
+    for _ in range(2):
+        with pytest.raises(UsageError, match="column campaign"):
+            staging.check_models(sources)
+    assert len(opened) == 2
+
+
 def test_batch_table_follows_the_contract() -> None:
     ddl = staging.batch_accepted_ddl()
     for column in staging.STAGING_COLUMNS:
