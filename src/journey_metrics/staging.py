@@ -126,9 +126,10 @@ def model_problem(
 
 
 # Models this process has already found to meet the contract, by everything the check depends
-# on (the model's text, its reader and columns, the source's zone and traits). Binding the five
-# built-in models costs about a second of DuckDB planning; a long-lived process (`serve`, the
-# Prefect flow, the test suite) loads many times with the same models and pays it once.
+# on (the model's text, its reader and columns, the source's zone and traits, the macros' text).
+# Binding the five built-in models costs about a second of DuckDB planning; a long-lived process
+# (`serve`, the Prefect flow, the test suite) loads many times with the same models and pays it
+# once.
 _CONFORMING: set[str] = set()
 
 
@@ -145,9 +146,9 @@ def _check_key(source: SourceConfig, kind: FileKind) -> str | None:
 def check_models(sources: list[SourceConfig]) -> None:
     """Check every configured staging model against the contract (UsageError on the first
     problem). Uses an in-memory connection with the same macros as a real load."""
-    pending = [(source, kind, _check_key(source, kind))
-               for source in sources for kind in source.files]
-    pending = [(s, k, key) for s, k, key in pending if key is None or key not in _CONFORMING]
+    keyed = ((source, kind, _check_key(source, kind))
+             for source in sources for kind in source.files)
+    pending = [(s, k, key) for s, k, key in keyed if key is None or key not in _CONFORMING]
     if not pending:
         return
     con = duckdb.connect(":memory:")
