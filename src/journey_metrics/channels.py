@@ -211,12 +211,12 @@ def _stored_rules(meta: dict[str, str], con: duckdb.DuckDBPyConnection) -> Chann
 
 
 def _has_channel_inputs(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.columns"
-        " WHERE table_name = 'events' AND column_name = 'referrer_class'"
-        " AND table_catalog = current_database()"
-    ).fetchall()
-    return bool(row and row[0][0])
+    # binding a query of the column, not a look in information_schema (~5 ms of every command)
+    try:
+        con.execute("SELECT referrer_class FROM main.events LIMIT 0")
+    except (duckdb.CatalogException, duckdb.BinderException):  # no table, or an older one
+        return False
+    return True
 
 
 # --- per-connection installation -----------------------------------------------------------------

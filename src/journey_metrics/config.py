@@ -15,10 +15,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
+from journey_metrics.schema import Model, SchemaError
 from journey_metrics.sql import IDENTIFIER_PATTERN
 
 ReaderKind = Literal["jsonl", "json", "csv"]
@@ -27,6 +27,23 @@ ReaderKind = Literal["jsonl", "json", "csv"]
 def _identifier(value: str) -> str:
     if not IDENTIFIER_PATTERN.fullmatch(value):
         raise ValueError(f"{value!r} must match ^[a-z][a-z0-9_]*$")
+    return value
+
+
+def _identifiers(values: list[str]) -> list[str]:
+    return [_identifier(v) for v in values]
+
+
+def _check_labels(value: dict[str, str]) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    for name, label in value.items():
+        _identifier(name)
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"label of {name} must be a non-empty text")
+        key = label.strip().lower()
+        if key in seen:
+            raise ValueError(f"label {label!r} is given to both {seen[key]} and {name}")
+        seen[key] = name
     return value
 
 
@@ -66,10 +83,8 @@ def check_trait_name(name: str) -> str:
     return name
 
 
-class FileKind(BaseModel):
+class FileKind(Model):
     """One kind of file inside a source folder and how it becomes canonical events."""
-
-    model_config = ConfigDict(extra="forbid")
 
     pattern: str  # glob on the file name, without a trailing .gz
     reader: ReaderKind
@@ -84,43 +99,26 @@ class FileKind(BaseModel):
     # lower-casing and removing spaces, when the file writes the column under its label
     display_values: list[str] = []
 
-    _check_model = field_validator("model")(classmethod(lambda cls, v: _identifier(v)))
+    _after = {
+        "model": _identifier,
+        "columns": _identifiers,
+        "required_columns": _identifiers,
+        "display_values": _identifiers,
+        "labels": _check_labels,
+    }
 
-    @field_validator("columns", "required_columns", "display_values")
-    @classmethod
-    def _check_columns(cls, value: list[str]) -> list[str]:
-        return [_identifier(v) for v in value]
-
-    @field_validator("labels")
-    @classmethod
-    def _check_labels(cls, value: dict[str, str]) -> dict[str, str]:
-        seen: dict[str, str] = {}
-        for name, label in value.items():
-            _identifier(name)
-            if not isinstance(label, str) or not label.strip():
-                raise ValueError(f"label of {name} must be a non-empty text")
-            key = label.strip().lower()
-            if key in seen:
-                raise ValueError(f"label {label!r} is given to both {seen[key]} and {name}")
-            seen[key] = name
-        return value
-
-    @model_validator(mode="after")
-    def _display_values_are_columns(self) -> FileKind:
+    def _check(self) -> None:
         unknown = [c for c in self.display_values if c not in self.columns]
         if unknown:
             raise ValueError(f"display_values: {unknown[0]} is not one of the columns")
-        return self
 
     def matches(self, file_name: str) -> bool:
         base = file_name[:-3] if file_name.endswith(".gz") else file_name
         return fnmatch.fnmatchcase(base, self.pattern)
 
 
-class SourceConfig(BaseModel):
+class SourceConfig(Model):
     """An event source: a folder of the input directory and the kinds of files in it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     title: str
@@ -134,23 +132,21 @@ class SourceConfig(BaseModel):
     # CONTRACT §6: the person traits kept from this source (snake_case names); nothing else is.
     traits: list[str] = []
 
-    _check_name = field_validator("name", "folder")(classmethod(lambda cls, v: _identifier(v)))
-    _check_tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
-
-    @field_validator("traits")
-    @classmethod
-    def _check_traits(cls, value: list[str]) -> list[str]:
-        return [check_trait_name(_identifier(v)) for v in value]
+    _after = {
+        "name": _identifier,
+        "folder": _identifier,
+        "timezone": check_timezone,
+        "traits": lambda v: [check_trait_name(_identifier(t)) for t in v],
+    }
 
     def file_kind(self, file_name: str) -> FileKind | None:
         return next((kind for kind in self.files if kind.matches(file_name)), None)
 
 
-def _format_error(path: Path, error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if not first["loc"] and re.match(r"^[a-z_]+(\.[a-z0-9_]+)+: ", message):
+def _format_error(path: Path, error: SchemaError) -> str:
+    field = ".".join(str(p) for p in error.loc) or "(top level)"
+    message = error.msg
+    if not error.loc and re.match(r"^[a-z_]+(\.[a-z0-9_]+)+: ", message):
         return f"{path}: {message}"  # a whole-model check that names its own field
     return f"{path}: {field}: {message}"
 
@@ -173,7 +169,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
 def load_source(path: Path) -> SourceConfig:
     try:
         return SourceConfig.model_validate(load_yaml(path))
-    except ValidationError as exc:
+    except SchemaError as exc:
         raise UsageError(_format_error(path, exc)) from None
 
 
@@ -210,82 +206,71 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-class MatchRule(BaseModel):
+class MatchRule(Model):
     """An event matches the rule if every given field matches (lists mean any of)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     event: list[str] | None = None
     source: list[str] | None = None
     channel: list[str] | None = None
     where: dict[str, dict[str, Any]] = {}
 
-    _lists = field_validator("event", "source", "channel", mode="before")(
-        classmethod(lambda cls, v: _as_list(v))
-    )
+    _before = {"event": _as_list, "source": _as_list, "channel": _as_list}
+    _after = {
+        "source": lambda v: _identifiers(v) if v is not None else None,
+        "where": lambda v: _check_where(v),
+    }
 
-    @field_validator("source")
-    @classmethod
-    def _check_sources(cls, value: list[str] | None) -> list[str] | None:
-        return [_identifier(v) for v in value] if value is not None else None
-
-    @field_validator("where")
-    @classmethod
-    def _check_where(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for prop, conditions in value.items():
-            _identifier(prop)
-            if not isinstance(conditions, dict) or not conditions:
-                raise ValueError(f"where.{prop} must map operators to values")
-            for op, operand in conditions.items():
-                if op not in OPERATORS:
-                    raise ValueError(
-                        f"unknown operator {op!r} for {prop} (known: {', '.join(OPERATORS)})"
-                    )
-                if op in ("gte", "lte") and (
-                    isinstance(operand, bool) or not isinstance(operand, int | float)
-                ):
-                    raise ValueError(f"{op} on {prop} needs a number, got {operand!r}")
-                if op == "in" and not isinstance(operand, list):
-                    raise ValueError(f"in on {prop} needs a list, got {operand!r}")
-                if op == "prefix" and not isinstance(operand, str):
-                    raise ValueError(f"prefix on {prop} needs a string, got {operand!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> MatchRule:
+    def _check(self) -> None:
         if self.event is None and self.source is None and self.channel is None and not self.where:
             raise ValueError("a match rule needs at least one of event, source, channel, where")
-        return self
 
 
-class Stage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _check_where(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    for prop, conditions in value.items():
+        _identifier(prop)
+        if not isinstance(conditions, dict) or not conditions:
+            raise ValueError(f"where.{prop} must map operators to values")
+        for op, operand in conditions.items():
+            if op not in OPERATORS:
+                raise ValueError(
+                    f"unknown operator {op!r} for {prop} (known: {', '.join(OPERATORS)})"
+                )
+            if op in ("gte", "lte") and (
+                isinstance(operand, bool) or not isinstance(operand, int | float)
+            ):
+                raise ValueError(f"{op} on {prop} needs a number, got {operand!r}")
+            if op == "in" and not isinstance(operand, list):
+                raise ValueError(f"in on {prop} needs a list, got {operand!r}")
+            if op == "prefix" and not isinstance(operand, str):
+                raise ValueError(f"prefix on {prop} needs a string, got {operand!r}")
+    return value
 
+
+def _window_text(value: Any) -> str:
+    parse_window(str(value))
+    return str(value)
+
+
+def _some_rules(what: str) -> Callable[[list[MatchRule]], list[MatchRule]]:
+    def check(value: list[MatchRule]) -> list[MatchRule]:
+        if not value:
+            raise ValueError(f"{what} needs at least one match rule")
+        return value
+    return check
+
+
+class Stage(Model):
     name: str
     title: str | dict[str, str] | None = None  # or {en: ..., vi: ...} (the dashboard's --lang)
     match: list[MatchRule]
     within: str | None = None  # CONTRACT §7: at most this long after the previous step's event
 
-    _check_name = field_validator("name")(classmethod(lambda cls, v: _identifier(v)))
-
-    @field_validator("within", mode="before")
-    @classmethod
-    def _check_within(cls, value: Any) -> str | None:
-        if value is None:
-            return None
-        parse_window(str(value))
-        return str(value)
+    _before = {"within": lambda v: None if v is None else _window_text(v)}
+    _after = {"name": _identifier, "match": _some_rules("a stage")}
 
     @property
     def within_delta(self) -> timedelta | None:
         return parse_window(self.within) if self.within is not None else None
-
-    @field_validator("match")
-    @classmethod
-    def _check_match(cls, value: list[MatchRule]) -> list[MatchRule]:
-        if not value:
-            raise ValueError("a stage needs at least one match rule")
-        return value
 
     @property
     def label(self) -> str:
@@ -296,72 +281,55 @@ class Stage(BaseModel):
         return _titles(self.title)
 
 
-class ExcludeRule(BaseModel):
+def _stage_pair(value: Any) -> Any:
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise ValueError(f"between must be two stage numbers [i, j], got {value!r}")
+    if not 1 <= value[0] < value[1]:
+        raise ValueError(f"between {list(value)}: need 1 <= i < j")
+    return value
+
+
+class ExcludeRule(Model):
     """CONTRACT §7: an attempt is void when an event matching `match` lies between its step-i and
     step-j events (`between: [i, j]`, stages numbered from 1)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     match: list[MatchRule]
     between: tuple[int, int]
 
-    @field_validator("match")
-    @classmethod
-    def _check_match(cls, value: list[MatchRule]) -> list[MatchRule]:
-        if not value:
-            raise ValueError("an exclusion needs at least one match rule")
-        return value
-
-    @field_validator("between", mode="before")
-    @classmethod
-    def _check_between(cls, value: Any) -> Any:
-        if (not isinstance(value, list | tuple) or len(value) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            raise ValueError(f"between must be two stage numbers [i, j], got {value!r}")
-        if not 1 <= value[0] < value[1]:
-            raise ValueError(f"between {list(value)}: need 1 <= i < j")
-        return value
+    _before = {"between": _stage_pair}
+    _after = {"match": _some_rules("an exclusion")}
 
 
-class Framework(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _check_stages(value: list[Stage]) -> list[Stage]:
+    if len(value) < 2:
+        raise ValueError("a framework needs at least two stages")
+    names = [s.name for s in value]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"stage names must be unique: {', '.join(repeated)} repeats")
+    if value[0].within is not None:
+        raise ValueError("within on the first stage has no previous step to measure from")
+    return value
 
+
+class Framework(Model):
     name: str
     title: str | dict[str, str] | None = None  # or {en: ..., vi: ...} (the dashboard's --lang)
     window: str = "30d"
     stages: list[Stage]
     exclude: list[ExcludeRule] = []
 
-    _check_name = field_validator("name")(classmethod(lambda cls, v: _identifier(v)))
+    _before = {"window": _window_text}
+    _after = {"name": _identifier, "stages": _check_stages}
 
-    @field_validator("window", mode="before")
-    @classmethod
-    def _check_window(cls, value: Any) -> str:
-        parse_window(str(value))
-        return str(value)
-
-    @field_validator("stages")
-    @classmethod
-    def _check_stages(cls, value: list[Stage]) -> list[Stage]:
-        if len(value) < 2:
-            raise ValueError("a framework needs at least two stages")
-        names = [s.name for s in value]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"stage names must be unique: {', '.join(repeated)} repeats")
-        if value[0].within is not None:
-            raise ValueError("within on the first stage has no previous step to measure from")
-        return value
-
-    @model_validator(mode="after")
-    def _check_exclusions(self) -> Framework:
+    def _check(self) -> None:
         for r, rule in enumerate(self.exclude):
             if rule.between[1] > len(self.stages):
                 raise ValueError(
                     f"exclude.{r}.between: stage {rule.between[1]} does not exist"
                     f" (the framework has {len(self.stages)} stages)"
                 )
-        return self
 
     @property
     def exact_rules(self) -> bool:
@@ -400,18 +368,14 @@ def built_in_frameworks() -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n)))
 
 
-class RetentionView(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RetentionView(Model):
     framework: str = "aarrr"
     start: str = "activation"
     period: Literal["day", "week", "month"] = "week"
 
 
-class ReportSettings(BaseModel):
+class ReportSettings(Model):
     """Dashboard choices (config/report.yaml)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     journey_framework: str = "awareness_to_advocacy"
     retention: RetentionView = RetentionView()
@@ -430,7 +394,7 @@ def load_report_settings(path: Path | None = None) -> ReportSettings:
         return ReportSettings()
     try:
         return ReportSettings.model_validate(load_yaml(path))
-    except ValidationError as exc:
+    except SchemaError as exc:
         raise UsageError(_format_error(path, exc)) from None
 
 
@@ -457,7 +421,7 @@ def load_framework(
     path = framework_path(name_or_path)
     try:
         framework = Framework.model_validate(load_yaml(path))
-    except ValidationError as exc:
+    except SchemaError as exc:
         raise UsageError(_format_error(path, exc)) from None
     sources = load_sources()
     source_names = {s.name for s in sources}

@@ -40,7 +40,7 @@ def main() -> None:
     try:
         collecting = gc.isenabled()
         gc.disable()
-        add_metric_commands()
+        add_metric_commands(only=sys.argv[1] if len(sys.argv) > 1 else None)
         gc.freeze()
         if collecting:
             gc.enable()

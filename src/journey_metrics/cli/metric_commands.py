@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from journey_metrics.cli.app import announce, app, stdout
-from journey_metrics.metrics.registry import Metric, Option, metrics
+from journey_metrics.metrics.registry import Metric, Option, built_in, metrics
 from journey_metrics.output import OutputFormat, print_rows
 from journey_metrics.resources import DEFAULT_DB
 
@@ -121,9 +121,12 @@ def _command(metric: Metric) -> Any:
     return command
 
 
-def add_metric_commands() -> None:
-    """Register one Typer command per metric that has one (idempotent per metric)."""
+def add_metric_commands(only: str | None = None) -> None:
+    """Register one Typer command per metric that has one (idempotent per metric). `only`: the
+    command about to run; when a built-in metric has that name, only it is registered (Typer
+    builds every registered command's options at each call)."""
     known = {c.name for c in app.registered_commands}
-    for metric in metrics():
+    wanted = built_in(only) if only else None
+    for metric in [wanted] if wanted is not None and wanted.command else metrics():
         if metric.command and metric.name not in known:
             app.command(name=metric.name, help=metric.help)(_command(metric))

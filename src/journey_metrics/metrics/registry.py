@@ -14,6 +14,7 @@ This module imports nothing heavy: declarations must stay cheap so `--help` star
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
 import shlex
@@ -199,6 +200,18 @@ def _load_builtins() -> None:
 
 # Modules of the metrics package that declare no metric (shared helpers).
 _NOT_METRICS = frozenset({"registry", "common", "segments", "api"})
+
+
+def built_in(name: str) -> Metric | None:
+    """The metric `name` if the built-in module of that name declares it, importing only that
+    module (a command line runs one metric: importing the other dozen is ~0.02 s of start-up);
+    None otherwise, or when plug-in modules are named (they load with everything else)."""
+    module = name.replace("-", "_")
+    if (os.environ.get(PLUGINS_ENV) or module in _NOT_METRICS or not module.isidentifier()
+            or importlib.util.find_spec(f"journey_metrics.metrics.{module}") is None):
+        return None
+    importlib.import_module(f"journey_metrics.metrics.{module}")
+    return _REGISTRY.get(name)
 
 
 def metrics() -> list[Metric]:
