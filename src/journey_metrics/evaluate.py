@@ -103,7 +103,7 @@ def _materialised(
     if segment.by or segment.where or as_of is not None or tz != marts.REPORT_TZ:
         return None
     key = marts.metric_key(metric.name, framework, {**metric.defaults(), **values})
-    if not any(marts.metric_key(*known) == key for known in marts.invocations()):
+    if not any(marts.metric_key(*known) == key for known in marts.invocations(metric)):
         return None
     stored = marts.read(con, key)
     return stored if isinstance(stored, list) else None

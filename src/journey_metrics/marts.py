@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
+    from journey_metrics.metrics.registry import Metric
+
 REPORT_TZ = "UTC"
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -94,13 +96,14 @@ def _up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(stale[0] == 0 and stale[1] == expected and waiting == 0)
 
 
-def invocations() -> list[tuple[str, str | None, dict[str, Any]]]:
-    """(metric, framework, options) of every materialised default invocation."""
+def invocations(only: Metric | None = None) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(metric, framework, options) of every materialised default invocation, or of `only`'s
+    (a command asks about its own metric without importing the others)."""
     from journey_metrics.config import built_in_frameworks
     from journey_metrics.metrics.registry import metrics
 
     found = []
-    for metric in metrics():
+    for metric in [only] if only is not None else metrics():
         for declared in metric.materialize:
             options = {k: v for k, v in declared.items() if k != "framework"}
             framework = declared.get("framework")
