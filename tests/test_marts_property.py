@@ -116,10 +116,10 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE fct_events (
             person_id VARCHAR, event_id VARCHAR, source VARCHAR, event_name VARCHAR,
-            occurred_at TIMESTAMPTZ, channel VARCHAR, properties JSON)
+            occurred_at TIMESTAMPTZ, channel VARCHAR, properties JSON, person_no BIGINT)
     """)
     con.execute("CREATE OR REPLACE TABLE persons "
-                "(person_id VARCHAR, channel VARCHAR, first_seen_at TIMESTAMPTZ)")
+                "(person_id VARCHAR, channel VARCHAR, first_seen_at TIMESTAMPTZ, person_no BIGINT)")
 
 
 def load(con: duckdb.DuckDBPyConnection, log: Log) -> None:
@@ -127,19 +127,23 @@ def load(con: duckdb.DuckDBPyConnection, log: Log) -> None:
     con.execute("DELETE FROM fct_events")
     con.execute("DELETE FROM persons")
     channel_of = dict(log.persons)
+    # person_no: the warehouse's integer id of a person (the marts join persons on it)
+    number_of = {p: n for n, (p, _) in enumerate(log.persons, start=1)}
     con.execute(
         "INSERT INTO fct_events SELECT unnest($p), unnest($i), 'web', unnest($n), unnest($t), "
-        "unnest($c), unnest($j)",
+        "unnest($c), unnest($j), unnest($no)",
         {"p": [e.person_id for e in log.events], "i": [e.event_id for e in log.events],
          "n": [e.name for e in log.events], "t": [e.at for e in log.events],
          "c": [channel_of[e.person_id] for e in log.events],
-         "j": [json.dumps(dict(e.properties)) for e in log.events]},
+         "j": [json.dumps(dict(e.properties)) for e in log.events],
+         "no": [number_of[e.person_id] for e in log.events]},
     )
     first_seen = [min((e.at for e in log.events if e.person_id == p), default=T0)
                   for p, _ in log.persons]
     con.execute(
-        "INSERT INTO persons SELECT unnest($p), unnest($c), unnest($f)",
-        {"p": [p for p, _ in log.persons], "c": [c for _, c in log.persons], "f": first_seen},
+        "INSERT INTO persons SELECT unnest($p), unnest($c), unnest($f), unnest($no)",
+        {"p": [p for p, _ in log.persons], "c": [c for _, c in log.persons], "f": first_seen,
+         "no": [number_of[p] for p, _ in log.persons]},
     )
 
 

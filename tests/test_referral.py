@@ -18,18 +18,19 @@ def referral(con: duckdb.DuckDBPyConnection, events: list[Event], *, as_of: str,
              period: str = "month", tz: str = "UTC") -> list[dict[str, Any]]:
     con.execute("""
         CREATE OR REPLACE TABLE fct_events (
-            person_id VARCHAR, event_id VARCHAR, source VARCHAR, event_name VARCHAR,
-            occurred_at TIMESTAMPTZ, channel VARCHAR, properties JSON)
+            person_id VARCHAR, person_no BIGINT, event_id VARCHAR, source VARCHAR,
+            event_name VARCHAR, occurred_at TIMESTAMPTZ, channel VARCHAR, properties JSON)
     """)
     con.execute("CREATE OR REPLACE TABLE persons "
-                "(person_id VARCHAR, channel VARCHAR, first_seen_at TIMESTAMPTZ)")
+                "(person_id VARCHAR, person_no BIGINT, channel VARCHAR, first_seen_at TIMESTAMPTZ)")
+    numbers = {p: n for n, p in enumerate(sorted({e[1] for e in events}), start=1)}
     con.executemany(
-        "INSERT INTO fct_events VALUES (?, ?, 'web', ?, ?, 'direct', ?)",
-        [[p, i, n, at(t), json.dumps({} if code is None else {"invite_code": code})]
+        "INSERT INTO fct_events VALUES (?, ?, ?, 'web', ?, ?, 'direct', ?)",
+        [[p, numbers[p], i, n, at(t), json.dumps({} if code is None else {"invite_code": code})]
          for i, p, n, t, code in events],
     )
-    con.execute("INSERT INTO persons SELECT person_id, 'direct', min(occurred_at) "
-                "FROM fct_events GROUP BY person_id")
+    con.execute("INSERT INTO persons SELECT person_id, person_no, 'direct', min(occurred_at) "
+                "FROM fct_events GROUP BY person_id, person_no")
     return compute_referral(con, period=period, tz=tz, as_of=at(as_of))
 
 

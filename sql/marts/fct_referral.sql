@@ -3,33 +3,35 @@
 -- invite_sent event by a different person at or before the signup. Parameters: $as_of, $tz,
 -- $period. Groups and --where come from the TEMP view `population`: the persons counted are
 -- the population's, while an invite may come from anybody.
-WITH events_until AS (
-    SELECT person_id, event_id, event_name, occurred_at,
-           jm_period_start(occurred_at, $tz, $period) AS period_start,
-           -- a blank code is no code
-           jm_blank_to_null(json_extract_string(properties, '$.invite_code')) AS invite_code
-    FROM fct_events
-    WHERE occurred_at <= $as_of
-),
-activity AS (
+WITH activity AS (
+    -- every activity event: narrow columns, persons by their integer number
     SELECT p.group_name, e.period_start,
-           count(DISTINCT e.person_id) AS active_persons,
-           count(DISTINCT e.person_id) FILTER (WHERE e.event_name = 'invite_sent') AS referrers,
+           count(DISTINCT e.person_no) AS active_persons,
+           count(DISTINCT e.person_no) FILTER (WHERE e.event_name = 'invite_sent') AS referrers,
            count(*) FILTER (WHERE e.event_name = 'invite_sent') AS invites_sent
-    FROM events_until AS e
-    JOIN population AS p USING (person_id)
-    WHERE jm_is_activity(e.event_name)
+    FROM (SELECT person_no, event_name, jm_period_start(occurred_at, $tz, $period) AS period_start
+          FROM fct_events
+          WHERE occurred_at <= $as_of AND jm_is_activity(event_name)) AS e
+    JOIN population AS p USING (person_no)
     GROUP BY p.group_name, e.period_start
 ),
+referral_events AS MATERIALIZED (
+    -- only signups and invites read their properties (a blank code is no code)
+    SELECT person_no, event_id, event_name, occurred_at,
+           jm_blank_to_null(json_extract_string(properties, '$.invite_code')) AS invite_code
+    FROM fct_events
+    WHERE occurred_at <= $as_of AND event_name IN ('signed_up', 'invite_sent')
+),
 first_signups AS (
-    SELECT person_id, occurred_at, period_start, invite_code
-    FROM events_until
+    SELECT person_no, occurred_at, jm_period_start(occurred_at, $tz, $period) AS period_start,
+           invite_code
+    FROM referral_events
     WHERE event_name = 'signed_up'
-    QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY occurred_at, event_id) = 1
+    QUALIFY row_number() OVER (PARTITION BY person_no ORDER BY occurred_at, event_id) = 1
 ),
 invites AS (
-    SELECT DISTINCT person_id AS inviter_id, invite_code, occurred_at AS sent_at
-    FROM events_until
+    SELECT DISTINCT person_no AS inviter_no, invite_code, occurred_at AS sent_at
+    FROM referral_events
     WHERE event_name = 'invite_sent' AND invite_code IS NOT NULL
 ),
 signups AS (
@@ -39,11 +41,11 @@ signups AS (
         EXISTS (
             SELECT 1 FROM invites AS i
             WHERE i.invite_code = s.invite_code
-              AND i.inviter_id <> s.person_id
+              AND i.inviter_no <> s.person_no
               AND i.sent_at <= s.occurred_at
         ) AS referred
     FROM first_signups AS s
-    JOIN population AS p USING (person_id)
+    JOIN population AS p USING (person_no)
 ),
 signup_counts AS (
     SELECT group_name, period_start, count(*) AS signups,
