@@ -5,18 +5,13 @@
 -- grain: stage x survey. [[highest_stage]] is the highest stage index an event matches.
 -- Parameters: as_of and the stage rule values.
 WITH stage_events AS (
-    SELECT person_id, occurred_at, max([[highest_stage]]) AS highest
-    FROM fct_events
-    WHERE occurred_at <= $as_of AND [[highest_stage]] IS NOT NULL
-    GROUP BY person_id, occurred_at
+    SELECT person_no, occurred_at, highest
+    FROM (SELECT person_no, occurred_at, [[highest_stage]] AS highest
+          FROM fct_events WHERE occurred_at <= $as_of)
+    WHERE highest IS NOT NULL
 ),
-progress AS (
-    SELECT person_id, occurred_at,
-           max(highest) OVER (PARTITION BY person_id ORDER BY occurred_at) AS reached
-    FROM stage_events
-),
-answers AS (
-    SELECT person_id, occurred_at, event_name,
+answers AS MATERIALIZED (
+    SELECT row_number() OVER () AS answer_no, person_no, occurred_at, event_name,
            TRY_CAST(json_extract_string(properties, '$.score') AS INTEGER) AS score
     FROM fct_events
     WHERE event_name IN ('nps_response', 'csat_response', 'ces_response')
@@ -28,6 +23,15 @@ valid AS (
     WHERE (event_name = 'nps_response' AND score BETWEEN 0 AND 10)
        OR (event_name = 'csat_response' AND score BETWEEN 1 AND 5)
        OR (event_name = 'ces_response' AND score BETWEEN 1 AND 7)
+),
+reached AS (
+    -- per answer, the highest stage matched by any of the person's events strictly before it
+    -- (answers before any stage event have no row). Answers are few: each is joined to its own
+    -- person's stage events only, not a running maximum over every event.
+    SELECT a.answer_no, max(s.highest) AS reached
+    FROM valid AS a
+    JOIN stage_events AS s ON s.person_no = a.person_no AND s.occurred_at < a.occurred_at
+    GROUP BY a.answer_no
 )
 SELECT
     p.reached AS step,
@@ -39,7 +43,6 @@ SELECT
     count(*) FILTER (WHERE a.event_name = 'ces_response') AS ces_respondents,
     coalesce(sum(a.score) FILTER (WHERE a.event_name = 'ces_response'), 0)::BIGINT AS ces_total
 FROM valid AS a
-ASOF JOIN progress AS p
-    ON a.person_id = p.person_id AND a.occurred_at > p.occurred_at
+JOIN reached AS p USING (answer_no)
 GROUP BY p.reached
 ORDER BY step
