@@ -41,26 +41,37 @@ class Model:
     _fields: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self, **data: Any) -> None:
-        for name, value in self._parse(data, ()).items():
+        self._fill(data, ())
+
+    def _fill(self, data: Mapping[str, Any], loc: Loc) -> None:
+        """Set the checked fields of `data` (found at `loc` in the document), then `_check`."""
+        for name, value in self._parse(data, loc).items():
             object.__setattr__(self, name, value)
         try:
             self._check()
         except SchemaError:
             raise
         except ValueError as exc:
-            raise SchemaError((), str(exc)) from None
+            raise SchemaError(loc, str(exc)) from None
 
     def _check(self) -> None:
         """Checks across fields; raise ValueError."""
 
     @classmethod
     def model_validate(cls, data: Any) -> Self:
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, Mapping):
-            raise SchemaError((), "Input should be a valid dictionary or instance of"
-                                  f" {cls.__name__}")
-        return cls(**{str(k): v for k, v in data.items()})
+        return cls._read(data, ())
+
+    @classmethod
+    def _read(cls, value: Any, loc: Loc) -> Self:
+        """A record of this class from a mapping at `loc` (a record is taken as it is)."""
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise SchemaError(loc, "Input should be a valid dictionary or instance of"
+                                   f" {cls.__name__}")
+        record = cls.__new__(cls)
+        record._fill({str(k): v for k, v in value.items()}, loc)
+        return record
 
     @classmethod
     def _field_types(cls) -> dict[str, Any]:
@@ -181,22 +192,7 @@ def _typed(value: Any, hint: Any, loc: Loc) -> Any:
         return {_typed(k, key_type, (*loc, str(k))): _typed(v, value_type, (*loc, str(k)))
                 for k, v in value.items()}
     if isinstance(hint, type) and issubclass(hint, Model):
-        if isinstance(value, hint):
-            return value
-        if not isinstance(value, Mapping):
-            raise SchemaError(loc, f"Input should be a valid dictionary or instance of"
-                                   f" {hint.__name__}")
-        parsed = hint._parse(value, loc)
-        record = hint.__new__(hint)
-        for name, field in parsed.items():
-            object.__setattr__(record, name, field)
-        try:
-            record._check()
-        except SchemaError:
-            raise
-        except ValueError as exc:
-            raise SchemaError(loc, str(exc)) from None
-        return record
+        return hint._read(value, loc)
     if hint in _SCALARS:
         what, ok = _SCALARS[hint]
         if ok(value):
