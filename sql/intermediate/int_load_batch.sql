@@ -4,10 +4,16 @@
 
 -- The events of accepted records; an event id seen before (earlier in the batch, in file then
 -- record order, or already in the warehouse) is a duplicate: the first copy is kept.
+-- Narrow on purpose: one row per event with its key columns and the row of batch_accepted it
+-- came from. A copy of the wide staged rows (properties included) did not fit the default 1 GB
+-- at 2M records and spilled ~3.5 GB to disk per batch (docs/decisions.md 103).
 CREATE OR REPLACE TEMP TABLE candidates AS
 WITH accepted AS (
     SELECT
-        b.*,
+        b.rowid AS row_id,
+        b.event_id,
+        b.file_order,
+        b.record_no,
         jm_person_key(b.user_id, b.anonymous_id, b.email_hash, b.crm_contact_id) AS person_key,
         md5(concat_ws('|', b.event_name, b.occurred_at::VARCHAR, coalesce(b.anonymous_id, ''),
                       coalesce(b.user_id, ''), coalesce(b.email_hash, ''),
@@ -48,7 +54,7 @@ existing AS (
     GROUP BY e.event_id
 )
 SELECT
-    n.*,
+    n.row_id, n.event_id, n.file_order, n.record_no, n.person_key, n.content_hash,
     n.is_first AND x.event_id IS NULL AS is_new,
     coalesce(x.content_hash, n.first_hash) AS kept_hash
 FROM numbered AS n
@@ -56,24 +62,26 @@ LEFT JOIN existing AS x USING (event_id);
 
 -- (once: a changed file read again does not record its conflicts twice)
 INSERT INTO _jm_conflicts
-SELECT $source, c.event_id, c.kept_hash, c.content_hash, c.file_path, c.record_no, $run_id
+SELECT $source, c.event_id, c.kept_hash, c.content_hash, f.file_path, c.record_no, $run_id
 FROM candidates AS c
+JOIN batch_files AS f USING (file_order)
 WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
   AND NOT EXISTS (
       SELECT 1 FROM _jm_conflicts AS x
-      WHERE x.source = $source AND x.event_id = c.event_id AND x.file_path = c.file_path
+      WHERE x.source = $source AND x.event_id = c.event_id AND x.file_path = f.file_path
         AND x.record_no = c.record_no AND x.rejected_hash = c.content_hash
   );
 
 -- No ORDER BY: every reader orders what it reads (sorting all new events cost a third of the
--- commit).
+-- commit). The wide columns come from the staged row itself (joined by its row id).
 INSERT INTO events BY NAME
-SELECT event_id, $source AS source, event_name, occurred_at, anonymous_id, user_id, email_hash,
-       crm_contact_id, person_key, channel, campaign, revenue, properties, content_hash,
-       file_path, record_no, $run_id AS run_id, utm_medium, utm_source, referrer_host, page_host,
-       referrer_class
-FROM candidates
-WHERE is_new;
+SELECT b.event_id, $source AS source, b.event_name, b.occurred_at, b.anonymous_id, b.user_id,
+       b.email_hash, b.crm_contact_id, c.person_key, b.channel, b.campaign, b.revenue,
+       b.properties, c.content_hash, b.file_path, b.record_no, $run_id AS run_id, b.utm_medium,
+       b.utm_source, b.referrer_host, b.page_host, b.referrer_class
+FROM batch_accepted AS b
+JOIN candidates AS c ON c.row_id = b.rowid
+WHERE c.is_new;
 
 -- Identity links of every accepted record (identity-only rows included) not known yet. An alias
 -- (previous_id) links its userId to the previous id, which Segment allows to be an anonymousId or
@@ -162,10 +170,10 @@ SELECT
     coalesce(i.identity_records, 0) AS identity_records
 FROM batch_files AS f
 LEFT JOIN (
-    SELECT file_path, count(*) FILTER (WHERE is_new) AS events,
+    SELECT file_order, count(*) FILTER (WHERE is_new) AS events,
            count(*) FILTER (WHERE NOT is_new) AS duplicates
-    FROM candidates GROUP BY file_path
-) AS c USING (file_path)
+    FROM candidates GROUP BY file_order
+) AS c USING (file_order)
 LEFT JOIN (
     SELECT file_path, count(*) AS quarantined FROM batch_rejected GROUP BY file_path
 ) AS r USING (file_path)
