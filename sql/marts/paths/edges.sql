@@ -3,30 +3,11 @@
 -- Parameters: steps (N), top (K), head_items = ceil((N-1)/2) and tail_items = floor((N-1)/2)
 -- (the elision split), the labels gap_label, other_label and end_label, and the values the
 -- snippets refer to (start_item, end_item, stage_names, stage rule values, as_of, from_at, to_at).
--- Snippets (filled by metrics/paths.py, named here without their brackets): events = the
--- scope's events (events_person.sql or events_session.sql); item = the item expression (NULL
--- drops the event); keep_run = the collapse filter; start_pos, end_pos = the anchors; lo, hi,
--- elided = the kept window of positions.
-WITH events AS MATERIALIZED (
-    SELECT person_no, session_no, event_id, occurred_at, item
-    FROM (SELECT *, [[item]] AS item FROM ([[events]]))
-    WHERE item IS NOT NULL
-),
-ordered AS (
-    SELECT
-        *,
-        lag(item) OVER (PARTITION BY person_no, session_no ORDER BY occurred_at, event_id)
-            AS previous_item
-    FROM events
-),
--- one row per item of a path; with collapse, a run of the same item is its first event
-runs AS MATERIALIZED (
-    SELECT
-        person_no, session_no, item, occurred_at,
-        row_number() OVER (PARTITION BY person_no, session_no ORDER BY occurred_at, event_id)
-            AS pos
-    FROM ordered
-    WHERE [[keep_run]]
+-- Snippets (filled by metrics/paths.py, named here without their brackets): runs = the items
+-- of every path (runs.sql, or a table of them shared by several queries of the same items);
+-- start_pos, end_pos = the anchors; lo, hi, elided = the kept window of positions.
+WITH runs AS MATERIALIZED (
+    [[runs]]
 ),
 starts AS MATERIALIZED (
     SELECT person_no, session_no, [[start_pos]] AS start_pos, max(pos) AS last_pos

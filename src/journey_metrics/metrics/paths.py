@@ -6,7 +6,8 @@ snippets for the options (item, scope, collapse, anchors) and shapes the rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -69,8 +70,7 @@ class PathsQuery:
     to_at: datetime | None = None
 
 
-def paths_sql(q: PathsQuery) -> tuple[str, dict[str, Any]]:
-    """The edges statement for these options, and its parameters."""
+def _params(q: PathsQuery) -> dict[str, Any]:
     params: dict[str, Any] = {
         "as_of": q.as_of,
         "from_at": q.from_at or FAR_PAST,
@@ -89,11 +89,21 @@ def paths_sql(q: PathsQuery) -> tuple[str, dict[str, Any]]:
         from journey_metrics.stages import compile_stages
 
         assert q.framework is not None
-        stages = compile_stages(q.framework)
-        params.update(stages.params)
+        params.update(compile_stages(q.framework).params)
         params["stage_names"] = [s.name for s in q.framework.stages]
+    return params
+
+
+def runs_sql(q: PathsQuery) -> str:
+    """The numbered items of every path (sql/marts/paths/runs.sql) for q's item, scope, collapse
+    and period: what edges.sql reads; the anchors (start, end) do not change them."""
+    if q.item == "stage":
+        from journey_metrics.stages import compile_stages
+
+        assert q.framework is not None
         lowest = "CASE " + " ".join(
-            f"WHEN {expr} THEN {k}" for k, expr in enumerate(stages.expressions, start=1)
+            f"WHEN {expr} THEN {k}"
+            for k, expr in enumerate(compile_stages(q.framework).expressions, start=1)
         ) + " END"
         item = f"$stage_names[{lowest}]"
     elif q.item == "page":
@@ -102,6 +112,33 @@ def paths_sql(q: PathsQuery) -> tuple[str, dict[str, Any]]:
         item = "event_name"
     events = load_sql("marts/paths/events_session.sql" if q.scope == "session"
                       else "marts/paths/events_person.sql")
+    return fill_snippets(
+        "marts/paths/runs.sql",
+        events=events,
+        item=item,
+        keep_run=("previous_item IS DISTINCT FROM item" if q.collapse == "consecutive"
+                  else "true"),
+    )
+
+
+@contextmanager
+def shared_runs(con: duckdb.DuckDBPyConnection, q: PathsQuery) -> Iterator[str]:
+    """Compute q's runs once into a TEMP table, for several anchors' `paths_sql(..., runs=)`
+    (the dashboard's two flows: the items and the sorts over every event are the larger half
+    of each query)."""
+    sql = runs_sql(q)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE path_runs AS {sql}",
+                used_parameters(sql, _params(q)))
+    try:
+        yield "SELECT * FROM path_runs"
+    finally:
+        con.execute("DROP TABLE IF EXISTS path_runs")
+
+
+def paths_sql(q: PathsQuery, runs: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The edges statement for these options, and its parameters. `runs`: a relation holding
+    runs_sql(q)'s rows (shared_runs), read instead of computing them."""
+    params = _params(q)
     if q.end is None:
         end_pos, lo, hi = "s.last_pos", "start_pos", "least(last_pos, start_pos + $steps - 1)"
     else:
@@ -115,10 +152,7 @@ def paths_sql(q: PathsQuery) -> tuple[str, dict[str, Any]]:
               if q.start is not None and q.end is not None else "false")
     sql = fill_snippets(
         "marts/paths/edges.sql",
-        events=events,
-        item=item,
-        keep_run=("previous_item IS DISTINCT FROM item" if q.collapse == "consecutive"
-                  else "true"),
+        runs=runs_sql(q) if runs is None else runs,
         start_pos=("min(pos) FILTER (WHERE item = $start_item)" if q.start is not None
                    else "1::BIGINT"),
         end_pos=end_pos,
@@ -129,9 +163,10 @@ def paths_sql(q: PathsQuery) -> tuple[str, dict[str, Any]]:
     return sql, used_parameters(sql, params)
 
 
-def paths_rows(con: duckdb.DuckDBPyConnection, q: PathsQuery) -> Rows:
-    """One row per edge, in order (step, paths descending, source, target)."""
-    sql, params = paths_sql(q)
+def paths_rows(con: duckdb.DuckDBPyConnection, q: PathsQuery, runs: str | None = None) -> Rows:
+    """One row per edge, in order (step, paths descending, source, target); `runs`: see
+    paths_sql."""
+    sql, params = paths_sql(q, runs)
     result = con.execute(sql, params)
     columns = [d[0] for d in result.description]
     rows = []
@@ -215,15 +250,16 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     conversion = ctx.settings.conversion_stage
     if conversion not in names:
         conversion = names[min(2, len(names) - 1)]
-    return {
-        "framework": journey.name,
-        "start": names[0],
-        "end": conversion,
-        "from_start": paths_rows(ctx.con, PathsQuery(ctx.as_of, item="stage",
-                                                      framework=journey, start=names[0])),
-        "to_conversion": paths_rows(ctx.con, PathsQuery(ctx.as_of, item="stage",
-                                                         framework=journey, end=conversion)),
-    }
+    from_start = PathsQuery(ctx.as_of, item="stage", framework=journey, start=names[0])
+    to_conversion = PathsQuery(ctx.as_of, item="stage", framework=journey, end=conversion)
+    with shared_runs(ctx.con, from_start) as runs:
+        return {
+            "framework": journey.name,
+            "start": names[0],
+            "end": conversion,
+            "from_start": paths_rows(ctx.con, from_start, runs),
+            "to_conversion": paths_rows(ctx.con, to_conversion, runs),
+        }
 
 
 PATHS = register(Metric(
