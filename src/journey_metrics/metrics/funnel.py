@@ -107,6 +107,9 @@ def funnel_sql(
     `stored_chain`: read each person's chain from `_jm_funnel_chains` (kept by funnel_chains.py
     for the default ordered funnel) instead of computing it."""
     if stored_chain:
+        if mode == "correlate":
+            return ("WITH " + stored_chain_cte(stage_count) + ",\n"
+                    + load_sql("marts/funnel/correlate.sql"))
         return "WITH " + stored_chain_cte(stage_count) + "\n" + _summary(stage_count, order, mode)
     exact = framework is not None and framework.exact_rules
     # the fast ordered funnel of disjoint stages finds its steps by time (decision 91)
@@ -353,7 +356,7 @@ def _run(con: duckdb.DuckDBPyConnection, q: FunnelQuery, mode: Mode,
          shared: bool = False) -> list[dict[str, Any]]:
     _check_query(q, mode)
     stages = compile_stages(q.framework)
-    stored = q.stored_chain and q.chains_storable and mode in ("funnel", "times")
+    stored = q.stored_chain and q.chains_storable and mode in ("funnel", "times", "correlate")
     sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
                      shared_stage_events=shared, framework=q.framework, mode=mode,
                      stored_chain=stored)
@@ -728,8 +731,10 @@ def _collect_drivers(ctx: ReportContext) -> dict[str, Any]:
     and with not converting, among items at least MIN_CORRELATE_ENTRANTS persons had."""
     framework = ctx.framework(ctx.settings.journey_framework)
     prepare_population(ctx.con, Segment(), ctx.as_of)
+    # the chains `run` keeps are those of the built-in frameworks (marts.refresh)
+    stored = ctx.stored_chains and any(f is framework for f in ctx.frameworks)
     rows = [r for r in correlate_rows(ctx.con, FunnelQuery(framework, framework.window_delta,
-                                                           ctx.as_of))
+                                                           ctx.as_of, stored_chain=stored))
             if r["group"] == "all"
             and r["converters"] + r["non_converters"] >= MIN_CORRELATE_ENTRANTS]
     raise_ = sorted((r for r in rows if r["odds_ratio"] > 1),
