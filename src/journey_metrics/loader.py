@@ -19,7 +19,7 @@ import polars as pl
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import fetch_first
 from journey_metrics.errors import UsageError
-from journey_metrics.sources.readers import FileReadError, read_file
+from journey_metrics.sources.readers import FileReadError, drop_raw_records, read_file
 from journey_metrics.sql import load_sql, quote_identifier, split_statements, used_parameters
 from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
@@ -320,7 +320,7 @@ def _append_to_chunk(
         con.execute(f"INSERT INTO chunk {select}", params)
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params)
-    con.execute("DROP TABLE raw_records")
+    drop_raw_records(con)
     chunk.files.append((item, order, result))
     chunk.records += result.records
 

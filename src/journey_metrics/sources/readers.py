@@ -30,8 +30,8 @@ class FileReadError(Exception):
 
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
-    """Create TEMP table `raw_records` from `path` according to the kind's reader."""
-    con.execute("DROP TABLE IF EXISTS raw_records")
+    """Create TEMP table (or view) `raw_records` from `path` according to the kind's reader."""
+    drop_raw_records(con)
     try:
         if _is_empty(path):
             empty_raw_records(con, kind, "raw_records")
@@ -45,6 +45,14 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         raise FileReadError(_first_line(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise FileReadError(f"cannot read file: {exc}") from None
+
+
+def drop_raw_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what a reader left: `raw_records` (a table, or a view over `raw_lines`)."""
+    views = con.execute("SELECT count(*) FROM duckdb_views()"
+                        " WHERE temporary AND view_name = 'raw_records'").fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS raw_records")
+    con.execute("DROP TABLE IF EXISTS raw_lines")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -83,13 +91,14 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         " max_line_size = ?, buffer_size = ?, strict_mode = false)",
         [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
     )
+    # A view, not a copy: the loader copies the records once, into its chunk (a copy here cost
+    # ~2.5% of a 10M run's CPU); it drops raw_lines with the view.
     con.execute(
-        "CREATE TEMP TABLE raw_records AS SELECT rowid - (SELECT min(rowid) FROM raw_lines) + 1"
+        "CREATE TEMP VIEW raw_records AS SELECT rowid - (SELECT min(rowid) FROM raw_lines) + 1"
         " AS record_no, line AS raw FROM raw_lines"
         # blank lines are not records (a regex stops at the first character; trim copies)
         " WHERE line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
     )
-    con.execute("DROP TABLE raw_lines")
 
 
 def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
