@@ -230,6 +230,28 @@ def test_trend_chooses_per_period_among_a_persons_attempts(
     assert rows == reference_trend(case, "week")
 
 
+@pytest.mark.parametrize("entry", ["best", "first"])
+def test_trend_of_overlapping_stages_chooses_the_same_attempts(
+    con: duckdb.DuckDBPyConnection, entry: str,
+) -> None:
+    # The case above with stages that share an event name (z, never sent): not found by time,
+    # so DuckDB keeps only the starts that can be chosen (attempt_1_trend.sql). p's starts at
+    # M+0 and M+90 share their first b (M+100): the later one is kept (level 3), the earlier
+    # one (level 1) would hide it; with --entry first only M+0 counts.
+    monday = 3 * 24 * 60
+    case = simple_case([["a", "z"], ["b", "z"], ["c"]],
+                       [("1", "p", "a", monday), ("2", "p", "a", monday + 90),
+                        ("3", "p", "b", monday + 100), ("4", "p", "c", monday + 110),
+                        ("5", "p", "a", monday + 120), ("6", "q", "a", monday),
+                        ("7", "q", "b", monday + 30)], window_minutes=60, entry=entry)
+    assert not funnel_module.by_time(case.query().framework)
+    rows = run(con, case, trend_rows, trend="week")
+    expected = [2, 2, 1] if entry == "best" else [2, 1, 0]
+    assert [(r["period"], r["persons"]) for r in rows] == [
+        ("2024-03-04", n) for n in expected]
+    assert rows == reference_trend(case, "week")
+
+
 def test_trend_complete_is_false_when_period_end_plus_window_is_after_as_of(
     con: duckdb.DuckDBPyConnection,
 ) -> None:

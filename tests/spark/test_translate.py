@@ -29,11 +29,12 @@ CASES = invocations()
 # wired to the engines; named here so a new file is never silently uncovered.
 REPORT_ONLY = {"fct_journey_map.sql", "fct_journey_emotion.sql", "funnel_exits.sql",
                "fct_journey_touchpoints.sql", "fct_journey_feelings.sql"}
-# DuckDB's fast path for funnels of disjoint stages (metrics/funnel.py `by_time`: ASOF joins on
-# occurred_at); Spark computes those funnels with the numbered form and its .spark.sql variants
-DUCKDB_ONLY = {"attempt_1_by_time.sql", "attempt_k_by_time.sql", "level_1_by_time.sql",
-               "level_k_by_time.sql", "person_levels_by_time.sql", "stage_events_by_time.sql",
-               "step_k_by_time.sql"}
+# DuckDB's fast paths: funnels of disjoint stages (metrics/funnel.py `by_time`: ASOF joins on
+# occurred_at) and --trend's first step (an ASOF join); Spark computes those with the numbered
+# form and its .spark.sql variants
+DUCKDB_ONLY = {"attempt_1_by_time.sql", "attempt_1_trend.sql", "attempt_k_by_time.sql",
+               "level_1_by_time.sql", "level_k_by_time.sql", "person_levels_by_time.sql",
+               "stage_events_by_time.sql", "step_k_by_time.sql"}
 _SNIPPET = re.compile(r"\[\[\s*[a-z_][a-z0-9_]*\s*\]\]|\{\{\s*[a-z_][a-z0-9_]*\s*\}\}")
 
 

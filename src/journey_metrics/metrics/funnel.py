@@ -153,7 +153,13 @@ def _trend_attempts(framework: Framework | None, stage_count: int, entry: Entry,
                     order: Order) -> list[str]:
     """--trend's CTE `chosen` (person_no, period, level: one row per person and entry period)
     over every attempt: unordered, or the exact engine's greedy chains."""
-    ctes = _attempts(framework, stage_count, order)
+    if order == "ordered" and framework is not None and not framework.exact_rules \
+            and stage_count > 1 and _ENGINE.get() == "duckdb":
+        pick, per = ("max", "period, next_2") if entry == "best" else ("min", "period")
+        ctes = _exact_attempts(framework, fill_snippets("marts/funnel/attempt_1_trend.sql",
+                                                        pick=pick, per=per))
+    else:
+        ctes = _attempts(framework, stage_count, order)
     choose = "level DESC, start_pos DESC" if entry == "best" else "start_pos"
     period = "jm_period_start(start_at, $tz, $period)"
     ctes.append(f"chosen AS (SELECT person_no, {period} AS period, level FROM attempts"
@@ -284,11 +290,12 @@ def by_time(framework: Framework) -> bool:
     return _ENGINE.get() == "duckdb" and stages_disjoint(framework)
 
 
-def _exact_attempts(framework: Framework) -> list[str]:
+def _exact_attempts(framework: Framework, first: str | None = None) -> list[str]:
     """Every attempt with its greedy steps, per-step windows and exclusions (CONTRACT §7):
-    CTE `attempts` (person_no, start_pos, start_at, level, pos_k, t_k), void attempts removed."""
+    CTE `attempts` (person_no, start_pos, start_at, level, pos_k, t_k), void attempts removed.
+    `first`: the CTE `attempt_1` (default: one attempt per stage-1 event)."""
     stage_count = len(framework.stages)
-    ctes = [load_sql("marts/funnel/attempt_1.sql")]
+    ctes = [first or load_sql("marts/funnel/attempt_1.sql")]
     for k in range(2, stage_count + 1):
         within = (f"AND jm_within(s.occurred_at, a.t_{k - 1}, $within_{k}_us)"
                   if framework.stages[k - 1].within is not None else "")
