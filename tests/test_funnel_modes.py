@@ -179,6 +179,24 @@ def test_trend_matches_reference(con: duckdb.DuckDBPyConnection, case: Case, per
 
 
 @settings(max_examples=80, deadline=None)
+@given(case=cases(), period=st.sampled_from(["day", "week"]), entry=st.sampled_from(["best",
+                                                                                    "first"]))
+def test_trend_of_overlapping_ordered_stages_matches_reference(
+    con: duckdb.DuckDBPyConnection, case: Case, period: str, entry: str,
+) -> None:
+    # Ordered, no per-step windows or exclusions, stages 1 and 2 sharing a name no event has: the
+    # numbered trend that starts only the attempts it can choose (attempt_1_trend.sql).
+    stages = list(case.stages)
+    stages[0] += (("never_sent",),)
+    stages[1] += (("never_sent",),)
+    ordered = replace(case, stages=tuple(stages), order="ordered", within=(), exclude=(),
+                     entry=entry)
+    assert not funnel_module.by_time(ordered.query().framework)
+    got = run(con, ordered, trend_rows, trend=period)
+    assert_same_rows(got, reference_trend(ordered, period), ordered)
+
+
+@settings(max_examples=80, deadline=None)
 @given(case=cases())
 def test_times_match_reference(con: duckdb.DuckDBPyConnection, case: Case) -> None:
     case = replace(case, order="ordered")
