@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from journey_metrics.errors import RunError, UsageError, WarehouseLocked
-from journey_metrics.sql import load_sql
+from journey_metrics.sql import load_sql, quote_identifier
 
 MEMORY_LIMIT_ENV = "JOURNEY_METRICS_MEMORY_LIMIT"
 # Bounded by default so a nightly run on 10M events stays under ~2 GB of RSS; DuckDB spills to
@@ -102,3 +102,18 @@ def fetch_first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     connection whose last result was not fully fetched."""
     rows = result.fetchall()
     return tuple(rows[0]) if rows else None
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop TEMP tables or views by name, whichever each is (e.g. the loader's raw_records: a
+    table or a view over raw_lines while reading, a view while staging)."""
+    existing = dict(
+        con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables"
+            " WHERE table_catalog = 'temp'"
+        ).fetchall()
+    )
+    for name in names:
+        if name in existing:
+            kind = "VIEW" if existing[name] == "VIEW" else "TABLE"
+            con.execute(f"DROP {kind} {quote_identifier(name)}")

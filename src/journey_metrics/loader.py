@@ -17,10 +17,10 @@ import duckdb
 import polars as pl
 
 from journey_metrics.config import FileKind, SourceConfig
-from journey_metrics.db import fetch_first
+from journey_metrics.db import drop_temp, fetch_first
 from journey_metrics.errors import UsageError
-from journey_metrics.sources.readers import FileReadError, drop_raw_records, read_file
-from journey_metrics.sql import load_sql, quote_identifier, split_statements, used_parameters
+from journey_metrics.sources.readers import FileReadError, read_file
+from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
@@ -216,7 +216,7 @@ def load_source(
             progress(source.name, len(files), len(files))
         _commit_files(con, source, run_id, files, results, batch_start)
     finally:
-        _drop_temp(con, *_BATCH_TEMP_TABLES, *_FILE_TEMP_TABLES)
+        drop_temp(con, *_BATCH_TEMP_TABLES, *_FILE_TEMP_TABLES)
     for result in results:
         summary.add(result)
     return summary
@@ -283,21 +283,6 @@ def _read_into_batch(
     return result, True
 
 
-def _drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop TEMP tables or views by name (raw_records is a table while reading, a view while
-    staging)."""
-    existing = dict(
-        con.execute(
-            "SELECT table_name, table_type FROM information_schema.tables"
-            " WHERE table_catalog = 'temp'"
-        ).fetchall()
-    )
-    for name in names:
-        if name in existing:
-            kind = "VIEW" if existing[name] == "VIEW" else "TABLE"
-            con.execute(f"DROP {kind} {quote_identifier(name)}")
-
-
 def _problem_before_reading(source: SourceConfig, item: InputFile) -> str | None:
     if item.problem:
         return item.problem
@@ -320,7 +305,7 @@ def _append_to_chunk(
         con.execute(f"INSERT INTO chunk {select}", params)
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params)
-    drop_raw_records(con)
+    drop_temp(con, "raw_records", "raw_lines")  # a reader's table, or its view and lines
     chunk.files.append((item, order, result))
     chunk.records += result.records
 
@@ -339,7 +324,7 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _C
                 result.status, result.reason = "failed", f"cannot load: {first}"
                 result.records = 0
     finally:
-        _drop_temp(con, "chunk", *_FILE_TEMP_TABLES)
+        drop_temp(con, "chunk", *_FILE_TEMP_TABLES)
 
 
 def _stage(
@@ -347,7 +332,7 @@ def _stage(
 ) -> None:
     """Run the kind's staging model on the chunk (or one file of it) and keep the outcome."""
     where = "" if only_order is None else f" WHERE file_order = {int(only_order)}"
-    _drop_temp(con, "raw_records", "stg", "rejected")
+    drop_temp(con, "raw_records", "stg", "rejected")
     con.execute(
         "CREATE TEMP VIEW raw_records AS SELECT record_key AS record_no,"
         f" * EXCLUDE (record_key, file_path, file_order, line_no) FROM chunk{where}"

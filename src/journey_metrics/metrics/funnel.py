@@ -738,8 +738,7 @@ def _collect_drivers(ctx: ReportContext) -> dict[str, Any]:
     and with not converting, among items at least MIN_CORRELATE_ENTRANTS persons had."""
     framework = ctx.framework(ctx.settings.journey_framework)
     prepare_population(ctx.con, Segment(), ctx.as_of)
-    # the chains `run` keeps are those of the built-in frameworks (marts.refresh)
-    stored = ctx.stored_chains and any(f is framework for f in ctx.frameworks)
+    stored = ctx.chains_stored(framework)
     rows = [r for r in correlate_rows(ctx.con, FunnelQuery(framework, framework.window_delta,
                                                            ctx.as_of, stored_chain=stored))
             if r["group"] == "all"

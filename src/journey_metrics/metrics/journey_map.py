@@ -216,8 +216,7 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
 
     journey = ctx.framework(ctx.settings.journey_framework)
     names = [s.name for s in journey.stages]
-    # the chains `run` keeps are those of the built-in frameworks (marts.refresh)
-    stored = ctx.stored_chains and any(f is journey for f in ctx.frameworks)
+    stored = ctx.chains_stored(journey)
     prepare_population(ctx.con, Segment(), ctx.as_of)
     cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of,
                                               stored_chain=stored), names)

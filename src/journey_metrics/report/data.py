@@ -40,6 +40,11 @@ class ReportContext:
         found = next((f for f in self.frameworks if f.name == name), None)
         return found or load_framework(name)
 
+    def chains_stored(self, framework: Framework) -> bool:
+        """Whether `framework`'s default funnel may read the stored chains: `run` keeps those
+        of the built-in frameworks (marts.refresh), which are `frameworks`."""
+        return self.stored_chains and any(f is framework for f in self.frameworks)
+
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     from journey_metrics.sql import used_parameters

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from journey_metrics.config import FileKind
+from journey_metrics.db import drop_temp
 from journey_metrics.sql import quote_external_name, quote_identifier
 from journey_metrics.staging import empty_raw_records
 
@@ -31,7 +32,7 @@ class FileReadError(Exception):
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
     """Create TEMP table (or view) `raw_records` from `path` according to the kind's reader."""
-    drop_raw_records(con)
+    drop_temp(con, "raw_records", "raw_lines")
     try:
         if _is_empty(path):
             empty_raw_records(con, kind, "raw_records")
@@ -45,14 +46,6 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         raise FileReadError(_first_line(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise FileReadError(f"cannot read file: {exc}") from None
-
-
-def drop_raw_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what a reader left: `raw_records` (a table, or a view over `raw_lines`)."""
-    views = con.execute("SELECT count(*) FROM duckdb_views()"
-                        " WHERE temporary AND view_name = 'raw_records'").fetchall()[0][0]
-    con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS raw_records")
-    con.execute("DROP TABLE IF EXISTS raw_lines")
 
 
 def _first_line(exc: BaseException) -> str:
