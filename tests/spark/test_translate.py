@@ -80,9 +80,30 @@ class Recording:
     def execute(self, sql: str, params: Any = None) -> Any:
         from journey_metrics.engines.spark import plan
 
-        plan(sql)  # raises TranslationError when there is no faithful Spark form
+        kind, _, lifted, _ = plan(sql)  # TranslationError when there is no faithful Spark form
         self._seen.append(sql)
+        if lifted:  # run as Spark will: the lifted CTEs first, each once (engines/spark._lift)
+            return self._lifted(sql, params)
         return self._con.execute(sql, params) if params else self._con.execute(sql)
+
+    def _lifted(self, sql: str, params: Any) -> Any:
+        import sqlglot
+
+        from journey_metrics.engines.spark import _CREATE, _lift
+
+        create = _CREATE.match(sql)
+        query = create.group(3) if create else sql
+        lifted, rest = _lift(sqlglot.parse_one(query, read="duckdb"))
+        for name, body in lifted:
+            self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {body.sql('duckdb')}", params)
+        text = rest.sql("duckdb")
+        if create:
+            text = f"CREATE OR REPLACE TEMP {create.group(1)} {create.group(2)} AS {text}"
+        return self._run(text, params)
+
+    def _run(self, sql: str, params: Any) -> Any:
+        used = {k: v for k, v in dict(params or {}).items() if re.search(rf"\${k}\b", sql)}
+        return self._con.execute(sql, used) if used else self._con.execute(sql)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
@@ -153,3 +174,35 @@ def test_every_mart_is_covered() -> None:
         if not any(re.search(pattern, s, re.DOTALL) for s in statements):
             uncovered.append(str(path.relative_to(SQL)))
     assert uncovered == [], "marts no command exercises (add an example or list them)"
+
+
+def test_a_materialized_cte_read_twice_is_lifted_once() -> None:
+    """Spark inlines a CTE at each reference: `_lift` computes the MATERIALIZED ones read more
+    than once first, with the CTEs they read, and points the statement at them."""
+    import sqlglot
+
+    from journey_metrics.engines.spark import _lift
+
+    sql = ("WITH base AS (SELECT 1 AS x), twice AS MATERIALIZED (SELECT x FROM base), "
+           "once AS MATERIALIZED (SELECT x FROM twice), "
+           "again AS MATERIALIZED (SELECT a.x FROM twice AS a JOIN twice USING (x)) "
+           "SELECT * FROM once, again, again AS b")
+    lifted, rest = _lift(sqlglot.parse_one(sql, read="duckdb"))
+    names = [name for name, _ in lifted]
+    assert [n.split("_", 3)[-1] for n in names] == ["twice", "again"]
+    assert lifted[0][1].sql("duckdb") == "WITH base AS (SELECT 1 AS x) SELECT x FROM base"
+    assert lifted[1][1].sql("duckdb") == (
+        f"SELECT a.x FROM {names[0]} AS a JOIN {names[0]} AS twice USING (x)")
+    assert rest.sql("duckdb") == (
+        "WITH base AS (SELECT 1 AS x), "  # kept: unread, as any CTE a statement does not read
+        f"once AS MATERIALIZED (SELECT x FROM {names[0]} AS twice) "
+        f"SELECT * FROM once, {names[1]} AS again, {names[1]} AS b")
+
+
+def test_a_statement_without_materialized_ctes_is_unchanged() -> None:
+    import sqlglot
+
+    from journey_metrics.engines.spark import _lift
+
+    tree = sqlglot.parse_one("WITH a AS (SELECT 1 AS x) SELECT * FROM a, a AS b", read="duckdb")
+    assert _lift(tree) == ([], tree)

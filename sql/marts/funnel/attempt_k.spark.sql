@@ -1,7 +1,7 @@
 -- attempt_k, the Spark variant (CONTRACT §12; meaning and snippets as attempt_k.sql, but the
 -- window as $window, an interval, where attempt_k.sql takes $window_us): the ASOF join "first stage-[[k]] event after the attempt's step [[prev]]" in its
 -- portable window form (the next stage-[[k]] position after each stage event, then equi-joins).
-attempt_[[k]] AS (
+attempt_[[k]] AS MATERIALIZED (
     SELECT a.*,
         CASE WHEN s.occurred_at <= a.start_at + $window [[within]] THEN s.pos END AS pos_[[k]],
         CASE WHEN s.occurred_at <= a.start_at + $window [[within]] THEN s.occurred_at END

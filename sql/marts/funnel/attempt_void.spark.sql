@@ -3,7 +3,7 @@
 -- its portable window form. Step-[[i]] times and exclusion events in one time order (at an equal
 -- time the event first: the join is strict), the earliest event time among the following rows,
 -- then an equi-join back on (person, step-[[i]] time).
-void_[[r]] AS (
+void_[[r]] AS MATERIALIZED (
     SELECT a.*,
         coalesce(CASE WHEN a.t_[[j]] IS NOT NULL THEN x.next_at < a.t_[[j]]
                       ELSE x.next_at <= a.start_at + $window END, false) AS void_[[r]]

@@ -3,7 +3,7 @@
 -- window form. Level rows and stage-[[k]] events in one position order (at an equal position the
 -- event first: the join is strict), the latest level position among the preceding rows, then an
 -- equi-join to that level row (one per person and position).
-level_[[k]] AS (
+level_[[k]] AS MATERIALIZED (
     SELECT e.person_no, e.pos, b.start_pos, b.start_at
     FROM (
         SELECT person_no, pos, occurred_at, is_event,

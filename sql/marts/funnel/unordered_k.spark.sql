@@ -3,7 +3,7 @@
 -- portable window form. Starts and stage-[[k]] events in one time order (at an equal time the
 -- start first: the join includes equal times), the earliest event time among the following rows,
 -- then an equi-join back on (person, start).
-unordered_[[k]] AS (
+unordered_[[k]] AS MATERIALIZED (
     SELECT a.*, coalesce(n.next_at <= a.start_at + $window, false) AS h[[k]]
     FROM unordered_[[prev]] AS a
     LEFT JOIN (
