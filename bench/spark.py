@@ -333,7 +333,7 @@ def write(size: str, result: dict[str, Any]) -> None:
     (RESULTS / f"{size}.json").write_text(json.dumps(result, indent=2))
 
 
-def bench_size(size: str, repeat: int) -> dict[str, Any]:
+def bench_size(size: str, repeat: int, ingest: bool = True) -> dict[str, Any]:
     prepared = prepare(size)
     work = CACHE / f"spark-{size}"
     lake = str(work / "lake")
@@ -370,7 +370,15 @@ def bench_size(size: str, repeat: int) -> dict[str, Any]:
         results["scale_out"] = scale_out(per_command, int(prepared["events"]))
         write(size, {**results, "complete": False})  # what is measured so far, if stopped
     ingest_metrics = None
-    if spark_ingest_available():
+    earlier = RESULTS / f"{size}.json"
+    if not ingest and earlier.exists():  # --keep-ingest: the last measured ingest stays
+        kept = json.loads(earlier.read_text())
+        for key in ("ingest_pair", "ingest_spark", "ingest_ratio"):
+            if kept.get(key) is not None:
+                results[key] = kept[key]
+        spark_ingest = results.get("ingest_spark") or {}
+        ingest_metrics = spark_ingest.get("spark_metrics")
+    elif spark_ingest_available():
         log(f"{size}: Spark ingest")
         target = work / "lake-spark"
         shutil.rmtree(target, ignore_errors=True)
@@ -441,6 +449,9 @@ def main() -> None:
     parser.add_argument("--ingest-only", action="store_true",
                         help="time only the two ingests (DuckDB `run`, Spark `run --engine "
                              "spark`) back to back, into the size's existing results")
+    parser.add_argument("--keep-ingest", action="store_true",
+                        help="time the metric commands only; the size's last measured "
+                             "ingest stays in its results")
     parser.add_argument("--fixed-cost-only", action="store_true",
                         help="only measure a command's cost on a tiny lake")
     args = parser.parse_args()
@@ -453,7 +464,7 @@ def main() -> None:
         log(f"fixed cost (load {load_average():.1f})")
         fixed_cost()
     for size in [] if args.fixed_cost_only or args.ingest_only else args.sizes.split(","):
-        write(size, bench_size(size, args.repeat))
+        write(size, bench_size(size, args.repeat, ingest=not args.keep_ingest))
         log(f"{size}: written to {RESULTS / f'{size}.json'}")
     if not args.no_report:
         subprocess.run([sys.executable, str(ROOT / "bench" / "spark_report.py")], check=True)

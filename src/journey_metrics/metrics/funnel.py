@@ -262,9 +262,33 @@ def fast_chain_ctes(stage_count: int, entry: Entry, *, by_time: bool = False) ->
     pos_1 = "" if by_time else " start_pos AS pos_1,"
     ctes.append(f"chain_1 AS (SELECT person_no, level, start_at,{pos_1} start_at AS t_1"
                 " FROM person_levels)")
-    ctes += [fill_snippets(f"marts/funnel/step_k{variant}.sql", k=k, prev=k - 1)
-             for k in ks[1:]]
+    if _ENGINE.get() == "spark" and not by_time:
+        ctes += _spark_steps(stage_count)
+    else:
+        ctes += [fill_snippets(f"marts/funnel/step_k{variant}.sql", k=k, prev=k - 1)
+                 for k in ks[1:]]
     ctes.append(f"chain AS (SELECT * FROM chain_{stage_count})")
+    return ctes
+
+
+def _spark_steps(stage_count: int) -> list[str]:
+    """The chain's steps 2..n on Spark, which has no ASOF join: every stage event's later steps
+    by stacked windows over one sort (step_tail_k.spark.sql, from the last stage back), then one
+    join at each chain's first step (steps.spark.sql)."""
+    if stage_count < 2:
+        return []
+    later = ("OVER (PARTITION BY person_no ORDER BY pos DESC"
+             " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
+    ctes = []
+    for k in range(stage_count, 1, -1):
+        columns = [f"min(CASE WHEN m{k} THEN occurred_at END) {later} AS after_{k}_{k}"]
+        columns += [f"min(CASE WHEN m{k} THEN after_{k + 1}_{j} END) {later} AS after_{k}_{j}"
+                    for j in range(k + 1, stage_count + 1)]
+        source = "stage_events" if k == stage_count else f"tail_{k + 1}"
+        ctes.append(fill_snippets("marts/funnel/step_tail_k.spark.sql", k=k, prev=k - 1,
+                                  columns=", ".join(columns), source=source))
+    steps = ", ".join(f"t.after_2_{j} AS t_{j}" for j in range(2, stage_count + 1))
+    ctes.append(fill_snippets("marts/funnel/steps.spark.sql", last=stage_count, steps=steps))
     return ctes
 
 
