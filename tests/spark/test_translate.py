@@ -81,7 +81,7 @@ class Recording:
     def execute(self, sql: str, params: Any = None) -> Any:
         from journey_metrics.engines.spark import plan
 
-        kind, _, lifted, _ = plan(sql)  # TranslationError when there is no faithful Spark form
+        _, _, lifted, _ = plan(sql)  # TranslationError when there is no faithful Spark form
         self._seen.append(sql)
         if lifted:  # run as Spark will: the lifted CTEs first, each once (engines/spark._lift)
             return self._lifted(sql, params)

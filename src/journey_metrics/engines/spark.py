@@ -274,7 +274,8 @@ def _lift(tree: Any) -> tuple[list[tuple[str, Any]], Any]:
     from sqlglot import exp
 
     with_ = tree.args.get("with_")
-    if with_ is None or not any(c.args.get("materialized") for c in with_.expressions):
+    if (with_ is None or with_.args.get("recursive")  # a recursive CTE reads itself
+            or not any(c.args.get("materialized") for c in with_.expressions)):
         return [], tree
     tree = tree.copy()
     with_ = tree.args["with_"]
