@@ -95,19 +95,6 @@ fields AS (
         END AS survey
     FROM parsed
 ),
-trait_messages AS (
-    -- The identify and group messages, parsed again from the raw lines for their traits: read
-    -- from `parsed`, this join made Spark parse every record twice. A line can hold such a
-    -- message only if it names the type literally or holds a backslash (the \u escape is the
-    -- only JSON escape that writes a letter), so the other lines are skipped unparsed; the
-    -- fields are the same json_tuple's as in `extracted`.
-    SELECT r.record_no, m.message_type, m.traits_text, m.group_text,
-           try_parse_json(r.raw) IS NULL AS invalid_json
-    FROM raw_records AS r
-    LATERAL VIEW json_tuple(r.raw, 'type', 'traits', 'groupId') m
-        AS message_type, traits_text, group_text
-    WHERE r.raw LIKE '%identify%' OR r.raw LIKE '%group%' OR instr(r.raw, '\\') > 0
-),
 trait_entries AS (
     -- CONTRACT §6: identify traits, and group traits as group_<key> plus group_id; one row per
     -- key (a SQL function cannot run inside a lambda), gathered back in key order below
@@ -123,7 +110,7 @@ trait_entries AS (
                                (k, v) -> k <> 'id'),
                     map('id', jm_blank_to_null(group_text)))
             END AS trait_map
-        FROM trait_messages
+        FROM parsed
         WHERE message_type IN ('identify', 'group') AND NOT invalid_json
     ) AS m
     LATERAL VIEW posexplode(map_entries(m.trait_map)) e AS pos, entry
