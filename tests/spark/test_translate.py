@@ -103,7 +103,9 @@ class Recording:
         return self._run(text, params)
 
     def _run(self, sql: str, params: Any) -> Any:
-        used = {k: v for k, v in dict(params or {}).items() if re.search(rf"\${k}\b", sql)}
+        from journey_metrics.sql import used_parameters
+
+        used = used_parameters(sql, dict(params or {}))
         return self._con.execute(sql, used) if used else self._con.execute(sql)
 
     def __getattr__(self, name: str) -> Any:
