@@ -25,13 +25,18 @@ FROM batch_accepted AS b
 WHERE b.is_event;
 
 -- The first copy of each (source, event id) in the batch (file order, then record number) is
--- new unless the lake holds the id already; every other copy is a duplicate.
+-- new unless the lake holds the id already; every other copy is a duplicate. The first copy
+-- comes from a window, not an aggregate joined back: one shuffle and sort of the wide rows,
+-- which the join with the lake's ids reuses (first_at and first_hash stay as columns).
 CREATE OR REPLACE TEMP VIEW jm_candidates AS
-WITH firsts AS (
-    SELECT source, event_id, min(struct(file_order, record_no)) AS first_at,
-           min_by(content_hash, struct(file_order, record_no)) AS first_hash
-    FROM jm_accepted
-    GROUP BY source, event_id
+WITH ranked AS (
+    SELECT
+        a.*,
+        min(struct(a.file_order, a.record_no)) OVER by_id AS first_at,
+        min_by(a.content_hash, struct(a.file_order, a.record_no)) OVER by_id AS first_hash
+    FROM jm_accepted AS a
+    WHERE a.event_id IS NOT NULL  -- (validation rejects an event without one)
+    WINDOW by_id AS (PARTITION BY a.source, a.event_id)
 ),
 existing AS (
     SELECT e.source, e.event_id, min(e.content_hash) AS content_hash
@@ -41,12 +46,11 @@ existing AS (
     GROUP BY e.source, e.event_id
 )
 SELECT
-    a.*,
-    struct(a.file_order, a.record_no) = f.first_at AND x.event_id IS NULL AS is_new,
-    coalesce(x.content_hash, f.first_hash) AS kept_hash
-FROM jm_accepted AS a
-JOIN firsts AS f ON a.source = f.source AND a.event_id = f.event_id
-LEFT JOIN existing AS x ON a.source = x.source AND a.event_id = x.event_id;
+    r.*,
+    struct(r.file_order, r.record_no) = r.first_at AND x.event_id IS NULL AS is_new,
+    coalesce(x.content_hash, r.first_hash) AS kept_hash
+FROM ranked AS r
+LEFT JOIN existing AS x ON r.source = x.source AND r.event_id = x.event_id;
 
 -- Conflicts (same id, other content), once per (file, record, content).
 CREATE OR REPLACE TEMP VIEW jm_new_conflicts AS

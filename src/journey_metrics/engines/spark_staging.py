@@ -189,12 +189,20 @@ def _first_line(exc: BaseException) -> str:
 
 # --- readers: file -> (file_order, record_no, raw[, csv columns, extra_fields]) ----------------
 
+def _small(frame: Any) -> Any:
+    """A frame of a row per input file, marked for broadcast: Spark cannot size a frame made
+    from Python rows and would otherwise shuffle every record to join it."""
+    from pyspark.sql import functions as F
+
+    return F.broadcast(frame)
+
+
 def _names(session: Any, files: list[SparkInputFile]) -> Any:
     """(file_name, file_order) of the files: Spark's `_metadata.file_name` names a file."""
     rows = [(posixpath.basename(f.location.rstrip("/")), f.file_order) for f in files]
     if len({name for name, _ in rows}) != len(rows):
         raise UsageError("spark staging: two input files of one source share a file name")
-    return session.createDataFrame(rows, "file_name STRING, file_order INT")
+    return _small(session.createDataFrame(rows, "file_name STRING, file_order INT"))
 
 
 def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
@@ -223,7 +231,9 @@ def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
             FROM blocks
         ),
         numbered AS (
-            SELECT f.file_order, o.lines_before + (l.mid - o.first_mid) + 1 AS line_no, l.raw
+            -- a row per file block: broadcast, so the lines stream through without a shuffle
+            SELECT /*+ BROADCAST(o) */
+                   f.file_order, o.lines_before + (l.mid - o.first_mid) + 1 AS line_no, l.raw
             FROM jm_stage_lines AS l
             JOIN offsets AS o ON o.file_name = l.file_name AND o.block = l.block
             JOIN jm_stage_names AS f ON f.file_name = l.file_name
@@ -358,28 +368,27 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     keyed = raw.withColumn("record_no", F.col("file_order").cast("bigint") * KEY_SPAN
                            + F.col("record_no")).drop("file_order")
     keyed.createOrReplaceTempView("raw_records")
-    session.createDataFrame(
+    _small(session.createDataFrame(
         [(f.file_order, f.relative) for f in files], "file_order INT, file_path STRING"
-    ).createOrReplaceTempView("jm_stage_files")
+    )).createOrReplaceTempView("jm_stage_files")
     args = {"tz": source.timezone, "traits": list(source.traits)}
     staged = session.sql(model_sql, args={k: v for k, v in args.items() if f":{k}" in model_sql})
-    staged = cut_lineage(staged, f"staged-{model}")  # staged once: read by both outputs
+    staged.createOrReplaceTempView("jm_stage_model")
+    # each row's own reasons are computed on the way into the copy, so the records to quarantine
+    # come from a filtered scan of it (a record fails as a whole: the least staging reason of
+    # its rows, else the least validation reason)
+    staged = cut_lineage(session.sql(f"SELECT *, {_VALIDATION} AS check_reason"
+                                     " FROM jm_stage_model"), f"staged-{model}")
     staged.createOrReplaceTempView("jm_stage_staged")
     keyed.createOrReplaceTempView("jm_stage_raw")
-    rejected_keys = session.sql(f"""
-        WITH by_staging AS (
-            SELECT record_no, min(reject_reason) AS reason FROM jm_stage_staged
-            WHERE reject_reason IS NOT NULL GROUP BY record_no
-        ),
-        by_checks AS (
-            SELECT s.record_no, min({_VALIDATION}) AS reason
-            FROM jm_stage_staged AS s LEFT ANTI JOIN by_staging AS b USING (record_no)
-            GROUP BY s.record_no
-        )
-        SELECT record_no, reason FROM by_staging
-        UNION ALL
-        SELECT record_no, reason FROM by_checks WHERE reason IS NOT NULL
-    """)
+    # copied too: both outputs read it, and a small copy's size lets Spark broadcast it into
+    # their joins instead of shuffling every staged row or raw record
+    rejected_keys = cut_lineage(session.sql("""
+        SELECT record_no, coalesce(min(reject_reason), min(check_reason)) AS reason
+        FROM jm_stage_staged
+        WHERE reject_reason IS NOT NULL OR check_reason IS NOT NULL
+        GROUP BY record_no
+    """), f"rejected-{model}")
     rejected_keys.createOrReplaceTempView("jm_stage_rejected")
     present = set(staged.columns)
     parts = []
