@@ -127,16 +127,18 @@ LEFT ANTI JOIN jm_lake_quarantine AS q
    AND q.raw_hash = r.raw_hash
 WHERE r.record_no IS NOT NULL;
 
--- Per-file outcome for the manifest and the summary (records: raw records staged).
+-- Per-file outcome for the manifest and the summary (records: raw records staged). A record is
+-- accepted or quarantined, never both, and quarantined once: its file's records are the
+-- accepted ones plus the quarantined ones (one pass over the accepted rows, not two).
 CREATE OR REPLACE TEMP VIEW jm_batch_counts AS
 SELECT
     f.source,
     f.file_path,
-    coalesce(n.records, 0) AS records,
+    coalesce(a.records, 0) + coalesce(r.quarantined, 0) AS records,
     coalesce(c.events, 0) AS events,
     coalesce(c.duplicates, 0) AS duplicates,
     coalesce(r.quarantined, 0) AS quarantined,
-    coalesce(i.identity_records, 0) AS identity_records
+    coalesce(a.identity_records, 0) AS identity_records
 FROM batch_files AS f
 LEFT JOIN (
     SELECT source, file_path, count_if(is_new) AS events, count_if(NOT is_new) AS duplicates
@@ -147,16 +149,8 @@ LEFT JOIN (
     WHERE record_no IS NOT NULL GROUP BY source, file_path
 ) AS r ON r.source = f.source AND r.file_path = f.file_path
 LEFT JOIN (
-    SELECT source, file_path, count(*) AS identity_records
-    FROM (SELECT source, file_path, record_no FROM batch_accepted
-          GROUP BY source, file_path, record_no HAVING NOT bool_or(is_event)) AS x
+    SELECT source, file_path, count(*) AS records, count_if(NOT has_event) AS identity_records
+    FROM (SELECT source, file_path, record_no, bool_or(is_event) AS has_event
+          FROM batch_accepted GROUP BY source, file_path, record_no) AS x
     GROUP BY source, file_path
-) AS i ON i.source = f.source AND i.file_path = f.file_path
-LEFT JOIN (
-    SELECT source, file_path, count(DISTINCT record_no) AS records
-    FROM (SELECT source, file_path, record_no FROM batch_accepted
-          UNION ALL
-          SELECT source, file_path, record_no FROM batch_rejected WHERE record_no IS NOT NULL
-         ) AS y
-    GROUP BY source, file_path
-) AS n ON n.source = f.source AND n.file_path = f.file_path
+) AS a ON a.source = f.source AND a.file_path = f.file_path

@@ -160,6 +160,7 @@ def test_connect_cuts_lineage_into_the_run_folder(connect_url: str, tmp_path: Pa
     from journey_metrics.engines.spark import (
         CHECKPOINT_CONF,
         checkpoints,
+        copy_location,
         cut_lineage,
         spark_session,
     )
@@ -171,8 +172,15 @@ def test_connect_cuts_lineage_into_the_run_folder(connect_url: str, tmp_path: Pa
     with checkpoints(session, str(folder), lambda: shutil.rmtree(folder, ignore_errors=True)):
         cut = cut_lineage(session.sql(query), "numbers")
         assert list(folder.glob("*-numbers/*.parquet"))
+        # the copy's folder, which `run` moves into the lake instead of writing the rows again
+        location = copy_location(cut)
+        assert location is not None
+        assert location.endswith("-numbers")
+        assert copy_location(session.sql(query)) is None
+        assert copy_location(cut.select("id")) is None  # another frame: not the copy
         assert sorted(cut.collect()) == sorted(session.sql(query).collect())
         assert [(f.name, f.dataType) for f in cut.schema.fields] == [
             (f.name, f.dataType) for f in session.sql(query).schema.fields]
     assert not folder.exists()
     assert session.conf.get(CHECKPOINT_CONF, None) is None
+    assert copy_location(cut) is None  # forgotten when the block ends

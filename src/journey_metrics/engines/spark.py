@@ -424,6 +424,8 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Any:
 # The session setting naming the folder where cut_lineage writes (set by `checkpoints()`).
 CHECKPOINT_CONF = "journey_metrics.checkpoint.dir"
 _CHECKPOINT_SEQUENCE = itertools.count(1)
+# The Parquet copies cut_lineage made within the current `checkpoints` block: id -> (frame, path).
+_COPIES: dict[int, tuple[Any, str]] = {}
 
 
 def cut_lineage(frame: Any, name: str) -> Any:
@@ -440,10 +442,20 @@ def cut_lineage(frame: Any, name: str) -> Any:
     if folder:
         path = f"{folder.rstrip('/')}/{next(_CHECKPOINT_SEQUENCE):05d}-{name}"
         frame.write.mode("error").parquet(path)  # "errorifexists": not on Connect
-        return session.read.schema(frame.schema).parquet(path)
+        copy = session.read.schema(frame.schema).parquet(path)
+        _COPIES[id(copy)] = (copy, path)
+        return copy
     if session.conf.get("spark.checkpoint.dir", None):
         return frame.checkpoint()
     return frame.localCheckpoint()
+
+
+def copy_location(frame: Any) -> str | None:
+    """Where `cut_lineage` wrote `frame` as Parquet (within `checkpoints`), else None: a caller
+    that needs those rows as a dataset of its own can move the folder instead of writing it
+    again."""
+    entry = _COPIES.get(id(frame))
+    return entry[1] if entry is not None and entry[0] is frame else None
 
 
 def union_all(session: Any, frames: list[Any], columns: Sequence[tuple[str, str]]) -> Any:
@@ -465,6 +477,7 @@ def checkpoints(session: Any, folder: str, remove: Callable[[], None]) -> Iterat
         yield
     finally:
         session.conf.unset(CHECKPOINT_CONF)
+        _COPIES.clear()
         remove()
 
 

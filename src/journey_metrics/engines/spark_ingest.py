@@ -36,7 +36,7 @@ from typing import Any
 from journey_metrics.channels import BUILT_IN, ChannelRules, spark_function
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.lake import dataset_name
-from journey_metrics.engines.spark import checkpoints, cut_lineage, union_all
+from journey_metrics.engines.spark import checkpoints, copy_location, cut_lineage, union_all
 from journey_metrics.engines.spark_staging import (
     REJECTED_COLUMNS,
     SparkInputFile,
@@ -570,11 +570,12 @@ def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: 
                     result.status, result.reason = "failed", row[2]
     _batch_files(session, planned)
     params = {"run_id": run_id}
+    views: dict[str, Any] = {}  # the views by name (a copied one is the copy's own frame)
     for name, query in _statements("spark_ingest/load_batch.spark.sql").items():
         frame = _sql(session, query, params)
         if name in ("jm_candidates", "jm_all_links"):
             frame = cut_lineage(frame, name)
-        _view(frame, name)
+        views[name] = _view(frame, name)
     counts = {
         (str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
         for r in session.sql("SELECT * FROM jm_batch_counts").collect()
@@ -586,25 +587,25 @@ def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: 
                  result.identity_records) = counts.get((result.source, result.file_path),
                                                        (0, 0, 0, 0, 0))
     all_events = session.table("jm_lake_events").unionByName(session.table("jm_new_events"))
-    _view(cut_lineage(all_events, "jm_all_events"), "jm_all_events")
+    views["jm_all_events"] = _view(cut_lineage(all_events, "jm_all_events"), "jm_all_events")
     all_traits = session.table("jm_lake_traits").unionByName(session.table("jm_new_traits"))
     _view(all_traits, "jm_all_traits")
     _stitch(session)
     for name, query in _statements("spark_ingest/lake_tables.spark.sql").items():
         frame = _sql(session, query, params)
-        if name == "jm_out_persons":
+        if name in ("jm_out_persons", "jm_out_events"):  # read by the data tests and written
             frame = cut_lineage(frame, name)
-        _view(frame, name)
+        views[name] = _view(frame, name)
     check_data(session)
     manifest = _manifest(session, planned, run_id, counts)
     datasets: dict[str, Any] = {
-        f"{STATE}/{dataset_name('events')}": session.table("jm_all_events"),
-        f"{STATE}/{dataset_name('links')}": session.table("jm_all_links"),
+        f"{STATE}/{dataset_name('events')}": views["jm_all_events"],
+        f"{STATE}/{dataset_name('links')}": views["jm_all_links"],
         f"{STATE}/{dataset_name('traits')}": session.table("jm_all_traits"),
         f"{STATE}/{dataset_name('conflicts')}": session.table("jm_lake_conflicts").unionByName(
             session.table("jm_new_conflicts")),
-        dataset_name("events"): session.table("jm_out_events"),
-        dataset_name("persons"): session.table("jm_out_persons"),
+        dataset_name("events"): views["jm_out_events"],
+        dataset_name("persons"): views["jm_out_persons"],
         dataset_name("traits"): session.table("jm_out_traits"),
         dataset_name("identity"): session.table("jm_out_identity"),
         dataset_name("quarantine"): session.table("jm_lake_quarantine").unionByName(
@@ -711,10 +712,21 @@ def _commit(fs: LakeFS, run_id: str, datasets: dict[str, Any], marker: str,
             fail_after: Callable[[str], None] | None) -> None:
     """Write every dataset and the marker under _jm_pending/<run>/new/, then the commit file,
     then swap (the marker last: it names the channel rules the swapped datasets follow)."""
+    # a dataset that is already one of the run's Parquet copies (engines.spark.cut_lineage) is
+    # moved, not written again; after the writes, which may still read it
+    moves = {name: copy_location(frame) for name, frame in datasets.items()}
     for name, frame in datasets.items():
-        frame.write.mode("overwrite").parquet(fs.url(PENDING, run_id, "new", name))
-        if fail_after is not None:
-            fail_after(f"write:{name}")
+        if moves[name] is None:
+            frame.write.mode("overwrite").parquet(fs.url(PENDING, run_id, "new", name))
+            if fail_after is not None:
+                fail_after(f"write:{name}")
+    for name, location in moves.items():
+        if location is not None:
+            fs.mkdirs(PENDING, run_id, "new", *_final(name)[:-1])
+            fs.rename((PENDING, run_id, CHECKPOINTS, location.rstrip("/").rsplit("/", 1)[-1]),
+                      (PENDING, run_id, "new", *_final(name)))
+            if fail_after is not None:
+                fail_after(f"write:{name}")
     fs.write_text(marker, PENDING, run_id, "new", LAKE_MARKER)
     names = [*datasets, LAKE_MARKER]
     fs.write_text(json.dumps({"run_id": run_id, "datasets": names}), PENDING, run_id, COMMITTED)
