@@ -25,18 +25,19 @@ FROM batch_accepted AS b
 WHERE b.is_event;
 
 -- The first copy of each (source, event id) in the batch (file order, then record number) is
--- new unless the lake holds the id already; every other copy is a duplicate. The first copy
--- comes from a window, not an aggregate joined back: one shuffle and sort of the wide rows,
--- which the join with the lake's ids reuses (first_at and first_hash stay as columns).
-CREATE OR REPLACE TEMP VIEW jm_candidates AS
+-- new unless the lake holds the id already; every other copy is a duplicate. Which copies are
+-- not new is found over narrow rows (a window per id), and copied (spark_ingest.py): mostly
+-- few rows, whose known size lets Spark broadcast them into the wide rows' join instead of
+-- shuffling and sorting every accepted event.
+CREATE OR REPLACE TEMP VIEW jm_not_new AS
 WITH ranked AS (
     SELECT
-        a.*,
-        min(struct(a.file_order, a.record_no)) OVER by_id AS first_at,
-        min_by(a.content_hash, struct(a.file_order, a.record_no)) OVER by_id AS first_hash
-    FROM jm_accepted AS a
-    WHERE a.event_id IS NOT NULL  -- (validation rejects an event without one)
-    WINDOW by_id AS (PARTITION BY a.source, a.event_id)
+        source, event_id, file_order, record_no,
+        min(struct(file_order, record_no)) OVER by_id AS first_at,
+        min_by(content_hash, struct(file_order, record_no)) OVER by_id AS first_hash
+    FROM jm_accepted
+    WHERE event_id IS NOT NULL  -- (validation rejects an event without one)
+    WINDOW by_id AS (PARTITION BY source, event_id)
 ),
 existing AS (
     SELECT e.source, e.event_id, min(e.content_hash) AS content_hash
@@ -45,12 +46,24 @@ existing AS (
         ON e.source = a.source AND e.event_id = a.event_id
     GROUP BY e.source, e.event_id
 )
-SELECT
-    r.*,
-    struct(r.file_order, r.record_no) = r.first_at AND x.event_id IS NULL AS is_new,
-    coalesce(x.content_hash, r.first_hash) AS kept_hash
+SELECT DISTINCT r.source, r.event_id, r.file_order, r.record_no,
+       coalesce(x.content_hash, r.first_hash) AS kept_hash
 FROM ranked AS r
-LEFT JOIN existing AS x ON r.source = x.source AND r.event_id = x.event_id;
+LEFT JOIN existing AS x ON r.source = x.source AND r.event_id = x.event_id
+WHERE NOT (struct(r.file_order, r.record_no) = r.first_at AND x.event_id IS NULL);
+
+-- Every accepted event with is_new and kept_hash (the content the lake keeps for its id; a new
+-- event's own, which nothing reads).
+CREATE OR REPLACE TEMP VIEW jm_candidates AS
+SELECT
+    a.*,
+    n.record_no IS NULL AS is_new,
+    coalesce(n.kept_hash, a.content_hash) AS kept_hash
+FROM jm_accepted AS a
+LEFT JOIN jm_not_new AS n
+    ON n.source = a.source AND n.event_id = a.event_id AND n.file_order = a.file_order
+   AND n.record_no = a.record_no
+WHERE a.event_id IS NOT NULL;
 
 -- Conflicts (same id, other content), once per (file, record, content).
 CREATE OR REPLACE TEMP VIEW jm_new_conflicts AS
