@@ -25,51 +25,63 @@ FROM batch_accepted AS b
 WHERE b.is_event;
 
 -- The first copy of each (source, event id) in the batch (file order, then record number) is
--- new unless the lake holds the id already; every other copy is a duplicate. Which copies are
--- not new is found over narrow rows (a window per id), and copied (spark_ingest.py): mostly
--- few rows, whose known size lets Spark broadcast them into the wide rows' join instead of
--- shuffling and sorting every accepted event.
-CREATE OR REPLACE TEMP VIEW jm_not_new AS
+-- new unless the lake holds the id already; every other copy is a duplicate. The contested
+-- events (an id with more than one copy in the batch, or one the lake holds) are found over
+-- narrow rows, without the content, and copied (spark_ingest.py): few rows, whose known size
+-- lets Spark broadcast them into the wide rows' join instead of shuffling every event.
+CREATE OR REPLACE TEMP VIEW jm_contested AS
 WITH ranked AS (
     SELECT
         source, event_id, file_order, record_no,
         min(struct(file_order, record_no)) OVER by_id AS first_at,
-        min_by(content_hash, struct(file_order, record_no)) OVER by_id AS first_hash
-    FROM jm_accepted
-    WHERE event_id IS NOT NULL  -- (validation rejects an event without one)
+        count(*) OVER by_id AS copies
+    FROM batch_accepted
+    WHERE is_event AND event_id IS NOT NULL  -- (validation rejects an event without an id)
     WINDOW by_id AS (PARTITION BY source, event_id)
 ),
 existing AS (
     SELECT e.source, e.event_id, min(e.content_hash) AS content_hash
     FROM jm_lake_events AS e
-    LEFT SEMI JOIN (SELECT DISTINCT source, event_id FROM jm_accepted) AS a
+    LEFT SEMI JOIN (SELECT DISTINCT source, event_id FROM batch_accepted WHERE is_event) AS a
         ON e.source = a.source AND e.event_id = a.event_id
     GROUP BY e.source, e.event_id
 )
-SELECT DISTINCT r.source, r.event_id, r.file_order, r.record_no,
-       coalesce(x.content_hash, r.first_hash) AS kept_hash
+SELECT DISTINCT
+    r.source, r.event_id, r.file_order, r.record_no,
+    struct(r.file_order, r.record_no) = r.first_at AND x.event_id IS NULL AS is_new,
+    x.content_hash AS lake_hash
 FROM ranked AS r
 LEFT JOIN existing AS x ON r.source = x.source AND r.event_id = x.event_id
-WHERE NOT (struct(r.file_order, r.record_no) = r.first_at AND x.event_id IS NULL);
+WHERE r.copies > 1 OR x.event_id IS NOT NULL;
 
--- Every accepted event with is_new and kept_hash (the content the lake keeps for its id; a new
--- event's own, which nothing reads).
+-- Every accepted event, with is_new, and for a contested one the content the lake holds.
 CREATE OR REPLACE TEMP VIEW jm_candidates AS
 SELECT
     a.*,
-    n.record_no IS NULL AS is_new,
-    coalesce(n.kept_hash, a.content_hash) AS kept_hash
+    coalesce(n.is_new, true) AS is_new,
+    n.record_no IS NOT NULL AS contested,
+    n.lake_hash
 FROM jm_accepted AS a
-LEFT JOIN jm_not_new AS n
+LEFT JOIN jm_contested AS n
     ON n.source = a.source AND n.event_id = a.event_id AND n.file_order = a.file_order
    AND n.record_no = a.record_no
 WHERE a.event_id IS NOT NULL;
 
--- Conflicts (same id, other content), once per (file, record, content).
+-- Conflicts (same id, other content than the kept one: the lake's, else the batch's first
+-- copy's), once per (file, record, content). Every copy of a contested id is contested, so the
+-- first copy's content is found among the contested rows alone.
 CREATE OR REPLACE TEMP VIEW jm_new_conflicts AS
+WITH contested AS (
+    SELECT
+        c.*,
+        coalesce(c.lake_hash, min_by(c.content_hash, struct(c.file_order, c.record_no))
+                                  OVER (PARTITION BY c.source, c.event_id)) AS kept_hash
+    FROM jm_candidates AS c
+    WHERE c.contested
+)
 SELECT c.source, c.event_id, c.kept_hash, c.content_hash AS rejected_hash, c.file_path,
        c.record_no, :run_id AS run_id
-FROM jm_candidates AS c
+FROM contested AS c
 LEFT ANTI JOIN jm_lake_conflicts AS x
     ON x.source = c.source AND x.event_id = c.event_id AND x.file_path = c.file_path
    AND x.record_no = c.record_no AND x.rejected_hash = c.content_hash

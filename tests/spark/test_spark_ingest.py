@@ -315,3 +315,52 @@ def test_a_url_input_is_listed_by_the_cluster_file_system(env: None) -> None:
         assert [(f.relative, f.kind) for f in remote] == [
             (f.relative, f.kind) for f in local[source.name]]
         assert [f.size for f in remote] == [f.path.stat().st_size for f in local[source.name]]
+
+
+def _track(message_id: str, at: str, plan: str) -> str:
+    return json.dumps({"type": "track", "messageId": message_id, "timestamp": at,
+                       "anonymousId": "anon-1", "event": "Plan Chosen",
+                       "properties": {"plan": plan}})
+
+
+def test_duplicates_and_conflicts_are_duckdbs(env: None, tmp_path: Path) -> None:
+    """In one batch and against what the lake holds: a true duplicate is counted and dropped, a
+    re-sent id with other content is a conflict recorded once against the kept content."""
+    first = [_track("m1", "2026-01-05T10:00:00Z", "basic"),
+             _track("m1", "2026-01-05T10:00:00Z", "basic"),  # duplicate
+             _track("m2", "2026-01-05T11:00:00Z", "basic"),
+             _track("m2", "2026-01-05T11:00:00Z", "pro"),  # conflict in the batch
+             _track("m2", "2026-01-05T11:00:00Z", "pro")]  # and once more
+    second = [_track("m2", "2026-01-05T11:00:00Z", "team"),  # conflict with the lake
+              _track("m1", "2026-01-05T10:00:00Z", "basic"),  # duplicate of the lake
+              _track("m3", "2026-01-06T09:00:00Z", "basic")]
+    source = tmp_path / "input" / "web"
+    source.mkdir(parents=True)
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    summaries: dict[str, list[Any]] = {"duckdb": [], "spark": []}
+    for name, lines in (("events-2026-01-05.jsonl", first), ("events-2026-01-06.jsonl", second)):
+        (source / name).write_text("\n".join(lines) + "\n")
+        for engine, target in (("duckdb", ["--db", str(db)]),
+                               ("spark", ["--engine", "spark", "--lake", str(lake),
+                                          "--spark-master", MASTER])):
+            out = json.loads(invoke(["run", "--input", str(tmp_path / "input"), *target,
+                                     "--format", "json"]))
+            summaries[engine].append([(s["events"], s["duplicates"]) for s in out["sources"]
+                                      if s["source"] == "web"])
+    assert summaries["spark"] == summaries["duckdb"] == [[(2, 3)], [(1, 2)]]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        duck = con.sql("SELECT c.event_id, c.file_path, c.record_no, c.kept_hash = e.content_hash"
+                       " FROM _jm_conflicts AS c JOIN events AS e USING (source, event_id)"
+                       " ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    state = lake / "_jm_state"
+    spark = duckdb.sql(
+        f"SELECT c.event_id, c.file_path, c.record_no, c.kept_hash = e.content_hash"
+        f" FROM read_parquet('{_files(state, 'conflicts')}') AS c"
+        f" JOIN read_parquet('{_files(state, 'events')}') AS e USING (source, event_id)"
+        f" ORDER BY ALL").fetchall()
+    assert len(duck) == 3
+    assert all(kept for *_, kept in duck)
+    assert spark == duck

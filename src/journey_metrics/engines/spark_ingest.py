@@ -573,7 +573,7 @@ def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: 
     views: dict[str, Any] = {}  # the views by name (a copied one is the copy's own frame)
     for name, query in _statements("spark_ingest/load_batch.spark.sql").items():
         frame = _sql(session, query, params)
-        if name in ("jm_not_new", "jm_candidates", "jm_all_links"):
+        if name in ("jm_contested", "jm_candidates", "jm_all_links"):
             frame = cut_lineage(frame, name)
         views[name] = _view(frame, name)
     counts = {
