@@ -107,10 +107,13 @@ def fetch_first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
 def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     """Drop TEMP tables or views by name, whichever each is (e.g. the loader's raw_records: a
     table or a view over raw_lines while reading, a view while staging)."""
+    # the catalog functions, not information_schema (its view over them costs ~1.6x: ~0.3 s of
+    # the ~450 calls of a 1M-event load)
     existing = dict(
         con.execute(
-            "SELECT table_name, table_type FROM information_schema.tables"
-            " WHERE table_catalog = 'temp'"
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'temp'"
+            " UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views()"
+            " WHERE database_name = 'temp' AND NOT internal"
         ).fetchall()
     )
     for name in names:

@@ -7,11 +7,11 @@ hash) are skipped; a changed file is re-read and only its new events load.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -19,6 +19,7 @@ import polars as pl
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import drop_temp, fetch_first
 from journey_metrics.errors import UsageError
+from journey_metrics.file_hashes import HashesAhead
 from journey_metrics.sources.readers import FileReadError, read_file
 from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.staging import batch_accepted_ddl
@@ -123,14 +124,6 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
     return found
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # Records are staged in chunks of about this many (one query plan per chunk instead of per file:
 # planning the staging SQL costs ~80 ms, a day file of 10k records costs less than that).
 CHUNK_RECORDS = 300_000
@@ -185,6 +178,8 @@ def load_source(
     results: list[FileResult] = []
     batch_start, batch_records = 0, 0  # the current batch: files[batch_start:], its records
     chunk: _Chunk | None = None
+    manifest = _manifest(con, source)
+    hashes = HashesAhead(_changed_paths(files, manifest))
     try:
         for order, item in enumerate(files):
             if progress:
@@ -194,7 +189,7 @@ def load_source(
             ):
                 _stage_chunk(con, source, chunk)  # files of another model: stage what we have
                 chunk = None
-            result, read_ok = _read_into_batch(con, source, item, order)
+            result, read_ok = _read_into_batch(con, source, item, manifest, hashes)
             results.append(result)
             if not read_ok:
                 continue
@@ -216,6 +211,7 @@ def load_source(
             progress(source.name, len(files), len(files))
         _commit_files(con, source, run_id, files, results, batch_start)
     finally:
+        hashes.close()
         drop_temp(con, *_BATCH_TEMP_TABLES, *_FILE_TEMP_TABLES)
     for result in results:
         summary.add(result)
@@ -236,8 +232,35 @@ def _stage_together(a: FileKind, b: FileKind) -> bool:
     return a.reader != "csv" or a.columns == b.columns
 
 
+def _manifest(con: duckdb.DuckDBPyConnection, source: SourceConfig) -> dict[str, tuple[Any, ...]]:
+    """What the manifest last recorded of each of the source's files: (size, mtime, sha256)."""
+    return {str(row[0]): tuple(row[1:]) for row in con.execute(
+        "SELECT file_path, size_bytes, mtime_ns, sha256 FROM _jm_files WHERE source = ?"
+        " QUALIFY row_number() OVER (PARTITION BY file_path ORDER BY loaded_at DESC) = 1",
+        [source.name],
+    ).fetchall()}
+
+
+def _changed_paths(files: list[InputFile], manifest: dict[str, tuple[Any, ...]]) -> list[Path]:
+    """The files whose content hash `_read_into_batch` will ask for: readable, and new or with
+    another size or mtime than the manifest's (in the order they are read)."""
+    changed = []
+    for item in files:
+        if item.problem:
+            continue
+        try:
+            stat = item.path.stat()
+        except OSError:
+            continue  # _read_into_batch reports it
+        previous = manifest.get(item.relative)
+        if not previous or previous[:2] != (stat.st_size, stat.st_mtime_ns):
+            changed.append(item.path)
+    return changed
+
+
 def _read_into_batch(
-    con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile, order: int
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile,
+    manifest: dict[str, tuple[Any, ...]], hashes: HashesAhead,
 ) -> tuple[FileResult, bool]:
     """Skip an unchanged file, or read it into TEMP `raw_records`; (result, read ok)."""
     if item.problem:  # refused before anything of the file is read (not even its hash)
@@ -251,16 +274,16 @@ def _read_into_batch(
                             reason=f"cannot read file: {exc.strerror}")
         result.stat, result.sha256 = item.path.lstat(), ""
         return result, False
-    previous = fetch_first(con.execute(
-        "SELECT size_bytes, mtime_ns, sha256 FROM _jm_files"
-        " WHERE source = ? AND file_path = ? ORDER BY loaded_at DESC LIMIT 1",
-        [source.name, item.relative],
-    ))
+    previous = manifest.get(item.relative)
     result = FileResult(source.name, item.relative, "skipped")
     result.stat, result.sha256 = stat, ""
-    if previous and previous[0] == stat.st_size and previous[1] == stat.st_mtime_ns:
+    if previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
         return result, False
-    result.sha256 = file_sha256(item.path)
+    try:
+        result.sha256 = hashes.sha256(item.path)
+    except OSError as exc:  # removed or unreadable since: it fails alone (read once it changes)
+        result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
+        return result, False
     if previous and previous[2] == result.sha256:
         con.execute(
             "UPDATE _jm_files SET mtime_ns = ? WHERE source = ? AND file_path = ? AND sha256 = ?",
@@ -444,8 +467,7 @@ def _validate_slice(con: duckdb.DuckDBPyConnection, start: int, stop: int) -> No
         "SELECT record_no, is_event, event_id, event_name, occurred_at, nps_score,"
         " anonymous_id, user_id, email_hash, crm_contact_id"
         " FROM stg WHERE record_no >= $start AND record_no < $stop"
-        " AND record_no NOT IN (SELECT record_no FROM rejected)"
-        " ORDER BY record_no, event_id",
+        " AND record_no NOT IN (SELECT record_no FROM rejected)",  # any order: reasons per record
         params={"start": start, "stop": stop},
     ).pl()
     if staged.height == 0:

@@ -445,7 +445,7 @@ def _load_state(session: Any, fs: LakeFS) -> None:
 def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Planned:
     """Which files to read: unchanged ones (same size and mtime, or same content) are skipped
     (loader._read_into_batch's rules, against the lake's manifest)."""
-    from journey_metrics.loader import file_sha256
+    from journey_metrics.file_hashes import file_sha256
 
     previous = {
         str(row[0]): (int(row[1]), int(row[2]), str(row[3]))
