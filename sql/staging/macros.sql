@@ -137,20 +137,26 @@ CREATE OR REPLACE TEMP MACRO jm_survey_problem(survey, score_text) AS (
 
 -- CONTRACT §6 traits of a JSON object: its keys in snake_case (after `prefix`), values as text
 -- (emails redacted), only non-empty values of the names in `allowed`. A list of
--- {trait, value}; empty for anything but an object.
+-- {trait, value}; empty for anything but an object. The names are filtered before the values
+-- are read: most keys of an identify (email, name, ...) are not kept, and the values' redaction
+-- was most of the cost (22,876 messages of the 1M bench input: 0.55 -> 0.30 s).
 CREATE OR REPLACE TEMP MACRO jm_traits(obj, prefix, allowed) AS (
     coalesce(list_filter(
         list_transform(
-            map_entries(json_transform(CASE WHEN json_type(obj) = 'OBJECT' THEN obj END,
-                                       '"MAP(VARCHAR, JSON)"')),
-            lambda e: {'trait': prefix || jm_snake_case(e.key),
+            list_filter(
+                list_transform(
+                    map_entries(json_transform(CASE WHEN json_type(obj) = 'OBJECT' THEN obj END,
+                                               '"MAP(VARCHAR, JSON)"')),
+                    lambda e: {'trait': prefix || jm_snake_case(e.key), 'raw': e.value}),
+                lambda t: list_contains(allowed, t.trait)),
+            lambda t: {'trait': t.trait,
                        'value': jm_redact(jm_blank_to_null(
-                           CASE json_type(e.value)
-                               WHEN 'VARCHAR' THEN json_extract_string(e.value, '$')
+                           CASE json_type(t.raw)
+                               WHEN 'VARCHAR' THEN json_extract_string(t.raw, '$')
                                WHEN 'NULL' THEN NULL
-                               ELSE e.value::VARCHAR
+                               ELSE t.raw::VARCHAR
                            END))}),
-        lambda t: t.value IS NOT NULL AND list_contains(allowed, t.trait)
+        lambda t: t.value IS NOT NULL
     ), [])
 );
 
