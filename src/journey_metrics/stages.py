@@ -52,19 +52,27 @@ def _compile_any(rules: list[MatchRule], prefix: str, params: dict[str, Any]) ->
 
 
 def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:
-    parts: list[str] = []
+    columns: list[str] = []
     for column, values in (("event_name", rule.event), ("source", rule.source),
                            ("channel", rule.channel)):
         if values is not None:
             name = f"{prefix}_{column}"
             params[name] = [str(v) for v in values]
-            parts.append(f"list_contains(${name}, {column})")
+            columns.append(f"list_contains(${name}, {column})")
+    properties: list[str] = []
     for p, (prop, conditions) in enumerate(sorted(rule.where.items())):
         value_sql = f"json_extract_string(properties, {json_text_path(prop)})"
         for op, operand in sorted(conditions.items()):
             name = f"{prefix}_w{p}_{op}"
-            parts.append(_condition(op, value_sql, name, operand, params))
-    return " AND ".join(parts) if parts else "true"
+            properties.append(_condition(op, value_sql, name, operand, params))
+    if columns and properties:
+        # the properties' JSON is read only for the events the columns admit: DuckDB evaluates
+        # both sides of an AND for every row of a projection (stage flags are projected), and
+        # a JSON extraction over 10M events costs ~0.6 s (an nps_response score rule: 1.1-1.5
+        # s as an AND, 0.6-0.7 s as this CASE). A rule that does not hold is false, not NULL.
+        return (f"CASE WHEN {' AND '.join(columns)} THEN {' AND '.join(properties)}"
+                " ELSE false END")
+    return " AND ".join(columns + properties) or "true"
 
 
 def _condition(op: str, value_sql: str, name: str, operand: Any, params: dict[str, Any]) -> str:
