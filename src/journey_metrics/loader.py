@@ -252,10 +252,14 @@ def _changed_paths(files: list[InputFile], manifest: dict[str, tuple[Any, ...]])
             stat = item.path.stat()
         except OSError:
             continue  # _read_into_batch reports it
-        previous = manifest.get(item.relative)
-        if not previous or previous[:2] != (stat.st_size, stat.st_mtime_ns):
+        if not _unchanged(manifest.get(item.relative), stat):
             changed.append(item.path)
     return changed
+
+
+def _unchanged(previous: tuple[Any, ...] | None, stat: os.stat_result) -> bool:
+    """The manifest's size and mtime are the file's: skipped without reading (not even a hash)."""
+    return previous is not None and previous[:2] == (stat.st_size, stat.st_mtime_ns)
 
 
 def _read_into_batch(
@@ -277,7 +281,7 @@ def _read_into_batch(
     previous = manifest.get(item.relative)
     result = FileResult(source.name, item.relative, "skipped")
     result.stat, result.sha256 = stat, ""
-    if previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
+    if _unchanged(previous, stat):
         return result, False
     try:
         result.sha256 = hashes.sha256(item.path)
