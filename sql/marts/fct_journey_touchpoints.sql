@@ -16,22 +16,26 @@ reached AS MATERIALIZED (
     FROM (SELECT *, unnest(range(1, level + 1)) AS step FROM chain) AS x
 ),
 touched AS MATERIALIZED (
+    -- one row per person and step: the touchpoint text of the smallest event id, by arg_min
+    -- (a row_number over the joined events made DuckDB carry their wide columns, properties
+    -- included, through an arg_min of a struct: 3.5 against 2.5 s at 10M events)
     SELECT
-        x.person_no, x.step, x.level,
-        CASE WHEN x.level > x.step THEN jm_hours_between(x.reached_at, x.next_at) END AS hours,
-        e.source || ' · ' || coalesce(e.channel, '(none)') || ' · ' || coalesce(
+        x.person_no, x.step, any_value(x.level) AS level,
+        any_value(CASE WHEN x.level > x.step THEN jm_hours_between(x.reached_at, x.next_at) END)
+            AS hours,
+        arg_min(e.source || ' · ' || coalesce(e.channel, '(none)') || ' · ' || coalesce(
             nullif(e.campaign, ''),
             CASE WHEN e.event_name = 'page_view' THEN coalesce(
                 nullif(json_extract_string(e.properties, '$.path'), ''),
                 nullif(regexp_extract(json_extract_string(e.properties, '$.url'),
                                       '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*(/[^?#]*)', 1), ''))
             END,
-            e.event_name) AS touchpoint
+            e.event_name), e.event_id) AS touchpoint
     FROM reached AS x
     JOIN fct_events AS e
         ON e.person_no = x.person_no AND e.occurred_at = x.reached_at
     WHERE [[stage_match]]
-    QUALIFY row_number() OVER (PARTITION BY x.person_no, x.step ORDER BY e.event_id) = 1
+    GROUP BY x.person_no, x.step
 )
 SELECT
     p.group_name,

@@ -29,9 +29,11 @@ candidates AS (
       AND (jm_is_activity(e.event_name) OR (e.occurred_at = x.reached_at AND [[stage_match]]))
 ),
 last_touch AS MATERIALIZED (
+    -- the touchpoint text of the last candidate by arg_max (a row_number window over the
+    -- candidates sorted their wide rows: 2.65 against 2.25 s at 10M events)
     SELECT
-        person_no, step,
-        source || ' · ' || coalesce(channel, '(none)') || ' · ' || coalesce(
+        person_no, any_value(step) AS step,
+        arg_max(source || ' · ' || coalesce(channel, '(none)') || ' · ' || coalesce(
             nullif(campaign, ''),
             CASE WHEN event_name = 'page_view' THEN coalesce(
                 nullif(json_extract_string(properties, '$.path'), ''),
@@ -41,9 +43,9 @@ last_touch AS MATERIALIZED (
             -- an app screen is named by its screen (CONTRACT §1: screen name -> `screen`)
             CASE WHEN event_name = 'screen_view'
                  THEN 'screen ' || nullif(json_extract_string(properties, '$.screen'), '') END,
-            event_name) AS touchpoint
+            event_name), (occurred_at, event_id)) AS touchpoint
     FROM candidates
-    QUALIFY row_number() OVER (PARTITION BY person_no ORDER BY occurred_at DESC, event_id DESC) = 1
+    GROUP BY person_no
 )
 SELECT
     p.group_name,
