@@ -211,3 +211,14 @@ def test_a_statement_without_materialized_ctes_is_unchanged() -> None:
 
     tree = sqlglot.parse_one("WITH a AS (SELECT 1 AS x) SELECT * FROM a, a AS b", read="duckdb")
     assert _lift(tree) == ([], tree)
+
+
+def test_a_list_index_of_unknown_type_is_refused() -> None:
+    """sqlglot moves DuckDB's 1-based index to Spark's 0-based one only for an index it can type
+    as an integer: `names[item]` (a bare column) would silently read the next element."""
+    from journey_metrics.engines.spark import TranslationError, translate
+
+    with pytest.raises(TranslationError, match="index of unknown type"):
+        translate("SELECT names[item] AS n FROM t")
+    assert "names[CAST(item AS INT) + -1]" in translate("SELECT names[item::INTEGER] AS n FROM t")
+    assert "m['k']" in translate("SELECT m['k'] AS v FROM t")  # a map's key is no list index

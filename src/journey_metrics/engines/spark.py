@@ -135,6 +135,25 @@ def unsupported(tree: Any) -> list[str]:
             found.append(f"ordered aggregate {agg.sql('duckdb')[:40]}")
     for function in tree.find_all(exp.Lambda):
         found.append(f"lambda {function.sql('duckdb')[:40]}")
+    found += _untyped_indices(tree)
+    return found
+
+
+def _untyped_indices(tree: Any) -> list[str]:
+    """`list[i]` with an index whose type sqlglot cannot infer (a bare column): sqlglot moves a
+    1-based DuckDB index to Spark's 0-based one only for an index it knows to be an integer, and
+    prints any other unchanged, so `names[item]` would read the next element on Spark."""
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+
+    found = []
+    for bracket in tree.find_all(exp.Bracket):
+        if len(bracket.expressions) != 1:
+            continue
+        index = bracket.expressions[0].copy()
+        annotate_types(index, dialect="duckdb")
+        if index.type is None or index.type.this == exp.DataType.Type.UNKNOWN:
+            found.append(f"index of unknown type {bracket.sql('duckdb')[:40]} (cast it)")
     return found
 
 

@@ -788,8 +788,9 @@ def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
     prepare_population(con, Segment(), ctx.as_of)
     con.execute("CREATE OR REPLACE TEMP TABLE segment_population AS FROM population")
     chosen: list[tuple[str, list[str]]] = []  # (trait, its top values), in settings order
-    for trait in ctx.settings.persona_traits:
-        prepare_population(con, Segment(f"trait:{trait}"), ctx.as_of)
+    for i, trait in enumerate(ctx.settings.persona_traits):
+        # every trait's values come from one person_traits table (0.7 s each at 10M events)
+        prepare_population(con, Segment(f"trait:{trait}"), ctx.as_of, traits_ready=i > 0)
         top = [v for (v,) in con.execute(
             "SELECT group_name FROM population WHERE group_name NOT IN ('all', $none)"
             " GROUP BY group_name ORDER BY count(*) DESC, group_name LIMIT $n",

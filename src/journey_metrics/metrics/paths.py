@@ -105,17 +105,19 @@ def runs_sql(q: PathsQuery) -> str:
             f"WHEN {expr} THEN {k}"
             for k, expr in enumerate(compile_stages(q.framework).expressions, start=1)
         ) + " END"
-        item = f"$stage_names[{lowest}]"
+        # typed: sqlglot moves a list index to Spark's 0-based one only for a known integer
+        item, item_name = lowest, "$stage_names[item::INTEGER]"
     elif q.item == "page":
-        item = _PAGE_ITEM
+        item, item_name = _PAGE_ITEM, "item"
     else:
-        item = "event_name"
+        item, item_name = "event_name", "item"
     events = load_sql("marts/paths/events_session.sql" if q.scope == "session"
                       else "marts/paths/events_person.sql")
     return fill_snippets(
         "marts/paths/runs.sql",
         events=events,
         item=item,
+        item_name=item_name,
         keep_run=("previous_item IS DISTINCT FROM item" if q.collapse == "consecutive"
                   else "true"),
     )

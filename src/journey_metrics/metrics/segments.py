@@ -67,9 +67,12 @@ def parse_segment(by: str | None, where: tuple[str, ...] | list[str] = ()) -> Se
 
 
 def prepare_population(
-    con: duckdb.DuckDBPyConnection, segment: Segment, as_of: datetime
+    con: duckdb.DuckDBPyConnection, segment: Segment, as_of: datetime, *,
+    traits_ready: bool = False,
 ) -> None:
-    """(Re)create the TEMP view `population` for this segment and as_of."""
+    """(Re)create the TEMP view `population` for this segment and as_of. `traits_ready`: the
+    TEMP table person_traits already holds every person's traits at this as_of (a caller that
+    segments by several traits in a row computes them once)."""
     if not segment.where and segment.by in (None, "channel") and _persons_stored(con):
         con.execute("CREATE OR REPLACE TEMP VIEW population AS " + fill_snippets(
             "intermediate/int_population_persons.sql",
@@ -90,7 +93,7 @@ def prepare_population(
     params: dict[str, object] = {"as_of": as_of, "by_trait": segment.by_trait}
     for i, (name, value) in enumerate(segment.where):
         params[f"where_trait_{i}"], params[f"where_value_{i}"] = name, value
-    if traits_needed:
+    if traits_needed and not traits_ready:
         traits_sql = load_sql("intermediate/int_person_traits.sql")
         con.execute(f"CREATE OR REPLACE TEMP TABLE person_traits AS {traits_sql}",
                     used_parameters(traits_sql, params))
