@@ -305,8 +305,7 @@ def _read_into_batch(
         result.status = "failed"
         result.reason = str(exc).replace(str(item.path), item.relative)
         return result, False
-    result.status = "loaded"
-    result.records = _scalar(con, "SELECT count(*) FROM raw_records")
+    result.status = "loaded"  # its records are counted as they are copied (_append_to_chunk)
     return result, True
 
 
@@ -328,10 +327,13 @@ def _append_to_chunk(
         " ?::BIGINT * ? + record_no AS record_key, * EXCLUDE (record_no) FROM raw_records"
     )
     params = [item.relative, order, order, KEY_SPAN]
+    # the statement's row count is the file's record count: the lines view is read once (its
+    # blank-line test is a regular expression over every line)
     if chunk.files:
-        con.execute(f"INSERT INTO chunk {select}", params)
+        copied = con.execute(f"INSERT INTO chunk {select}", params).fetchall()
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params)
+        copied = con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params).fetchall()
+    result.records = int(copied[0][0])
     drop_temp(con, "raw_records", "raw_lines")  # a reader's table, or its view and lines
     chunk.files.append((item, order, result))
     chunk.records += result.records
