@@ -134,6 +134,7 @@ def test_many_small_batches_give_the_one_batch_warehouse(
     one = run_pipeline(SAMPLE, tmp_path / "one.duckdb")
     monkeypatch.setattr(loader, "CHUNK_RECORDS", 2_000)
     monkeypatch.setattr(loader, "BATCH_RECORDS", 3_000)
+    monkeypatch.setattr(loader, "GROUP_BYTES", 40_000)  # a few files read together (gzipped)
     batches = []
     commit = loader._commit_batch
     monkeypatch.setattr(loader, "_commit_batch",

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import polars as pl
@@ -20,7 +20,12 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import drop_temp, fetch_first
 from journey_metrics.errors import UsageError
 from journey_metrics.file_hashes import HashesAhead
-from journey_metrics.sources.readers import FileReadError, read_file
+from journey_metrics.sources.readers import (
+    FileReadError,
+    read_file,
+    read_lines_together,
+    reads_lines,
+)
 from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.staging import batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
@@ -134,6 +139,9 @@ CHUNK_RECORDS = 300_000
 # (docs/decisions.md). Dedupe, conflicts, traits and quarantine give the same rows in one batch or
 # many: a later batch sees the earlier ones in the warehouse.
 BATCH_RECORDS = 2_000_000
+# Line-oriented files are read together, in groups of about this many bytes (on disk), so that
+# DuckDB reads and copies them in parallel (one file is one thread's work): about a chunk.
+GROUP_BYTES = 128 * 1024 * 1024
 # A batch-unique record key: file_order * KEY_SPAN + line number (lines stay below 10^10).
 KEY_SPAN = 10_000_000_000
 
@@ -157,6 +165,9 @@ class _Chunk:
     kind: FileKind
     files: list[tuple[InputFile, int, FileResult]] = field(default_factory=list)
     records: int = 0
+    # line-oriented files to be read together (`_read_group`) before the chunk is staged
+    group: list[tuple[InputFile, int, FileResult]] = field(default_factory=list)
+    group_bytes: int = 0
 
 
 def load_source(
@@ -168,7 +179,8 @@ def load_source(
 ) -> SourceSummary:
     """Read and stage every new or changed file of a source, then load them in batches.
 
-    Files are read one by one (a file that cannot be read fails alone) and staged in chunks; the
+    Files are read one by one, line-oriented ones several at a time (GROUP_BYTES; a file that
+    cannot be read fails alone either way), and staged in chunks; the
     events, quarantine, identity links and manifest rows of a batch of whole files (about
     BATCH_RECORDS records) are written in one transaction, so a crash leaves each file either
     loaded or still to load, and a re-run loads the rest.
@@ -187,18 +199,27 @@ def load_source(
             if chunk is not None and item.kind is not None and not _stage_together(
                 chunk.kind, item.kind
             ):
+                batch_records += _read_group(con, chunk)
                 _stage_chunk(con, source, chunk)  # files of another model: stage what we have
                 chunk = None
-            result, read_ok = _read_into_batch(con, source, item, manifest, hashes)
+            result, read = _read_into_batch(con, source, item, manifest, hashes)
             results.append(result)
-            if not read_ok:
+            if read is None:
                 continue
             assert item.kind is not None
             if chunk is None:
                 chunk = _Chunk(item.kind)
-            _append_to_chunk(con, item, order, chunk, result)
-            batch_records += result.records
+            if read == "together":
+                chunk.group.append((item, order, result))
+                chunk.group_bytes += result.stat.st_size if result.stat else 0
+                if chunk.group_bytes < GROUP_BYTES:
+                    continue
+                batch_records += _read_group(con, chunk)
+            else:
+                _append_to_chunk(con, item, order, chunk, result)
+                batch_records += result.records
             if chunk.records >= CHUNK_RECORDS:
+                batch_records += _read_group(con, chunk)
                 _stage_chunk(con, source, chunk)
                 chunk = None
                 if batch_records >= BATCH_RECORDS:
@@ -206,6 +227,7 @@ def load_source(
                     _new_batch(con)
                     batch_start, batch_records = len(results), 0
         if chunk is not None:
+            _read_group(con, chunk)
             _stage_chunk(con, source, chunk)
         if progress:
             progress(source.name, len(files), len(files))
@@ -218,7 +240,8 @@ def load_source(
     return summary
 
 
-_FILE_TEMP_TABLES = ("raw_records", "raw_lines", "raw_elements", "raw_rows", "stg", "rejected")
+_FILE_TEMP_TABLES = ("raw_records", "raw_lines", "raw_elements", "raw_rows", "stg", "rejected",
+                     "raw_group_records", "raw_line_groups")
 
 
 def _stage_together(a: FileKind, b: FileKind) -> bool:
@@ -265,48 +288,58 @@ def _unchanged(previous: tuple[Any, ...] | None, stat: os.stat_result) -> bool:
 def _read_into_batch(
     con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile,
     manifest: dict[str, tuple[Any, ...]], hashes: HashesAhead,
-) -> tuple[FileResult, bool]:
-    """Skip an unchanged file, or read it into TEMP `raw_records`; (result, read ok)."""
+) -> tuple[FileResult, Literal["alone", "together"] | None]:
+    """Skip an unchanged file, or read it: (result, how). "alone": read into TEMP
+    `raw_records`; "together": a line-oriented file, to be read with the next ones of its chunk
+    (`_read_group`); None: not read (skipped or failed)."""
     if item.problem:  # refused before anything of the file is read (not even its hash)
         result = FileResult(source.name, item.relative, "failed", reason=item.problem)
         result.stat, result.sha256 = item.path.lstat(), ""
-        return result, False
+        return result, None
     try:
         stat = item.path.stat()
     except OSError as exc:  # a dangling link, a file removed meanwhile: that file fails alone
         result = FileResult(source.name, item.relative, "failed",
                             reason=f"cannot read file: {exc.strerror}")
         result.stat, result.sha256 = item.path.lstat(), ""
-        return result, False
+        return result, None
     previous = manifest.get(item.relative)
     result = FileResult(source.name, item.relative, "skipped")
     result.stat, result.sha256 = stat, ""
     if _unchanged(previous, stat):
-        return result, False
+        return result, None
     try:
         result.sha256 = hashes.sha256(item.path)
     except OSError as exc:  # removed or unreadable since: it fails alone (read once it changes)
         result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
-        return result, False
+        return result, None
     if previous and previous[2] == result.sha256:
         con.execute(
             "UPDATE _jm_files SET mtime_ns = ? WHERE source = ? AND file_path = ? AND sha256 = ?",
             [stat.st_mtime_ns, source.name, item.relative, result.sha256],
         )
-        return result, False
+        return result, None
     problem = _problem_before_reading(source, item)
     if problem:
         result.status, result.reason = "failed", problem
-        return result, False
+        return result, None
+    assert item.kind is not None
+    result.status = "loaded"  # its records are counted as they are copied into the chunk
+    if reads_lines(item.path, item.kind):
+        return result, "together"
+    return result, "alone" if _read_alone(con, item, result) else None
+
+
+def _read_alone(con: duckdb.DuckDBPyConnection, item: InputFile, result: FileResult) -> bool:
+    """Read one file into TEMP `raw_records`; False (the result says why) when it cannot be."""
     try:
         read_file(con, item.path, item.kind)  # type: ignore[arg-type]
     except FileReadError as exc:
         # the reason names the file by its path in the input folder, not where it sits on disk
         result.status = "failed"
         result.reason = str(exc).replace(str(item.path), item.relative)
-        return result, False
-    result.status = "loaded"  # its records are counted as they are copied (_append_to_chunk)
-    return result, True
+        return False
+    return True
 
 
 def _problem_before_reading(source: SourceConfig, item: InputFile) -> str | None:
@@ -337,6 +370,42 @@ def _append_to_chunk(
     drop_temp(con, "raw_records", "raw_lines")  # a reader's table, or its view and lines
     chunk.files.append((item, order, result))
     chunk.records += result.records
+
+
+def _read_group(con: duckdb.DuckDBPyConnection, chunk: _Chunk) -> int:
+    """Read the chunk's waiting line-oriented files in one statement and copy their records
+    into it; return how many. If they cannot be read together (one of them cannot be read),
+    each is read alone, and the one that cannot be read fails alone."""
+    group, chunk.group, chunk.group_bytes = chunk.group, [], 0
+    if not group:
+        return 0
+    before = chunk.records
+    if len(group) > 1 and read_lines_together(con, [item.path for item, _, _ in group]):
+        orders = [order for _, order, _ in group]
+        select = (
+            "SELECT $paths[file_index] AS file_path, $orders[file_index]::INTEGER AS file_order,"
+            " record_no AS line_no, $orders[file_index]::BIGINT * $span + record_no AS record_key,"
+            " raw FROM raw_group_records"
+        )
+        params = {"paths": [item.relative for item, _, _ in group], "orders": orders,
+                  "span": KEY_SPAN}
+        if chunk.files:
+            con.execute(f"INSERT INTO chunk BY NAME {select}", params)
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params)
+        counts = dict(con.execute(
+            "SELECT file_order, count(*) FROM chunk WHERE list_contains($orders, file_order)"
+            " GROUP BY file_order", {"orders": orders}).fetchall())
+        drop_temp(con, "raw_group_records", "raw_line_groups")
+        for item, order, result in group:
+            result.records = int(counts.get(order, 0))
+            chunk.files.append((item, order, result))
+            chunk.records += result.records
+        return chunk.records - before
+    for item, order, result in group:
+        if _read_alone(con, item, result):
+            _append_to_chunk(con, item, order, chunk, result)
+    return chunk.records - before
 
 
 def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _Chunk) -> None:

@@ -1,0 +1,89 @@
+"""Line-oriented files are read several at a time (loader.GROUP_BYTES): the rows, record numbers,
+quarantine and per-file counts are those of reading each file alone."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import query, write_jsonl
+from journey_metrics import loader
+from journey_metrics.sources import readers
+
+
+def _page(message_id: str, anonymous_id: str, minute: int) -> dict[str, Any]:
+    return {"type": "page", "messageId": message_id, "anonymousId": anonymous_id,
+            "timestamp": f"2024-03-01T10:{minute:02d}:00Z",
+            "properties": {"url": "https://shop.example.com/p", "path": "/p"}}
+
+
+def _write_input(folder: Path) -> None:
+    write_jsonl(folder / "web" / "day1.jsonl", [
+        _page("a1", "anon-a", 1), "", "not json", _page("a2", "anon-a", 2), "   ",
+        _page("a3", "anon-a", 3)])
+    plain = write_jsonl(folder / "day2.tmp", [
+        "", "", _page("b1", "anon-b", 4), {"type": "teleport", "messageId": "b2"},
+        _page("a1", "anon-a", 1)])  # a duplicate of day1's first event
+    (folder / "web" / "day2.jsonl.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    plain.unlink()
+    write_jsonl(folder / "web" / "day3.jsonl", ["", "[1, 2]", _page("c1", "anon-c", 5)])
+    (folder / "web" / "day4.jsonl").write_text("\n\n  \n", encoding="utf-8")  # no records
+
+
+def _loaded(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        "events": query(db, "SELECT event_id, file_path, record_no FROM events ORDER BY ALL"),
+        "quarantine": query(db, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine"
+                                " ORDER BY ALL"),
+        "files": query(db, "SELECT file_path, status, records, events, duplicates, quarantined"
+                           " FROM _jm_files ORDER BY ALL"),
+    }
+
+
+def test_files_read_together_load_as_files_read_alone(
+    tmp_path: Path, run_pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_input(tmp_path / "input")
+    groups: list[int] = []
+    real = readers.read_lines_together
+
+    def spy(con: Any, paths: list[Path]) -> bool:
+        groups.append(len(paths))
+        return real(con, paths)
+
+    monkeypatch.setattr(loader, "read_lines_together", spy)
+    run_pipeline(tmp_path / "input", tmp_path / "together.duckdb")
+    assert groups == [3]  # the three files with lines in one read (day4 is blank: no read)
+    monkeypatch.setattr(loader, "GROUP_BYTES", 0)  # each file read as soon as it is reached
+    run_pipeline(tmp_path / "input", tmp_path / "alone.duckdb")
+    assert groups == [3]
+
+    together, alone = _loaded(tmp_path / "together.duckdb"), _loaded(tmp_path / "alone.duckdb")
+    assert together == alone
+    assert together["events"] == [
+        ("a1", "web/day1.jsonl", 1), ("a2", "web/day1.jsonl", 4), ("a3", "web/day1.jsonl", 6),
+        ("b1", "web/day2.jsonl.gz", 3), ("c1", "web/day3.jsonl", 3)]
+    assert [row[:3] for row in together["quarantine"]] == [
+        ("web/day1.jsonl", 3, "not valid JSON"),
+        ("web/day2.jsonl.gz", 4, "unknown message type teleport"),
+        ("web/day3.jsonl", 2, "not a JSON object")]
+    assert together["files"] == [
+        ("web/day1.jsonl", "loaded", 4, 3, 0, 1), ("web/day2.jsonl.gz", "loaded", 3, 1, 1, 1),
+        ("web/day3.jsonl", "loaded", 2, 1, 0, 1), ("web/day4.jsonl", "loaded", 0, 0, 0, 0)]
+
+
+def test_a_file_that_cannot_be_read_fails_alone_in_a_group(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    write_jsonl(input_dir / "web" / "a.jsonl", [_page("a1", "anon-a", 1)])
+    (input_dir / "web" / "b.jsonl").write_bytes(b'{"type": "page"}\n' + bytes(range(128, 256)))
+    write_jsonl(input_dir / "web" / "c.jsonl", [_page("c1", "anon-c", 2)])
+    summary = run_pipeline(input_dir, db_path)
+    failed = {f["file"]: f["reason"] for f in summary["failed_files"]}
+    assert list(failed) == ["web/b.jsonl"]
+    assert "UTF-8" in failed["web/b.jsonl"]
+    assert query(db_path, "SELECT event_id, file_path, record_no FROM events ORDER BY 1") == [
+        ("a1", "web/a.jsonl", 1), ("c1", "web/c.jsonl", 1)]
