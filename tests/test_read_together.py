@@ -87,3 +87,17 @@ def test_a_file_that_cannot_be_read_fails_alone_in_a_group(
     assert "UTF-8" in failed["web/b.jsonl"]
     assert query(db_path, "SELECT event_id, file_path, record_no FROM events ORDER BY 1") == [
         ("a1", "web/a.jsonl", 1), ("c1", "web/c.jsonl", 1)]
+
+
+def test_a_source_whose_line_files_all_fail_loads_nothing_else_lost(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    (input_dir / "web").mkdir()
+    for name in ("a.jsonl", "b.jsonl"):
+        (input_dir / "web" / name).write_bytes(b'{"type": "page"}\n' + bytes(range(128, 256)))
+    write_jsonl(input_dir / "email" / "e.jsonl", [{
+        "event": "open", "email": "a@example.com", "timestamp": 1709287200,
+        "sg_event_id": "e1"}])
+    summary = run_pipeline(input_dir, db_path)
+    assert sorted(f["file"] for f in summary["failed_files"]) == ["web/a.jsonl", "web/b.jsonl"]
+    assert query(db_path, "SELECT source, count(*) FROM events GROUP BY 1") == [("email", 1)]

@@ -411,6 +411,8 @@ def _read_group(con: duckdb.DuckDBPyConnection, chunk: _Chunk) -> int:
 def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _Chunk) -> None:
     """Stage and validate a chunk into the batch tables. If the staging SQL fails on it, stage
     its files one by one so only the file that defeats it fails."""
+    if not chunk.files:  # every file of its group failed to read: there is no chunk table
+        return
     try:
         _stage(con, source, chunk.kind, None)
     except duckdb.Error:
