@@ -359,17 +359,21 @@ def _append_to_chunk(
         "SELECT ? AS file_path, ?::INTEGER AS file_order, record_no AS line_no,"
         " ?::BIGINT * ? + record_no AS record_key, * EXCLUDE (record_no) FROM raw_records"
     )
-    params = [item.relative, order, order, KEY_SPAN]
-    # the statement's row count is the file's record count: the lines view is read once (its
+    # the copy's row count is the file's record count: the lines view is read once (its
     # blank-line test is a regular expression over every line)
-    if chunk.files:
-        copied = con.execute(f"INSERT INTO chunk {select}", params).fetchall()
-    else:
-        copied = con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params).fetchall()
-    result.records = int(copied[0][0])
+    result.records = _copy_into_chunk(con, chunk, select, [item.relative, order, order, KEY_SPAN])
     drop_temp(con, "raw_records", "raw_lines")  # a reader's table, or its view and lines
     chunk.files.append((item, order, result))
     chunk.records += result.records
+
+
+def _copy_into_chunk(
+    con: duckdb.DuckDBPyConnection, chunk: _Chunk, select: str, params: Any
+) -> int:
+    """Copy `select`'s records into TEMP `chunk` (its first copy creates it); how many."""
+    statement = (f"INSERT INTO chunk BY NAME {select}" if chunk.files
+                 else f"CREATE OR REPLACE TEMP TABLE chunk AS {select}")
+    return int(con.execute(statement, params).fetchall()[0][0])
 
 
 def _read_group(con: duckdb.DuckDBPyConnection, chunk: _Chunk) -> int:
@@ -389,10 +393,7 @@ def _read_group(con: duckdb.DuckDBPyConnection, chunk: _Chunk) -> int:
         )
         params = {"paths": [item.relative for item, _, _ in group], "orders": orders,
                   "span": KEY_SPAN}
-        if chunk.files:
-            con.execute(f"INSERT INTO chunk BY NAME {select}", params)
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {select}", params)
+        _copy_into_chunk(con, chunk, select, params)
         counts = dict(con.execute(
             "SELECT file_order, count(*) FROM chunk WHERE list_contains($orders, file_order)"
             " GROUP BY file_order", {"orders": orders}).fetchall())

@@ -36,7 +36,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     try:
         if _is_empty(path):
             empty_raw_records(con, kind, "raw_records")
-        elif kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"[")):
+        elif _by_lines(path, kind):
             _read_lines(con, path)
         elif kind.reader == "json":
             _read_json_array(con, path)
@@ -80,7 +80,7 @@ _LINES_OPTIONS = (
     " auto_detect = false, max_line_size = ?, buffer_size = ?, strict_mode = false"
 )
 # Blank lines are not records (a regex stops at the first character; trim copies).
-NOT_BLANK = "line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
+_NOT_BLANK = "line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
 
 
 def reads_lines(path: Path, kind: FileKind) -> bool:
@@ -88,11 +88,14 @@ def reads_lines(path: Path, kind: FileKind) -> bool:
     not an array), so it can be read together with others (`read_lines_together`). False when
     the file cannot even be looked at: `read_file` then gives the reason."""
     try:
-        if _is_empty(path):
-            return False
-        return kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"["))
+        return not _is_empty(path) and _by_lines(path, kind)
     except (OSError, EOFError, zlib.error):
         return False
+
+
+def _by_lines(path: Path, kind: FileKind) -> bool:
+    """JSON lines, or a JSON file that is not an array (one object per line)."""
+    return kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"["))
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -106,7 +109,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     # ~2.5% of a 10M run's CPU); it drops raw_lines with the view.
     con.execute(
         "CREATE TEMP VIEW raw_records AS SELECT rowid - (SELECT min(rowid) FROM raw_lines) + 1"
-        f" AS record_no, line AS raw FROM raw_lines WHERE {NOT_BLANK}"
+        f" AS record_no, line AS raw FROM raw_lines WHERE {_NOT_BLANK}"
     )
 
 
@@ -135,7 +138,7 @@ def read_lines_together(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> bo
     con.execute(
         "CREATE TEMP VIEW raw_group_records AS SELECT file_index, record_no, line AS raw FROM ("
         " SELECT file_index, line, rowid - min(rowid) OVER (PARTITION BY file_index) + 1"
-        f" AS record_no FROM raw_line_groups) WHERE {NOT_BLANK}"
+        f" AS record_no FROM raw_line_groups) WHERE {_NOT_BLANK}"
     )
     return True
 
