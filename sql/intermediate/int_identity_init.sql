@@ -21,16 +21,31 @@ UNION
 SELECT node FROM jm_pending;
 
 -- links of affected nodes (a component is closed: its links only reach affected nodes)
+CREATE OR REPLACE TEMP TABLE jm_edges_text AS
+SELECT l.node_a, l.node_b
+FROM _jm_identity_links AS l
+WHERE l.node_a IN (SELECT node FROM jm_affected)
+   OR l.node_b IN (SELECT node FROM jm_affected);
+
+-- The nodes numbered in text order, so the smallest number of a component is its smallest node:
+-- labels propagate as integers (text nodes made the rounds' joins and aggregates spill at 30M
+-- events under the 1 GB limit).
+CREATE OR REPLACE TEMP TABLE jm_nodes AS
+SELECT node, (row_number() OVER (ORDER BY node))::INTEGER AS node_no
+FROM (SELECT node_a AS node FROM jm_edges_text UNION SELECT node_b FROM jm_edges_text);
+
 CREATE OR REPLACE TEMP TABLE jm_edges AS
-WITH touched AS (
-    SELECT l.node_a, l.node_b
-    FROM _jm_identity_links AS l
-    WHERE l.node_a IN (SELECT node FROM jm_affected)
-       OR l.node_b IN (SELECT node FROM jm_affected)
+WITH numbered AS (
+    SELECT a.node_no AS a, b.node_no AS b
+    FROM jm_edges_text AS t
+    JOIN jm_nodes AS a ON a.node = t.node_a
+    JOIN jm_nodes AS b ON b.node = t.node_b
 )
-SELECT node_a AS src, node_b AS dst FROM touched
+SELECT a AS src, b AS dst FROM numbered
 UNION
-SELECT node_b AS src, node_a AS dst FROM touched;
+SELECT b AS src, a AS dst FROM numbered;
+
+DROP TABLE jm_edges_text;
 
 CREATE OR REPLACE TEMP TABLE jm_labels AS
 SELECT src AS node, least(src, min(dst)) AS label

@@ -1,5 +1,5 @@
--- One propagation round: take the smallest label among neighbours, then jump to the label's
--- own label. Repeated by identity.py until no label changes.
+-- One propagation round over node numbers (jm_nodes): take the smallest label among neighbours,
+-- then jump to the label's own label. Repeated by identity.py until no label changes.
 CREATE OR REPLACE TEMP TABLE jm_labels_next AS
 WITH spread AS (
     SELECT e.src AS node, min(n.label) AS label

@@ -3,7 +3,12 @@
 -- person_id: from the component's smallest node. person_no: a dense-ish integer per person for
 -- fast sorts and joins; a surviving id keeps its number, a new id gets the next free one.
 CREATE OR REPLACE TEMP TABLE jm_new_map AS
-WITH ids AS (SELECT node, 'p_' || left(sha256(label), 16) AS person_id FROM jm_labels),
+WITH ids AS (
+    SELECT n.node, 'p_' || left(sha256(c.node), 16) AS person_id
+    FROM jm_labels AS l
+    JOIN jm_nodes AS n ON n.node_no = l.node
+    JOIN jm_nodes AS c ON c.node_no = l.label
+),
 new_ids AS (
     SELECT DISTINCT i.person_id
     FROM ids AS i
@@ -36,14 +41,14 @@ DELETE FROM persons WHERE person_id IN (SELECT person_id FROM jm_changed_persons
 -- first_seen_at is their earliest event of any kind. Persons without events have no row.
 INSERT INTO persons
 SELECT
-    m.person_id,
+    any_value(m.person_id) AS person_id,
     coalesce(arg_min(e.channel, (e.occurred_at, e.event_id)) FILTER (WHERE e.channel IS NOT NULL),
              '(none)') AS channel,
     min(e.occurred_at) AS first_seen_at,
-    any_value(m.person_no) AS person_no
+    m.person_no
 FROM events AS e
 JOIN jm_new_map AS m ON m.node = e.person_key
-GROUP BY m.person_id
-ORDER BY m.person_id;
+GROUP BY m.person_no
+ORDER BY person_id;
 
 DELETE FROM _jm_pending_nodes;

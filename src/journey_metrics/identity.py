@@ -50,7 +50,8 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise
     finally:
-        for table in ("jm_edges", "jm_labels", "jm_labels_next", "jm_pending", "jm_old_persons",
-                      "jm_affected", "jm_new_map", "jm_changed_persons"):
+        for table in ("jm_edges_text", "jm_nodes", "jm_edges", "jm_labels", "jm_labels_next",
+                      "jm_pending", "jm_old_persons", "jm_affected", "jm_new_map",
+                      "jm_changed_persons"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return rounds
