@@ -3,15 +3,22 @@
 -- invite_sent event by a different person at or before the signup. Parameters: $as_of, $tz,
 -- $period. Groups and --where come from the TEMP view `population`: the persons counted are
 -- the population's, while an invite may come from anybody.
-WITH activity AS (
-    -- every activity event: narrow columns, persons by their integer number
-    SELECT p.group_name, e.period_start,
-           count(DISTINCT e.person_no) AS active_persons,
-           count(DISTINCT e.person_no) FILTER (WHERE e.event_name = 'invite_sent') AS referrers,
-           count(*) FILTER (WHERE e.event_name = 'invite_sent') AS invites_sent
+WITH person_periods AS (
+    -- one row per person and period first (a narrow hash aggregate that runs in parallel and
+    -- spills), then per group: count(DISTINCT) per group held every group's persons at once
+    SELECT person_no, period_start,
+           count(*) FILTER (WHERE event_name = 'invite_sent') AS invites
     FROM (SELECT person_no, event_name, jm_period_start(occurred_at, $tz, $period) AS period_start
           FROM fct_events
-          WHERE occurred_at <= $as_of AND jm_is_activity(event_name)) AS e
+          WHERE occurred_at <= $as_of AND jm_is_activity(event_name))
+    GROUP BY person_no, period_start
+),
+activity AS (
+    SELECT p.group_name, e.period_start,
+           count(*) AS active_persons,
+           count(*) FILTER (WHERE e.invites > 0) AS referrers,
+           sum(e.invites)::BIGINT AS invites_sent
+    FROM person_periods AS e
     JOIN population AS p USING (person_no)
     GROUP BY p.group_name, e.period_start
 ),
