@@ -15,7 +15,7 @@ SELECT
     m.person_id,
     m.person_no
 FROM [[catalog]].main.events AS e
-JOIN [[catalog]].main._jm_person_map AS m ON m.node = e.person_key;
+JOIN [[catalog]].main._jm_person_map AS m ON m.node_no = e.node_no;
 
 -- A person's channel: the channel of their earliest event that has one, else (none).
 CREATE OR REPLACE TEMP VIEW persons AS

@@ -3,10 +3,10 @@ int_persons.sql) against a plain-Python union-find (tests/stitch_reference.py), 
 generated identity graphs loaded in two or three runs.
 
 Per run, the batch's new links go into `_jm_identity_links` and their nodes, with every record's
-identity node, into `_jm_pending_nodes`, as the loader leaves them (sql/intermediate/
-int_load_batch.sql); then `stitch` relabels the touched components only. Compared after every
-run: every node's person id (retroactive merges included), and the person numbers: one per
-person, never shared, and kept by a person whose id survives a later run.
+identity node, into `_jm_pending_nodes` and (numbered, when new) `_jm_nodes`, as the loader leaves
+them (sql/intermediate/int_load_batch.sql); then `stitch` relabels the touched components only.
+Compared after every run: every node's person id (retroactive merges included), and the person
+numbers: one per person, never shared, and kept by a person whose id survives a later run.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def load_and_stitch(
         con.executemany("INSERT INTO _jm_identity_links VALUES (?, ?)", sorted(new))
     pending = {person_key(r) for r in batch} | {node for link in new for node in link}
     con.executemany("INSERT INTO _jm_pending_nodes VALUES (?)", [[n] for n in sorted(pending)])
+    con.execute("INSERT INTO _jm_nodes SELECT node, (SELECT coalesce(max(node_no), 0)"
+                " FROM _jm_nodes) + row_number() OVER (ORDER BY node) FROM (SELECT DISTINCT node"
+                " FROM _jm_pending_nodes WHERE node NOT IN (SELECT node FROM _jm_nodes))")
     stitch(con)
     return known | new
 

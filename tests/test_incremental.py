@@ -106,7 +106,8 @@ def test_counts_reconcile_per_source(input_dir: Path, db_path: Path, run_pipelin
 
 
 def _warehouse_rows(db: Path) -> dict[str, list[tuple]]:
-    """Every base table's rows, sorted, without the columns naming the run or the load time."""
+    """Every base table's rows, sorted, without the columns naming the run or the load time.
+    A node number (given in load order, so batching changes it) is shown as the node it names."""
     tables = [r[0] for r in query(db, "SELECT table_name FROM information_schema.tables"
                                       " WHERE table_schema = 'main' AND table_type = 'BASE TABLE'")]
     found = {}
@@ -117,8 +118,10 @@ def _warehouse_rows(db: Path) -> dict[str, list[tuple]]:
                                            " WHERE table_name = ? AND table_schema = 'main'"
                                            " ORDER BY ordinal_position", [table])]
         kept = [c for c in columns if c not in ("run_id", "loaded_at")]
-        listed = ", ".join(f'"{c}"' for c in kept)
-        found[table] = sorted(query(db, f'SELECT {listed} FROM "{table}"'), key=repr)
+        listed = ", ".join(
+            "(SELECT n.node FROM _jm_nodes AS n WHERE n.node_no = t.node_no)" if c == "node_no"
+            else f't."{c}"' for c in kept)
+        found[table] = sorted(query(db, f'SELECT {listed} FROM "{table}" AS t'), key=repr)
     return found
 
 

@@ -27,16 +27,17 @@ FROM _jm_identity_links AS l
 WHERE l.node_a IN (SELECT node FROM jm_affected)
    OR l.node_b IN (SELECT node FROM jm_affected);
 
--- The nodes numbered in text order, so the smallest number of a component is its smallest node:
+-- The nodes ranked in text order, so the smallest rank of a component is its smallest node:
 -- labels propagate as integers (text nodes made the rounds' joins and aggregates spill at 30M
--- events under the 1 GB limit).
+-- events under the 1 GB limit). Ranks, not the nodes' stored numbers (_jm_nodes), which follow
+-- the load order.
 CREATE OR REPLACE TEMP TABLE jm_nodes AS
-SELECT node, (row_number() OVER (ORDER BY node))::INTEGER AS node_no
+SELECT node, (row_number() OVER (ORDER BY node))::INTEGER AS node_rank
 FROM (SELECT node_a AS node FROM jm_edges_text UNION SELECT node_b FROM jm_edges_text);
 
 CREATE OR REPLACE TEMP TABLE jm_edges AS
 WITH numbered AS (
-    SELECT a.node_no AS a, b.node_no AS b
+    SELECT a.node_rank AS a, b.node_rank AS b
     FROM jm_edges_text AS t
     JOIN jm_nodes AS a ON a.node = t.node_a
     JOIN jm_nodes AS b ON b.node = t.node_b

@@ -1,4 +1,4 @@
--- One propagation round over node numbers (jm_nodes): take the smallest label among neighbours,
+-- One propagation round over node ranks (jm_nodes): take the smallest label among neighbours,
 -- then jump to the label's own label. Repeated by identity.py until no label changes.
 CREATE OR REPLACE TEMP TABLE jm_labels_next AS
 WITH spread AS (

@@ -72,17 +72,6 @@ WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
         AND x.record_no = c.record_no AND x.rejected_hash = c.content_hash
   );
 
--- No ORDER BY: every reader orders what it reads (sorting all new events cost a third of the
--- commit). The wide columns come from the staged row itself (joined by its row id).
-INSERT INTO events BY NAME
-SELECT b.event_id, $source AS source, b.event_name, b.occurred_at, b.anonymous_id, b.user_id,
-       b.email_hash, b.crm_contact_id, c.person_key, b.channel, b.campaign, b.revenue,
-       b.properties, c.content_hash, b.file_path, b.record_no, $run_id AS run_id, b.utm_medium,
-       b.utm_source, b.referrer_host, b.page_host, b.referrer_class
-FROM batch_accepted AS b
-JOIN candidates AS c ON c.row_id = b.rowid
-WHERE c.is_new;
-
 -- Identity links of every accepted record (identity-only rows included) not known yet. An alias
 -- (previous_id) links its userId to the previous id, which Segment allows to be an anonymousId or
 -- an earlier userId: both nodes are linked.
@@ -105,6 +94,41 @@ SELECT node_a, node_b FROM links
 WHERE node_a IS NOT NULL
 EXCEPT
 SELECT node_a, node_b FROM known;
+
+-- Node numbers (_jm_nodes): the batch's nodes, those known with their number and the new ones
+-- numbered after the highest, in text order. Every node a new event or a new link names.
+CREATE OR REPLACE TEMP TABLE batch_nodes AS
+WITH seen AS (
+    SELECT person_key AS node FROM candidates WHERE is_new
+    UNION
+    SELECT node_a FROM new_links
+    UNION
+    SELECT node_b FROM new_links
+),
+known AS (
+    SELECT n.node, n.node_no FROM _jm_nodes AS n JOIN seen USING (node)
+)
+SELECT node, node_no, false AS is_new FROM known
+UNION ALL
+SELECT node,
+       (SELECT coalesce(max(node_no), 0) FROM _jm_nodes)
+           + (row_number() OVER (ORDER BY node))::INTEGER,
+       true
+FROM (SELECT node FROM seen EXCEPT SELECT node FROM known);
+
+INSERT INTO _jm_nodes SELECT node, node_no FROM batch_nodes WHERE is_new;
+
+-- No ORDER BY: every reader orders what it reads (sorting all new events cost a third of the
+-- commit). The wide columns come from the staged row itself (joined by its row id).
+INSERT INTO events BY NAME
+SELECT b.event_id, $source AS source, b.event_name, b.occurred_at, b.anonymous_id, b.user_id,
+       b.email_hash, b.crm_contact_id, c.person_key, b.channel, b.campaign, b.revenue,
+       b.properties, c.content_hash, b.file_path, b.record_no, $run_id AS run_id, b.utm_medium,
+       b.utm_source, b.referrer_host, b.page_host, b.referrer_class, n.node_no
+FROM batch_accepted AS b
+JOIN candidates AS c ON c.row_id = b.rowid
+JOIN batch_nodes AS n ON n.node = c.person_key
+WHERE c.is_new;
 
 INSERT INTO _jm_identity_links SELECT node_a, node_b FROM new_links;
 

@@ -6,8 +6,8 @@ CREATE OR REPLACE TEMP TABLE jm_new_map AS
 WITH ids AS (
     SELECT n.node, 'p_' || left(sha256(c.node), 16) AS person_id
     FROM jm_labels AS l
-    JOIN jm_nodes AS n ON n.node_no = l.node
-    JOIN jm_nodes AS c ON c.node_no = l.label
+    JOIN jm_nodes AS n ON n.node_rank = l.node
+    JOIN jm_nodes AS c ON c.node_rank = l.label
 ),
 new_ids AS (
     SELECT DISTINCT i.person_id
@@ -22,13 +22,15 @@ numbered AS (
     UNION ALL
     SELECT person_id, person_no FROM jm_old_persons
 )
-SELECT i.node, i.person_id, n.person_no
+SELECT i.node, i.person_id, n.person_no, k.node_no
 FROM ids AS i
-JOIN numbered AS n USING (person_id);
+JOIN numbered AS n USING (person_id)
+LEFT JOIN _jm_nodes AS k USING (node);  -- (a node without a number: the next stitch maps all)
 
 DELETE FROM _jm_person_map WHERE node IN (SELECT node FROM jm_new_map);
 
-INSERT INTO _jm_person_map SELECT node, person_id, person_no FROM jm_new_map ORDER BY node;
+INSERT INTO _jm_person_map
+SELECT node, person_id, person_no, node_no FROM jm_new_map ORDER BY node;
 
 CREATE OR REPLACE TEMP TABLE jm_changed_persons AS
 SELECT person_id FROM jm_old_persons
@@ -47,7 +49,7 @@ SELECT
     min(e.occurred_at) AS first_seen_at,
     m.person_no
 FROM events AS e
-JOIN jm_new_map AS m ON m.node = e.person_key
+JOIN jm_new_map AS m ON m.node_no = e.node_no
 GROUP BY m.person_no
 ORDER BY person_id;
 

@@ -14,7 +14,7 @@ SELECT
     coalesce(arg_min(e.channel, (e.occurred_at, e.event_id)) FILTER (WHERE e.channel IS NOT NULL),
              '(none)') AS channel
 FROM events AS e
-JOIN _jm_person_map AS m ON m.node = e.person_key
+JOIN _jm_person_map AS m ON m.node_no = e.node_no
 GROUP BY m.person_id;
 
 UPDATE persons

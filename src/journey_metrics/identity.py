@@ -15,9 +15,10 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
     `persons`; return the number of propagation rounds taken."""
     con.execute("BEGIN TRANSACTION")
     try:
-        # A map without person numbers comes from an older schema: stitch everything again.
+        # A map without person or node numbers comes from an older schema: stitch everything
+        # again.
         unnumbered = fetch_first(con.execute(
-            "SELECT count(*) FROM _jm_person_map WHERE person_no IS NULL"
+            "SELECT count(*) FROM _jm_person_map WHERE person_no IS NULL OR node_no IS NULL"
         ))
         if unnumbered and unnumbered[0]:
             con.execute("DELETE FROM _jm_person_map")

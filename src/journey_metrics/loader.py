@@ -155,7 +155,7 @@ CREATE OR REPLACE TEMP TABLE batch_files (
 )
 """
 _BATCH_TEMP_TABLES = ("batch_accepted", "batch_rejected", "batch_files", "candidates",
-                      "batch_counts", "chunk", "new_links")
+                      "batch_counts", "chunk", "new_links", "batch_nodes")
 
 
 @dataclass

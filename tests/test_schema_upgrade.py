@@ -1,0 +1,43 @@
+"""A warehouse built before identity nodes were numbered (schema 6) is upgraded by the next run:
+its nodes are numbered, its events given their node's number, and every node mapped again, with
+the same persons and the same events per person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conftest import query
+from journey_metrics.db import connect
+
+PERSONS = "SELECT event_id, source, person_id FROM fct_events ORDER BY source, event_id"
+
+
+def test_a_schema_6_warehouse_is_upgraded(tmp_path: Path, run_pipeline: Any) -> None:
+    from sample_outputs import SAMPLE
+
+    db = tmp_path / "w.duckdb"
+    run_pipeline(SAMPLE, db)
+    before = query(db, PERSONS)
+    persons = query(db, "SELECT * FROM persons ORDER BY person_id")
+    con = connect(db)
+    try:  # what schema 6 had: no node numbers, the view joining on the text node
+        con.execute("CREATE OR REPLACE VIEW fct_events AS SELECT e.*, m.person_id, m.person_no"
+                    " FROM events AS e JOIN _jm_person_map AS m ON m.node = e.person_key")
+        con.execute("ALTER TABLE events DROP COLUMN node_no")
+        con.execute("ALTER TABLE _jm_person_map DROP COLUMN node_no")
+        con.execute("DROP TABLE _jm_nodes")
+        con.execute("UPDATE _jm_meta SET value = '6' WHERE key = 'schema_version'")
+    finally:
+        con.close()
+
+    summary = run_pipeline(SAMPLE, db)  # loads nothing; upgrades, stitches again, data tests
+
+    assert sum(s["events"] for s in summary["sources"]) == 0
+    assert query(db, PERSONS) == before
+    assert query(db, "SELECT * FROM persons ORDER BY person_id") == persons
+    assert query(db, "SELECT count(*) FROM events WHERE node_no IS NULL") == [(0,)]
+    assert query(db, "SELECT count(*) FROM _jm_person_map WHERE node_no IS NULL") == [(0,)]
+    # one number per node, never shared
+    assert query(db, "SELECT count(*) = count(DISTINCT node) AND count(*) = count(DISTINCT"
+                     " node_no) FROM _jm_nodes") == [(True,)]
