@@ -77,6 +77,20 @@ RUNS = st.lists(st.lists(records(), min_size=1, max_size=6), min_size=2, max_siz
 GRAPHS = st.lists(RUNS, min_size=1, max_size=5)
 
 
+# the example both properties always check: a retroactive merge and an alias
+MERGES = [
+    [  # two persons, then one event that carries both: merged retroactively
+        [("k1", None, None, None, None), (None, "k2", "f00d", None, None)],
+        [(None, "k0", None, "101", None), ("k3", None, None, "101", None)],
+        [(None, "k2", None, None, None), ("k1", "k2", None, None, None)],
+    ],
+    [  # an alias joins a user to the earlier anonymous id and user id "k0"
+        [(None, "k0", None, None, None), ("k0", None, "9f2c", None, None)],
+        [("k4", None, None, None, "k0")],
+    ],
+]
+
+
 def side_by_side(graphs: list[list[list[Record]]]) -> list[list[Record]]:
     """Run k loads batch k of every graph that has one."""
     def tagged(i: int, record: Record) -> Record:

@@ -22,6 +22,7 @@ from journey_metrics.identity import stitch
 from journey_metrics.warehouse import open_warehouse
 from stitch_reference import (
     GRAPHS,
+    MERGES,
     Record,
     person_key,
     record_links,
@@ -48,17 +49,7 @@ def load_and_stitch(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs=GRAPHS)
-@example(graphs=[
-    [  # two persons, then one event that carries both: merged retroactively
-        [("k1", None, None, None, None), (None, "k2", "f00d", None, None)],
-        [(None, "k0", None, "101", None), ("k3", None, None, "101", None)],
-        [(None, "k2", None, None, None), ("k1", "k2", None, None, None)],
-    ],
-    [  # an alias joins a user to the earlier anonymous id and user id "k0"
-        [(None, "k0", None, None, None), ("k0", None, "9f2c", None, None)],
-        [("k4", None, None, None, "k0")],
-    ],
-])
+@example(graphs=MERGES)
 def test_duckdb_stitching_is_the_union_find(graphs: list[list[list[Record]]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         con = open_warehouse(Path(folder) / "w.duckdb", load_key())

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from engine_compare import NEEDS_SPARK
 from stitch_reference import (
     GRAPHS,
+    MERGES,
     Record,
     person_key,
     record_links,
@@ -73,17 +74,7 @@ def spark_run(session: Any, lake_links: set[tuple[str, str]], batch: list[Record
 @settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(graphs=GRAPHS)
-@example(graphs=[
-    [  # two persons, then one event that carries both: merged retroactively
-        [("k1", None, None, None, None), (None, "k2", "f00d", None, None)],
-        [(None, "k0", None, "101", None), ("k3", None, None, "101", None)],
-        [(None, "k2", None, None, None), ("k1", "k2", None, None, None)],
-    ],
-    [  # an alias joins a user to the earlier anonymous id and user id "k0"
-        [(None, "k0", None, None, None), ("k0", None, "9f2c", None, None)],
-        [("k4", None, None, None, "k0")],
-    ],
-])
+@example(graphs=MERGES)
 def test_spark_stitching_is_the_union_find(session: Any, graphs: list[list[list[Record]]]
                                            ) -> None:
     lake_links: set[tuple[str, str]] = set()
