@@ -1,6 +1,6 @@
 -- Every event belongs to a person after stitching: failing rows are events whose identity node
--- has no person, or whose node number (what fct_events joins on) is not their node's.
+-- has no person.
 SELECT e.source, e.event_id, e.person_key
 FROM events AS e
-LEFT JOIN _jm_person_map AS m ON m.node_no = e.node_no
-WHERE m.node IS NULL OR m.node <> e.person_key
+LEFT JOIN _jm_person_map AS m ON m.node = e.person_key
+WHERE m.node IS NULL
