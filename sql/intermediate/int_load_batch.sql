@@ -8,7 +8,10 @@
 -- came from. A copy of the wide staged rows (properties included) did not fit the default 1 GB
 -- at 2M records and spilled ~3.5 GB to disk per batch (docs/decisions.md 103).
 CREATE OR REPLACE TEMP TABLE candidates AS
-WITH accepted AS (
+-- NOT MATERIALIZED: each reader takes only the columns it needs (the id count reads no hash,
+-- the first copies' hashes are computed for the repeated ids only). Materialised, every row's
+-- hash was written to a buffer first: ~20% slower per batch at 10M (docs/decisions.md 112).
+WITH accepted AS NOT MATERIALIZED (
     SELECT
         b.rowid AS row_id,
         b.event_id,
@@ -28,14 +31,18 @@ WITH accepted AS (
     FROM batch_accepted AS b
     WHERE b.is_event
 ),
+ids AS MATERIALIZED (
+    -- one narrow hash aggregate over the batch's ids: it finds the repeated ones and is the
+    -- distinct ids looked up among the stored events
+    SELECT event_id, count(*) AS copies FROM accepted GROUP BY event_id
+),
 repeated AS (
-    -- the first copy of each event id sent more than once in the batch: one narrow hash
-    -- aggregate over all ids finds the few repeated ones, and only their rows are aggregated
-    -- by position (the join back then builds on a small table, not on every id of the batch)
+    -- the first copy of each event id sent more than once in the batch: only the few repeated
+    -- ids' rows are aggregated by position (the join back builds on a small table)
     SELECT event_id, min((file_order, record_no)) AS first_at,
            arg_min(content_hash, (file_order, record_no)) AS first_hash
     FROM accepted
-    WHERE event_id IN (SELECT event_id FROM accepted GROUP BY event_id HAVING count(*) > 1)
+    WHERE event_id IN (SELECT event_id FROM ids WHERE copies > 1)
     GROUP BY event_id
 ),
 numbered AS (
@@ -49,7 +56,7 @@ existing AS (
     -- inner join: DuckDB builds the hash table on the (smaller) batch side
     SELECT e.event_id, any_value(e.content_hash) AS content_hash
     FROM events AS e
-    JOIN (SELECT DISTINCT event_id FROM accepted) AS a USING (event_id)
+    JOIN ids USING (event_id)
     WHERE e.source = $source
     GROUP BY e.event_id
 )
@@ -76,14 +83,20 @@ WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
 -- (previous_id) links its userId to the previous id, which Segment allows to be an anonymousId or
 -- an earlier userId: both nodes are linked.
 CREATE OR REPLACE TEMP TABLE new_links AS
-WITH links AS (
+WITH ids AS (
+    -- the batch's distinct id combinations first: a person's records repeat them, and the
+    -- node texts are then built once per combination, not once per record
+    SELECT DISTINCT user_id, anonymous_id, email_hash, crm_contact_id, previous_id
+    FROM batch_accepted
+),
+links AS (
     SELECT DISTINCT
         jm_person_key(user_id, anonymous_id, email_hash, crm_contact_id) AS node_a,
         unnest(list_concat(
             jm_identity_nodes(user_id, anonymous_id, email_hash, crm_contact_id),
             CASE WHEN previous_id IS NOT NULL
                  THEN ['a:' || previous_id, 'u:' || previous_id] ELSE [] END)) AS node_b
-    FROM batch_accepted
+    FROM ids
 ),
 known AS (
     SELECT k.node_a, k.node_b
@@ -132,13 +145,9 @@ WHERE c.is_new;
 
 INSERT INTO _jm_identity_links SELECT node_a, node_b FROM new_links;
 
--- What the next stitch must look at: the persons of new events, and the nodes of new links.
-INSERT INTO _jm_pending_nodes
-SELECT person_key FROM candidates WHERE is_new
-UNION
-SELECT node_a FROM new_links
-UNION
-SELECT node_b FROM new_links;
+-- What the next stitch must look at: the persons of new events, and the nodes of new links
+-- (the batch's nodes: batch_nodes is that union already).
+INSERT INTO _jm_pending_nodes SELECT node FROM batch_nodes;
 
 -- Person traits (CONTRACT §6), on the record's identity node so they follow stitching; a value
 -- already recorded for the same node, trait, time and source (a re-load) is not added again.
