@@ -733,14 +733,43 @@ def _collect_funnels(ctx: ReportContext) -> list[dict[str, Any]]:
 
 def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
     """`funnel --trend week` on the journey framework (all persons), the last `trend_weeks`
-    entry weeks; `complete` is False while a week's entrants may still convert."""
+    entry weeks; `complete` is False while a week's entrants may still convert.
+
+    Only the attempts that start in the last `trend_weeks` calendar weeks are computed when each
+    of those weeks has entrants (then they are the last entry weeks): a long history does not
+    make the section slower. Otherwise (a shorter history, or weeks without entrants) every week
+    is computed and the last entry weeks kept. A week's rows are the same either way: an
+    attempt's later steps are searched in all events, only its start is limited."""
     framework = ctx.framework(ctx.settings.journey_framework)
     prepare_population(ctx.con, Segment(), ctx.as_of)
-    rows = trend_rows(ctx.con, FunnelQuery(framework, framework.window_delta, ctx.as_of,
-                                           tz=ctx.tz, trend="week"))
-    rows = [r for r in rows if r["group"] == "all"]
-    weeks = sorted({r["period"] for r in rows})[-ctx.settings.trend_weeks:]
+    count = ctx.settings.trend_weeks
+    query = FunnelQuery(framework, framework.window_delta, ctx.as_of, tz=ctx.tz, trend="week")
+    first_week = _first_shown_week(ctx, count)
+    rows: list[dict[str, Any]] = []
+    if first_week is not None:
+        from dataclasses import replace
+        from zoneinfo import ZoneInfo
+
+        # from the day before the first week's local midnight: a DST change cannot move the
+        # bound into the week (that day's entries make a partial week, not shown)
+        since = datetime.combine(first_week - timedelta(days=1), time(), ZoneInfo(ctx.tz))
+        rows = [r for r in trend_rows(ctx.con, replace(query, from_at=since))
+                if r["group"] == "all" and r["period"] >= first_week.isoformat()]
+    if first_week is None or len({r["period"] for r in rows}) < count:
+        rows = [r for r in trend_rows(ctx.con, query) if r["group"] == "all"]
+    weeks = sorted({r["period"] for r in rows})[-count:]
     return [r for r in rows if r["period"] in weeks]
+
+
+def _first_shown_week(ctx: ReportContext, count: int) -> date | None:
+    """The Monday `count - 1` weeks before the week (in the report's zone) of the latest event
+    up to as_of; None without events."""
+    from zoneinfo import ZoneInfo
+
+    if ctx.last_event_at is None or count < 1:
+        return None
+    latest = min(ctx.last_event_at, ctx.as_of).astimezone(ZoneInfo(ctx.tz)).date()
+    return latest - timedelta(days=latest.weekday(), weeks=count - 1)
 
 
 def _collect_times(ctx: ReportContext) -> list[dict[str, Any]]:

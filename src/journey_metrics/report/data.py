@@ -33,6 +33,7 @@ class ReportContext:
     # the default funnels may read the per-person chains `run` keeps (funnel_chains.py)
     stored_chains: bool = False
     spend: Path | None = None  # report --spend, else config/report.yaml spend:
+    last_event_at: datetime | None = None  # the latest event (the trend's recent weeks)
 
     def framework(self, name: str) -> Framework:
         from journey_metrics.config import load_framework
@@ -89,13 +90,15 @@ def compute(
     as_of = resolve_as_of(con, None, zone(tz))
     sources = rows(con, load_sql("marts/fct_report_header.sql"), {})
     first_at = min((s["first_at"] for s in sources if s["first_at"]), default=None)
+    last_at = max((s["last_at"] for s in sources if s["last_at"]), default=None)
     for source in sources:
         source["first_at"], source["last_at"] = iso(source["first_at"]), iso(source["last_at"])
     persons = rows(con, "SELECT count(*) AS n FROM persons", {})[0]["n"]
     frameworks = [load_framework(name) for name in built_in_frameworks()]
     if spend is None and settings.spend:
         spend = Path(settings.spend)
-    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks, stored_chains, spend)
+    ctx = ReportContext(con, as_of, tz, first_at, settings, frameworks, stored_chains, spend,
+                        last_at)
     retention = settings.retention
     page: dict[str, Any] = {
         "as_of": iso(as_of) or "",
