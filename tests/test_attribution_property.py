@@ -47,11 +47,14 @@ def logs(draw: st.DrawFn) -> list[Ev]:
     seen: set[str] = set()
 
     def fresh(prefix: str) -> str:
-        while True:
-            candidate = prefix + draw(ids)
-            if candidate not in seen:
-                seen.add(candidate)
-                return candidate
+        # a drawn id, made unique by a suffix when drawn before: redrawing until a new one came
+        # up could draw the same simplest id again and again, and run out of entropy (CI once
+        # failed hypothesis' health check on it)
+        candidate = prefix + draw(ids)
+        if candidate in seen:
+            candidate += f"~{len(seen)}"
+        seen.add(candidate)
+        return candidate
 
     steps = st.integers(-300, 10).map(lambda n: T + n * STEP)
     for p in range(draw(st.integers(1, 3))):
