@@ -83,7 +83,7 @@ WHERE NOT c.is_new AND c.content_hash <> c.kept_hash
 -- (previous_id) links its userId to the previous id, which Segment allows to be an anonymousId or
 -- an earlier userId: both nodes are linked.
 CREATE OR REPLACE TEMP TABLE new_links AS
-WITH ids AS (
+WITH id_sets AS (
     -- the batch's distinct id combinations first: a person's records repeat them, and the
     -- node texts are then built once per combination, not once per record
     SELECT DISTINCT user_id, anonymous_id, email_hash, crm_contact_id, previous_id
@@ -96,7 +96,7 @@ links AS (
             jm_identity_nodes(user_id, anonymous_id, email_hash, crm_contact_id),
             CASE WHEN previous_id IS NOT NULL
                  THEN ['a:' || previous_id, 'u:' || previous_id] ELSE [] END)) AS node_b
-    FROM ids
+    FROM id_sets
 ),
 known AS (
     SELECT k.node_a, k.node_b

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
@@ -744,15 +744,15 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
     prepare_population(ctx.con, Segment(), ctx.as_of)
     count = ctx.settings.trend_weeks
     query = FunnelQuery(framework, framework.window_delta, ctx.as_of, tz=ctx.tz, trend="week")
-    first_week = _first_shown_week(ctx, count)
+    from zoneinfo import ZoneInfo
+
+    local = ZoneInfo(ctx.tz)
+    first_week = _first_shown_week(ctx, count, local)
     rows: list[dict[str, Any]] = []
     if first_week is not None:
-        from dataclasses import replace
-        from zoneinfo import ZoneInfo
-
         # from the day before the first week's local midnight: a DST change cannot move the
         # bound into the week (that day's entries make a partial week, not shown)
-        since = datetime.combine(first_week - timedelta(days=1), time(), ZoneInfo(ctx.tz))
+        since = datetime.combine(first_week - timedelta(days=1), time(), local)
         rows = [r for r in trend_rows(ctx.con, replace(query, from_at=since))
                 if r["group"] == "all" and r["period"] >= first_week.isoformat()]
     if first_week is None or len({r["period"] for r in rows}) < count:
@@ -761,14 +761,12 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
     return [r for r in rows if r["period"] in weeks]
 
 
-def _first_shown_week(ctx: ReportContext, count: int) -> date | None:
-    """The Monday `count - 1` weeks before the week (in the report's zone) of the latest event
-    up to as_of; None without events."""
-    from zoneinfo import ZoneInfo
-
+def _first_shown_week(ctx: ReportContext, count: int, local: tzinfo) -> date | None:
+    """The Monday `count - 1` weeks before the week (in zone `local`) of the latest event up to
+    as_of; None without events."""
     if ctx.last_event_at is None or count < 1:
         return None
-    latest = min(ctx.last_event_at, ctx.as_of).astimezone(ZoneInfo(ctx.tz)).date()
+    latest = min(ctx.last_event_at, ctx.as_of).astimezone(local).date()
     return latest - timedelta(days=latest.weekday(), weeks=count - 1)
 
 
