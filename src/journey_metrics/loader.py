@@ -415,11 +415,11 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _C
     if not chunk.files:  # every file of its group failed to read: there is no chunk table
         return
     try:
-        _stage(con, source, chunk.kind, None)
+        _stage(con, source, chunk, None)
     except duckdb.Error:
         for _item, order, result in chunk.files:
             try:
-                _stage(con, source, chunk.kind, order)
+                _stage(con, source, chunk, order)
             except duckdb.Error as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
                 result.status, result.reason = "failed", f"cannot load: {first}"
@@ -429,7 +429,7 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _C
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, source: SourceConfig, kind: FileKind, only_order: int | None
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _Chunk, only_order: int | None
 ) -> None:
     """Run the kind's staging model on the chunk (or one file of it) and keep the outcome."""
     where = "" if only_order is None else f" WHERE file_order = {int(only_order)}"
@@ -438,7 +438,7 @@ def _stage(
         "CREATE TEMP VIEW raw_records AS SELECT record_key AS record_no,"
         f" * EXCLUDE (record_key, file_path, file_order, line_no) FROM chunk{where}"
     )
-    staging_sql = load_sql(f"staging/{kind.model}.sql")
+    staging_sql = load_sql(f"staging/{chunk.kind.model}.sql")
     con.execute(
         f"CREATE TEMP TABLE stg AS {staging_sql}",
         used_parameters(staging_sql, {"tz": source.timezone, "traits": source.traits}),
@@ -448,12 +448,18 @@ def _stage(
         " FROM stg WHERE reject_reason IS NOT NULL GROUP BY record_no"
     )
     _reject_invalid_rows(con)
+    # A record's file and line come from its key (file_order * KEY_SPAN + line) and the chunk's
+    # short list of files: joining the chunk's rows to find them cost a third of this copy.
     con.execute(
         "INSERT INTO batch_accepted BY NAME"
-        " SELECT k.file_path, k.file_order, k.line_no AS record_no,"
+        " SELECT f.file_path, f.file_order, s.record_no % $span AS record_no,"
         " s.* EXCLUDE (record_no, reject_reason)"
-        " FROM stg AS s JOIN chunk AS k ON k.record_key = s.record_no"
-        " WHERE s.record_no NOT IN (SELECT record_no FROM rejected)"
+        " FROM stg AS s"
+        " JOIN (SELECT unnest($orders) AS file_order, unnest($paths) AS file_path) AS f"
+        " ON f.file_order = s.record_no // $span"
+        " WHERE s.record_no NOT IN (SELECT record_no FROM rejected)",
+        {"span": KEY_SPAN, "orders": [order for _, order, _ in chunk.files],
+         "paths": [item.relative for item, _, _ in chunk.files]},
     )
     con.execute(
         "INSERT INTO batch_rejected"
