@@ -226,20 +226,20 @@ def test_spend_cost_cpa_roas(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> 
                      "2024-03-03,display,banner,25\n"
                      "2024-02-29,email,,1000\n", encoding="utf-8")
     cost = spend_by_group(read_spend(spend), "channel", zone("UTC"),
-                          from_at=T.replace(day=1, hour=0), to_at=None, as_of=T + D)
+                          from_at=T.replace(day=1, hour=0), to_at=None)
     assert cost == {"email": 40.5, "paid_search": 0.0, "display": 25.0}
     got = add_spend(rows, cost, ("last",))
     assert got == [
         {"model": "last", "group": "email", "conversions": 2.0, "revenue": 80.0,
          "share": 2 / 3, "cost": 40.5, "cpa": 20.25, "roas": 80.0 / 40.5},
-        # zero cost: CPA and ROAS are undefined
+        # zero cost: CPA is 0 / 1 = 0, ROAS (100 / 0) is undefined
         {"model": "last", "group": "paid_search", "conversions": 1.0, "revenue": 100.0,
-         "share": 1 / 3, "cost": 0.0, "cpa": None, "roas": None},
+         "share": 1 / 3, "cost": 0.0, "cpa": 0.0, "roas": None},
         # spend without a conversion: a row with 0 conversions, no CPA, ROAS 0
         {"model": "last", "group": "display", "conversions": 0.0, "revenue": 0.0,
          "share": 0.0, "cost": 25.0, "cpa": None, "roas": 0.0},
     ]
-    by_campaign = spend_by_group(read_spend(spend), "campaign", zone("UTC"), None, None, T)
+    by_campaign = spend_by_group(read_spend(spend), "campaign", zone("UTC"), None, None)
     assert by_campaign == {"newsletter": 10.0, "(none)": 1030.5, "brand": 0.0, "banner": 25.0}
 
 
@@ -253,7 +253,7 @@ def test_spend_dates_are_local_days(tmp_path: Path) -> None:
     tokyo = zone("Asia/Tokyo")
     # --from 2024-03-02 in Tokyo is 2024-03-01T15:00Z: only the 2nd counts
     cost = spend_by_group(read_spend(spend), "channel", tokyo,
-                          parse_instant("2024-03-02", tokyo, "--from"), None, T)
+                          parse_instant("2024-03-02", tokyo, "--from"), None)
     assert cost == {"email": 2.0}
 
 
@@ -332,11 +332,25 @@ def test_cli_json(warehouse: Path, tmp_path: Path) -> None:
     assert list(rows[0]) == ["model", "group", "conversions", "revenue", "share", "cost", "cpa",
                              "roas"]
     assert rows[0] == {"model": "linear", "group": "direct", "conversions": 0.5,
-                       "revenue": 50.0, "share": 0.5, "cost": 0.0, "cpa": None, "roas": None}
+                       "revenue": 50.0, "share": 0.5, "cost": 0.0, "cpa": 0.0, "roas": None}
     assert rows[1] == {"model": "linear", "group": "email", "conversions": 0.25,
                        "revenue": 25.0, "share": 0.25, "cost": 20.0, "cpa": 80.0,
                        "roas": 1.25}
     assert [r["model"] for r in rows] == ["linear"] * 3 + ["first"] * 3
+
+
+def test_cli_spend_is_not_cut_at_as_of(warehouse: Path, tmp_path: Path) -> None:
+    """CONTRACT §9: cost is the group's spend in [from, to), the conversions are also cut at
+    as_of: a spend day after the latest event (the default as_of) still counts."""
+    spend = tmp_path / "spend.csv"
+    spend.write_text("date,channel,campaign,cost\n2024-03-10,email,,20\n2024-04-20,email,,10\n"
+                     "2024-05-02,email,,5\n", encoding="utf-8")
+    result = cli(["attribution", "--db", str(warehouse), "--conversion", "order_completed",
+                  "--model", "linear", "--spend", str(spend), "--to", "2024-05-01",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    email = next(r for r in json.loads(result.output) if r["group"] == "email")
+    assert (email["cost"], email["cpa"], email["roas"]) == (30.0, 120.0, 25.0 / 30.0)
 
 
 def test_cli_table_and_exposure(warehouse: Path) -> None:

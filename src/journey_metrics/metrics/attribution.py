@@ -211,14 +211,13 @@ def read_spend(path: Path) -> list[SpendRow]:
 
 
 def spend_by_group(spend: list[SpendRow], group_by: str, zone: ZoneInfo,
-                   from_at: datetime | None, to_at: datetime | None,
-                   as_of: datetime) -> dict[str, float]:
+                   from_at: datetime | None, to_at: datetime | None) -> dict[str, float]:
     """Cost per group of the spend days whose start (midnight in `zone`) lies in [from, to)
-    and at or before as_of: the same window as the conversions."""
+    (CONTRACT §9: unlike the conversions, cost is not cut at as_of)."""
     cost: dict[str, float] = {}
     for row in spend:
         start = datetime.combine(row.day, time(0), zone).astimezone(UTC)
-        if start < (from_at or FAR_PAST) or start >= (to_at or FAR_FUTURE) or start > as_of:
+        if start < (from_at or FAR_PAST) or start >= (to_at or FAR_FUTURE):
             continue
         group = row.channel if group_by == "channel" else (row.campaign or NONE_GROUP)
         cost[group] = cost.get(group, 0.0) + row.cost
@@ -238,7 +237,9 @@ def add_spend(rows: Rows, cost: Mapping[str, float], models: tuple[str, ...]) ->
         for row in of_model:
             spent = cost.get(row["group"], 0.0)
             row["cost"] = spent
-            row["cpa"] = spent / row["conversions"] if spent and row["conversions"] else None
+            # null only where the division is undefined (CONTRACT §9): no conversions for cpa,
+            # no cost for roas; a group that cost nothing has cpa 0
+            row["cpa"] = spent / row["conversions"] if row["conversions"] else None
             row["roas"] = row["revenue"] / spent if spent else None
         out += of_model
     return out
@@ -286,7 +287,7 @@ def _compute(ctx: Context, **options: Any) -> Rows:
     rows = attribution_rows(ctx.con, q)
     if spend is None:
         return rows
-    cost = spend_by_group(spend, q.group_by, ctx.zone, q.from_at, q.to_at, q.as_of)
+    cost = spend_by_group(spend, q.group_by, ctx.zone, q.from_at, q.to_at)
     return add_spend(rows, cost, q.models)
 
 
@@ -326,8 +327,7 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     rows = attribution_rows(ctx.con, q)
     spend_file = ctx.spend
     if spend_file is not None:
-        cost = spend_by_group(read_spend(spend_file), "channel", zone(ctx.tz), None, None,
-                              ctx.as_of)
+        cost = spend_by_group(read_spend(spend_file), "channel", zone(ctx.tz), None, None)
         rows = add_spend(rows, cost, q.models)
     return {"framework": journey.name, "stage": stage, "spend": spend_file is not None,
             "rows": rows}

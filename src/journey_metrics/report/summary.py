@@ -85,7 +85,7 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
             {"channel": best["group"], "conversions": best["conversions"], "total": total,
              "share": best["share"], "last": last}))
     costly = [r for r in attribution.get("rows", [])
-              if r["model"] == "last" and r.get("cpa") is not None]
+              if r["model"] == "last" and r.get("cost") and r.get("cpa") is not None]
     if costly:
         worst_cpa = max(costly, key=lambda r: (r["cpa"], r["group"]))
         out.append(Sentence("cost", t(
