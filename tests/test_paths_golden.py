@@ -237,6 +237,38 @@ def test_item_page_uses_the_url_path(con: duckdb.DuckDBPyConnection) -> None:
         (3, "order_completed", "(end)")]
 
 
+def test_item_page_falls_back_to_context_page(tmp_path: Any, run_pipeline: Any) -> None:
+    """CONTRACT §1 reads context.page.{url,path}: a page whose properties name neither its path
+    nor its URL takes context.page's path, else the path of its URL (emails redacted); a
+    property path or URL keeps precedence (decision 116)."""
+    from conftest import write_jsonl
+    from journey_metrics.db import connect
+    from journey_metrics.metrics.common import resolve_as_of, zone
+
+    def page(i: int, properties: dict[str, Any] | None, context_page: dict[str, str]) -> Any:
+        m = {"type": "page", "messageId": f"m{i}", "anonymousId": "a",
+             "timestamp": f"2024-03-01T10:0{i}:00Z", "context": {"page": context_page}}
+        return m if properties is None else {**m, "properties": properties}
+
+    write_jsonl(tmp_path / "in" / "web" / "a.jsonl", [
+        page(1, {"title": "x"}, {"path": "/thanks", "url": "https://x.io/ignored"}),
+        page(2, None, {"url": "https://x.io/u/jo.doe@example.com?q=1"}),
+        page(3, {"url": "https://x.io/own"}, {"path": "/ctx"}),
+        page(4, {"path": " "}, {"path": "/blank"}),
+        page(5, {"path": "/kept"}, {"path": "/ctx"})])
+    db = tmp_path / "w.duckdb"
+    run_pipeline(tmp_path / "in", db)
+    con = connect(db, read_only=True)
+    assert [json.loads(p) for (p,) in con.execute(
+        "SELECT properties FROM events ORDER BY occurred_at").fetchall()] == [
+        {"title": "x", "path": "/thanks"}, {"url": "https://x.io/u/<redacted-email>?q=1"},
+        {"url": "https://x.io/own"}, {"path": "/blank"}, {"path": "/kept"}]
+    q = PathsQuery(as_of=resolve_as_of(con, None, zone("UTC")), item="page")
+    assert [(r["source"], r["target"]) for r in paths_rows(con, q)] == [
+        ("/thanks", "/u/<redacted-email>"), ("/u/<redacted-email>", "/own"),
+        ("/own", "/blank"), ("/blank", "/kept"), ("/kept", "(end)")]
+
+
 def test_persons_count_distinct_persons_per_edge(con: duckdb.DuckDBPyConnection) -> None:
     events = [("A", 0, "a"), ("A", 10, "b"), ("A", 100, "a"), ("A", 110, "b"),
               ("B", 0, "a"), ("B", 20, "b")]

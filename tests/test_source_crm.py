@@ -178,3 +178,22 @@ def test_validation_in_small_batches_gives_the_same_result(
         ("crm/feedback.csv", 5, "NPS score outside 0-10: -2"),
     ]
     assert summary["sources"][2]["events"] == 3 + 2 + 1 + 3
+
+
+def test_quoted_line_breaks_are_read(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """A quoted field holding a line break (a deal name or a survey comment typed on several
+    lines) is one field of one record: DuckDB's parallel CSV reader refuses it with its
+    null padding, so such a file is read again without parallelism, not failed."""
+    write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [
+        ["501", "\"Big\ndeal\"", "closedwon", "10", "2026-01-05 10:00", "101"],
+        ["502", "Other", "closedwon", "20", "2026-01-05 11:00", "101"],
+        ["503", "Bad", "closedwon", "20", "2026-01-05 11:00 PST", "101"],
+    ])
+    summary = run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY 1") == [
+        ("deal:501:closedwon", 10.0), ("deal:502:closedwon", 20.0)]
+    # a CSV record's number is its row's (header = 1): the third data row, though its line is 5
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine") == [
+        (4, "unparseable closedate 2026-01-05 11:00 PST")]
+    crm = summary["sources"][2]
+    assert (crm["records"], crm["events"], crm["quarantined"]) == (3, 2, 1)

@@ -73,6 +73,8 @@ def test_quarantine(input_dir: Path, db_path: Path, run_pipeline) -> None:
         {**OPEN, "sg_event_id": "sg-x3", "timestamp": "noon"},
         {k: v for k, v in OPEN.items() if k != "sg_event_id"},
         "just a string",
+        # milliseconds where SendGrid writes seconds: the year 57983, which no reader can hold
+        {**OPEN, "sg_event_id": "sg-x4", "timestamp": 1767616533000},
     ]
     write_json_array(input_dir / "email" / "a.json", records)
     summary = run_pipeline(input_dir, db_path)
@@ -82,9 +84,10 @@ def test_quarantine(input_dir: Path, db_path: Path, run_pipeline) -> None:
         (4, "unparseable timestamp noon"),
         (5, "missing event id"),
         (6, "not a JSON object"),
+        (7, "timestamp outside the years 1-9999"),
     ]
     email = summary["sources"][1]
-    assert (email["records"], email["events"], email["quarantined"]) == (6, 1, 5)
+    assert (email["records"], email["events"], email["quarantined"]) == (7, 1, 6)
 
 
 def test_malformed_array_fails_the_file(input_dir: Path, db_path: Path, run_pipeline) -> None:

@@ -91,8 +91,14 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         {k: v for k, v in SIGNUP.items() if k != "event"} | {"messageId": "x3"},  # 9
         {k: v for k, v in PAGE.items() if k != "timestamp"} | {"messageId": "x4"},  # 10
         {k: v for k, v in PAGE.items() if k != "type"} | {"messageId": "x5"},  # 11
-        {**SIGNUP, "messageId": "x6", "event": "123 go"},             # 12
+        {**SIGNUP, "messageId": "x6", "event": "!!!"},                # 12
         ORDER,                                                        # 13 ok
+        {**PAGE, "messageId": "x7", "timestamp": "12026-01-05T10:00:00Z"},  # 14
+        {**PAGE, "messageId": "x8", "properties": "oops"},            # 15
+        {**PAGE, "messageId": "x9", "properties": [1, 2]},            # 16
+        {**PAGE, "messageId": "x10", "properties": None},             # 17 ok: no properties
+        {**PAGE, "messageId": "x11", "timestamp": 1767616533000000},  # 18 microseconds as ms
+        {**PAGE, "messageId": "x12", "timestamp": "2026-01-05T10:00:00 PST"},  # 19 a zone name
     ]
     write_jsonl(input_dir / "web" / "a.jsonl", lines)
     summary = run_pipeline(input_dir, db_path)
@@ -109,12 +115,17 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         ("web/a.jsonl", 9, "track message without event"),
         ("web/a.jsonl", 10, "missing timestamp"),
         ("web/a.jsonl", 11, "missing message type"),
-        ("web/a.jsonl", 12, "event name is not of the form ^[a-z][a-z0-9_]*$"),
+        ("web/a.jsonl", 12, "event name is not snake_case"),
+        ("web/a.jsonl", 14, "unparseable timestamp 12026-01-05T10:00:00Z"),
+        ("web/a.jsonl", 15, "properties is not a JSON object"),
+        ("web/a.jsonl", 16, "properties is not a JSON object"),
+        ("web/a.jsonl", 18, "timestamp outside the years 1-9999"),
+        ("web/a.jsonl", 19, "unparseable timestamp 2026-01-05T10:00:00 PST"),
     ]
     web = summary["sources"][0]
-    assert web["records"] == 12  # the blank line is not a record
-    assert web["events"] == 2
-    assert web["quarantined"] == 10
+    assert web["records"] == 18  # the blank line is not a record
+    assert web["events"] == 3
+    assert web["quarantined"] == 15
     assert web["records"] == web["events"] + web["duplicates"] + web["quarantined"]
     raw = query(db_path, "SELECT raw FROM _jm_quarantine WHERE record_no = 2")
     assert raw == [("this is not json",)]
@@ -186,3 +197,16 @@ def test_unknown_top_level_fields_are_kept_in_properties(
         ("m4", '{"experiment":"b","revenue":42.5,"currency":"EUR"}'),
         ("m5", '{"currency":"USD"}'),  # the message's own properties win
     ]
+
+
+def test_track_names_in_any_script(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """CONTRACT §1: a track's name is the snake_case of `event`; letters of every script are
+    kept (lower-cased where they have case), and a name may start with a digit."""
+    names = {"Đặt Hàng": "đặt_hàng", "3D Model Viewed": "3_d_model_viewed",
+             "Ünïcode Évent": "ünïcode_évent", "日本語": "日本語",
+             "orderCompleted": "order_completed", "Signed-Up  twice": "signed_up_twice"}
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {**SIGNUP, "messageId": f"n{i}", "event": name} for i, name in enumerate(names)])
+    run_pipeline(input_dir, db_path)
+    assert sorted(query(db_path, "SELECT event_name FROM events")) == sorted(
+        (v,) for v in names.values())

@@ -28,7 +28,8 @@ RETURN (contains(txt, '@') OR contains(txt, '%40'))
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(
-    lower(regexp_replace(trim(txt), '([a-z0-9])([A-Z])', '$1_$2')), '[^a-z0-9]+', '_'));
+    lower(regexp_replace(trim(txt), r"([\p{Ll}0-9])(\p{Lu})", '$1_$2')), r"[^\p{L}\p{M}0-9]+",
+    '_'));
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
 RETURN nullif(regexp_replace(lower(
@@ -91,8 +92,11 @@ RETURN CASE
         -- DuckDB's TIMESTAMPTZ cast refuses a space before the zone; Spark's accepts it
         THEN CASE WHEN NOT upper(jm_trim(txt)) RLIKE r"[\t\n\f\r ](Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
                   THEN try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP) END
-    ELSE to_utc_timestamp(
-        CAST(try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP_NTZ) AS TIMESTAMP), tz)
+    -- without an offset: only a date and a time (a zone name is not ISO 8601), as DuckDB's
+    WHEN upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?\z"
+        THEN to_utc_timestamp(
+            CAST(try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP_NTZ) AS TIMESTAMP),
+            tz)
 END;
 
 -- An instant from Unix seconds (SendGrid), given as a number or numeric text; microseconds are

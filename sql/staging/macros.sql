@@ -18,9 +18,16 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz) AS (
         WHEN NOT regexp_matches(txt, '[0-9]') THEN NULL
         WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{10,16}')
             THEN timezone('UTC', epoch_ms(TRY_CAST(jm_trim(txt) AS BIGINT)))
+        -- a date first, with a four-digit year (DuckDB's casts would also read '12026-01-05'
+        -- and other orders; Spark's function has the same test)
+        WHEN NOT regexp_matches(upper(jm_trim(txt)), '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|$)')
+            THEN NULL
         WHEN regexp_matches(upper(jm_trim(txt)), '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             THEN TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMPTZ)
-        ELSE timezone(tz, TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP))
+        -- without an offset: only a date and a time (DuckDB's TIMESTAMP cast would drop a zone
+        -- name such as 'PST' and read the time as UTC; a name is not ISO 8601: unparseable)
+        WHEN regexp_full_match(upper(jm_trim(txt)), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?')
+            THEN timezone(tz, TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP))
     END
 );
 
@@ -49,9 +56,11 @@ CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
 CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS (nullif(lower(jm_trim(txt)), ''));
 
 -- "Order Completed" -> order_completed, "orderCompleted" -> order_completed.
+-- Letters of every script are kept (lower-cased where they have case): "Đặt hàng" is
+-- `đặt_hàng`, not `t_h_ng`; digits are 0-9. Spark's function is the same.
 CREATE OR REPLACE TEMP MACRO jm_snake_case(txt) AS (
-    trim(regexp_replace(lower(regexp_replace(trim(txt), '([a-z0-9])([A-Z])', '\1_\2', 'g')),
-                        '[^a-z0-9]+', '_', 'g'), '_')
+    trim(regexp_replace(lower(regexp_replace(trim(txt), '([\p{Ll}0-9])(\p{Lu})', '\1_\2', 'g')),
+                        '[^\p{L}\p{M}0-9]+', '_', 'g'), '_')
 );
 
 -- Host of a URL, lower-cased, without a leading "www."; NULL when there is none.

@@ -19,12 +19,12 @@ WITH extracted AS (
            properties_raw, context_text, traits_text, previous_text, group_text, screen_name
 ),
 nested AS (
-    SELECT e.*, c.campaign_text, c.page_text, p.prop_url, p.prop_referrer, p.score_text,
-           p.survey_text, t.email_text
+    SELECT e.*, c.campaign_text, c.page_text, p.prop_url, p.prop_referrer, p.prop_path,
+           p.score_text, p.survey_text, t.email_text
     FROM extracted AS e
     LATERAL VIEW json_tuple(e.context_text, 'campaign', 'page') c AS campaign_text, page_text
-    LATERAL VIEW json_tuple(e.properties_raw, 'url', 'referrer', 'score', 'survey') p
-        AS prop_url, prop_referrer, score_text, survey_text
+    LATERAL VIEW json_tuple(e.properties_raw, 'url', 'referrer', 'score', 'survey', 'path') p
+        AS prop_url, prop_referrer, score_text, survey_text, prop_path
     LATERAL VIEW json_tuple(e.traits_text, 'email') t AS email_text
 ),
 parsed AS (
@@ -46,7 +46,12 @@ parsed AS (
         cp.source_text,
         -- fields the Segment spec does not define are kept in properties (DuckDB: a JSON merge
         -- patch of the properties over the unknown fields: top-level keys here)
+        -- `properties` must be an object (as stg_web.sql)
+        n.properties_raw IS NOT NULL AND NOT startswith(n.properties_raw, '{')
+            AS properties_not_object,
         CASE
+            WHEN n.properties_raw IS NOT NULL AND NOT startswith(n.properties_raw, '{')
+            THEN '{}'
             WHEN n.invalid_json OR n.json_keys IS NULL OR size(array_except(n.json_keys, array(
                 'type', 'messageId', 'timestamp', 'anonymousId', 'userId', 'event',
                 'properties', 'context', 'traits', 'integrations', 'sentAt', 'receivedAt',
@@ -72,11 +77,22 @@ parsed AS (
         n.previous_text,
         n.group_text,
         n.screen_name,
-        n.traits_text
+        n.traits_text,
+        -- a page whose properties name neither its path nor its URL takes context.page's path,
+        -- else its URL (as stg_web.sql); redacted here (a SQL function cannot run in a lambda)
+        CASE WHEN n.message_type = 'page' AND jm_blank_to_null(n.prop_path) IS NULL
+                  AND jm_blank_to_null(n.prop_url) IS NULL
+             THEN CASE WHEN jm_blank_to_null(pg.page_path) IS NOT NULL
+                       THEN map('path', jm_redact(pg.page_path))
+                       WHEN jm_blank_to_null(pg.page_url) IS NOT NULL
+                       THEN map('url', jm_redact(pg.page_url))
+                  END
+        END AS context_page
     FROM nested AS n
     LATERAL VIEW json_tuple(n.campaign_text, 'medium', 'name', 'source') cp
         AS medium, campaign_name, source_text
-    LATERAL VIEW json_tuple(n.page_text, 'url', 'referrer') pg AS page_url, page_referrer
+    LATERAL VIEW json_tuple(n.page_text, 'url', 'referrer', 'path') pg
+        AS page_url, page_referrer, page_path
 ),
 fields AS (
     SELECT
@@ -140,6 +156,7 @@ SELECT
         WHEN message_type IS NULL THEN 'missing message type'
         WHEN message_type NOT IN ('page', 'screen', 'track', 'identify', 'alias', 'group')
             THEN concat('unknown message type ', jm_redact(message_type))
+        WHEN properties_not_object THEN 'properties is not a JSON object'
         WHEN message_type = 'track' AND jm_blank_to_null(track_event) IS NULL
             THEN 'track message without event'
         WHEN message_type = 'alias' AND jm_blank_to_null(previous_text) IS NULL
@@ -181,6 +198,11 @@ SELECT
                 map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
                            (k, v) -> k <> 'score'),
                 map('score', CAST(jm_nps_score(score_text) AS VARIANT))))
+        WHEN context_page IS NOT NULL
+            THEN to_json(map_concat(
+                map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
+                           (k, v) -> NOT map_contains_key(context_page, k)),
+                transform_values(context_page, (k, v) -> CAST(v AS VARIANT))))
         ELSE jm_redact(properties_text)
     END AS properties,
     CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,

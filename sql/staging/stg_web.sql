@@ -18,6 +18,7 @@ WITH extracted AS (
                                 '$.properties.score', '$.context.campaign.source',
                                 '$.properties.survey', '$.previousId', '$.groupId', '$.name',
                                 '$.traits']) AS v,
+        j,
         -- fields the Segment spec does not define are kept, in properties; most messages have
         -- only known keys, and listing the keys is cheaper than patching: patch only the others
         -- (a filter of the keys, not list_has_all: half the cost, measured in DuckDB 2.0)
@@ -49,7 +50,11 @@ parsed AS MATERIALIZED (
         v[7] AS email_text,
         v[8] AS medium,
         v[9] AS campaign_name,
-        CASE WHEN unknown_fields IS NULL OR unknown_fields::VARCHAR = '{}'
+        -- `properties` must be an object (CONTRACT §1): its text then starts with '{' (a JSON
+        -- string, number or list is extracted as its own text); others are quarantined
+        v[10] IS NOT NULL AND NOT starts_with(v[10], '{') AS properties_not_object,
+        CASE WHEN v[10] IS NOT NULL AND NOT starts_with(v[10], '{') THEN '{}'
+             WHEN unknown_fields IS NULL OR unknown_fields::VARCHAR = '{}'
              THEN coalesce(v[10], '{}')
              ELSE json_merge_patch(unknown_fields, coalesce(v[10], '{}'))::VARCHAR
         END AS properties_text,
@@ -61,7 +66,14 @@ parsed AS MATERIALIZED (
         v[18] AS previous_text,
         v[19] AS group_text,
         v[20] AS screen_name,
-        v[21] AS traits_text
+        v[21] AS traits_text,
+        -- a page whose properties name neither its path nor its URL takes context.page's path,
+        -- else its URL (CONTRACT §1 reads both): paths and touchpoints read them in properties.
+        -- Looked up only for pages without properties.url (a second parse of those lines)
+        CASE WHEN coalesce(v[12], '') = '' AND v[1] = 'page'
+             THEN json_extract_string(j, ['$.properties.path', '$.context.page.path',
+                                          '$.context.page.url'])
+        END AS page_paths
     FROM extracted
 ),
 hosts AS MATERIALIZED (
@@ -74,6 +86,10 @@ fields AS MATERIALIZED (
     SELECT
         parsed.*,
         jm_parse_instant(timestamp_text, $tz) AS occurred_at,
+        CASE WHEN jm_blank_to_null(page_paths[1]) IS NULL THEN CASE
+            WHEN jm_blank_to_null(page_paths[2]) IS NOT NULL THEN json_object('path', page_paths[2])
+            WHEN jm_blank_to_null(page_paths[3]) IS NOT NULL THEN json_object('url', page_paths[3])
+        END END AS context_page,
         page.host AS page_host,
         ref.host AS referrer_host,
         -- the inputs of the channel rules (CONTRACT §2), kept with the event
@@ -127,6 +143,7 @@ SELECT
         WHEN message_type IS NULL THEN 'missing message type'
         WHEN message_type NOT IN ('page', 'screen', 'track', 'identify', 'alias', 'group')
             THEN 'unknown message type ' || jm_redact(message_type)
+        WHEN properties_not_object THEN 'properties is not a JSON object'
         WHEN message_type = 'track' AND jm_blank_to_null(track_event) IS NULL
             THEN 'track message without event'
         WHEN message_type = 'alias' AND jm_blank_to_null(previous_text) IS NULL
@@ -167,6 +184,10 @@ SELECT
         WHEN survey IS NOT NULL
             THEN json_merge_patch(jm_redact(properties_text)::JSON,
                                   json_object('score', jm_nps_score(score_text)))
+        -- a page's path (or URL) from context.page where its properties name neither
+        WHEN context_page IS NOT NULL
+            THEN json_merge_patch(jm_redact(properties_text)::JSON,
+                                  jm_redact(context_page::VARCHAR)::JSON)
         ELSE jm_redact(properties_text)::JSON
     END AS properties,
     -- a web survey answer is checked like a CRM one

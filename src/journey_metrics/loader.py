@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -528,12 +529,24 @@ def _commit_batch(
              result.identity_records) = (int(v) for v in counts[result.file_path])
 
 
+# The instants a record may carry (CONTRACT §1 Bad input: others are quarantined).
+FIRST_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
+LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 VALIDATE_BATCH_ROWS = 250_000  # rows per pandera call: bounds the memory of a huge file
 
 
 def _reject_invalid_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Run the pandera checks on the rows staging accepted, in batches; add failing records to
     `rejected`. A record is checked whole: its rows never straddle two batches."""
+    # An instant outside the years 1-9999 (epoch microseconds read as milliseconds, a five-digit
+    # year) parses in DuckDB but no Python datetime holds it: pandera cannot even report it,
+    # and every command printing it would fail. Checked here, before pandera sees the rows.
+    con.execute(
+        "INSERT INTO rejected SELECT record_no, 'timestamp outside the years 1-9999' FROM stg"
+        " WHERE is_event AND NOT occurred_at BETWEEN $first AND $last"
+        " AND record_no NOT IN (SELECT record_no FROM rejected) GROUP BY record_no",
+        {"first": FIRST_INSTANT, "last": LAST_INSTANT},
+    )
     bounds = fetch_first(con.execute(
         "SELECT min(record_no), max(record_no), count(*) FROM stg"
     ))

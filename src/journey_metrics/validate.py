@@ -68,7 +68,8 @@ import polars as pl  # noqa: E402
 from pandera.api.polars.types import PolarsData  # noqa: E402
 from pandera.errors import SchemaError, SchemaErrors  # noqa: E402
 
-EVENT_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# snake_case in any script: lower-case (or caseless) letters and digits, then also marks and _
+EVENT_NAME_PATTERN = r"^[\p{Ll}\p{Lo}\p{Lm}0-9][\p{Ll}\p{Lo}\p{Lm}\p{M}0-9_]*$"
 IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "email_hash", "crm_contact_id")
 
 # What a failed check means to a person reading the quarantine table.
@@ -76,7 +77,6 @@ _REASONS = {
     ("event_id", "not_nullable"): "missing event id",
     ("event_id", "str_length"): "missing event id",
     ("event_name", "not_nullable"): "missing event name",
-    ("event_name", "str_matches"): "event name is not of the form ^[a-z][a-z0-9_]*$",
     ("occurred_at", "not_nullable"): "missing timestamp",
     ("nps_score", "in_range"): "survey score outside 0-10",
     ("nps_score", "not_nullable"): "missing survey score",
@@ -90,6 +90,13 @@ def _has_identifier(data: PolarsData) -> pl.LazyFrame:
 
 
 SURVEY_EVENTS = ("nps_response", "csat_response", "ces_response")
+
+
+def _snake_case(data: PolarsData) -> pl.LazyFrame:
+    # polars' regex knows Unicode classes (pandera's str_matches compiles Python's re, which
+    # does not); a missing name fails the not-nullable check instead
+    name = pl.col(data.key)
+    return data.lazyframe.select(name.is_null() | name.str.contains(EVENT_NAME_PATTERN))
 
 
 def _survey_has_score(data: PolarsData) -> pl.LazyFrame:
@@ -107,7 +114,7 @@ IDENTITY_SCHEMA = pa.DataFrameSchema(
 EVENT_SCHEMA = pa.DataFrameSchema(
     {
         "event_id": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1), nullable=False),
-        "event_name": pa.Column(pl.Utf8, pa.Check.str_matches(EVENT_NAME_PATTERN)),
+        "event_name": pa.Column(pl.Utf8, pa.Check(_snake_case, name="event_name_snake_case")),
         "occurred_at": pa.Column(pl.Datetime("us", "UTC"), nullable=False),
         "nps_score": pa.Column(pl.Int64, pa.Check.in_range(0, 10), nullable=True),
     },
@@ -119,6 +126,7 @@ EVENT_SCHEMA = pa.DataFrameSchema(
 _CHECK_REASONS = {
     "has_identifier": "no identifier (anonymous id, user id, email or CRM contact id)",
     "survey_needs_score": "missing survey score",
+    "event_name_snake_case": "event name is not snake_case",
 }
 
 

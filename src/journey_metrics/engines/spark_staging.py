@@ -54,16 +54,20 @@ _SPARK_TYPES = {
 # validate.py's pandera checks as Spark SQL: per staged row, the least failing reason (pandera
 # reports every failed check of a row and the loader keeps the smallest reason); a NULL value
 # fails only the not-nullable checks, as in pandera.
-_VALIDATION = """
+_VALIDATION = r"""
 least(
     CASE WHEN coalesce(anonymous_id, user_id, email_hash, crm_contact_id) IS NULL
          THEN 'no identifier (anonymous id, user id, email or CRM contact id)' END,
     CASE WHEN is_event AND (event_id IS NULL OR length(event_id) < 1)
          THEN 'missing event id' END,
     CASE WHEN is_event AND event_name IS NULL THEN 'missing event name' END,
-    CASE WHEN is_event AND NOT event_name RLIKE '^[a-z][a-z0-9_]*\\\\z'
-         THEN 'event name is not of the form ^[a-z][a-z0-9_]*$' END,
+    CASE WHEN is_event
+              AND NOT event_name RLIKE r"^[\p{Ll}\p{Lo}\p{Lm}0-9][\p{Ll}\p{Lo}\p{Lm}\p{M}0-9_]*\z"
+         THEN 'event name is not snake_case' END,
     CASE WHEN is_event AND occurred_at IS NULL THEN 'missing timestamp' END,
+    CASE WHEN is_event AND (occurred_at < TIMESTAMP '0001-01-01 00:00:00'
+                            OR occurred_at > TIMESTAMP '9999-12-31 23:59:59.999999')
+         THEN 'timestamp outside the years 1-9999' END,
     CASE WHEN is_event AND (nps_score < 0 OR nps_score > 10)
          THEN 'survey score outside 0-10' END,
     CASE WHEN is_event AND event_name IN ('nps_response', 'csat_response', 'ces_response')

@@ -162,20 +162,28 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"',"
         " strict_mode = false, null_padding = true, max_line_size = ?, buffer_size = ?"
     )
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE raw_rows AS SELECT * FROM read_csv(?, {options})",
-            [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
-        )
-    except duckdb.InvalidInputException as exc:
-        if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
-            raise
-        # Spreadsheet tools still write Latin-1; read it rather than reject the file.
-        con.execute(
-            f"CREATE TEMP TABLE raw_rows AS SELECT * FROM read_csv(?, {options},"
-            " encoding = 'latin-1')",
-            [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
-        )
+    # Retried with what the failure asks for: a quoted field holding a line break (a comment
+    # typed on several lines) defeats DuckDB's parallel reader with null_padding, and
+    # spreadsheet tools still write Latin-1. Each is added once; any other error is the file's.
+    extra, fields = "", "*"
+    while True:
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE raw_rows AS SELECT {fields} FROM read_csv(?, {options}{extra})",
+                [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
+            )
+            break
+        except duckdb.Error as exc:
+            message = str(exc).lower()
+            if "parallel=false" in message and "parallel" not in extra:
+                extra += ", parallel = false"
+                # a line break in a field is \n, as Spark's reader gives it (a Windows export
+                # writes \r\n there too)
+                fields = "replace(COLUMNS(*), chr(13) || chr(10), chr(10))"
+            elif ("utf-8" in message or "unicode" in message) and "encoding" not in extra:
+                extra += ", encoding = 'latin-1'"
+            else:
+                raise
     header = [row[0] for row in con.execute("DESCRIBE raw_rows").fetchall()]
     columns, from_label, extras = match_header(header, kind)
     missing = [c for c in kind.required_columns if c not in columns]
