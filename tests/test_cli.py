@@ -86,6 +86,27 @@ def test_bad_usage_exits_2(db_path: Path) -> None:
     assert result.returncode == 2
 
 
+def test_run_never_replaces_a_file_that_is_not_a_warehouse(
+    input_dir: Path, tmp_path: Path
+) -> None:
+    """A mistyped --db naming a small CSV was taken for a warehouse file killed before its
+    header and replaced (exit 0): now any file that is not DuckDB's is refused, untouched."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    precious = tmp_path / "important.csv"
+    precious.write_text("id,name\n1,precious data\n")
+    result = cli("run", "--input", str(input_dir), "--db", str(precious))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: --db {precious} is not a DuckDB warehouse; name a new file or a warehouse"]
+    assert precious.read_text() == "id,name\n1,precious data\n"
+    result = cli("run", "--input", str(input_dir), "--db", str(tmp_path))
+    assert result.returncode == 2
+    assert "is a directory" in result.stderr
+    empty = tmp_path / "empty.duckdb"  # created, never written: still taken as a new warehouse
+    empty.write_bytes(b"")
+    assert cli("run", "--input", str(input_dir), "--db", str(empty)).returncode == 0
+
+
 @contextmanager
 def holding_the_lock(db: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
     """Another process that opens the warehouse (taking DuckDB's lock) for `seconds`."""

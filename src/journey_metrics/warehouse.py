@@ -71,8 +71,11 @@ def _remove_unborn_file(path: Path) -> None:
     """Delete a warehouse file that was created but never written (and so holds no data).
 
     Only when no process holds DuckDB's lock on it: a run that is creating it right now keeps it.
+    Any other file is never touched: one that is not DuckDB's is refused (exit 2), so a
+    mistyped `--db some.csv` cannot replace the user's file with a warehouse.
     """
     try:
+        _refuse_foreign_file(path)
         if path.stat().st_size >= _HEADER_BYTES or path.with_name(path.name + ".wal").exists():
             return
         with path.open("r+b") as handle:
@@ -84,6 +87,18 @@ def _remove_unborn_file(path: Path) -> None:
                 path.unlink()
     except FileNotFoundError:
         return
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """UsageError unless `path` is a directory-free DuckDB file: its main header has the magic
+    bytes "DUCK" after an 8-byte checksum. Empty or zero-filled files (an unborn warehouse, see
+    above) pass."""
+    if path.is_dir():
+        raise UsageError(f"--db {path} is a directory; name a warehouse file")
+    with path.open("rb") as handle:
+        start = handle.read(12)
+    if start.strip(b"\0") and start[8:12] != b"DUCK":
+        raise UsageError(f"--db {path} is not a DuckDB warehouse; name a new file or a warehouse")
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
