@@ -86,6 +86,64 @@ def test_bad_usage_exits_2(db_path: Path) -> None:
     assert result.returncode == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["funnel", "--format", "xml"], "error: Invalid value for '--format': 'xml' is not one"),
+        (["funnel", "--bogus"], "error: No such option: --bogus"),
+        (["export"], "error: Missing option '--out'."),
+        (["nosuch"], "error: No such command 'nosuch'."),
+        (["run", "--input", "x", "--wait", "-1"], "error: Invalid value for '--wait'"),
+    ],
+)
+def test_parser_errors_are_one_line_with_exit_2(args: list[str], message: str) -> None:
+    """The option parser's own errors follow CONTRACT §5 like ours: one line, exit 2 (they
+    printed click's usage box)."""
+    result = cli(*args)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(message)
+    assert result.stdout == ""
+
+
+def test_bad_paths_and_values_are_usage_errors(
+    input_dir: Path, db_path: Path, tmp_path: Path
+) -> None:
+    """Each of these exited 1 as an 'unexpected' error; bad usage is exit 2 and one line."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me\n")
+    not_utf8 = tmp_path / "framework.yaml"
+    not_utf8.write_bytes(b"name: x\n\xff\xfe: y\n")
+    db = ["--db", str(db_path)]
+    cases = [
+        (["export", *db, "--out", str(a_file)], f"{a_file} is a file, not a folder"),
+        (["report", *db, "--out", str(a_file)], f"{a_file} is a file, not a folder"),
+        (["run", "--input", str(input_dir), *db, "--report", str(a_file)], "not a folder"),
+        (["generate", "--persons", "2", "--out", str(a_file)], "not a folder"),
+        (["funnel", *db, "--framework", "aarrr", "--window", "99999999999d"], "is too long"),
+        (["funnel", *db, "--framework", str(not_utf8)], "cannot read YAML: 'utf-8' codec"),
+        (["funnel", "--db", str(tmp_path), "--framework", "aarrr"], "is a directory"),
+        (["funnel", "--db", str(a_file), "--framework", "aarrr"], "is not a DuckDB warehouse"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr, result.stderr
+    assert a_file.read_text() == "keep me\n"
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "events.parquet").write_text("not parquet")
+    (lake / "persons.parquet").write_text("not parquet")
+    result = cli("funnel", "--events", str(lake), "--framework", "aarrr")
+    assert result.returncode == 1  # unreadable input: a failed run, named in one line
+    assert result.stderr.strip().splitlines() == [
+        f"error: --events: cannot read {lake / 'events.parquet'}: Invalid Input Error: File "
+        f"'{lake / 'events.parquet'}' too small to be a Parquet file"]
+
+
 def test_run_never_replaces_a_file_that_is_not_a_warehouse(
     input_dir: Path, tmp_path: Path
 ) -> None:

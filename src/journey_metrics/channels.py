@@ -172,7 +172,7 @@ def load_rules_file(
     """Read and validate a rules file (an empty file or list means the built-in rules)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # not UTF-8: bad config
         raise UsageError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
     return parse_rules(data, origin or str(path), con)
 

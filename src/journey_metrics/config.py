@@ -159,7 +159,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
         # libyaml's safe loader when PyYAML has it: the same documents, ~10x less CPU (every
         # command reads a framework and the report settings at start-up)
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # not UTF-8: bad config
         raise UsageError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping at the top level")
@@ -196,7 +196,10 @@ def parse_window(text: str) -> timedelta:
     match = _WINDOW.fullmatch(str(text).strip())
     if not match:
         raise ValueError(f"window {text!r} must look like <int>(m|h|d), e.g. 30d")
-    window = timedelta(**{_WINDOW_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        window = timedelta(**{_WINDOW_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:  # past timedelta's ~2.7 million years
+        raise ValueError(f"window {text!r} is too long") from None
     if window <= timedelta(0):
         raise ValueError(f"window {text!r} must be positive")
     return window

@@ -113,7 +113,10 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection for metrics, reports and exports; refuses a warehouse built by an
-    older version (its tables lack columns the marts need) with a one-line fix."""
+    older version (its tables lack columns the marts need) with a one-line fix. A --db naming a
+    folder or another kind of file is bad usage (exit 2), as for `run`."""
+    if path.exists():
+        _refuse_foreign_file(path)
     con = connect(path, read_only=True)
     try:
         version = _schema_version(con)

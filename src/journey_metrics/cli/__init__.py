@@ -10,6 +10,8 @@ import gc
 import os
 import sys
 
+import typer
+
 import journey_metrics
 
 # Start-up (issue 17): importing the commands allocates many long-lived objects and frees none,
@@ -29,6 +31,11 @@ if _COLLECTING:
 
 __all__ = ["app", "main"]
 
+# The option parser's exceptions: recent typer carries its own copy of click, older typer uses
+# click itself, so they are looked up where typer's BadParameter lives.
+_parser_errors = sys.modules[typer.BadParameter.__module__]
+_NoArgsIsHelp = getattr(_parser_errors, "NoArgsIsHelpError", ())
+
 
 def main() -> None:
     """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
@@ -44,7 +51,19 @@ def main() -> None:
         gc.freeze()
         if collecting:
             gc.enable()
-        app()
+        status = app(standalone_mode=False)
+    except _NoArgsIsHelp as exc:  # bare `journey-metrics`: the help
+        exc.show()
+        sys.exit(exc.exit_code)
+    except _parser_errors.ClickException as exc:
+        # The option parser's own errors (unknown option or choice, missing option, bad value):
+        # one line and exit 2 like ours, not click's usage box (CONTRACT §5).
+        message = " ".join(exc.format_message().split())
+        stderr.print(f"error: {message}", highlight=False, soft_wrap=True, markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        stderr.print("interrupted")
+        sys.exit(130)
     except JourneyMetricsError as exc:
         # markup=False: messages quote user input (names, paths) that may contain [brackets]
         stderr.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
@@ -64,3 +83,7 @@ def main() -> None:
             markup=False,
         )
         sys.exit(1)
+    # Without standalone mode click returns instead of exiting: an explicit exit status
+    # (--help gives 0) is passed on.
+    if isinstance(status, int) and status:
+        sys.exit(status)

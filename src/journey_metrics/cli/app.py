@@ -62,6 +62,14 @@ stdout = cast("Console", _LazyConsole(width=_stdout_width))
 stderr = cast("Console", _LazyConsole(stderr=True))
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
+
+
+def folder_or_new(value: Path | None) -> Path | None:
+    """An output folder option: an existing file there is bad usage (exit 2, one line) before
+    any work starts, not a crash at the first write."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a folder")
+    return value
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and calendar periods.")]
 
 

@@ -19,6 +19,7 @@ from journey_metrics.cli.app import (
     TzOption,
     announce,
     app,
+    folder_or_new,
     real_console,
     stderr,
     stdout,
@@ -85,7 +86,8 @@ def run(
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[RunFormat, typer.Option("--format")] = RunFormat.table,
     report_dir: Annotated[
-        Path | None, typer.Option("--report", help="Also write the dashboard into this folder.")
+        Path | None, typer.Option("--report", help="Also write the dashboard into this folder.",
+                                  callback=folder_or_new)
     ] = None,
     wait: Annotated[
         float, typer.Option("--wait", min=0, help="Wait up to N seconds for a locked warehouse.")
@@ -195,7 +197,8 @@ def _print_run_summary(summary: RunSummary) -> None:
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Option("--out", help="Folder for events.parquet, persons.parquet")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for events.parquet, persons.parquet",
+                                   callback=folder_or_new)],
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Write the warehouse's events and persons as Parquet files."""
@@ -209,7 +212,8 @@ def export(
 @app.command()
 def generate(
     persons: Annotated[int, typer.Option("--persons", min=1, help="How many persons.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into.",
+                                   callback=folder_or_new)],
     seed: Annotated[int, typer.Option("--seed")] = 42,
     days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 90,
     gzip_files: Annotated[bool, typer.Option("--gzip", help="Write every file as .gz")] = False,
@@ -240,7 +244,8 @@ def _write_report(db: Path, out: Path, tz: str = "UTC", spend: Path | None = Non
 
 @app.command()
 def report(
-    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and PNGs.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and PNGs.",
+                                   callback=folder_or_new)],
     db: DbOption = DEFAULT_DB,
     tz: TzOption = "UTC",
     spend: Annotated[
@@ -262,7 +267,9 @@ def report(
 @app.command()
 def serve(
     input_dir: Annotated[Path, typer.Option("--input", help="Folder with web/, email/, crm/.")],
-    report_dir: Annotated[Path, typer.Option("--report", help="Dashboard folder.")],
+    report_dir: Annotated[
+        Path, typer.Option("--report", help="Dashboard folder.", callback=folder_or_new)
+    ],
     db: DbOption = DEFAULT_DB,
     cron: Annotated[
         str | None, typer.Option("--cron", help="Cron schedule (default: 02:00 every night).")
@@ -296,7 +303,8 @@ def serve(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Where to put the demo warehouse.")] = Path(
+    out: Annotated[Path, typer.Option("--out", help="Where to put the demo warehouse.",
+                                   callback=folder_or_new)] = Path(
         "out/demo"
     ),
 ) -> None:

@@ -19,7 +19,7 @@ from journey_metrics.engines.lake import (
     raw_name,
     view_statements,
 )
-from journey_metrics.errors import UsageError
+from journey_metrics.errors import RunError, UsageError
 
 
 def dataset_glob(folder: Path, table: str) -> str | None:
@@ -50,7 +50,11 @@ def open_lake(folder: Path) -> duckdb.DuckDBPyConnection:
                     raise UsageError(f"--events: {folder} has no {dataset_name(table)}")
                 present[table] = None
                 continue
-            relation = con.read_parquet(glob)
+            try:
+                relation = con.read_parquet(glob)
+            except duckdb.Error as exc:  # not Parquet, truncated, unreadable: a failed run
+                first = str(exc).splitlines()[0]
+                raise RunError(f"--events: cannot read {glob}: {first}") from None
             relation.create_view(raw_name(table))
             present[table] = set(relation.columns)
         for statement in view_statements(present):
