@@ -255,18 +255,20 @@ def test_item_page_falls_back_to_context_page(tmp_path: Any, run_pipeline: Any) 
         page(2, None, {"url": "https://x.io/u/jo.doe@example.com?q=1"}),
         page(3, {"url": "https://x.io/own"}, {"path": "/ctx"}),
         page(4, {"path": " "}, {"path": "/blank"}),
-        page(5, {"path": "/kept"}, {"path": "/ctx"})])
+        page(5, {"path": "/kept"}, {"path": "/ctx"}),
+        page(6, {"url": "  "}, {"path": "/ws"})])  # a blank URL names nothing, as on Spark
     db = tmp_path / "w.duckdb"
     run_pipeline(tmp_path / "in", db)
     con = connect(db, read_only=True)
     assert [json.loads(p) for (p,) in con.execute(
         "SELECT properties FROM events ORDER BY occurred_at").fetchall()] == [
         {"title": "x", "path": "/thanks"}, {"url": "https://x.io/u/<redacted-email>?q=1"},
-        {"url": "https://x.io/own"}, {"path": "/blank"}, {"path": "/kept"}]
-    q = PathsQuery(as_of=resolve_as_of(con, None, zone("UTC")), item="page")
+        {"url": "https://x.io/own"}, {"path": "/blank"}, {"path": "/kept"},
+        {"url": "  ", "path": "/ws"}]
+    q = PathsQuery(as_of=resolve_as_of(con, None, zone("UTC")), item="page", steps=6)
     assert [(r["source"], r["target"]) for r in paths_rows(con, q)] == [
         ("/thanks", "/u/<redacted-email>"), ("/u/<redacted-email>", "/own"),
-        ("/own", "/blank"), ("/blank", "/kept"), ("/kept", "(end)")]
+        ("/own", "/blank"), ("/blank", "/kept"), ("/kept", "/ws"), ("/ws", "(end)")]
 
 
 def test_persons_count_distinct_persons_per_edge(con: duckdb.DuckDBPyConnection) -> None:

@@ -70,7 +70,7 @@ parsed AS MATERIALIZED (
         -- a page whose properties name neither its path nor its URL takes context.page's path,
         -- else its URL (CONTRACT §1 reads both): paths and touchpoints read them in properties.
         -- Looked up only for pages without properties.url (a second parse of those lines)
-        CASE WHEN coalesce(v[12], '') = '' AND v[1] = 'page'
+        CASE WHEN jm_blank_to_null(v[12]) IS NULL AND v[1] = 'page'
              THEN json_extract_string(j, ['$.properties.path', '$.context.page.path',
                                           '$.context.page.url'])
         END AS page_paths
