@@ -126,6 +126,10 @@ def test_bad_paths_and_values_are_usage_errors(
         (["funnel", *db, "--framework", str(not_utf8)], "cannot read YAML: 'utf-8' codec"),
         (["funnel", "--db", str(tmp_path), "--framework", "aarrr"], "is a directory"),
         (["funnel", "--db", str(a_file), "--framework", "aarrr"], "is not a DuckDB warehouse"),
+        (["paths", *db, "--from", "2024-05-01", "--to", "2024-01-01"],
+         "error: --from 2024-05-01 is not before --to 2024-01-01"),
+        (["funnel", *db, "--framework", "aarrr", "--tz", "Asia/Tokyo", "--from", "0001-01-01"],
+         "error: --from: '0001-01-01' is out of range"),
     ]
     for args, message in cases:
         result = cli(*args)

@@ -251,7 +251,7 @@ def add_spend(rows: Rows, cost: Mapping[str, float], models: tuple[str, ...]) ->
 def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
     """The AttributionQuery of a command's options (a bad value is a UsageError)."""
     from journey_metrics.config import parse_window
-    from journey_metrics.metrics.common import parse_instant
+    from journey_metrics.metrics.common import parse_range
 
     if ctx.segment.grouped:
         raise UsageError("attribution: groups are the touches' channel or campaign "
@@ -263,7 +263,7 @@ def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
             durations[name] = parse_window(options.get(name) or default)
         except ValueError as exc:
             raise UsageError(f"{flag}: {exc}") from None
-    from_, to = options.get("from_"), options.get("to")
+    span = parse_range(options.get("from_"), options.get("to"), ctx.zone)
     if options.get("stage") and ctx.framework is None:
         raise UsageError("attribution: --stage needs --framework F")
     return AttributionQuery(
@@ -276,8 +276,8 @@ def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
         half_life=durations["half_life"],
         group_by=options.get("group_by") or "channel",
         path_transform=options.get("path_transform") or "none",
-        from_at=parse_instant(from_, ctx.zone, "--from") if from_ else None,
-        to_at=parse_instant(to, ctx.zone, "--to") if to else None,
+        from_at=span[0],
+        to_at=span[1],
     )
 
 

@@ -35,9 +35,25 @@ def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
         raise UsageError(
             f"{option}: {text!r} is not a date (YYYY-MM-DD) or ISO 8601 instant"
         ) from None
+    except OverflowError:  # e.g. 9999-12-31 in a zone behind UTC
+        raise UsageError(f"{option}: {text!r} is out of range") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"{option}: {text!r} is out of range") from None
+
+
+def parse_range(from_: str | None, to: str | None,
+                tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """--from and --to as UTC instants; a window [from, to) that holds nothing is bad usage
+    (a reversed range is a typo, not a question)."""
+    from_at = parse_instant(from_, tz, "--from") if from_ else None
+    to_at = parse_instant(to, tz, "--to") if to else None
+    if from_at is not None and to_at is not None and from_at >= to_at:
+        raise UsageError(f"--from {from_} is not before --to {to}")
+    return from_at, to_at
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None, tz: ZoneInfo) -> datetime:

@@ -649,7 +649,7 @@ def exits_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str,
 def funnel_query(ctx: Context, **options: Any) -> FunnelQuery:
     """The FunnelQuery of a command's options (checked: a bad value is a UsageError)."""
     from journey_metrics.config import parse_window
-    from journey_metrics.metrics.common import parse_instant
+    from journey_metrics.metrics.common import parse_range
 
     assert ctx.framework is not None
     window = options.get("window")
@@ -657,15 +657,15 @@ def funnel_query(ctx: Context, **options: Any) -> FunnelQuery:
         window_delta = parse_window(window) if window else ctx.framework.window_delta
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
-    from_, to = options.get("from_"), options.get("to")
+    span = parse_range(options.get("from_"), options.get("to"), ctx.zone)
     return FunnelQuery(
         framework=ctx.framework,
         window=window_delta,
         as_of=ctx.as_of,
         entry=options.get("entry") or "best",
         order=options.get("order") or "ordered",
-        from_at=parse_instant(from_, ctx.zone, "--from") if from_ else None,
-        to_at=parse_instant(to, ctx.zone, "--to") if to else None,
+        from_at=span[0],
+        to_at=span[1],
         tz=ctx.tz,
         trend=options.get("trend") or None,
     )

@@ -191,7 +191,7 @@ def paths_rows(con: duckdb.DuckDBPyConnection, q: PathsQuery, runs: str | None =
 
 def paths_query(ctx: Context, **options: Any) -> PathsQuery:
     """The PathsQuery of a command's options (a bad value is a UsageError)."""
-    from journey_metrics.metrics.common import parse_instant
+    from journey_metrics.metrics.common import parse_range
 
     item: Item = options.get("item") or "event"
     steps_value, top_value = options.get("steps"), options.get("top")
@@ -209,7 +209,7 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
         from journey_metrics.config import load_framework
 
         framework = load_framework(framework_name, warn=ctx.announce)
-    from_, to = options.get("from_"), options.get("to")
+    span = parse_range(options.get("from_"), options.get("to"), ctx.zone)
     return PathsQuery(
         as_of=ctx.as_of,
         item=item,
@@ -220,8 +220,8 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
         steps=steps,
         top=top,
         collapse=options.get("collapse") or "consecutive",
-        from_at=parse_instant(from_, ctx.zone, "--from") if from_ else None,
-        to_at=parse_instant(to, ctx.zone, "--to") if to else None,
+        from_at=span[0],
+        to_at=span[1],
     )
 
 
