@@ -70,6 +70,9 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
         ["9003", "Pending", "appointmentscheduled", "300", "2024-02-03T00:00:00Z", "102"],
         ["9004", "Orphan", "closedwon", "5", "2024-02-03T00:00:00Z", ""],
         ["9005", "Bad amount", "closedwon", "lots", "2024-02-03T00:00:00Z", "102"],
+        # a double that is no amount: it would poison every sum (the run stopped at a cast)
+        ["9006", "Not a number", "closedwon", "NaN", "2024-02-03T00:00:00Z", "102"],
+        ["9007", "Too big", "closedwon", "1e999", "2024-02-03T00:00:00Z", "102"],
     ])
     summary = run_pipeline(input_dir, db_path)
     assert query(
@@ -85,8 +88,10 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
     assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
         (5, "no identifier (anonymous id, user id, email or CRM contact id)"),
         (6, "amount is not a number: lots"),
+        (7, "amount is not a number: NaN"),
+        (8, "amount is not a number: 1e999"),
     ]
-    assert summary["sources"][2]["quarantined"] == 2
+    assert summary["sources"][2]["quarantined"] == 4
 
 
 def test_feedback_golden_and_invalid_scores(input_dir: Path, db_path: Path, run_pipeline) -> None:

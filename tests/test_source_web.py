@@ -210,3 +210,28 @@ def test_track_names_in_any_script(input_dir: Path, db_path: Path, run_pipeline)
     run_pipeline(input_dir, db_path)
     assert sorted(query(db_path, "SELECT event_name FROM events")) == sorted(
         (v,) for v in names.values())
+
+
+def test_revenue_that_is_no_finite_number_is_no_revenue(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """NaN, Infinity and 1e999 parse as doubles: loaded as revenue they poisoned every sum and
+    stopped the run at its first cast to DECIMAL. A revenue that is no number is none, as for
+    "lots"; the order itself is kept."""
+    (input_dir / "web").mkdir(parents=True, exist_ok=True)
+    lines = [
+        '{"type":"track","event":"Order Completed","messageId":"o1",'
+        '"timestamp":"2024-03-01T10:00:00Z","userId":"u1","properties":{"revenue":NaN}}',
+        '{"type":"track","event":"Order Completed","messageId":"o2",'
+        '"timestamp":"2024-03-01T11:00:00Z","userId":"u1","properties":{"revenue":1e999}}',
+        '{"type":"track","event":"Order Completed","messageId":"o3",'
+        '"timestamp":"2024-03-01T12:00:00Z","userId":"u1","properties":{"revenue":"-Infinity"}}',
+        '{"type":"track","event":"Order Completed","messageId":"o4",'
+        '"timestamp":"2024-03-01T13:00:00Z","userId":"u1","properties":{"revenue":"lots"}}',
+        '{"type":"track","event":"Order Completed","messageId":"o5",'
+        '"timestamp":"2024-03-01T14:00:00Z","userId":"u1","properties":{"revenue":"12.5"}}',
+    ]
+    (input_dir / "web" / "a.jsonl").write_text("\n".join(lines) + "\n")
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY 1") == [
+        ("o1", None), ("o2", None), ("o3", None), ("o4", None), ("o5", 12.5)]
