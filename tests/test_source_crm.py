@@ -137,6 +137,21 @@ def test_missing_required_column_fails_file(input_dir: Path, db_path: Path, run_
     assert summary["sources"][2]["records"] == 0
 
 
+def test_a_header_of_one_column_names_its_separator(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A spreadsheet's ';' export reads as one column: the failure says why."""
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "deals.csv").write_text(
+        "hs_object_id;dealname;dealstage;amount;closedate\n1;x;closedwon;5;2024-01-01\n")
+    (input_dir / "crm" / "contacts.csv").write_text("hs_object_id\temail\n1\ta@b.io\n")
+    reasons = {f["file"]: f["reason"] for f in run_pipeline(input_dir, db_path)["failed_files"]}
+    assert reasons["crm/deals.csv"].endswith(
+        "(the header reads as one column: separated by ';'? save it with commas)")
+    assert reasons["crm/contacts.csv"].endswith(
+        "(the header reads as one column: separated by tab? save it with commas)")
+
+
 def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
                                          tmp_path: Path, monkeypatch) -> None:
     import shutil

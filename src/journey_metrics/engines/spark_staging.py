@@ -332,7 +332,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     missing = [c for c in item.kind.required_columns if c not in columns]
     if missing:
         if failures is not None:
-            failures[item.relative] = missing_columns_reason(item.kind, missing)
+            failures[item.relative] = missing_columns_reason(item.kind, missing, header)
         return None
     selected = []
     for column in item.kind.columns:

@@ -189,7 +189,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     missing = [c for c in kind.required_columns if c not in columns]
     if missing:
         con.execute("DROP TABLE raw_rows")
-        raise FileReadError(missing_columns_reason(kind, missing))
+        raise FileReadError(missing_columns_reason(kind, missing, header))
     selected = ", ".join(_column_expression(c, columns, from_label, kind) for c in kind.columns)
     extra_json = (
         "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for _, h in extras) + ")"
@@ -240,14 +240,19 @@ def match_header(
     return columns, from_label, extras
 
 
-def missing_columns_reason(kind: FileKind, missing: list[str]) -> str:
-    """Why a CSV file fails as a whole: the required columns of both header forms."""
+def missing_columns_reason(kind: FileKind, missing: list[str], header: list[str]) -> str:
+    """Why a CSV file fails as a whole: the required columns of both header forms, and a hint
+    when the header reads as one column holding another separator (a spreadsheet's ';' export)."""
     reason = f"missing required column(s): {', '.join(missing)}"
-    if not kind.labels:
-        return reason
-    labels = ", ".join(kind.labels.get(c, c) for c in kind.required_columns)
-    return (f"{reason}; expected the internal names {', '.join(kind.required_columns)}"
-            f" or the labels {labels}")
+    if kind.labels:
+        labels = ", ".join(kind.labels.get(c, c) for c in kind.required_columns)
+        reason = (f"{reason}; expected the internal names {', '.join(kind.required_columns)}"
+                  f" or the labels {labels}")
+    separators = [s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]]
+    if separators:
+        shown = "tab" if separators[0] == "\t" else repr(separators[0])
+        reason += f" (the header reads as one column: separated by {shown}? save it with commas)"
+    return reason
 
 
 def _column_expression(
