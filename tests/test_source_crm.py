@@ -152,6 +152,32 @@ def test_a_header_of_one_column_names_its_separator(
         "(the header reads as one column: separated by tab? save it with commas)")
 
 
+def test_utf16_files_fail_with_their_encoding(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A "Unicode" (UTF-16) export fails as such, with or without its byte-order mark, gzipped
+    too; read as UTF-8 it gave a header of one garbled column, or lines of NULs."""
+    import gzip
+
+    text = "hs_object_id,email\n1,a@b.io\n"
+    crm, web = input_dir / "crm", input_dir / "web"
+    crm.mkdir(parents=True, exist_ok=True)
+    web.mkdir(parents=True, exist_ok=True)
+    (crm / "contacts-a.csv").write_bytes(text.encode("utf-16"))  # with its mark
+    (crm / "contacts-b.csv").write_bytes(text.encode("utf-16-le"))  # without
+    (crm / "contacts-c.csv.gz").write_bytes(gzip.compress(text.encode("utf-16-be")))
+    (crm / "contacts-d.csv").write_text(text)  # UTF-8: loads
+    line = '{"type":"page","messageId":"m1","timestamp":"2024-01-01T00:00:00Z","anonymousId":"a"}'
+    (web / "a.jsonl").write_bytes((line + "\n").encode("utf-16-le"))
+    (web / "b.jsonl").write_text(line + "\n")
+    summary = run_pipeline(input_dir, db_path)
+    reasons = {f["file"]: f["reason"] for f in summary["failed_files"]}
+    assert reasons == {name: "UTF-16 text: save the file as UTF-8" for name in
+                       ("crm/contacts-a.csv", "crm/contacts-b.csv", "crm/contacts-c.csv.gz",
+                        "web/a.jsonl")}
+    assert query(db_path, "SELECT count(*) FROM events") == [(1,)]
+
+
 def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
                                          tmp_path: Path, monkeypatch) -> None:
     import shutil

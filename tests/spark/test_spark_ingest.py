@@ -364,3 +364,25 @@ def test_duplicates_and_conflicts_are_duckdbs(env: None, tmp_path: Path) -> None
     assert len(duck) == 3
     assert all(kept for *_, kept in duck)
     assert spark == duck
+
+
+def test_utf16_files_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
+    """A UTF-16 export fails with DuckDB's reason; Spark's text reader would read its bytes as
+    UTF-8 (a garbled header, lines of NULs quarantined one by one)."""
+    root = tmp_path / "input"
+    (root / "web").mkdir(parents=True)
+    (root / "crm").mkdir()
+    line = _track("m1", "2026-01-05T10:00:00Z", "basic") + "\n"
+    (root / "web" / "a.jsonl").write_bytes(line.encode("utf-16"))
+    (root / "web" / "b.jsonl").write_text(line)
+    (root / "crm" / "contacts.csv").write_bytes("hs_object_id,email\n1,a@b.io\n".encode("utf-16"))
+    outs = {}
+    for engine, target in (("duckdb", ["--db", str(tmp_path / "w.duckdb")]),
+                           ("spark", ["--engine", "spark", "--lake", str(tmp_path / "lake"),
+                                      "--spark-master", MASTER])):
+        out = json.loads(invoke(["run", "--input", str(root), *target, "--format", "json"]))
+        outs[engine] = (out["failed_files"], out["events_total"])
+    assert outs["spark"] == outs["duckdb"] == ([
+        {"source": "web", "file": "web/a.jsonl", "reason": "UTF-16 text: save the file as UTF-8"},
+        {"source": "crm", "file": "crm/contacts.csv",
+         "reason": "UTF-16 text: save the file as UTF-8"}], 1)

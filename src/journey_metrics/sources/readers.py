@@ -34,6 +34,8 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     """Create TEMP table (or view) `raw_records` from `path` according to the kind's reader."""
     drop_temp(con, "raw_records", "raw_lines")
     try:
+        if is_utf16(_head(path)):
+            raise FileReadError(UTF16_REASON)
         if _is_empty(path):
             empty_raw_records(con, kind, "raw_records")
         elif _by_lines(path, kind):
@@ -66,6 +68,33 @@ def _head(path: Path, size: int = 4096) -> bytes:
         return data
 
 
+# Windows tools offer "Unicode" (UTF-16) exports. The contract reads UTF-8, and read as UTF-8
+# such a file gives a misleading reason (a header of one garbled column) or none at all (ASCII
+# text without a byte-order mark is valid UTF-8 with a NUL after every letter).
+UTF16_REASON = "UTF-16 text: save the file as UTF-8"
+
+
+def is_utf16(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-16: its byte-order mark, or ASCII text with a NUL
+    beside every letter (two characters at least)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    pairs = head[:4]
+    return len(pairs) == 4 and (
+        (pairs[1] == 0 == pairs[3] and 0 not in (pairs[0], pairs[2]))
+        or (pairs[0] == 0 == pairs[2] and 0 not in (pairs[1], pairs[3]))
+    )
+
+
+def is_utf16_file(path: Path) -> bool:
+    """`is_utf16` of a file's first bytes (decompressed); False when it cannot be read (reading
+    it then gives the reason)."""
+    try:
+        return is_utf16(_head(path, 4))
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
 def _is_empty(path: Path) -> bool:
     return path.stat().st_size == 0 or not _head(path).strip()
 
@@ -88,7 +117,8 @@ def reads_lines(path: Path, kind: FileKind) -> bool:
     not an array), so it can be read together with others (`read_lines_together`). False when
     the file cannot even be looked at: `read_file` then gives the reason."""
     try:
-        return not _is_empty(path) and _by_lines(path, kind)
+        head = _head(path)
+        return bool(head.strip()) and not is_utf16(head) and _by_lines(path, kind)
     except (OSError, EOFError, zlib.error):
         return False
 
