@@ -178,6 +178,37 @@ def test_utf16_files_fail_with_their_encoding(
     assert query(db_path, "SELECT count(*) FROM events") == [(1,)]
 
 
+def test_a_row_with_more_fields_than_the_header_is_quarantined(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """An unquoted comma shifts the row's values into the next columns (here a customer date
+    into the evangelist one, an empty evangelist date past the header): the row is quarantined,
+    even past DuckDB's sniffing sample, even when the surplus field is empty. A short row reads
+    as one with empty fields."""
+    header = ("hs_object_id,email,createdate,lifecyclestage,company,"
+              "hs_lifecyclestage_customer_date,hs_lifecyclestage_evangelist_date\n")
+    rows = [f"{i},p{i}@example.com,2024-04-01,customer,Acme Inc,2024-04-01,\n"
+            for i in range(1, 30_001)]
+    rows[2] = "3,p3@example.com,2024-04-01,customer,Acme, Inc,2024-04-02,\n"  # shifted
+    rows[3] = "4,p4@example.com,2024-04-01,customer,Solo,2024-04-03,2024-04-04,x\n"
+    rows[4] = "5,p5@example.com,2024-04-01,customer,Short,2024-04-05\n"  # short
+    rows[5] = '6,p6@example.com,2024-04-01,customer,"Beta, Ltd","2024-04-06",""\n'  # quoted
+    rows.append("30001,q@example.com,2024-04-01,customer,Late, Ltd,2024-04-07,\n")  # shifted
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "contacts.csv").write_text(header + "".join(rows))
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == []
+    reason = "row has more fields than the header (7): a comma in an unquoted field?"
+    assert query(db_path, "SELECT record_no, reason, raw::JSON->>'company' FROM _jm_quarantine"
+                          " ORDER BY 1") == [(4, reason, "Acme"), (5, reason, "Solo"),
+                                             (30_002, reason, "Late")]
+    assert query(db_path, "SELECT event_id, occurred_at FROM events WHERE event_id IN"
+                          " ('5:customer', '6:customer') OR event_id LIKE '%evangelist'"
+                          " ORDER BY 1") == [("5:customer", utc(2024, 4, 5)),
+                                             ("6:customer", utc(2024, 4, 6))]
+    assert query(db_path, "SELECT count(*) FROM events") == [(29_998,)]
+
+
 def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
                                          tmp_path: Path, monkeypatch) -> None:
     import shutil

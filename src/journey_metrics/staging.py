@@ -1,7 +1,8 @@
 """The staging contract: the one declaration of the columns every staging model returns.
 
 A staging model (`sql/staging/<model>.sql`) reads the TEMP table `raw_records` (`record_no`, `raw`,
-and for CSV the configured columns plus `extra_fields`) and returns one row per canonical event or
+and for CSV the configured columns plus `extra_fields` and `read_problem`, which the loader makes
+the record's quarantine reason whatever the model says) and returns one row per canonical event or
 identity record, with exactly these columns and types. `check_models` checks every configured
 model against it before any input file is read: a model that lacks a column, returns one of
 another type or one the contract does not know, or does not run at all, is a configuration error
@@ -79,7 +80,8 @@ def batch_accepted_ddl() -> str:
 def empty_raw_records(con: duckdb.DuckDBPyConnection, kind: FileKind, name: str) -> None:
     """A TEMP table shaped like the raw records a reader gives the kind's model, with no rows."""
     columns = "".join(f", NULL::VARCHAR AS {quote_identifier(c)}" for c in kind.columns)
-    extra = ", NULL::JSON AS extra_fields" if kind.reader == "csv" else ""
+    extra = (", NULL::JSON AS extra_fields, NULL::VARCHAR AS read_problem"
+             if kind.reader == "csv" else "")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {quote_identifier(name)} AS "
         f"SELECT NULL::BIGINT AS record_no, NULL::VARCHAR AS raw{columns}{extra} LIMIT 0"

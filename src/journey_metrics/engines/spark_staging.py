@@ -34,7 +34,7 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.spark import cut_lineage, union_all
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, spark_hmac_sql
-from journey_metrics.sources.readers import match_header, missing_columns_reason
+from journey_metrics.sources.readers import SURPLUS_REASON, match_header, missing_columns_reason
 from journey_metrics.sql import load_sql_exact, split_statements
 from journey_metrics.staging import STAGING_COLUMNS
 
@@ -315,6 +315,9 @@ def _csv_headers(session: Any, files: list[SparkInputFile]) -> dict[int, list[st
     return headers
 
 
+_CORRUPT = "jm_malformed_row"
+
+
 def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
               failures: dict[str, str] | None) -> Any:
     """One CSV file (its own header: internal names or HubSpot's labels, loader.match_header)."""
@@ -323,9 +326,14 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     header = header or []
     if not header:  # an empty file: no records
         return None
-    schema = ", ".join(f"c{i} STRING" for i in range(len(header)))  # names we chose
+    # names we chose. A row with another number of fields than the header is malformed to
+    # Spark: it keeps the row's text in the corrupt-record column (and drops a surplus field,
+    # keeping the shifted values); the loader quarantines a row with more fields
+    # (readers.SURPLUS_REASON), counted here outside quoted fields, and reads a short one.
+    schema = ", ".join([*(f"c{i} STRING" for i in range(len(header))), f"{_CORRUPT} STRING"])
     frame = (session.read.schema(schema).option("header", True).option("multiLine", True)
              .option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
+             .option("columnNameOfCorruptRecord", _CORRUPT)
              .option("encoding", "UTF-8").csv(item.location))
     by_name = {name: f"c{i}" for i, name in reversed(list(enumerate(header)))}
     columns, from_label, extras = match_header(header, item.kind)
@@ -347,14 +355,20 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     extra = (F.to_json(F.struct(*[F.col(by_name[h]).alias(k) for k, h in extras]), no_nulls)
              if extras else F.lit(None).cast("string"))
     raw = F.to_json(F.struct(*[F.col(f"c{i}").alias(h) for i, h in enumerate(header)]), no_nulls)
+    fields = F.size(F.split(F.regexp_replace(F.col(_CORRUPT), '"([^"]|"")*"', ""), ",", -1))
+    # (Spark refuses a scan that reads the corrupt-record column alone, as a query of just the
+    # reasons would: the reason also reads the first column, to no effect)
+    surplus = F.when(F.col(_CORRUPT).isNotNull() & (fields > len(header)), F.concat(
+        F.lit(SURPLUS_REASON.format(len(header))), F.expr("left(coalesce(c0, ''), 0)")))
     numbered = frame.select(F.monotonically_increasing_id().alias("mid"), raw.alias("raw"),
-                            *selected, extra.alias("extra_fields"))
+                            *selected, extra.alias("extra_fields"),
+                            surplus.alias("read_problem"))
     from pyspark.sql.window import Window
 
     return numbered.select(
         F.lit(item.file_order).cast("int").alias("file_order"),
         (F.row_number().over(Window.orderBy("mid")) + 1).cast("bigint").alias("record_no"),
-        "raw", *item.kind.columns, "extra_fields",
+        "raw", *item.kind.columns, "extra_fields", "read_problem",
     )
 
 
@@ -387,10 +401,20 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     keyed.createOrReplaceTempView("jm_stage_raw")
     # copied too: both outputs read it, and a small copy's size lets Spark broadcast it into
     # their joins instead of shuffling every staged row or raw record
-    rejected_keys = cut_lineage(session.sql("""
-        SELECT record_no, coalesce(min(reject_reason), min(check_reason)) AS reason
-        FROM jm_stage_staged
-        WHERE reject_reason IS NOT NULL OR check_reason IS NOT NULL
+    # (a CSV row the reader found broken, its values shifted, fails for that whatever the
+    # model made of it: the loader's rule)
+    read_problems = ("""
+        UNION ALL
+        SELECT record_no, read_problem, NULL, NULL FROM jm_stage_raw
+        WHERE read_problem IS NOT NULL""" if "read_problem" in keyed.columns else "")
+    rejected_keys = cut_lineage(session.sql(f"""
+        SELECT record_no, coalesce(min(read_problem), min(reject_reason), min(check_reason))
+               AS reason
+        FROM (
+            SELECT record_no, CAST(NULL AS STRING) AS read_problem, reject_reason, check_reason
+            FROM jm_stage_staged
+            WHERE reject_reason IS NOT NULL OR check_reason IS NOT NULL{read_problems}
+        )
         GROUP BY record_no
     """), f"rejected-{model}")
     rejected_keys.createOrReplaceTempView("jm_stage_rejected")

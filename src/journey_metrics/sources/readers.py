@@ -8,6 +8,7 @@ line-oriented files, the element number (from 1) for JSON arrays and the line nu
 
 from __future__ import annotations
 
+import csv
 import gzip
 import zlib
 from pathlib import Path
@@ -187,19 +188,39 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("DROP TABLE raw_elements")
 
 
+# A row with more fields than its header (a comma in an unquoted company name) has its values
+# shifted into the wrong columns: it is read with one column more than the header names, and a
+# row that reaches it is quarantined, even when the surplus field is empty (a shifted row often
+# ends in empty fields). So that a missing field (NULL) differs from an empty one (''), no text
+# reads as NULL; empty fields of the header's columns are made NULL after the read. A row with
+# fewer fields reads as one with empty fields.
+SURPLUS_COLUMN = "jm_surplus_field"
+SURPLUS_REASON = "row has more fields than the header ({}): a comma in an unquoted field?"
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
     options = (
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"',"
         " strict_mode = false, null_padding = true, max_line_size = ?, buffer_size = ?"
     )
+    header = _csv_header(con, path, options)
+    columns, from_label, extras = match_header(header, kind)
+    missing = [c for c in kind.required_columns if c not in columns]
+    if missing:
+        raise FileReadError(missing_columns_reason(kind, missing, header))
+    declared = "{" + ", ".join(f"{_sql_text(name)}: 'VARCHAR'"
+                               for name in [*header, SURPLUS_COLUMN]) + "}"
+    surplus = quote_identifier(SURPLUS_COLUMN)
     # Retried with what the failure asks for: a quoted field holding a line break (a comment
     # typed on several lines) defeats DuckDB's parallel reader with null_padding, and
     # spreadsheet tools still write Latin-1. Each is added once; any other error is the file's.
-    extra, fields = "", "*"
+    extra, value = "", f"nullif(COLUMNS(* EXCLUDE ({surplus})), '')"
     while True:
         try:
             con.execute(
-                f"CREATE TEMP TABLE raw_rows AS SELECT {fields} FROM read_csv(?, {options}{extra})",
+                f"CREATE TEMP TABLE raw_rows AS SELECT {value}, {surplus} FROM"
+                f" read_csv(?, {options}, auto_detect = false, nullstr = chr(1),"
+                f" columns = {declared}{extra})",
                 [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
             )
             break
@@ -209,32 +230,51 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
                 extra += ", parallel = false"
                 # a line break in a field is \n, as Spark's reader gives it (a Windows export
                 # writes \r\n there too)
-                fields = "replace(COLUMNS(*), chr(13) || chr(10), chr(10))"
+                value = f"replace({value}, chr(13) || chr(10), chr(10))"
             elif ("utf-8" in message or "unicode" in message) and "encoding" not in extra:
                 extra += ", encoding = 'latin-1'"
             else:
                 raise
-    header = [row[0] for row in con.execute("DESCRIBE raw_rows").fetchall()]
-    columns, from_label, extras = match_header(header, kind)
-    missing = [c for c in kind.required_columns if c not in columns]
-    if missing:
-        con.execute("DROP TABLE raw_rows")
-        raise FileReadError(missing_columns_reason(kind, missing, header))
     selected = ", ".join(_column_expression(c, columns, from_label, kind) for c in kind.columns)
     extra_json = (
         "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for _, h in extras) + ")"
         if extras
         else "NULL::JSON"
     )
-    keys = [key for key, _ in extras]
+    row_json = "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for h in header) + ")"
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
-        f" to_json(raw_rows)::VARCHAR AS raw, {selected}, {extra_json} AS extra_fields"
+        f" {row_json}::VARCHAR AS raw, {selected}, {extra_json} AS extra_fields,"
+        f" CASE WHEN {surplus} IS NOT NULL THEN ? END AS read_problem"
         " FROM raw_rows",
-        keys,
+        [*header, *[key for key, _ in extras], SURPLUS_REASON.format(len(header))],
     )
     con.execute("DROP TABLE raw_rows")
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str) -> list[str]:
+    """The header's column names as DuckDB reads them (a blank or repeated name made unique),
+    cut to the fields of its first line: DuckDB also names the surplus fields of rows it sniffs
+    ("column6"), which are no columns of the file."""
+    try:
+        names = [str(row[0]) for row in con.execute(
+            f"DESCRIBE SELECT * FROM read_csv(?, {options})",
+            [str(path), MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()]
+    except duckdb.Error as exc:
+        if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
+            raise
+        names = [str(row[0]) for row in con.execute(
+            f"DESCRIBE SELECT * FROM read_csv(?, {options}, encoding = 'latin-1')",
+            [str(path), MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()]
+    with _open(path) as handle:  # type: ignore[attr-defined]
+        first = handle.readline(MAX_LINE_BYTES)
+    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    return names[:max(1, len(next(csv.reader([text]), [])))]
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def match_header(
