@@ -141,6 +141,16 @@ def test_gzip_file_reads_like_plain(input_dir: Path, db_path: Path, run_pipeline
     assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [("m1",), ("m2",)]
 
 
+def test_file_names_match_in_any_case(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """A Windows export's upper-case name matches its kind; `.GZ` is no gzip suffix."""
+    write_jsonl(input_dir / "web" / "A-Events.JSONL", [PAGE])
+    (input_dir / "web" / "b.jsonl.GZ").write_bytes(gzip.compress(b"{}"))
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == [{"source": "web", "file": "web/b.jsonl.GZ",
+                                        "reason": "file name matches none of *.jsonl[.gz]"}]
+    assert summary["sources"][0]["events"] == 1
+
+
 def test_unreadable_files_fail_alone(input_dir: Path, db_path: Path, run_pipeline) -> None:
     write_jsonl(input_dir / "web" / "a-good.jsonl", [PAGE])
     whole = gzip.compress(("\n".join([str(i) for i in range(20000)])).encode())

@@ -113,8 +113,10 @@ class FileKind(Model):
             raise ValueError(f"display_values: {unknown[0]} is not one of the columns")
 
     def matches(self, file_name: str) -> bool:
+        # in any case (a Windows export writes Contacts.CSV); the compression suffix only as
+        # .gz, which is how both engines' readers recognise gzip
         base = file_name[:-3] if file_name.endswith(".gz") else file_name
-        return fnmatch.fnmatchcase(base, self.pattern)
+        return fnmatch.fnmatchcase(base.lower(), self.pattern.lower())
 
 
 class SourceConfig(Model):
