@@ -99,6 +99,8 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         {**PAGE, "messageId": "x10", "properties": None},             # 17 ok: no properties
         {**PAGE, "messageId": "x11", "timestamp": 1767616533000000},  # 18 microseconds as ms
         {**PAGE, "messageId": "x12", "timestamp": "2026-01-05T10:00:00 PST"},  # 19 a zone name
+        {"batch": [{**PAGE, "messageId": "x13"}], "sentAt": "2026-01-05T10:00:00Z"},  # 20
+        {"batch": [], "type": "page", "messageId": "x14"},            # 21 typed: not a batch
     ]
     write_jsonl(input_dir / "web" / "a.jsonl", lines)
     summary = run_pipeline(input_dir, db_path)
@@ -121,11 +123,13 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         ("web/a.jsonl", 16, "properties is not a JSON object"),
         ("web/a.jsonl", 18, "timestamp outside the years 1-9999"),
         ("web/a.jsonl", 19, "unparseable timestamp 2026-01-05T10:00:00 PST"),
+        ("web/a.jsonl", 20, 'a batch of messages ("batch"): one message per line expected'),
+        ("web/a.jsonl", 21, "missing timestamp"),
     ]
     web = summary["sources"][0]
-    assert web["records"] == 18  # the blank line is not a record
+    assert web["records"] == 20  # the blank line is not a record
     assert web["events"] == 3
-    assert web["quarantined"] == 15
+    assert web["quarantined"] == 17
     assert web["records"] == web["events"] + web["duplicates"] + web["quarantined"]
     raw = query(db_path, "SELECT raw FROM _jm_quarantine WHERE record_no = 2")
     assert raw == [("this is not json",)]

@@ -153,7 +153,11 @@ SELECT
     CASE
         WHEN invalid_json THEN 'not valid JSON'
         WHEN json_kind <> 'OBJECT' THEN 'not a JSON object'
-        WHEN message_type IS NULL THEN 'missing message type'
+        -- a Segment HTTP batch saved as one line (as stg_web.sql)
+        WHEN message_type IS NULL THEN CASE
+            WHEN startswith(ltrim(get_json_object(properties_text, '$.batch')), '[')
+                THEN 'a batch of messages ("batch"): one message per line expected'
+            ELSE 'missing message type' END
         WHEN message_type NOT IN ('page', 'screen', 'track', 'identify', 'alias', 'group')
             THEN concat('unknown message type ', jm_redact(message_type))
         WHEN properties_not_object THEN 'properties is not a JSON object'

@@ -140,7 +140,12 @@ SELECT
     CASE
         WHEN invalid_json THEN 'not valid JSON'
         WHEN json_kind <> 'OBJECT' THEN 'not a JSON object'
-        WHEN message_type IS NULL THEN 'missing message type'
+        -- a Segment HTTP batch ({"batch": [messages]}) saved as one line: its reason names it
+        -- (its unknown key is in properties_text; looked at only for messages without a type)
+        WHEN message_type IS NULL THEN CASE
+            WHEN json_type(properties_text, '$.batch') = 'ARRAY'
+                THEN 'a batch of messages ("batch"): one message per line expected'
+            ELSE 'missing message type' END
         WHEN message_type NOT IN ('page', 'screen', 'track', 'identify', 'alias', 'group')
             THEN 'unknown message type ' || jm_redact(message_type)
         WHEN properties_not_object THEN 'properties is not a JSON object'
