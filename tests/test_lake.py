@@ -76,7 +76,17 @@ def test_missing_lake_is_a_usage_error(tmp_path: Path) -> None:
     import sys
 
     (tmp_path / "empty").mkdir()
+    short = tmp_path / "short"  # CONTRACT §5's events without revenue: not read as no orders
+    short.mkdir()
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 'e1' AS event_id, 'web' AS source, 'page_view' AS event_name,"
+                f" TIMESTAMPTZ '2024-01-01 00:00:00+00' AS occurred_at, 'p1' AS person_id,"
+                f" 'direct' AS channel, '{{}}' AS properties) TO '{short / 'events.parquet'}'")
+    con.execute(f"COPY (SELECT 'p1' AS person_id, 'direct' AS channel, TIMESTAMPTZ"
+                f" '2024-01-01 00:00:00+00' AS first_seen_at) TO '{short / 'persons.parquet'}'")
     for args, says in ((["nps", "--events", str(tmp_path / "empty")], "no events.parquet"),
+                       (["revenue", "--events", str(short)],
+                        "events.parquet has no column 'revenue'"),
                        (["nps", "--engine", "spark"], "needs --events"),
                        (["nps", "--spark-master", "local[1]"], "need --engine spark")):
         result = subprocess.run([sys.executable, "-m", "journey_metrics", *args],

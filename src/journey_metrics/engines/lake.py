@@ -25,8 +25,10 @@ LAKE_COLUMNS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "events": (
         ("event_id", "VARCHAR", None), ("source", "VARCHAR", None),
         ("event_name", "VARCHAR", None), ("occurred_at", "TIMESTAMPTZ", None),
-        ("person_id", "VARCHAR", None), ("channel", "VARCHAR", "NULL"),
-        ("revenue", "DOUBLE", "NULL"), ("properties", "VARCHAR", "'{}'"),
+        # CONTRACT §5's columns are required: a lake without `revenue` would read as one
+        # without orders, silently
+        ("person_id", "VARCHAR", None), ("channel", "VARCHAR", None),
+        ("revenue", "DOUBLE", None), ("properties", "VARCHAR", None),
         ("person_no", "BIGINT", "dense_rank() OVER (ORDER BY person_id)"),
         ("campaign", "VARCHAR", "NULL"), ("utm_medium", "VARCHAR", "NULL"),
         ("utm_source", "VARCHAR", "NULL"), ("referrer_host", "VARCHAR", "NULL"),
