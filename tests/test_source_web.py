@@ -155,6 +155,20 @@ def test_file_names_match_in_any_case(input_dir: Path, db_path: Path, run_pipeli
     assert summary["sources"][0]["events"] == 1
 
 
+def test_a_subfolder_fails_each_run(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """Files in a folder inside web/ (a dated export layout) are not read: the folder fails,
+    each run, so they do not go unnoticed; a folder named _... is skipped, as at the top."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    write_jsonl(input_dir / "web" / "2024-01-01" / "b.jsonl", [PAGE])
+    write_jsonl(input_dir / "web" / "_done" / "c.jsonl", [PAGE])
+    failed = [{"source": "web", "file": "web/2024-01-01/",
+               "reason": "a folder: only the files directly in web/ are read"}]
+    first = run_pipeline(input_dir, db_path)
+    assert (first["failed_files"], first["sources"][0]["events"]) == (failed, 1)
+    second = run_pipeline(input_dir, db_path)
+    assert (second["failed_files"], second["sources"][0]["events"]) == (failed, 0)
+
+
 def test_unreadable_files_fail_alone(input_dir: Path, db_path: Path, run_pipeline) -> None:
     write_jsonl(input_dir / "web" / "a-good.jsonl", [PAGE])
     whole = gzip.compress(("\n".join([str(i) for i in range(20000)])).encode())

@@ -101,7 +101,8 @@ class InputFile:
 
 
 def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[InputFile]]:
-    """Files per source, in name order. Unknown folders are a usage error."""
+    """Files per source, in name order. Unknown folders are a usage error; a folder inside a
+    source's folder is listed with its problem."""
     if not input_dir.is_dir():
         raise UsageError(f"input folder {input_dir} does not exist or is not a folder")
     root = input_dir.resolve()
@@ -119,15 +120,23 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
         files: list[InputFile] = []
         if folder.is_dir():
             for path in sorted(folder.iterdir(), key=lambda p: p.name):
-                if path.name.startswith(".") or path.is_dir():
+                if path.name.startswith(".") or (path.is_dir() and path.name.startswith("_")):
                     continue
                 relative = f"{source.folder}/{path.name}"
                 problem = None
-                if not path.resolve().is_relative_to(root):
+                if path.is_dir():  # its files would go unread, unnoticed: it fails, each run
+                    relative, problem = f"{relative}/", subfolder_problem(source.folder)
+                elif not path.resolve().is_relative_to(root):
                     problem = f"refused: links outside the input folder ({path.resolve()})"
                 files.append(InputFile(path, relative, source.file_kind(path.name), problem))
         found[source.name] = files
     return found
+
+
+def subfolder_problem(folder: str) -> str:
+    """Why a folder inside a source's folder fails (one name starting with '.' or '_' is
+    skipped, as at the top)."""
+    return f"a folder: only the files directly in {folder}/ are read"
 
 
 # Records are staged in chunks of about this many (one query plan per chunk instead of per file:

@@ -366,15 +366,23 @@ def test_duplicates_and_conflicts_are_duckdbs(env: None, tmp_path: Path) -> None
     assert spark == duck
 
 
-def test_utf16_files_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
-    """A UTF-16 export fails with DuckDB's reason; Spark's text reader would read its bytes as
-    UTF-8 (a garbled header, lines of NULs quarantined one by one)."""
+def test_utf16_files_and_subfolders_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
+    """A UTF-16 export fails with DuckDB's reason (Spark's text reader would read its bytes as
+    UTF-8: a garbled header, lines of NULs quarantined one by one); a folder inside a source's
+    folder fails (its files are not read), listed alike from a URL; `_name` is skipped."""
+    from journey_metrics.config import load_sources
+    from journey_metrics.engines.spark import spark_session
+    from journey_metrics.engines.spark_ingest import _discover
+
     root = tmp_path / "input"
-    (root / "web").mkdir(parents=True)
+    (root / "web" / "2024").mkdir(parents=True)
+    (root / "web" / "_archive").mkdir()
     (root / "crm").mkdir()
     line = _track("m1", "2026-01-05T10:00:00Z", "basic") + "\n"
     (root / "web" / "a.jsonl").write_bytes(line.encode("utf-16"))
     (root / "web" / "b.jsonl").write_text(line)
+    (root / "web" / "2024" / "c.jsonl").write_text(line)
+    (root / "web" / "_archive" / "d.jsonl").write_text(line)
     (root / "crm" / "contacts.csv").write_bytes("hs_object_id,email\n1,a@b.io\n".encode("utf-16"))
     outs = {}
     for engine, target in (("duckdb", ["--db", str(tmp_path / "w.duckdb")]),
@@ -382,7 +390,17 @@ def test_utf16_files_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
                                       "--spark-master", MASTER])):
         out = json.loads(invoke(["run", "--input", str(root), *target, "--format", "json"]))
         outs[engine] = (out["failed_files"], out["events_total"])
+    utf16 = "UTF-16 text: save the file as UTF-8"
     assert outs["spark"] == outs["duckdb"] == ([
-        {"source": "web", "file": "web/a.jsonl", "reason": "UTF-16 text: save the file as UTF-8"},
-        {"source": "crm", "file": "crm/contacts.csv",
-         "reason": "UTF-16 text: save the file as UTF-8"}], 1)
+        {"source": "web", "file": "web/2024/",
+         "reason": "a folder: only the files directly in web/ are read"},
+        {"source": "web", "file": "web/a.jsonl", "reason": utf16},
+        {"source": "crm", "file": "crm/contacts.csv", "reason": utf16}], 1)
+    sources = load_sources()
+    listed = _discover(f"file://{root}", sources, spark_session(MASTER))
+    local = _discover(str(root), sources)
+    assert listed is not None
+    assert local is not None
+    for source in sources:
+        assert [(f.relative, f.kind, f.problem) for f in listed[source.name]] == [
+            (f.relative, f.kind, f.problem) for f in local[source.name]]

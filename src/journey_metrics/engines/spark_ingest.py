@@ -46,7 +46,7 @@ from journey_metrics.engines.spark_staging import (
 )
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey
-from journey_metrics.loader import FileResult, SourceSummary
+from journey_metrics.loader import FileResult, SourceSummary, subfolder_problem
 from journey_metrics.pipeline import RunSummary, new_run_id
 from journey_metrics.sources.readers import UTF16_REASON, is_utf16_file
 from journey_metrics.sql import load_sql_exact, split_statements
@@ -387,11 +387,18 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
         raise UsageError(f"unknown source folder {fs.url(unknown[0])} (known: {known})")
     found: dict[str, list[Any]] = {}
     for source in sources:
-        found[source.name] = [
+        listed = [
             RemoteFile(fs.url(source.folder, name), f"{source.folder}/{name}",
                        source.file_kind(name), size, mtime_ns)
             for name, size, mtime_ns in fs.files(source.folder) if not name.startswith(".")
         ]
+        listed += [  # as loader.discover
+            RemoteFile(fs.url(source.folder, name), f"{source.folder}/{name}/", None, 0, 0,
+                       subfolder_problem(source.folder))
+            for name in fs.listdir(source.folder)
+            if not name.startswith((".", "_")) and fs.is_dir(source.folder, name)
+        ]
+        found[source.name] = sorted(listed, key=lambda f: f.relative.rstrip("/"))
     return found
 
 
