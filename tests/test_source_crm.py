@@ -209,6 +209,20 @@ def test_a_row_with_more_fields_than_the_header_is_quarantined(
     assert query(db_path, "SELECT count(*) FROM events") == [(29_998,)]
 
 
+def test_a_header_ending_in_a_comma_names_no_property(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """Rows and header both end in a comma: the blank column is read, and kept nowhere."""
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "deals.csv").write_text(
+        "hs_object_id,dealname,dealstage,amount,closedate,associated_contact_id,\n"
+        "1,a,closedwon,5,2024-01-01,11,\n2,b,closedwon,6,2024-01-02,12,x\n")
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, properties::VARCHAR FROM events ORDER BY 1") == [
+        ("deal:1:closedwon", '{"dealname":"a","dealstage":"closedwon","amount":"5"}'),
+        ("deal:2:closedwon", '{"dealname":"b","dealstage":"closedwon","amount":"6"}')]
+
+
 def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
                                          tmp_path: Path, monkeypatch) -> None:
     import shutil

@@ -337,6 +337,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
              .option("encoding", "UTF-8").csv(item.location))
     by_name = {name: f"c{i}" for i, name in reversed(list(enumerate(header)))}
     columns, from_label, extras = match_header(header, item.kind)
+    extras = [(key, name) for key, name in extras if name.strip()]  # (as readers._csv_header)
     missing = [c for c in item.kind.required_columns if c not in columns]
     if missing:
         if failures is not None:

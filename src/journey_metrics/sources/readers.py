@@ -203,8 +203,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"',"
         " strict_mode = false, null_padding = true, max_line_size = ?, buffer_size = ?"
     )
-    header = _csv_header(con, path, options)
+    header, unnamed = _csv_header(con, path, options)
     columns, from_label, extras = match_header(header, kind)
+    extras = [(key, name) for key, name in extras if name not in unnamed]
     missing = [c for c in kind.required_columns if c not in columns]
     if missing:
         raise FileReadError(missing_columns_reason(kind, missing, header))
@@ -253,10 +254,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     con.execute("DROP TABLE raw_rows")
 
 
-def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str) -> list[str]:
+def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str
+                ) -> tuple[list[str], set[str]]:
     """The header's column names as DuckDB reads them (a blank or repeated name made unique),
     cut to the fields of its first line: DuckDB also names the surplus fields of rows it sniffs
-    ("column6"), which are no columns of the file."""
+    ("column6"), which are no columns of the file. And the names DuckDB gave blank fields of
+    the header (a trailing comma): such a column is no property (Spark's reader gives it none)."""
     try:
         names = [str(row[0]) for row in con.execute(
             f"DESCRIBE SELECT * FROM read_csv(?, {options})",
@@ -270,7 +273,9 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str) -> lis
     with _open(path) as handle:  # type: ignore[attr-defined]
         first = handle.readline(MAX_LINE_BYTES)
     text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-    return names[:max(1, len(next(csv.reader([text]), [])))]
+    fields = next(csv.reader([text]), [])
+    names = names[:max(1, len(fields))]
+    return names, {name for name, field in zip(names, fields, strict=False) if not field.strip()}
 
 
 def _sql_text(value: str) -> str:
