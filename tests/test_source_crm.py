@@ -152,11 +152,12 @@ def test_a_header_of_one_column_names_its_separator(
         "(the header reads as one column: separated by tab? save it with commas)")
 
 
-def test_utf16_files_fail_with_their_encoding(
+def test_utf16_and_unnamed_gzip_files_fail_with_their_reason(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:
     """A "Unicode" (UTF-16) export fails as such, with or without its byte-order mark, gzipped
-    too; read as UTF-8 it gave a header of one garbled column, or lines of NULs."""
+    too; read as UTF-8 it gave a header of one garbled column, or lines of NULs. A gzip file
+    without the .gz suffix says so (it read as binary junk)."""
     import gzip
 
     text = "hs_object_id,email\n1,a@b.io\n"
@@ -167,6 +168,7 @@ def test_utf16_files_fail_with_their_encoding(
     (crm / "contacts-b.csv").write_bytes(text.encode("utf-16-le"))  # without
     (crm / "contacts-c.csv.gz").write_bytes(gzip.compress(text.encode("utf-16-be")))
     (crm / "contacts-d.csv").write_text(text)  # UTF-8: loads
+    (crm / "contacts-e.csv").write_bytes(gzip.compress(text.encode()))  # gzip without .gz
     line = '{"type":"page","messageId":"m1","timestamp":"2024-01-01T00:00:00Z","anonymousId":"a"}'
     (web / "a.jsonl").write_bytes((line + "\n").encode("utf-16-le"))
     (web / "b.jsonl").write_text(line + "\n")
@@ -174,7 +176,8 @@ def test_utf16_files_fail_with_their_encoding(
     reasons = {f["file"]: f["reason"] for f in summary["failed_files"]}
     assert reasons == {name: "UTF-16 text: save the file as UTF-8" for name in
                        ("crm/contacts-a.csv", "crm/contacts-b.csv", "crm/contacts-c.csv.gz",
-                        "web/a.jsonl")}
+                        "web/a.jsonl")} | {
+        "crm/contacts-e.csv": "gzip data without the .gz suffix: name it contacts-e.csv.gz"}
     assert query(db_path, "SELECT count(*) FROM events") == [(1,)]
 
 

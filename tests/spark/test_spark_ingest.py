@@ -10,6 +10,7 @@ mid-swap, give the same lake as one run. One Spark session (local[2]) serves the
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -366,7 +367,7 @@ def test_duplicates_and_conflicts_are_duckdbs(env: None, tmp_path: Path) -> None
     assert spark == duck
 
 
-def test_utf16_files_and_subfolders_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
+def test_utf16_unnamed_gzip_and_subfolders_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
     """A UTF-16 export fails with DuckDB's reason (Spark's text reader would read its bytes as
     UTF-8: a garbled header, lines of NULs quarantined one by one); a folder inside a source's
     folder fails (its files are not read), listed alike from a URL; `_name` is skipped."""
@@ -381,6 +382,7 @@ def test_utf16_files_and_subfolders_fail_as_on_duckdb(env: None, tmp_path: Path)
     line = _track("m1", "2026-01-05T10:00:00Z", "basic") + "\n"
     (root / "web" / "a.jsonl").write_bytes(line.encode("utf-16"))
     (root / "web" / "b.jsonl").write_text(line)
+    (root / "web" / "c.jsonl").write_bytes(gzip.compress(line.encode()))  # without .gz
     (root / "web" / "2024" / "c.jsonl").write_text(line)
     (root / "web" / "_archive" / "d.jsonl").write_text(line)
     (root / "crm" / "contacts.csv").write_bytes("hs_object_id,email\n1,a@b.io\n".encode("utf-16"))
@@ -395,6 +397,8 @@ def test_utf16_files_and_subfolders_fail_as_on_duckdb(env: None, tmp_path: Path)
         {"source": "web", "file": "web/2024/",
          "reason": "a folder: only the files directly in web/ are read"},
         {"source": "web", "file": "web/a.jsonl", "reason": utf16},
+        {"source": "web", "file": "web/c.jsonl",
+         "reason": "gzip data without the .gz suffix: name it c.jsonl.gz"},
         {"source": "crm", "file": "crm/contacts.csv", "reason": utf16}], 1)
     sources = load_sources()
     listed = _discover(f"file://{root}", sources, spark_session(MASTER))

@@ -48,7 +48,7 @@ from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey
 from journey_metrics.loader import FileResult, SourceSummary, subfolder_problem
 from journey_metrics.pipeline import RunSummary, new_run_id
-from journey_metrics.sources.readers import UTF16_REASON, is_utf16_file
+from journey_metrics.sources.readers import file_content_problem
 from journey_metrics.sql import load_sql_exact, split_statements
 
 LAKE_MARKER = "_jm_lake.json"
@@ -495,8 +495,9 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             patterns = ", ".join(k.pattern + "[.gz]" for k in source.files)
             result.status, result.reason = "failed", f"file name matches none of {patterns}"
             continue
-        if not isinstance(item, RemoteFile) and is_utf16_file(item.path):
-            result.status, result.reason = "failed", UTF16_REASON  # as the loader's reader
+        problem = None if isinstance(item, RemoteFile) else file_content_problem(item.path)
+        if problem:  # as the loader's reader (UTF-16, gzip without .gz)
+            result.status, result.reason = "failed", problem
             continue
         result.status = "loaded"
         plan.to_read.append(SparkInputFile(location, item.relative, order, item.kind))

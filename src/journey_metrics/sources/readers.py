@@ -35,8 +35,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     """Create TEMP table (or view) `raw_records` from `path` according to the kind's reader."""
     drop_temp(con, "raw_records", "raw_lines")
     try:
-        if is_utf16(_head(path)):
-            raise FileReadError(UTF16_REASON)
+        problem = content_problem(_head(path), path.name)
+        if problem:
+            raise FileReadError(problem)
         if _is_empty(path):
             empty_raw_records(con, kind, "raw_records")
         elif _by_lines(path, kind):
@@ -69,10 +70,20 @@ def _head(path: Path, size: int = 4096) -> bytes:
         return data
 
 
-# Windows tools offer "Unicode" (UTF-16) exports. The contract reads UTF-8, and read as UTF-8
-# such a file gives a misleading reason (a header of one garbled column) or none at all (ASCII
-# text without a byte-order mark is valid UTF-8 with a NUL after every letter).
+# Files the contract cannot read whose reason, read as UTF-8 text, would mislead, told from
+# their first bytes (both engines). Windows tools offer "Unicode" (UTF-16) exports: read as UTF-8
+# such a file gives a header of one garbled column, or no reason at all (ASCII text without a
+# byte-order mark is valid UTF-8 with a NUL after every letter). A gzip file without the .gz
+# suffix reads as binary junk.
 UTF16_REASON = "UTF-16 text: save the file as UTF-8"
+
+
+def content_problem(head: bytes, name: str) -> str | None:
+    """Why a file named `name` whose first bytes (decompressed when the name ends in .gz) are
+    `head` cannot be read, or None."""
+    if head.startswith(b"\x1f\x8b") and not name.endswith(".gz"):
+        return f"gzip data without the .gz suffix: name it {name}.gz"
+    return UTF16_REASON if is_utf16(head) else None
 
 
 def is_utf16(head: bytes) -> bool:
@@ -87,13 +98,12 @@ def is_utf16(head: bytes) -> bool:
     )
 
 
-def is_utf16_file(path: Path) -> bool:
-    """`is_utf16` of a file's first bytes (decompressed); False when it cannot be read (reading
-    it then gives the reason)."""
+def file_content_problem(path: Path) -> str | None:
+    """`content_problem` of a file; None when it cannot be read (reading it gives the reason)."""
     try:
-        return is_utf16(_head(path, 4))
+        return content_problem(_head(path, 4), path.name)
     except (OSError, EOFError, zlib.error):
-        return False
+        return None
 
 
 def _is_empty(path: Path) -> bool:
@@ -119,7 +129,8 @@ def reads_lines(path: Path, kind: FileKind) -> bool:
     the file cannot even be looked at: `read_file` then gives the reason."""
     try:
         head = _head(path)
-        return bool(head.strip()) and not is_utf16(head) and _by_lines(path, kind)
+        return (bool(head.strip()) and not content_problem(head, path.name)
+                and _by_lines(path, kind))
     except (OSError, EOFError, zlib.error):
         return False
 
