@@ -226,6 +226,20 @@ def test_a_header_ending_in_a_comma_names_no_property(
         ("deal:2:closedwon", '{"dealname":"b","dealstage":"closedwon","amount":"6"}')]
 
 
+def test_a_file_of_carriage_returns_reads(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """Old Mac spreadsheets end lines with \\r alone: the header is its first such line (its
+    fields are counted for the surplus test: a crash in a first version of it)."""
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "deals.csv").write_bytes(
+        b"hs_object_id,dealname,dealstage,amount,closedate,associated_contact_id\r"
+        b"1,a,closedwon,5,2024-01-01,11\r2,b,closedwon,6,2024-01-02,12,x\r")
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == []
+    assert query(db_path, "SELECT event_id FROM events") == [("deal:1:closedwon",)]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine") == [
+        (3, "row has more fields than the header (6): a comma in an unquoted field?")]
+
+
 def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
                                          tmp_path: Path, monkeypatch) -> None:
     import shutil

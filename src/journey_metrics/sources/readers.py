@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from journey_metrics.staging import empty_raw_records
 
 # One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# The bytes a CSV header is looked for in (its first line).
+HEADER_BYTES = 1024 * 1024
 # DuckDB's CSV buffer defaults to 16 x max_line_size (1 GiB here), more than a 1 GB memory limit;
 # two lines' worth is enough.
 BUFFER_BYTES = 2 * MAX_LINE_BYTES
@@ -282,9 +285,12 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str
             f"DESCRIBE SELECT * FROM read_csv(?, {options}, encoding = 'latin-1')",
             [str(path), MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()]
     with _open(path) as handle:  # type: ignore[attr-defined]
-        first = handle.readline(MAX_LINE_BYTES)
-    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-    fields = next(csv.reader([text]), [])
+        first = handle.readline(HEADER_BYTES)  # a file of \r line ends: its first HEADER_BYTES
+    text = first.decode("utf-8-sig", errors="replace")
+    try:  # newline='': the csv module ends the line at \r, \n or \r\n, outside quotes
+        fields = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:  # (a NUL byte...) DuckDB's names, as they are
+        fields = names
     names = names[:max(1, len(fields))]
     return names, {name for name, field in zip(names, fields, strict=False) if not field.strip()}
 
