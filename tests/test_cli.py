@@ -267,3 +267,19 @@ def test_second_run_waits_for_the_lock_with_wait(input_dir: Path, db_path: Path)
                      "--format", "json")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["events_total"] == 1
+
+
+def test_an_unknown_conversion_event_gets_a_note(input_dir: Path, db_path: Path) -> None:
+    """`--conversion` naming no event prints no rows (exit 0, the nightly job goes on) and a
+    note naming the closest event names; a known one with no rows gets none."""
+    order = {**PAGE, "type": "track", "event": "Order Completed", "messageId": "m2"}
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE, order])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    typo = cli("attribution", "--conversion", "order_complete", "--db", str(db_path),
+               "--format", "json")
+    assert (typo.returncode, json.loads(typo.stdout)) == (0, [])
+    assert " ".join(typo.stderr.split()) == (
+        "note: --conversion: no event is named 'order_complete'; did you mean order_completed?")
+    known = cli("attribution", "--conversion", "page_view", "--db", str(db_path),
+                "--as-of", "2024-01-01", "--format", "json")
+    assert (known.returncode, json.loads(known.stdout), known.stderr) == (0, [], "")

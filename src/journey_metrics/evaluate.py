@@ -86,6 +86,8 @@ def _evaluate(
         if rows is None:
             prepare_population(con, segment, as_of_at)
             rows = metric.compute(ctx, **values)
+        if not rows:
+            note_unknown_events(con, metric, values, announce)
         presentation = (metric.present(values, ctx, rows) if metric.present
                         else Presentation(title=metric.name))
     finally:
@@ -107,3 +109,22 @@ def _materialised(
         return None
     stored = marts.read(con, key)
     return stored if isinstance(stored, list) else None
+
+
+def note_unknown_events(con: Any, metric: Metric, values: Mapping[str, Any],
+                        announce: Callable[[str], None]) -> None:
+    """A result without rows for an event name that no event has is most likely a typo: say so,
+    with the closest names (a note on stderr; the rows and the exit status stay)."""
+    import difflib
+
+    asked = [(o.cli_flag, str(values[o.name])) for o in metric.options
+             if o.names_event and isinstance(values.get(o.name), str) and values[o.name]]
+    if not asked:
+        return
+    known = [str(row[0]) for row in con.execute(
+        "SELECT DISTINCT event_name FROM events WHERE event_name IS NOT NULL").fetchall()]
+    for flag, name in asked:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            announce(f"{flag}: no event is named {name!r}{hint}")

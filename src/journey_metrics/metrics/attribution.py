@@ -343,7 +343,8 @@ ATTRIBUTION = register(Metric(
     framework_required=False,
     segment_by=False,  # its own --by: the touch's channel or campaign; --where still applies
     options=(
-        Option("conversion", "Conversion event name (or --framework F --stage S)."),
+        Option("conversion", "Conversion event name (or --framework F --stage S).",
+               names_event=True),
         Option("stage", "The framework stage whose events are the conversions."),
         Option("model", f"Model (repeatable): {', '.join(MODELS)} or all (default all).",
                multiple=True),

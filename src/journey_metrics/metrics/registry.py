@@ -72,6 +72,9 @@ class Option:
     required: bool = False
     multiple: bool = False  # repeatable; the function receives a tuple
     flag: str | None = None
+    # the value names an event: a result without rows for a name no event has gets a note
+    # (most likely a typo; evaluate.note_unknown_events)
+    names_event: bool = False
 
     @property
     def cli_flag(self) -> str:
