@@ -283,3 +283,24 @@ def test_an_unknown_conversion_event_gets_a_note(input_dir: Path, db_path: Path)
     known = cli("attribution", "--conversion", "page_view", "--db", str(db_path),
                 "--as-of", "2024-01-01", "--format", "json")
     assert (known.returncode, json.loads(known.stdout), known.stderr) == (0, [], "")
+
+
+def test_a_where_no_person_matches_gets_a_note(input_dir: Path, db_path: Path) -> None:
+    """`--where` naming a trait or a value no person ever had leaves every count at zero: the
+    rows stay, and a note lists the traits or the values there are."""
+    identify = {**PAGE, "type": "identify", "messageId": "m3", "userId": "u1",
+                "traits": {"plan": "pro"}}
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE, identify])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    notes = {}
+    for where in ("trait:plan=Pro", "trait:plann=pro", "trait:plan=pro"):
+        result = cli("funnel", "--framework", "aarrr", "--where", where, "--db", str(db_path),
+                     "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)
+        notes[where] = " ".join(result.stderr.split())
+    assert notes == {
+        "trait:plan=Pro": "note: --where trait:plan=Pro: no person has plan 'Pro' (values: pro)",
+        "trait:plann=pro": "note: --where trait:plann=pro: no person has a trait 'plann'"
+                           " (traits: plan)",
+        "trait:plan=pro": ""}

@@ -88,6 +88,8 @@ def _evaluate(
             rows = metric.compute(ctx, **values)
         if not rows:
             note_unknown_events(con, metric, values, announce)
+        if segment.where:
+            note_unmatched_where(con, segment.where, announce)
         presentation = (metric.present(values, ctx, rows) if metric.present
                         else Presentation(title=metric.name))
     finally:
@@ -128,3 +130,27 @@ def note_unknown_events(con: Any, metric: Metric, values: Mapping[str, Any],
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             announce(f"{flag}: no event is named {name!r}{hint}")
+
+
+def note_unmatched_where(con: Any, where: tuple[tuple[str, str], ...],
+                         announce: Callable[[str], None]) -> None:
+    """A `--where trait:<name>=<value>` that no person has ever had leaves every count at zero,
+    which reads as a real result: say so, with the names or values there are (a note)."""
+    found: dict[str, set[str]] = {}
+    for trait in sorted({name for name, _ in where}):  # (scalar parameters: both engines)
+        rows = con.execute("SELECT DISTINCT value FROM fct_traits WHERE trait = $trait",
+                           {"trait": trait}).fetchall()
+        if rows:
+            found[trait] = {str(row[0]) for row in rows}
+    for name, value in where:
+        if name not in found:
+            known = [str(row[0]) for row in con.execute(
+                "SELECT DISTINCT trait FROM fct_traits ORDER BY 1 LIMIT 11").fetchall()]
+            listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+            announce(f"--where trait:{name}={value}: no person has a trait {name!r}"
+                     + (f" (traits: {listed})" if known else " (there are no traits)"))
+        elif value not in found[name]:
+            values = sorted(found[name])
+            listed = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+            announce(f"--where trait:{name}={value}: no person has {name} {value!r}"
+                     f" (values: {listed})")
