@@ -304,3 +304,19 @@ def test_a_where_no_person_matches_gets_a_note(input_dir: Path, db_path: Path) -
         "trait:plann=pro": "note: --where trait:plann=pro: no person has a trait 'plann'"
                            " (traits: plan)",
         "trait:plan=pro": ""}
+
+
+def test_paths_anchors_that_match_nothing(input_dir: Path, db_path: Path) -> None:
+    """paths: a stage the framework lacks is a usage error; an event no event has prints no
+    rows and a note with the closest names."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    stage = cli("paths", "--item", "stage", "--framework", "aarrr", "--start", "acqusition",
+                "--db", str(db_path))
+    assert stage.returncode == 2
+    assert stage.stderr.strip() == ("error: --start: 'acqusition' is not a stage of aarrr"
+                                    " (acquisition, activation, retention, revenue, referral)")
+    event = cli("paths", "--start", "page_veiw", "--db", str(db_path), "--format", "json")
+    assert (event.returncode, json.loads(event.stdout)) == (0, [])
+    assert " ".join(event.stderr.split()) == (
+        "note: --start: no event is named 'page_veiw'; did you mean page_view?")

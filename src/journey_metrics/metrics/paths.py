@@ -207,8 +207,12 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
         if not framework_name:
             raise UsageError("paths: --item stage needs --framework NAME|FILE")
         from journey_metrics.config import load_framework
+        from journey_metrics.metrics.retention import stage_index
 
         framework = load_framework(framework_name, warn=ctx.announce)
+        for flag in ("start", "end"):  # a stage the framework lacks would match no path
+            if options.get(flag):
+                stage_index(framework, options[flag], f"--{flag}")
     span = parse_range(options.get("from_"), options.get("to"), ctx.zone)
     return PathsQuery(
         as_of=ctx.as_of,
@@ -226,7 +230,15 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
 
 
 def _compute(ctx: Context, **options: Any) -> Rows:
-    return paths_rows(ctx.con, paths_query(ctx, **options))
+    q = paths_query(ctx, **options)
+    rows = paths_rows(ctx.con, q)
+    if not rows and q.item == "event":  # an anchor no event has: most likely a typo
+        from journey_metrics.evaluate import note_unknown_event_names
+
+        note_unknown_event_names(ctx.con, [(f"--{flag}", name) for flag, name in
+                                           (("start", q.start), ("end", q.end)) if name],
+                                 ctx.announce)
+    return rows
 
 
 def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
