@@ -107,12 +107,13 @@ RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
     THEN timestamp_micros(try_cast(round(try_cast(jm_trim(txt) AS DOUBLE) * 1000000) AS BIGINT))
     END;
 
--- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).
+-- A money amount: a finite number, else NULL (as macros.sql).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_finite_number(txt STRING) RETURNS DOUBLE
 RETURN CASE WHEN isnan(try_cast(txt AS DOUBLE))
                  OR abs(try_cast(txt AS DOUBLE)) = double('Infinity') THEN NULL
             ELSE try_cast(txt AS DOUBLE) END;
 
+-- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_nps_score(txt STRING) RETURNS BIGINT
 RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.0+)?\z"
     THEN try_cast(try_cast(jm_trim(txt) AS DOUBLE) AS BIGINT) END;

@@ -105,13 +105,13 @@ CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
     jm_channel_from_hosts(medium, jm_url_host(referrer), jm_url_host(page_url))
 );
 
--- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score, a cast would round it).
 -- A money amount: a finite number, else NULL. NaN and Infinity (JSON literals, "1e999") parse as
 -- doubles but would poison every sum (and stop the run at the first cast to DECIMAL).
 CREATE OR REPLACE TEMP MACRO jm_finite_number(txt) AS (
     CASE WHEN isfinite(TRY_CAST(txt AS DOUBLE)) THEN TRY_CAST(txt AS DOUBLE) END
 );
 
+-- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score, a cast would round it).
 CREATE OR REPLACE TEMP MACRO jm_nps_score(txt) AS (
     CASE WHEN regexp_full_match(jm_trim(txt), '-?[0-9]+(\.0+)?')
          THEN TRY_CAST(TRY_CAST(jm_trim(txt) AS DOUBLE) AS BIGINT) END

@@ -453,17 +453,16 @@ def _stage(
         f"CREATE TEMP TABLE stg AS {staging_sql}",
         used_parameters(staging_sql, {"tz": source.timezone, "traits": source.traits}),
     )
+    # a CSV row the reader found broken (its values shifted) fails for that, whatever the model
+    # made of it
+    read_problems = (" UNION ALL SELECT record_no, NULL, read_problem FROM raw_records"
+                     " WHERE read_problem IS NOT NULL" if chunk.kind.reader == "csv" else "")
     con.execute(
-        "CREATE TEMP TABLE rejected AS SELECT record_no, min(reject_reason) AS reason"
-        " FROM stg WHERE reject_reason IS NOT NULL GROUP BY record_no"
+        "CREATE TEMP TABLE rejected AS"
+        " SELECT record_no, coalesce(min(read_problem), min(reject_reason)) AS reason FROM ("
+        " SELECT record_no, reject_reason, NULL::VARCHAR AS read_problem FROM stg"
+        f" WHERE reject_reason IS NOT NULL{read_problems}) GROUP BY record_no"
     )
-    if chunk.kind.reader == "csv":
-        # a row the reader found broken (its values shifted): what the model made of it is moot
-        con.execute("CREATE TEMP TABLE read_problems AS SELECT record_no, read_problem"
-                    " FROM raw_records WHERE read_problem IS NOT NULL")
-        con.execute("DELETE FROM rejected WHERE record_no IN (SELECT record_no FROM read_problems)")
-        con.execute("INSERT INTO rejected SELECT * FROM read_problems")
-        con.execute("DROP TABLE read_problems")
     _reject_invalid_rows(con)
     # A record's file and line come from its key (file_order * KEY_SPAN + line) and the chunk's
     # short list of files: joining the chunk's rows to find them cost a third of this copy.

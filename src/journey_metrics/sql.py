@@ -78,6 +78,11 @@ def quote_external_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_text(value: str) -> str:
+    """A string literal (for the places DuckDB takes no parameter, e.g. read_csv's columns)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def used_parameters(statement: str, params: Mapping[str, object]) -> dict[str, object]:
     """The named parameters a statement actually uses (DuckDB refuses unused ones)."""
     return {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}

@@ -18,7 +18,7 @@ import duckdb
 
 from journey_metrics.config import FileKind
 from journey_metrics.db import drop_temp
-from journey_metrics.sql import quote_external_name, quote_identifier
+from journey_metrics.sql import quote_external_name, quote_identifier, quote_text
 from journey_metrics.staging import empty_raw_records
 
 # One JSON line may be large (a 10 MB line must load); DuckDB's default is 2 MB.
@@ -38,12 +38,13 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     """Create TEMP table (or view) `raw_records` from `path` according to the kind's reader."""
     drop_temp(con, "raw_records", "raw_lines")
     try:
-        problem = content_problem(_head(path), path.name)
+        head = _head(path)  # what the file is, from its first bytes (decompressed)
+        problem = content_problem(head, path.name)
         if problem:
             raise FileReadError(problem)
-        if _is_empty(path):
+        if not head.strip():
             empty_raw_records(con, kind, "raw_records")
-        elif _by_lines(path, kind):
+        elif _by_lines(head, kind):
             _read_lines(con, path)
         elif kind.reader == "json":
             _read_json_array(con, path)
@@ -109,14 +110,6 @@ def file_content_problem(path: Path) -> str | None:
         return None
 
 
-def _is_empty(path: Path) -> bool:
-    return path.stat().st_size == 0 or not _head(path).strip()
-
-
-def _starts_with(path: Path, prefix: bytes) -> bool:
-    return _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(prefix)
-
-
 # Each line as one VARCHAR (NUL never occurs in JSON text, so it is a safe delimiter).
 _LINES_OPTIONS = (
     "columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '', header = false,"
@@ -133,14 +126,16 @@ def reads_lines(path: Path, kind: FileKind) -> bool:
     try:
         head = _head(path)
         return (bool(head.strip()) and not content_problem(head, path.name)
-                and _by_lines(path, kind))
+                and _by_lines(head, kind))
     except (OSError, EOFError, zlib.error):
         return False
 
 
-def _by_lines(path: Path, kind: FileKind) -> bool:
-    """JSON lines, or a JSON file that is not an array (one object per line)."""
-    return kind.reader == "jsonl" or (kind.reader == "json" and not _starts_with(path, b"["))
+def _by_lines(head: bytes, kind: FileKind) -> bool:
+    """JSON lines, or a JSON file (its first bytes: `head`) that is not an array (one object per
+    line)."""
+    return kind.reader == "jsonl" or (
+        kind.reader == "json" and not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["))
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -223,7 +218,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     missing = [c for c in kind.required_columns if c not in columns]
     if missing:
         raise FileReadError(missing_columns_reason(kind, missing, header))
-    declared = "{" + ", ".join(f"{_sql_text(name)}: 'VARCHAR'"
+    declared = "{" + ", ".join(f"{quote_text(name)}: 'VARCHAR'"
                                for name in [*header, SURPLUS_COLUMN]) + "}"
     surplus = quote_identifier(SURPLUS_COLUMN)
     # Retried with what the failure asks for: a quoted field holding a line break (a comment
@@ -293,10 +288,6 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str
         fields = names
     names = names[:max(1, len(fields))]
     return names, {name for name, field in zip(names, fields, strict=False) if not field.strip()}
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def match_header(
