@@ -117,16 +117,12 @@ def note_unknown_events(con: Any, metric: Metric, values: Mapping[str, Any],
                         announce: Callable[[str], None]) -> None:
     """A result without rows for an event name that no event has is most likely a typo: say so,
     with the closest names (a note on stderr; the rows and the exit status stay)."""
-    note_unknown_event_names(con, [(o.cli_flag, str(values[o.name])) for o in metric.options
-                                   if o.names_event and isinstance(values.get(o.name), str)
-                                   and values[o.name]], announce)
-
-
-def note_unknown_event_names(con: Any, asked: list[tuple[str, str]],
-                             announce: Callable[[str], None]) -> None:
-    """For each (flag, event name) that no event has: a note with the closest names."""
     import difflib
 
+    asked = [(o.cli_flag, values[o.name]) for o in metric.options
+             if isinstance(values.get(o.name), str) and values[o.name]
+             and (o.names_event is True or (isinstance(o.names_event, tuple)
+                                            and values.get(o.names_event[0]) == o.names_event[1]))]
     if not asked:
         return
     known = [str(row[0]) for row in con.execute(

@@ -179,10 +179,15 @@ class LakeFS:
         statuses = self._hfs().listStatus(self._hpath(*parts))
         return sorted(str(s.getPath().getName()) for s in statuses)
 
-    def is_dir(self, *parts: str) -> bool:
+    def folders(self, *parts: str) -> list[str]:
+        """The names of the folders in a folder, by name (one listing)."""
         if self._local:
-            return self._local_path(*parts).is_dir()
-        return bool(self._hfs().isDirectory(self._hpath(*parts)))
+            folder = self._local_path(*parts)
+            return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        if not self.exists(*parts):
+            return []
+        return sorted(str(s.getPath().getName())
+                      for s in self._hfs().listStatus(self._hpath(*parts)) if s.isDirectory())
 
     def files(self, *parts: str) -> list[tuple[str, int, int]]:
         """(name, size, modification time in ns) of the plain files in a folder, by name."""
@@ -380,8 +385,8 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
     if not fs.exists():
         raise UsageError(f"input folder {input_location} does not exist")
     by_folder = {s.folder: s for s in sources}
-    unknown = [name for name in fs.listdir() if not name.startswith((".", "_"))
-               and name not in by_folder and fs.is_dir(name)]
+    unknown = [name for name in fs.folders() if not name.startswith((".", "_"))
+               and name not in by_folder]
     if unknown:
         known = ", ".join(sorted(by_folder))
         raise UsageError(f"unknown source folder {fs.url(unknown[0])} (known: {known})")
@@ -395,8 +400,7 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
         listed += [  # as loader.discover
             RemoteFile(fs.url(source.folder, name), f"{source.folder}/{name}/", None, 0, 0,
                        subfolder_problem(source.folder))
-            for name in fs.listdir(source.folder)
-            if not name.startswith((".", "_")) and fs.is_dir(source.folder, name)
+            for name in fs.folders(source.folder) if not name.startswith((".", "_"))
         ]
         found[source.name] = sorted(listed, key=lambda f: f.relative.rstrip("/"))
     return found

@@ -230,15 +230,7 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
 
 
 def _compute(ctx: Context, **options: Any) -> Rows:
-    q = paths_query(ctx, **options)
-    rows = paths_rows(ctx.con, q)
-    if not rows and q.item == "event":  # an anchor no event has: most likely a typo
-        from journey_metrics.evaluate import note_unknown_event_names
-
-        note_unknown_event_names(ctx.con, [(f"--{flag}", name) for flag, name in
-                                           (("start", q.start), ("end", q.end)) if name],
-                                 ctx.announce)
-    return rows
+    return paths_rows(ctx.con, paths_query(ctx, **options))
 
 
 def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
@@ -298,8 +290,10 @@ PATHS = register(Metric(
                flag="--framework"),
         Option("scope", "One path per person, or per web session.", "person",
                choices=("person", "session")),
-        Option("start", "Paths begin at their first occurrence of this item."),
-        Option("end", "Paths end at the first occurrence of this item after the start."),
+        Option("start", "Paths begin at their first occurrence of this item.",
+               names_event=("item", "event")),
+        Option("end", "Paths end at the first occurrence of this item after the start.",
+               names_event=("item", "event")),
         Option("steps", "Items kept per path.", 5, kind=int),
         Option("top", "Items per step that keep their name; the rest are (other).", 6, kind=int),
         Option("collapse", "Merge runs of the same item into one.", "consecutive",

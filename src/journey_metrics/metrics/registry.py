@@ -72,9 +72,10 @@ class Option:
     required: bool = False
     multiple: bool = False  # repeatable; the function receives a tuple
     flag: str | None = None
-    # the value names an event: a result without rows for a name no event has gets a note
-    # (most likely a typo; evaluate.note_unknown_events)
-    names_event: bool = False
+    # the value names an event (always, or while option NAME has VALUE: (NAME, VALUE)): a result
+    # without rows for a name no event has gets a note (a typo, most likely;
+    # evaluate.note_unknown_events)
+    names_event: bool | tuple[str, str] = False
 
     @property
     def cli_flag(self) -> str:
