@@ -230,3 +230,47 @@ def test_wilson_interval_values(input_dir: Path, tmp_path: Path) -> None:
     assert rows[1]["ci_low"] == pytest.approx(0.1077913, abs=1e-6)
     assert rows[1]["ci_high"] == pytest.approx(0.6032212, abs=1e-6)
     assert rows[1]["drop_off_rate"] == pytest.approx(0.7)
+
+
+def test_channel_breakdown_at_as_of_ignores_later_events(input_dir: Path, tmp_path: Path) -> None:
+    # d becomes a CRM lead (no channel) on day 1 and visits from Google on day 5; e becomes a
+    # lead and visits from Google on day 1; a visits directly on day 1, then by a paid ad.
+    lead_then_visit = """
+name: leads
+title: Leads
+window: 30d
+stages:
+  - name: lead
+    match: [{event: lifecycle_lead}]
+  - name: visit
+    match: [{event: page_view}]
+"""
+    paid = {"context": {"campaign": {"medium": "cpc"}}}
+    google = {"context": {"page": {"referrer": "https://www.google.com/"}}}
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        page("a1", "2024-03-01T10:00:00Z", "a"),
+        page("a2", "2024-03-05T10:00:00Z", "a", **paid),
+        page("d1", "2024-03-05T10:00:00Z", "d", **google),
+        msg("identify", "di", "2024-03-05T10:01:00Z", "d", userId="u-d",
+            traits={"email": "d@example.com"}),
+        page("e1", "2024-03-01T11:00:00Z", "e", **google),
+        msg("identify", "ei", "2024-03-01T11:01:00Z", "e", userId="u-e",
+            traits={"email": "e@example.com"}),
+    ])
+    (input_dir / "crm").mkdir()
+    (input_dir / "crm" / "contacts.csv").write_text(
+        "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date\n"
+        "1,d@example.com,2024-03-01T09:00:00Z,lead,2024-03-01T09:00:00Z\n"
+        "2,e@example.com,2024-03-01T09:00:00Z,lead,2024-03-01T09:00:00Z\n")
+    # over all events d's channel is organic_search (their first event that has one)
+    whole = funnel(input_dir, tmp_path, "--by", "channel", framework=lead_then_visit)
+    assert persons(whole, "organic_search") == [2, 2]
+    assert "(none)" not in {r["group"] for r in whole}
+    # at as_of day 2, d's only event is the lead (no channel): group (none), not the
+    # organic_search of a visit that had not happened yet; the groups still add up
+    early = funnel(input_dir, tmp_path, "--by", "channel", "--as-of", "2024-03-02T00:00:00Z",
+                   framework=lead_then_visit)
+    assert persons(early) == [2, 1]
+    assert persons(early, "(none)") == [1, 0]
+    assert persons(early, "organic_search") == [1, 1]
+    assert "direct" not in {r["group"] for r in early}  # a never became a lead

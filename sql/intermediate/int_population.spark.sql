@@ -3,11 +3,11 @@
 -- test tables without it, and uses * EXCLUDE: neither translates to Spark. A lake always has
 -- person_no (engines/lake.py numbers persons when a lake lacks it), so the columns are named.
 -- Snippets and parameters as in int_population.sql.
-WITH first_campaigns AS ([[first_campaigns]]),
+WITH first_values AS ([[first_values]]),
 kept AS (
     SELECT p.person_id, p.person_no, [[group_value]] AS group_value
     FROM persons AS p
-    LEFT JOIN first_campaigns AS c USING (person_id)
+    LEFT JOIN first_values AS c USING (person_id)
     [[trait_join]]
     WHERE [[where]]
 )

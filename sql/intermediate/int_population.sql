@@ -4,17 +4,19 @@
 -- have none), so a metric grouped by group_name gives `all` and groups that add up to it.
 -- Columns: person_id, person_no (the integer id the funnel joins on), group_name.
 -- Parameters: as_of (campaigns as of then); the --by trait and --where pairs (metrics/segments.py).
--- group_value snippet: the --by expression over `p` (persons), `c` (first campaign), `t` (traits).
--- first_campaigns snippet: int_first_campaigns.sql when grouping by campaign, else an empty relation.
+-- group_value snippet: the --by expression over `p` (persons), `c` (first campaign or channel at
+-- as_of), `t` (traits).
+-- first_values snippet: int_first_campaigns.sql when grouping by campaign, int_first_channels.sql
+-- when grouping by channel with events after as_of, else an empty relation.
 -- Made once per command into the TEMP table population_rows, which the TEMP view population
 -- shows (metrics/segments.py; without --where and with --by channel or none, and over the
 -- warehouse's own persons table, int_population_persons.sql is the view instead); every mart
 -- joins population.
-WITH first_campaigns AS MATERIALIZED ([[first_campaigns]]),
+WITH first_values AS MATERIALIZED ([[first_values]]),
 kept AS MATERIALIZED (
     SELECT p.person_id, [[group_value]] AS group_value
     FROM persons AS p
-    LEFT JOIN first_campaigns AS c USING (person_id)
+    LEFT JOIN first_values AS c USING (person_id)
     [[trait_join]]
     WHERE [[where]]
 ),

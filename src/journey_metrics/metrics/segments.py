@@ -73,14 +73,20 @@ def prepare_population(
     """(Re)create the TEMP view `population` for this segment and as_of. `traits_ready`: the
     TEMP table person_traits already holds every person's traits at this as_of (a caller that
     segments by several traits in a row computes them once)."""
-    if not segment.where and segment.by in (None, "channel") and _persons_stored(con):
+    # The stored person channel is the one over all events; with events after as_of it is
+    # computed at as_of instead (CONTRACT §4: events after as_of are ignored), as --by campaign is.
+    channel_at_as_of = segment.by == "channel" and _events_after(con, as_of)
+    if (not segment.where and segment.by in (None, "channel") and not channel_at_as_of
+            and _persons_stored(con)):
         con.execute("CREATE OR REPLACE TEMP VIEW population AS " + fill_snippets(
             "intermediate/int_population_persons.sql",
             by_channel="true" if segment.by == "channel" else "false"))
         return
     traits_needed = segment.by_trait is not None or bool(segment.where)
-    group_value = {"channel": "p.channel", "campaign": "c.campaign", None: "NULL"}.get(
-        segment.by, "t.value")
+    group_value = {"channel": "c.first_value" if channel_at_as_of else "p.channel",
+                   "campaign": "c.first_value", None: "NULL"}.get(segment.by, "t.value")
+    first_values = ("intermediate/int_first_campaigns.sql" if segment.by == "campaign"
+                    else "intermediate/int_first_channels.sql" if channel_at_as_of else None)
     trait_join = ""
     if segment.by_trait is not None:
         trait_join = ("LEFT JOIN person_traits AS t"
@@ -100,9 +106,8 @@ def prepare_population(
     sql = fill_snippets(
         "intermediate/int_population.sql",
         group_value=group_value,
-        first_campaigns=load_sql("intermediate/int_first_campaigns.sql")
-        if segment.by == "campaign"
-        else "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS campaign WHERE false",
+        first_values=load_sql(first_values) if first_values
+        else "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS first_value WHERE false",
         trait_join=trait_join,
         where=" AND ".join(conditions) or "true",
         grouped="true" if segment.grouped else "false",
@@ -110,6 +115,13 @@ def prepare_population(
     con.execute(f"CREATE OR REPLACE TEMP TABLE population_rows AS {sql}",
                 used_parameters(sql, params))
     population_from(con, "population_rows")
+
+
+def _events_after(con: duckdb.DuckDBPyConnection, as_of: datetime) -> bool:
+    """Whether any event lies after as_of (then a stored person channel may be a later one)."""
+    found = con.execute("SELECT count(*) FROM (SELECT 1 FROM events WHERE occurred_at > $as_of"
+                        " LIMIT 1) AS later", {"as_of": as_of})
+    return int(found.fetchall()[0][0]) > 0
 
 
 def _persons_stored(con: duckdb.DuckDBPyConnection) -> bool:
