@@ -54,6 +54,20 @@ CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
                        'email_group_unsubscribe', 'email_spamreport')
 );
 
+-- CONTRACT §8 `--item page` (and the touchpoints that name a page): properties.path, else the
+-- path of an absolute properties.url, where a URL without one (`https://x.io`, `https://x.io?q=1`)
+-- is `/`, as a browser shows it; NULL when the event names neither.
+CREATE OR REPLACE TEMP MACRO jm_page_path(properties) AS (
+    coalesce(
+        nullif(json_extract_string(properties, '$.path'), ''),
+        CASE WHEN regexp_matches(json_extract_string(properties, '$.url'),
+                                 '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//')
+             THEN coalesce(nullif(regexp_extract(json_extract_string(properties, '$.url'),
+                                                 '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*([^?#]*)',
+                                                 1), ''), '/')
+        END)
+);
+
 -- Durations between instants in integer microseconds (the session zone is UTC and windows are
 -- whole minutes, hours or days, so this is exact). Why not `t <= start + window` or
 -- `epoch(t1 - t0)`: DuckDB computes TIMESTAMPTZ + a days interval and TIMESTAMPTZ - TIMESTAMPTZ

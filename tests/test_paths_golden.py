@@ -237,6 +237,20 @@ def test_item_page_uses_the_url_path(con: duckdb.DuckDBPyConnection) -> None:
         (3, "order_completed", "(end)")]
 
 
+def test_item_page_of_a_url_without_a_path_is_the_root(con: duckdb.DuckDBPyConnection) -> None:
+    # a URL that ends at its host (or its query or fragment) is the site's root, as a browser
+    # shows it; a page_view naming neither a path nor a URL keeps its event name
+    events = [("A", 0, "page_view", "web", {"url": "https://x.io"}),
+              ("A", 10, "page_view", "web", {"url": "https://x.io/docs"}),
+              ("A", 20, "page_view", "web", {"url": "https://x.io?utm_source=a"}),
+              ("A", 30, "page_view", "web", {"url": "//x.io#top"}),
+              ("A", 40, "page_view", "web", {"url": "x.io/not-absolute"}),
+              ("A", 50, "page_view", "web", {"title": "no url"})]
+    assert [r[:3] for r in run(con, events, item="page", steps=6)] == [
+        (1, "/", "/docs"), (2, "/docs", "/"), (3, "/", "page_view"),
+        (4, "page_view", "(end)")]
+
+
 def test_item_page_falls_back_to_context_page(tmp_path: Any, run_pipeline: Any) -> None:
     """CONTRACT §1 reads context.page.{url,path}: a page whose properties name neither its path
     nor its URL takes context.page's path, else the path of its URL (emails redacted); a

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
@@ -39,7 +40,7 @@ NAMES = ("page_view", "page_view", "signed_up", "order_completed", "identify", "
          "email_delivered", "lifecycle_lead")
 SOURCES = {"email_open": "email", "email_delivered": "email", "lifecycle_lead": "crm"}
 PAGES = ({"path": "/a"}, {"path": "/b", "url": "https://s.io/b"}, {"url": "https://s.io/c?x=1"},
-         {})
+         {"url": "https://s.io?x=1"}, {"url": "https://s.io"}, {})
 FRAMEWORK = Framework.model_validate({
     "name": "shop", "stages": [
         {"name": "visit", "match": [{"event": ["page_view", "signed_up"]}]},
@@ -70,12 +71,8 @@ def item_of(e: Event, item: str) -> str | None:
         if e.properties.get("path"):
             return str(e.properties["path"])
         url = e.properties.get("url")
-        if url:
-            rest = url.split("//", 1)[1]
-            path = "/" + rest.split("/", 1)[1] if "/" in rest else ""
-            path = path.split("?")[0].split("#")[0]
-            if path:
-                return path
+        if url and "//" in url:  # absolute: a URL without a path is the root
+            return urlsplit(url).path or "/"
         return e.name
     for name, events in STAGE_EVENTS:  # lowest stage first
         if e.name in events:

@@ -25,11 +25,7 @@ touched AS MATERIALIZED (
             AS hours,
         arg_min(e.source || ' · ' || coalesce(e.channel, '(none)') || ' · ' || coalesce(
             nullif(e.campaign, ''),
-            CASE WHEN e.event_name = 'page_view' THEN coalesce(
-                nullif(json_extract_string(e.properties, '$.path'), ''),
-                nullif(regexp_extract(json_extract_string(e.properties, '$.url'),
-                                      '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*(/[^?#]*)', 1), ''))
-            END,
+            CASE WHEN e.event_name = 'page_view' THEN jm_page_path(e.properties) END,
             e.event_name), e.event_id) AS touchpoint
     FROM reached AS x
     JOIN fct_events AS e

@@ -35,11 +35,7 @@ last_touch AS MATERIALIZED (
         person_no, any_value(step) AS step,
         arg_max(source || ' · ' || coalesce(channel, '(none)') || ' · ' || coalesce(
             nullif(campaign, ''),
-            CASE WHEN event_name = 'page_view' THEN coalesce(
-                nullif(json_extract_string(properties, '$.path'), ''),
-                nullif(regexp_extract(json_extract_string(properties, '$.url'),
-                                      '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*(/[^?#]*)', 1), ''))
-            END,
+            CASE WHEN event_name = 'page_view' THEN jm_page_path(properties) END,
             -- an app screen is named by its screen (CONTRACT §1: screen name -> `screen`)
             CASE WHEN event_name = 'screen_view'
                  THEN 'screen ' || nullif(json_extract_string(properties, '$.screen'), '') END,

@@ -66,3 +66,46 @@ def test_spark_tables_match_the_lake(exported: tuple[Path, Path]) -> None:
     finally:
         spark.close()
         duck.close()
+
+
+def test_edge_cases_the_sample_lacks(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """Hand-made events for rules the sample data never exercises, on both engines: a page URL
+    without a path (`/`, decision 47) and `--by channel` at an `--as-of` before a person's first
+    channelled event (decision 30)."""
+    import json
+
+    from journey_metrics.export import export
+
+    web, crm = tmp_path / "input" / "web", tmp_path / "input" / "crm"
+    web.mkdir(parents=True)
+    crm.mkdir()
+    pages = [("p1", "2024-03-01T10:00:00Z", "https://x.io"),
+             ("p2", "2024-03-01T10:05:00Z", "https://x.io/docs"),
+             ("p3", "2024-03-01T10:10:00Z", "https://x.io?utm_source=a"),
+             ("p4", "2024-03-01T10:15:00Z", "x.io/relative")]
+    lines = [{"type": "page", "messageId": m, "timestamp": t, "anonymousId": "a",
+              "properties": {"url": u}} for m, t, u in pages]
+    lines += [{"type": "page", "messageId": "d1", "timestamp": "2024-03-05T10:00:00Z",
+               "anonymousId": "d", "context": {"page": {"referrer": "https://www.google.com/"}}},
+              {"type": "identify", "messageId": "di", "timestamp": "2024-03-05T10:01:00Z",
+               "anonymousId": "d", "userId": "u-d", "traits": {"email": "d@example.com"}}]
+    (web / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (crm / "contacts.csv").write_text(
+        "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date\n"
+        "1,d@example.com,2024-03-01T09:00:00Z,lead,2024-03-01T09:00:00Z\n")
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    invoke(["run", "--input", str(tmp_path / "input"), "--db", str(db)])
+    export(db, lake)
+    for args in (["paths", "--item", "page", "--format", "json"],
+                 ["nps", "--by", "channel", "--as-of", "2024-03-02T00:00:00Z", "--format",
+                  "json"],
+                 ["funnel", "--framework", "aarrr", "--by", "channel", "--as-of",
+                  "2024-03-02T00:00:00Z", "--format", "json"]):
+        on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
+                           "--spark-master", MASTER])
+        on_duckdb = invoke([*args, "--db", str(db)])
+        assert first_difference(on_spark, on_duckdb) is None, args
+        if args[0] == "paths":
+            assert sorted((r["step"], r["source"], r["target"]) for r in json.loads(on_duckdb)) == [
+                (1, "/", "/docs"), (1, "lifecycle_lead", "page_view"), (2, "/docs", "/"),
+                (2, "page_view", "(end)"), (3, "/", "page_view"), (4, "page_view", "(end)")]

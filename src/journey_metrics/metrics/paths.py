@@ -44,15 +44,10 @@ FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 PATHS_COLUMNS = ("step", "source", "target", "paths", "persons", "share", "median_hours")
 
-# A page_view's URL path: properties.path, else the path of properties.url; other events (and a
-# page_view carrying neither) keep their event name.
-_PAGE_ITEM = (
-    "CASE WHEN event_name = 'page_view' THEN coalesce("
-    "nullif(json_extract_string(properties, '$.path'), ''), "
-    "nullif(regexp_extract(json_extract_string(properties, '$.url'), "
-    "'^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*(/[^?#]*)', 1), ''), "
-    "event_name) ELSE event_name END"
-)
+# A page_view's URL path (jm_page_path, sql/macros.sql); other events (and a page_view carrying
+# neither a path nor a URL) keep their event name.
+_PAGE_ITEM = ("CASE WHEN event_name = 'page_view' THEN coalesce(jm_page_path(properties), "
+              "event_name) ELSE event_name END")
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def prepare_population(
 
 def _events_after(con: duckdb.DuckDBPyConnection, as_of: datetime) -> bool:
     """Whether any event lies after as_of (then a stored person channel may be a later one)."""
-    found = con.execute("SELECT count(*) FROM (SELECT 1 FROM events WHERE occurred_at > $as_of"
+    found = con.execute("SELECT count(*) FROM (SELECT 1 FROM fct_events WHERE occurred_at > $as_of"
                         " LIMIT 1) AS later", {"as_of": as_of})
     return int(found.fetchall()[0][0]) > 0
 
