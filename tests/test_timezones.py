@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -290,6 +291,33 @@ def test_macro_parse_instant_ignores_process_zone(tokyo: None) -> None:
         (None,),
         (None,),
     ]
+
+
+@pytest.mark.parametrize(("local", "zone", "utc"), [
+    # the hour New York sets its clocks back (2024-11-03 02:00 EDT -> 01:00 EST) happens twice:
+    # the earlier instant, as Python's zoneinfo (fold=0) and Spark (Java) read it
+    ("2024-11-03 01:30:00", "America/New_York", "2024-11-03T05:30:00+00:00"),
+    ("2024-11-03 01:00:00", "America/New_York", "2024-11-03T05:00:00+00:00"),
+    ("2024-11-03 00:59:59", "America/New_York", "2024-11-03T04:59:59+00:00"),
+    ("2024-11-03 02:00:00", "America/New_York", "2024-11-03T07:00:00+00:00"),
+    ("2024-10-27 02:30:00", "Europe/Berlin", "2024-10-27T00:30:00+00:00"),
+    ("2024-04-07 01:45:00", "Australia/Lord_Howe", "2024-04-06T14:45:00+00:00"),  # 30 minutes
+    # the hour it skips (02:00 EST -> 03:00 EDT): the offset before the change
+    ("2024-03-10 02:30:00", "America/New_York", "2024-03-10T07:30:00+00:00"),
+    ("2024-03-10 03:00:00", "America/New_York", "2024-03-10T07:00:00+00:00"),
+])
+def test_a_local_time_around_a_clock_change(local: str, zone: str, utc: str, tokyo: None) -> None:
+    from journey_metrics.db import connect
+
+    con = connect(":memory:")
+    try:
+        found = con.execute("SELECT jm_parse_instant($t, $z)", {"t": local, "z": zone}).fetchone()
+    finally:
+        con.close()
+    assert found is not None
+    assert found[0] == datetime.fromisoformat(utc)
+    # the reference: Python's reading of the same wall clock (fold=0)
+    assert datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) == found[0]
 
 
 # --------------------------------------------------------------------------------------------

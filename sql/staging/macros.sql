@@ -4,6 +4,17 @@
 -- check); read-only connections skip them: DuckDB binds every macro body when it is created,
 -- and these took ~50 of the ~65 ms a read-only command spent creating macros.
 
+-- A wall-clock time in zone `tz` as an instant. In the hour a clock is set back a wall-clock time
+-- happens twice: it is the earlier instant, as Python's zoneinfo (fold=0) and Java, so Spark's
+-- to_utc_timestamp, read it (decision 140); DuckDB's timezone() gives the later one. The reading
+-- with the offset of a day before is that earlier one when it names the same wall clock. A time
+-- in the hour a clock skips is read with the offset before the change, on every engine.
+CREATE OR REPLACE TEMP MACRO jm_local_instant(ts, tz) AS (
+    CASE WHEN timezone(tz, timezone(tz, ts - INTERVAL 24 HOURS) + INTERVAL 24 HOURS) = ts
+         THEN least(timezone(tz, ts), timezone(tz, ts - INTERVAL 24 HOURS) + INTERVAL 24 HOURS)
+         ELSE timezone(tz, ts) END
+);
+
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or Unix epoch milliseconds.
 -- Epoch milliseconds need 10+ digits (2001 onwards... and 1973-2001 with 12), so a compact date
 -- like 20240310 is not mistaken for one. Lower-case t/z and a decimal comma are valid ISO 8601.
@@ -27,7 +38,7 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz) AS (
         -- without an offset: only a date and a time (DuckDB's TIMESTAMP cast would drop a zone
         -- name such as 'PST' and read the time as UTC; a name is not ISO 8601: unparseable)
         WHEN regexp_full_match(upper(jm_trim(txt)), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?')
-            THEN timezone(tz, TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP))
+            THEN jm_local_instant(TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP), tz)
     END
 );
 

@@ -193,3 +193,23 @@ def test_both_engines_stage_the_same_rows(
     assert any(row[0].startswith("cases-") for row in rejected)
     assert len(accepted) > 1000
     assert failed  # a truncated gzip, a broken JSON array, a CSV file without a required column
+
+
+def test_a_local_time_around_a_clock_change_is_read_alike(
+    tmp_path: Path, session: Any
+) -> None:
+    """A CRM source in New York: a wall-clock time of the hour the clock is set back happens
+    twice and is the earlier instant on both engines (decision 140); one of the skipped hour is
+    read with the offset before the change."""
+    source = _source("crm").model_copy(update={"timezone": "America/New_York"})
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    (folder / "contacts.csv").write_text(
+        "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date,"
+        "hs_lifecyclestage_customer_date\n"
+        "1,a@example.com,2024-11-03 01:30:00,customer,2024-11-03 01:00,2024-03-10 02:30\n")
+    files = discover(tmp_path, load_sources())["crm"]
+    accepted, _, _ = assert_same(tmp_path, session, source, files)
+    instants = sorted(value.isoformat() for row in accepted for name, value in row
+                      if name == "occurred_at" and value is not None)
+    assert instants == ["2024-03-10T07:30:00+00:00", "2024-11-03T05:00:00+00:00"]
