@@ -52,6 +52,15 @@ def test_two_touch_path(con: duckdb.DuckDBPyConnection) -> None:
     approx(credits(rows, "participation"), {"organic_search": 1, "email": 1})
 
 
+def test_revenue_of_a_third_is_exact_to_1e_9(con: duckdb.DuckDBPyConnection) -> None:
+    # three touches share 100 linearly: 33.333333333 each (printed to 9 places, as credits)
+    rows = attribute(con, [web("w1", "p", T - 3 * D, "social"), web("w2", "p", T - 2 * D,
+                           "paid_search"), click("c1", "p", T - D), order("o1", "p", T)])
+    revenue = {r["group"]: r["revenue"] for r in rows if r["model"] == "linear"}
+    approx(revenue, {"social": 100 / 3, "paid_search": 100 / 3, "email": 100 / 3})
+    assert all(abs(v - 100 / 3) < 1e-9 for v in revenue.values())
+
+
 FOUR = [web("w1", "p", T - 10 * D, "direct"), web("w2", "p", T - 5 * D, "social"),
         click("c1", "p", T - 3 * D), web("w3", "p", T - H, "direct"), order("o1", "p", T)]
 

@@ -202,8 +202,8 @@ def check_additivity(rows: list[dict[str, Any]], events: list[Ev], q: Attributio
         else:
             # each group's credit is rounded to 9 places
             assert math.isclose(credit, len(conversions), abs_tol=5e-10 * len(of_model) + 1e-12)
-            # each group's revenue is rounded to 6 places
-            assert math.isclose(revenue, total_revenue, abs_tol=5e-7 * len(of_model) + 1e-9)
+            # each group's revenue is rounded to 9 places
+            assert math.isclose(revenue, total_revenue, abs_tol=5e-10 * len(of_model) + 1e-9)
         for r in of_model:
             assert math.isclose(r["share"], r["conversions"] / len(conversions))
 

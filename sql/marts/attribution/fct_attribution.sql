@@ -156,7 +156,7 @@ SELECT
     g.model,
     g.group_name,
     round(g.conversions, 9)::DOUBLE AS conversions,
-    round(g.revenue, 6)::DOUBLE AS revenue,
+    round(g.revenue, 9)::DOUBLE AS revenue,
     t.total_conversions,
     t.total_revenue::DOUBLE AS total_revenue
 FROM (
