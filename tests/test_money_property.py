@@ -137,8 +137,11 @@ def reporting(case: Case, orders: list[HandEvent]) -> str | None:
 
 
 def groups_of(case: Case) -> dict[str, list[str]]:
-    """person -> the groups they count in."""
-    return {p: ["all", c] if case.by_channel else ["all"] for p, c in case.persons}
+    """person -> the groups they count in: their channel at as_of, `(none)` without an event up
+    to as_of (each of a person's events carries their channel: handmade_events.load_events)."""
+    seen = {e[1] for e in case.events if when(e) <= case.as_of}
+    return {p: ["all", c if p in seen else "(none)"] if case.by_channel else ["all"]
+            for p, c in case.persons}
 
 
 def order_by_group(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
