@@ -47,9 +47,11 @@ def load_events(
         con.execute("INSERT INTO persons SELECT ?, '(none)', TIMESTAMPTZ '2000-01-01 00:00:00Z' "
                     "WHERE ? NOT IN (SELECT person_id FROM persons)", [person_id, person_id])
     # a person's channel is their earliest channelled event's (CONTRACT §2): every event of a
-    # person given a channel carries it, so the channel at an earlier as_of is the same
+    # person given a channel carries it, so the channel at an earlier as_of is the same, and a
+    # person without events keeps `(none)`, as a real warehouse would have them
     for person_id, channel in (channels or {}).items():
-        con.execute("UPDATE persons SET channel = ? WHERE person_id = ?", [channel, person_id])
+        con.execute("UPDATE persons SET channel = ? WHERE person_id = ? "
+                    "AND person_id IN (SELECT person_id FROM fct_events)", [channel, person_id])
         con.execute("UPDATE fct_events SET channel = ? WHERE person_id = ?", [channel, person_id])
 
 
