@@ -256,6 +256,35 @@ def test_page_call_location_in_properties(
     ]
 
 
+def test_track_properties_do_not_locate_the_page(
+    input_dir: Path, db_path: Path, run_pipeline: Any
+) -> None:
+    """`properties.{url,referrer}` locate the page only in a page call (CONTRACT §1): a track's
+    `referrer` property is what the event is about (say, who referred a sign-up), not where the
+    visitor came from. context.page still counts for a track."""
+    def track(message_id: str, anonymous_id: str, **fields: Any) -> dict[str, Any]:
+        return {"type": "track", "messageId": message_id, "anonymousId": anonymous_id,
+                "event": "Signed Up", "timestamp": T0.isoformat(), **fields}
+
+    write_jsonl(input_dir / "web" / "t.jsonl", [
+        track("t-props", "a1", properties={"referrer": "https://www.bing.com/"}),
+        track("t-url", "a4", properties={"url": "https://blog.example.org/post"},
+              context={"page": {"referrer": "https://blog.example.org/"}}),
+        track("t-context", "a2", context={"page": {"referrer": "https://www.bing.com/",
+                                                   "url": "https://shop.example.com/"}}),
+        track("t-both", "a3", properties={"referrer": "https://www.bing.com/"},
+              context={"page": {"referrer": "https://blog.example.org/",
+                                "url": "https://shop.example.com/"}}),
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, channel FROM events ORDER BY event_id") == [
+        ("t-both", "referral"),
+        ("t-context", "organic_search"),
+        ("t-props", "direct"),
+        ("t-url", "referral"),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Email and CRM events
 

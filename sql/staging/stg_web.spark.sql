@@ -70,8 +70,10 @@ parsed AS (
                                              AS MAP<STRING, VARIANT>), map()),
                            (k, v) -> NOT is_variant_null(v))))
         END AS properties_text,
-        coalesce(pg.page_url, n.prop_url) AS page_url,
-        coalesce(pg.page_referrer, n.prop_referrer) AS referrer,
+        -- properties.{url,referrer} describe the page only in a page call (as stg_web.sql)
+        coalesce(pg.page_url, CASE WHEN n.message_type = 'page' THEN n.prop_url END) AS page_url,
+        coalesce(pg.page_referrer, CASE WHEN n.message_type = 'page' THEN n.prop_referrer END)
+            AS referrer,
         n.score_text,
         n.survey_text,
         n.previous_text,

@@ -58,8 +58,10 @@ parsed AS MATERIALIZED (
              THEN coalesce(v[10], '{}')
              ELSE json_merge_patch(unknown_fields, coalesce(v[10], '{}'))::VARCHAR
         END AS properties_text,
-        coalesce(v[11], v[12]) AS page_url,
-        coalesce(v[13], v[14]) AS referrer,
+        -- properties.{url,referrer} describe the page only in a page call (CONTRACT §1): a
+        -- track's `url` or `referrer` property is whatever the event is about (decision 143)
+        coalesce(v[11], CASE WHEN v[1] = 'page' THEN v[12] END) AS page_url,
+        coalesce(v[13], CASE WHEN v[1] = 'page' THEN v[14] END) AS referrer,
         v[15] AS score_text,
         v[16] AS source_text,
         v[17] AS survey_text,
