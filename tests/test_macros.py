@@ -110,6 +110,29 @@ def test_trim_gives_text_whatever_it_is_given(con: duckdb.DuckDBPyConnection) ->
     assert one(con, "SELECT jm_blank_to_null('{\"a\": 1}'::JSON)", {}) == '{"a": 1}'
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-03-01T10:00:00+18:00", datetime(2024, 2, 29, 16, 0, tzinfo=UTC)),
+    ("2024-03-01T10:00:00-1759", datetime(2024, 3, 2, 3, 59, tzinfo=UTC)),
+    ("2024-03-01T10:00:00+14", datetime(2024, 2, 29, 20, 0, tzinfo=UTC)),
+    ("2024-03-01T10:00:00+18:01", None), ("2024-03-01T10:00:00-23:59", None),
+    ("2024-03-01T10:00:00+25:00", None),
+    ("2024-03-01T10:00:00-99", None), ("2024-03-01T10:00:00+05:60", None),
+])
+def test_an_offset_is_at_most_18_hours(con: duckdb.DuckDBPyConnection, text: str,
+                                    expected: datetime | None) -> None:
+    assert one(con, "SELECT jm_parse_instant($t, 'UTC')", {"t": text}) == expected
+
+
+def test_iso_only_reads_no_number(con: duckdb.DuckDBPyConnection) -> None:
+    """Epoch milliseconds are an instant for the CRM (CONTRACT §1), not for Segment's ISO
+    timestamp (`epoch_ms := false`), where 1709280300 is more likely seconds than 1970."""
+    sql = "SELECT jm_parse_instant($t, 'UTC'), jm_parse_instant($t, 'UTC', epoch_ms := false)"
+    assert con.execute(sql, {"t": "1709280300000"}).fetchone() == (
+        datetime(2024, 3, 1, 8, 5, tzinfo=UTC), None)
+    assert con.execute(sql, {"t": "2024-03-01T08:05:00Z"}).fetchone() == (
+        datetime(2024, 3, 1, 8, 5, tzinfo=UTC),) * 2
+
+
 @pytest.mark.parametrize("word", ["infinity", "-infinity", "epoch", " Infinity", "allballs"])
 def test_words_are_no_instants(con: duckdb.DuckDBPyConnection, word: str) -> None:
     assert one(con, "SELECT jm_parse_instant($t, 'UTC')", {"t": word}) is None

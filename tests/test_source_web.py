@@ -101,6 +101,10 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         {**PAGE, "messageId": "x12", "timestamp": "2026-01-05T10:00:00 PST"},  # 19 a zone name
         {"batch": [{**PAGE, "messageId": "x13"}], "sentAt": "2026-01-05T10:00:00Z"},  # 20
         {"batch": [], "type": "page", "messageId": "x14"},            # 21 typed: not a batch
+        {**PAGE, "messageId": "x15", "timestamp": 1709280300},        # 22 Unix seconds
+        {**PAGE, "messageId": "x16", "timestamp": "1709280300000"},   # 23 epoch ms, as text
+        {**PAGE, "messageId": "x17", "timestamp": "2024-03-01T10:00:00+25:00"},  # 24 no offset
+        {**PAGE, "messageId": "x18", "timestamp": "2024-03-01T10:00:00+18:00"},  # 25 ok
     ]
     write_jsonl(input_dir / "web" / "a.jsonl", lines)
     summary = run_pipeline(input_dir, db_path)
@@ -121,15 +125,18 @@ def test_quarantine_reasons_and_line_numbers(input_dir: Path, db_path: Path, run
         ("web/a.jsonl", 14, "unparseable timestamp 12026-01-05T10:00:00Z"),
         ("web/a.jsonl", 15, "properties is not a JSON object"),
         ("web/a.jsonl", 16, "properties is not a JSON object"),
-        ("web/a.jsonl", 18, "timestamp outside the years 1-9999"),
+        ("web/a.jsonl", 18, "timestamp is a number: ISO 8601 expected"),
         ("web/a.jsonl", 19, "unparseable timestamp 2026-01-05T10:00:00 PST"),
         ("web/a.jsonl", 20, 'a batch of messages ("batch"): one message per line expected'),
         ("web/a.jsonl", 21, "missing timestamp"),
+        ("web/a.jsonl", 22, "timestamp is a number: ISO 8601 expected"),
+        ("web/a.jsonl", 23, "timestamp is a number: ISO 8601 expected"),
+        ("web/a.jsonl", 24, "unparseable timestamp 2024-03-01T10:00:00+25:00"),
     ]
     web = summary["sources"][0]
-    assert web["records"] == 20  # the blank line is not a record
-    assert web["events"] == 3
-    assert web["quarantined"] == 17
+    assert web["records"] == 24  # the blank line is not a record
+    assert web["events"] == 4
+    assert web["quarantined"] == 20
     assert web["records"] == web["events"] + web["duplicates"] + web["quarantined"]
     raw = query(db_path, "SELECT raw FROM _jm_quarantine WHERE record_no = 2")
     assert raw == [("this is not json",)]

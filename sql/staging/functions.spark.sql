@@ -81,16 +81,18 @@ RETURN jm_builtin_channel(medium, referrer_class);
 
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or epoch milliseconds.
 -- Spark's casts also read a bare year ("2026") or year-month: DuckDB does not, so a date must
--- start with year-month-day.
-CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_instant(txt STRING, tz STRING) RETURNS TIMESTAMP
+-- start with year-month-day. `epoch_ms` false: ISO 8601 only, an offset at most ±18:00 (as
+-- macros.sql).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_instant(
+    txt STRING, tz STRING, epoch_ms BOOLEAN DEFAULT true) RETURNS TIMESTAMP
 RETURN CASE
     WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
-    WHEN jm_trim(txt) RLIKE r"^-?[0-9]{10,16}\z"
+    WHEN epoch_ms AND jm_trim(txt) RLIKE r"^-?[0-9]{10,16}\z"
         THEN timestamp_millis(try_cast(jm_trim(txt) AS BIGINT))
     WHEN NOT upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|\z)" THEN NULL
-    WHEN upper(jm_trim(txt)) RLIKE r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[\t\n\f\r ]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
+    WHEN upper(jm_trim(txt)) RLIKE r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[\t\n\f\r ]*(Z|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))\z"
         -- DuckDB's TIMESTAMPTZ cast refuses a space before the zone; Spark's accepts it
-        THEN CASE WHEN NOT upper(jm_trim(txt)) RLIKE r"[\t\n\f\r ](Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
+        THEN CASE WHEN NOT upper(jm_trim(txt)) RLIKE r"[\t\n\f\r ](Z|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))\z"
                   THEN try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP) END
     -- without an offset: only a date and a time (a zone name is not ISO 8601), as DuckDB's
     WHEN upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?\z"

@@ -18,7 +18,10 @@ CREATE OR REPLACE TEMP MACRO jm_local_instant(ts, tz) AS (
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or Unix epoch milliseconds.
 -- Epoch milliseconds need 10+ digits (2001 onwards... and 1973-2001 with 12), so a compact date
 -- like 20240310 is not mistaken for one. Lower-case t/z and a decimal comma are valid ISO 8601.
-CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz) AS (
+-- `epoch_ms := false` reads ISO 8601 only (Segment's timestamp): a number is then no instant, not
+-- Unix seconds misread as milliseconds (1970). An offset is at most ±18:00, the most Java (so
+-- Spark) reads; real ones are -12:00 to +14:00, and DuckDB's cast would take +25:00.
+CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz, epoch_ms := true) AS (
     CASE
         -- the form almost every export writes (Segment's own), which the offset branch below
         -- would parse the same: one match instead of its trims and two patterns (~3x faster)
@@ -27,13 +30,13 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz) AS (
         WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
         -- no digit, no instant: DuckDB's casts would read 'infinity' and 'epoch' as instants
         WHEN NOT regexp_matches(txt, '[0-9]') THEN NULL
-        WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{10,16}')
+        WHEN epoch_ms AND regexp_full_match(jm_trim(txt), '-?[0-9]{10,16}')
             THEN timezone('UTC', epoch_ms(TRY_CAST(jm_trim(txt) AS BIGINT)))
         -- a date first, with a four-digit year (DuckDB's casts would also read '12026-01-05'
         -- and other orders; Spark's function has the same test)
         WHEN NOT regexp_matches(upper(jm_trim(txt)), '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|$)')
             THEN NULL
-        WHEN regexp_matches(upper(jm_trim(txt)), '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+        WHEN regexp_matches(upper(jm_trim(txt)), '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*(Z|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))$')
             THEN TRY_CAST(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMPTZ)
         -- without an offset: only a date and a time (DuckDB's TIMESTAMP cast would drop a zone
         -- name such as 'PST' and read the time as UTC; a name is not ISO 8601: unparseable)

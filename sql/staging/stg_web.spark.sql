@@ -99,7 +99,7 @@ parsed AS (
 fields AS (
     SELECT
         parsed.*,
-        jm_parse_instant(timestamp_text, :tz) AS occurred_at,
+        jm_parse_instant(timestamp_text, :tz, false) AS occurred_at,
         jm_url_host(page_url) AS page_host,
         jm_url_host(referrer) AS referrer_host,
         jm_medium(medium) AS utm_medium,
@@ -172,7 +172,10 @@ SELECT
         WHEN message_type = 'group' AND jm_blank_to_null(group_text) IS NULL
             THEN 'group message without groupId'
         WHEN timestamp_text IS NOT NULL AND occurred_at IS NULL
-            THEN concat('unparseable timestamp ', jm_redact(timestamp_text))
+            -- (Spark writes a JSON decimal in exponent form: the number is not repeated)
+            THEN CASE WHEN jm_trim(timestamp_text) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
+                      THEN 'timestamp is a number: ISO 8601 expected'
+                      ELSE concat('unparseable timestamp ', jm_redact(timestamp_text)) END
         WHEN survey IS NOT NULL AND jm_survey_problem(survey, score_text) IS NOT NULL
             THEN jm_survey_problem(survey, score_text)
     END AS reject_reason,

@@ -87,7 +87,7 @@ hosts AS MATERIALIZED (
 fields AS MATERIALIZED (
     SELECT
         parsed.*,
-        jm_parse_instant(timestamp_text, $tz) AS occurred_at,
+        jm_parse_instant(timestamp_text, $tz, epoch_ms := false) AS occurred_at,
         CASE WHEN jm_blank_to_null(page_paths[1]) IS NULL THEN CASE
             WHEN jm_blank_to_null(page_paths[2]) IS NOT NULL THEN json_object('path', page_paths[2])
             WHEN jm_blank_to_null(page_paths[3]) IS NOT NULL THEN json_object('url', page_paths[3])
@@ -159,8 +159,13 @@ SELECT
             THEN 'alias message without userId'
         WHEN message_type = 'group' AND jm_blank_to_null(group_text) IS NULL
             THEN 'group message without groupId'
+        -- Segment's timestamp is ISO 8601 (CONTRACT §1): a number may be seconds or
+        -- milliseconds, and guessing would put an event in the wrong decade (decision 144)
         WHEN timestamp_text IS NOT NULL AND occurred_at IS NULL
-            THEN 'unparseable timestamp ' || jm_redact(timestamp_text)
+            THEN CASE WHEN regexp_full_match(jm_trim(timestamp_text),
+                                            '-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?')
+                      THEN 'timestamp is a number: ISO 8601 expected'
+                      ELSE 'unparseable timestamp ' || jm_redact(timestamp_text) END
         WHEN survey IS NOT NULL AND jm_survey_problem(survey, score_text) IS NOT NULL
             THEN jm_survey_problem(survey, score_text)
     END AS reject_reason,
