@@ -116,8 +116,18 @@ def test_bad_paths_and_values_are_usage_errors(
     a_file.write_text("keep me\n")
     not_utf8 = tmp_path / "framework.yaml"
     not_utf8.write_bytes(b"name: x\n\xff\xfe: y\n")
+    broken = tmp_path / "broken.yaml"  # an unclosed list: the parser gives up on line 3
+    broken.write_text("name: x\nstages: [awareness, appeal\nevents: {}\n")
+    rules = tmp_path / "channels.yaml"
+    rules.write_text("rules:\n  - {channel: Partners, medium: [partner]}\n\t- {channel: X}\n")
     db = ["--db", str(db_path)]
     cases = [
+        (["funnel", *db, "--framework", str(broken)],
+         f"{broken}, line 3, column 7: cannot read YAML: did not find expected ',' or ']' "
+         "(while parsing a flow sequence)"),
+        (["run", "--input", str(input_dir), *db, "--channels", str(rules)],
+         f"{rules}, line 3, column 1: cannot read YAML: found character that cannot start any "
+         "token (while scanning for the next token)"),
         (["export", *db, "--out", str(a_file)], f"{a_file} is a file, not a folder"),
         (["report", *db, "--out", str(a_file)], f"{a_file} is a file, not a folder"),
         (["run", "--input", str(input_dir), *db, "--report", str(a_file)], "not a folder"),

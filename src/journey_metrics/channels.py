@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
+from journey_metrics.config import read_yaml
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
 from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
@@ -170,11 +170,7 @@ def load_rules_file(
     path: Path, con: duckdb.DuckDBPyConnection | None = None, origin: str | None = None
 ) -> ChannelRules:
     """Read and validate a rules file (an empty file or list means the built-in rules)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # not UTF-8: bad config
-        raise UsageError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
-    return parse_rules(data, origin or str(path), con)
+    return parse_rules(read_yaml(path), origin or str(path), con)
 
 
 def configured_rules_file() -> Path | None:

@@ -156,13 +156,25 @@ def _format_error(path: Path, error: SchemaError) -> str:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> Any:
+    """A YAML file's document; a file that cannot be read is a usage error naming the file and,
+    for a syntax error, the line and column where the parser gave up."""
     try:
         # libyaml's safe loader when PyYAML has it: the same documents, ~10x less CPU (every
         # command reads a framework and the report settings at start-up)
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        where = f", line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}" \
+            if exc.problem_mark else ""
+        problem = exc.problem or str(exc).splitlines()[0]
+        context = f" ({exc.context})" if exc.context else ""
+        raise UsageError(f"{path}{where}: cannot read YAML: {problem}{context}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # not UTF-8: bad config
         raise UsageError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping at the top level")
     return data
