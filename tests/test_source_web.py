@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from conftest import query, write_jsonl
 
@@ -199,6 +201,46 @@ def test_unreadable_files_fail_alone(input_dir: Path, db_path: Path, run_pipelin
         ("web/d-empty.jsonl", "loaded"),
         ("web/notes.txt", "failed"),
     ]
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_alone(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """CONTRACT §1: a bad record never stops the other records. A line with a Latin-1 byte (an
+    export that wrote one field in another encoding) is quarantined with its line number; the
+    file's other lines load, whatever their position, blank lines and gzip included. Its text
+    is kept as Latin-1 reads it, so an email in it is still redacted."""
+    def line(message_id: str, **extra: Any) -> bytes:
+        return json.dumps({**PAGE, "messageId": message_id, **extra}).encode()
+
+    bad_email = line("bad1", properties={"note": "EMAIL"}).replace(
+        b"EMAIL", "jos\u00e9@example.com".encode("latin-1"))
+    bad_end = line("bad2").replace(b'"page"', b'"page\xff"')
+    content = b"\n".join([line("ok1"), bad_email, b"", line("ok2", properties={"c": "é"}),
+                          bad_end, line("ok3"), b""])
+    (input_dir / "web").mkdir(parents=True, exist_ok=True)
+    (input_dir / "web" / "a.jsonl").write_bytes(content)
+    (input_dir / "web" / "b.jsonl.gz").write_bytes(gzip.compress(content.replace(b'"ok', b'"gz')))
+    # files before and after, read in the same chunk
+    write_jsonl(input_dir / "web" / "0.jsonl", [{**PAGE, "messageId": "a0"}])
+    write_jsonl(input_dir / "web" / "c.jsonl", [{**PAGE, "messageId": "c1"}])
+    summary = run_pipeline(input_dir, db_path)
+
+    assert summary["failed_files"] == []
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
+        ("a0",), ("c1",), ("gz1",), ("gz2",), ("gz3",), ("ok1",), ("ok2",), ("ok3",)]
+    reason = "not UTF-8 text (a byte sequence that is no character)"
+    quarantined = query(db_path, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine"
+                                 " ORDER BY 1, 2")
+    assert [row[:3] for row in quarantined] == [
+        ("web/a.jsonl", 2, reason), ("web/a.jsonl", 5, reason),
+        ("web/b.jsonl.gz", 2, reason), ("web/b.jsonl.gz", 5, reason)]
+    assert "jos" not in quarantined[0][3]
+    assert "<redacted-email>" in quarantined[0][3]
+    assert '"page\u00ff"' in quarantined[1][3]
+    assert query(db_path, "SELECT properties->>'c' FROM events WHERE event_id = 'ok2'") == [("é",)]
+    web = summary["sources"][0]
+    assert (web["records"], web["events"], web["quarantined"]) == (12, 8, 4)
 
 
 def test_web_nps_answers_are_checked_like_crm(input_dir: Path, db_path: Path, run_pipeline) -> None:

@@ -369,12 +369,21 @@ def _append_to_chunk(
         "SELECT ? AS file_path, ?::INTEGER AS file_order, record_no AS line_no,"
         " ?::BIGINT * ? + record_no AS record_key, * EXCLUDE (record_no) FROM raw_records"
     )
+    # a line-oriented file with lines that are not UTF-8 brings its reader's quarantine reasons
+    # (`read_problem`, as CSV rows have) into a chunk of files that had none
+    if chunk.files and "read_problem" in _columns(con, "raw_records") \
+            and "read_problem" not in _columns(con, "chunk"):
+        con.execute("ALTER TABLE chunk ADD COLUMN read_problem VARCHAR")
     # the copy's row count is the file's record count: the lines view is read once (its
     # blank-line test is a regular expression over every line)
     result.records = _copy_into_chunk(con, chunk, select, [item.relative, order, order, KEY_SPAN])
     drop_temp(con, "raw_records", "raw_lines")  # a reader's table, or its view and lines
     chunk.files.append((item, order, result))
     chunk.records += result.records
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [column[0] for column in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
 
 def _copy_into_chunk(
@@ -453,10 +462,11 @@ def _stage(
         f"CREATE TEMP TABLE stg AS {staging_sql}",
         used_parameters(staging_sql, {"tz": source.timezone, "traits": source.traits}),
     )
-    # a CSV row the reader found broken (its values shifted) fails for that, whatever the model
-    # made of it
+    # a record the reader found broken (a CSV row with its values shifted, a line that is not
+    # UTF-8) fails for that, whatever the model made of it
     read_problems = (" UNION ALL SELECT record_no, NULL, read_problem FROM raw_records"
-                     " WHERE read_problem IS NOT NULL" if chunk.kind.reader == "csv" else "")
+                     " WHERE read_problem IS NOT NULL"
+                     if "read_problem" in _columns(con, "chunk") else "")
     con.execute(
         "CREATE TEMP TABLE rejected AS"
         " SELECT record_no, coalesce(min(read_problem), min(reject_reason)) AS reason FROM ("
