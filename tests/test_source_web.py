@@ -243,6 +243,20 @@ def test_a_line_that_is_not_utf8_is_quarantined_alone(
     assert (web["records"], web["events"], web["quarantined"]) == (12, 8, 4)
 
 
+def test_an_email_in_an_event_name_is_redacted(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A track named after an address ('Emailed hank@priv.com') kept it, snake_cased, as the
+    event name (`emailed_hank_priv_com`): the address is redacted before the name is made."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {**SIGNUP, "messageId": "e1", "event": "Emailed Hank.Moody@Priv.com"},
+        {**SIGNUP, "messageId": "e2", "event": "Asked hank%40priv.com twice"},
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, event_name FROM events ORDER BY 1") == [
+        ("e1", "emailed_redacted_email"), ("e2", "asked_redacted_email_twice")]
+
+
 def test_web_nps_answers_are_checked_like_crm(input_dir: Path, db_path: Path, run_pipeline) -> None:
     answer = {"type": "track", "event": "NPS Response", "timestamp": "2024-03-01T10:00:00Z",
               "anonymousId": "a"}

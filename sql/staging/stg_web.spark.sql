@@ -39,7 +39,9 @@ parsed AS (
         n.anonymous_text,
         n.user_text,
         n.track_event,
-        CASE WHEN n.message_type = 'track' THEN jm_snake_case(n.track_event) END AS track_name,
+        -- an email in an event name is redacted before it is snake_cased (as stg_web.sql)
+        CASE WHEN n.message_type = 'track' THEN jm_snake_case(jm_redact(n.track_event))
+        END AS track_name,
         n.email_text,
         cp.medium,
         cp.campaign_name,

@@ -46,7 +46,8 @@ parsed AS MATERIALIZED (
         v[4] AS anonymous_text,
         v[5] AS user_text,
         v[6] AS track_event,
-        CASE WHEN v[1] = 'track' THEN jm_snake_case(v[6]) END AS track_name,
+        -- an email in an event name ('Emailed ann@x.io') is redacted before it is snake_cased
+        CASE WHEN v[1] = 'track' THEN jm_snake_case(jm_redact(v[6])) END AS track_name,
         v[7] AS email_text,
         v[8] AS medium,
         v[9] AS campaign_name,
