@@ -264,10 +264,17 @@ def test_export_writes_two_parquet_files(input_dir: Path, db_path: Path, tmp_pat
     assert query(db_path, "SELECT count(*) FROM persons") == [(1,)]
 
 
-def test_export_of_missing_warehouse_fails(tmp_path: Path) -> None:
-    result = cli("export", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o"))
-    assert result.returncode == 1
-    assert "does not exist" in result.stderr
+def test_a_missing_warehouse_is_bad_usage(tmp_path: Path) -> None:
+    """A --db naming no file is exit 2, as one naming a folder or an --input that does not
+    exist (decision 148); nothing is created."""
+    missing = tmp_path / "none.duckdb"
+    for args in (["export", "--out", str(tmp_path / "o")], ["nps"], ["funnel", "--framework", "aarrr"],
+                 ["report", "--out", str(tmp_path / "r")]):
+        result = cli(args[0], "--db", str(missing), *args[1:])
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.strip() == (
+            f"error: warehouse {missing} does not exist (run `journey-metrics run` first)")
+    assert not missing.exists()
 
 
 def test_second_run_waits_for_the_lock_with_wait(input_dir: Path, db_path: Path) -> None:

@@ -48,7 +48,7 @@ def connect(
     """
     path = Path(path)
     if read_only and not path.exists():
-        raise RunError(f"warehouse {path} does not exist (run `journey-metrics run` first)")
+        raise UsageError(f"warehouse {path} does not exist (run `journey-metrics run` first)")
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
