@@ -158,7 +158,7 @@ def test_a_metric_command_imports_no_pydantic_and_only_its_metric(tmp_path: Path
         " sys.modules, metrics]))\n"
     )
     code, pydantic, config, metrics = _printed(script)
-    assert code == 1  # no warehouse: a failed run, after the framework was loaded
+    assert code == 2  # no warehouse: bad usage (decision 148), after the framework was loaded
     assert (pydantic, config) == (False, True)
     assert "funnel" in metrics
     assert not {"retention", "referral", "nps", "paths", "attribution"} & set(metrics)
