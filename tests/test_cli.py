@@ -268,8 +268,8 @@ def test_a_missing_warehouse_is_bad_usage(tmp_path: Path) -> None:
     """A --db naming no file is exit 2, as one naming a folder or an --input that does not
     exist (decision 148); nothing is created."""
     missing = tmp_path / "none.duckdb"
-    for args in (["export", "--out", str(tmp_path / "o")], ["nps"], ["funnel", "--framework", "aarrr"],
-                 ["report", "--out", str(tmp_path / "r")]):
+    for args in (["export", "--out", str(tmp_path / "o")], ["nps"],
+                 ["funnel", "--framework", "aarrr"], ["report", "--out", str(tmp_path / "r")]):
         result = cli(args[0], "--db", str(missing), *args[1:])
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.strip() == (
