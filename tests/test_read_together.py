@@ -7,10 +7,14 @@ import gzip
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import query, write_jsonl
 from journey_metrics import loader
+from journey_metrics.config import FileKind
 from journey_metrics.sources import readers
 
 
@@ -101,3 +105,45 @@ def test_a_source_whose_line_files_all_fail_loads_nothing_else_lost(
     summary = run_pipeline(input_dir, db_path)
     assert sorted(f["file"] for f in summary["failed_files"]) == ["web/a.jsonl", "web/b.jsonl"]
     assert query(db_path, "SELECT source, count(*) FROM events GROUP BY 1") == [("email", 1)]
+
+
+# --- a line that is not UTF-8 (decision 146): every record keeps its line number ----------------
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(st.sampled_from(["good", "good", "bad", "blank", "empty"]), min_size=1,
+                      max_size=40),
+       final_newline=st.booleans(), crlf=st.booleans())
+def test_lines_that_are_not_utf8_keep_every_line_number(
+    tmp_path: Path, kinds: list[str], final_newline: bool, crlf: bool
+) -> None:
+    """Against a plain-Python reference (split on LF, strip a CR, decode): each good line is read
+    with its own number and text, each bad line is a record with the reader's problem and its
+    Latin-1 text; when bad lines outnumber good ones, the file fails whole. (A file whose line
+    ends change from LF to CRLF is numbered off by DuckDB's reader, bad bytes or not: decision
+    84; each file here keeps one kind of line end.)"""
+    lines = [{"good": f'{{"n": {i}, "t": "é"}}'.encode(),
+              "bad": f'{{"n": {i}, "t": "\xe9"}}'.encode("latin-1"),
+              "blank": b"  ", "empty": b""}[kind] for i, kind in enumerate(kinds)]
+    path = tmp_path / f"f{len(list(tmp_path.iterdir()))}.jsonl"
+    end = b"\r\n" if crlf else b"\n"
+    path.write_bytes(end.join(lines) + (end if final_newline else b""))
+    expected = []
+    for number, raw in enumerate(lines, start=1):
+        text = raw.rstrip(b"\r")
+        if not text.strip():
+            continue
+        try:
+            expected.append((number, text.decode("utf-8"), None))
+        except UnicodeDecodeError:
+            expected.append((number, text.decode("latin-1"), readers.NOT_UTF8_LINE))
+    con = duckdb.connect()
+    kind = FileKind(pattern="*.jsonl", reader="jsonl", model="stg_web")
+    bad = sum(1 for _, _, problem in expected if problem)
+    if bad > len(expected) - bad:
+        with pytest.raises(readers.FileReadError, match="not UTF-8"):
+            readers.read_file(con, path, kind)
+        return
+    readers.read_file(con, path, kind)
+    columns = "record_no, raw, read_problem" if bad else "record_no, raw, NULL"
+    assert con.execute(f"SELECT {columns} FROM raw_records ORDER BY 1").fetchall() == expected
