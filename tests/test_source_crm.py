@@ -94,6 +94,28 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
     assert summary["sources"][2]["quarantined"] == 4
 
 
+def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """A separator is read where the amount cannot mean anything else (decision 149): comma
+    groups before a decimal point or two of them, dot groups before a decimal comma or two of
+    them. One group without a decimal part could be either (`1,500`: 1.5 or 1500) and is
+    quarantined; `1.500` stays the plain decimal 1.5."""
+    amounts = ["1,500.00", "1,234,567", "-2,000.5", "1.500,25", "1.234.567", " 12,345.6 ",
+               "1,500", "1.500", "1,50.00", "1.500.00", "1,500.000,00", "$1,500.00"]
+    write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [  # quoted as spreadsheets do
+        [str(9000 + i), "d", "closedwon", f'"{amount}"', "2024-02-01", "101"]
+        for i, amount in enumerate(amounts)])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY event_id") == [
+        ("deal:9000:closedwon", 1500.0), ("deal:9001:closedwon", 1234567.0),
+        ("deal:9002:closedwon", -2000.5), ("deal:9003:closedwon", 1500.25),
+        ("deal:9004:closedwon", 1234567.0), ("deal:9005:closedwon", 12345.6),
+        ("deal:9007:closedwon", 1.5)]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
+        (8, "amount is not a number: 1,500"), (10, "amount is not a number: 1,50.00"),
+        (11, "amount is not a number: 1.500.00"), (12, "amount is not a number: 1,500.000,00"),
+        (13, "amount is not a number: $1,500.00")]
+
+
 def test_feedback_golden_and_invalid_scores(input_dir: Path, db_path: Path, run_pipeline) -> None:
     write_csv(input_dir / "crm" / "feedback.csv", FEEDBACK_HEADER, [
         ["1", "NPS", "10", "2024-03-05T10:00:00Z", "", "101"],

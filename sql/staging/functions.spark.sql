@@ -115,6 +115,16 @@ RETURN CASE WHEN isnan(try_cast(txt AS DOUBLE))
                  OR abs(try_cast(txt AS DOUBLE)) = double('Infinity') THEN NULL
             ELSE try_cast(txt AS DOUBLE) END;
 
+-- A CRM amount, thousands separators read where unambiguous (as macros.sql).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_amount(txt STRING) RETURNS DOUBLE
+RETURN CASE
+    WHEN jm_trim(txt) RLIKE r"^-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})\z"
+        THEN jm_finite_number(replace(jm_trim(txt), ',', ''))
+    WHEN jm_trim(txt) RLIKE r"^-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})\z"
+        THEN jm_finite_number(replace(replace(jm_trim(txt), '.', ''), ',', '.'))
+    ELSE jm_finite_number(txt)
+END;
+
 -- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_nps_score(txt STRING) RETURNS BIGINT
 RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.0+)?\z"

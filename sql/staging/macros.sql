@@ -125,6 +125,20 @@ CREATE OR REPLACE TEMP MACRO jm_finite_number(txt) AS (
     CASE WHEN isfinite(TRY_CAST(txt AS DOUBLE)) THEN TRY_CAST(txt AS DOUBLE) END
 );
 
+-- A CRM amount: a finite number, also written with thousands separators where they cannot be
+-- read otherwise: `1,500.00` and `1,500,000` (comma groups), `1.500,00` and `1.500.000` (dot
+-- groups). `1,500` alone could be either (1.5 or 1500): not a number, so it is quarantined;
+-- `1.500` is the plain decimal 1.5, as before (decision 149).
+CREATE OR REPLACE TEMP MACRO jm_amount(txt) AS (
+    CASE
+        WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})')
+            THEN jm_finite_number(replace(jm_trim(txt), ',', ''))
+        WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})')
+            THEN jm_finite_number(replace(replace(jm_trim(txt), '.', ''), ',', '.'))
+        ELSE jm_finite_number(txt)
+    END
+);
+
 -- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score, a cast would round it).
 CREATE OR REPLACE TEMP MACRO jm_nps_score(txt) AS (
     CASE WHEN regexp_full_match(jm_trim(txt), '-?[0-9]+(\.0+)?')

@@ -29,7 +29,7 @@ SELECT
     CASE
         WHEN close_text IS NOT NULL AND jm_parse_instant(close_text, :tz) IS NULL
             THEN concat('unparseable closedate ', jm_redact(close_text))
-        WHEN amount_text IS NOT NULL AND jm_finite_number(amount_text) IS NULL
+        WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL
             THEN concat('amount is not a number: ', jm_redact(amount_text))
     END AS reject_reason,
     true AS is_event,
@@ -46,7 +46,7 @@ SELECT
     contact_id AS crm_contact_id,
     CAST(NULL AS STRING) AS channel,
     CAST(NULL AS STRING) AS campaign,
-    jm_finite_number(amount_text) AS revenue,
+    jm_amount(amount_text) AS revenue,
     jm_redact(properties) AS properties,
     CAST(NULL AS BIGINT) AS nps_score,
     CAST(NULL AS STRING) AS utm_medium,

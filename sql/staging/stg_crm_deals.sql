@@ -22,7 +22,7 @@ SELECT
     CASE
         WHEN close_text IS NOT NULL AND jm_parse_instant(close_text, $tz) IS NULL
             THEN 'unparseable closedate ' || jm_redact(close_text)
-        WHEN amount_text IS NOT NULL AND jm_finite_number(amount_text) IS NULL
+        WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL
             THEN 'amount is not a number: ' || jm_redact(amount_text)
     END AS reject_reason,
     true AS is_event,
@@ -39,7 +39,7 @@ SELECT
     contact_id AS crm_contact_id,
     NULL::VARCHAR AS channel,
     NULL::VARCHAR AS campaign,
-    jm_finite_number(amount_text) AS revenue,
+    jm_amount(amount_text) AS revenue,
     jm_redact(properties::VARCHAR)::JSON AS properties,
     NULL::BIGINT AS nps_score,
     NULL::VARCHAR AS utm_medium,
