@@ -274,6 +274,10 @@ def test_run_channels_file_is_kept_by_the_warehouse(
     loaded = cli(project, "run", "--input", "input", "--db", "w.duckdb", "--channels",
                  str(rules))
     assert loaded.returncode == 0, loaded.stderr
+    # editing the file changes every channel from the next command on (decision 150)
+    rules.write_text("- {channel: Typed, referrer: none}\n", encoding="utf-8")
+    assert _funnel_groups(project) == {"all": 3, "Typed": 2, "organic_search": 1}
+    rules.write_text("- {channel: Facebook Ads, source: face}\n", encoding="utf-8")
     rules.unlink()  # the warehouse holds a copy
     assert _funnel_groups(project) == {"all": 3, "Facebook Ads": 1, "direct": 1,
                                        "organic_search": 1}
@@ -291,6 +295,17 @@ def test_run_channels_file_is_kept_by_the_warehouse(
     assert plain.returncode == 0, plain.stderr
     assert _funnel_groups(project) == {"all": 3, "Facebook Ads": 1, "direct": 1,
                                        "organic_search": 1}
+    # the file is back, edited: a plain run (from another folder) keeps the new copy, which
+    # holds once the file is gone again
+    rules.write_text("- {channel: Typed, referrer: none}\n", encoding="utf-8")
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    plain = cli(elsewhere, "run", "--input", "../input", "--db", "../w.duckdb")
+    assert plain.returncode == 0, plain.stderr
+    rules.unlink()
+    assert _funnel_groups(project) == {"all": 3, "Typed": 2, "organic_search": 1}
+    assert query(project / "w.duckdb", "SELECT channel, count(*) FROM persons GROUP BY 1"
+                 " ORDER BY 1") == [("Typed", 2), ("organic_search", 1)]
     # config/channels.yaml, when present, is what every later command uses
     (project / "config" / "channels.yaml").write_text("[]\n", encoding="utf-8")
     assert _funnel_groups(project) == {"all": 3, "direct": 1, "organic_search": 1,

@@ -199,11 +199,27 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     ).fetchall())
 
 
-def _stored_rules(meta: dict[str, str], con: duckdb.DuckDBPyConnection) -> ChannelRules | None:
-    if _META_RULES not in meta:
+def kept_rules(copy: str | None, origin: str | None,
+               con: duckdb.DuckDBPyConnection | None = None) -> ChannelRules | None:
+    """The rules a `run --channels FILE` left (its copy, a JSON list, and the file's absolute
+    path): FILE as it is now while it exists, so editing it changes every channel from the next
+    command on (CONTRACT §2, decision 150); the copy once the file is gone."""
+    if copy is None:
         return None
-    origin = meta.get(_META_ORIGIN, "the warehouse")
-    return parse_rules(json.loads(meta[_META_RULES]), origin, con)
+    if origin and Path(origin).is_absolute() and Path(origin).is_file():
+        return load_rules_file(Path(origin), con, origin)
+    return parse_rules(json.loads(copy), origin or "the warehouse", con)
+
+
+def kept_origin(rules: ChannelRules) -> str:
+    """Where kept rules come from: a file as an absolute path (later commands may run in another
+    folder), any other origin as it is."""
+    path = Path(rules.origin)
+    return str(path.resolve()) if path.is_file() else rules.origin
+
+
+def _stored_rules(meta: dict[str, str], con: duckdb.DuckDBPyConnection) -> ChannelRules | None:
+    return kept_rules(meta.get(_META_RULES), meta.get(_META_ORIGIN), con)
 
 
 def _has_channel_inputs(con: duckdb.DuckDBPyConnection) -> bool:
@@ -324,11 +340,17 @@ def prepare_for_writing(
     """A write connection (schema in place): install the current rules, store `explicit` ones as
     the warehouse's rules, and re-derive stored channels when the rules changed."""
     meta = _meta(con)
-    rules = explicit or configured_rules(con) or _stored_rules(meta, con) or BUILT_IN
+    stored = None
+    rules = explicit or configured_rules(con)
+    if rules is None:
+        stored = _stored_rules(meta, con)
+        rules = stored or BUILT_IN
     install(con, rules)
     if explicit is not None:
         _set_meta(con, _META_RULES, explicit.to_json())
-        _set_meta(con, _META_ORIGIN, explicit.origin)
+        _set_meta(con, _META_ORIGIN, kept_origin(explicit))
+    elif stored is not None and stored.to_json() != meta.get(_META_RULES):
+        _set_meta(con, _META_RULES, stored.to_json())  # the kept file was edited: the new copy
     if meta.get(_META_FINGERPRINT) != rules.fingerprint:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -160,6 +160,14 @@ def test_custom_channel_rules_give_duckdbs_channels(lakes: dict[str, Any], tmp_p
     json.loads(invoke(spark_args))  # no --channels: the lake's kept rules
     assert rows(spark_lake, "events") == rows(duck_lake, "events")
     assert rows(lakes["spark"], "persons") != rows(duck_lake, "persons")
+    # the kept file is edited: the next plain run of each engine follows it (decision 150)
+    rules.write_text("- {channel: Typed, referrer: none}\n")
+    invoke(["run", "--input", str(SAMPLE), "--db", str(db)])
+    export(db, tmp_path / "duck-edited")
+    json.loads(invoke(spark_args))
+    for table in ("events", "persons"):
+        assert rows(spark_lake, table) == rows(tmp_path / "duck-edited", table)
+    assert "Typed" in {r[at] for r in rows(spark_lake, "persons")}
 
 
 def test_a_broken_data_test_fails_the_run(env: None) -> None:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from journey_metrics.channels import BUILT_IN, ChannelRules, spark_function
+from journey_metrics.channels import BUILT_IN, ChannelRules, kept_origin, spark_function
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.lake import dataset_name
 from journey_metrics.engines.spark import checkpoints, copy_location, cut_lineage, union_all
@@ -425,13 +425,11 @@ def _check_marker(fs: LakeFS, key: HashKey) -> dict[str, Any]:
 
 
 def _kept_rules(marker: Mapping[str, Any]) -> ChannelRules | None:
-    """The channel rules an earlier `run --channels` left in the lake's marker."""
-    from journey_metrics.channels import parse_rules
+    """The channel rules an earlier `run --channels` left in the lake's marker (the file as it
+    is now while it exists, as for a warehouse)."""
+    from journey_metrics.channels import kept_rules
 
-    if "channel_rules" not in marker:
-        return None
-    return parse_rules(json.loads(marker["channel_rules"]),
-                       marker.get("channel_rules_origin", "the lake"))
+    return kept_rules(marker.get("channel_rules"), marker.get("channel_rules_origin", "the lake"))
 
 
 def _empty(session: Any, schema: str) -> Any:
@@ -720,7 +718,7 @@ def _marker(key: HashKey, kept: ChannelRules | None, rules: ChannelRules) -> str
               "writer": "journey-metrics run --engine spark",
               "channel_rules_fingerprint": rules.fingerprint}
     if kept is not None:
-        marker.update(channel_rules=kept.to_json(), channel_rules_origin=kept.origin)
+        marker.update(channel_rules=kept.to_json(), channel_rules_origin=kept_origin(kept))
     return json.dumps(marker, indent=2)
 
 
