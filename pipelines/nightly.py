@@ -13,6 +13,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
 from journey_metrics import pipeline
 from journey_metrics.config import SourceConfig
@@ -136,9 +137,16 @@ def serve(argv: list[str]) -> None:
     schedule: dict[str, Any] = (
         {"interval": args.interval} if args.interval else {"cron": args.cron or "0 2 * * *"}
     )
+    # One run at a time: a run due while the last one still holds the warehouse is cancelled,
+    # not queued. Overlapping runs would only wait on each other's warehouse lock, and when a
+    # run outlasts the interval they would pile up until every one failed on the lock.
+    one_at_a_time = ConcurrencyLimitConfig(
+        limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+    )
     nightly.serve(
         name=args.name,
         parameters={"input_dir": args.input, "db": args.db, "report_dir": args.report},
+        global_limit=one_at_a_time,
         **schedule,
     )
 

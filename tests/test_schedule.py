@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -25,14 +27,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+def wait_for(check, timeout: float, what: str, log: Path | None = None):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    lines = [] if log is None else log.read_text(errors="replace").splitlines()[-40:]
+    message = "\n".join([f"timed out after {timeout} s waiting for {what}", *lines])
+    raise AssertionError(message)
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -76,13 +80,20 @@ def test_served_flow_runs_on_schedule(tmp_path: Path) -> None:
             env=env, stdout=serve_log, stderr=subprocess.STDOUT,
         )
         # generous: on a slow machine running both suites side by side, a run took minutes
-        runs = wait_for(lambda: _completed_runs(api), 480, "a completed scheduled flow run")
+        runs = wait_for(lambda: _completed_runs(api), 480, "a completed scheduled flow run",
+                        log=tmp_path / "serve.log")
         assert runs[0]["name"]
         assert (report / "index.html").stat().st_size > 100_000
         # stop serving first: every 5 s another run starts, and with the other suite beside it
         # the server once took over 60 s to answer (CI); its artifacts outlive the runs
         stop(serve, signal.SIGINT)
         serve = None
+        # one run at a time: a run due while another holds the warehouse is cancelled
+        spans = sorted(
+            (datetime.fromisoformat(r["start_time"]), datetime.fromisoformat(r["end_time"]))
+            for r in _completed_runs(api)
+        )
+        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans
         nightly = wait_for(lambda: _nightly_artifacts(api), 240, "the nightly run's artifact")
         assert "persons" in nightly[0]["data"]
         assert str(report / "index.html") in nightly[0]["data"]
