@@ -28,6 +28,7 @@ from journey_metrics import loader
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.loader import InputFile, discover, load_source
+from journey_metrics.sources.readers import NOT_UTF8_LINE
 from journey_metrics.warehouse import open_warehouse
 
 pytestmark = [pytest.mark.spark, NEEDS_SPARK]
@@ -182,8 +183,9 @@ def test_both_engines_stage_the_same_rows(
     tmp_path: Path, session: Any, cases: Path, name: str
 ) -> None:
     """data/sample/ and the cases (invalid JSON, non-objects, unknown types, bad timestamps,
-    missing ids, survey ranges, label headers, BOM, blank lines, CRLF, gzip, a file that fails
-    as a whole...) in one batch: the same accepted rows, quarantine rows and failed files."""
+    missing ids, survey ranges, label headers, BOM, blank lines, CRLF, gzip, a line that is not
+    UTF-8, a file that fails as a whole...) in one batch: the same accepted rows, quarantine
+    rows and failed files."""
     source = _source(name)
     sources = load_sources()
     sample = discover(SAMPLE, sources)[name]
@@ -193,6 +195,11 @@ def test_both_engines_stage_the_same_rows(
     assert any(row[0].startswith("cases-") for row in rejected)
     assert len(accepted) > 1000
     assert failed  # a truncated gzip, a broken JSON array, a CSV file without a required column
+    if name == "web":  # a Latin-1 line: its line number, its text as Latin-1, its email redacted
+        latin = [row for row in rejected if row[0].endswith("e-latin1.jsonl")]
+        assert [(row[1], row[2]) for row in latin] == [(2, NOT_UTF8_LINE)]
+        assert "Renée" in latin[0][3]
+        assert "example.com" not in latin[0][3]
 
 
 def test_a_local_time_around_a_clock_change_is_read_alike(

@@ -34,7 +34,12 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.spark import cut_lineage, union_all
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, spark_hmac_sql
-from journey_metrics.sources.readers import SURPLUS_REASON, match_header, missing_columns_reason
+from journey_metrics.sources.readers import (
+    NOT_UTF8_LINE,
+    SURPLUS_REASON,
+    match_header,
+    missing_columns_reason,
+)
 from journey_metrics.sql import load_sql_exact, split_statements
 from journey_metrics.staging import STAGING_COLUMNS
 
@@ -212,7 +217,12 @@ def _names(session: Any, files: list[SparkInputFile]) -> Any:
 def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
     """Lines of JSON-lines files, numbered as in the file. Spark splits a big file into blocks
     read in parallel; a line's number is the lines of the file's earlier blocks plus its
-    position in its block (monotonically_increasing_id is consecutive inside a partition)."""
+    position in its block (monotonically_increasing_id is consecutive inside a partition).
+
+    A line that is not UTF-8 is a quarantined record with its text read as Latin-1, as on
+    DuckDB (decision 146): Spark's text reader keeps a line's bytes as they are (only turning
+    it into a Java string would replace the bad ones with U+FFFD), so `is_valid_utf8` sees
+    them and a cast to binary gets them back."""
     from pyspark.sql import functions as F
 
     lines = session.read.text([f.location for f in files]).select(
@@ -242,10 +252,16 @@ def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
             JOIN offsets AS o ON o.file_name = l.file_name AND o.block = l.block
             JOIN jm_stage_names AS f ON f.file_name = l.file_name
         )
-        SELECT file_order, line_no AS record_no,
-               CASE WHEN line_no = 1 THEN regexp_replace(raw, '^\\uFEFF', '') ELSE raw END AS raw
-        FROM numbered
-        WHERE NOT raw RLIKE '{_BLANK}'
+        SELECT file_order, record_no,
+               CASE WHEN NOT utf8 THEN decode(CAST(raw AS BINARY), 'ISO-8859-1')
+                    WHEN record_no = 1 THEN regexp_replace(raw, '^\\uFEFF', '')
+                    ELSE raw END AS raw,
+               CASE WHEN NOT utf8 THEN '{NOT_UTF8_LINE}' END AS read_problem
+        FROM (
+            SELECT file_order, line_no AS record_no, raw, is_valid_utf8(raw) AS utf8
+            FROM numbered
+            WHERE NOT raw RLIKE '{_BLANK}'
+        )
     """)
 
 
