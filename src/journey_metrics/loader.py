@@ -8,6 +8,7 @@ hash) are skipped; a changed file is re-read and only its new events load.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -527,27 +528,37 @@ def _record_files(
         )
 
 
+# One batch commit at a time in this process. The nightly flow loads its sources side by side
+# in threads, and every commit numbers the new identity nodes from the stored ones (max + 1):
+# two commits in flight both saw an email unknown and both stored it, with one number each (or
+# gave two nodes one number). DuckDB's optimistic concurrency sees no conflict in two inserts.
+# Reading and staging, the costly part, stay parallel; other processes are kept out by the
+# warehouse file's lock.
+_COMMIT_LOCK = threading.Lock()
+
+
 def _commit_batch(
     con: duckdb.DuckDBPyConnection, source: SourceConfig, run_id: str,
     results: list[FileResult],
 ) -> None:
     """Write the staged batch (events, conflicts, links, quarantine, manifest) atomically."""
     params = {"source": source.name, "run_id": run_id}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for statement in split_statements(load_sql("intermediate/int_load_batch.sql")):
-            con.execute(statement, used_parameters(statement, params))
-        counts = {
-            row[0]: row[1:]
-            for row in con.execute(
-                "SELECT file_path, events, duplicates, quarantined, identity_records"
-                " FROM batch_counts"
-            ).fetchall()
-        }
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with _COMMIT_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in split_statements(load_sql("intermediate/int_load_batch.sql")):
+                con.execute(statement, used_parameters(statement, params))
+            counts = {
+                row[0]: row[1:]
+                for row in con.execute(
+                    "SELECT file_path, events, duplicates, quarantined, identity_records"
+                    " FROM batch_counts"
+                ).fetchall()
+            }
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     for result in results:
         if result.file_path in counts:
             (result.events, result.duplicates, result.quarantined,
