@@ -91,14 +91,16 @@ def _markdown(summary: dict[str, Any], page: Path | None) -> str:
 
 @flow(name="journey-metrics-nightly", log_prints=True)
 def nightly(
-    input_dir: str, db: str = "journey.duckdb", report_dir: str | None = None
+    input_dir: str, db: str = "journey.duckdb", report_dir: str | None = None,
+    channels: str | None = None,
 ) -> dict[str, Any]:
     """Load new files from `input_dir` into `db`, stitch, and write the dashboard to
-    `report_dir` (if given)."""
+    `report_dir` (if given). `channels`: a channel rules file the warehouse keeps (as
+    `run --channels`)."""
     input_path, db_path = Path(input_dir), Path(db)
     sources, files = pipeline.plan_run(input_path)
     key = load_key(get_run_logger().info)
-    pipeline.prepare_warehouse(db_path, key)
+    pipeline.prepare_warehouse(db_path, key, Path(channels) if channels else None)
     summary = pipeline.RunSummary(pipeline.new_run_id(), db_path)
     # One process, one DuckDB database: the source tasks run side by side in threads.
     futures = [
@@ -122,8 +124,8 @@ def nightly(
 
 def serve(argv: list[str]) -> None:
     """Serve the flow on a schedule: `python -m pipelines.nightly serve --input DIR --db FILE
-    --report DIR (--cron SPEC | --interval SECONDS) [--name NAME]` (what `journey-metrics serve`
-    hands over to)."""
+    --report DIR (--cron SPEC | --interval SECONDS) [--name NAME] [--channels FILE]` (what
+    `journey-metrics serve` hands over to)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="pipelines.nightly serve")
@@ -133,6 +135,7 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--name", default="nightly")
     parser.add_argument("--cron")
     parser.add_argument("--interval", type=int)
+    parser.add_argument("--channels")
     args = parser.parse_args(argv)
     schedule: dict[str, Any] = (
         {"interval": args.interval} if args.interval else {"cron": args.cron or "0 2 * * *"}
@@ -145,7 +148,8 @@ def serve(argv: list[str]) -> None:
     )
     nightly.serve(
         name=args.name,
-        parameters={"input_dir": args.input, "db": args.db, "report_dir": args.report},
+        parameters={"input_dir": args.input, "db": args.db, "report_dir": args.report,
+                    "channels": args.channels},
         global_limit=one_at_a_time,
         **schedule,
     )

@@ -328,6 +328,11 @@ def test_bad_rules_exit_2_with_one_line(project: Path, text: str, message: str) 
     assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
     assert f"{rules}: {message}" in result.stderr
     assert not (project / "w.duckdb").exists()
+    # serve --channels FILE: refused before serving, not at the first scheduled run
+    served = cli(project, "serve", "--input", "input", "--report", "report", "--channels",
+                 str(rules))
+    assert served.returncode == 2
+    assert f"{rules}: {message}" in served.stderr
     # config/channels.yaml: every command checks it at start-up
     good = cli(project, "run", "--input", "input", "--db", "w.duckdb")
     assert good.returncode == 0, good.stderr

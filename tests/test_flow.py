@@ -46,3 +46,26 @@ def test_nightly_flow_loads_like_the_cli(input_dir: Path, tmp_path: Path) -> Non
     same = "SELECT event_id, person_key FROM events ORDER BY event_id"
     assert query(flow_db, same) == query(cli_db, same)
     assert query(flow_db, "SELECT count(*) FROM _jm_runs") == [(1,)]
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_server")
+def test_nightly_flow_takes_channel_rules_like_run(input_dir: Path, tmp_path: Path) -> None:
+    from pipelines.nightly import nightly
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        {"type": "page", "messageId": "m1", "timestamp": "2024-03-01T10:00:00Z",
+         "anonymousId": "a1", "properties": {"url": "https://shop.example.com/"}},
+        {"type": "page", "messageId": "m2", "timestamp": "2024-03-01T10:00:00Z",
+         "anonymousId": "a2", "context": {"campaign": {"source": "facebook"}}},
+    ])
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- {channel: Facebook Ads, source: face}\n"
+                     "- {channel: Typed, referrer: none}\n", encoding="utf-8")
+    flow_db, cli_db = tmp_path / "flow.duckdb", tmp_path / "cli.duckdb"
+    nightly(str(input_dir), str(flow_db), None, str(rules))
+    pipeline.run(input_dir, cli_db, channels=rules)
+    channels = "SELECT person_id, channel FROM persons ORDER BY 1"
+    assert query(flow_db, channels) == query(cli_db, channels)
+    assert sorted(c for _, c in query(flow_db, channels)) == ["Facebook Ads", "Typed"]
+

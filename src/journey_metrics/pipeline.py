@@ -72,9 +72,11 @@ def plan_run(input_dir: Path) -> tuple[list[SourceConfig], dict[str, list[InputF
     return sources, discover(input_dir, sources)
 
 
-def prepare_warehouse(db_path: Path, key: HashKey) -> None:
-    """Create the schema (and check the key) once, before sources load side by side."""
-    open_warehouse(db_path, key).close()
+def prepare_warehouse(db_path: Path, key: HashKey, channels: Path | None = None) -> None:
+    """Create the schema (and check the key) once, before sources load side by side.
+    `channels`: a channel rules file that becomes the warehouse's (as `run --channels`)."""
+    rules = load_rules_file(channels) if channels is not None else None
+    open_warehouse(db_path, key, channels=rules).close()
 
 
 def load_one_source(

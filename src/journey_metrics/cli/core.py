@@ -278,6 +278,11 @@ def serve(
         int | None, typer.Option("--interval", min=1, help="Run every N seconds instead.")
     ] = None,
     name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "nightly",
+    channels: Annotated[
+        Path | None,
+        typer.Option("--channels", help="Channel rules file (custom channel groups), as for"
+                     " run: the warehouse keeps them for later commands."),
+    ] = None,
 ) -> None:
     """Serve the nightly Prefect flow on a schedule (needs a running `prefect server start`)."""
     import os
@@ -289,6 +294,10 @@ def serve(
                   "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")
     if not input_dir.is_dir():
         raise UsageError(f"input folder {input_dir} does not exist or is not a folder")
+    if channels is not None:  # refused now, not at the first scheduled run
+        from journey_metrics.channels import load_rules_file
+
+        load_rules_file(channels)
     import sys
 
     # The flow lives in pipelines/ (orchestration depends on the core, never the reverse): hand
@@ -297,7 +306,7 @@ def serve(
     os.execv(sys.executable, [
         sys.executable, "-m", "pipelines.nightly", "serve", "--input", str(input_dir.resolve()),
         "--db", str(db.resolve()), "--report", str(report_dir.resolve()), "--name", name,
-        *schedule,
+        *schedule, *(["--channels", str(channels.resolve())] if channels else []),
     ])
 
 
