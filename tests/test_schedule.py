@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 
@@ -54,6 +55,8 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 def test_served_flow_runs_on_schedule(tmp_path: Path) -> None:
     inputs, report, db = tmp_path / "input", tmp_path / "report", tmp_path / "w.duckdb"
     generate(inputs, 150, seed=5, days=14)
+    rules = tmp_path / "rules.yaml"  # every person typed in the address: one channel
+    rules.write_text("- {channel: Everyone}\n", encoding="utf-8")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
@@ -76,7 +79,8 @@ def test_served_flow_runs_on_schedule(tmp_path: Path) -> None:
         serve_log = (tmp_path / "serve.log").open("wb")
         serve = subprocess.Popen(
             [str(BIN / "journey-metrics"), "serve", "--input", str(inputs), "--db", str(db),
-             "--report", str(report), "--interval", "5", "--name", "test-nightly"],
+             "--report", str(report), "--interval", "5", "--name", "test-nightly",
+             "--channels", str(rules)],
             env=env, stdout=serve_log, stderr=subprocess.STDOUT,
         )
         # generous: on a slow machine running both suites side by side, a run took minutes
@@ -94,6 +98,9 @@ def test_served_flow_runs_on_schedule(tmp_path: Path) -> None:
             for r in _completed_runs(api)
         )
         assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans
+        # the served runs took the rules file (serve --channels, handed to the flow)
+        channels = wait_for(lambda: _person_channels(db), 120, "the warehouse to be free")
+        assert channels == [("Everyone",)]
         nightly = wait_for(lambda: _nightly_artifacts(api), 240, "the nightly run's artifact")
         assert "persons" in nightly[0]["data"]
         assert str(report / "index.html") in nightly[0]["data"]
@@ -132,3 +139,14 @@ def _completed_runs(api: str) -> list[dict[str, object]]:
     response.raise_for_status()
     runs: list[dict[str, object]] = response.json()
     return runs
+
+
+def _person_channels(db: Path) -> list[tuple[str]]:
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows: list[tuple[str]] = con.execute(
+                "SELECT DISTINCT channel FROM persons").fetchall()
+            return rows
+    except duckdb.IOException:
+        return []  # a run still holds the warehouse: ask again
+
