@@ -28,7 +28,7 @@ from journey_metrics import loader
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.loader import InputFile, discover, load_source
-from journey_metrics.sources.readers import NOT_UTF8_LINE
+from journey_metrics.sources.readers import NOT_UTF8_FILE, NOT_UTF8_LINE
 from journey_metrics.warehouse import open_warehouse
 
 pytestmark = [pytest.mark.spark, NEEDS_SPARK]
@@ -200,6 +200,8 @@ def test_both_engines_stage_the_same_rows(
         assert [(row[1], row[2]) for row in latin] == [(2, NOT_UTF8_LINE)]
         assert "Renée" in latin[0][3]
         assert "example.com" not in latin[0][3]
+        # most lines not UTF-8: binary or wholly in another encoding, the file fails whole
+        assert failed["cases-web/f-mostly-latin1.jsonl"] == NOT_UTF8_FILE
 
 
 def test_a_local_time_around_a_clock_change_is_read_alike(

@@ -35,6 +35,7 @@ from journey_metrics.engines.spark import cut_lineage, union_all
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import (
+    NOT_UTF8_FILE,
     NOT_UTF8_LINE,
     SURPLUS_REASON,
     match_header,
@@ -188,7 +189,7 @@ def _stage_group(session: Any, source: SourceConfig, model: str, group: list[Spa
         raw = _read_lines(session, group)
     else:
         raw = _read_json(session, group, failures)
-    return [_stage(session, source, model, raw, group)]
+    return [_stage(session, source, model, raw, group, failures)]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -392,7 +393,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
 # --- staging and validation ---------------------------------------------------------------------
 
 def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
-           files: list[SparkInputFile]) -> tuple[Any, Any]:
+           files: list[SparkInputFile], failures: dict[str, str] | None) -> tuple[Any, Any]:
     try:
         model_sql = load_sql_exact(f"staging/{model}.spark.sql")
     except UsageError:
@@ -435,6 +436,9 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         GROUP BY record_no
     """), f"rejected-{model}")
     rejected_keys.createOrReplaceTempView("jm_stage_rejected")
+    lines = files[0].kind.reader == "jsonl"
+    failed = _mostly_not_utf8(session, files, failures) if lines else []
+    kept = f"NOT IN ({', '.join(map(str, failed))})" if failed else "IS NOT NULL"
     present = set(staged.columns)
     parts = []
     for name, spark_type in accepted_columns()[2:]:
@@ -449,6 +453,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         FROM jm_stage_staged AS s
         LEFT ANTI JOIN jm_stage_rejected AS r ON r.record_no = s.record_no
         JOIN jm_stage_files AS f ON f.file_order = CAST(s.record_no DIV {KEY_SPAN} AS INT)
+        WHERE f.file_order {kept}
     """)
     rejected = session.sql(f"""
         SELECT f.file_path, CAST(r.record_no % {KEY_SPAN} AS BIGINT) AS record_no, r.reason,
@@ -456,7 +461,35 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         FROM jm_stage_rejected AS r
         JOIN jm_stage_raw AS k ON k.record_no = r.record_no
         JOIN jm_stage_files AS f ON f.file_order = CAST(r.record_no DIV {KEY_SPAN} AS INT)
+        WHERE f.file_order {kept}
     """)
     # (a DataFrame keeps the plans its views named when it was made: the next group may reuse
     # the names)
     return accepted, rejected
+
+
+def _mostly_not_utf8(session: Any, files: list[SparkInputFile],
+                     failures: dict[str, str] | None) -> list[int]:
+    """The orders of the files whose lines that are not UTF-8 outnumber the others: binary or
+    wholly in another encoding, they fail whole, as on DuckDB (readers.NOT_UTF8_FILE). Counted
+    from the (small) quarantine; the staged rows (a row per line) are counted only for a file
+    that has such lines."""
+    if failures is None:
+        return []
+    bad = dict(session.sql(f"""
+        SELECT CAST(record_no DIV {KEY_SPAN} AS INT) AS file_order, count(*) AS bad
+        FROM jm_stage_rejected WHERE reason = '{NOT_UTF8_LINE}' GROUP BY 1
+    """).collect())
+    if not bad:
+        return []
+    lines = dict(session.sql(f"""
+        SELECT CAST(record_no DIV {KEY_SPAN} AS INT) AS file_order, count(DISTINCT record_no)
+        FROM jm_stage_staged
+        WHERE CAST(record_no DIV {KEY_SPAN} AS INT) IN ({", ".join(map(str, bad))})
+        GROUP BY 1
+    """).collect())
+    failed = sorted(order for order, n in bad.items() if n > lines.get(order, n) - n)
+    by_order = {f.file_order: f.relative for f in files}
+    for order in failed:
+        failures[by_order[order]] = NOT_UTF8_FILE
+    return failed
