@@ -23,6 +23,7 @@ import pytest
 
 from engine_cases import SAMPLE, invocations, invoke
 from engine_compare import NEEDS_SPARK, as_json
+from journey_metrics.sources.readers import NOT_UTF8_FILE
 from sample_outputs import KEY
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
@@ -394,12 +395,19 @@ def test_utf16_unnamed_gzip_and_subfolders_fail_as_on_duckdb(env: None, tmp_path
     (root / "web" / "2024" / "c.jsonl").write_text(line)
     (root / "web" / "_archive" / "d.jsonl").write_text(line)
     (root / "crm" / "contacts.csv").write_bytes("hs_object_id,email\n1,a@b.io\n".encode("utf-16"))
+    # lines in Latin-1: one among others is quarantined, most of a file fail it (decision 152)
+    latin = [_track(f"m{i}", "2026-01-05T10:00:00Z", "crème").replace("\\u00e8", "è")
+             .encode("latin-1") for i in (3, 4)]
+    (root / "web" / "e.jsonl").write_bytes(b"\n".join([b"", line.encode(), *latin]))
+    (root / "web" / "f.jsonl").write_bytes(b"\n".join(
+        [_track("m2", "2026-01-05T10:00:00Z", "basic").encode(), latin[0]]))
     outs = {}
     for engine, target in (("duckdb", ["--db", str(tmp_path / "w.duckdb")]),
                            ("spark", ["--engine", "spark", "--lake", str(tmp_path / "lake"),
                                       "--spark-master", MASTER])):
         out = json.loads(invoke(["run", "--input", str(root), *target, "--format", "json"]))
-        outs[engine] = (out["failed_files"], out["events_total"])
+        quarantined = {row["source"]: row["quarantined"] for row in out["sources"]}
+        outs[engine] = (out["failed_files"], out["events_total"], quarantined["web"])
     utf16 = "UTF-16 text: save the file as UTF-8"
     assert outs["spark"] == outs["duckdb"] == ([
         {"source": "web", "file": "web/2024/",
@@ -407,7 +415,8 @@ def test_utf16_unnamed_gzip_and_subfolders_fail_as_on_duckdb(env: None, tmp_path
         {"source": "web", "file": "web/a.jsonl", "reason": utf16},
         {"source": "web", "file": "web/c.jsonl",
          "reason": "gzip data without the .gz suffix: name it c.jsonl.gz"},
-        {"source": "crm", "file": "crm/contacts.csv", "reason": utf16}], 1)
+        {"source": "web", "file": "web/e.jsonl", "reason": NOT_UTF8_FILE},
+        {"source": "crm", "file": "crm/contacts.csv", "reason": utf16}], 2, 1)
     sources = load_sources()
     listed = _discover(f"file://{root}", sources, spark_session(MASTER))
     local = _discover(str(root), sources)
