@@ -53,10 +53,16 @@ trait_rows AS (
     GROUP BY record_no
 ),
 stage_dates AS (
-    SELECT * FROM contacts
-    UNPIVOT EXCLUDE NULLS (date_text FOR stage IN (
-        subscriber, lead, marketingqualifiedlead, salesqualifiedlead, opportunity, customer,
-        evangelist))
+    -- each date parsed once, here: used twice on the rows of UNPIVOT (an Expand), the parse
+    -- is a common subexpression that Spark 4's generated code cannot pass to its helper
+    -- method (a Janino compile error logged on every run, then slower interpreted code)
+    SELECT *, jm_parse_instant(date_text, :tz) AS date_at
+    FROM (
+        SELECT * FROM contacts
+        UNPIVOT EXCLUDE NULLS (date_text FOR stage IN (
+            subscriber, lead, marketingqualifiedlead, salesqualifiedlead, opportunity,
+            customer, evangelist))
+    )
 )
 SELECT
     c.record_no,
@@ -86,14 +92,14 @@ LEFT JOIN trait_rows AS t ON t.record_no = c.record_no
 UNION ALL
 SELECT
     record_no,
-    CASE WHEN jm_parse_instant(date_text, :tz) IS NULL
+    CASE WHEN date_at IS NULL
          THEN concat('unparseable date in hs_lifecyclestage_', stage, '_date: ',
                      jm_redact(date_text))
     END AS reject_reason,
     true AS is_event,
     concat(contact_id, ':', stage) AS event_id,
     concat('lifecycle_', stage) AS event_name,
-    jm_parse_instant(date_text, :tz) AS occurred_at,
+    date_at AS occurred_at,
     CAST(NULL AS STRING) AS anonymous_id,
     CAST(NULL AS STRING) AS user_id,
     email_hash,
