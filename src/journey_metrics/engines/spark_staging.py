@@ -436,9 +436,10 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         GROUP BY record_no
     """), f"rejected-{model}")
     rejected_keys.createOrReplaceTempView("jm_stage_rejected")
-    lines = files[0].kind.reader == "jsonl"
-    failed = _mostly_not_utf8(session, files, failures) if lines else []
-    kept = f"NOT IN ({', '.join(map(str, failed))})" if failed else "IS NOT NULL"
+    failed = (_mostly_not_utf8(session, files, failures)
+              if files[0].kind.reader == "jsonl" else [])
+    # the rows of files that fail whole are left out of both outputs
+    kept = f"WHERE f.file_order NOT IN ({', '.join(map(str, failed))})" if failed else ""
     present = set(staged.columns)
     parts = []
     for name, spark_type in accepted_columns()[2:]:
@@ -453,7 +454,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         FROM jm_stage_staged AS s
         LEFT ANTI JOIN jm_stage_rejected AS r ON r.record_no = s.record_no
         JOIN jm_stage_files AS f ON f.file_order = CAST(s.record_no DIV {KEY_SPAN} AS INT)
-        WHERE f.file_order {kept}
+        {kept}
     """)
     rejected = session.sql(f"""
         SELECT f.file_path, CAST(r.record_no % {KEY_SPAN} AS BIGINT) AS record_no, r.reason,
@@ -461,7 +462,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         FROM jm_stage_rejected AS r
         JOIN jm_stage_raw AS k ON k.record_no = r.record_no
         JOIN jm_stage_files AS f ON f.file_order = CAST(r.record_no DIV {KEY_SPAN} AS INT)
-        WHERE f.file_order {kept}
+        {kept}
     """)
     # (a DataFrame keeps the plans its views named when it was made: the next group may reuse
     # the names)
