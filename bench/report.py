@@ -158,6 +158,11 @@ def main() -> None:
            "2.7x slower per core (same cores and memory), and for the sixth pass by a faster one",
            "again (bench/notes.md), so compare ratios measured in one run, not seconds across",
            "dates.", ""]
+    # the targets' latest state first (hand-written: it cites passes of several calls), then
+    # the tables of the latest `bench/run.py` call, then the history in bench/notes.md
+    targets = ROOT / "bench" / "targets.md"
+    if targets.exists():
+        out += [targets.read_text()]
     for path in sorted(RESULTS.glob("*.json")):
         r = json.loads(path.read_text())
         m = r["machine"]
