@@ -33,6 +33,10 @@ def invocations() -> dict[str, list[str]]:
     # the numbered trend (overlapping stages: Spark's and DuckDB's non-by-time path)
     found["funnel_accsr_trend_first"] = ["funnel", "--framework", "accsr", "--trend", "week",
                                          "--entry", "first", "--format", "json"]
+    # an as_of before the latest event: persons first seen after it are in no group (not even
+    # `(none)`), on both engines
+    found["churn_by_channel_early_as_of"] = ["churn", "--period", "week", "--by", "channel",
+                                             "--as-of", "2026-02-01T00:00:00Z", "--format", "json"]
     return found
 
 

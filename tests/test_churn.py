@@ -84,3 +84,22 @@ def test_groups_add_up_to_all(con: duckdb.DuckDBPyConnection) -> None:
             assert sum(p[key] for p in parts) == total[key]
         if total["churned"] is not None:
             assert sum(p["churned"] for p in parts) == total["churned"]
+
+
+def test_persons_first_seen_after_as_of_form_no_group(con: duckdb.DuckDBPyConnection) -> None:
+    # g's only event is after as_of: at as_of g does not exist yet (CONTRACT §4), so neither g's
+    # later channel nor `(none)` (g's channel at as_of) is a group; before, `(none)` was listed
+    # with empty rows that a warehouse loaded only up to as_of would not have
+    events = [ev("1", "a", "page_view", "2024-01-05T10:00:00Z"),
+              ev("2", "b", "page_view", "2024-01-06T10:00:00Z"),
+              ev("3", "a", "page_view", "2024-02-05T10:00:00Z"),
+              ev("4", "g", "page_view", "2024-04-11T10:00:00Z")]
+    load_events(con, events, channels={"a": "direct", "b": "direct", "g": "paid_search"})
+    population(con, at(AS_OF), "channel")
+    rows = churn_rows(con, period="month", tz="UTC", as_of=at(AS_OF))
+    assert {r["group"] for r in rows} == {"all", "direct"}
+    assert [r for r in rows if r["group"] == "direct"] == [
+        row("2024-02-01", 2, 1, 0, 0, "direct"),
+        row("2024-03-01", 1, 1, 0, 0, "direct"),
+        row("2024-04-01", 0, None, 0, 0, "direct"),
+    ]

@@ -9,7 +9,7 @@ kept AS (
     FROM persons AS p
     LEFT JOIN first_values AS c USING (person_id)
     [[trait_join]]
-    WHERE [[where]]
+    WHERE p.first_seen_at <= $as_of AND [[where]]
 )
 SELECT person_id, person_no, 'all' AS group_name FROM kept
 UNION ALL

@@ -3,7 +3,8 @@
 -- row in group 'all'; with `--by`, a second row in the group of their value ('(none)' when they
 -- have none), so a metric grouped by group_name gives `all` and groups that add up to it.
 -- Columns: person_id, person_no (the integer id the funnel joins on), group_name.
--- Parameters: as_of (campaigns as of then); the --by trait and --where pairs (metrics/segments.py).
+-- Parameters: as_of (the persons seen by then; campaigns as of then); the --by trait and --where
+-- pairs (metrics/segments.py).
 -- group_value snippet: the --by expression over `p` (persons), `c` (first campaign or channel at
 -- as_of), `t` (traits).
 -- first_values snippet: int_first_campaigns.sql when grouping by campaign, int_first_channels.sql
@@ -18,7 +19,10 @@ kept AS MATERIALIZED (
     FROM persons AS p
     LEFT JOIN first_values AS c USING (person_id)
     [[trait_join]]
-    WHERE [[where]]
+    -- a person first seen after as_of does not exist yet (CONTRACT §4: events after as_of are
+    -- ignored): in no group, so a group of such persons only (their channel, campaign or trait
+    -- at as_of is none) is not listed with empty rows
+    WHERE p.first_seen_at <= $as_of AND [[where]]
 ),
 numbered AS MATERIALIZED (
     -- person_no where the persons table has it (hand-built test tables may not)

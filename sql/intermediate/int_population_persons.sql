@@ -6,6 +6,9 @@
 -- the warehouse's own `persons` table: a lake's, a Spark session's or a re-derived `persons`
 -- (a view) goes through int_population.sql into a table once, so this file has no Spark form.
 -- Persons without an id are left out, as int_population.sql's join on person_id does.
+-- Every person is kept, also one first seen after as_of (int_population.sql leaves those out):
+-- metrics/segments.py uses this file only when no event lies after as_of, or without --by,
+-- where such a person is in group 'all' alone and every mart counts events up to as_of.
 -- Columns as int_population.sql: person_id, person_no (where persons has it: hand-built test
 -- tables may not), group_name.
 -- by_channel snippet: true with --by channel, else false.
