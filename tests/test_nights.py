@@ -17,6 +17,7 @@ from engine_cases import invocations, invoke
 from generated_input import copy_before
 
 NIGHTS = ("2026-02-01", "2026-03-01", "9999-12-31")  # the files before each day, then all
+CASES = invocations()  # read once: the recorded commands and every metric's examples
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +38,9 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return dbs
 
 
-@pytest.mark.parametrize("name", sorted(invocations()))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_night_by_night_gives_one_run(warehouses: tuple[Path, Path], name: str) -> None:
-    once, nightly = (invoke([*invocations()[name], "--db", str(db)]) for db in warehouses)
+    once, nightly = (invoke([*CASES[name], "--db", str(db)]) for db in warehouses)
     assert nightly == once
 
 
