@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from journey_metrics.metrics.common import ratio
+from journey_metrics.metrics.common import query_rows, ratio
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -23,7 +23,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.sql import load_sql, used_parameters
+from journey_metrics.sql import load_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,11 +35,8 @@ def churn_rows(con: duckdb.DuckDBPyConnection, *, period: str, tz: str, as_of: d
     """Churn rows per group of the TEMP view `population` (with the `group` column)."""
     sql = load_sql("marts/fct_churn.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
-    result = con.execute(sql, used_parameters(sql, params))
-    names = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        r = dict(zip(names, values, strict=True))
+    for r in query_rows(con, sql, params):
         churned = r["churned"]
         rows.append({
             "group": r["group_name"], "period": r["period"], "active_before": r["active_before"],

@@ -1,13 +1,16 @@
-"""What every metric command shares: as_of, time zones, date/instant parsing, Wilson intervals."""
+"""What every metric command shares: as_of, time zones, date/instant parsing, running a mart's
+statement, Wilson intervals."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from journey_metrics.errors import UsageError
+from journey_metrics.sql import used_parameters
 
 if TYPE_CHECKING:
     import duckdb
@@ -67,6 +70,15 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None, tz: ZoneInf
         raise UsageError("the warehouse has no events yet: run `journey-metrics run` first")
     latest: datetime = row[0]
     return latest.astimezone(UTC)
+
+
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str,
+               params: Mapping[str, object]) -> list[dict[str, Any]]:
+    """Run one statement with those of `params` it names (`$name`); its rows as dicts keyed by
+    column name, in the statement's order. Every metric reads its mart through here."""
+    result = con.execute(sql, used_parameters(sql, params))
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
 def micros(duration: timedelta) -> int:

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
-from journey_metrics.metrics.common import micros, ratio, wilson_interval
+from journey_metrics.metrics.common import micros, query_rows, ratio, wilson_interval
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -391,9 +391,7 @@ def _run(con: duckdb.DuckDBPyConnection, q: FunnelQuery, mode: Mode,
     sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
                      shared_stage_events=shared, framework=q.framework, mode=mode,
                      stored_chain=stored)
-    result = con.execute(sql, used_parameters(sql, _params(q)))
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    return query_rows(con, sql, _params(q))
 
 
 def _check_query(q: FunnelQuery, mode: Mode) -> None:

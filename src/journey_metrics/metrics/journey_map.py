@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from journey_metrics.metrics.common import micros
+from journey_metrics.metrics.common import micros, query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -16,7 +16,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.sql import fill_snippets, used_parameters
+from journey_metrics.sql import fill_snippets
 from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
@@ -28,19 +28,13 @@ if TYPE_CHECKING:
     from journey_metrics.report.data import ReportContext
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Rows:
-    result = con.execute(sql, used_parameters(sql, params))
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-
-
 def touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
     stages = compile_stages(framework)
     stage_list = "list_filter([" + ", ".join(
         f"CASE WHEN {e} THEN {k} END" for k, e in enumerate(stages.expressions, start=1)
     ) + "], lambda x: x IS NOT NULL)"
     sql = fill_snippets("marts/fct_journey_map.sql", stage_list=stage_list)
-    return _rows(con, sql, {**stages.params, "as_of": as_of})
+    return query_rows(con, sql, {**stages.params, "as_of": as_of})
 
 
 def emotion(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
@@ -49,7 +43,7 @@ def emotion(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetim
         f"WHEN {e} THEN {k}" for k, e in reversed(list(enumerate(stages.expressions, start=1)))
     ) + " END"
     sql = fill_snippets("marts/fct_journey_emotion.sql", highest_stage=highest)
-    rows = _rows(con, sql, {**stages.params, "as_of": as_of})
+    rows = query_rows(con, sql, {**stages.params, "as_of": as_of})
     for row in rows:
         row["mean_score"] = float(row["mean_score"]) if row["mean_score"] is not None else None
         row["nps"] = 100.0 * (row["promoters"] - row["detractors"]) / row["respondents"]
@@ -93,7 +87,7 @@ def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
     params = {**stages.params, "as_of": as_of, "window": q.window,
               "window_us": micros(q.window), "from_at": FAR_PAST,
               "to_at": FAR_FUTURE, "framework_name": framework.name}
-    rows = _rows(con, sql, params)
+    rows = query_rows(con, sql, params)
     for row in rows:
         row["group"] = row.pop("group_name")
         if row["median_hours_to_next"] is not None:
@@ -187,7 +181,7 @@ def feelings(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: dateti
         f"WHEN {e} THEN {k}" for k, e in reversed(list(enumerate(stages.expressions, start=1)))
     ) + " END"
     sql = fill_snippets("marts/fct_journey_feelings.sql", highest_stage=highest)
-    found = {r["step"]: r for r in _rows(con, sql, {**stages.params, "as_of": as_of})}
+    found = {r["step"]: r for r in query_rows(con, sql, {**stages.params, "as_of": as_of})}
     rows = []
     for step, stage in enumerate(framework.stages, start=1):
         r = found.get(step) or {}

@@ -18,6 +18,7 @@ from journey_metrics.metrics._money import (
     orders_sql,
     reporting_currency,
 )
+from journey_metrics.metrics.common import query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -30,7 +31,7 @@ from journey_metrics.metrics.registry import (
     register,
 )
 from journey_metrics.metrics.retention import stage_index
-from journey_metrics.sql import fill_snippets, used_parameters
+from journey_metrics.sql import fill_snippets
 from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
@@ -61,11 +62,8 @@ def ltv_rows(con: duckdb.DuckDBPyConnection, q: LtvQuery) -> Rows:
     sql = fill_snippets("marts/fct_ltv.sql", start_match=start, orders=orders_sql())
     params = {**stages.params, "as_of": q.as_of, "tz": q.tz, "period": q.period,
               "currency": currency}
-    result = con.execute(sql, used_parameters(sql, params))
-    names = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        r = dict(zip(names, values, strict=True))
+    for r in query_rows(con, sql, params):
         r["group"] = r.pop("group_name")
         rows.append({c: r[c] for c in LTV_COLUMNS})
     return rows

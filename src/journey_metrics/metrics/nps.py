@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.common import query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -17,7 +18,7 @@ from journey_metrics.metrics.registry import (
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
-from journey_metrics.sql import load_sql, used_parameters
+from journey_metrics.sql import load_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,11 +41,8 @@ def nps_rows(
     """NPS rows per group of the TEMP view `population`."""
     sql = load_sql("marts/fct_nps.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
-    result = con.execute(sql, used_parameters(sql, params))
-    columns = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        row = dict(zip(columns, values, strict=True))
+    for row in query_rows(con, sql, params):
         row["group"] = row.pop("group_name")
         respondents = row["respondents"]
         row["nps"] = 100.0 * (row["promoters"] - row["detractors"]) / respondents

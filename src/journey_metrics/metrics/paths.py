@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
+from journey_metrics.metrics.common import query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -164,11 +165,8 @@ def paths_rows(con: duckdb.DuckDBPyConnection, q: PathsQuery, runs: str | None =
     """One row per edge, in order (step, paths descending, source, target); `runs`: see
     paths_sql."""
     sql, params = paths_sql(q, runs)
-    result = con.execute(sql, params)
-    columns = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        row = dict(zip(columns, values, strict=True))
+    for row in query_rows(con, sql, params):
         rows.append({
             "step": int(row["step"]),
             "source": row["source"],

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from journey_metrics.metrics.common import ratio
+from journey_metrics.metrics.common import query_rows, ratio
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -19,7 +19,7 @@ from journey_metrics.metrics.registry import (
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
-from journey_metrics.sql import load_sql, used_parameters
+from journey_metrics.sql import load_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,11 +47,8 @@ def referral_rows(
     """Referral rows per group of the TEMP view `population`."""
     sql = load_sql("marts/fct_referral.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
-    result = con.execute(sql, used_parameters(sql, params))
-    columns = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        row = dict(zip(columns, values, strict=True))
+    for row in query_rows(con, sql, params):
         row["group"] = row.pop("group_name")
         row["referral_rate"] = ratio(row["referrers"], row["active_persons"])
         row["invite_conversion_rate"] = ratio(row["referred_signups"], row["invites_sent"])

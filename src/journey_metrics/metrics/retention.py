@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
-from journey_metrics.metrics.common import ratio
+from journey_metrics.metrics.common import query_rows, ratio
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -21,7 +21,7 @@ from journey_metrics.metrics.registry import (
     register,
 )
 from journey_metrics.metrics.segments import Segment, prepare_population
-from journey_metrics.sql import fill_snippets, used_parameters
+from journey_metrics.sql import fill_snippets
 from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
@@ -71,11 +71,8 @@ def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[di
     sql = fill_snippets("marts/fct_retention.sql", start_match=start, return_match=returning)
     params = {**stages.params, "as_of": q.as_of, "tz": q.tz, "period": q.period,
               "cumulative": q.cumulative}
-    result = con.execute(sql, used_parameters(sql, params))
-    columns = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        row = dict(zip(columns, values, strict=True))
+    for row in query_rows(con, sql, params):
         retained = row["retained"]
         rows.append({
             "group": row["group_name"], "cohort": row["cohort"], "period": row["period"],

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from journey_metrics.metrics._money import CURRENCY_OPTION, orders_sql, reporting_currency
-from journey_metrics.metrics.common import ratio
+from journey_metrics.metrics.common import query_rows, ratio
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -23,7 +23,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.sql import fill_snippets, used_parameters
+from journey_metrics.sql import fill_snippets
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,11 +43,8 @@ def revenue_rows(
     reporting = reporting_currency(con, currency, as_of)
     sql = fill_snippets("marts/fct_revenue.sql", orders=orders_sql())
     params = {"as_of": as_of, "tz": tz, "period": period, "currency": reporting}
-    result = con.execute(sql, used_parameters(sql, params))
-    names = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        r = dict(zip(names, values, strict=True))
+    for r in query_rows(con, sql, params):
         rows.append({
             "group": r["group_name"], "period": r["period"], "orders": r["orders"],
             "revenue": r["revenue"], "buyers": r["buyers"], "active_persons": r["active_persons"],

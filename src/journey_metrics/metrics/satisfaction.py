@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from journey_metrics.metrics.common import query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -22,7 +23,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.sql import load_sql, used_parameters
+from journey_metrics.sql import load_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,11 +44,8 @@ def satisfaction_rows(
     """Satisfaction rows per group of the TEMP view `population` (with the `group` column)."""
     sql = load_sql("marts/fct_satisfaction.sql")
     params = {"as_of": as_of, "tz": tz, "period": period}
-    result = con.execute(sql, used_parameters(sql, params))
-    names = [d[0] for d in result.description]
     rows = []
-    for values in result.fetchall():
-        r = dict(zip(names, values, strict=True))
+    for r in query_rows(con, sql, params):
         rows.append({
             "group": r["group_name"], "period": r["period"],
             "nps_respondents": r["nps_respondents"],

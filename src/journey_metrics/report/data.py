@@ -47,14 +47,6 @@ class ReportContext:
         return self.stored_chains and any(f is framework for f in self.frameworks)
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    from journey_metrics.sql import used_parameters
-
-    result = con.execute(sql, used_parameters(sql, params))
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-
-
 def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
@@ -82,18 +74,18 @@ def compute(
     from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
     from journey_metrics.metrics._money import currency_summary
-    from journey_metrics.metrics.common import resolve_as_of, zone
+    from journey_metrics.metrics.common import query_rows, resolve_as_of, zone
     from journey_metrics.metrics.registry import sections
     from journey_metrics.sql import load_sql
 
     settings = load_report_settings()
     as_of = resolve_as_of(con, None, zone(tz))
-    sources = rows(con, load_sql("marts/fct_report_header.sql"), {})
+    sources = query_rows(con, load_sql("marts/fct_report_header.sql"), {})
     first_at = min((s["first_at"] for s in sources if s["first_at"]), default=None)
     last_at = max((s["last_at"] for s in sources if s["last_at"]), default=None)
     for source in sources:
         source["first_at"], source["last_at"] = iso(source["first_at"]), iso(source["last_at"])
-    persons = rows(con, "SELECT count(*) AS n FROM persons", {})[0]["n"]
+    persons = query_rows(con, "SELECT count(*) AS n FROM persons", {})[0]["n"]
     frameworks = [load_framework(name) for name in built_in_frameworks()]
     if spend is None and settings.spend:
         spend = Path(settings.spend)
@@ -105,7 +97,7 @@ def compute(
         "first_event_at": iso(first_at),
         "persons": int(persons),
         "sources": sources,
-        "failed_files": rows(con, load_sql("marts/fct_failed_files.sql"), {}),
+        "failed_files": query_rows(con, load_sql("marts/fct_failed_files.sql"), {}),
         "currency": currency_summary(con, as_of),
         "frameworks": [{"name": f.name, "title": f.label, "titles": f.titles(),
                         "window": f.window,
