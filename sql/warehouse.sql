@@ -197,7 +197,13 @@ CREATE TABLE IF NOT EXISTS _jm_touched_nodes (node VARCHAR NOT NULL);
 
 -- Each person's chain of every built-in framework's default funnel (best entry, ordered), kept
 -- per person so a nightly run recomputes only the persons its load touched (funnel_chains.py).
-CREATE TABLE IF NOT EXISTS _jm_funnel_chains (
-    framework VARCHAR NOT NULL, person_id VARCHAR NOT NULL, level INTEGER NOT NULL,
+-- Keyed by person_no (a surviving person keeps its number), which every reader joins on.
+-- Schema 8 replaced person_id by person_no: the chains of an older schema are dropped with their
+-- state, so the next refresh computes every framework whole (this DDL runs only on a change of
+-- schema version, and a refresh follows every run).
+DROP TABLE IF EXISTS _jm_funnel_chains;
+DELETE FROM _jm_meta WHERE key LIKE 'funnel_chains:%';
+CREATE TABLE _jm_funnel_chains (
+    framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, level INTEGER NOT NULL,
     start_at TIMESTAMPTZ, steps TIMESTAMPTZ[]
 );

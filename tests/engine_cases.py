@@ -33,6 +33,14 @@ def invocations() -> dict[str, list[str]]:
     # the numbered trend (overlapping stages: Spark's and DuckDB's non-by-time path)
     found["funnel_accsr_trend_first"] = ["funnel", "--framework", "accsr", "--trend", "week",
                                          "--entry", "first", "--format", "json"]
+    # --from on a numbered framework and on the unordered funnel: their stage events start at
+    # --from (decision 158)
+    found["funnel_accsr_from_trend"] = ["funnel", "--framework", "accsr", "--from", "2026-02-09",
+                                        "--trend", "week", "--format", "json"]
+    found["funnel_unordered_from_first"] = ["funnel", "--framework", "aarrr", "--order",
+                                            "unordered", "--entry", "first", "--from",
+                                            "2026-02-01", "--to", "2026-03-20", "--format",
+                                            "json"]
     # an as_of before the latest event: persons first seen after it are in no group (not even
     # `(none)`), on both engines
     found["churn_by_channel_early_as_of"] = ["churn", "--period", "week", "--by", "channel",

@@ -137,11 +137,14 @@ def reporting(case: Case, orders: list[HandEvent]) -> str | None:
 
 
 def groups_of(case: Case) -> dict[str, list[str]]:
-    """person -> the groups they count in: their channel at as_of, `(none)` without an event up
-    to as_of (each of a person's events carries their channel: handmade_events.load_events)."""
+    """person -> the groups they count in: their channel at as_of (each of a person's events
+    carries their channel: handmade_events.load_events), `(none)` for a person without events
+    (a row of the persons table only); a person whose events all come after as_of is in no
+    group (decision 156)."""
     seen = {e[1] for e in case.events if when(e) <= case.as_of}
-    return {p: ["all", c if p in seen else "(none)"] if case.by_channel else ["all"]
-            for p, c in case.persons}
+    later = {e[1] for e in case.events} - seen
+    return {p: [] if p in later else ["all", c if p in seen else "(none)"] if case.by_channel
+            else ["all"] for p, c in case.persons}
 
 
 def order_by_group(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,3 +41,39 @@ def test_a_schema_6_warehouse_is_upgraded(tmp_path: Path, run_pipeline: Any) -> 
     # one number per node, never shared
     assert query(db, "SELECT count(*) = count(DISTINCT node) AND count(*) = count(DISTINCT"
                      " node_no) FROM _jm_nodes") == [(True,)]
+
+
+# by person id: the numbers of persons depend on the order they were loaded in
+CHAINS = ("SELECT c.framework, p.person_id, c.level, c.start_at, c.steps FROM _jm_funnel_chains"
+          " AS c JOIN persons AS p USING (person_no) ORDER BY ALL")
+MARTS = "SELECT key, rows FROM _jm_marts ORDER BY key"
+
+
+def test_a_schema_7_warehouse_computes_its_chains_again(tmp_path: Path, run_pipeline: Any) -> None:
+    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id). The upgrade
+    drops the old chains with their state; the next refresh computes every framework whole, so a
+    warehouse upgraded between two loads ends with the chains and stored rows of one built at
+    once."""
+    from generated_input import copy_before
+    from sample_outputs import SAMPLE
+
+    early = copy_before(SAMPLE, tmp_path / "early", "2026-03-01")
+    db, once = tmp_path / "w.duckdb", tmp_path / "once.duckdb"
+    run_pipeline(early, db, refresh=True)
+    con = connect(db)
+    try:  # what schema 7 had: the chains by the person's text id
+        con.execute("CREATE OR REPLACE TABLE _jm_funnel_chains AS SELECT c.framework, p.person_id,"
+                    " c.level, c.start_at, c.steps FROM _jm_funnel_chains AS c"
+                    " JOIN persons AS p USING (person_no)")
+        con.execute("UPDATE _jm_meta SET value = '7' WHERE key = 'schema_version'")
+    finally:
+        con.close()
+
+    run_pipeline(SAMPLE, db, refresh=True)  # upgrades, loads the rest, refreshes
+    run_pipeline(SAMPLE, once, refresh=True)
+
+    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("8",)]
+    chains = query(once, CHAINS)
+    assert len(chains) > 100
+    assert query(db, CHAINS) == chains
+    assert query(db, MARTS) == query(once, MARTS)

@@ -57,8 +57,8 @@ def refresh(
                   "window_us": micros(framework.window_delta), "from_at": FAR_PAST,
                   "to_at": FAR_FUTURE}
         con.execute(
-            "INSERT INTO _jm_funnel_chains SELECT $framework_name, p.person_id, c.level,"
-            f" c.start_at, c.steps FROM ({sql}) AS c JOIN persons AS p USING (person_no)",
+            "INSERT INTO _jm_funnel_chains SELECT $framework_name, person_no, level, start_at,"
+            f" steps FROM ({sql})",
             {**used_parameters(sql, params), "framework_name": framework.name},
         )
         recomputed[framework.name] = int(con.execute(

@@ -1,4 +1,5 @@
--- Each person's stage-matching events up to as_of, in funnel order:
+-- Each person's stage-matching events from --from up to as_of, in funnel order (an event before
+-- --from is never a step: attempts start in [from, to) and every step comes after the start):
 -- (occurred_at, lowest stage index the event matches, event_id) -> pos 1, 2, ...
 -- [[flags]]: the stage match expressions "... AS m1, ..., ... AS mK". person_no is the person's
 -- dense integer id (cheap to sort and join on). [[events]]: fct_events, or the events of the
@@ -13,6 +14,6 @@ SELECT
 FROM (
     SELECT person_no, event_id, occurred_at, [[flags]]
     FROM [[events]]
-    WHERE occurred_at <= $as_of
+    WHERE occurred_at <= $as_of AND occurred_at >= $from_at
 )
 WHERE [[any_stage]]

@@ -233,9 +233,8 @@ def stored_chain_cte(stage_count: int) -> str:
     in `_jm_funnel_chains` (funnel_chains.py) for framework $framework_name: what
     `fast_chain_ctes(..., "best")` computes, for a `chains_storable` query."""
     steps = ", ".join(f"c.steps[{k}] AS t_{k}" for k in range(1, stage_count + 1))
-    return ("chain AS (SELECT p.person_no, c.level, c.start_at, " + steps
-            + " FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_id)"
-            " WHERE c.framework = $framework_name)")
+    return ("chain AS (SELECT c.person_no, c.level, c.start_at, " + steps
+            + " FROM _jm_funnel_chains AS c WHERE c.framework = $framework_name)")
 
 
 def fast_chain_ctes(stage_count: int, entry: Entry, *, by_time: bool = False) -> list[str]:
@@ -410,8 +409,9 @@ def shared_stage_events(
     table `stage_events`, for several `compute_funnel(..., shared=True)` calls."""
     stages = compile_stages(framework)
     sql = stage_events_sql(stages.expressions)
+    # every event up to as_of: the funnels read with it may each have their own --from
     con.execute(f"CREATE OR REPLACE TEMP TABLE stage_events AS {sql}",
-                used_parameters(sql, {**stages.params, "as_of": as_of}))
+                used_parameters(sql, {**stages.params, "as_of": as_of, "from_at": FAR_PAST}))
     try:
         yield
     finally:
