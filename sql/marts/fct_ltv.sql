@@ -1,33 +1,14 @@
 -- Lifetime value per cohort (CONTRACT §10 ltv). grain: group x cohort x period.
--- Cohorts as in retention (fct_retention.sql): the period of a person's first event matching the
--- start stage; period n counts the cohort's orders whose period is n periods after the cohort's
--- (orders before the cohort period do not count). The period containing as_of is open: its
--- revenue and cumulative revenue per person are NULL.
--- Snippets: the start stage's boolean expression over fct_events; the orders relation
--- (sql/intermediate/int_orders.sql). Parameters: as_of, tz, period, currency, stage parameters.
+-- Cohorts as in retention (sql/intermediate/int_cohorts.sql, the CTEs starts, cohorts and grid):
+-- the period of a person's first event matching the start stage; period n counts the cohort's
+-- orders whose period is n periods after the cohort's (orders before the cohort period do not
+-- count). The period containing as_of is open: its revenue and cumulative revenue per person are
+-- NULL.
+-- Snippets: the cohorts' CTEs; the orders relation (sql/intermediate/int_orders.sql).
+-- Parameters: as_of, tz, period, currency, stage parameters.
 -- Groups and --where come from the TEMP view `population`.
 WITH orders AS MATERIALIZED ([[orders]]),
-first_starts AS (
-    SELECT person_id, jm_period_start(min(occurred_at), $tz, $period) AS cohort
-    FROM fct_events
-    WHERE occurred_at <= $as_of AND ([[start_match]])
-    GROUP BY person_id
-),
-starts AS (
-    SELECT p.group_name, s.person_id, s.cohort
-    FROM first_starts AS s
-    JOIN population AS p USING (person_id)
-),
-cohorts AS (
-    SELECT group_name, cohort, count(*) AS cohort_size,
-           jm_periods_between(cohort, jm_period_start($as_of, $tz, $period), $period) AS last_period
-    FROM starts
-    GROUP BY group_name, cohort
-),
-grid AS (
-    SELECT c.group_name, c.cohort, c.cohort_size, c.last_period, g.period
-    FROM cohorts AS c, LATERAL (SELECT unnest(range(0, c.last_period + 1)) AS period) AS g
-),
+[[cohorts]],
 cohort_revenue AS (
     SELECT s.group_name, s.cohort,
            jm_periods_between(s.cohort, o.period_start, $period) AS period,

@@ -1,19 +1,9 @@
 -- Retention cohorts (CONTRACT §4 Retention). grain: cohort x period.
--- [[start_match]] / [[return_match]]: boolean expressions over fct_events (the start stage, and the
--- return stage or activity). Parameters: $as_of, $tz, $period, $cumulative.
+-- [[cohorts]]: the cohorts (sql/intermediate/int_cohorts.sql: CTEs starts, cohorts, grid);
+-- [[return_match]]: a boolean expression over fct_events (the return stage or activity).
+-- Parameters: $as_of, $tz, $period, $cumulative.
 -- Groups and --where come from the TEMP view `population` (a person is in `all` and their group).
-WITH first_starts AS (
-    -- cohort = the period of the person's first event matching the start stage
-    SELECT person_id, jm_period_start(min(occurred_at), $tz, $period) AS cohort
-    FROM fct_events
-    WHERE occurred_at <= $as_of AND ([[start_match]])
-    GROUP BY person_id
-),
-starts AS (
-    SELECT p.group_name, s.person_id, s.cohort
-    FROM first_starts AS s
-    JOIN population AS p USING (person_id)
-),
+WITH [[cohorts]],
 returns AS (
     SELECT DISTINCT person_id, jm_period_start(occurred_at, $tz, $period) AS return_period
     FROM fct_events
@@ -25,16 +15,6 @@ person_returns AS (
     FROM starts AS s
     JOIN returns AS r USING (person_id)
     WHERE r.return_period >= s.cohort
-),
-cohorts AS (
-    SELECT group_name, cohort, count(*) AS cohort_size,
-           jm_periods_between(cohort, jm_period_start($as_of, $tz, $period), $period) AS last_period
-    FROM starts
-    GROUP BY group_name, cohort
-),
-grid AS (
-    SELECT c.group_name, c.cohort, c.cohort_size, c.last_period, g.period
-    FROM cohorts AS c, LATERAL (SELECT unnest(range(0, c.last_period + 1)) AS period) AS g
 ),
 retained_on AS (
     SELECT group_name, cohort, period, count(DISTINCT person_id) AS retained

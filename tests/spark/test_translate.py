@@ -55,7 +55,7 @@ def _effective(path: Path) -> Path:
 
 READ_BY_METRICS = [SQL / "intermediate" / n for n in (
     "int_population.sql", "int_person_traits.sql", "int_first_campaigns.sql",
-    "int_first_channels.sql", "int_orders.sql",
+    "int_first_channels.sql", "int_orders.sql", "int_cohorts.sql",
     "int_reporting_currency.sql")]
 
 

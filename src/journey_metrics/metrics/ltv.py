@@ -30,7 +30,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.metrics.retention import stage_index
+from journey_metrics.metrics.retention import cohorts_sql, stage_index
 from journey_metrics.sql import fill_snippets
 from journey_metrics.stages import compile_stages
 
@@ -59,7 +59,7 @@ def ltv_rows(con: duckdb.DuckDBPyConnection, q: LtvQuery) -> Rows:
     stages = compile_stages(q.framework)
     start = stages.expressions[stage_index(q.framework, q.start_stage, "--start")]
     currency = reporting_currency(con, q.currency, q.as_of)
-    sql = fill_snippets("marts/fct_ltv.sql", start_match=start, orders=orders_sql())
+    sql = fill_snippets("marts/fct_ltv.sql", cohorts=cohorts_sql(start), orders=orders_sql())
     params = {**stages.params, "as_of": q.as_of, "tz": q.tz, "period": q.period,
               "currency": currency}
     rows = []

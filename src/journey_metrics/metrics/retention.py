@@ -60,6 +60,12 @@ def compute_retention(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list
     return [{k: v for k, v in row.items() if k != "group"} for row in retention_rows(con, q)]
 
 
+def cohorts_sql(start_match: str) -> str:
+    """The cohort CTEs retention and ltv share (sql/intermediate/int_cohorts.sql): starts,
+    cohorts and grid, for the start stage's match expression."""
+    return fill_snippets("intermediate/int_cohorts.sql", start_match=start_match)
+
+
 def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[dict[str, Any]]:
     """Retention rows per group of the TEMP view `population`."""
     stages = compile_stages(q.framework)
@@ -68,7 +74,8 @@ def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[di
         returning = "jm_is_activity(event_name)"
     else:
         returning = stages.expressions[stage_index(q.framework, q.return_rule, "--return")]
-    sql = fill_snippets("marts/fct_retention.sql", start_match=start, return_match=returning)
+    sql = fill_snippets("marts/fct_retention.sql", cohorts=cohorts_sql(start),
+                        return_match=returning)
     params = {**stages.params, "as_of": q.as_of, "tz": q.tz, "period": q.period,
               "cumulative": q.cumulative}
     rows = []
