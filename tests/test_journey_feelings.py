@@ -1,6 +1,6 @@
-"""The journey map's emotion line, computed by hand: survey answers by the highest stage the
-person had reached strictly before answering (sql/marts/fct_journey_feelings.sql and
-fct_journey_emotion.sql)."""
+"""The journey map's feelings and emotion line, computed by hand: survey answers by the highest
+stage the person had reached strictly before answering (sql/marts/fct_journey_feelings.sql; the
+emotion line is its NPS part)."""
 
 from __future__ import annotations
 

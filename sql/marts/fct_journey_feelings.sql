@@ -1,8 +1,9 @@
--- Journey map emotion line (issue 11 item 6, issue 14): NPS, CSAT and CES answers by the stage
--- the person had reached when answering (the highest stage matched by any of their events
--- strictly before the answer; answers given before any stage do not count). Every answer counts
--- (not only the latest), each survey on its own scale; out-of-range scores do not count.
--- grain: stage x survey. [[highest_stage]] is the highest stage index an event matches.
+-- Journey map feelings and its emotion line (issue 11 item 6, issue 14): NPS, CSAT and CES
+-- answers by the stage the person had reached when answering (the highest stage matched by any
+-- of their events strictly before the answer; answers given before any stage do not count).
+-- Every answer counts (not only the latest), each survey on its own scale; out-of-range scores
+-- do not count (staging quarantines them: CONTRACT §1). grain: stage.
+-- [[highest_stage]] is the highest stage index an event matches.
 -- Parameters: as_of and the stage rule values.
 WITH stage_events AS (
     SELECT person_no, occurred_at, highest
@@ -41,6 +42,7 @@ SELECT
     count(*) FILTER (WHERE a.event_name = 'csat_response') AS csat_respondents,
     count(*) FILTER (WHERE a.event_name = 'csat_response' AND a.score >= 4) AS csat_satisfied,
     count(*) FILTER (WHERE a.event_name = 'ces_response') AS ces_respondents,
+    coalesce(sum(a.score) FILTER (WHERE a.event_name = 'nps_response'), 0)::BIGINT AS nps_total,
     coalesce(sum(a.score) FILTER (WHERE a.event_name = 'ces_response'), 0)::BIGINT AS ces_total
 FROM valid AS a
 JOIN reached AS p USING (answer_no)

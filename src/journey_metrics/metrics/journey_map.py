@@ -38,15 +38,24 @@ def touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: dat
 
 
 def emotion(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
-    stages = compile_stages(framework)
-    highest = "CASE " + " ".join(
-        f"WHEN {e} THEN {k}" for k, e in reversed(list(enumerate(stages.expressions, start=1)))
-    ) + " END"
-    sql = fill_snippets("marts/fct_journey_emotion.sql", highest_stage=highest)
-    rows = query_rows(con, sql, {**stages.params, "as_of": as_of})
-    for row in rows:
-        row["mean_score"] = float(row["mean_score"]) if row["mean_score"] is not None else None
-        row["nps"] = 100.0 * (row["promoters"] - row["detractors"]) / row["respondents"]
+    """The emotion line: NPS answers by the stage reached when answering (steps with answers)."""
+    return emotion_rows(answers_by_stage(con, framework, as_of))
+
+
+def emotion_rows(found: dict[int, dict[str, Any]]) -> Rows:
+    """The emotion line from `answers_by_stage`: per step with NPS answers, their count, mean
+    score, promoters, detractors and NPS."""
+    rows = []
+    for step in sorted(found):
+        r = found[step]
+        respondents = int(r["nps_respondents"])
+        if not respondents:
+            continue
+        promoters, detractors = int(r["nps_promoters"]), int(r["nps_detractors"])
+        rows.append({"step": step, "respondents": respondents,
+                     "mean_score": int(r["nps_total"]) / respondents,
+                     "promoters": promoters, "detractors": detractors,
+                     "nps": 100.0 * (promoters - detractors) / respondents})
     return rows
 
 
@@ -173,15 +182,25 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
     return None if part is None or not whole else part / whole
 
 
-def feelings(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
-    """NPS, CSAT and CES at every stage (answers by the stage reached when answering); a stage
-    without answers has respondents 0 and the score None ("no answers")."""
+def answers_by_stage(con: duckdb.DuckDBPyConnection, framework: Framework,
+                     as_of: datetime) -> dict[int, dict[str, Any]]:
+    """fct_journey_feelings.sql: per step reached, the counts of the survey answers given there
+    (steps without answers are absent). Both the feelings and the emotion line read it."""
     stages = compile_stages(framework)
     highest = "CASE " + " ".join(
         f"WHEN {e} THEN {k}" for k, e in reversed(list(enumerate(stages.expressions, start=1)))
     ) + " END"
     sql = fill_snippets("marts/fct_journey_feelings.sql", highest_stage=highest)
-    found = {r["step"]: r for r in query_rows(con, sql, {**stages.params, "as_of": as_of})}
+    return {r["step"]: r for r in query_rows(con, sql, {**stages.params, "as_of": as_of})}
+
+
+def feelings(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
+    """NPS, CSAT and CES at every stage (answers by the stage reached when answering); a stage
+    without answers has respondents 0 and the score None ("no answers")."""
+    return feelings_rows(framework, answers_by_stage(con, framework, as_of))
+
+
+def feelings_rows(framework: Framework, found: dict[int, dict[str, Any]]) -> Rows:
     rows = []
     for step, stage in enumerate(framework.stages, start=1):
         r = found.get(step) or {}
@@ -214,7 +233,8 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     prepare_population(ctx.con, Segment(), ctx.as_of)
     cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of,
                                               stored_chain=stored), names)
-    feeling_rows = feelings(ctx.con, journey, ctx.as_of)
+    answers = answers_by_stage(ctx.con, journey, ctx.as_of)
+    feeling_rows = feelings_rows(journey, answers)
     score_pain_points(cells, feeling_rows)
     exits = [r for r in compute_exits(ctx.con, FunnelQuery(journey, journey.window_delta,
                                                            ctx.as_of, stored_chain=stored))
@@ -227,7 +247,7 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
         "framework": journey.name,
         "stages": names,
         "touchpoints": touchpoints(ctx.con, journey, ctx.as_of),
-        "emotion": emotion(ctx.con, journey, ctx.as_of),
+        "emotion": emotion_rows(answers),
         "cells": cells,
         "exits": top_exits,
         "feelings": feeling_rows,
