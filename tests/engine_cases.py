@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sample_outputs import SAMPLE, commands, load_sample
 
-__all__ = ["SAMPLE", "export_sample", "invocations", "invoke"]
+__all__ = ["SAMPLE", "as_json", "export_sample", "invocations", "invoke"]
 
 RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
 
@@ -46,6 +46,20 @@ def invocations() -> dict[str, list[str]]:
     found["churn_by_channel_early_as_of"] = ["churn", "--period", "week", "--by", "channel",
                                              "--as-of", "2026-02-01T00:00:00Z", "--format", "json"]
     return found
+
+
+def as_json(args: list[str]) -> list[str]:
+    """The invocation with `--format json` (the rows, not their table rendering)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg == "--format":
+            skip = True
+            continue
+        out.append(arg)
+    return [*out, "--format", "json"]
 
 
 def invoke(args: list[str]) -> str:

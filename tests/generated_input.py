@@ -2,7 +2,8 @@
 
 The generator files web and email events by the day they arrive and CRM rows by month, with the
 days starting on 2026-01-05: the files before a month's first day hold the events before it.
-`copy_shifted` moves every time of an input folder a whole number of days later."""
+`copy_shifted` moves every time of an input folder a whole number of days later;
+`rewrite_json_lines` changes the messages of a JSON-lines file (both used to derive other input)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import io
 import json
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 _DAY = re.compile(r"(\d{4}-\d{2})(-\d{2})?")
 
@@ -66,14 +69,20 @@ def _shift_message(message: object, days: int) -> object:
     return message
 
 
-def _shift_lines(text: str, days: int) -> str:
+def rewrite_json_lines(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Rewrite a JSON-lines file with `change` applied to each line's object; a line that is not
+    a JSON object (the generator's broken lines) stays as it is."""
     lines = []
-    for line in text.splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            lines.append(json.dumps(_shift_message(json.loads(line), days)))
-        except ValueError:  # the generator's broken lines stay as they are
-            lines.append(line)
-    return "\n".join(lines) + "\n"
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if isinstance(message, dict):
+            change(message)
+            line = json.dumps(message)
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _shift_csv(raw: bytes, days: int) -> bytes:
@@ -96,8 +105,7 @@ def copy_shifted(source: Path, target: Path, days: int) -> Path:
     shutil.copytree(source, target)
     for path in sorted(target.rglob("*")):
         if path.suffix == ".jsonl":
-            path.write_text(_shift_lines(path.read_text(encoding="utf-8"), days),
-                            encoding="utf-8")
+            rewrite_json_lines(path, lambda message: _shift_message(message, days))
         elif path.suffix == ".json":
             try:
                 elements = json.loads(path.read_text(encoding="utf-8"))

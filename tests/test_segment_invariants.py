@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from engine_cases import invocations, invoke
+from generated_input import rewrite_json_lines
 
 pytestmark = pytest.mark.slow
 
@@ -71,25 +72,18 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _rename_ids(message: dict[str, object]) -> None:
+    for key in ("anonymousId", "userId", "previousId"):
+        value = message.get(key)
+        if isinstance(value, str):
+            message[key] = "r-" + hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
 def _renamed(source: Path, target: Path) -> Path:
     """A copy of the input whose web ids (anonymousId, userId, previousId) are renamed."""
     shutil.copytree(source, target)
     for path in sorted((target / "web").glob("*.jsonl")):
-        lines = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                message = json.loads(line)
-            except ValueError:  # the generator's broken lines stay as they are
-                lines.append(line)
-                continue
-            if not isinstance(message, dict):
-                lines.append(line)
-                continue
-            for key in ("anonymousId", "userId", "previousId"):
-                if isinstance(message.get(key), str):
-                    message[key] = "r-" + hashlib.sha256(message[key].encode()).hexdigest()[:20]
-            lines.append(json.dumps(message))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rewrite_json_lines(path, _rename_ids)
     return target
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from engine_cases import invocations, invoke
+from engine_cases import as_json, invocations, invoke
 from generated_input import copy_shifted, shift_text
 from test_segment_invariants import SEGMENTED
 
@@ -71,13 +71,6 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return dbs
 
 
-def _json(args: list[str]) -> list[str]:
-    if "--format" in args:
-        at = args.index("--format")
-        args = args[:at] + args[at + 2:]
-    return [*args, "--format", "json"]
-
-
 def test_the_shift_moves_every_event_and_keeps_the_rest(warehouses: tuple[Path, Path]) -> None:
     from journey_metrics.db import connect
 
@@ -104,7 +97,7 @@ def test_most_invocations_are_compared() -> None:
 def test_a_week_later_the_rows_are_a_week_later(
     warehouses: tuple[Path, Path], name: str,
 ) -> None:
-    args = _json(SHIFTABLE[name])
+    args = as_json(SHIFTABLE[name])
     later_args = [str(shift_text(arg, DAYS)) if at and args[at - 1] in MOVED else arg
                   for at, arg in enumerate(args)]
     rows = json.loads(invoke([*args, "--db", str(warehouses[0])]))

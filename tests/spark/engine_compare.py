@@ -34,20 +34,6 @@ NEEDS_SPARK = pytest.mark.skipif(bool(_missing("sqlglot", "pyspark", "java")),
                                  reason="; ".join(_missing("sqlglot", "pyspark", "java")))
 
 
-def as_json(args: list[str]) -> list[str]:
-    """The invocation with `--format json` (the rows, not their table rendering)."""
-    out, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg == "--format":
-            skip = True
-            continue
-        out.append(arg)
-    return [*out, "--format", "json"]
-
-
 def same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or a is None:
         return bool(a == b)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_cases import invocations, invoke
-from engine_compare import NEEDS_SPARK, as_json, first_difference
+from engine_cases import as_json, invocations, invoke
+from engine_compare import NEEDS_SPARK, first_difference
 
 CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard", "pandas", "pyarrow")
 

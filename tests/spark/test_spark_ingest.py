@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from engine_cases import SAMPLE, invocations, invoke
-from engine_compare import NEEDS_SPARK, as_json
+from engine_cases import SAMPLE, as_json, invocations, invoke
+from engine_compare import NEEDS_SPARK
 from journey_metrics.sources.readers import NOT_UTF8_FILE
 from sample_outputs import KEY
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_cases import invocations, invoke
-from engine_compare import NEEDS_SPARK, as_json, first_difference
+from engine_cases import as_json, invocations, invoke
+from engine_compare import NEEDS_SPARK, first_difference
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
 
