@@ -200,10 +200,18 @@ CREATE TABLE IF NOT EXISTS _jm_touched_nodes (node VARCHAR NOT NULL);
 -- Keyed by person_no (a surviving person keeps its number), which every reader joins on.
 -- Schema 8 replaced person_id by person_no: the chains of an older schema are dropped with their
 -- state, so the next refresh computes every framework whole (this DDL runs only on a change of
--- schema version, and a refresh follows every run).
+-- schema version, and a refresh follows every run; a later version drops them too: one whole
+-- refresh per upgrade).
 DROP TABLE IF EXISTS _jm_funnel_chains;
 DELETE FROM _jm_meta WHERE key LIKE 'funnel_chains:%';
 CREATE TABLE _jm_funnel_chains (
     framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, level INTEGER NOT NULL,
     start_at TIMESTAMPTZ, steps TIMESTAMPTZ[]
+);
+
+-- The dashboard trend's level per person and entry week (funnel_chains.py; schema 9), kept the
+-- same way; its state in _jm_meta (`funnel_trend:<framework>`) holds the attempts' start bound.
+CREATE TABLE IF NOT EXISTS _jm_funnel_trend (
+    framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, period DATE NOT NULL,
+    level INTEGER NOT NULL
 );

@@ -126,3 +126,67 @@ def test_default_commands_read_the_stored_rows(
     monkeypatch.setattr("journey_metrics.metrics.funnel.funnel_rows",
                         lambda *_a, **_k: pytest.fail("computed instead of read"))
     assert evaluate(get("funnel"), db_path, cli_options, framework="aarrr").rows == expected
+
+
+def _weekly_batch(rng: random.Random, first_day: int, days: int, sent: list[dict[str, Any]],
+                  ) -> list[dict[str, Any]]:
+    """Web messages of `days` days from T0 + first_day: a visit (page view, product views and
+    orders of some) by a few of 30 anonymous ids every day, identifies that merge ids into 8
+    users (across loads too), late events and re-sent messages."""
+    records = []
+    end = T0 + timedelta(days=first_day + days, minutes=-1)  # the latest week has entrants
+    for day in range(first_day, first_day + days):
+        for i in range(rng.randrange(1, 4)):
+            anon = f"a{rng.randrange(30)}"
+            at = T0 + timedelta(days=day, minutes=rng.randrange(1440))
+            if rng.random() < 0.1:
+                at -= timedelta(days=rng.randrange(1, 50))  # late data
+            base = {"messageId": f"m{day}-{i}-{rng.randrange(10**9)}", "anonymousId": anon,
+                    "timestamp": at.isoformat().replace("+00:00", "Z")}
+            records.append({**base, "type": "page",
+                            "properties": {"path": "/p", "url": "https://s/p"}})
+            for event in rng.sample(EVENTS, rng.randrange(3)):
+                later = min(at + timedelta(hours=rng.randrange(1, 200)), end)
+                records.append({**base, "messageId": base["messageId"] + event, "type": "track",
+                                "event": event, "userId": f"u{rng.randrange(8)}",
+                                "timestamp": later.isoformat().replace("+00:00", "Z"),
+                                "properties": {"revenue": 20}})
+    records += rng.sample(sent, min(len(sent), 5))  # re-sent messages: loaded once
+    sent += records
+    return records
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_stored_trend_follows_the_weeks_shown(
+    seed: int, input_dir: Path, db_path: Path, run_pipeline: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dashboard trend read from the rows `run` keeps per person and week (funnel_chains.py)
+    equals the trend computed on the fly, as loads move the weeks shown forward (the kept rows'
+    start bound with them), merge persons and bring late and re-sent events."""
+    import journey_metrics.metrics.funnel as funnel
+
+    read_stored = []
+    trend_rows = funnel.trend_rows
+
+    def spy(con: Any, q: Any) -> Any:
+        read_stored.append(q.stored_chain)
+        return trend_rows(con, q)
+
+    monkeypatch.setattr(funnel, "trend_rows", spy)
+    rng = random.Random(seed)
+    sent: list[dict[str, Any]] = []
+    for load, (first_day, days) in enumerate([(0, 100), (100, 9), (109, 20)]):
+        write_jsonl(input_dir / "web" / f"{load:02d}.jsonl", _weekly_batch(rng, first_day,
+                                                                             days, sent))
+        read_stored.clear()
+        run_pipeline(input_dir, db_path, refresh=True)
+        assert read_stored == [True], (seed, load)  # 12 weeks with entrants: the kept rows
+        con = connect(db_path, read_only=True)
+        try:
+            stored = marts.read(con, marts.report_key("UTC"))
+            assert stored is not None
+            assert len(stored["trend"]) == 12 * 5
+            assert stored["trend"] == compute(con, "UTC")["trend"], (seed, load)
+        finally:
+            con.close()

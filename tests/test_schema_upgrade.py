@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import query
 from journey_metrics.db import connect
 
@@ -46,14 +48,29 @@ def test_a_schema_6_warehouse_is_upgraded(tmp_path: Path, run_pipeline: Any) -> 
 # by person id: the numbers of persons depend on the order they were loaded in
 CHAINS = ("SELECT c.framework, p.person_id, c.level, c.start_at, c.steps FROM _jm_funnel_chains"
           " AS c JOIN persons AS p USING (person_no) ORDER BY ALL")
+TREND = ("SELECT t.framework, p.person_id, t.period, t.level FROM _jm_funnel_trend AS t"
+         " JOIN persons AS p USING (person_no) ORDER BY ALL")
 MARTS = "SELECT key, rows FROM _jm_marts ORDER BY key"
 
 
-def test_a_schema_7_warehouse_computes_its_chains_again(tmp_path: Path, run_pipeline: Any) -> None:
-    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id). The upgrade
-    drops the old chains with their state; the next refresh computes every framework whole, so a
-    warehouse upgraded between two loads ends with the chains and stored rows of one built at
-    once."""
+SCHEMA_7 = [  # what schema 7 had: the chains by the person's text id
+    "CREATE OR REPLACE TABLE _jm_funnel_chains AS SELECT c.framework, p.person_id, c.level,"
+    " c.start_at, c.steps FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_no)",
+    "DROP TABLE _jm_funnel_trend",
+    "DELETE FROM _jm_meta WHERE key LIKE 'funnel_trend:%'",
+]
+SCHEMA_8 = ["DROP TABLE _jm_funnel_trend",  # schema 8 had no stored trend
+            "DELETE FROM _jm_meta WHERE key LIKE 'funnel_trend:%'"]
+
+
+@pytest.mark.parametrize(("version", "statements"), [("7", SCHEMA_7), ("8", SCHEMA_8)])
+def test_an_older_warehouse_computes_its_chains_again(
+    version: str, statements: list[str], tmp_path: Path, run_pipeline: Any
+) -> None:
+    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id); schema 9 keeps
+    the dashboard trend's rows. The upgrade drops the old chains with their state; the next
+    refresh computes every framework whole, so a warehouse upgraded between two loads ends with
+    the chains, trend rows and stored rows of one built at once."""
     from generated_input import copy_before
     from sample_outputs import SAMPLE
 
@@ -61,19 +78,21 @@ def test_a_schema_7_warehouse_computes_its_chains_again(tmp_path: Path, run_pipe
     db, once = tmp_path / "w.duckdb", tmp_path / "once.duckdb"
     run_pipeline(early, db, refresh=True)
     con = connect(db)
-    try:  # what schema 7 had: the chains by the person's text id
-        con.execute("CREATE OR REPLACE TABLE _jm_funnel_chains AS SELECT c.framework, p.person_id,"
-                    " c.level, c.start_at, c.steps FROM _jm_funnel_chains AS c"
-                    " JOIN persons AS p USING (person_no)")
-        con.execute("UPDATE _jm_meta SET value = '7' WHERE key = 'schema_version'")
+    try:
+        for statement in statements:
+            con.execute(statement)
+        con.execute("UPDATE _jm_meta SET value = ? WHERE key = 'schema_version'", [version])
     finally:
         con.close()
 
     run_pipeline(SAMPLE, db, refresh=True)  # upgrades, loads the rest, refreshes
     run_pipeline(SAMPLE, once, refresh=True)
 
-    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("8",)]
+    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("9",)]
     chains = query(once, CHAINS)
     assert len(chains) > 100
     assert query(db, CHAINS) == chains
+    trend = query(once, TREND)
+    assert len(trend) > 100
+    assert query(db, TREND) == trend
     assert query(db, MARTS) == query(once, MARTS)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
+    from journey_metrics.config import Framework
     from journey_metrics.metrics.registry import Metric
 
 REPORT_TZ = "UTC"
@@ -113,6 +114,25 @@ def invocations(only: Metric | None = None) -> list[tuple[str, str | None, dict[
     return found
 
 
+def _trend(con: duckdb.DuckDBPyConnection,
+           storable: list[Framework]) -> tuple[Framework, datetime] | None:
+    """The dashboard trend's framework among `storable` and where its attempts start, for the
+    stored trend rows (funnel_chains.py): the trend section's own bound (metrics/funnel.py)."""
+    from zoneinfo import ZoneInfo
+
+    from journey_metrics.config import load_report_settings
+    from journey_metrics.metrics.funnel import first_shown_week, trend_since
+
+    settings = load_report_settings()
+    framework = next((f for f in storable if f.name == settings.journey_framework), None)
+    latest = con.execute("SELECT max(occurred_at) FROM events").fetchall()[0][0]
+    local = ZoneInfo(REPORT_TZ)
+    first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
+    if framework is None or first_week is None:
+        return None
+    return framework, trend_since(first_week, local)
+
+
 def refresh(
     con: duckdb.DuckDBPyConnection, progress: Callable[[str], None] | None = None
 ) -> int:
@@ -136,7 +156,7 @@ def refresh(
         progress("funnel chains")
     storable = [f for f in (load_framework(n) for n in built_in_frameworks())
                 if FunnelQuery(f, f.window_delta, FAR_FUTURE).chains_storable]
-    funnel_chains.refresh(con, storable, _definitions_fingerprint())
+    funnel_chains.refresh(con, storable, _definitions_fingerprint(), _trend(con, storable))
     stored: list[tuple[str, Any]] = []
     if progress:
         progress("dashboard")

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
+from journey_metrics.marts import REPORT_TZ
 from journey_metrics.metrics.common import micros, query_rows, ratio, wilson_interval
 from journey_metrics.metrics.registry import (
     Column,
@@ -73,6 +74,15 @@ class FunnelQuery:
         return (self.entry == "best" and self.order == "ordered" and self.from_at is None
                 and self.to_at is None and not self.framework.exact_rules)
 
+    @property
+    def trend_storable(self) -> bool:
+        """The dashboard's `--trend week` whose per-person rows `run` keeps (from a start that
+        the caller checks against `--from`, funnel_chains.stored_trend_since)."""
+        return (self.trend == "week" and self.tz == REPORT_TZ and self.to_at is None
+                and self.entry == "best" and self.order == "ordered"
+                and self.window == self.framework.window_delta
+                and not self.framework.exact_rules)
+
 
 def stage_events_sql(flags: list[str], events: str = "fct_events", *,
                      by_time: bool = False) -> str:
@@ -106,6 +116,10 @@ def funnel_sql(
     is needed for per-step windows and exclusions (CONTRACT §7); `mode` picks the final summary.
     `stored_chain`: read each person's chain from `_jm_funnel_chains` (kept by funnel_chains.py
     for the default ordered funnel) instead of computing it."""
+    if stored_chain and mode == "trend":
+        return ("WITH " + stored_trend_cte() + "\n"
+                + fill_snippets("marts/funnel/trend_summary.sql",
+                                aggregates=_trend_aggregates(stage_count)))
     if stored_chain:
         if mode == "correlate":
             return ("WITH " + stored_chain_cte(stage_count) + ",\n"
@@ -119,8 +133,7 @@ def funnel_sql(
         f"stage_events AS MATERIALIZED ({stage_events_sql(flags, by_time=timed)})"
     ]
     if mode == "trend":
-        ctes += (_trend_attempts_by_time(stage_count, entry) if timed
-                 else _trend_attempts(framework, stage_count, entry, order))
+        ctes += _trend_chosen(framework, stage_count, entry, order, by_time=timed)
         return ("WITH " + ",\n".join(ctes) + "\n"
                 + fill_snippets("marts/funnel/trend_summary.sql",
                                 aggregates=_trend_aggregates(stage_count)))
@@ -147,6 +160,31 @@ def _attempts(framework: Framework | None, stage_count: int, order: Order) -> li
         return _unordered_attempts(stage_count)
     assert framework is not None
     return _exact_attempts(framework)
+
+
+def _trend_chosen(framework: Framework | None, stage_count: int, entry: Entry, order: Order,
+                  *, by_time: bool) -> list[str]:
+    """--trend's CTEs up to `chosen` (person_no, period, level), over the CTE `stage_events`."""
+    if by_time:
+        return _trend_attempts_by_time(stage_count, entry)
+    return _trend_attempts(framework, stage_count, entry, order)
+
+
+def trend_chosen_sql(framework: Framework, flags: list[str], events: str) -> str:
+    """Each person's level per entry period of the default ordered funnel's `--trend` (best
+    entry), for the persons whose events `events` holds, over the attempts starting from
+    $from_at (funnel_chains.py stores them for the dashboard's trend)."""
+    timed = by_time(framework)
+    ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events, by_time=timed)})",
+            *_trend_chosen(framework, len(flags), "best", "ordered", by_time=timed)]
+    return "WITH " + ",\n".join(ctes) + "\nSELECT person_no, period, level FROM chosen"
+
+
+def stored_trend_cte() -> str:
+    """The CTE `chosen` read from the rows `run` keeps in `_jm_funnel_trend` (funnel_chains.py)
+    for framework $framework_name: what `trend_chosen_sql` computes."""
+    return ("chosen AS (SELECT person_no, period, level FROM _jm_funnel_trend"
+            " WHERE framework = $framework_name)")
 
 
 def _trend_attempts(framework: Framework | None, stage_count: int, entry: Entry,
@@ -386,7 +424,9 @@ def _run(con: duckdb.DuckDBPyConnection, q: FunnelQuery, mode: Mode,
          shared: bool = False) -> list[dict[str, Any]]:
     _check_query(q, mode)
     stages = compile_stages(q.framework)
-    stored = q.stored_chain and q.chains_storable and mode in ("funnel", "times", "correlate")
+    stored = q.stored_chain and (
+        (q.chains_storable and mode in ("funnel", "times", "correlate"))
+        or (q.trend_storable and mode == "trend"))
     sql = funnel_sql(len(q.framework.stages), q.entry, q.order, stages.expressions,
                      shared_stage_events=shared, framework=q.framework, mode=mode,
                      stored_chain=stored)
@@ -748,10 +788,14 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
     first_week = _first_shown_week(ctx, count, local)
     rows: list[dict[str, Any]] = []
     if first_week is not None:
-        # from the day before the first week's local midnight: a DST change cannot move the
-        # bound into the week (that day's entries make a partial week, not shown)
-        since = datetime.combine(first_week - timedelta(days=1), time(), local)
-        rows = [r for r in trend_rows(ctx.con, replace(query, from_at=since))
+        since = trend_since(first_week, local)
+        recent = replace(query, from_at=since)
+        if ctx.chains_stored(framework):
+            from journey_metrics.funnel_chains import stored_trend_since
+
+            stored = stored_trend_since(ctx.con, framework)
+            recent = replace(recent, stored_chain=stored is not None and stored <= since)
+        rows = [r for r in trend_rows(ctx.con, recent)
                 if r["group"] == "all" and r["period"] >= first_week.isoformat()]
     if first_week is None or len({r["period"] for r in rows}) < count:
         rows = [r for r in trend_rows(ctx.con, query) if r["group"] == "all"]
@@ -760,12 +804,25 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
 
 
 def _first_shown_week(ctx: ReportContext, count: int, local: tzinfo) -> date | None:
-    """The Monday `count - 1` weeks before the week (in zone `local`) of the latest event up to
-    as_of; None without events."""
-    if ctx.last_event_at is None or count < 1:
+    if ctx.last_event_at is None:
         return None
-    latest = min(ctx.last_event_at, ctx.as_of).astimezone(local).date()
+    return first_shown_week(min(ctx.last_event_at, ctx.as_of), count, local)
+
+
+def first_shown_week(latest_at: datetime, count: int, local: tzinfo) -> date | None:
+    """The Monday `count - 1` weeks before the week (in zone `local`) of `latest_at`, the
+    latest event up to as_of."""
+    if count < 1:
+        return None
+    latest = latest_at.astimezone(local).date()
     return latest - timedelta(days=latest.weekday(), weeks=count - 1)
+
+
+def trend_since(first_week: date, local: tzinfo) -> datetime:
+    """Where the dashboard trend's attempts are computed from: the day before the first shown
+    week's local midnight, so a DST change cannot move the bound into the week (that day's
+    entries make a partial week, not shown)."""
+    return datetime.combine(first_week - timedelta(days=1), time(), local)
 
 
 def _collect_times(ctx: ReportContext) -> list[dict[str, Any]]:
