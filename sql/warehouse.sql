@@ -192,11 +192,11 @@ GROUP BY person_id, session_no;
 CREATE TABLE IF NOT EXISTS _jm_marts (key VARCHAR NOT NULL, state VARCHAR NOT NULL, rows VARCHAR);
 
 -- Identity nodes stitched since the marts were last refreshed (identity.stitch copies the pending
--- nodes here; funnel_chains.py refreshes the persons they belong to, then empties it).
+-- nodes here; person_rows.py refreshes the persons they belong to, then empties it).
 CREATE TABLE IF NOT EXISTS _jm_touched_nodes (node VARCHAR NOT NULL);
 
 -- Each person's chain of every built-in framework's default funnel (best entry, ordered), kept
--- per person so a nightly run recomputes only the persons its load touched (funnel_chains.py).
+-- per person so a nightly run recomputes only the persons its load touched (person_rows.py).
 -- Keyed by person_no (a surviving person keeps its number), which every reader joins on.
 -- Schema 8 replaced person_id by person_no: the chains of an older schema are dropped with their
 -- state, so the next refresh computes every framework whole (this DDL runs only on a change of
@@ -209,9 +209,16 @@ CREATE TABLE _jm_funnel_chains (
     start_at TIMESTAMPTZ, steps TIMESTAMPTZ[]
 );
 
--- The dashboard trend's level per person and entry week (funnel_chains.py; schema 9), kept the
--- same way; its state in _jm_meta (`funnel_trend:<framework>`) holds the attempts' start bound.
+-- Kept the same way (person_rows.py; schemas 9 and 10): the dashboard trend's level per person
+-- and entry week (its state in _jm_meta, `funnel_trend:<framework>`, holds the attempts' start
+-- bound), and the items of each person's path in the dashboard's two flows.
 CREATE TABLE IF NOT EXISTS _jm_funnel_trend (
     framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, period DATE NOT NULL,
     level INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _jm_path_items (
+    framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, flow VARCHAR NOT NULL,
+    session_no BIGINT NOT NULL,
+    step BIGINT NOT NULL, item VARCHAR NOT NULL, is_gap BOOLEAN NOT NULL,
+    occurred_at TIMESTAMPTZ
 );

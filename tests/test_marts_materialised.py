@@ -157,36 +157,48 @@ def _weekly_batch(rng: random.Random, first_day: int, days: int, sent: list[dict
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_the_stored_trend_follows_the_weeks_shown(
+def test_the_kept_trend_and_flows_follow_the_loads(
     seed: int, input_dir: Path, db_path: Path, run_pipeline: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The dashboard trend read from the rows `run` keeps per person and week (funnel_chains.py)
-    equals the trend computed on the fly, as loads move the weeks shown forward (the kept rows'
+    """The dashboard trend and flows read from the rows `run` keeps per person (person_rows.py)
+    equal those computed on the fly, as loads move the weeks shown forward (the kept trend's
     start bound with them), merge persons and bring late and re-sent events."""
     import journey_metrics.metrics.funnel as funnel
+    import journey_metrics.metrics.paths as paths
 
-    read_stored = []
-    trend_rows = funnel.trend_rows
+    read_stored: list[bool] = []
+    read_flows: list[str | None] = []
+    trend_rows, paths_rows = funnel.trend_rows, paths.paths_rows
 
     def spy(con: Any, q: Any) -> Any:
         read_stored.append(q.stored_chain)
         return trend_rows(con, q)
 
+    def spy_paths(con: Any, q: Any, runs: Any = None, kept: Any = None) -> Any:
+        read_flows.append(kept)
+        return paths_rows(con, q, runs, kept)
+
     monkeypatch.setattr(funnel, "trend_rows", spy)
+    monkeypatch.setattr(paths, "paths_rows", spy_paths)
     rng = random.Random(seed)
     sent: list[dict[str, Any]] = []
     for load, (first_day, days) in enumerate([(0, 100), (100, 9), (109, 20)]):
         write_jsonl(input_dir / "web" / f"{load:02d}.jsonl", _weekly_batch(rng, first_day,
                                                                              days, sent))
         read_stored.clear()
+        read_flows.clear()
         run_pipeline(input_dir, db_path, refresh=True)
         assert read_stored == [True], (seed, load)  # 12 weeks with entrants: the kept rows
+        assert read_flows == ["from_start", "to_conversion"], (seed, load)
         con = connect(db_path, read_only=True)
         try:
             stored = marts.read(con, marts.report_key("UTC"))
             assert stored is not None
             assert len(stored["trend"]) == 12 * 5
-            assert stored["trend"] == compute(con, "UTC")["trend"], (seed, load)
+            fresh = compute(con, "UTC")
+            assert stored["trend"] == fresh["trend"], (seed, load)
+            assert stored["paths"]["to_conversion"], (seed, load)
+            assert stored["paths"] == fresh["paths"], (seed, load)
         finally:
             con.close()

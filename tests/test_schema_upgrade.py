@@ -50,27 +50,31 @@ CHAINS = ("SELECT c.framework, p.person_id, c.level, c.start_at, c.steps FROM _j
           " AS c JOIN persons AS p USING (person_no) ORDER BY ALL")
 TREND = ("SELECT t.framework, p.person_id, t.period, t.level FROM _jm_funnel_trend AS t"
          " JOIN persons AS p USING (person_no) ORDER BY ALL")
+PATH_ITEMS = ("SELECT i.framework, i.flow, p.person_id, i.session_no, i.step, i.item, i.is_gap,"
+              " i.occurred_at FROM _jm_path_items AS i JOIN persons AS p USING (person_no)"
+              " ORDER BY ALL")
 MARTS = "SELECT key, rows FROM _jm_marts ORDER BY key"
 
 
 SCHEMA_7 = [  # what schema 7 had: the chains by the person's text id
     "CREATE OR REPLACE TABLE _jm_funnel_chains AS SELECT c.framework, p.person_id, c.level,"
     " c.start_at, c.steps FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_no)",
-    "DROP TABLE _jm_funnel_trend",
-    "DELETE FROM _jm_meta WHERE key LIKE 'funnel_trend:%'",
 ]
-SCHEMA_8 = ["DROP TABLE _jm_funnel_trend",  # schema 8 had no stored trend
-            "DELETE FROM _jm_meta WHERE key LIKE 'funnel_trend:%'"]
+SCHEMA_8 = [  # schema 8 kept no trend or path items
+    "DROP TABLE _jm_funnel_trend", "DROP TABLE _jm_path_items",
+    "DELETE FROM _jm_meta WHERE key LIKE 'funnel_trend:%' OR key LIKE 'path_items:%'",
+]
+SCHEMA_7 += SCHEMA_8
 
 
 @pytest.mark.parametrize(("version", "statements"), [("7", SCHEMA_7), ("8", SCHEMA_8)])
 def test_an_older_warehouse_computes_its_chains_again(
     version: str, statements: list[str], tmp_path: Path, run_pipeline: Any
 ) -> None:
-    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id); schema 9 keeps
-    the dashboard trend's rows. The upgrade drops the old chains with their state; the next
-    refresh computes every framework whole, so a warehouse upgraded between two loads ends with
-    the chains, trend rows and stored rows of one built at once."""
+    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id); schemas 9 and
+    10 keep the dashboard trend's rows and its flows' path items. The upgrade drops the old
+    chains with their state; the next refresh computes every row set whole, so a warehouse
+    upgraded between two loads ends with the kept rows and stored rows of one built at once."""
     from generated_input import copy_before
     from sample_outputs import SAMPLE
 
@@ -88,11 +92,12 @@ def test_an_older_warehouse_computes_its_chains_again(
     run_pipeline(SAMPLE, db, refresh=True)  # upgrades, loads the rest, refreshes
     run_pipeline(SAMPLE, once, refresh=True)
 
-    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("9",)]
+    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("10",)]
     chains = query(once, CHAINS)
     assert len(chains) > 100
     assert query(db, CHAINS) == chains
-    trend = query(once, TREND)
-    assert len(trend) > 100
-    assert query(db, TREND) == trend
+    for kept in (TREND, PATH_ITEMS):
+        rows = query(once, kept)
+        assert len(rows) > 100
+        assert query(db, kept) == rows
     assert query(db, MARTS) == query(once, MARTS)

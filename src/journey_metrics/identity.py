@@ -27,7 +27,7 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO _jm_pending_nodes SELECT node_a FROM _jm_identity_links"
                 " UNION SELECT node_b FROM _jm_identity_links"
             )
-        # the marts refresh the persons these nodes belong to (funnel_chains.py)
+        # the marts refresh the persons these nodes belong to (person_rows.py)
         con.execute("INSERT INTO _jm_touched_nodes SELECT DISTINCT node FROM _jm_pending_nodes")
         for statement in split_statements(load_sql("intermediate/int_identity_init.sql")):
             con.execute(statement)

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
-    from journey_metrics.config import Framework
     from journey_metrics.metrics.registry import Metric
+    from journey_metrics.person_rows import Kept
 
 REPORT_TZ = "UTC"
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @cache
-def _definitions_fingerprint() -> str:
+def definitions_fingerprint() -> str:
     """The code and configuration that decide every number (hashed once per process)."""
     from journey_metrics import __version__
     from journey_metrics.resources import resource_dir
@@ -50,7 +50,7 @@ def state(con: duckdb.DuckDBPyConnection) -> str:
         # the channel rules this connection derives channels with (channels.py)
         " getvariable('jm_channel_rules_fingerprint')"
     ).fetchall()[0]
-    return _definitions_fingerprint() + _spend_fingerprint() + ":" + ",".join(
+    return definitions_fingerprint() + _spend_fingerprint() + ":" + ",".join(
         str(v) for v in loaded)
 
 
@@ -114,23 +114,36 @@ def invocations(only: Metric | None = None) -> list[tuple[str, str | None, dict[
     return found
 
 
-def _trend(con: duckdb.DuckDBPyConnection,
-           storable: list[Framework]) -> tuple[Framework, datetime] | None:
-    """The dashboard trend's framework among `storable` and where its attempts start, for the
-    stored trend rows (funnel_chains.py): the trend section's own bound (metrics/funnel.py)."""
+def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
+    """The rows `run` keeps per person (person_rows.py): the funnel chains of every built-in
+    framework whose default funnel can be stored, the dashboard trend's rows when its framework
+    is one of them (from the trend section's own bound, metrics/funnel.py), and the dashboard
+    flows' path items."""
     from zoneinfo import ZoneInfo
 
-    from journey_metrics.config import load_report_settings
-    from journey_metrics.metrics.funnel import first_shown_week, trend_since
+    from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
+    from journey_metrics.metrics.funnel import (
+        FunnelQuery,
+        first_shown_week,
+        kept_chains,
+        kept_trend,
+        trend_since,
+    )
+    from journey_metrics.metrics.paths import kept_flows
 
+    storable = [f for f in (load_framework(n) for n in built_in_frameworks())
+                if FunnelQuery(f, f.window_delta, FAR_FUTURE).chains_storable]
+    kept = [kept_chains(f) for f in storable]
     settings = load_report_settings()
     framework = next((f for f in storable if f.name == settings.journey_framework), None)
     latest = con.execute("SELECT max(occurred_at) FROM events").fetchall()[0][0]
     local = ZoneInfo(REPORT_TZ)
     first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
-    if framework is None or first_week is None:
-        return None
-    return framework, trend_since(first_week, local)
+    if framework is not None and first_week is not None:
+        kept.append(kept_trend(framework, trend_since(first_week, local)))
+    kept.append(kept_flows(load_framework(settings.journey_framework),
+                           settings.conversion_stage))
+    return kept
 
 
 def refresh(
@@ -148,15 +161,11 @@ def refresh(
         return 0
     if _up_to_date(con):
         return 0  # nothing loaded or changed since the last refresh (a re-run): keep them
-    from journey_metrics import funnel_chains
-    from journey_metrics.config import built_in_frameworks
-    from journey_metrics.metrics.funnel import FunnelQuery
+    from journey_metrics import person_rows
 
     if progress:
-        progress("funnel chains")
-    storable = [f for f in (load_framework(n) for n in built_in_frameworks())
-                if FunnelQuery(f, f.window_delta, FAR_FUTURE).chains_storable]
-    funnel_chains.refresh(con, storable, _definitions_fingerprint(), _trend(con, storable))
+        progress("rows kept per person")
+    person_rows.refresh(con, _kept(con), definitions_fingerprint())
     stored: list[tuple[str, Any]] = []
     if progress:
         progress("dashboard")

@@ -1,46 +1,7 @@
--- paths (CONTRACT §8): one row per edge (step, source, target) of the paths.
+-- paths (CONTRACT §8): one row per edge (step, source, target) of the paths (a CTE list that
+-- continues path_items.sql's, or a CTE `path_items` of the rows `run` keeps).
 -- grain: step x source x target. A path is (person_no, session_no).
--- Parameters: steps (N), top (K), head_items = ceil((N-1)/2) and tail_items = floor((N-1)/2)
--- (the elision split), the labels gap_label, other_label and end_label, and the values the
--- snippets refer to (start_item, end_item, stage_names, stage rule values, as_of, from_at, to_at).
--- Snippets (filled by metrics/paths.py, named here without their brackets): runs = the items
--- of every path (runs.sql, or a table of them shared by several queries of the same items);
--- start_pos, end_pos = the anchors; lo, hi, elided = the kept window of positions.
-WITH runs AS MATERIALIZED (
-    [[runs]]
-),
-starts AS MATERIALIZED (
-    SELECT person_no, session_no, [[start_pos]] AS start_pos, max(pos) AS last_pos
-    FROM runs
-    GROUP BY person_no, session_no
-),
-bounds AS MATERIALIZED (
-    SELECT s.person_no, s.session_no, s.start_pos, s.last_pos, [[end_pos]] AS end_pos
-    FROM starts AS s
-    JOIN runs AS r USING (person_no, session_no)
-    WHERE s.start_pos IS NOT NULL
-    GROUP BY s.person_no, s.session_no, s.start_pos, s.last_pos
-),
-windows AS MATERIALIZED (
-    SELECT person_no, session_no, [[lo]] AS lo, [[hi]] AS hi, [[elided]] AS elided
-    FROM bounds
-    WHERE end_pos IS NOT NULL
-),
-path_items AS MATERIALIZED (
-    SELECT
-        r.person_no, r.session_no,
-        CASE WHEN NOT w.elided OR r.pos < w.lo + $head_items THEN r.pos - w.lo + 1
-             ELSE $head_items + 1 + r.pos - (w.hi - $tail_items) END AS step,
-        r.item, false AS is_gap, r.occurred_at
-    FROM runs AS r
-    JOIN windows AS w USING (person_no, session_no)
-    WHERE r.pos BETWEEN w.lo AND w.hi
-      AND (NOT w.elided OR r.pos < w.lo + $head_items OR r.pos > w.hi - $tail_items)
-    UNION ALL
-    SELECT person_no, session_no, $head_items + 1, $gap_label, true, NULL::TIMESTAMPTZ
-    FROM windows
-    WHERE elided
-),
+-- Parameters: top (K) and the labels other_label and end_label.
 -- per step, the K items most paths have there (ties: item name); the gap is not ranked
 ranked AS (
     SELECT

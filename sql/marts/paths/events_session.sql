@@ -3,12 +3,12 @@
 -- (occurred_at, event_id) order, a gap of more than 30 minutes starts a new session (a gap of
 -- exactly 30 minutes stays in the session). Then only activity events in [from, to) are kept.
 -- grain: one event. Columns as events_person.sql; session_no numbers a person's sessions.
--- Parameters: as_of, from_at, to_at.
+-- Parameters: as_of, from_at, to_at. [[source]]: fct_events, or the events of some persons.
 WITH web AS (
     SELECT
         person_no, event_id, occurred_at, event_name, source, channel, properties,
         lag(occurred_at) OVER (PARTITION BY person_no ORDER BY occurred_at, event_id) AS previous_at
-    FROM fct_events
+    FROM [[source]]
     WHERE source = 'web' AND occurred_at <= $as_of
 ),
 numbered AS (

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.person_rows import Kept
     from journey_metrics.report.data import ReportContext
 
 Entry = Literal["best", "first"]
@@ -64,7 +66,7 @@ class FunnelQuery:
     by_channel: bool = False
     tz: str = "UTC"  # calendar periods of --trend
     trend: Period | None = None
-    # read the persons' chains kept by funnel_chains.py (only for `chains_storable` queries)
+    # read the persons' chains kept by person_rows.py (only for `chains_storable` queries)
     stored_chain: bool = False
 
     @property
@@ -77,7 +79,7 @@ class FunnelQuery:
     @property
     def trend_storable(self) -> bool:
         """The dashboard's `--trend week` whose per-person rows `run` keeps (from a start that
-        the caller checks against `--from`, funnel_chains.stored_trend_since)."""
+        the caller checks against `--from`, person_rows.holds)."""
         return (self.trend == "week" and self.tz == REPORT_TZ and self.to_at is None
                 and self.entry == "best" and self.order == "ordered"
                 and self.window == self.framework.window_delta
@@ -114,7 +116,7 @@ def funnel_sql(
     With `shared_stage_events`, the events come from a TEMP table `stage_events` made once by
     `shared_stage_events()` (the report runs many funnels of one framework on it). `framework`
     is needed for per-step windows and exclusions (CONTRACT §7); `mode` picks the final summary.
-    `stored_chain`: read each person's chain from `_jm_funnel_chains` (kept by funnel_chains.py
+    `stored_chain`: read each person's chain from `_jm_funnel_chains` (kept by person_rows.py
     for the default ordered funnel) instead of computing it."""
     if stored_chain and mode == "trend":
         return ("WITH " + stored_trend_cte() + "\n"
@@ -173,15 +175,49 @@ def _trend_chosen(framework: Framework | None, stage_count: int, entry: Entry, o
 def trend_chosen_sql(framework: Framework, flags: list[str], events: str) -> str:
     """Each person's level per entry period of the default ordered funnel's `--trend` (best
     entry), for the persons whose events `events` holds, over the attempts starting from
-    $from_at (funnel_chains.py stores them for the dashboard's trend)."""
+    $from_at (person_rows.py stores them for the dashboard's trend)."""
     timed = by_time(framework)
     ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events, by_time=timed)})",
             *_trend_chosen(framework, len(flags), "best", "ordered", by_time=timed)]
     return "WITH " + ",\n".join(ctes) + "\nSELECT person_no, period, level FROM chosen"
 
 
+def kept_chains(framework: Framework) -> Kept:
+    """Each person's chain of `framework`'s default funnel, which `run` keeps
+    (person_rows.py, `_jm_funnel_chains`; read by `stored_chain_cte`)."""
+    from journey_metrics.person_rows import Kept
+
+    return Kept("_jm_funnel_chains", framework.name, framework.model_dump_json(),
+                partial(_kept_select, framework, None))
+
+
+def kept_trend(framework: Framework, since: datetime) -> Kept:
+    """Each person's level per entry week of `framework`'s `--trend week` in UTC over the
+    attempts from `since` on, which `run` keeps for the dashboard (person_rows.py,
+    `_jm_funnel_trend`; read by `stored_trend_cte`)."""
+    from journey_metrics.person_rows import Kept
+
+    return Kept("_jm_funnel_trend", framework.name, framework.model_dump_json(),
+                partial(_kept_select, framework, since), bound=since)
+
+
+def _kept_select(framework: Framework, since: datetime | None,
+                 events: str) -> tuple[str, dict[str, Any]]:
+    """The chains (`since` None) or the trend rows of the persons whose events `events` holds,
+    as of the latest event, and the statement's parameters."""
+    stages = compile_stages(framework)
+    if since is None:
+        sql = chain_sql(len(framework.stages), stages.expressions, events, framework=framework)
+    else:
+        sql = trend_chosen_sql(framework, stages.expressions, events)
+    params = {**stages.params, "as_of": FAR_FUTURE, "window": framework.window_delta,
+              "window_us": micros(framework.window_delta), "from_at": since or FAR_PAST,
+              "to_at": FAR_FUTURE, "tz": REPORT_TZ, "period": "week"}
+    return sql, used_parameters(sql, params)
+
+
 def stored_trend_cte() -> str:
-    """The CTE `chosen` read from the rows `run` keeps in `_jm_funnel_trend` (funnel_chains.py)
+    """The CTE `chosen` read from the rows `run` keeps in `_jm_funnel_trend` (person_rows.py)
     for framework $framework_name: what `trend_chosen_sql` computes."""
     return ("chosen AS (SELECT person_no, period, level FROM _jm_funnel_trend"
             " WHERE framework = $framework_name)")
@@ -226,7 +262,7 @@ def chain_sql(stage_count: int, flags: list[str], events: str,
               framework: Framework | None = None) -> str:
     """Each person's chain of the default ordered funnel (best entry, no per-step windows or
     exclusions): person_no, level, start_at and the step times as a list, for the persons whose
-    events `events` holds (funnel_chains.py stores them). With `framework` given and its stages
+    events `events` holds (person_rows.py stores them). With `framework` given and its stages
     disjoint, the chain is found by time (`by_time`)."""
     timed = framework is not None and by_time(framework)
     ctes = [f"stage_events AS MATERIALIZED ({stage_events_sql(flags, events, by_time=timed)})",
@@ -268,7 +304,7 @@ def _aggregates(stage_count: int, order: Order, mode: Mode) -> list[str]:
 
 def stored_chain_cte(stage_count: int) -> str:
     """The CTE `chain` (person_no, level, start_at, t_1 .. t_n) read from the chains `run` keeps
-    in `_jm_funnel_chains` (funnel_chains.py) for framework $framework_name: what
+    in `_jm_funnel_chains` (person_rows.py) for framework $framework_name: what
     `fast_chain_ctes(..., "best")` computes, for a `chains_storable` query."""
     steps = ", ".join(f"c.steps[{k}] AS t_{k}" for k in range(1, stage_count + 1))
     return ("chain AS (SELECT c.person_no, c.level, c.start_at, " + steps
@@ -791,10 +827,9 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
         since = trend_since(first_week, local)
         recent = replace(query, from_at=since)
         if ctx.chains_stored(framework):
-            from journey_metrics.funnel_chains import stored_trend_since
+            from journey_metrics.person_rows import holds
 
-            stored = stored_trend_since(ctx.con, framework)
-            recent = replace(recent, stored_chain=stored is not None and stored <= since)
+            recent = replace(recent, stored_chain=holds(ctx.con, kept_trend(framework, since)))
         rows = [r for r in trend_rows(ctx.con, recent)
                 if r["group"] == "all" and r["period"] >= first_week.isoformat()]
     if first_week is None or len({r["period"] for r in rows}) < count:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
@@ -25,12 +26,13 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.sql import fill_snippets, load_sql, used_parameters
+from journey_metrics.sql import fill_snippets, used_parameters
 
 if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.person_rows import Kept
     from journey_metrics.report.data import ReportContext
 
 Item = Literal["event", "page", "stage"]
@@ -90,9 +92,10 @@ def _params(q: PathsQuery) -> dict[str, Any]:
     return params
 
 
-def runs_sql(q: PathsQuery) -> str:
+def runs_sql(q: PathsQuery, events: str = "fct_events") -> str:
     """The numbered items of every path (sql/marts/paths/runs.sql) for q's item, scope, collapse
-    and period: what edges.sql reads; the anchors (start, end) do not change them."""
+    and period: what path_items.sql reads; the anchors (start, end) do not change them.
+    `events`: the relation to read, fct_events or the events of some persons."""
     if q.item == "stage":
         from journey_metrics.stages import compile_stages
 
@@ -107,11 +110,11 @@ def runs_sql(q: PathsQuery) -> str:
         item, item_name = _PAGE_ITEM, "item"
     else:
         item, item_name = "event_name", "item"
-    events = load_sql("marts/paths/events_session.sql" if q.scope == "session"
-                      else "marts/paths/events_person.sql")
+    scope_events = fill_snippets("marts/paths/events_session.sql" if q.scope == "session"
+                                 else "marts/paths/events_person.sql", source=events)
     return fill_snippets(
         "marts/paths/runs.sql",
-        events=events,
+        events=scope_events,
         item=item,
         item_name=item_name,
         keep_run=("previous_item IS DISTINCT FROM item" if q.collapse == "consecutive"
@@ -133,10 +136,9 @@ def shared_runs(con: duckdb.DuckDBPyConnection, q: PathsQuery) -> Iterator[str]:
         con.execute("DROP TABLE IF EXISTS path_runs")
 
 
-def paths_sql(q: PathsQuery, runs: str | None = None) -> tuple[str, dict[str, Any]]:
-    """The edges statement for these options, and its parameters. `runs`: a relation holding
-    runs_sql(q)'s rows (shared_runs), read instead of computing them."""
-    params = _params(q)
+def path_items_ctes(q: PathsQuery, runs: str) -> str:
+    """The CTEs up to `path_items` (sql/marts/paths/path_items.sql): each path's kept items for
+    q's anchors and steps, from `runs` (runs_sql's rows)."""
     if q.end is None:
         end_pos, lo, hi = "s.last_pos", "start_pos", "least(last_pos, start_pos + $steps - 1)"
     else:
@@ -148,9 +150,9 @@ def paths_sql(q: PathsQuery, runs: str | None = None) -> tuple[str, dict[str, An
             lo, hi = "start_pos", "end_pos"
     elided = ("end_pos - start_pos + 1 > $steps"
               if q.start is not None and q.end is not None else "false")
-    sql = fill_snippets(
-        "marts/paths/edges.sql",
-        runs=runs_sql(q) if runs is None else runs,
+    return fill_snippets(
+        "marts/paths/path_items.sql",
+        runs=runs,
         start_pos=("min(pos) FILTER (WHERE item = $start_item)" if q.start is not None
                    else "1::BIGINT"),
         end_pos=end_pos,
@@ -158,13 +160,54 @@ def paths_sql(q: PathsQuery, runs: str | None = None) -> tuple[str, dict[str, An
         hi=hi,
         elided=elided,
     )
+
+
+def kept_items_sql(flows: dict[str, PathsQuery], events: str) -> tuple[str, dict[str, Any]]:
+    """Each path's kept items in every flow (person_no, flow, session_no, step, item, is_gap,
+    occurred_at) of the persons whose events `events` holds, and the parameters: what `run`
+    keeps for the dashboard (person_rows.py, `_jm_path_items`). The flows share their items
+    (one runs_sql), as the dashboard's do (shared_runs)."""
+    first = next(iter(flows.values()))
+    assert all(flow.isidentifier() for flow in flows)  # written into the SQL as a literal
+    assert all(replace(q, start=None, end=None) == replace(first, start=None, end=None)
+               for q in flows.values()), "flows of different items"
+    parts = [f"SELECT person_no, '{flow}' AS flow, session_no, step, item, is_gap, occurred_at"
+             f" FROM (WITH {path_items_ctes(q, 'SELECT * FROM kept_runs')}"
+             " SELECT * FROM path_items)" for flow, q in flows.items()]
+    sql = (f"WITH kept_runs AS MATERIALIZED ({runs_sql(first, events)})\n"
+           + "\nUNION ALL\n".join(parts))
+    # one statement, so one value per parameter: the flows differ in their anchors only, and
+    # a flow names only the anchors it has ($start_item, $end_item)
+    params = _params(first)
+    for anchor, values in (("start_item", {q.start for q in flows.values()} - {None}),
+                           ("end_item", {q.end for q in flows.values()} - {None})):
+        assert len(values) <= 1, f"flows with different {anchor}s"
+        params[anchor] = next(iter(values), None)
     return sql, used_parameters(sql, params)
 
 
-def paths_rows(con: duckdb.DuckDBPyConnection, q: PathsQuery, runs: str | None = None) -> Rows:
-    """One row per edge, in order (step, paths descending, source, target); `runs`: see
-    paths_sql."""
-    sql, params = paths_sql(q, runs)
+def paths_sql(q: PathsQuery, runs: str | None = None,
+              kept: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The edges statement for these options, and its parameters. `runs`: a relation holding
+    runs_sql(q)'s rows (shared_runs), read instead of computing them; `kept`: the flow whose
+    items `run` keeps in `_jm_path_items`, read instead of both."""
+    params = _params(q)
+    if kept is not None:
+        assert q.framework is not None
+        items = ("path_items AS (SELECT person_no, session_no, step, item, is_gap, occurred_at"
+                 " FROM _jm_path_items WHERE framework = $kept_framework AND flow = $flow)")
+        params.update(kept_framework=q.framework.name, flow=kept)
+    else:
+        items = path_items_ctes(q, runs_sql(q) if runs is None else runs)
+    sql = "WITH " + items + ",\n" + fill_snippets("marts/paths/edges.sql")
+    return sql, used_parameters(sql, params)
+
+
+def paths_rows(con: duckdb.DuckDBPyConnection, q: PathsQuery, runs: str | None = None,
+               kept: str | None = None) -> Rows:
+    """One row per edge, in order (step, paths descending, source, target); `runs`, `kept`:
+    see paths_sql."""
+    sql, params = paths_sql(q, runs, kept)
     rows = []
     for row in query_rows(con, sql, params):
         rows.append({
@@ -241,24 +284,44 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     )
 
 
-def _collect(ctx: ReportContext) -> dict[str, Any]:
-    """Dashboard flows on the journey framework (item = stage): the paths from the first stage,
-    and the paths that end in the conversion stage."""
-    journey = ctx.framework(ctx.settings.journey_framework)
+def dashboard_flows(journey: Framework, conversion_stage: str,
+                    as_of: datetime) -> dict[str, PathsQuery]:
+    """The dashboard's two flows on the journey framework (item = stage): the paths from the
+    first stage, and the paths that end in the conversion stage (else the third stage)."""
     names = [s.name for s in journey.stages]
-    conversion = ctx.settings.conversion_stage
-    if conversion not in names:
-        conversion = names[min(2, len(names) - 1)]
-    from_start = PathsQuery(ctx.as_of, item="stage", framework=journey, start=names[0])
-    to_conversion = PathsQuery(ctx.as_of, item="stage", framework=journey, end=conversion)
-    with shared_runs(ctx.con, from_start) as runs:
-        return {
-            "framework": journey.name,
-            "start": names[0],
-            "end": conversion,
-            "from_start": paths_rows(ctx.con, from_start, runs),
-            "to_conversion": paths_rows(ctx.con, to_conversion, runs),
-        }
+    conversion = (conversion_stage if conversion_stage in names
+                  else names[min(2, len(names) - 1)])
+    return {"from_start": PathsQuery(as_of, item="stage", framework=journey, start=names[0]),
+            "to_conversion": PathsQuery(as_of, item="stage", framework=journey, end=conversion)}
+
+
+def kept_flows(journey: Framework, conversion_stage: str) -> Kept:
+    """The flows' items per person that `run` keeps (person_rows.py): as of the latest event,
+    the dashboard's as_of."""
+    from journey_metrics.person_rows import Kept
+
+    flows = dashboard_flows(journey, conversion_stage, FAR_FUTURE)
+    # not as_of (see person_rows.py); the framework once, by name in each query
+    defines = journey.model_dump_json() + repr(
+        [replace(q, as_of=FAR_FUTURE, framework=None) for q in flows.values()])
+    return Kept("_jm_path_items", journey.name, defines, partial(kept_items_sql, flows))
+
+
+def _collect(ctx: ReportContext) -> dict[str, Any]:
+    """Dashboard flows on the journey framework: read from the items `run` keeps when they are
+    current (a refresh), else computed (both flows from one table of runs)."""
+    journey = ctx.framework(ctx.settings.journey_framework)
+    flows = dashboard_flows(journey, ctx.settings.conversion_stage, ctx.as_of)
+    head = {"framework": journey.name, "start": flows["from_start"].start,
+            "end": flows["to_conversion"].end}
+    if ctx.stored_chains:
+        from journey_metrics.person_rows import holds
+
+        if holds(ctx.con, kept_flows(journey, ctx.settings.conversion_stage)):
+            return {**head, **{flow: paths_rows(ctx.con, q, kept=flow)
+                               for flow, q in flows.items()}}
+    with shared_runs(ctx.con, flows["from_start"]) as runs:
+        return {**head, **{flow: paths_rows(ctx.con, q, runs) for flow, q in flows.items()}}
 
 
 PATHS = register(Metric(

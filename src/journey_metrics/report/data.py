@@ -30,7 +30,7 @@ class ReportContext:
     first_event_at: datetime | None
     settings: ReportSettings
     frameworks: list[Framework]
-    # the default funnels may read the per-person chains `run` keeps (funnel_chains.py)
+    # the default funnels may read the per-person chains `run` keeps (person_rows.py)
     stored_chains: bool = False
     spend: Path | None = None  # report --spend, else config/report.yaml spend:
     last_event_at: datetime | None = None  # the latest event (the trend's recent weeks)
@@ -70,7 +70,7 @@ def compute(
     stored_chains: bool = False,
 ) -> dict[str, Any]:
     """Header and every registered section's rows, computed from the warehouse (`stored_chains`:
-    the default funnels aggregate the chains funnel_chains.py keeps, fresh after a refresh)."""
+    the default funnels aggregate the chains person_rows.py keeps, fresh after a refresh)."""
     from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
     from journey_metrics.metrics._money import currency_summary
