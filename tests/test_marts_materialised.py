@@ -131,13 +131,15 @@ def test_default_commands_read_the_stored_rows(
 def _weekly_batch(rng: random.Random, first_day: int, days: int, sent: list[dict[str, Any]],
                   ) -> list[dict[str, Any]]:
     """Web messages of `days` days from T0 + first_day: a visit (page view, product views and
-    orders of some) by a few of 30 anonymous ids every day, identifies that merge ids into 8
-    users (across loads too), late events and re-sent messages."""
+    orders of some) by a few of 120 anonymous ids every day, tracks of some that name a user
+    shared by three of them (so persons merge as loads go on), late events and re-sent
+    messages."""
     records = []
     end = T0 + timedelta(days=first_day + days, minutes=-1)  # the latest week has entrants
     for day in range(first_day, first_day + days):
         for i in range(rng.randrange(1, 4)):
-            anon = f"a{rng.randrange(30)}"
+            who = rng.randrange(120)
+            anon = f"a{who}"
             at = T0 + timedelta(days=day, minutes=rng.randrange(1440))
             if rng.random() < 0.1:
                 at -= timedelta(days=rng.randrange(1, 50))  # late data
@@ -147,10 +149,12 @@ def _weekly_batch(rng: random.Random, first_day: int, days: int, sent: list[dict
                             "properties": {"path": "/p", "url": "https://s/p"}})
             for event in rng.sample(EVENTS, rng.randrange(3)):
                 later = min(at + timedelta(hours=rng.randrange(1, 200)), end)
-                records.append({**base, "messageId": base["messageId"] + event, "type": "track",
-                                "event": event, "userId": f"u{rng.randrange(8)}",
-                                "timestamp": later.isoformat().replace("+00:00", "Z"),
-                                "properties": {"revenue": 20}})
+                track = {**base, "messageId": base["messageId"] + event, "type": "track",
+                         "event": event, "timestamp": later.isoformat().replace("+00:00", "Z"),
+                         "properties": {"revenue": 20}}
+                if rng.random() < 0.3:
+                    track["userId"] = f"u{who // 3}"
+                records.append(track)
     records += rng.sample(sent, min(len(sent), 5))  # re-sent messages: loaded once
     sent += records
     return records
@@ -161,9 +165,9 @@ def test_the_kept_trend_and_flows_follow_the_loads(
     seed: int, input_dir: Path, db_path: Path, run_pipeline: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The dashboard trend and flows read from the rows `run` keeps per person (person_rows.py)
-    equal those computed on the fly, as loads move the weeks shown forward (the kept trend's
-    start bound with them), merge persons and bring late and re-sent events."""
+    """The dashboard trend, flows and journey map read from the rows `run` keeps per person
+    (person_rows.py) equal those computed on the fly, as loads move the weeks shown forward (the
+    kept trend's start bound with them), merge persons and bring late and re-sent events."""
     import journey_metrics.metrics.funnel as funnel
     import journey_metrics.metrics.paths as paths
 
@@ -200,5 +204,8 @@ def test_the_kept_trend_and_flows_follow_the_loads(
             assert stored["trend"] == fresh["trend"], (seed, load)
             assert stored["paths"]["to_conversion"], (seed, load)
             assert stored["paths"] == fresh["paths"], (seed, load)
+            assert stored["journey"]["exits"], (seed, load)
+            assert stored["journey"] == fresh["journey"], (seed, load)
+            assert stored == fresh, (seed, load)
         finally:
             con.close()

@@ -53,6 +53,11 @@ TREND = ("SELECT t.framework, p.person_id, t.period, t.level FROM _jm_funnel_tre
 PATH_ITEMS = ("SELECT i.framework, i.flow, p.person_id, i.session_no, i.step, i.item, i.is_gap,"
               " i.occurred_at FROM _jm_path_items AS i JOIN persons AS p USING (person_no)"
               " ORDER BY ALL")
+EXITS = ("SELECT t.framework, p.person_id, t.step, t.touchpoint FROM _jm_exit_touches AS t"
+         " JOIN persons AS p USING (person_no) ORDER BY ALL")
+TOUCHPOINTS = ("SELECT t.framework, p.person_id, t.step, t.source, t.channel, t.events"
+               " FROM _jm_journey_touchpoints AS t JOIN persons AS p USING (person_no)"
+               " ORDER BY ALL")
 MARTS = "SELECT key, rows FROM _jm_marts ORDER BY key"
 
 
@@ -60,9 +65,11 @@ SCHEMA_7 = [  # what schema 7 had: the chains by the person's text id
     "CREATE OR REPLACE TABLE _jm_funnel_chains AS SELECT c.framework, p.person_id, c.level,"
     " c.start_at, c.steps FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_no)",
 ]
-SCHEMA_8 = [  # schema 8 kept no trend or path items
-    "DROP TABLE _jm_funnel_trend", "DROP TABLE _jm_path_items",
-    "DELETE FROM _jm_meta WHERE key LIKE 'funnel_trend:%' OR key LIKE 'path_items:%'",
+SCHEMA_8 = [  # schema 8 kept only the chains per person
+    *(f"DROP TABLE {table}" for table in ("_jm_funnel_trend", "_jm_path_items",
+                                          "_jm_exit_touches", "_jm_journey_touchpoints")),
+    "DELETE FROM _jm_meta WHERE split_part(key, ':', 1) IN ('funnel_trend', 'path_items',"
+    " 'exit_touches', 'journey_touchpoints')",
 ]
 SCHEMA_7 += SCHEMA_8
 
@@ -71,10 +78,11 @@ SCHEMA_7 += SCHEMA_8
 def test_an_older_warehouse_computes_its_chains_again(
     version: str, statements: list[str], tmp_path: Path, run_pipeline: Any
 ) -> None:
-    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id); schemas 9 and
-    10 keep the dashboard trend's rows and its flows' path items. The upgrade drops the old
-    chains with their state; the next refresh computes every row set whole, so a warehouse
-    upgraded between two loads ends with the kept rows and stored rows of one built at once."""
+    """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id); schemas 9 to
+    11 keep the dashboard trend's rows, its flows' path items and the journey map's rows. The
+    upgrade drops the old chains with their state; the next refresh computes every row set
+    whole, so a warehouse upgraded between two loads ends with the kept rows and stored rows of
+    one built at once."""
     from generated_input import copy_before
     from sample_outputs import SAMPLE
 
@@ -92,11 +100,11 @@ def test_an_older_warehouse_computes_its_chains_again(
     run_pipeline(SAMPLE, db, refresh=True)  # upgrades, loads the rest, refreshes
     run_pipeline(SAMPLE, once, refresh=True)
 
-    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("10",)]
+    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("11",)]
     chains = query(once, CHAINS)
     assert len(chains) > 100
     assert query(db, CHAINS) == chains
-    for kept in (TREND, PATH_ITEMS):
+    for kept in (TREND, PATH_ITEMS, EXITS, TOUCHPOINTS):
         rows = query(once, kept)
         assert len(rows) > 100
         assert query(db, kept) == rows

@@ -116,12 +116,13 @@ def invocations(only: Metric | None = None) -> list[tuple[str, str | None, dict[
 
 def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
     """The rows `run` keeps per person (person_rows.py): the funnel chains of every built-in
-    framework whose default funnel can be stored, the dashboard trend's rows when its framework
-    is one of them (from the trend section's own bound, metrics/funnel.py), and the dashboard
-    flows' path items."""
+    framework whose default funnel can be stored; when the dashboard's journey framework is one
+    of them, its trend's rows (from the trend section's own bound, metrics/funnel.py) and the
+    journey map's exits; the journey map's touchpoints and the dashboard flows' path items."""
     from zoneinfo import ZoneInfo
 
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
+    from journey_metrics.metrics.exits import kept_exits
     from journey_metrics.metrics.funnel import (
         FunnelQuery,
         first_shown_week,
@@ -129,6 +130,7 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
         kept_trend,
         trend_since,
     )
+    from journey_metrics.metrics.journey_map import kept_touchpoints
     from journey_metrics.metrics.paths import kept_flows
 
     storable = [f for f in (load_framework(n) for n in built_in_frameworks())
@@ -141,6 +143,9 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
     first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
     if framework is not None and first_week is not None:
         kept.append(kept_trend(framework, trend_since(first_week, local)))
+    if framework is not None:  # the exits start from its kept chains (refreshed before)
+        kept.append(kept_exits(framework))
+    kept.append(kept_touchpoints(load_framework(settings.journey_framework)))
     kept.append(kept_flows(load_framework(settings.journey_framework),
                            settings.conversion_stage))
     return kept

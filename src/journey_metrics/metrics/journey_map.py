@@ -4,6 +4,7 @@ answering). A report-only metric: no command, but in the Python API as `jm.journ
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from journey_metrics.metrics.common import micros, query_rows
@@ -16,7 +17,7 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.sql import fill_snippets
+from journey_metrics.sql import fill_snippets, used_parameters
 from journey_metrics.stages import compile_stages
 
 if TYPE_CHECKING:
@@ -25,16 +26,44 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.person_rows import Kept
     from journey_metrics.report.data import ReportContext
 
 
-def touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
+def touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime,
+                *, kept: bool = False) -> Rows:
+    """Events and persons per stage, source and channel; `kept`: added up from the rows `run`
+    keeps (`kept_touchpoints` of `framework`, current)."""
+    if kept:
+        rows = ("SELECT person_no, step, source, channel, events FROM _jm_journey_touchpoints"
+                " WHERE framework = $framework_name")
+        params: dict[str, Any] = {"framework_name": framework.name}
+    else:
+        rows, params = _person_touchpoints(framework, as_of, "fct_events")
+    sql = fill_snippets("marts/fct_journey_map.sql", person_touchpoints=rows)
+    return query_rows(con, sql, used_parameters(sql, params))
+
+
+def kept_touchpoints(framework: Framework) -> Kept:
+    """Each person's touchpoint counts per stage of `framework`, which `run` keeps for the
+    dashboard's journey map (person_rows.py, `_jm_journey_touchpoints`), as of the latest
+    event."""
+    from journey_metrics.metrics.funnel import FAR_FUTURE
+    from journey_metrics.person_rows import Kept
+
+    return Kept("_jm_journey_touchpoints", framework.name, framework.model_dump_json(),
+                partial(_person_touchpoints, framework, FAR_FUTURE))
+
+
+def _person_touchpoints(framework: Framework, as_of: datetime,
+                        events: str) -> tuple[str, dict[str, Any]]:
     stages = compile_stages(framework)
     stage_list = "list_filter([" + ", ".join(
         f"CASE WHEN {e} THEN {k} END" for k, e in enumerate(stages.expressions, start=1)
     ) + "], lambda x: x IS NOT NULL)"
-    sql = fill_snippets("marts/fct_journey_map.sql", stage_list=stage_list)
-    return query_rows(con, sql, {**stages.params, "as_of": as_of})
+    sql = fill_snippets("marts/journey_person_touchpoints.sql", stage_list=stage_list,
+                        events=events)
+    return sql, used_parameters(sql, {**stages.params, "as_of": as_of})
 
 
 def emotion(con: duckdb.DuckDBPyConnection, framework: Framework, as_of: datetime) -> Rows:
@@ -230,6 +259,13 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     journey = ctx.framework(ctx.settings.journey_framework)
     names = [s.name for s in journey.stages]
     stored = ctx.chains_stored(journey)
+    kept_exit_rows = kept_map = False
+    if stored:
+        from journey_metrics.metrics.exits import kept_exits
+        from journey_metrics.person_rows import holds
+
+        kept_exit_rows = holds(ctx.con, kept_exits(journey))
+        kept_map = holds(ctx.con, kept_touchpoints(journey))
     prepare_population(ctx.con, Segment(), ctx.as_of)
     cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of,
                                               stored_chain=stored), names)
@@ -237,7 +273,8 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     feeling_rows = feelings_rows(journey, answers)
     score_pain_points(cells, feeling_rows)
     exits = [r for r in compute_exits(ctx.con, FunnelQuery(journey, journey.window_delta,
-                                                           ctx.as_of, stored_chain=stored))
+                                                           ctx.as_of, stored_chain=stored),
+                                      kept=kept_exit_rows)
              if r["group"] == "all"]
     top_exits = []
     for step in sorted({r["step"] for r in exits}):
@@ -246,7 +283,7 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     return {
         "framework": journey.name,
         "stages": names,
-        "touchpoints": touchpoints(ctx.con, journey, ctx.as_of),
+        "touchpoints": touchpoints(ctx.con, journey, ctx.as_of, kept=kept_map),
         "emotion": emotion_rows(answers),
         "cells": cells,
         "exits": top_exits,
