@@ -137,17 +137,17 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
                 if FunnelQuery(f, f.window_delta, FAR_FUTURE).chains_storable]
     kept = [kept_chains(f) for f in storable]
     settings = load_report_settings()
-    framework = next((f for f in storable if f.name == settings.journey_framework), None)
-    latest = con.execute("SELECT max(occurred_at) FROM events").fetchall()[0][0]
-    local = ZoneInfo(REPORT_TZ)
-    first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
-    if framework is not None and first_week is not None:
-        kept.append(kept_trend(framework, trend_since(first_week, local)))
-    if framework is not None:  # the exits start from its kept chains (refreshed before)
-        kept.append(kept_exits(framework))
-    kept.append(kept_touchpoints(load_framework(settings.journey_framework)))
-    kept.append(kept_flows(load_framework(settings.journey_framework),
-                           settings.conversion_stage))
+    chained = next((f for f in storable if f.name == settings.journey_framework), None)
+    if chained is not None:
+        latest = con.execute("SELECT max(occurred_at) FROM events").fetchall()[0][0]
+        local = ZoneInfo(REPORT_TZ)
+        first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
+        if first_week is not None:
+            kept.append(kept_trend(chained, trend_since(first_week, local)))
+        kept.append(kept_exits(chained))  # from its kept chains (refreshed before)
+    journey = chained or load_framework(settings.journey_framework)
+    kept.append(kept_touchpoints(journey))
+    kept.append(kept_flows(journey, settings.conversion_stage))
     return kept
 
 

@@ -67,11 +67,13 @@ def refresh(con: duckdb.DuckDBPyConnection, kept: list[Kept], definitions: str) 
     for statement in split_statements(load_sql("intermediate/int_touched_persons.sql")):
         con.execute(statement)
     for rows in kept:
-        whole = not holds(con, rows, definitions)
+        state = _state(con, rows, definitions)
+        whole = not _matches(con, rows, state)
         select, params = rows.select(_forget(con, rows, whole))
         con.execute(f"INSERT INTO {rows.table} SELECT $kept_name, * FROM ({select})",
                     {**params, "kept_name": rows.name})
-        value = _value(con, rows, definitions)
+        # rows kept from an earlier bound hold every attempt from this one: their bound moves on
+        value = state if rows.bound is None else f"{state}@{rows.bound.isoformat()}"
         con.execute("DELETE FROM _jm_meta WHERE key = ?", [rows.key])
         con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [rows.key, value])
     for table, (column, prefix) in TABLES.items():
@@ -86,20 +88,20 @@ def refresh(con: duckdb.DuckDBPyConnection, kept: list[Kept], definitions: str) 
     con.execute("DROP TABLE IF EXISTS jm_touched_persons")
 
 
-def holds(con: duckdb.DuckDBPyConnection, rows: Kept, definitions: str | None = None) -> bool:
-    """Whether the kept rows are `rows`'s (same state; kept from `rows.bound` or earlier).
-    `definitions` defaults to the marts' fingerprint of sql/ and config/."""
+def holds(con: duckdb.DuckDBPyConnection, rows: Kept) -> bool:
+    """Whether the kept rows are `rows`'s (same state, with the marts' fingerprint of sql/ and
+    config/; kept from `rows.bound` or earlier)."""
+    return _matches(con, rows, _state(con, rows, None))
+
+
+def _matches(con: duckdb.DuckDBPyConnection, rows: Kept, state: str) -> bool:
     found = con.execute("SELECT value FROM _jm_meta WHERE key = ?", [rows.key]).fetchall()
     if not found:
         return False
-    state, _, bound = str(found[0][0]).partition("@")
-    if state != _state(con, rows, definitions):
+    kept_state, _, bound = str(found[0][0]).partition("@")
+    if kept_state != state:
         return False
-    if rows.bound is None:
-        return True
-    # rows kept from an earlier bound hold every attempt from this one (a refresh then moves
-    # their bound on: _value)
-    return bool(bound) and datetime.fromisoformat(bound) <= rows.bound
+    return rows.bound is None or (bool(bound) and datetime.fromisoformat(bound) <= rows.bound)
 
 
 def _state(con: duckdb.DuckDBPyConnection, rows: Kept, definitions: str | None) -> str:
@@ -111,11 +113,6 @@ def _state(con: duckdb.DuckDBPyConnection, rows: Kept, definitions: str | None) 
         "SELECT getvariable('jm_channel_rules_fingerprint')").fetchall()[0][0]
     text = rows.defines + definitions + str(channel_rules)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _value(con: duckdb.DuckDBPyConnection, rows: Kept, definitions: str) -> str:
-    state = _state(con, rows, definitions)
-    return state if rows.bound is None else f"{state}@{rows.bound.isoformat()}"
 
 
 def _forget(con: duckdb.DuckDBPyConnection, rows: Kept, whole: bool) -> str:

@@ -839,6 +839,7 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
 
 
 def _first_shown_week(ctx: ReportContext, count: int, local: tzinfo) -> date | None:
+    """`first_shown_week` of the latest event up to as_of; None without events."""
     if ctx.last_event_at is None:
         return None
     return first_shown_week(min(ctx.last_event_at, ctx.as_of), count, local)
