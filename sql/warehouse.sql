@@ -209,10 +209,11 @@ CREATE TABLE _jm_funnel_chains (
     start_at TIMESTAMPTZ, steps TIMESTAMPTZ[]
 );
 
--- Kept the same way (person_rows.py; schemas 9 to 11): the dashboard trend's level per person
+-- Kept the same way (person_rows.py; schemas 9 to 12): the dashboard trend's level per person
 -- and entry week (its state in _jm_meta, `funnel_trend:<framework>`, holds the attempts' start
--- bound), the journey map's last touchpoint of each person who left and touchpoint counts per
--- person, and the items of each person's path in the dashboard's two flows.
+-- bound), the journey map's last touchpoint of each person who left, touchpoint at each stage
+-- reached and touchpoint counts per person, and the items of each person's path in the
+-- dashboard's two flows.
 CREATE TABLE IF NOT EXISTS _jm_funnel_trend (
     framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, period DATE NOT NULL,
     level INTEGER NOT NULL
@@ -220,6 +221,10 @@ CREATE TABLE IF NOT EXISTS _jm_funnel_trend (
 CREATE TABLE IF NOT EXISTS _jm_exit_touches (
     framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, step INTEGER NOT NULL,
     touchpoint VARCHAR
+);
+CREATE TABLE IF NOT EXISTS _jm_stage_touches (
+    framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, step INTEGER NOT NULL,
+    level INTEGER NOT NULL, hours DOUBLE, touchpoint VARCHAR
 );
 CREATE TABLE IF NOT EXISTS _jm_journey_touchpoints (
     framework VARCHAR NOT NULL, person_no BIGINT NOT NULL, step INTEGER NOT NULL,

@@ -4,6 +4,7 @@ the same persons and the same events per person."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,9 @@ EXITS = ("SELECT t.framework, p.person_id, t.step, t.touchpoint FROM _jm_exit_to
 TOUCHPOINTS = ("SELECT t.framework, p.person_id, t.step, t.source, t.channel, t.events"
                " FROM _jm_journey_touchpoints AS t JOIN persons AS p USING (person_no)"
                " ORDER BY ALL")
+STAGE_TOUCHES = ("SELECT t.framework, p.person_id, t.step, t.level, t.hours, t.touchpoint"
+                 " FROM _jm_stage_touches AS t JOIN persons AS p USING (person_no)"
+                 " ORDER BY ALL")
 MARTS = "SELECT key, rows FROM _jm_marts ORDER BY key"
 
 
@@ -65,21 +69,27 @@ SCHEMA_7 = [  # what schema 7 had: the chains by the person's text id
     "CREATE OR REPLACE TABLE _jm_funnel_chains AS SELECT c.framework, p.person_id, c.level,"
     " c.start_at, c.steps FROM _jm_funnel_chains AS c JOIN persons AS p USING (person_no)",
 ]
+SCHEMA_11 = [  # schema 11 did not keep the journey map's touchpoint per stage reached
+    "DROP TABLE _jm_stage_touches",
+    "DELETE FROM _jm_meta WHERE starts_with(key, 'stage_touches:')",
+]
 SCHEMA_8 = [  # schema 8 kept only the chains per person
     *(f"DROP TABLE {table}" for table in ("_jm_funnel_trend", "_jm_path_items",
                                           "_jm_exit_touches", "_jm_journey_touchpoints")),
     "DELETE FROM _jm_meta WHERE split_part(key, ':', 1) IN ('funnel_trend', 'path_items',"
     " 'exit_touches', 'journey_touchpoints')",
+    *SCHEMA_11,
 ]
 SCHEMA_7 += SCHEMA_8
 
 
-@pytest.mark.parametrize(("version", "statements"), [("7", SCHEMA_7), ("8", SCHEMA_8)])
+@pytest.mark.parametrize(("version", "statements"),
+                         [("7", SCHEMA_7), ("8", SCHEMA_8), ("11", SCHEMA_11)])
 def test_an_older_warehouse_computes_its_chains_again(
     version: str, statements: list[str], tmp_path: Path, run_pipeline: Any
 ) -> None:
     """Schema 8 keys the stored funnel chains by person_no (schema 7: person_id); schemas 9 to
-    11 keep the dashboard trend's rows, its flows' path items and the journey map's rows. The
+    12 keep the dashboard trend's rows, its flows' path items and the journey map's rows. The
     upgrade drops the old chains with their state; the next refresh computes every row set
     whole, so a warehouse upgraded between two loads ends with the kept rows and stored rows of
     one built at once."""
@@ -100,12 +110,20 @@ def test_an_older_warehouse_computes_its_chains_again(
     run_pipeline(SAMPLE, db, refresh=True)  # upgrades, loads the rest, refreshes
     run_pipeline(SAMPLE, once, refresh=True)
 
-    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("11",)]
+    assert query(db, "SELECT value FROM _jm_meta WHERE key = 'schema_version'") == [("12",)]
     chains = query(once, CHAINS)
     assert len(chains) > 100
     assert query(db, CHAINS) == chains
-    for kept in (TREND, PATH_ITEMS, EXITS, TOUCHPOINTS):
+    for kept in (TREND, PATH_ITEMS, EXITS, TOUCHPOINTS, STAGE_TOUCHES):
         rows = query(once, kept)
         assert len(rows) > 100
-        assert query(db, kept) == rows
+        found = query(db, kept)
+        if kept is TREND and version == "11":
+            # the trend's rows were kept, not dropped: those before the weeks the dashboard
+            # shows (the whole refresh's bound is the day before the first: its week is partial)
+            # are stale and never read (person_rows.py)
+            since = min(row[2] for row in rows) + timedelta(days=7)
+            found = [row for row in found if row[2] >= since]
+            rows = [row for row in rows if row[2] >= since]
+        assert found == rows
     assert query(db, MARTS) == query(once, MARTS)

@@ -117,8 +117,9 @@ def invocations(only: Metric | None = None) -> list[tuple[str, str | None, dict[
 def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
     """The rows `run` keeps per person (person_rows.py): the funnel chains of every built-in
     framework whose default funnel can be stored; when the dashboard's journey framework is one
-    of them, its trend's rows (from the trend section's own bound, metrics/funnel.py) and the
-    journey map's exits; the journey map's touchpoints and the dashboard flows' path items."""
+    of them, its trend's rows (from the trend section's own bound, metrics/funnel.py), the
+    journey map's exits and its touchpoint per stage reached; the journey map's touchpoints and
+    the dashboard flows' path items."""
     from zoneinfo import ZoneInfo
 
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
@@ -130,7 +131,7 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
         kept_trend,
         trend_since,
     )
-    from journey_metrics.metrics.journey_map import kept_touchpoints
+    from journey_metrics.metrics.journey_map import kept_stage_touches, kept_touchpoints
     from journey_metrics.metrics.paths import kept_flows
 
     storable = [f for f in (load_framework(n) for n in built_in_frameworks())
@@ -144,7 +145,8 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
         first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
         if first_week is not None:
             kept.append(kept_trend(chained, trend_since(first_week, local)))
-        kept.append(kept_exits(chained))  # from its kept chains (refreshed before)
+        # from its kept chains (refreshed before)
+        kept += [kept_exits(chained), kept_stage_touches(chained)]
     journey = chained or load_framework(settings.journey_framework)
     kept.append(kept_touchpoints(journey))
     kept.append(kept_flows(journey, settings.conversion_stage))

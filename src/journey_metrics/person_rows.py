@@ -7,9 +7,11 @@ that depends on that person's events only:
   of every built-in framework that can be stored (metrics/funnel.py `kept_chains`);
 - `_jm_funnel_trend`: the dashboard trend's level per person and entry week, over the attempts
   that start from a bound before the weeks shown (`kept_trend`);
-- `_jm_exit_touches` and `_jm_journey_touchpoints`: the journey map's last touchpoint of each
-  person who left the journey framework's funnel, and each person's events per stage, source
-  and channel (metrics/exits.py `kept_exits`, metrics/journey_map.py `kept_touchpoints`);
+- `_jm_exit_touches`, `_jm_stage_touches` and `_jm_journey_touchpoints`: the journey map's last
+  touchpoint of each person who left the journey framework's funnel, each person's touchpoint at
+  every stage they reached, and each person's events per stage, source and channel
+  (metrics/exits.py `kept_exits`, metrics/journey_map.py `kept_stage_touches` and
+  `kept_touchpoints`);
 - `_jm_path_items`: the items of each person's path in the dashboard's two flows on its journey
   framework (metrics/paths.py `kept_flows`).
 A refresh recomputes only the persons whose identity nodes a load touched (`_jm_touched_nodes`,
@@ -39,6 +41,7 @@ TABLES = {
     "_jm_funnel_trend": ("framework", "funnel_trend:"),
     "_jm_exit_touches": ("framework", "exit_touches:"),
     "_jm_journey_touchpoints": ("framework", "journey_touchpoints:"),
+    "_jm_stage_touches": ("framework", "stage_touches:"),
     "_jm_path_items": ("framework", "path_items:"),
 }
 

@@ -16,9 +16,10 @@ from journey_metrics.sql import load_sql, split_statements
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
 _SCHEMA_KEY = "schema_version"
 # Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
-SCHEMA_VERSION = "11"  # 4: channel inputs / traits; 5: both; 6: touched nodes, funnel chains;
+SCHEMA_VERSION = "12"  # 4: channel inputs / traits; 5: both; 6: touched nodes, funnel chains;
 # 7: node numbers; 8: funnel chains by person_no; 9: the dashboard trend's rows; 10: the
-# dashboard flows' path items; 11: the journey map's exits and touchpoints per person
+# dashboard flows' path items; 11: the journey map's exits and touchpoints per person; 12: the
+# journey map's touchpoint per person and stage reached
 
 
 def open_warehouse(

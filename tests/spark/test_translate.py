@@ -29,7 +29,7 @@ CASES = invocations()
 # wired to the engines; named here so a new file is never silently uncovered.
 REPORT_ONLY = {"fct_journey_map.sql", "journey_person_touchpoints.sql", "funnel_exits.sql",
                "funnel_exit_touches.sql", "fct_journey_touchpoints.sql",
-               "fct_journey_feelings.sql"}
+               "journey_stage_touches.sql", "fct_journey_feelings.sql"}
 # DuckDB's fast paths: funnels of disjoint stages (metrics/funnel.py `by_time`: ASOF joins on
 # occurred_at), --trend's first step and the fast funnel's steps (ASOF joins); Spark computes
 # those with the numbered form, its .spark.sql variants and its own steps (the Spark-only

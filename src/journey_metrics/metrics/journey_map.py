@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
+    from journey_metrics.metrics.funnel import FunnelQuery
     from journey_metrics.person_rows import Kept
     from journey_metrics.report.data import ReportContext
 
@@ -100,37 +101,78 @@ OTHER = "(other)"
 
 
 def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
-                      as_of: datetime, *, stored_chain: bool = False) -> Rows:
+                      as_of: datetime, *, stored_chain: bool = False, kept: bool = False) -> Rows:
     """Per stage x touchpoint (the touchpoint through which persons reached the stage): persons,
     converted to the next stage, median hours to it; touchpoint None = the whole stage.
     Groups of the TEMP view `population` (sql/marts/fct_journey_touchpoints.sql).
-    `stored_chain`: the chains `run` keeps may be read (see exits.chain_ctes)."""
+    `stored_chain`: the chains `run` keeps may be read (see exits.chain_ctes); `kept`: count the
+    touches `run` keeps (`kept_stage_touches` of `framework`, current) instead."""
     from journey_metrics.metrics.exits import chain_ctes
-    from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST, FunnelQuery
+    from journey_metrics.metrics.funnel import FunnelQuery
 
     stages = compile_stages(framework)
-    flags = stages.expressions
-    ks = range(1, len(flags) + 1)
     q = FunnelQuery(framework, framework.window_delta, as_of, stored_chain=stored_chain)
-    body = fill_snippets(
-        "marts/fct_journey_touchpoints.sql",
-        reached_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
-        next_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k + 1}" for k in ks[:-1])
-        + " END" if len(flags) > 1 else "NULL::TIMESTAMPTZ",
-        stage_match="CASE x.step " + " ".join(
-            f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
-        last_step=len(flags),
-    )
-    sql = "WITH " + ",\n".join(chain_ctes(q, flags)) + ",\n" + body
-    params = {**stages.params, "as_of": as_of, "window": q.window,
-              "window_us": micros(q.window), "from_at": FAR_PAST,
-              "to_at": FAR_FUTURE, "framework_name": framework.name}
-    rows = query_rows(con, sql, params)
+    if kept:
+        touched = ("touched AS (SELECT person_no, step, level, hours, touchpoint"
+                   " FROM _jm_stage_touches WHERE framework = $framework_name)")
+    else:
+        touched = ",\n".join([*chain_ctes(q, stages.expressions),
+                               stage_touches_ctes(stages.expressions)])
+    sql = "WITH " + touched + "\n" + fill_snippets("marts/fct_journey_touchpoints.sql",
+                                                   last_step=len(stages.expressions))
+    rows = query_rows(con, sql, _chain_params(q, stages.params))
     for row in rows:
         row["group"] = row.pop("group_name")
         if row["median_hours_to_next"] is not None:
             row["median_hours_to_next"] = float(row["median_hours_to_next"])
     return rows
+
+
+def stage_touches_ctes(flags: list[str], events: str = "fct_events") -> str:
+    """The CTEs after the chain's, up to `touched` (person_no, step, level, hours, touchpoint),
+    over the events of `events` (sql/marts/journey_stage_touches.sql)."""
+    ks = range(1, len(flags) + 1)
+    return fill_snippets(
+        "marts/journey_stage_touches.sql",
+        reached_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k}" for k in ks) + " END",
+        next_at="CASE step " + " ".join(f"WHEN {k} THEN t_{k + 1}" for k in ks[:-1])
+        + " END" if len(flags) > 1 else "NULL::TIMESTAMPTZ",
+        stage_match="CASE x.step " + " ".join(
+            f"WHEN {k} THEN {expr}" for k, expr in zip(ks, flags, strict=True)) + " END",
+        events=events,
+    )
+
+
+def kept_stage_touches(framework: Framework) -> Kept:
+    """Each person's touchpoint at every stage of `framework`'s default funnel they reached,
+    which `run` keeps for the dashboard's journey map (person_rows.py, `_jm_stage_touches`):
+    from the chains it keeps (kept_chains, refreshed first), as of the latest event."""
+    from journey_metrics.metrics.funnel import FAR_FUTURE
+    from journey_metrics.person_rows import Kept
+
+    return Kept("_jm_stage_touches", framework.name, framework.model_dump_json(),
+                partial(_kept_touches_select, framework, FAR_FUTURE))
+
+
+def _kept_touches_select(framework: Framework, as_of: datetime,
+                         events: str) -> tuple[str, dict[str, Any]]:
+    from journey_metrics.metrics.exits import chain_ctes
+    from journey_metrics.metrics.funnel import FunnelQuery
+
+    stages = compile_stages(framework)
+    q = FunnelQuery(framework, framework.window_delta, as_of, stored_chain=True)
+    sql = ("WITH " + ",\n".join([*chain_ctes(q, stages.expressions),
+                                  stage_touches_ctes(stages.expressions, events)])
+           + "\nSELECT person_no, step, level, hours, touchpoint FROM touched")
+    return sql, used_parameters(sql, _chain_params(q, stages.params))
+
+
+def _chain_params(q: FunnelQuery, stage_params: dict[str, Any]) -> dict[str, Any]:
+    from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST
+
+    return {**stage_params, "as_of": q.as_of, "window": q.window,
+            "window_us": micros(q.window), "from_at": FAR_PAST, "to_at": FAR_FUTURE,
+            "framework_name": q.framework.name}
 
 
 def map_touchpoints(rows: Rows, names: list[str], top: int = TOP_TOUCHPOINTS) -> Rows:
@@ -259,16 +301,17 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     journey = ctx.framework(ctx.settings.journey_framework)
     names = [s.name for s in journey.stages]
     stored = ctx.chains_stored(journey)
-    kept_exit_rows = kept_map = False
+    kept_exit_rows = kept_map = kept_touches = False
     if stored:
         from journey_metrics.metrics.exits import kept_exits
         from journey_metrics.person_rows import holds
 
         kept_exit_rows = holds(ctx.con, kept_exits(journey))
         kept_map = holds(ctx.con, kept_touchpoints(journey))
+        kept_touches = holds(ctx.con, kept_stage_touches(journey))
     prepare_population(ctx.con, Segment(), ctx.as_of)
     cells = map_touchpoints(stage_touchpoints(ctx.con, journey, ctx.as_of,
-                                              stored_chain=stored), names)
+                                              stored_chain=stored, kept=kept_touches), names)
     answers = answers_by_stage(ctx.con, journey, ctx.as_of)
     feeling_rows = feelings_rows(journey, answers)
     score_pain_points(cells, feeling_rows)
