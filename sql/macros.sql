@@ -46,12 +46,18 @@ CREATE OR REPLACE TEMP MACRO jm_rules_channel(medium, utm_source, campaign, refe
     jm_builtin_channel(medium, referrer_class)
 );
 
+-- CONTRACT §4: the signals of leaving. They are not activity, and an unsubscribe never counts
+-- as a return in retention, also with `--return STAGE` whose stage matches it (decision 162).
+CREATE OR REPLACE TEMP MACRO jm_is_leaving(event_name) AS (
+    event_name IN ('email_unsubscribe', 'email_group_unsubscribe', 'email_spamreport')
+);
+
 -- CONTRACT §4 Activity: any event except identify, the email events a person does not do, and
--- the signals of leaving (an unsubscribe never counts as a return).
+-- the signals of leaving.
 CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
     event_name NOT IN ('identify', 'email_processed', 'email_dropped', 'email_delivered',
-                       'email_deferred', 'email_bounce', 'email_unsubscribe',
-                       'email_group_unsubscribe', 'email_spamreport')
+                       'email_deferred', 'email_bounce')
+    AND NOT jm_is_leaving(event_name)
 );
 
 -- CONTRACT §8 `--item page` (and the touchpoints that name a page): properties.path, else the

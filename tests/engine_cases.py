@@ -14,6 +14,7 @@ from sample_outputs import SAMPLE, commands, load_sample
 __all__ = ["SAMPLE", "as_json", "export_sample", "invocations", "invoke"]
 
 RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
+EMAIL_RETURN = Path(__file__).parent / "spark" / "frameworks" / "email_return.yaml"
 
 
 def invocations() -> dict[str, list[str]]:
@@ -45,6 +46,9 @@ def invocations() -> dict[str, list[str]]:
     # `(none)`), on both engines
     found["churn_by_channel_early_as_of"] = ["churn", "--period", "week", "--by", "channel",
                                              "--as-of", "2026-02-01T00:00:00Z", "--format", "json"]
+    # a return stage that matches unsubscribes and spam reports, which never count (decision 162)
+    found["retention_email_return"] = ["retention", "--framework", str(EMAIL_RETURN), "--start",
+                                       "activation", "--return", "emailed", "--format", "json"]
     return found
 
 

@@ -51,9 +51,9 @@ STEP_MINUTES = 30  # every zone below has whole-hour offsets, so local midnights
 ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo", "Europe/Berlin")
 PERIODS = ("day", "week", "month")
 CHANNELS = ("(none)", "direct", "email")
+LEAVING = frozenset({"email_unsubscribe", "email_group_unsubscribe", "email_spamreport"})
 NOT_ACTIVITY = frozenset({"identify", "email_processed", "email_dropped", "email_delivered",
-                          "email_deferred", "email_bounce", "email_unsubscribe",
-                          "email_group_unsubscribe", "email_spamreport"})
+                          "email_deferred", "email_bounce", *LEAVING})
 EVENT_NAMES = ("page_view", "signed_up", "signed_in", "identify", "email_delivered",
                "email_open", "invite_sent", "nps_response", "email_unsubscribe",
                "email_spamreport")
@@ -258,7 +258,8 @@ def reference_retention(case: RetentionCase) -> list[dict[str, Any]]:
     def returns(e: Event) -> bool:
         if case.return_rule is None:
             return is_activity(e)
-        return e.name in case.stages[case.return_rule]
+        # "an unsubscribe never counts as a return", whatever the return stage matches
+        return e.name in case.stages[case.return_rule] and e.name not in LEAVING
 
     cohort_of: dict[str, date] = {}
     for person_id, _ in log.persons:

@@ -73,7 +73,9 @@ def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[di
     if q.return_rule == "any":
         returning = "jm_is_activity(event_name)"
     else:
-        returning = stages.expressions[stage_index(q.framework, q.return_rule, "--return")]
+        # leaving never counts as a return (CONTRACT §4), whatever the stage matches
+        stage = stages.expressions[stage_index(q.framework, q.return_rule, "--return")]
+        returning = f"({stage}) AND NOT jm_is_leaving(event_name)"
     sql = fill_snippets("marts/fct_retention.sql", cohorts=cohorts_sql(start),
                         return_match=returning)
     params = {**stages.params, "as_of": q.as_of, "tz": q.tz, "period": q.period,
