@@ -71,15 +71,23 @@ def kept_exits(framework: Framework) -> Kept:
 
 
 def _kept_select(framework: Framework, events: str) -> tuple[str, dict[str, Any]]:
+    flags = compile_stages(framework).expressions
+    return from_kept_chains(framework, exit_touches_ctes(flags, events),
+                            "SELECT person_no, step, touchpoint FROM last_touch")
+
+
+def from_kept_chains(framework: Framework, ctes: str, select: str) -> tuple[str, dict[str, Any]]:
+    """A statement over the chains `run` keeps for `framework` (kept_chains, refreshed first), as
+    of the latest event: the chain's CTE, then `ctes`, then `select`; and its parameters. The
+    journey map's rows kept per person start from it (kept_exits, kept_stage_touches)."""
     stages = compile_stages(framework)
     q = FunnelQuery(framework, framework.window_delta, FAR_FUTURE, stored_chain=True)
-    sql = ("WITH " + ",\n".join([*chain_ctes(q, stages.expressions),
-                                  exit_touches_ctes(stages.expressions, events)])
-           + "\nSELECT person_no, step, touchpoint FROM last_touch")
-    return sql, used_parameters(sql, _params(q, stages.params))
+    sql = "WITH " + ",\n".join([*chain_ctes(q, stages.expressions), ctes]) + "\n" + select
+    return sql, used_parameters(sql, chain_params(q, stages.params))
 
 
-def _params(q: FunnelQuery, stage_params: dict[str, Any]) -> dict[str, Any]:
+def chain_params(q: FunnelQuery, stage_params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of `q`'s chain CTEs (chain_ctes) and the statements after them."""
     return {**stage_params, "as_of": q.as_of, "window": q.window,
             "window_us": micros(q.window), "from_at": q.from_at or FAR_PAST,
             "to_at": q.to_at or FAR_FUTURE, "framework_name": q.framework.name}
@@ -107,7 +115,7 @@ def compute_exits(con: duckdb.DuckDBPyConnection, q: FunnelQuery,
         raise UsageError("--exits needs --order ordered (an unordered funnel has no last step)")
     stages = compile_stages(q.framework)
     sql = exits_sql(q, stages.expressions, kept=kept)
-    result = con.execute(sql, used_parameters(sql, _params(q, stages.params)))
+    result = con.execute(sql, used_parameters(sql, chain_params(q, stages.params)))
     names = [s.name for s in q.framework.stages]
     return [
         {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from journey_metrics.metrics.common import micros, query_rows
+from journey_metrics.metrics.common import query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     import duckdb
 
     from journey_metrics.config import Framework
-    from journey_metrics.metrics.funnel import FunnelQuery
     from journey_metrics.person_rows import Kept
     from journey_metrics.report.data import ReportContext
 
@@ -107,7 +106,7 @@ def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
     Groups of the TEMP view `population` (sql/marts/fct_journey_touchpoints.sql).
     `stored_chain`: the chains `run` keeps may be read (see exits.chain_ctes); `kept`: count the
     touches `run` keeps (`kept_stage_touches` of `framework`, current) instead."""
-    from journey_metrics.metrics.exits import chain_ctes
+    from journey_metrics.metrics.exits import chain_ctes, chain_params
     from journey_metrics.metrics.funnel import FunnelQuery
 
     stages = compile_stages(framework)
@@ -120,7 +119,7 @@ def stage_touchpoints(con: duckdb.DuckDBPyConnection, framework: Framework,
                                stage_touches_ctes(stages.expressions)])
     sql = "WITH " + touched + "\n" + fill_snippets("marts/fct_journey_touchpoints.sql",
                                                    last_step=len(stages.expressions))
-    rows = query_rows(con, sql, _chain_params(q, stages.params))
+    rows = query_rows(con, sql, chain_params(q, stages.params))
     for row in rows:
         row["group"] = row.pop("group_name")
         if row["median_hours_to_next"] is not None:
@@ -147,32 +146,18 @@ def kept_stage_touches(framework: Framework) -> Kept:
     """Each person's touchpoint at every stage of `framework`'s default funnel they reached,
     which `run` keeps for the dashboard's journey map (person_rows.py, `_jm_stage_touches`):
     from the chains it keeps (kept_chains, refreshed first), as of the latest event."""
-    from journey_metrics.metrics.funnel import FAR_FUTURE
     from journey_metrics.person_rows import Kept
 
     return Kept("_jm_stage_touches", framework.name, framework.model_dump_json(),
-                partial(_kept_touches_select, framework, FAR_FUTURE))
+                partial(_kept_touches_select, framework))
 
 
-def _kept_touches_select(framework: Framework, as_of: datetime,
-                         events: str) -> tuple[str, dict[str, Any]]:
-    from journey_metrics.metrics.exits import chain_ctes
-    from journey_metrics.metrics.funnel import FunnelQuery
+def _kept_touches_select(framework: Framework, events: str) -> tuple[str, dict[str, Any]]:
+    from journey_metrics.metrics.exits import from_kept_chains
 
-    stages = compile_stages(framework)
-    q = FunnelQuery(framework, framework.window_delta, as_of, stored_chain=True)
-    sql = ("WITH " + ",\n".join([*chain_ctes(q, stages.expressions),
-                                  stage_touches_ctes(stages.expressions, events)])
-           + "\nSELECT person_no, step, level, hours, touchpoint FROM touched")
-    return sql, used_parameters(sql, _chain_params(q, stages.params))
-
-
-def _chain_params(q: FunnelQuery, stage_params: dict[str, Any]) -> dict[str, Any]:
-    from journey_metrics.metrics.funnel import FAR_FUTURE, FAR_PAST
-
-    return {**stage_params, "as_of": q.as_of, "window": q.window,
-            "window_us": micros(q.window), "from_at": FAR_PAST, "to_at": FAR_FUTURE,
-            "framework_name": q.framework.name}
+    flags = compile_stages(framework).expressions
+    return from_kept_chains(framework, stage_touches_ctes(flags, events),
+                            "SELECT person_no, step, level, hours, touchpoint FROM touched")
 
 
 def map_touchpoints(rows: Rows, names: list[str], top: int = TOP_TOUCHPOINTS) -> Rows:
