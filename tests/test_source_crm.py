@@ -234,6 +234,36 @@ def test_a_row_with_more_fields_than_the_header_is_quarantined(
     assert query(db_path, "SELECT count(*) FROM events") == [(29_998,)]
 
 
+def test_a_quote_never_closed_quarantines_its_row_and_keeps_the_rows_before(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A field's quote opened and never closed runs to the end of the file, as in every CSV
+    reader (DuckDB's sniffer gave up on the file: every row was lost). The rows before it load;
+    its row, holding the rest of the file, is quarantined with its line and a reason naming the
+    quote; a quoted comma before it is no problem (the feedback file: the quote on its last row)."""
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "deals.csv").write_text(
+        "hs_object_id,dealname,dealstage,amount,closedate,associated_contact_id\n"
+        '1,"Good, with a comma",closedwon,5,2024-03-01,101\n'
+        "2,Good2,closedwon,5,2024-03-01,101\n"
+        '3,"Oops,closedwon,5,2024-03-01,101\n'
+        "4,Swallowed,closedwon,5,2024-03-02,101\n")
+    (input_dir / "crm" / "feedback.csv").write_text(
+        "hs_object_id,hs_survey_type,hs_response_value,hs_submission_timestamp,contact_email\n"
+        "7,NPS,9,2024-03-01,a@example.com\n"
+        '8,NPS,"10,2024-03-01,b@example.com\n')
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == []
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
+        ("deal:1:closedwon",), ("deal:2:closedwon",), ("feedback:7",)]
+    reason = ("a quote opened in this row is never closed: the rest of the file reads as one"
+              " field (rows after it included)")
+    assert query(db_path, "SELECT file_path, record_no, reason, raw::JSON->>'hs_object_id'"
+                          " FROM _jm_quarantine ORDER BY 1") == [
+        ("crm/deals.csv", 4, reason, "3"), ("crm/feedback.csv", 3, reason, "8")]
+    assert "b@example.com" not in str(query(db_path, "SELECT raw FROM _jm_quarantine"))
+
+
 def test_a_header_ending_in_a_comma_names_no_property(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

@@ -37,6 +37,7 @@ from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import (
     NOT_UTF8_FILE,
     NOT_UTF8_LINE,
+    OPEN_QUOTE_REASON,
     SURPLUS_REASON,
     match_header,
     missing_columns_reason,
@@ -352,6 +353,20 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
              .option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
              .option("columnNameOfCorruptRecord", _CORRUPT)
              .option("encoding", "UTF-8").csv(item.location))
+    frame = frame.withColumn("mid", F.monotonically_increasing_id())
+    # a quote never closed (an odd number of quotes in the file): the last row holds the rest of
+    # the file and is quarantined as such (readers.OPEN_QUOTE_REASON); DuckDB's reader ends that
+    # field before the file's last line break, and so does this
+    quotes = session.read.text(item.location).select(F.sum(
+        F.length("value") - F.length(F.regexp_replace("value", '"', "")))).collect()[0][0]
+    open_quote = (quotes or 0) % 2 == 1
+    if open_quote:
+        from pyspark.sql.window import Window
+
+        frame = frame.withColumn("jm_last", F.col("mid") == F.max("mid").over(Window.partitionBy()))
+        frame = frame.select("mid", "jm_last", _CORRUPT, *(
+            F.when(F.col("jm_last"), F.regexp_replace(f"c{i}", "(\r\n|\n|\r)$", ""))
+            .otherwise(F.col(f"c{i}")).alias(f"c{i}") for i in range(len(header))))
     by_name = {name: f"c{i}" for i, name in reversed(list(enumerate(header)))}
     columns, from_label, extras = match_header(header, item.kind)
     extras = [(key, name) for key, name in extras if name.strip()]  # (as readers._csv_header)
@@ -378,8 +393,9 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     # reasons would: the reason also reads the first column, to no effect)
     surplus = F.when(F.col(_CORRUPT).isNotNull() & (fields > len(header)), F.concat(
         F.lit(SURPLUS_REASON.format(len(header))), F.expr("left(coalesce(c0, ''), 0)")))
-    numbered = frame.select(F.monotonically_increasing_id().alias("mid"), raw.alias("raw"),
-                            *selected, extra.alias("extra_fields"),
+    if open_quote:
+        surplus = F.when(F.col("jm_last"), F.lit(OPEN_QUOTE_REASON)).otherwise(surplus)
+    numbered = frame.select("mid", raw.alias("raw"), *selected, extra.alias("extra_fields"),
                             surplus.alias("read_problem"))
     from pyspark.sql.window import Window
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -277,6 +278,8 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 # fewer fields reads as one with empty fields.
 SURPLUS_COLUMN = "jm_surplus_field"
 SURPLUS_REASON = "row has more fields than the header ({}): a comma in an unquoted field?"
+OPEN_QUOTE_REASON = ("a quote opened in this row is never closed: the rest of the file reads as"
+                     " one field (rows after it included)")
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
@@ -324,13 +327,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         else "NULL::JSON"
     )
     row_json = "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for h in header) + ")"
+    # a quote never closed: the last row holds the rest of the file in one field (rows after
+    # it included); it is quarantined as such, the rows before it load
+    unclosed = "rowid = (SELECT max(rowid) FROM raw_rows)" if open_quote(path) else "false"
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
         f" {row_json}::VARCHAR AS raw, {selected}, {extra_json} AS extra_fields,"
-        f" CASE WHEN {surplus} IS NOT NULL THEN ? END AS read_problem"
+        f" CASE WHEN {unclosed} THEN ? WHEN {surplus} IS NOT NULL THEN ? END AS read_problem"
         " FROM raw_rows",
-        [*header, *[key for key, _ in extras], SURPLUS_REASON.format(len(header))],
+        [*header, *[key for key, _ in extras], OPEN_QUOTE_REASON,
+         SURPLUS_REASON.format(len(header))],
     )
     con.execute("DROP TABLE raw_rows")
 
@@ -341,18 +348,19 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str
     cut to the fields of its first line: DuckDB also names the surplus fields of rows it sniffs
     ("column6"), which are no columns of the file. And the names DuckDB gave blank fields of
     the header (a trailing comma): such a column is no property (Spark's reader gives it none)."""
-    try:
-        names = [str(row[0]) for row in con.execute(
-            f"DESCRIBE SELECT * FROM read_csv(?, {options})",
-            [str(path), MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()]
-    except duckdb.Error as exc:
-        if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
-            raise
-        names = [str(row[0]) for row in con.execute(
-            f"DESCRIBE SELECT * FROM read_csv(?, {options}, encoding = 'latin-1')",
-            [str(path), MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()]
     with _open(path) as handle:  # type: ignore[attr-defined]
         first = handle.readline(HEADER_BYTES)  # a file of \r line ends: its first HEADER_BYTES
+    try:
+        names = _described_names(con, str(path), options)
+    except duckdb.Error as exc:
+        if "sniffing" not in str(exc).lower():
+            raise
+        # the sniffer reads rows too, and gives up on a row it cannot parse (a quote opened
+        # and never closed): the names come from the header line alone, read the same way
+        with tempfile.NamedTemporaryFile(suffix=".csv") as header_only:
+            header_only.write(first)
+            header_only.flush()
+            names = _described_names(con, header_only.name, options)
     text = first.decode("utf-8-sig", errors="replace")
     try:  # newline='': the csv module ends the line at \r, \n or \r\n, outside quotes
         fields = next(csv.reader(io.StringIO(text, newline="")), [])
@@ -360,6 +368,29 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str
         fields = names
     names = names[:max(1, len(fields))]
     return names, {name for name, field in zip(names, fields, strict=False) if not field.strip()}
+
+
+def _described_names(con: duckdb.DuckDBPyConnection, path: str, options: str) -> list[str]:
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_csv(?, {options})",
+                                [path, MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()
+    except duckdb.Error as exc:
+        if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
+            raise
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_csv(?, {options}, encoding = 'latin-1')",
+            [path, MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()
+    return [str(row[0]) for row in described]
+
+
+def open_quote(path: Path) -> bool:
+    """Whether the file holds an odd number of double quotes: a field's quote opened and never
+    closed, so that field runs to the end of the file (every CSV reader reads it so)."""
+    quotes = 0
+    with _open(path) as handle:  # type: ignore[attr-defined]
+        while block := handle.read(1 << 20):
+            quotes += block.count(b'"')
+    return quotes % 2 == 1
 
 
 def match_header(
