@@ -61,6 +61,8 @@ CHANNEL_CASES = [
     pytest.param(None, "https://google.com/", PAGE, "organic_search", id="google"),
     pytest.param(None, "https://www.google.com/search?q=1", PAGE, "organic_search", id="www-goog"),
     pytest.param(None, "https://www.google.co.uk/", PAGE, "organic_search", id="google-co-uk"),
+    pytest.param(None, "https://www.Google.COM./", PAGE, "organic_search",
+                 id="google-fully-qualified"),
     pytest.param(None, "https://google.de/url?q=1", PAGE, "organic_search", id="google-de"),
     pytest.param(None, "https://www.bing.com/search?q=x", PAGE, "organic_search", id="bing"),
     pytest.param(None, "https://duckduckgo.com/", PAGE, "organic_search", id="duckduckgo"),

@@ -47,8 +47,9 @@ DEALS_LABELS = ["Record ID", "Deal Name", "Deal Stage", "Amount", "Close Date",
 DEAL_ROWS = [
     (["501", "Big deal", "closedwon", "1200.50", "2024-03-10 14:05", "101;102"],
      ["501", "Big deal", "Closed Won", "1200.50", "2024-03-10 14:05", "101;102"]),
-    (["502", "Lost one", "closedlost", "", "2024-03-11 09:00", "102"],
-     ["502", "Lost one", "Closed Lost", "", "2024-03-11 09:00", "102"]),
+    # a list written with commas (a spreadsheet edit) reads as one with semicolons
+    (["502", "Lost one", "closedlost", "", "2024-03-11 09:00", "102, 101"],
+     ["502", "Lost one", "Closed Lost", "", "2024-03-11 09:00", "102, 101"]),
     (["503", "Meeting", "appointmentscheduled", "10", "2024-03-12 16:30", " ; 102 ;101"],
      ["503", "Meeting", "Appointment Scheduled", "10", "2024-03-12 16:30", " ; 102 ;101"]),
 ]

@@ -32,11 +32,11 @@ RETURN trim(BOTH '_' FROM regexp_replace(
     '_'));
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
-RETURN nullif(regexp_replace(lower(
+RETURN nullif(regexp_replace(regexp_replace(lower(
     CASE WHEN contains(url, '//')
          THEN regexp_extract(url, r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)", 1)
          ELSE regexp_extract(jm_trim(url), r"^([^/:?#\t\n\f\r ]+\.[^/:?#\t\n\f\r ]+)", 1) END
-), r"^www\.", ''), '');
+), r"\.+$", ''), r"^www\.", ''), '');
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_medium(medium STRING) RETURNS STRING
 RETURN CASE WHEN lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')
@@ -158,9 +158,9 @@ RETURN CASE
                     CAST(jm_survey_high(survey) AS STRING), ': ', jm_trim(score_text))
 END;
 
--- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs"); the trim of
--- jm_blank_to_null is inlined (no SQL function inside a lambda).
+-- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs", or with
+-- commas); the trim of jm_blank_to_null is inlined (no SQL function inside a lambda).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_first_listed(txt STRING) RETURNS STRING
 RETURN try_element_at(filter(
-    transform(split(txt, ';'), x -> nullif(trim(BOTH ' \t\r\n\u000B\u000C' FROM x), '')),
+    transform(split(txt, '[;,]'), x -> nullif(trim(BOTH ' \t\r\n\u000B\u000C' FROM x), '')),
     x -> x IS NOT NULL), 1);

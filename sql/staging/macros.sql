@@ -79,11 +79,12 @@ CREATE OR REPLACE TEMP MACRO jm_snake_case(txt) AS (
 
 -- Host of a URL, lower-cased, without a leading "www."; NULL when there is none.
 CREATE OR REPLACE TEMP MACRO jm_url_host(url) AS (
-    nullif(regexp_replace(lower(
+    -- a fully qualified name's final dot (`www.google.com.`) names the same host
+    nullif(regexp_replace(regexp_replace(lower(
         CASE WHEN contains(url, '//')
              THEN regexp_extract(url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)', 1)
              ELSE regexp_extract(jm_trim(url), '^([^/:?#\s]+\.[^/:?#\s]+)', 1) END
-    ), '^www\.', ''), '')
+    ), '\.+$', ''), '^www\.', ''), '')
 );
 
 -- CONTRACT §2: the class of a web event's referrer: none, own (the page's own host), search,
@@ -109,9 +110,10 @@ CREATE OR REPLACE TEMP MACRO jm_channel_from_hosts(medium, referrer_host, page_h
     jm_builtin_channel(jm_medium(medium), jm_referrer_class(referrer_host, page_host))
 );
 
--- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs").
+-- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs"; a
+-- spreadsheet's edit may separate them with commas: ids hold neither).
 CREATE OR REPLACE TEMP MACRO jm_first_listed(txt) AS (
-    list_filter(list_transform(string_split(txt, ';'), lambda x: jm_blank_to_null(x)),
+    list_filter(list_transform(string_split_regex(txt, '[;,]'), lambda x: jm_blank_to_null(x)),
                 lambda x: x IS NOT NULL)[1]
 );
 
