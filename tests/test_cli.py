@@ -132,6 +132,13 @@ def test_bad_paths_and_values_are_usage_errors(
         (["report", *db, "--out", str(a_file)], f"{a_file} is a file, not a folder"),
         (["run", "--input", str(input_dir), *db, "--report", str(a_file)], "not a folder"),
         (["generate", "--persons", "2", "--out", str(a_file)], "not a folder"),
+        # a path below a file: these exited 1 as unexpected errors (a contract audit)
+        (["export", *db, "--out", str(a_file / "sub")], f"{a_file} is a file, not a folder"),
+        (["report", *db, "--out", str(a_file / "sub")], f"{a_file} is a file, not a folder"),
+        (["generate", "--persons", "2", "--out", str(a_file / "sub")], "not a folder"),
+        (["run", "--input", str(input_dir), "--db", str(a_file / "w.duckdb")],
+         f"{a_file} is a file, not a folder"),
+        (["nps", "--db", str(a_file / "w.duckdb")], f"{a_file} is a file, not a folder"),
         (["funnel", *db, "--framework", "aarrr", "--window", "99999999999d"], "is too long"),
         (["funnel", *db, "--framework", str(not_utf8)], "cannot read YAML: 'utf-8' codec"),
         (["funnel", "--db", str(tmp_path), "--framework", "aarrr"], "is a directory"),
@@ -147,6 +154,9 @@ def test_bad_paths_and_values_are_usage_errors(
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert message in result.stderr, result.stderr
     assert a_file.read_text() == "keep me\n"
+    missing = cli("export", "--db", str(tmp_path / "nope.duckdb"), "--out", str(tmp_path / "new"))
+    assert missing.returncode == 2
+    assert not (tmp_path / "new").exists()  # refused before anything is made (decision 148)
     lake = tmp_path / "lake"
     lake.mkdir()
     (lake / "events.parquet").write_text("not parquet")

@@ -26,9 +26,9 @@ class ExportResult:
 
 
 def export(db_path: Path, out_dir: Path) -> ExportResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    con = open_for_reading(db_path)
+    con = open_for_reading(db_path)  # a missing warehouse is refused before anything is made
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         paths = {}
         for table in EXPORTED:
             path = out_dir / dataset_name(table)

@@ -61,15 +61,37 @@ def _stdout_width() -> int | None:
 stdout = cast("Console", _LazyConsole(width=_stdout_width))
 stderr = cast("Console", _LazyConsole(stderr=True))
 
-DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
+def _under_a_file(value: Path) -> Path | None:
+    """The existing file among `value`'s parents, if any: nothing can be made below it."""
+    for parent in value.absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
 
 
 def folder_or_new(value: Path | None) -> Path | None:
-    """An output folder option: an existing file there is bad usage (exit 2, one line) before
-    any work starts, not a crash at the first write."""
+    """An output folder option: an existing file there (or above it) is bad usage (exit 2, one
+    line) before any work starts, not a crash at the first write."""
     if value is not None and value.exists() and not value.is_dir():
         raise typer.BadParameter(f"{value} is a file, not a folder")
+    blocking = _under_a_file(value) if value is not None else None
+    if blocking is not None:
+        raise typer.BadParameter(f"{value}: {blocking} is a file, not a folder")
     return value
+
+
+def warehouse_file(value: Path) -> Path:
+    """--db: a folder there, or a file among its parents, is bad usage (exit 2, one line)."""
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a directory, not a warehouse file")
+    blocking = _under_a_file(value)
+    if blocking is not None:
+        raise typer.BadParameter(f"{value}: {blocking} is a file, not a folder")
+    return value
+
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.",
+                                        callback=warehouse_file)]
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and calendar periods.")]
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import inspect
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from journey_metrics.cli.app import announce, app, stdout
+from journey_metrics.cli.app import DbOption, announce, app, stdout
 from journey_metrics.metrics.registry import Metric, Option, built_in, metrics
 from journey_metrics.output import OutputFormat, print_rows
 from journey_metrics.resources import DEFAULT_DB
@@ -57,8 +56,7 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                  annotation=annotation)
 
-    found = [keyword("db", Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")],
-                     DEFAULT_DB)]
+    found = [keyword("db", DbOption, DEFAULT_DB)]
     if metric.framework:
         if metric.framework_required:
             found.insert(0, keyword("framework", Annotated[str, typer.Option(
