@@ -294,6 +294,46 @@ def test_no_email_in_exported_parquet(loaded: dict[str, Any]) -> None:
     assert MARKER in decoded_parquet_text(result.events_path)
 
 
+def test_no_email_from_a_file_name_or_an_escaped_at(tmp_path: Path) -> None:
+    """An address in an input file's name reached every stored file path, the export's file
+    list and the run's output; one written with a JSON-escaped @ (`\\u0040`) stayed in a
+    quarantined line (found by a contract audit). The name keeps `email-` and the start of the
+    address's keyed hash: distinct and the same on every run."""
+    from journey_metrics import pipeline
+    from journey_metrics.export import export
+
+    in_name, escaped = "Fiona.Apple@Example.com", "quentin.blake@example.com"
+    folder = tmp_path / "input" / "web"
+    folder.mkdir(parents=True)
+    (folder / f"export-{in_name}.jsonl").write_text(
+        json.dumps({"type": "page", "messageId": "n1", "timestamp": WEB_T.format(0),
+                    "anonymousId": "anon-1"}) + "\n"
+        + '{"type": "track", "messageId": "n2", "timestamp": "soon", "userId": "u2",'
+          ' "event": "X", "properties": {"x": "' + escaped.replace("@", "\\u0040") + '"}}\n')
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        summary = pipeline.run(tmp_path / "input", db).as_dict()
+        result = export(db, tmp_path / "export")
+    needles = [in_name, escaped]
+    escaped_forms = [e.strip().lower().replace("@", "\\u0040") for e in needles]
+    # (the address as the pattern reads it: a name's prefix joined by `-` is part of it)
+    stored = f"web/email-{reference_hash('export-' + in_name)[:12]}.jsonl"
+    assert query(db, "SELECT DISTINCT file_path FROM events") == [(stored,)]
+    assert query(db, "SELECT file_path, reason FROM _jm_quarantine") == [
+        (stored, "unparseable timestamp soon")]
+    raw = query(db, "SELECT raw FROM _jm_quarantine")[0][0]
+    assert "<redacted-email>" in raw and "u0040" not in raw
+    texts = [decoded_warehouse_text(db), json.dumps(summary),
+             *(decoded_parquet_text(path) for path in result.paths.values())]
+    for text in texts:  # (repr: a backslash is doubled)
+        assert leaks(text, needles) == []
+        assert not [form for form in escaped_forms
+                    if form.replace("\\", "\\\\") in text.lower()]
+    data = b"".join(p.read_bytes() for p in warehouse_files(db))
+    assert leaks(data, needles) == []
+
+
 def test_key_is_not_stored(loaded: dict[str, Any]) -> None:
     db_path = loaded["db"]
     outputs = [

@@ -51,19 +51,22 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
         THEN to_timestamp(TRY_CAST(jm_trim(txt) AS DOUBLE)) END
 );
 
--- An email address anywhere in a text (plain or URL-encoded @, any script).
+-- An email address anywhere in a text, any script; its @ as written, URL-encoded (%40) or
+-- JSON-escaped as in a raw line we keep (`ann\u0040x.io`).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '[\p{L}\p{N}._%+''-]+(@|%40)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}'
+    '[\p{L}\p{N}._%+''-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}'
 );
 
--- Email addresses (plain or URL-encoded @) replaced by a marker: used on every raw text we keep.
+-- Email addresses (plain, URL-encoded or JSON-escaped @) replaced by a marker: used on every raw
+-- text we keep.
 CREATE OR REPLACE TEMP MACRO jm_redact(txt) AS (
-    CASE WHEN contains(txt, '@') OR contains(txt, '%40')
+    CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
          THEN regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g') ELSE txt END
 );
 
 CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
-    (contains(txt, '@') OR contains(txt, '%40')) AND regexp_matches(txt, jm_email_pattern())
+    (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040'))
+    AND regexp_matches(txt, jm_email_pattern())
 );
 
 -- Emails are matched after trimming and lower-casing (CONTRACT §1 Identity).

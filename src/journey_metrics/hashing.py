@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,26 @@ class HashKey:
         """Python reference of the SQL macro (for tests and tiny lookups)."""
         normalized = email.strip(" \t\r\n\x0b\x0c").lower().encode()
         return hmac.new(self.secret, normalized, hashlib.sha256).hexdigest()
+
+
+# An email address in a file's name (`web/export-ann@x.io.jsonl`): the shape of the SQL's
+# jm_email_pattern in Python's Unicode classes, the name's format suffix kept apart
+_EMAIL_IN_NAME = re.compile(r"[\w.%+'-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+_FORMAT_SUFFIX = re.compile(r"(\.(?:jsonl|json|csv)(?:\.gz)?)?$", re.IGNORECASE)
+
+
+def pseudonymous_name(name: str, hash_email: Callable[[str], str]) -> str:
+    """A file's name as the warehouse, the lake, the logs and the reports keep it (CONTRACT §1
+    Privacy): an email address in it becomes `email-` and the first 12 hex digits of its keyed
+    hash, so names stay distinct and the same from run to run. `hash_email`: the key's hash
+    (`HashKey.hash_email`, or the warehouse's `jm_email_hash`)."""
+    if "@" not in name and "%40" not in name:
+        return name
+    suffix = _FORMAT_SUFFIX.search(name)
+    cut = suffix.start() if suffix else len(name)
+    stem = _EMAIL_IN_NAME.sub(
+        lambda m: "email-" + hash_email(m.group(0).replace("%40", "@"))[:12], name[:cut])
+    return stem + name[cut:]
 
 
 def default_key_file() -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import drop_temp, fetch_first
 from journey_metrics.errors import UsageError
 from journey_metrics.file_hashes import HashesAhead
+from journey_metrics.hashing import pseudonymous_name
 from journey_metrics.sources.readers import (
     FileReadError,
     read_file,
@@ -134,6 +135,16 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
     return found
 
 
+def _kept_names(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> list[InputFile]:
+    """The files under the names the warehouse keeps (hashing.pseudonymous_name: no email
+    address in a file's name is stored), hashed with the warehouse's key."""
+
+    def hash_email(email: str) -> str:
+        return str(con.execute("SELECT jm_email_hash(?)", [email]).fetchall()[0][0])
+
+    return [replace(f, relative=pseudonymous_name(f.relative, hash_email)) for f in files]
+
+
 def subfolder_problem(folder: str) -> str:
     """Why a folder inside a source's folder fails (one name starting with '.' or '_' is
     skipped, as at the top)."""
@@ -197,6 +208,7 @@ def load_source(
     loaded or still to load, and a re-run loads the rest.
     """
     summary = SourceSummary(source.name)
+    files = _kept_names(con, files)
     _new_batch(con)
     results: list[FileResult] = []
     batch_start, batch_records = 0, 0  # the current batch: files[batch_start:], its records

@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,7 @@ def run_spark(
     from journey_metrics.channels import configured_rules, load_rules_file
     from journey_metrics.config import load_sources
     from journey_metrics.engines.spark import spark_session
-    from journey_metrics.hashing import load_key
+    from journey_metrics.hashing import load_key, pseudonymous_name
     from journey_metrics.staging import check_models
 
     sources = load_sources()
@@ -326,6 +326,9 @@ def run_spark(
     if found is None:
         found = _discover(input_location, sources, session)
         assert found is not None
+    # the names kept in the lake (no email address: as loader._kept_names on DuckDB)
+    found = {name: [replace(f, relative=pseudonymous_name(f.relative, key.hash_email))
+                    for f in listed] for name, listed in found.items()}
     fs = LakeFS(session, lake)
     recover(fs)
     marker = _check_marker(fs, key)
