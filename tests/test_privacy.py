@@ -323,7 +323,8 @@ def test_no_email_from_a_file_name_or_an_escaped_at(tmp_path: Path) -> None:
     assert query(db, "SELECT file_path, reason FROM _jm_quarantine") == [
         (stored, "unparseable timestamp soon")]
     raw = query(db, "SELECT raw FROM _jm_quarantine")[0][0]
-    assert "<redacted-email>" in raw and "u0040" not in raw
+    assert "<redacted-email>" in raw
+    assert "u0040" not in raw
     texts = [decoded_warehouse_text(db), json.dumps(summary),
              *(decoded_parquet_text(path) for path in result.paths.values())]
     for text in texts:  # (repr: a backslash is doubled)

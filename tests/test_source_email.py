@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,6 +98,27 @@ def test_malformed_array_fails_the_file(input_dir: Path, db_path: Path, run_pipe
     summary = run_pipeline(input_dir, db_path)
     assert [f["file"] for f in summary["failed_files"]] == ["email/bad.json"]
     assert summary["events_total"] == 1
+
+
+def test_a_broken_element_of_an_array_written_by_lines_costs_only_itself(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """SendGrid writes a batch one element per line: one broken element made the array
+    unparseable and the file failed, its good events lost (a contract audit). Its lines are
+    now its elements: the broken one is quarantined with its element number, the others load.
+    An array written across lines (a pretty-printed one) still fails as a whole."""
+    (input_dir / "email").mkdir()
+    (input_dir / "email" / "batch.json").write_text(
+        "[\n" + json.dumps({**OPEN, "sg_event_id": "k1"}) + ",\n{broken},\n\n"
+        + json.dumps({**OPEN, "sg_event_id": "k3"}) + "]\n")
+    pretty = json.dumps([{**OPEN, "sg_event_id": "k4"}], indent=2).replace('"open"', '"open",,')
+    (input_dir / "email" / "pretty.json").write_text(pretty)
+    summary = run_pipeline(input_dir, db_path)
+    assert [f["file"] for f in summary["failed_files"]] == ["email/pretty.json"]
+    assert query(db_path, "SELECT event_id, record_no FROM events ORDER BY 1") == [
+        ("k1", 1), ("k3", 3)]
+    assert query(db_path, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine") == [
+        ("email/batch.json", 2, "not valid JSON", "{broken}")]
 
 
 def test_unknown_fields_are_kept_in_properties(

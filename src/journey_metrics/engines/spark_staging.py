@@ -35,6 +35,7 @@ from journey_metrics.engines.spark import cut_lineage, union_all
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import (
+    ARRAY_LINE_EDGES,
     NOT_UTF8_FILE,
     NOT_UTF8_LINE,
     OPEN_QUOTE_REASON,
@@ -290,9 +291,26 @@ def _read_json(session: Any, files: list[SparkInputFile],
         FROM jm_stage_whole AS w JOIN jm_stage_names AS f ON f.file_name = w.file_name
     """)
     classified.createOrReplaceTempView("jm_stage_classified")
+    # an array that does not parse, written one element per line: its lines are its elements
+    # when at least half of them are JSON objects (readers._read_array_by_lines)
+    session.sql("""
+        SELECT file_order, row_number() OVER (PARTITION BY file_order ORDER BY pos) AS record_no,
+               element AS raw
+        FROM (SELECT file_order, pos, regexp_replace(line, :edges, '') AS element
+              FROM jm_stage_classified
+              LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
+              WHERE is_array AND elements IS NULL)
+        WHERE element <> ''
+    """, args={"edges": ARRAY_LINE_EDGES}).createOrReplaceTempView("jm_stage_array_lines")
+    session.sql("""
+        SELECT file_order FROM jm_stage_array_lines GROUP BY file_order
+        HAVING count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') > 0
+           AND 2 * count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') >= count(*)
+    """).createOrReplaceTempView("jm_stage_array_read_by_lines")
     if failures is not None:
         broken = session.sql(
             "SELECT file_order FROM jm_stage_classified WHERE is_array AND elements IS NULL"
+            " AND file_order NOT IN (SELECT file_order FROM jm_stage_array_read_by_lines)"
         ).collect()
         by_order = {f.file_order: f.relative for f in files}
         for row in broken:
@@ -311,6 +329,9 @@ def _read_json(session: Any, files: list[SparkInputFile],
         FROM jm_stage_classified
         LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
         WHERE NOT is_array AND NOT line RLIKE '{_BLANK}'
+        UNION ALL
+        SELECT file_order, record_no, raw FROM jm_stage_array_lines
+        WHERE file_order IN (SELECT file_order FROM jm_stage_array_read_by_lines)
     """)
 
 

@@ -257,17 +257,55 @@ def read_lines_together(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> bo
 
 
 def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    con.execute(
-        "CREATE TEMP TABLE raw_elements AS"
-        " SELECT json FROM read_json_objects(?, format = 'array', maximum_object_size = ?)",
-        [str(path), MAX_LINE_BYTES],
-    )
+    try:
+        con.execute(
+            "CREATE TEMP TABLE raw_elements AS"
+            " SELECT json FROM read_json_objects(?, format = 'array', maximum_object_size = ?)",
+            [str(path), MAX_LINE_BYTES],
+        )
+    except duckdb.Error:
+        if _read_array_by_lines(con, path):
+            return
+        raise
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_elements) + 1 AS record_no,"
         " json::VARCHAR AS raw FROM raw_elements"
     )
     con.execute("DROP TABLE raw_elements")
+
+
+# What surrounds an array's element on its line: the array's brackets, the separating comma,
+# blanks (the same class on both engines: engines/spark_staging.py)
+ARRAY_LINE_EDGES = "^[\\t\\n\\f\\r \\[]+|[\\t\\n\\f\\r ,\\]]+$"
+
+
+def _read_array_by_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """A JSON array that does not parse because an element is broken (CONTRACT §1: one record
+    that cannot be read never stops the others). SendGrid's batches are written one element per
+    line, so when at least half of the lines, stripped of the brackets and commas around an
+    element, are JSON objects, each such line is an element (its number counts the non-blank
+    ones, as the array's would) and the broken one is quarantined on its own. Otherwise (an
+    array written across lines) False: the file fails as a whole, as before."""
+    drop_temp(con, "raw_lines", "raw_records")
+    try:
+        con.execute(f"CREATE TEMP TABLE raw_lines AS SELECT * FROM read_csv(?, {_LINES_OPTIONS})",
+                    [str(path), MAX_LINE_BYTES, BUFFER_BYTES])
+    except duckdb.Error:
+        return False
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS SELECT row_number() OVER (ORDER BY line_no) AS"
+        " record_no, element AS raw FROM (SELECT rowid AS line_no,"
+        " regexp_replace(line, ?, '', 'g') AS element FROM raw_lines) WHERE element <> ''",
+        [ARRAY_LINE_EDGES])
+    drop_temp(con, "raw_lines")
+    objects, elements = con.execute(
+        "SELECT count(*) FILTER (WHERE json_type(TRY_CAST(raw AS JSON)) = 'OBJECT'), count(*)"
+        " FROM raw_records").fetchone() or (0, 0)
+    if objects == 0 or 2 * objects < elements:
+        drop_temp(con, "raw_records")
+        return False
+    return True
 
 
 # A row with more fields than its header (a comma in an unquoted company name) has its values
