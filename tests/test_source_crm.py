@@ -73,6 +73,7 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
         # a double that is no amount: it would poison every sum (the run stopped at a cast)
         ["9006", "Not a number", "closedwon", "NaN", "2024-02-03T00:00:00Z", "102"],
         ["9007", "Too big", "closedwon", "1e999", "2024-02-03T00:00:00Z", "102"],
+        ["9008", "No stage", "", "5", "2024-02-03T00:00:00Z", "102"],  # was "missing event id"
     ])
     summary = run_pipeline(input_dir, db_path)
     assert query(
@@ -90,8 +91,9 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
         (6, "amount is not a number: lots"),
         (7, "amount is not a number: NaN"),
         (8, "amount is not a number: 1e999"),
+        (9, "missing dealstage"),
     ]
-    assert summary["sources"][2]["quarantined"] == 4
+    assert summary["sources"][2]["quarantined"] == 5
 
 
 def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_pipeline) -> None:

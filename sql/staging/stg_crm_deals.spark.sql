@@ -27,6 +27,8 @@ WITH deals AS (
 SELECT
     record_no,
     CASE
+        -- the stage names the event (its id and name): a row without it is no deal event
+        WHEN deal_id IS NOT NULL AND deal_stage IS NULL THEN 'missing dealstage'
         WHEN close_text IS NOT NULL AND jm_parse_instant(close_text, :tz) IS NULL
             THEN concat('unparseable closedate ', jm_redact(close_text))
         WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL
