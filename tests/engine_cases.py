@@ -15,6 +15,7 @@ __all__ = ["SAMPLE", "as_json", "export_sample", "invocations", "invoke"]
 
 RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
 EMAIL_RETURN = Path(__file__).parent / "spark" / "frameworks" / "email_return.yaml"
+WHERE_IN = Path(__file__).parent / "spark" / "frameworks" / "where_in.yaml"
 
 
 def invocations() -> dict[str, list[str]]:
@@ -49,6 +50,8 @@ def invocations() -> dict[str, list[str]]:
     # a return stage that matches unsubscribes and spam reports, which never count (decision 162)
     found["retention_email_return"] = ["retention", "--framework", str(EMAIL_RETURN), "--start",
                                        "activation", "--return", "emailed", "--format", "json"]
+    # `where ... in` with numbers (matched numerically) and texts, on both engines
+    found["funnel_where_in_json"] = ["funnel", "--framework", str(WHERE_IN), "--format", "json"]
     return found
 
 

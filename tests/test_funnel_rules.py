@@ -222,15 +222,20 @@ exclude:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (("within: 2h", "within: 2x"), "stages.1.within: window '2x' must look like"),
-    (("within: 2h", "within: 0m"), "stages.1.within: window '0m' must be positive"),
-    (("between: [1, 3]", "between: [2, 2]"), "exclude.0.between: between [2, 2]: need 1 <= i < j"),
-    (("between: [1, 3]", "between: [3, 1]"), "exclude.0.between: between [3, 1]: need"),
-    (("between: [1, 3]", "between: [0, 2]"), "exclude.0.between: between [0, 2]: need"),
-    (("between: [1, 3]", "between: [1, 4]"), "exclude.0.between: stage 4 does not exist"),
-    (("between: [1, 3]", "between: 2"), "exclude.0.between: between must be two stage"),
+    (("within: 2h", "within: 2x"),
+     "line 6, column 44: stages[2] (b).within: window '2x' must look like"),
+    (("within: 2h", "within: 0m"),
+     "line 6, column 44: stages[2] (b).within: window '0m' must be positive"),
+    (("between: [1, 3]", "between: [2, 2]"),
+     "line 9, column 43: exclude[1].between: between [2, 2]: need 1 <= i < j"),
+    (("between: [1, 3]", "between: [3, 1]"), "exclude[1].between: between [3, 1]: need"),
+    (("between: [1, 3]", "between: [0, 2]"), "exclude[1].between: between [0, 2]: need"),
+    (("between: [1, 3]", "between: [1, 4]"),
+     "line 9, column 43: exclude[1].between: stage 4 does not exist"),
+    (("between: [1, 3]", "between: 2"), "exclude[1].between: between must be two stage"),
     (("{name: a, match: [{event: page_view}]}",
-      "{name: a, match: [{event: page_view}], within: 1h}"), "within on the first stage"),
+      "{name: a, match: [{event: page_view}], within: 1h}"),
+     "line 5, column 44: stages[1] (a).within: within on the first stage"),
 ])
 def test_bad_rules_fail_when_the_framework_loads(
     tmp_path: Path, change: tuple[str, str], message: str,
@@ -239,7 +244,7 @@ def test_bad_rules_fail_when_the_framework_loads(
     path.write_text(GOOD.replace(*change))
     with pytest.raises(UsageError) as raised:
         load_framework(str(path))
-    assert str(raised.value).startswith(f"{path}: ")
+    assert str(raised.value).startswith(f"{path}, line ")
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
 
@@ -262,5 +267,5 @@ def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
-    assert "exclude.0.between" in lines[0]
+    assert "line 9, column 43: exclude[1].between: stage 9 does not exist" in lines[0]
     assert str(path) in lines[0]

@@ -172,7 +172,8 @@ def test_personal_data_is_never_a_configured_trait(tmp_path: Path, name: str) ->
         "files: [{pattern: '*.jsonl', reader: jsonl, model: stg_web}]\n"
         f"traits: [plan, {name}]\n"
     )
-    with pytest.raises(UsageError, match=r"10-web.yaml: traits: trait .* looks like personal data"):
+    with pytest.raises(UsageError, match=r"10-web.yaml, line 5, column 1: traits: trait .* looks"
+                                         " like personal data"):
         load_source(path)
 
 

@@ -1,32 +1,61 @@
 """Configuration models: event sources (config/sources/*.yaml) and their validation.
 
 Names that end up in SQL (source names, columns) are checked against the one identifier pattern of
-`sql.py`; a bad file is reported as one line naming the file, the field and what is wrong.
+`sql.py`; a bad file is reported as one line naming the file, the line and column of the YAML node
+at fault, the field (list positions from 1, a stage's name beside its number) and what is wrong.
+A key written twice in one mapping is refused in every YAML file read here (YAML keeps the last).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
-from journey_metrics.schema import Model, SchemaError
-from journey_metrics.sql import IDENTIFIER_PATTERN
+from journey_metrics.schema import Loc, Model, SchemaError
+from journey_metrics.sql import IDENTIFIER_PATTERN, PROPERTY_NAME_PATTERN
 
 ReaderKind = Literal["jsonl", "json", "csv"]
+
+
+class PlacedError(ValueError):
+    """A check's problem at a place below the field or record it checks: `loc` is relative to
+    it (e.g. a where check's `(property, operator)`). The schema wraps it in a SchemaError at
+    the field (`raise SchemaError(...) from None` keeps it as the SchemaError's __context__),
+    and _format_error joins the two places."""
+
+    def __init__(self, loc: Loc, msg: str) -> None:
+        super().__init__(msg)
+        self.loc = loc
 
 
 def _identifier(value: str) -> str:
     if not IDENTIFIER_PATTERN.fullmatch(value):
         raise ValueError(f"{value!r} must match ^[a-z][a-z0-9_]*$")
+    return value
+
+
+# Stage names are values, never SQL identifiers (stages.py numbers the stage expressions): bound
+# parameters, output rows (`stage`), the report's data and the --start/--return/--end options, so
+# capitals and `-` are safe (docs/adding-a-framework.md).
+STAGE_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def _stage_name(value: str) -> str:
+    if not STAGE_NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} must match {STAGE_NAME_PATTERN.pattern} (a letter, then letters,"
+            " digits, _ or -)"
+        )
     return value
 
 
@@ -110,7 +139,8 @@ class FileKind(Model):
     def _check(self) -> None:
         unknown = [c for c in self.display_values if c not in self.columns]
         if unknown:
-            raise ValueError(f"display_values: {unknown[0]} is not one of the columns")
+            raise PlacedError(("display_values", self.display_values.index(unknown[0])),
+                              f"{unknown[0]} is not one of the columns")
 
     def matches(self, file_name: str) -> bool:
         # in any case (a Windows export writes Contacts.CSV); the compression suffix only as
@@ -145,27 +175,130 @@ class SourceConfig(Model):
         return next((kind for kind in self.files if kind.matches(file_name)), None)
 
 
-def _format_error(path: Path, error: SchemaError) -> str:
-    field = ".".join(str(p) for p in error.loc) or "(top level)"
-    message = error.msg
-    if not error.loc and re.match(r"^[a-z_]+(\.[a-z0-9_]+)+: ", message):
-        return f"{path}: {message}"  # a whole-model check that names its own field
-    return f"{path}: {field}: {message}"
-
+# --- reading YAML: documents with their places ---------------------------------------------------
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_KEY = "tag:yaml.org,2002:merge"
 
 
-def read_yaml(path: Path) -> Any:
-    """A YAML file's document; a file that cannot be read is a usage error naming the file and,
-    for a syntax error, the line and column where the parser gave up."""
+def _place(mark: Any) -> str:
+    return f", line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _scalar_key(node: yaml.Node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _item_name(node: yaml.Node | None) -> str | None:
+    """The `name:` a list item (a stage) gives itself, if it is a plain text."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in reversed(node.value):
+            if (_scalar_key(key) == "name" and isinstance(value, yaml.ScalarNode)
+                    and value.tag.endswith(":str") and value.value):
+                return str(value.value)
+    return None
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _field_text(loc: Loc, root: yaml.Node | None) -> tuple[str, Any]:
+    """A schema location as the user counts it (`stages[3] (advocacy).match[1].where`: list
+    positions from 1, a list item's `name` beside it) and the mark of the YAML node it names: a
+    mapping key's own key (the field as written), a list item's start; where the document does
+    not hold the place (a missing field), the deepest node that does."""
+    node, mark = root, root.start_mark if root is not None else None
+    text = ""
+    for n, part in enumerate(loc):
+        child: yaml.Node | None = None
+        if isinstance(part, int) and isinstance(node, yaml.SequenceNode):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+                mark = child.start_mark
+        elif isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in reversed(node.value) if _scalar_key(k) == str(part)),
+                        None)
+            if pair is not None:
+                child, mark = pair[1], pair[0].start_mark
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+            name = _item_name(child)
+            if name is not None and loc[n + 1:n + 2] != ("name",):
+                text += f" ({name})"
+        elif _PLAIN_KEY.fullmatch(str(part)):
+            text += ("." if text else "") + str(part)
+        else:  # a key with dots, spaces or quotes: shown whole
+            text += f"[{str(part)!r}]"
+        node = child
+    return text, mark
+
+
+def _line(path: Path, mark: Any, field: str, message: str) -> str:
+    where = _place(mark) if mark is not None else ""
+    return f"{path}{where}: {field}: {message}" if field else f"{path}{where}: {message}"
+
+
+def located(path: Path, root: yaml.Node | None, loc: Loc, message: str) -> str:
+    """One line: the file, the line and column of the place `loc`, the field, the message."""
+    field, mark = _field_text(loc, root)
+    return _line(path, mark, field, message)
+
+
+def _format_error(path: Path, error: SchemaError, root: yaml.Node | None) -> str:
+    inner = error.__context__
+    loc = (*error.loc, *inner.loc) if isinstance(inner, PlacedError) else error.loc
+    return located(path, root, loc, error.msg)
+
+
+def _duplicate_key(path: Path, root: yaml.Node) -> str | None:
+    """The first key given twice in one mapping (YAML keeps the last silently), as one line."""
+    seen: set[int] = set()
+    pending: deque[tuple[yaml.Node, Loc]] = deque([(root, ())])
+    while pending:
+        node, loc = pending.popleft()
+        if id(node) in seen:  # an alias of a node already checked (or a recursive one)
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending += [(item, (*loc, i)) for i, item in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], yaml.Node] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_KEY:
+                    earlier = first.setdefault((key.tag, key.value), key)
+                    if earlier is not key:
+                        field = _field_text(loc, root)[0]
+                        return _line(
+                            path, key.start_mark, field,
+                            f"key {key.value!r} is given twice in one mapping (first on line"
+                            f" {earlier.start_mark.line + 1}; YAML would keep only the last)",
+                        )
+                pending.append((value, (*loc, _scalar_key(key) or "?")))
+    return None
+
+
+def read_yaml_document(path: Path) -> tuple[Any, yaml.Node | None]:
+    """A YAML file's document and its node tree (the places of its values); a file that cannot
+    be read, or that gives a key twice in one mapping, is a usage error naming the file and the
+    line and column."""
     try:
+        text = path.read_text(encoding="utf-8")
         # libyaml's safe loader when PyYAML has it: the same documents, ~10x less CPU (every
-        # command reads a framework and the report settings at start-up)
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        # command reads a framework and the report settings at start-up). Composed first, then
+        # constructed, as yaml.load does, keeping the nodes.
+        loader = _SAFE_LOADER(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None, None
+            duplicate = _duplicate_key(path, root)
+            if duplicate:
+                raise UsageError(duplicate)
+            return loader.construct_document(root), root
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        where = f", line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}" \
-            if exc.problem_mark else ""
+        where = _place(exc.problem_mark) if exc.problem_mark else ""
         problem = exc.problem or str(exc).splitlines()[0]
         context = f" ({exc.context})" if exc.context else ""
         raise UsageError(f"{path}{where}: cannot read YAML: {problem}{context}") from None
@@ -173,18 +306,37 @@ def read_yaml(path: Path) -> Any:
         raise UsageError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
-    data = read_yaml(path)
+def read_yaml(path: Path) -> Any:
+    """A YAML file's document (see read_yaml_document)."""
+    return read_yaml_document(path)[0]
+
+
+def _load_mapping(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    data, root = read_yaml_document(path)
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping at the top level")
-    return data
+        where = _place(root.start_mark) if root is not None else ""
+        raise UsageError(f"{path}{where}: expected a mapping at the top level")
+    return data, root
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    return _load_mapping(path)[0]
+
+
+M = TypeVar("M", bound=Model)
+
+
+def _validated(model: type[M], path: Path) -> tuple[M, yaml.Node | None]:
+    """The file's document checked against `model`; a problem is one line with its place."""
+    data, root = _load_mapping(path)
+    try:
+        return model.model_validate(data), root
+    except SchemaError as exc:
+        raise UsageError(_format_error(path, exc, root)) from None
 
 
 def load_source(path: Path) -> SourceConfig:
-    try:
-        return SourceConfig.model_validate(load_yaml(path))
-    except SchemaError as exc:
-        raise UsageError(_format_error(path, exc)) from None
+    return _validated(SourceConfig, path)[0]
 
 
 def load_sources(folder: Path | None = None) -> list[SourceConfig]:
@@ -223,6 +375,18 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _some_values(what: str) -> Callable[[list[str] | None], list[str] | None]:
+    """A rule's `event`/`source`/`channel` list: left out means any; empty matches nothing."""
+    def check(value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError(
+                f"an empty list matches no {what}, so the rule never matches (leave {what} out"
+                f" to match any {what})"
+            )
+        return value
+    return check
+
+
 class MatchRule(Model):
     """An event matches the rule if every given field matches (lists mean any of)."""
 
@@ -233,7 +397,9 @@ class MatchRule(Model):
 
     _before = {"event": _as_list, "source": _as_list, "channel": _as_list}
     _after = {
-        "source": lambda v: _identifiers(v) if v is not None else None,
+        "event": _some_values("event"),
+        "source": lambda v: None if _some_values("source")(v) is None else _identifiers(v),
+        "channel": _some_values("channel"),
         "where": lambda v: _check_where(v),
     }
 
@@ -242,24 +408,40 @@ class MatchRule(Model):
             raise ValueError("a match rule needs at least one of event, source, channel, where")
 
 
+def _property_name(prop: str) -> None:
+    if not PROPERTY_NAME_PATTERN.fullmatch(prop):
+        raise PlacedError((prop,), (
+            f"property name {prop!r} must match {PROPERTY_NAME_PATTERN.pattern} (it is read as"
+            " a JSON path, $.name: . [ ] quotes and spaces would change the path)"
+        ))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _check_where(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each condition's place is where.<property>.<operator> (PlacedError)."""
     for prop, conditions in value.items():
-        _identifier(prop)
+        _property_name(prop)
         if not isinstance(conditions, dict) or not conditions:
-            raise ValueError(f"where.{prop} must map operators to values")
+            raise PlacedError((prop,), "must map operators to values, e.g. {eq: 9}")
         for op, operand in conditions.items():
+            here = (prop, op)
             if op not in OPERATORS:
-                raise ValueError(
-                    f"unknown operator {op!r} for {prop} (known: {', '.join(OPERATORS)})"
-                )
-            if op in ("gte", "lte") and (
-                isinstance(operand, bool) or not isinstance(operand, int | float)
-            ):
-                raise ValueError(f"{op} on {prop} needs a number, got {operand!r}")
-            if op == "in" and not isinstance(operand, list):
-                raise ValueError(f"in on {prop} needs a list, got {operand!r}")
+                raise PlacedError(here, f"unknown operator {op!r} (known: {', '.join(OPERATORS)})")
+            if op in ("gte", "lte") and not _is_number(operand):
+                raise PlacedError(here, f"{op} on {prop} needs a number, got {operand!r}")
+            if op == "in":
+                if not isinstance(operand, list):
+                    raise PlacedError(here, f"in on {prop} needs a list, got {operand!r}")
+                if not operand:
+                    raise PlacedError(here, f"in on {prop}: an empty list matches nothing")
+                odd = [v for v in operand if not isinstance(v, str | int | float)]
+                if odd:
+                    raise PlacedError(here, f"in on {prop} takes texts and numbers, got {odd[0]!r}")
             if op == "prefix" and not isinstance(operand, str):
-                raise ValueError(f"prefix on {prop} needs a string, got {operand!r}")
+                raise PlacedError(here, f"prefix on {prop} needs a string, got {operand!r}")
     return value
 
 
@@ -283,7 +465,7 @@ class Stage(Model):
     within: str | None = None  # CONTRACT §7: at most this long after the previous step's event
 
     _before = {"within": lambda v: None if v is None else _window_text(v)}
-    _after = {"name": _identifier, "match": _some_rules("a stage")}
+    _after = {"name": _stage_name, "match": _some_rules("a stage")}
 
     @property
     def within_delta(self) -> timedelta | None:
@@ -322,11 +504,13 @@ def _check_stages(value: list[Stage]) -> list[Stage]:
     if len(value) < 2:
         raise ValueError("a framework needs at least two stages")
     names = [s.name for s in value]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"stage names must be unique: {', '.join(repeated)} repeats")
+    again = next((i for i, n in enumerate(names) if n in names[:i]), None)
+    if again is not None:
+        raise PlacedError((again, "name"), f"stage names must be unique: {names[again]} repeats"
+                          f" (stage {names.index(names[again]) + 1} has it)")
     if value[0].within is not None:
-        raise ValueError("within on the first stage has no previous step to measure from")
+        raise PlacedError((0, "within"),
+                          "within on the first stage has no previous step to measure from")
     return value
 
 
@@ -343,9 +527,10 @@ class Framework(Model):
     def _check(self) -> None:
         for r, rule in enumerate(self.exclude):
             if rule.between[1] > len(self.stages):
-                raise ValueError(
-                    f"exclude.{r}.between: stage {rule.between[1]} does not exist"
-                    f" (the framework has {len(self.stages)} stages)"
+                raise PlacedError(
+                    ("exclude", r, "between"),
+                    f"stage {rule.between[1]} does not exist"
+                    f" (the framework has {len(self.stages)} stages)",
                 )
 
     @property
@@ -409,10 +594,7 @@ def load_report_settings(path: Path | None = None) -> ReportSettings:
     path = path or resource_dir("config") / "report.yaml"
     if not path.is_file():
         return ReportSettings()
-    try:
-        return ReportSettings.model_validate(load_yaml(path))
-    except SchemaError as exc:
-        raise UsageError(_format_error(path, exc)) from None
+    return _validated(ReportSettings, path)[0]
 
 
 BUILT_IN_FRAMEWORKS = built_in_frameworks()
@@ -436,29 +618,26 @@ def load_framework(
 ) -> Framework:
     """Load and validate a framework; warn about events no configured source produces."""
     path = framework_path(name_or_path)
-    try:
-        framework = Framework.model_validate(load_yaml(path))
-    except SchemaError as exc:
-        raise UsageError(_format_error(path, exc)) from None
+    framework, root = _validated(Framework, path)
     sources = load_sources()
     source_names = {s.name for s in sources}
     known_events = {e for s in sources for e in s.events}
-    located = [(f"stages.{i}", f"stage {stage.name}", stage.match)
-               for i, stage in enumerate(framework.stages)]
-    located += [(f"exclude.{i}", f"exclude {i}", rule.match)
-                for i, rule in enumerate(framework.exclude)]
-    for where, label, rules in located:
+    places: list[tuple[Loc, list[MatchRule]]] = [
+        (("stages", i), stage.match) for i, stage in enumerate(framework.stages)]
+    places += [(("exclude", i), rule.match) for i, rule in enumerate(framework.exclude)]
+    for loc, rules in places:
         for j, rule in enumerate(rules):
             for source in rule.source or []:
                 if source not in source_names:
-                    raise UsageError(
-                        f"{path}: {where}.match.{j}.source: unknown source {source!r}"
-                        f" (known: {', '.join(sorted(source_names))})"
-                    )
+                    raise UsageError(located(
+                        path, root, (*loc, "match", j, "source"),
+                        f"unknown source {source!r} (known: {', '.join(sorted(source_names))})",
+                    ))
             for event in rule.event or []:
                 if event not in known_events and warn:
-                    warn(
-                        f"{path}: {label}: no built-in source declares event "
-                        f"{event!r} (web track events may still produce it)"
-                    )
+                    warn(located(
+                        path, root, (*loc, "match", j, "event"),
+                        f"no built-in source declares event {event!r} (web track events may"
+                        " still produce it)",
+                    ))
     return framework

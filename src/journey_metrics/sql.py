@@ -17,6 +17,11 @@ from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
 
 IDENTIFIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# An event property's name in a framework's `where` (events keep names as sent: `planType`,
+# `Order-ID`): written unquoted into a JSON path, which DuckDB's json_extract_string and Spark's
+# get_json_object both read as one key up to the next `.` or `[` (sqlglot keeps the literal as
+# it is), so the pattern leaves out every sign that would end, index or quote the key.
+PROPERTY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 
 def check_identifier(name: str, what: str = "name") -> str:
@@ -89,8 +94,13 @@ def used_parameters(statement: str, params: Mapping[str, object]) -> dict[str, o
 
 
 def json_text_path(prop: str) -> str:
-    """A SQL literal JSON path to a top-level property (the name is allow-listed first)."""
-    return "'$." + check_identifier(prop, "property name") + "'"
+    """A SQL literal JSON path to a top-level property (the name is allow-listed first):
+    `'$.planType'`, `'$.Order-ID'`, the same text on both engines."""
+    if not isinstance(prop, str) or not PROPERTY_NAME_PATTERN.fullmatch(prop):
+        raise UsageError(
+            f"invalid property name {prop!r}: must match {PROPERTY_NAME_PATTERN.pattern}"
+        )
+    return "'$." + prop + "'"
 
 
 _SNIPPET = re.compile(r"\[\[\s*([a-z_][a-z0-9_]*)\s*\]\]")

@@ -1,7 +1,8 @@
 """Framework rules -> SQL boolean expressions over `fct_events`, one per stage.
 
-Identifiers (property names, stage names) are allow-listed by the config models; every value
-(event names, property values, thresholds) becomes a named bound parameter.
+Property names are allow-listed by the config models (sql.PROPERTY_NAME_PATTERN) and become
+JSON path literals; stage names never enter SQL text; every value (event names, property values,
+thresholds) becomes a named bound parameter.
 """
 
 from __future__ import annotations
@@ -75,14 +76,28 @@ def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:
     return " AND ".join(columns + properties) or "true"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _condition(op: str, value_sql: str, name: str, operand: Any, params: dict[str, Any]) -> str:
-    numeric = isinstance(operand, int | float) and not isinstance(operand, bool)
+    numeric = _is_number(operand)
     if op in ("gte", "lte"):
         params[name] = float(operand)
         return f"TRY_CAST({value_sql} AS DOUBLE) {'>=' if op == 'gte' else '<='} ${name}"
     if op == "in":
-        params[name] = [_as_text(v) for v in operand]
-        return f"list_contains(${name}, {value_sql})"
+        # like eq: a number in the list matches numerically (9 = 9.0 = "9.0"), a text as text;
+        # two set lookups, each part only when the list has such elements
+        parts = []
+        numbers = [float(v) for v in operand if _is_number(v)]
+        texts = [_as_text(v) for v in operand if not _is_number(v)]
+        if numbers:
+            params[f"{name}_number"] = numbers
+            parts.append(f"list_contains(${name}_number, TRY_CAST({value_sql} AS DOUBLE))")
+        if texts:
+            params[f"{name}_text"] = texts
+            parts.append(f"list_contains(${name}_text, {value_sql})")
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
     if op == "prefix":
         params[name] = str(operand)
         return f"starts_with({value_sql}, ${name})"

@@ -1,7 +1,9 @@
 """Hostile configuration (issue 7, property 8).
 
-- Names that end up in SQL (source and framework names, stage names, property names, a rule's
-  `source:`) must match ^[a-z][a-z0-9_]*$: anything else is refused with exit 2 and one line.
+- Names that end up in SQL (source and framework names, a rule's `source:`) must match
+  ^[a-z][a-z0-9_]*$; property names (a JSON path in SQL) ^[A-Za-z0-9_][A-Za-z0-9_-]*$; stage
+  names (values only) ^[A-Za-z][A-Za-z0-9_-]*$: anything else is refused with exit 2 and one
+  line.
 - Values (property values with quotes, semicolons, backslashes, unicode; event names; channels)
   are bound as parameters: events carrying exactly those values match exactly the expected
   stages, and the warehouse is intact afterwards.
@@ -29,6 +31,9 @@ from journey_metrics import resources
 
 # Every refusal quotes the rule verbatim.
 NAME_RULE = "must match ^[a-z][a-z0-9_]*$"
+RULES = {"framework": NAME_RULE, "source": NAME_RULE,
+         "stage": "must match ^[A-Za-z][A-Za-z0-9_-]*$",
+         "property": "must match ^[A-Za-z0-9_][A-Za-z0-9_-]*$"}
 
 
 def assert_refused(result: tuple[int, str, str], *fragments: str) -> None:
@@ -282,7 +287,9 @@ def _bad_framework(kind: str, value: str) -> dict[str, Any]:
         ("property", "plan; DROP TABLE events"),
         ("property", "plan'"),
         ("property", "$.plan"),
-        ("property", "Plan"),
+        ("property", "plan.tier"),
+        ("property", "plan[0]"),
+        ("property", "-plan"),
         ("source", "Web; DROP"),
         ("source", "web'--"),
     ],
@@ -296,7 +303,7 @@ def test_bad_names_in_a_framework_are_refused(
                     encoding="utf-8")
     extra = ["--start", "one"] if command == "retention" else []
     result = call_cli(command, "--db", str(db_path), "--framework", str(path), *extra)
-    assert_refused(result, str(path), repr(value), NAME_RULE)
+    assert_refused(result, str(path), repr(value), RULES[kind])
     assert not db_path.exists()  # refused before anything touched a warehouse
 
 
@@ -347,9 +354,9 @@ SHOP = {
         ("name", "shöp", NAME_RULE),
         ("folder", "../outside", "folder: '../outside' " + NAME_RULE),
         ("folder", "/etc", NAME_RULE),
-        ("model", "../../etc/passwd", "files.0.model: '../../etc/passwd' " + NAME_RULE),
-        ("columns", ["order_id", "total\"; DROP TABLE events; --"], "files.0.columns"),
-        ("required_columns", ["Order_ID"], "files.0.required_columns"),
+        ("model", "../../etc/passwd", "files[1].model: '../../etc/passwd' " + NAME_RULE),
+        ("columns", ["order_id", "total\"; DROP TABLE events; --"], "files[1].columns"),
+        ("required_columns", ["Order_ID"], "files[1].required_columns"),
     ],
 )
 def test_bad_names_in_a_source_config_are_refused_by_run(

@@ -109,3 +109,57 @@ def test_edge_cases_the_sample_lacks(exported: tuple[Path, Path], tmp_path: Path
             assert sorted((r["step"], r["source"], r["target"]) for r in json.loads(on_duckdb)) == [
                 (1, "/", "/docs"), (1, "lifecycle_lead", "page_view"), (2, "/docs", "/"),
                 (2, "page_view", "(end)"), (3, "/", "page_view"), (4, "page_view", "(end)")]
+
+
+def test_where_rules_on_properties_the_sample_lacks(exported: tuple[Path, Path],
+                                                    tmp_path: Path) -> None:
+    """`where` on both engines over hand-made properties: `in` with numbers and texts over
+    scores sent as 9, 9.0, "9", "9.0", 10 and "x", and property names as events keep them
+    (`planType`, `Order-ID`, `2fa`: JSON paths written unquoted, the same text on both)."""
+    import json
+
+    from journey_metrics.export import export
+
+    web = tmp_path / "input" / "web"
+    web.mkdir(parents=True)
+    sent: list[dict[str, object]] = [
+        {"score": 9}, {"score": 9.0}, {"score": "9"}, {"score": "9.0"}, {"score": 10},
+        {"score": "x"}, {"score": True}, {},
+        {"planType": "pro", "plantype": "free", "Order-ID": "A-17", "2fa": True},
+        {"plantype": "pro", "order-id": "A-17"},
+    ]
+    lines = []
+    for n, properties in enumerate(sent):
+        lines.append({"type": "page", "messageId": f"p{n}", "anonymousId": f"a{n}",
+                      "timestamp": f"2024-03-01T10:{n:02d}:00Z"})
+        lines.append({"type": "track", "event": "Plan Chosen", "messageId": f"c{n}",
+                      "anonymousId": f"a{n}", "timestamp": f"2024-03-01T11:{n:02d}:00Z",
+                      "properties": properties})
+    (web / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    framework = tmp_path / "where.yaml"
+    framework.write_text("""
+name: where_rules
+stages:
+  - {name: visit, match: [{event: page_view}]}
+  - {name: numbers, match: [{event: plan_chosen, where: {score: {in: [9.0, 10]}}}]}
+  - {name: texts, match: [{event: plan_chosen, where: {score: {in: ["9", "true"]}}}]}
+  - {name: mixed, match: [{event: plan_chosen, where: {score: {in: [10, x]}}}]}
+  - {name: eq-number, match: [{event: plan_chosen, where: {score: {eq: 9.0}}}]}
+  - {name: planType, match: [{event: plan_chosen, where: {planType: {eq: pro}}}]}
+  - {name: Order-ID, match: [{event: plan_chosen, where: {Order-ID: {prefix: A-}}}]}
+  - {name: lower, match: [{event: plan_chosen, where: {order-id: {in: [A-17]}}}]}
+  - {name: two_fa, match: [{event: plan_chosen, where: {2fa: {eq: true}}}]}
+""")
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    invoke(["run", "--input", str(tmp_path / "input"), "--db", str(db)])
+    export(db, lake)
+    args = ["funnel", "--framework", str(framework), "--order", "unordered", "--format", "json"]
+    on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
+                       "--spark-master", MASTER])
+    on_duckdb = invoke([*args, "--db", str(db)])
+    assert first_difference(on_spark, on_duckdb) is None
+    # unordered: persons with at least k of the stages; each person matches these many:
+    # 9 -> visit numbers texts eq (4); 9.0 -> visit numbers eq (3); "9" -> 4; "9.0" -> 3;
+    # 10 -> visit numbers mixed (3); "x" -> visit mixed (2); true -> visit texts (2);
+    # {} -> 1; camel -> visit planType Order-ID two_fa (4); lower -> visit lower (2)
+    assert [r["persons"] for r in json.loads(on_duckdb)] == [10, 9, 6, 3, 0, 0, 0, 0, 0]
