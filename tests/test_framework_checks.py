@@ -25,11 +25,11 @@ from journey_metrics.config import (
     load_report_settings,
     load_source,
     load_sources,
-    read_yaml,
 )
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
 from journey_metrics.stages import compile_stages
+from journey_metrics.yaml_files import read_yaml
 
 # --- matching, on DuckDB (tests/spark/test_spark_metrics.py compares Spark) ---------------------
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import duckdb
 
-from journey_metrics.config import read_yaml
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
 from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
+from journey_metrics.yaml_files import read_yaml
 
 REFERRER_CLASSES = ("search", "social", "external", "own", "none")
 RULE_KEYS = ("channel", "medium", "source", "campaign", "referrer")

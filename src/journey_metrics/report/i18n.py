@@ -39,7 +39,7 @@ LOCALES = {"en": Locale(".", ","), "vi": Locale(",", ".")}
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     """The messages of a language (flat keys -> text with {placeholders})."""
-    from journey_metrics.config import load_yaml
+    from journey_metrics.yaml_files import load_yaml
 
     if lang not in LANGUAGES:
         from journey_metrics.errors import UsageError
