@@ -347,3 +347,13 @@ def test_paths_anchors_that_match_nothing(input_dir: Path, db_path: Path) -> Non
     assert (event.returncode, json.loads(event.stdout)) == (0, [])
     assert " ".join(event.stderr.split()) == (
         "note: --start: no event is named 'page_veiw'; did you mean page_view?")
+
+
+def test_csv_writes_flags_as_the_json_rows_do() -> None:
+    """`funnel --trend` rows carry `complete`: CSV wrote Python's `True`, JSON `true`."""
+    from journey_metrics.output import rows_to_csv
+
+    rows = [{"period": "2024-01-01", "complete": True, "rate": None},
+            {"period": "2024-01-08", "complete": False, "rate": 0.5}]
+    assert rows_to_csv(rows, ["period", "complete", "rate"]).splitlines() == [
+        "period,complete,rate", "2024-01-01,true,", "2024-01-08,false,0.5"]
