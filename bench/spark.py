@@ -15,6 +15,12 @@ Each Spark command writes a Spark event log; its per-stage task metrics (input b
 read/write bytes, tasks, executor run time) are summed per command and extrapolated linearly to
 1B events (`scale_out`). Results: bench/results/spark/SIZE.json; `bench/spark_report.py` renders
 them into docs/benchmarks.md and docs/scale-out.md.
+
+`--connect` times the same commands through one Spark Connect server started (and warmed by
+one untimed command) before them, as on a cluster where the JVM is already up: each command
+then pays only the Python client and its queries. CPU is the client's process tree plus what
+the server's tree spent meanwhile. Results: bench/results/spark/connect-SIZE.json (size
+`sample`: data/sample/'s lake, the fixed cost).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import math
 import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -260,9 +267,8 @@ def scale_out(per_command: dict[str, dict[str, int]], events: int,
 
 # --- the bench --------------------------------------------------------------------------------
 
-def fixed_cost() -> dict[str, Any]:
-    """What a command costs before the data matters: `nps --by channel` over data/sample/'s
-    lake (a few thousand events) on each engine; written to fixed_cost.json."""
+def sample_lake() -> Path:
+    """data/sample/'s warehouse and lake (a few thousand events), made once."""
     work = CACHE / "spark-sample"
     if not (work / "lake").is_dir():
         work.mkdir(parents=True, exist_ok=True)
@@ -274,10 +280,17 @@ def fixed_cost() -> dict[str, Any]:
         subprocess.run([*JM, "export", "--db", str(db), "--out", str(work / "lake.part")],
                        check=True, env=ENV, capture_output=True)
         (work / "lake.part").rename(work / "lake")
-    cmd = [*JM, *METRICS["nps"], "--events", str(work / "lake"), "--format", "json"]
+    return work / "lake"
+
+
+def fixed_cost() -> dict[str, Any]:
+    """What a command costs before the data matters: `nps --by channel` over data/sample/'s
+    lake (a few thousand events) on each engine; written to fixed_cost.json."""
+    lake = sample_lake()
+    cmd = [*JM, *METRICS["nps"], "--events", str(lake), "--format", "json"]
     duck = timed([*cmd, "--engine", "duckdb"])
     spark = timed([*cmd, "--engine", "spark", "--spark-master", MASTER],
-                  env=spark_env(work / "eventlog"))
+                  env=spark_env(lake.parent / "eventlog"))
     found = {"machine": machine(), "command": METRICS["nps"], "duckdb": summary([duck]),
              "spark": summary([spark])}
     (RESULTS / "fixed_cost.json").write_text(json.dumps(found, indent=2))
@@ -430,6 +443,113 @@ def ingest_pair(size: str) -> dict[str, Any]:
     return results
 
 
+# --- through a warm Spark Connect server ---------------------------------------------------------
+
+CONNECT_START_SECONDS = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def start_connect_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A Spark Connect server on `local[2]` with the classic runs' driver memory, in its own
+    process group (stopped with `stop_connect_server`)."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    home = _find_spark_home()
+    port = _free_port()
+    env = {**os.environ, "SPARK_HOME": home, "SPARK_LOCAL_IP": "127.0.0.1"}
+    for name in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "PYSPARK_SUBMIT_ARGS"):
+        env.pop(name, None)
+    with log_path.open("wb") as out:
+        server = subprocess.Popen(
+            [str(Path(home) / "bin" / "spark-submit"),
+             "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+             "--master", MASTER, "--driver-memory", DRIVER_MEMORY,
+             "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+             "--conf", "spark.ui.enabled=false"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    deadline = time.monotonic() + CONNECT_START_SECONDS
+    while not _listening(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            stop_connect_server(server)
+            raise SystemExit(f"the Spark Connect server did not start: see {log_path}")
+        time.sleep(0.5)
+    return server, f"sc://localhost:{port}"
+
+
+def stop_connect_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, 15)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait()
+
+
+def _tree_cpu(root: int) -> float:
+    stats = _stats()
+    return sum(stats[p][2] for p in _tree(root, stats)) / TICK
+
+
+def connect_size(size: str, repeat: int) -> dict[str, Any]:
+    """Every metric command of the size's lake through one warm Connect server, beside the same
+    command on DuckDB (timed again in this call, so both see the same machine)."""
+    if size == "sample":  # the fixed cost: data/sample/'s lake
+        lake = str(sample_lake())
+        prepared = {"events": counts(Path(lake).parent / "warehouse.duckdb")["events"]}
+    else:
+        prepared = prepare(size)
+        lake = str(CACHE / f"spark-{size}" / "lake")
+    server, url = start_connect_server(Path(lake).parent / "connect-server.log")
+    results: dict[str, Any] = {"machine": machine(), "size": size, **prepared, "master": MASTER,
+                               "driver_memory": DRIVER_MEMORY, "commands": {}}
+    try:
+        log(f"{size}: warming the Connect server")
+        warm = timed([*JM, *METRICS["nps"], "--events", lake, "--format", "json",
+                      "--engine", "spark", "--spark-remote", url])
+        results["warm_up_seconds"] = warm["seconds"]
+        for name, args in METRICS.items():
+            cmd = [*args, "--events", lake, "--format", "json"]
+            log(f"{size}: {name} through Connect (load {load_average():.1f})")
+            duck = [timed([*JM, *cmd, "--engine", "duckdb"]) for _ in range(repeat)]
+            remote = []
+            for _ in range(repeat):
+                server_cpu = _tree_cpu(server.pid)
+                run = timed([*JM, *cmd, "--engine", "spark", "--spark-remote", url])
+                run["cpu_seconds"] = round(run["cpu_seconds"] + _tree_cpu(server.pid)
+                                           - server_cpu, 3)
+                remote.append(run)
+            difference = first_difference(remote[0]["stdout"], duck[0]["stdout"])
+            d, s = summary(duck), summary(remote)
+            results["commands"][name] = {
+                "args": args, "duckdb": d, "spark_connect": s,
+                "ratio": round(s["seconds"] / d["seconds"], 2) if d["seconds"] else None,
+                "cpu_ratio": round(s["cpu_seconds"] / d["cpu_seconds"], 2)
+                if d["cpu_seconds"] else None,
+                "rows": len(json.loads(duck[0]["stdout"])),
+                "rows_equal": difference is None, "difference": difference,
+            }
+            write(f"connect-{size}", {**results, "complete": False})
+    finally:
+        stop_connect_server(server)
+    results["complete"] = True
+    return results
+
+
 def machine() -> dict[str, str]:
     import duckdb
     import pyspark
@@ -454,16 +574,24 @@ def main() -> None:
                              "ingest stays in its results")
     parser.add_argument("--fixed-cost-only", action="store_true",
                         help="only measure a command's cost on a tiny lake")
+    parser.add_argument("--connect", action="store_true",
+                        help="time the metric commands through one warm Spark Connect server "
+                             "(bench/results/spark/connect-SIZE.json)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    if args.ingest_only:
+    if args.connect:
+        for size in args.sizes.split(","):
+            write(f"connect-{size}", connect_size(size, args.repeat))
+            log(f"{size}: written to {RESULTS / f'connect-{size}.json'}")
+    elif args.ingest_only:
         for size in args.sizes.split(","):
             write(size, ingest_pair(size))
             log(f"{size}: written to {RESULTS / f'{size}.json'}")
     else:
         log(f"fixed cost (load {load_average():.1f})")
         fixed_cost()
-    for size in [] if args.fixed_cost_only or args.ingest_only else args.sizes.split(","):
+    for size in ([] if args.fixed_cost_only or args.ingest_only or args.connect
+                 else args.sizes.split(",")):
         write(size, bench_size(size, args.repeat, ingest=not args.keep_ingest))
         log(f"{size}: written to {RESULTS / f'{size}.json'}")
     if not args.no_report:

@@ -25,8 +25,48 @@ HISTORY_DAYS = 90  # the history the nightly metrics read (the generated inputs'
 def load() -> dict[str, dict[str, Any]]:
     order = {"1m": 0, "10m": 1}
     found = {p.stem: json.loads(p.read_text()) for p in RESULTS.glob("*.json")
-             if p.stem != "fixed_cost"}
+             if p.stem != "fixed_cost" and not p.stem.startswith("connect-")}
     return dict(sorted(found.items(), key=lambda kv: order.get(kv[0], 9)))
+
+
+def load_connect() -> dict[str, dict[str, Any]]:
+    """bench/spark.py --connect: size -> results (`sample` first)."""
+    order = {"sample": 0, "1m": 1, "10m": 2}
+    found = {p.stem.removeprefix("connect-"): json.loads(p.read_text())
+             for p in RESULTS.glob("connect-*.json")}
+    return dict(sorted(found.items(), key=lambda kv: order.get(kv[0], 9)))
+
+
+def connect_section(results: dict[str, dict[str, Any]]) -> list[str]:
+    """One table: each size's commands on DuckDB and through a warm Spark Connect server."""
+    if not results:
+        return []
+    lines = [
+        "### Through a warm Spark Connect server",
+        "",
+        "`python bench/spark.py --connect --sizes ...`: one Connect server (`local[2]`, the same "
+        "driver memory) is started and warmed by one untimed command, then every command runs as "
+        "a client (`--spark-remote`), as on a cluster whose JVM is already up. CPU: the client's "
+        "process tree plus what the server spent meanwhile. DuckDB is timed again in the same "
+        "call.",
+        "",
+        "| size | command | DuckDB | Spark Connect | Spark/DuckDB | CPU DuckDB / Spark "
+        "| rows equal | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size, r in results.items():
+        label = (f"{size} ({r['events']:,} events, {r['machine']['date']}"
+                 f"{'' if r.get('complete', True) else ', partial'})")
+        for c in r["commands"].values():
+            d, s = c["duckdb"], c["spark_connect"]
+            equal = "yes" if c["rows_equal"] else f"**no**: {c['difference']}"
+            lines.append(
+                f"| {label} | `{' '.join(c['args'])}` | {sec(d['seconds'])} | "
+                f"{sec(s['seconds'])} | {c['ratio']:.1f}x | {d['cpu_seconds']:.1f} / "
+                f"{s['cpu_seconds']:.1f} s | {equal} | {loads(d)} / {loads(s)} |")
+            label = ""
+    lines.append("")
+    return lines
 
 
 def sec(value: float) -> str:
@@ -150,6 +190,7 @@ def render_benchmarks() -> str:
         ]
     for size, r in results.items():
         lines += size_section(size, r)
+    lines += connect_section(load_connect())
     big = results.get("10m")
     if big:
         ratios = {n: c["ratio"] for n, c in big["commands"].items()}
