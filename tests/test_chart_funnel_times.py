@@ -27,3 +27,16 @@ def test_draw_times_renders_png() -> None:
     png = vl_convert.vegalite_to_png(spec)
     assert png.startswith(b"\x89PNG")
     assert len(png) > 1000
+
+
+def test_driver_bars_start_at_one_on_their_log_scale() -> None:
+    """A log scale has no 0: bars from 0 were drawn with no width (a dashboard audit)."""
+    from journey_metrics.charts.funnel import drivers_chart
+    from journey_metrics.report.i18n import use
+
+    rows = [{"item": "page_view", "converters": 30, "non_converters": 10, "odds_ratio": 3.2,
+             "p_value": 0.01, "q_value": 0.02, "direction": "raises"}]
+    with use("en", {}):
+        bars = drivers_chart(rows).to_dict()["layer"][0]["encoding"]
+    assert bars["x"]["scale"] == {"type": "log"}
+    assert bars["x2"] == {"datum": 1}

@@ -77,3 +77,26 @@ def test_open_churn_period_is_marked() -> None:
 def test_only_the_all_group_and_closed_periods_are_drawn() -> None:
     values = values_of(draw_ltv(LTV).to_dict())
     assert [(v["cohort"], v["period"]) for v in values] == [("2024-01-01", 0), ("2024-01-01", 1)]
+
+
+def test_phases_keep_their_order_on_a_translated_page() -> None:
+    """Each panel sorted the phases by their English names while the values were translated,
+    so a Vietnamese page showed the phases in an order of its own per panel (a dashboard
+    audit); CES bars start at the scale's low end (1), NPS and CSAT at 0."""
+    from journey_metrics.charts.experience import draw_phases
+    from journey_metrics.report.i18n import t, use
+
+    rows = [{"phase": phase, "stages": "awareness", "persons": n, "nps_respondents": 0,
+             "nps": None, "csat_respondents": 1, "csat": 80.0, "ces_respondents": 1, "ces": 3.0}
+            for phase, n in (("before purchase", 30), ("purchase", 10), ("after purchase", 5))]
+    with use("vi", {}):
+        spec = draw_phases(rows).to_dict()
+        shown = [t(r["phase"]) for r in rows]
+    panels = spec["hconcat"]
+    sorts = [p["encoding"]["x"]["sort"] for p in panels[:1]]
+    sorts += [layer["encoding"]["x"]["sort"] for p in panels[1:] for layer in p["layer"]]
+    assert all(sort == shown for sort in sorts)
+    assert shown != [r["phase"] for r in rows]  # the page is translated
+    ces = panels[3]["layer"][0]["encoding"]
+    assert ces["y2"] == {"datum": 1}
+    assert panels[1]["layer"][0]["encoding"]["y2"] == {"datum": 0}

@@ -241,11 +241,14 @@ def test_summary_sentences_state_the_mart_numbers(built: dict[str, Path]) -> Non
     best = max(linear, key=lambda r: (r["conversions"], r["group"]))
     assert found["channel"].values["channel"] == best["group"]
     assert found["channel"].values["conversions"] == best["conversions"]
-    costly = max((r for r in data["attribution"]["rows"]
-                  if r["model"] == "last" and r["cpa"] is not None),
-                 key=lambda r: (r["cpa"], r["group"]))
-    assert found["cost"].values["cpa"] == costly["cpa"]
-    assert f"{costly['cpa']:,.2f}" in found["cost"].text
+    last_rows = [r for r in data["attribution"]["rows"] if r["model"] == "last"]
+    fruitless = [r for r in last_rows if r["cost"] and r["cpa"] is None]
+    assert fruitless  # paid_search spent 300 and got no last-touch conversion
+    worst = max(fruitless, key=lambda r: (r["cost"], r["group"]))
+    assert found["cost"].values == {"channel": worst["group"], "cpa": None,
+                                    "cost": worst["cost"], "conversions": 0}
+    assert found["cost"].text == (f"{worst['group']} spent {worst['cost']:,.2f} without a"
+                                  " last-touch conversion.")
     answered = [r for r in data["satisfaction"] if r["group"] == "all" and r["nps"] is not None]
     latest = max(answered, key=lambda r: r["period"])
     assert found["nps"].values["nps"] == latest["nps"]
@@ -342,3 +345,23 @@ def test_page_data_cannot_end_or_swallow_its_script() -> None:
         assert character not in written
     assert json.loads(written) == value
     assert _script_json(float("nan")) == "NaN"  # a JavaScript literal, as before
+
+
+def test_a_warehouse_of_one_email_event_gets_a_page(tmp_path: Path) -> None:
+    """One SendGrid `delivered` event (no activity, no referral rows): the referral chart's
+    PNG had no size and the whole report stopped (exit 1); its PNG now says there is no data
+    (found by a dashboard audit)."""
+    (tmp_path / "in" / "email").mkdir(parents=True)
+    (tmp_path / "in" / "email" / "ev.json").write_text(json.dumps([{
+        "email": "dan@x.io", "timestamp": 1774000000, "event": "delivered",
+        "sg_event_id": "e1", "sg_message_id": "s1", "campaign": "c1"}]))
+    db = tmp_path / "w.duckdb"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JOURNEY_METRICS_HASH_KEY", "report-test-key-0123456789")
+    try:
+        pipeline.run(tmp_path / "in", db)
+        page = build_report(db, tmp_path / "out")
+    finally:
+        mp.undo()
+    assert page.exists()
+    assert {p.stem for p in (tmp_path / "out").glob("*.png")} >= {"referral", "funnel_aarrr"}

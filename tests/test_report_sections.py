@@ -124,6 +124,29 @@ def test_summary_sentences_from_hand_made_rows() -> None:
     assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."
 
 
+def test_a_channel_that_spent_without_converting_is_the_costliest() -> None:
+    """Its cost per conversion is null (no conversion): the sentence named the costliest of
+    the channels that converted, and the chart's empty bar read as the cheapest (a dashboard
+    audit). The sentence names the one that spent the most for nothing; the chart says it."""
+    from journey_metrics.charts.attribution import draw_cost
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.summary import sentences
+
+    rows = [{"model": "last", "group": "email", "conversions": 3.0, "cpa": 10.0, "cost": 30.0,
+             "revenue": 90.0, "roas": 3.0},
+            {"model": "last", "group": "tiktok_ads", "conversions": 0.0, "cpa": None,
+             "cost": 300.0, "revenue": 0.0, "roas": 0.0}]
+    page = {"settings": {"journey_framework": "j"}, "funnels": [],
+            "attribution": {"stage": "purchase", "spend": True, "rows": rows}}
+    with use("en", page):
+        texts = [s.text for s in sentences(page)]
+        chart = draw_cost(rows).to_dict()
+    assert "tiktok_ads spent 300.00 without a last-touch conversion." in texts
+    assert not [text for text in texts if "costs the most per conversion" in text]
+    layers = chart["hconcat"][0]["layer"]
+    assert layers[1]["encoding"]["text"] == {"value": "no conversions"}
+
+
 def test_pain_point_times_are_compared_in_whole_hours() -> None:
     """A stage whose median is minutes does not make a slower touchpoint 'thousands of times'
     slower: both sides are floored at one hour, and a touchpoint under an hour is no time pain."""

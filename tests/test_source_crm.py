@@ -266,6 +266,20 @@ def test_a_quote_never_closed_quarantines_its_row_and_keeps_the_rows_before(
     assert "b@example.com" not in str(query(db_path, "SELECT raw FROM _jm_quarantine"))
 
 
+def test_a_stray_quote_inside_a_field_is_text(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """An inch mark in an unquoted field (`27" monitor`) is read as text by every CSV reader: the
+    file's quotes are odd, but its last row is whole, so nothing is quarantined (a review
+    caught the first version of the open-quote check quarantining that last row)."""
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "deals.csv").write_text(
+        "hs_object_id,dealname,dealstage,amount,closedate,associated_contact_id\n"
+        '1,27" monitor,closedwon,5,2024-03-01,101\n3,Last,closedwon,5,2024-03-02,101\n')
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT count(*) FROM _jm_quarantine") == [(0,)]
+    assert query(db_path, "SELECT event_id, properties->>'dealname' FROM events ORDER BY 1") == [
+        ("deal:1:closedwon", '27" monitor'), ("deal:3:closedwon", "Last")]
+
+
 def test_a_header_ending_in_a_comma_names_no_property(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

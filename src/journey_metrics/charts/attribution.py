@@ -76,8 +76,18 @@ def draw_cost(rows: Sequence[dict[str, Any]], *, model: str = "last",
                alt.Tooltip("roas:Q", title=t("Return on spend"), format=".2f")]
     base = alt.Chart(alt.Data(values=values)).encode(
         y=alt.Y("group:N", title=None, sort="-x"), tooltip=tooltip)
-    cpa = base.mark_bar(color="#d55e00").encode(
-        x=alt.X("cpa:Q", title=t("Cost per conversion"))).properties(
+    # a channel that cost money and earned no conversion has no cost per conversion: it comes
+    # first and says so in words, so that its missing bar does not read as the cheapest
+    by_cpa = [r["group"] for r in sorted(values, key=lambda r: (
+        r.get("cpa") is not None, -(r.get("cpa") or 0), r["group"]))]
+    cpa_base = alt.Chart(alt.Data(values=values)).encode(
+        y=alt.Y("group:N", title=None, sort=by_cpa), tooltip=tooltip)
+    cpa_bars = cpa_base.mark_bar(color="#d55e00").encode(
+        x=alt.X("cpa:Q", title=t("Cost per conversion")))
+    none = cpa_base.transform_filter("datum.cpa == null").mark_text(
+        align="left", color="#d55e00", fontStyle="italic").encode(
+        x=alt.datum(0), text=alt.value(t("no conversions")))
+    cpa = alt.layer(cpa_bars, none).properties(
         width=width // 2 - 40, title=t("Cost per conversion (lower is better)"))
     roas = base.mark_bar(color="#009e73").encode(
         x=alt.X("roas:Q", title=t("Revenue per unit of cost"))).properties(

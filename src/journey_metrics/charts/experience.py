@@ -156,13 +156,14 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
 
     from journey_metrics.charts.common import label
 
-    phases = [r["phase"] for r in rows]
-    x = alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0))
     tooltip = [alt.Tooltip("phase:N", title=t("Phase")), alt.Tooltip("stages:N", title=t("Stages")),
                alt.Tooltip("persons:Q", title=t("Persons who reached it"), format=",")]
     values = [{**r, "no_answers": t("no answers"), "phase": t(r["phase"]),
                "stages": ", ".join(label(s) for s in r["stages"].split(", "))} for r in rows]
-    phases = [t(p) for p in phases]
+    # sorted by the phases as shown (translated): sorting by their English names put a
+    # translated page's phases in an order of their own in each panel
+    phases = [t(r["phase"]) for r in rows]
+    x = alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0))
     persons = alt.Chart(alt.Data(values=values)).mark_bar(color="#0072b2").encode(
         x=x, y=alt.Y("persons:Q", title=t("Persons who reached it")), tooltip=tooltip,
     ).properties(width=170, height=200, title=t("Persons"))
@@ -174,7 +175,9 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
         base = alt.Chart(alt.Data(values=values)).encode(x=x, tooltip=tip)
         bars = base.transform_filter(f"datum.{column} != null").mark_bar(
             color="#009e73").encode(y=alt.Y(f"{column}:Q", title=title,
-                                            scale=alt.Scale(domain=list(domain))))
+                                            scale=alt.Scale(domain=list(domain))),
+                                    # from 0, or the scale's low end (CES starts at 1)
+                                    y2=alt.datum(max(domain[0], 0)))
         none = base.transform_filter(f"datum.{column} == null").mark_text(
             color="#777", fontStyle="italic").encode(
             y=alt.datum((domain[0] + domain[1]) / 2), text="no_answers:N")

@@ -244,6 +244,8 @@ def drivers_chart(rows: list[dict[str, Any]]) -> alt.LayerChart | alt.FacetChart
     bars = base.mark_bar().encode(
         x=alt.X("odds_ratio:Q", title=t("Odds ratio of converting (log scale; 1 = no link)"),
                 scale=alt.Scale(type="log")),
+        # from 1 (no link) to the odds ratio: a log scale has no 0 to start a bar at
+        x2=alt.datum(1),
         color=alt.Color("direction_label:N", title=None, scale=alt.Scale(
             domain=[t("raises"), t("lowers")], range=["#009e73", "#d55e00"]),
             legend=alt.Legend(orient="bottom")))

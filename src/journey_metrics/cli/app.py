@@ -64,8 +64,11 @@ stderr = cast("Console", _LazyConsole(stderr=True))
 def _under_a_file(value: Path) -> Path | None:
     """The existing file among `value`'s parents, if any: nothing can be made below it."""
     for parent in value.absolute().parents:
-        if parent.exists():
-            return None if parent.is_dir() else parent
+        try:
+            if parent.exists():
+                return None if parent.is_dir() else parent
+        except OSError:  # a folder we may not look into: the write will say what is wrong
+            return None
     return None
 
 

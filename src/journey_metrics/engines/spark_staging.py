@@ -179,8 +179,9 @@ def _stage_group(session: Any, source: SourceConfig, model: str, group: list[Spa
     reader = group[0].kind.reader
     if reader == "csv":
         headers = _csv_headers(session, group)
-        parts = [_read_csv(session, item, headers.get(item.file_order), failures)
-                 for item in group]
+        odd = _odd_quotes(session, group)
+        parts = [_read_csv(session, item, headers.get(item.file_order), failures,
+                           item.file_order in odd) for item in group]
         raws = [p for p in parts if p is not None]
         if not raws:
             return []
@@ -357,8 +358,21 @@ def _csv_headers(session: Any, files: list[SparkInputFile]) -> dict[int, list[st
 _CORRUPT = "jm_malformed_row"
 
 
+def _odd_quotes(session: Any, files: list[SparkInputFile]) -> set[int]:
+    """The CSV files holding an odd number of double quotes (one job for all): only their last
+    row can hold a quote never closed (readers._last_row_unclosed)."""
+    from pyspark.sql import functions as F
+
+    quotes = session.read.text([f.location for f in files]).select(
+        F.col("_metadata.file_name").alias("file_name"),
+        (F.length("value") - F.length(F.regexp_replace("value", '"', ""))).alias("quotes"))
+    rows = (quotes.groupBy("file_name").agg(F.sum("quotes").alias("quotes"))
+            .join(_names(session, files), "file_name").collect())
+    return {row.file_order for row in rows if (row.quotes or 0) % 2 == 1}
+
+
 def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
-              failures: dict[str, str] | None) -> Any:
+              failures: dict[str, str] | None, odd_quotes: bool = False) -> Any:
     """One CSV file (its own header: internal names or HubSpot's labels, loader.match_header)."""
     from pyspark.sql import functions as F
 
@@ -375,16 +389,20 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
              .option("columnNameOfCorruptRecord", _CORRUPT)
              .option("encoding", "UTF-8").csv(item.location))
     frame = frame.withColumn("mid", F.monotonically_increasing_id())
-    # a quote never closed (an odd number of quotes in the file): the last row holds the rest of
-    # the file and is quarantined as such (readers.OPEN_QUOTE_REASON); DuckDB's reader ends that
-    # field before the file's last line break, and so does this
-    quotes = session.read.text(item.location).select(F.sum(
-        F.length("value") - F.length(F.regexp_replace("value", '"', "")))).collect()[0][0]
-    open_quote = (quotes or 0) % 2 == 1
+    # a quote never closed (a file of an odd number of quotes whose last row is short or holds a
+    # line break: readers._last_row_unclosed): that row holds the rest of the file and is
+    # quarantined as such (readers.OPEN_QUOTE_REASON); DuckDB's reader ends that field before
+    # the file's last line break, and so does this
+    open_quote = odd_quotes
     if open_quote:
         from pyspark.sql.window import Window
 
-        frame = frame.withColumn("jm_last", F.col("mid") == F.max("mid").over(Window.partitionBy()))
+        last_row = F.col("mid") == F.max("mid").over(Window.partitionBy())
+        short = F.col(_CORRUPT).isNotNull() & F.col(f"c{len(header) - 1}").isNull()
+        breaks = F.lit(False)
+        for i in range(len(header)):
+            breaks = breaks | F.coalesce(F.col(f"c{i}").contains("\n"), F.lit(False))
+        frame = frame.withColumn("jm_last", last_row & (short | breaks))
         frame = frame.select("mid", "jm_last", _CORRUPT, *(
             F.when(F.col("jm_last"), F.regexp_replace(f"c{i}", "(\r\n|\n|\r)$", ""))
             .otherwise(F.col(f"c{i}")).alias(f"c{i}") for i in range(len(header))))

@@ -49,6 +49,13 @@ def catalogue(lang: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in (loaded or {}).items()}
 
 
+def default_stage_title(name: str) -> str:
+    """A stage without a title, titled from its name: `_` as spaces, the first letter upper-case,
+    the rest as written (`paidPlan` stays `PaidPlan`, `Sign-Up` stays `Sign-Up`)."""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 @dataclass
 class Language:
     lang: str = "en"
@@ -106,7 +113,7 @@ class Language:
                 "slice(datum.value, 0, 4)")
 
     def stage_title(self, name: str) -> str:
-        return self.stages.get(name) or name.replace("_", " ").capitalize()
+        return self.stages.get(name) or default_stage_title(name)
 
     def framework_title(self, name: str, fallback: str | None = None) -> str:
         return self.frameworks.get(name) or fallback or name
@@ -145,7 +152,7 @@ def language_for(lang: str, page: Mapping[str, Any]) -> Language:
             if s["name"] not in stages or f["name"] == page.get("settings", {}).get(
                     "journey_framework"):
                 stages[s["name"]] = title_in(s.get("titles"), lang,
-                                             s["name"].replace("_", " ").capitalize())
+                                             default_stage_title(s["name"]))
     return Language(lang, stages, frameworks)
 
 

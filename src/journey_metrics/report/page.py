@@ -125,10 +125,19 @@ def write_report(
         specs = {b.id: _spec(b.chart, language) for _, b in blocks}
         locale = language.locale.vega_format()
 
+        nothing = _nothing_to_draw(t("No data yet"))  # (the language is this thread's)
+
         def render_png(chart_id: str) -> None:
             if progress:
                 progress(chart_id)
-            png = vl_convert.vegalite_to_png(specs[chart_id], scale=1.5, format_locale=locale)
+            try:
+                png = vl_convert.vegalite_to_png(specs[chart_id], scale=1.5, format_locale=locale)
+            except ValueError as exc:
+                # a chart without any row can have no size (a panel of ordinal periods and
+                # none to draw): its PNG says so instead of stopping the page
+                if "invalid size" not in str(exc):
+                    raise
+                png = vl_convert.vegalite_to_png(nothing, scale=1.5)
             (out_dir / f"{chart_id}.png").write_bytes(png)
 
         # vl-convert renders outside the GIL: draw the PNGs side by side.
@@ -141,6 +150,13 @@ def write_report(
         page = out_dir / "index.html"
         page.write_text(_html(data, blocks, scripts, language, specs), encoding="utf-8")
     return page
+
+
+def _nothing_to_draw(message: str) -> dict[str, Any]:
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": 300,
+            "height": 60, "data": {"values": [{"text": message}]},
+            "mark": {"type": "text", "fontSize": 14, "font": "DejaVu Sans"},
+            "encoding": {"text": {"field": "text", "type": "nominal"}}}
 
 
 def _when(iso: str | None, lang: Language) -> str:

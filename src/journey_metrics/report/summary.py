@@ -86,7 +86,16 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
              "share": best["share"], "last": last}))
     costly = [r for r in attribution.get("rows", [])
               if r["model"] == "last" and r.get("cost") and r.get("cpa") is not None]
-    if costly:
+    # money spent on a channel no conversion came through costs more than any that earned one
+    fruitless = [r for r in attribution.get("rows", [])
+                 if r["model"] == "last" and r.get("cost") and r.get("cpa") is None]
+    if fruitless:
+        worst = max(fruitless, key=lambda r: (r["cost"], r["group"]))
+        out.append(Sentence("cost", t(
+            "{channel} spent {cost} without a last-touch conversion.", channel=worst["group"],
+            cost=lang.number(worst["cost"], 2)), "attribution_cost",
+            {"channel": worst["group"], "cpa": None, "cost": worst["cost"], "conversions": 0}))
+    elif costly:
         worst_cpa = max(costly, key=lambda r: (r["cpa"], r["group"]))
         out.append(Sentence("cost", t(
             "{channel} costs the most per conversion: {cpa} ({cost} for {conversions} "

@@ -316,6 +316,7 @@ def _read_array_by_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
 # fewer fields reads as one with empty fields.
 SURPLUS_COLUMN = "jm_surplus_field"
 SURPLUS_REASON = "row has more fields than the header ({}): a comma in an unquoted field?"
+SHORT_COLUMN = "jm_short_row"  # the row ends before the header's last field (a missing one)
 OPEN_QUOTE_REASON = ("a quote opened in this row is never closed: the rest of the file reads as"
                      " one field (rows after it included)")
 
@@ -341,7 +342,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     while True:
         try:
             con.execute(
-                f"CREATE TEMP TABLE raw_rows AS SELECT {value}, {surplus} FROM"
+                f"CREATE TEMP TABLE raw_rows AS SELECT {value}, {surplus},"
+                f" {quote_external_name(header[-1])} IS NULL AS {SHORT_COLUMN} FROM"
                 f" read_csv(?, {options}, auto_detect = false, nullstr = chr(1),"
                 f" columns = {declared}{extra})",
                 [str(path), MAX_LINE_BYTES, BUFFER_BYTES],
@@ -365,9 +367,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         else "NULL::JSON"
     )
     row_json = "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for h in header) + ")"
-    # a quote never closed: the last row holds the rest of the file in one field (rows after
-    # it included); it is quarantined as such, the rows before it load
-    unclosed = "rowid = (SELECT max(rowid) FROM raw_rows)" if open_quote(path) else "false"
+    unclosed = ("rowid = (SELECT max(rowid) FROM raw_rows)"
+                if _last_row_unclosed(con, path, header) else "false")
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
@@ -421,9 +422,20 @@ def _described_names(con: duckdb.DuckDBPyConnection, path: str, options: str) ->
     return [str(row[0]) for row in described]
 
 
+def _last_row_unclosed(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]) -> bool:
+    """Whether the file's last row holds a quote opened and never closed: that field runs to the
+    end of the file, rows after it included (every CSV reader reads it so), so the row is
+    shorter than the header or one of its fields holds a line break, and the file holds an odd
+    number of quotes. Counted only for such a last row: a stray quote inside an unquoted field
+    (`27" monitor`) is read as text and costs nothing."""
+    breaks = " OR ".join(f"contains({quote_external_name(h)}, chr(10))" for h in header)
+    last = con.execute(f"SELECT {SHORT_COLUMN} OR coalesce({breaks}, false) FROM raw_rows"
+                       " ORDER BY rowid DESC LIMIT 1").fetchall()
+    return bool(last and last[0][0]) and open_quote(path)
+
+
 def open_quote(path: Path) -> bool:
-    """Whether the file holds an odd number of double quotes: a field's quote opened and never
-    closed, so that field runs to the end of the file (every CSV reader reads it so)."""
+    """Whether the file holds an odd number of double quotes."""
     quotes = 0
     with _open(path) as handle:  # type: ignore[attr-defined]
         while block := handle.read(1 << 20):
