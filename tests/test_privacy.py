@@ -317,8 +317,9 @@ def test_no_email_from_a_file_name_or_an_escaped_at(tmp_path: Path) -> None:
         result = export(db, tmp_path / "export")
     needles = [in_name, escaped]
     escaped_forms = [e.strip().lower().replace("@", "\\u0040") for e in needles]
-    # (the address as the pattern reads it: a name's prefix joined by `-` is part of it)
-    stored = f"web/email-{reference_hash('export-' + in_name)[:12]}.jsonl"
+    # the address as the pattern reads it (a name's prefix joined by `-` is part of it), hashed
+    # as written (its UTF-8 bytes in hex: names differing in case stay two files)
+    stored = f"web/email-{reference_hash(('export-' + in_name).encode().hex())[:12]}.jsonl"
     assert query(db, "SELECT DISTINCT file_path FROM events") == [(stored,)]
     assert query(db, "SELECT file_path, reason FROM _jm_quarantine") == [
         (stored, "unparseable timestamp soon")]

@@ -56,15 +56,17 @@ _FORMAT_SUFFIX = re.compile(r"(\.(?:jsonl|json|csv)(?:\.gz)?)?$", re.IGNORECASE)
 
 def pseudonymous_name(name: str, hash_email: Callable[[str], str]) -> str:
     """A file's name as the warehouse, the lake, the logs and the reports keep it (CONTRACT §1
-    Privacy): an email address in it becomes `email-` and the first 12 hex digits of its keyed
-    hash, so names stay distinct and the same from run to run. `hash_email`: the key's hash
-    (`HashKey.hash_email`, or the warehouse's `jm_email_hash`)."""
+    Privacy): an email address in it becomes `email-` and the first 12 hex digits of a keyed
+    hash of the address exactly as written, so names stay distinct (`Mia@x.io.jsonl` and
+    `mia@x.io.jsonl` are two files) and the same from run to run. `hash_email`: the key's hash
+    (`HashKey.hash_email`, or the warehouse's `jm_email_hash`), given the address's UTF-8 bytes
+    in hex: the hash's trimming and lower-casing then change nothing, on either engine."""
     if "@" not in name and "%40" not in name:
         return name
     suffix = _FORMAT_SUFFIX.search(name)
     cut = suffix.start() if suffix else len(name)
     stem = _EMAIL_IN_NAME.sub(
-        lambda m: "email-" + hash_email(m.group(0).replace("%40", "@"))[:12], name[:cut])
+        lambda m: "email-" + hash_email(m.group(0).encode().hex())[:12], name[:cut])
     return stem + name[cut:]
 
 
