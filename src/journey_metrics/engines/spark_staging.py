@@ -293,29 +293,38 @@ def _read_json(session: Any, files: list[SparkInputFile],
     """)
     classified.createOrReplaceTempView("jm_stage_classified")
     # an array that does not parse, written one element per line: its lines are its elements
-    # when at least half of them are JSON objects (readers._read_array_by_lines)
-    session.sql("""
-        SELECT file_order, row_number() OVER (PARTITION BY file_order ORDER BY pos) AS record_no,
-               element AS raw
-        FROM (SELECT file_order, pos, regexp_replace(line, :edges, '') AS element
-              FROM jm_stage_classified
-              LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
-              WHERE is_array AND elements IS NULL)
-        WHERE element <> ''
-    """, args={"edges": ARRAY_LINE_EDGES}).createOrReplaceTempView("jm_stage_array_lines")
-    session.sql("""
-        SELECT file_order FROM jm_stage_array_lines GROUP BY file_order
-        HAVING count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') > 0
-           AND 2 * count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') >= count(*)
-    """).createOrReplaceTempView("jm_stage_array_read_by_lines")
+    # when at least half of them are JSON objects (readers._read_array_by_lines). Looked at
+    # only when a file is broken: the views re-read the files' content
+    broken = [row.file_order for row in session.sql(
+        "SELECT file_order FROM jm_stage_classified WHERE is_array AND elements IS NULL"
+    ).collect()]
+    by_lines: list[int] = []
+    if broken:
+        session.sql(f"""
+            SELECT file_order,
+                   row_number() OVER (PARTITION BY file_order ORDER BY pos) AS record_no,
+                   element AS raw
+            FROM (SELECT file_order, pos, regexp_replace(line, :edges, '') AS element
+                  FROM jm_stage_classified
+                  LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
+                  WHERE file_order IN ({", ".join(map(str, broken))}))
+            WHERE element <> ''
+        """, args={"edges": ARRAY_LINE_EDGES}).createOrReplaceTempView("jm_stage_array_lines")
+        by_lines = [row.file_order for row in session.sql("""
+            SELECT file_order FROM jm_stage_array_lines GROUP BY file_order
+            HAVING count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') > 0
+               AND 2 * count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%')
+                   >= count(*)
+        """).collect()]
     if failures is not None:
-        broken = session.sql(
-            "SELECT file_order FROM jm_stage_classified WHERE is_array AND elements IS NULL"
-            " AND file_order NOT IN (SELECT file_order FROM jm_stage_array_read_by_lines)"
-        ).collect()
         by_order = {f.file_order: f.relative for f in files}
-        for row in broken:
-            failures[by_order[row.file_order]] = "not a valid JSON array"
+        for order in broken:
+            if order not in by_lines:
+                failures[by_order[order]] = "not a valid JSON array"
+    lines_branch = (f"""
+        UNION ALL
+        SELECT file_order, record_no, raw FROM jm_stage_array_lines
+        WHERE file_order IN ({", ".join(map(str, by_lines))})""" if by_lines else "")
     return session.sql(f"""
         SELECT file_order, pos + 1 AS record_no,
                CASE WHEN element IS NULL THEN 'null'
@@ -329,10 +338,7 @@ def _read_json(session: Any, files: list[SparkInputFile],
         SELECT file_order, pos + 1 AS record_no, line AS raw
         FROM jm_stage_classified
         LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
-        WHERE NOT is_array AND NOT line RLIKE '{_BLANK}'
-        UNION ALL
-        SELECT file_order, record_no, raw FROM jm_stage_array_lines
-        WHERE file_order IN (SELECT file_order FROM jm_stage_array_read_by_lines)
+        WHERE NOT is_array AND NOT line RLIKE '{_BLANK}'{lines_branch}
     """)
 
 
