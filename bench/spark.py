@@ -31,7 +31,6 @@ import math
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,7 @@ sys.path.insert(0, str(ROOT / "tests" / "spark"))
 sys.path.insert(0, str(ROOT / "bench"))
 from run import compile_checkout  # noqa: E402, F401  (importing it compiles this checkout)
 
-from engine_compare import first_difference  # noqa: E402
+from engine_compare import first_difference, free_port, listening  # noqa: E402
 
 MASTER = "local[2]"
 DRIVER_MEMORY = "4g"  # local mode: the driver JVM is the executor; Spark's default is 1g
@@ -448,27 +447,13 @@ def ingest_pair(size: str) -> dict[str, Any]:
 CONNECT_START_SECONDS = 180
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
 def start_connect_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """A Spark Connect server on `local[2]` with the classic runs' driver memory, in its own
     process group (stopped with `stop_connect_server`)."""
     from pyspark.find_spark_home import _find_spark_home
 
     home = _find_spark_home()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SPARK_HOME": home, "SPARK_LOCAL_IP": "127.0.0.1"}
     for name in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "PYSPARK_SUBMIT_ARGS"):
         env.pop(name, None)
@@ -482,7 +467,7 @@ def start_connect_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
              "--conf", "spark.ui.enabled=false"],
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.monotonic() + CONNECT_START_SECONDS
-    while not _listening(port):
+    while not listening(port):
         if server.poll() is not None or time.monotonic() > deadline:
             stop_connect_server(server)
             raise SystemExit(f"the Spark Connect server did not start: see {log_path}")

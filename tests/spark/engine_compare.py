@@ -9,6 +9,7 @@ import importlib.util
 import json
 import math
 import shutil
+import socket
 from typing import Any
 
 import pytest
@@ -56,3 +57,19 @@ def first_difference(spark_text: str, duckdb_text: str) -> str | None:
         if not same(x, y):
             return f"row {n}: spark {x} != duckdb {y}"
     return None
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a Spark Connect server of a test or the bench)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on the local port (a server that has started)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

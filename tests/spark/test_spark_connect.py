@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from engine_cases import as_json, invocations, invoke
-from engine_compare import NEEDS_SPARK, first_difference
+from engine_compare import NEEDS_SPARK, first_difference, free_port, listening
 
 CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard", "pandas", "pyarrow")
 
@@ -49,27 +48,13 @@ CASES = ("funnel_rules_json", "retention_week_json", "nps_by_channel_week", "rev
 START_SECONDS = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Spark Connect server on a free port, stopped (its process group) after the module."""
     from pyspark.find_spark_home import _find_spark_home
 
     home = _find_spark_home()
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("connect") / "server.log"
     env = {**os.environ, "SPARK_HOME": home, "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop("SPARK_CONNECT_MODE_ENABLED", None)
@@ -88,7 +73,7 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + START_SECONDS
-        while not _listening(port):
+        while not listening(port):
             if server.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-2000:]
                 pytest.fail(f"the Spark Connect server did not start (exit {server.poll()}):\n"
@@ -146,7 +131,7 @@ def test_unreachable_connect_fails_fast() -> None:
 
     started = time.monotonic()
     with pytest.raises(RunError, match="cannot reach Spark Connect at localhost"):
-        spark_session(remote=f"sc://localhost:{_free_port()}")
+        spark_session(remote=f"sc://localhost:{free_port()}")
     assert time.monotonic() - started < 15
     with pytest.raises(UsageError, match="not a Spark Connect URL"):
         spark_session(remote="localhost:15002")
