@@ -88,7 +88,8 @@ def test_phases_keep_their_order_on_a_translated_page() -> None:
 
     rows = [{"phase": phase, "stages": "awareness", "persons": n, "nps_respondents": 0,
              "nps": None, "csat_respondents": 1, "csat": 80.0, "ces_respondents": 1, "ces": 3.0}
-            for phase, n in (("before purchase", 30), ("purchase", 10), ("after purchase", 5))]
+            for phase, n in (("before purchase", 30), ("during purchase", 10),
+                             ("after purchase", 5))]
     with use("vi", {}):
         spec = draw_phases(rows).to_dict()
         shown = [t(r["phase"]) for r in rows]
