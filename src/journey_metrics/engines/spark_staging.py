@@ -399,8 +399,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     # line break: readers._last_row_unclosed): that row holds the rest of the file and is
     # quarantined as such (readers.OPEN_QUOTE_REASON); DuckDB's reader ends that field before
     # the file's last line break, and so does this
-    open_quote = odd_quotes
-    if open_quote:
+    if odd_quotes:
         from pyspark.sql.window import Window
 
         last_row = F.col("mid") == F.max("mid").over(Window.partitionBy())
@@ -438,7 +437,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     # reasons would: the reason also reads the first column, to no effect)
     surplus = F.when(F.col(_CORRUPT).isNotNull() & (fields > len(header)), F.concat(
         F.lit(SURPLUS_REASON.format(len(header))), F.expr("left(coalesce(c0, ''), 0)")))
-    if open_quote:
+    if odd_quotes:
         surplus = F.when(F.col("jm_last"), F.lit(OPEN_QUOTE_REASON)).otherwise(surplus)
     numbered = frame.select("mid", raw.alias("raw"), *selected, extra.alias("extra_fields"),
                             surplus.alias("read_problem"))

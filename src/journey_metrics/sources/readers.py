@@ -431,10 +431,10 @@ def _last_row_unclosed(con: duckdb.DuckDBPyConnection, path: Path, header: list[
     breaks = " OR ".join(f"contains({quote_external_name(h)}, chr(10))" for h in header)
     last = con.execute(f"SELECT {SHORT_COLUMN} OR coalesce({breaks}, false) FROM raw_rows"
                        " ORDER BY rowid DESC LIMIT 1").fetchall()
-    return bool(last and last[0][0]) and open_quote(path)
+    return bool(last and last[0][0]) and _odd_quotes(path)
 
 
-def open_quote(path: Path) -> bool:
+def _odd_quotes(path: Path) -> bool:
     """Whether the file holds an odd number of double quotes."""
     quotes = 0
     with _open(path) as handle:  # type: ignore[attr-defined]
