@@ -47,14 +47,17 @@ def test_every_key_in_the_code_is_in_both_catalogues() -> None:
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
-    ("en", ("1,234,567", "12.5%", "2026-03-31", "2026-03", "0.50", "-", "30 days")),
-    ("vi", ("1.234.567", "12,5%", "31/03/2026", "03/2026", "0,50", "-", "30 ngày")),
+    ("en", ("1,234,567", "12.5%", "2026-03-31", "2026-03", "0.50", "-", "30 days", "1 person",
+            "1,234 persons", "0 persons")),
+    ("vi", ("1.234.567", "12,5%", "31/03/2026", "03/2026", "0,50", "-", "30 ngày", "1 người",
+            "1.234 người", "0 người")),
 ])
 def test_locale_formats(lang: str, expected: tuple[str, ...]) -> None:
     language = language_for(lang, {})
     assert (language.number(1234567), language.percent(0.125), language.day("2026-03-31"),
             language.month("2026-03-01"), language.number(0.5, 2), language.number(None),
-            language.window("30d")) == expected
+            language.window("30d"), language.persons(1), language.persons(1234),
+            language.persons(0)) == expected
 
 
 def test_unknown_language_is_refused() -> None:

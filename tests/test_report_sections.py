@@ -124,6 +124,81 @@ def test_summary_sentences_from_hand_made_rows() -> None:
     assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."
 
 
+def test_one_person_is_singular_and_an_unfinished_month_says_so() -> None:
+    """"1 persons" read wrong, and a month's score read as final while the month was still
+    running at as_of (a dashboard audit): counts of one are singular, and a month that has
+    not ended at as_of, in the page's zone, is marked "(so far)"."""
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.summary import sentences
+
+    rows = [{"group": "all", "step": 1, "stage": "awareness", "persons": 40, "drop_off": None,
+             "drop_off_rate": None},
+            {"group": "all", "step": 2, "stage": "purchase", "persons": 39, "drop_off": 1,
+             "drop_off_rate": 1 / 40}]
+    satisfaction = [{"group": "all", "period": "2026-01-01", "nps": 20.0, "nps_respondents": 1,
+                     "csat": 80.0},
+                    {"group": "all", "period": "2026-02-01", "nps": 50.0, "nps_respondents": 2,
+                     "csat": 90.0}]
+
+    def page(as_of: str, tz: str) -> dict[str, Any]:
+        return {"as_of": as_of, "settings": {"journey_framework": "j", "tz": tz},
+                "funnels": [{"name": "j", "rows": rows}],
+                "journey": {"exits": [{"step": 1, "touchpoint": "web · direct · /", "persons": 1,
+                                       "share_of_drop_off": 1.0}]},
+                "satisfaction": satisfaction}
+
+    running = page("2026-02-14T10:00:00Z", "UTC")
+    with use("en", running):
+        assert [s.text for s in sentences(running)] == [
+            "The biggest drop-off is before Purchase: 2.5% of the 40 persons who reached "
+            "Awareness did not go on (1 person).",
+            "Most of them left after web · direct · /: 1 person, 100.0% of those who stopped at "
+            "Awareness.",
+            "NPS in the month of 2026-02 (so far) is 50 (2 answers).",
+            "CSAT rose from 80 in the month of 2026-01 to 90 in the month of 2026-02 (so far).",
+        ]
+    with use("vi", running):
+        assert sentences(running)[2].text == (
+            "NPS trong tháng 02/2026 (tính đến nay) là 50 (2 câu trả lời).")
+    # the last instant of February in UTC is already March 1st in Ho Chi Minh City (UTC+7)
+    ended = page("2026-02-28T23:30:00Z", "Asia/Ho_Chi_Minh")
+    with use("en", ended):
+        assert sentences(ended)[2].text == "NPS in the month of 2026-02 is 50 (2 answers)."
+    still = page("2026-02-28T23:30:00Z", "UTC")
+    with use("en", still):
+        assert sentences(still)[2].text == "NPS in the month of 2026-02 (so far) is 50 (2 answers)."
+    # exactly at the month's end (local midnight) the month is over
+    boundary = page("2026-02-28T17:00:00Z", "Asia/Ho_Chi_Minh")
+    with use("en", boundary):
+        assert sentences(boundary)[2].text == "NPS in the month of 2026-02 is 50 (2 answers)."
+
+
+def test_the_funnels_conversion_points_sit_on_their_stage_rows() -> None:
+    """The conversion panel beside the bars had no first-stage row, so its four points were
+    spread over the five bars' height, each beside the wrong stage (a dashboard audit)."""
+    from journey_metrics.charts.funnel import channel_chart, funnel_chart
+    from journey_metrics.report.i18n import use
+
+    def row(group: str, k: int, stage: str, persons: int, previous: int | None) -> dict[str, Any]:
+        return {"group": group, "step": k, "stage": stage, "persons": persons,
+                "drop_off": None if previous is None else previous - persons,
+                "drop_off_rate": None if previous is None else 1 - persons / previous,
+                "in_progress": None if previous is None else 0,
+                "conversion_from_previous": None if previous is None else persons / previous,
+                "conversion_from_start": persons / 100, "ci_low": None, "ci_high": None}
+
+    rows = [row(g, 1, "visit", 100, None) for g in ("all", "email")] + [
+        row(g, 2, "buy", 40, 100) for g in ("all", "email")]
+    funnel = {"name": "shop", "title": "Shop", "window": "7d", "rows": rows}
+    with use("vi", {}):
+        spec = funnel_chart(funnel).to_dict()
+        bars, points = spec["hconcat"]
+        domain = points["layer"][0]["encoding"]["y"]["scale"]["domain"]
+        assert domain == bars["encoding"]["y"]["sort"] == ["1. Visit", "2. Buy"]
+        heat = channel_chart(funnel).to_dict()
+        assert heat["layer"][0]["encoding"]["y"]["sort"] == ["tất cả", "email"]
+
+
 def test_a_channel_that_spent_without_converting_is_the_costliest() -> None:
     """Its cost per conversion is null (no conversion): the sentence named the costliest of
     the channels that converted, and the chart's empty bar read as the cheapest (a dashboard

@@ -75,7 +75,10 @@ def funnel_chart(funnel: dict[str, Any]) -> alt.HConcatChart:
         alt.Tooltip("entered:Q", title=t("Out of"), format=","),
         alt.Tooltip("from_start:Q", title=t("Conversion from start"), format=".1%"),
     ]
+    # the same rows as the bars beside it (the first stage's row stays empty: no previous
+    # stage), so each point sits level with its stage's label
     base = alt.Chart(data(rates)).encode(y=alt.Y("stage:N", sort=order, title=None,
+                                                  scale=alt.Scale(domain=order),
                                                   axis=alt.Axis(labels=False)))
     interval = base.mark_rule(color="#555").encode(
         x=alt.X("low:Q", title=t("Conversion from previous stage (95% interval)"),
@@ -112,9 +115,13 @@ def channel_chart(funnel: dict[str, Any]) -> alt.LayerChart | alt.FacetChart:
     order = list(dict.fromkeys(r["stage"] for r in rows))
     channels = sorted({r["channel"] for r in rows if r["channel"] != "all"},
                       key=lambda c: (-starts.get(c, 0), c))
+    everyone = t("all")  # the row of every entrant, in the page's language (channels are ids)
+    for r in rows:
+        if r["channel"] == "all":
+            r["channel"] = everyone
     base = alt.Chart(data(rows)).encode(
         x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("channel:N", sort=["all", *channels], title=t("First-touch channel")),
+        y=alt.Y("channel:N", sort=[everyone, *channels], title=t("First-touch channel")),
         tooltip=[
             alt.Tooltip("channel:N", title=t("Channel")),
             alt.Tooltip("stage:N", title=t("Stage")),

@@ -53,9 +53,9 @@ def pain_sentences(cells: list[dict[str, Any]]) -> list[str]:
                 parts.append(t("NPS at this stage {nps} ({answers} answers)",
                                nps=lang.number(reason["nps"]),
                                answers=lang.number(reason["respondents"])))
-        sentences.append(t("{stage}: {reasons} ({persons} persons reached the stage here).",
+        sentences.append(t("{stage}: {reasons} ({persons} reached the stage here).",
                            stage=label(c["stage"]), reasons="; ".join(parts),
-                           persons=lang.number(c["persons"])))
+                           persons=lang.persons(c["persons"])))
     return sentences
 
 

@@ -81,6 +81,11 @@ class Language:
         loc = self.locale
         return text.replace(",", "\0").replace(".", loc.decimal).replace("\0", loc.thousands)
 
+    def persons(self, value: int) -> str:
+        """A count of persons in words: '1 person', '1,234 persons' ('1 người', '1.234 người')."""
+        key = "{n} person" if value == 1 else "{n} persons"
+        return self.t(key, n=self.number(value))
+
     def percent(self, value: float | None, digits: int = 1) -> str:
         if value is None:
             return "-"

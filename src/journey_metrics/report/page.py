@@ -266,9 +266,9 @@ def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], scripts: str, l
                       "</section>")
     warn = "warn" if quarantined or failed else ""
     header = t(
-        "Data as of {as_of}, events from {first}. {persons} persons. Calendar periods in {tz}.",
+        "Data as of {as_of}, events from {first}. {persons}. Calendar periods in {tz}.",
         as_of=_when(data["as_of"], lang), first=_when(data["first_event_at"], lang),
-        persons=lang.number(data["persons"]), tz=data["settings"].get("tz", "UTC"))
+        persons=lang.persons(data["persons"]), tz=data["settings"].get("tz", "UTC"))
     quality = t("Data quality: {records} records quarantined, {files} failed files.",
                 records=lang.number(quarantined), files=lang.number(len(data["failed_files"])))
     currency = data.get("currency") or {}

@@ -38,6 +38,24 @@ def biggest_drop_off(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return biggest_drop(big) or biggest_drop(rows)
 
 
+def month_of(period: str, page: dict[str, Any]) -> str:
+    """A calendar month of the page (its first day, ISO) in words, marked "(so far)" while it has
+    not ended at the page's as_of (in the page's zone): a month's score is then still moving."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    start = date.fromisoformat(period[:10])
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    text = current().month(period)
+    if not page.get("as_of"):
+        return text
+    zone = ZoneInfo(page["settings"].get("tz") or "UTC")
+    as_of = datetime.fromisoformat(page["as_of"].replace("Z", "+00:00"))
+    if as_of < datetime.combine(following, time(), zone):
+        return t("{month} (so far)", month=text)
+    return text
+
+
 def sentences(page: dict[str, Any]) -> list[Sentence]:
     from journey_metrics.charts.common import label
 
@@ -52,19 +70,19 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
                   "rate": worst["drop_off_rate"], "entered": previous["persons"],
                   "lost": worst["drop_off"]}
         out.append(Sentence("drop", t(
-            "The biggest drop-off is before {stage}: {rate} of the {entered} persons who "
-            "reached {previous} did not go on ({lost} persons).",
+            "The biggest drop-off is before {stage}: {rate} of the {entered} who reached "
+            "{previous} did not go on ({lost}).",
             stage=label(worst["stage"]), rate=lang.percent(worst["drop_off_rate"]),
-            entered=lang.number(previous["persons"]), previous=label(previous["stage"]),
-            lost=lang.number(worst["drop_off"])), "journey_map", values))
+            entered=lang.persons(previous["persons"]), previous=label(previous["stage"]),
+            lost=lang.persons(worst["drop_off"])), "journey_map", values))
         exits = [e for e in page.get("journey", {}).get("exits", [])
                  if e["step"] == previous["step"]]
         if exits:
             top = exits[0]
             out.append(Sentence("exit", t(
-                "Most of them left after {touchpoint}: {persons} persons, {share} of those who "
+                "Most of them left after {touchpoint}: {persons}, {share} of those who "
                 "stopped at {stage}.", touchpoint=top["touchpoint"],
-                persons=lang.number(top["persons"]),
+                persons=lang.persons(top["persons"]),
                 share=lang.percent(top["share_of_drop_off"]), stage=label(previous["stage"])),
                 "journey_map", {"touchpoint": top["touchpoint"], "persons": top["persons"],
                                 "share": top["share_of_drop_off"]}))
@@ -115,7 +133,7 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
         latest = answered[-1]
         out.append(Sentence("nps", t(
             "NPS in the month of {month} is {nps} ({answers} answers).",
-            month=lang.month(latest["period"]), nps=lang.number(latest["nps"]),
+            month=month_of(latest["period"], page), nps=lang.number(latest["nps"]),
             answers=lang.number(latest["nps_respondents"])), "satisfaction",
             {"period": latest["period"], "nps": latest["nps"],
              "answers": latest["nps_respondents"]}))
@@ -131,14 +149,14 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
                "{month_after}.")
         out.append(Sentence("csat", t(
             key, before=lang.number(before["csat"]), after=lang.number(after["csat"]),
-            month_before=lang.month(before["period"]),
-            month_after=lang.month(after["period"])),
+            month_before=month_of(before["period"], page),
+            month_after=month_of(after["period"], page)),
             "satisfaction", {"before": before["csat"], "after": after["csat"],
                              "periods": [before["period"], after["period"]]}))
     elif csat:
         only = csat[-1]
         out.append(Sentence("csat", t(
-            "CSAT in the month of {month} is {csat}.", month=lang.month(only["period"]),
+            "CSAT in the month of {month} is {csat}.", month=month_of(only["period"], page),
             csat=lang.number(only["csat"])), "satisfaction",
             {"after": only["csat"], "periods": [only["period"]]}))
     return out
