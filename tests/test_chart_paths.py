@@ -54,3 +54,22 @@ def test_no_rows_still_render(tmp_path: Path) -> None:
     out = tmp_path / "empty.png"
     draw_flow([], "Paths").save(str(out), format="png")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_paths_cut_at_their_last_step_are_not_drawn_leaving() -> None:
+    """Without --end a path keeps its first N items (CONTRACT §8), so every edge at step N is
+    `(end)` although most of those paths go on: the dashboard drew them all as "leaves here"
+    (a dashboard audit). With `cut_at` N they are not drawn; earlier (end) edges still are,
+    and the last column's nodes keep their size from the edges that reach them."""
+    rows = [{"step": 1, "source": "a", "target": "b", "paths": 6, "share": 0.75},
+            {"step": 1, "source": "a", "target": "(end)", "paths": 2, "share": 0.25},
+            {"step": 2, "source": "b", "target": "(end)", "paths": 6, "share": 0.75}]
+    nodes, outline = flow_geometry(rows, cut_at=2)
+    sizes = {(r["step"], r["item"]): r["paths"] for r in nodes.iter_rows(named=True)}
+    assert sizes == {(1, "a"): 8, (2, "b"): 6}
+    kinds = {(r["step"], r["target"], r["kind"]) for r in outline.iter_rows(named=True)}
+    assert kinds == {(1, "b", "continues"), (1, "(end)", "leaves here")}
+    # not cut (the to-conversion flow, or N larger than every path): drawn as before
+    _, whole = flow_geometry(rows)
+    assert (2, "(end)", "leaves here") in {(r["step"], r["target"], r["kind"])
+                                           for r in whole.iter_rows(named=True)}

@@ -25,13 +25,17 @@ PAD_SHARE = 0.05  # vertical gap between nodes of a column, as a share of all pa
 SAMPLES = 24  # points per ribbon edge
 
 
-def flow_geometry(rows: Sequence[dict[str, Any]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def flow_geometry(rows: Sequence[dict[str, Any]],
+                  cut_at: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Nodes (step, item, paths, x0, x1, y0, y1) and ribbon outlines (ribbon, source, target,
-    kind, paths, share, x, y_top, y_bottom) in chart units (x: steps, y: paths from the top)."""
+    kind, paths, share, x, y_top, y_bottom) in chart units (x: steps, y: paths from the top).
+    `cut_at`: the paths were cut after this many items (`--steps` without `--end`), so their
+    `(end)` edges there say "not shown further", not "left": they are not drawn."""
     import polars as pl
 
     edges = pl.DataFrame(
-        [{k: r[k] for k in ("step", "source", "target", "paths", "share")} for r in rows],
+        [{k: r[k] for k in ("step", "source", "target", "paths", "share")} for r in rows
+         if not (r["target"] == END and r["step"] == cut_at)],
         schema={"step": pl.Int64, "source": pl.Utf8, "target": pl.Utf8, "paths": pl.Int64,
                 "share": pl.Float64},
     )
@@ -99,9 +103,10 @@ def flow_geometry(rows: Sequence[dict[str, Any]]) -> tuple[pl.DataFrame, pl.Data
 
 
 def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths",
-              names: dict[str, str] | None = None) -> alt.LayerChart:
+              names: dict[str, str] | None = None, cut_at: int | None = None) -> alt.LayerChart:
     """A Sankey-style flow diagram of paths rows (columns = steps, ribbons = edges); `names`
-    shows items under other names (e.g. stage titles in the page's language)."""
+    shows items under other names (e.g. stage titles in the page's language); `cut_at` as in
+    `flow_geometry`."""
     import altair as alt
     import polars as pl
 
@@ -111,7 +116,7 @@ def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths",
         empty = alt.Chart(pl.DataFrame({"text": [t("no paths in this selection")]}))
         blank = alt.LayerChart(layer=[empty.mark_text(size=14).encode(text="text:N")])
         return blank.properties(title=title, width=600, height=80)
-    nodes, outline = flow_geometry(rows)
+    nodes, outline = flow_geometry(rows, cut_at)
     steps = int(nodes["step"].max() or 1)  # type: ignore[arg-type]
     height_units = float(nodes["y1"].max() or 1)  # type: ignore[arg-type]
     x_scale = alt.Scale(domain=[0.6, steps + 0.4 + LEAVE_LENGTH], nice=False, zero=False)
@@ -174,13 +179,16 @@ def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
     start, end = label(paths["start"]), label(paths["end"])
     names = {r[k]: label(r[k]) for key in ("from_start", "to_conversion") for r in paths[key]
              for k in ("source", "target") if r[k] not in (END, GAP, OTHER)}
+    cut_at = paths.get("steps")  # page data stored before it was kept: drawn as before
+    shown = (" " + t("Each path is shown up to step {steps}; who goes on after it is not drawn.",
+                     steps=cut_at)) if cut_at else ""
     return [
         Block("paths_start", t("Paths from {stage}", stage=start),
               t("Each column is a step of the journey after {stage}; boxes are stages (sized "
                 "by the people on them), blue ribbons the people who went on to the next box, "
-                "vermillion ribbons the people whose path ends there.", stage=start),
+                "vermillion ribbons the people whose path ends there.", stage=start) + shown,
               draw_flow(paths["from_start"], title=t("Where people go after {stage}",
-                                                     stage=start), names=names)),
+                                                     stage=start), names=names, cut_at=cut_at)),
         Block("paths_end", t("Paths to {stage}", stage=end),
               t("The paths of the people who reached {stage}, read left to right: the stages "
                 "they went through just before it.", stage=end),

@@ -312,8 +312,10 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     current (a refresh), else computed (both flows from one table of runs)."""
     journey = ctx.framework(ctx.settings.journey_framework)
     flows = dashboard_flows(journey, ctx.settings.conversion_stage, ctx.as_of)
+    # steps: the first flow's paths are cut after that many items (the chart draws no leaving
+    # ribbons there: charts/paths.py)
     head = {"framework": journey.name, "start": flows["from_start"].start,
-            "end": flows["to_conversion"].end}
+            "end": flows["to_conversion"].end, "steps": flows["from_start"].steps}
     if ctx.stored_chains:
         from journey_metrics.person_rows import holds
 
