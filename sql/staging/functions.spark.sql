@@ -18,13 +18,13 @@ RETURN nullif(jm_trim(txt), '');
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
     THEN regexp_replace(txt,
-        r"[\p{L}\p{N}._%+'-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}",
+        r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
         '<redacted-email>')
     ELSE txt END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
 RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040'))
-    AND txt RLIKE r"[\p{L}\p{N}._%+'-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}";
+    AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(

@@ -52,9 +52,11 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 );
 
 -- An email address anywhere in a text, any script; its @ as written, URL-encoded (%40) or
--- JSON-escaped as in a raw line we keep (`ann\u0040x.io`).
+-- JSON-escaped as in a raw line we keep (`ann\u0040x.io`), where any other letter of the address
+-- may be JSON-escaped too (`jos\u00e9\u0040x.io`: without the escapes in the name's class,
+-- `jos\` was left in front of the marker).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '[\p{L}\p{N}._%+''-]+(@|%40|\\u0040)[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,}'
+    '([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}'
 );
 
 -- Email addresses (plain, URL-encoded or JSON-escaped @) replaced by a marker: used on every raw
