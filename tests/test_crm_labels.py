@@ -160,14 +160,21 @@ def test_headers_match_in_any_case_with_padding(
     ]
 
 
-def test_internal_form_values_are_not_rewritten(
+def test_display_values_under_internal_names_are_mapped_too(
     input_dir: Path, db_path: Path, run_pipeline: Any
 ) -> None:
-    """Display values are mapped only in columns written under their label."""
+    """CONTRACT §1: "A display value is mapped to the internal one by lower-casing and removing
+    spaces", in either header form (decision 178). Mapped only under labels (decision 24
+    before), `Closed Won` in an export with internal names became `deal_closed_won`: the deal
+    was no order and its amount left revenue, LTV and attribution (a contract audit)."""
     write_rows(input_dir / "crm" / "deals.csv", DEALS_INTERNAL,
-               [["8", "x", "Contract Sent", "", "2024-05-01 08:00", "55"]])
+               [["8", "x", "Contract Sent", "", "2024-05-01 08:00", "55"],
+                ["9", "y", "Closed Won", "100", "2024-05-02 08:00", "55"],
+                ["10", "z", "closedlost", "", "2024-05-03 08:00", "55"]])
     run_pipeline(input_dir, db_path)
-    assert query(db_path, "SELECT event_name FROM events") == [("deal_contract_sent",)]
+    assert query(db_path, "SELECT event_id, event_name, revenue FROM events ORDER BY 1") == [
+        ("deal:10:closedlost", "deal_lost", None), ("deal:8:contractsent", "deal_contractsent", None),
+        ("deal:9:closedwon", "deal_won", 100.0)]
 
 
 @pytest.mark.parametrize(("name", "header", "expected"), [

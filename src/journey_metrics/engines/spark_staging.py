@@ -412,7 +412,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
             F.when(F.col("jm_last"), F.regexp_replace(f"c{i}", "(\r\n|\n|\r)$", ""))
             .otherwise(F.col(f"c{i}")).alias(f"c{i}") for i in range(len(header))))
     by_name = {name: f"c{i}" for i, name in reversed(list(enumerate(header)))}
-    columns, from_label, extras = match_header(header, item.kind)
+    columns, extras = match_header(header, item.kind)
     extras = [(key, name) for key, name in extras if name.strip()]  # (as readers._csv_header)
     missing = [c for c in item.kind.required_columns if c not in columns]
     if missing:
@@ -423,7 +423,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     for column in item.kind.columns:
         if column not in columns:
             selected.append(F.lit(None).cast("string").alias(column))
-        elif column in from_label and column in item.kind.display_values:
+        elif column in item.kind.display_values:  # (readers._column_expression)
             selected.append(F.lower(F.regexp_replace(F.col(by_name[columns[column]]),
                                                      "[\\t\\n\\f\\r ]+", "")).alias(column))
         else:

@@ -327,7 +327,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
         " strict_mode = false, null_padding = true, max_line_size = ?, buffer_size = ?"
     )
     header, unnamed = _csv_header(con, path, options)
-    columns, from_label, extras = match_header(header, kind)
+    columns, extras = match_header(header, kind)
     extras = [(key, name) for key, name in extras if name not in unnamed]
     missing = [c for c in kind.required_columns if c not in columns]
     if missing:
@@ -360,7 +360,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
                 extra += ", encoding = 'latin-1'"
             else:
                 raise
-    selected = ", ".join(_column_expression(c, columns, from_label, kind) for c in kind.columns)
+    selected = ", ".join(_column_expression(c, columns, kind) for c in kind.columns)
     extra_json = (
         "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for _, h in extras) + ")"
         if extras
@@ -445,11 +445,11 @@ def _odd_quotes(path: Path) -> bool:
 
 def match_header(
     header: list[str], kind: FileKind
-) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Match a CSV header to the kind's columns by internal name or label (any case, trimmed).
 
-    Returns (column -> header name, columns matched by their label, [(key, header name)] of the
-    other columns, kept in extra_fields: a labelled custom property under its internal name).
+    Returns (column -> header name, [(key, header name)] of the other columns, kept in
+    extra_fields: a labelled custom property under its internal name).
     An internal name wins over a label naming the same column.
     """
     by_lower: dict[str, str] = {}
@@ -457,7 +457,6 @@ def match_header(
         by_lower.setdefault(name.strip().lower(), name)
     label_of = {label.strip().lower(): name for name, label in kind.labels.items()}
     columns: dict[str, str] = {}
-    from_label: set[str] = set()
     extras: list[tuple[str, str]] = []
     for lower, name in by_lower.items():
         internal = lower if lower in kind.columns else label_of.get(lower)
@@ -469,11 +468,9 @@ def match_header(
             continue  # the label of a column the file also writes under its internal name
         elif internal in kind.columns:
             columns[internal] = name
-            if internal != lower:
-                from_label.add(internal)
         else:
             extras.append((internal, name))
-    return columns, from_label, extras
+    return columns, extras
 
 
 def missing_columns_reason(kind: FileKind, missing: list[str], header: list[str]) -> str:
@@ -492,13 +489,15 @@ def missing_columns_reason(kind: FileKind, missing: list[str], header: list[str]
 
 
 def _column_expression(
-    column: str, columns: dict[str, str], from_label: set[str], kind: FileKind
+    column: str, columns: dict[str, str], kind: FileKind
 ) -> str:
     target = quote_identifier(column)
     if column not in columns:
         return f"NULL::VARCHAR AS {target}"
     source = quote_external_name(columns[column])
-    if column in from_label and column in kind.display_values:
-        # a display value ("Closed Won") -> the internal value (closedwon)
+    if column in kind.display_values:
+        # a display value ("Closed Won") -> the internal value (closedwon), under either header
+        # form: a screen value in an export with internal names must not lose its meaning
+        # (a won deal's revenue); an internal value is already lower-case without spaces
         return f"lower(regexp_replace({source}, '\\s+', '', 'g')) AS {target}"
     return f"{source} AS {target}"
