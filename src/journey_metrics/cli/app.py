@@ -59,7 +59,9 @@ def _stdout_width() -> int | None:
 
 
 stdout = cast("Console", _LazyConsole(width=_stdout_width))
-stderr = cast("Console", _LazyConsole(stderr=True))
+# Messages on stderr are never wrapped: a nightly job's log keeps each note on one line (rich
+# wraps at 80 columns when stderr is not a terminal).
+stderr = cast("Console", _LazyConsole(stderr=True, soft_wrap=True))
 
 def _under_a_file(value: Path) -> Path | None:
     """The existing file among `value`'s parents, if any: nothing can be made below it."""
