@@ -173,7 +173,8 @@ def test_display_values_under_internal_names_are_mapped_too(
                 ["10", "z", "closedlost", "", "2024-05-03 08:00", "55"]])
     run_pipeline(input_dir, db_path)
     assert query(db_path, "SELECT event_id, event_name, revenue FROM events ORDER BY 1") == [
-        ("deal:10:closedlost", "deal_lost", None), ("deal:8:contractsent", "deal_contractsent", None),
+        ("deal:10:closedlost", "deal_lost", None),
+        ("deal:8:contractsent", "deal_contractsent", None),
         ("deal:9:closedwon", "deal_won", 100.0)]
 
 
