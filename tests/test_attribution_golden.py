@@ -445,3 +445,50 @@ def test_where_keeps_the_conversions_of_matching_persons_only(tmp_path: Path) ->
     assert sum(r["conversions"] for r in everyone) == 2
     with pytest.raises(UsageError, match="no --by segment"):
         evaluate(get("attribution"), db, {"conversion": "order_completed"}, by="channel")
+
+
+def test_currency_keeps_one_currencys_revenue(input_dir: Path, db_path: Path,
+                                              run_pipeline: Any) -> None:
+    """§9 counts each conversion's revenue as written, so orders in EUR and USD were added up;
+    the dashboard's header says orders in other currencies are left out, and its attribution
+    chart still added them (a contract audit). `--currency` keeps one currency's revenue (a
+    conversion without a currency counts in it, as in `revenue`); without it a note names the
+    currencies mixed. The dashboard uses the reporting currency, as its revenue does."""
+    import subprocess
+    import sys
+
+    from conftest import write_jsonl
+    from journey_metrics.report.data import collect
+
+    def event(i: int, kind: str, **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "messageId": f"m{i}", "timestamp": f"2024-03-0{i}T10:00:00Z",
+                "anonymousId": f"a{i}", **extra}
+
+    def order(i: int, properties: dict[str, Any]) -> dict[str, Any]:
+        return {**event(i, "track"), "messageId": f"o{i}", "timestamp": f"2024-03-0{i}T10:05:00Z",
+                "event": "Order Completed", "properties": properties}
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        event(1, "page"), order(1, {"revenue": 100, "currency": "EUR"}),
+        event(2, "page"), order(2, {"revenue": 50, "currency": "usd"}),
+        event(3, "page"), order(3, {"revenue": 20, "currency": "eur "}),
+        event(4, "page"), order(4, {"revenue": 7})])
+    run_pipeline(input_dir, db_path)
+
+    def attribution(*options: str) -> tuple[float, float, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "journey_metrics", "attribution", "--db", str(db_path),
+             "--conversion", "order_completed", "--model", "last", "--format", "json",
+             *options], capture_output=True, text=True, check=True)
+        rows = json.loads(done.stdout)
+        return (sum(r["conversions"] for r in rows), sum(r["revenue"] for r in rows),
+                done.stderr)
+
+    assert attribution() == (4.0, 177.0, "note: attribution: revenue adds conversions in 2 "
+                             "currencies (EUR, USD) as written; --currency EUR keeps only that "
+                             "one's revenue\n")
+    assert attribution("--currency", "eur") == (4.0, 127.0, "")
+    assert attribution("--currency", "USD") == (4.0, 57.0, "")
+    page = collect(db_path)
+    assert page["attribution"]["currency"] == "EUR"
+    assert sum(r["revenue"] for r in page["attribution"]["rows"] if r["model"] == "last") == 127

@@ -9,7 +9,9 @@
 -- row (the caller checks that additive models add up to them).
 -- Parameters: as_of, from_at, to_at (the conversion's time must lie in [from_at, to_at) and at or
 -- before as_of), lookback (INTERVAL), half_life_seconds (DOUBLE), exposure (BOOLEAN: merge
--- consecutive touches of one group), models (the requested model names, in output order).
+-- consecutive touches of one group), models (the requested model names, in output order),
+-- currency (NULL: every conversion's revenue as written; else only conversions in that currency
+-- or naming none carry their revenue, the others count with value 0, as int_orders.sql reads it).
 -- Snippets: conversion_match (a boolean over fct_events), group_column (channel | campaign),
 -- population_filter (with --where: only the conversions of persons in the TEMP view population).
 -- Touches: web sessions (start, channel, id and campaign of the session's first event) and
@@ -19,7 +21,9 @@ WITH conversions AS MATERIALIZED (
         row_number() OVER (ORDER BY occurred_at, source, event_id) AS conversion_no,
         person_id,
         occurred_at AS converted_at,
-        coalesce(revenue, 0)::DOUBLE AS value
+        CASE WHEN $currency IS NULL OR coalesce(nullif(upper(jm_trim(json_extract_string(
+                      properties, '$.currency'))), '') = $currency, true)
+             THEN coalesce(revenue, 0) ELSE 0 END::DOUBLE AS value
     FROM fct_events
     WHERE ([[ conversion_match ]])
       AND occurred_at >= $from_at AND occurred_at < $to_at AND occurred_at <= $as_of

@@ -66,6 +66,9 @@ class AttributionQuery:
     from_at: datetime | None = None
     to_at: datetime | None = None
     only_population: bool = False  # --where: conversions of the TEMP view `population` only
+    # --currency: only conversions in it (or naming none) carry their revenue; None: every
+    # conversion's revenue as written (CONTRACT §9), whatever its currency
+    currency: str | None = None
 
 
 def parse_models(values: tuple[str, ...] | list[str] | str | None) -> tuple[str, ...]:
@@ -97,6 +100,12 @@ def _conversion_sql(q: AttributionQuery) -> tuple[str, dict[str, Any]]:
     return stages.expressions[stage_index(q.framework, q.stage, "--stage")], stages.params
 
 
+def _population_filter(q: AttributionQuery) -> str:
+    """With --where: only the conversions of the persons in the TEMP view `population`."""
+    return ("AND person_id IN (SELECT person_id FROM population)" if q.only_population
+            else "")
+
+
 def attribution_rows(con: duckdb.DuckDBPyConnection, q: AttributionQuery) -> Rows:
     """Rows (model, group, conversions, revenue, share), checked for additivity."""
     if q.group_by not in GROUPS:
@@ -106,13 +115,13 @@ def attribution_rows(con: duckdb.DuckDBPyConnection, q: AttributionQuery) -> Row
     match, params = _conversion_sql(q)
     sql = fill_snippets("marts/attribution/fct_attribution.sql",
                         conversion_match=match, group_column=q.group_by,
-                        population_filter="AND person_id IN (SELECT person_id FROM population)"
-                        if q.only_population else "")
+                        population_filter=_population_filter(q))
     params = {
         **params, "as_of": q.as_of, "from_at": q.from_at or FAR_PAST,
         "to_at": q.to_at or FAR_FUTURE, "lookback": q.lookback,
         "half_life_seconds": q.half_life.total_seconds(),
         "exposure": q.path_transform == "exposure", "models": list(q.models),
+        "currency": q.currency.strip().upper() if q.currency else None,
     }
     result = con.execute(sql, used_parameters(sql, params))
     rows: Rows = []
@@ -278,13 +287,31 @@ def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
         path_transform=options.get("path_transform") or "none",
         from_at=span[0],
         to_at=span[1],
+        currency=options.get("currency") or None,
     )
+
+
+def value_currencies(con: duckdb.DuckDBPyConnection, q: AttributionQuery) -> list[str]:
+    """The currencies the conversions' revenue is in (`properties.currency`, upper-cased), for a
+    note when they are several and no --currency picks one: the sum would mix them."""
+    match, params = _conversion_sql(q)
+    sql = fill_snippets("marts/attribution/value_currencies.sql", conversion_match=match,
+                        population_filter=_population_filter(q))
+    params = {**params, "as_of": q.as_of, "from_at": q.from_at or FAR_PAST,
+              "to_at": q.to_at or FAR_FUTURE}
+    return [row[0] for row in con.execute(sql, used_parameters(sql, params)).fetchall()]
 
 
 def _compute(ctx: Context, **options: Any) -> Rows:
     q = replace(attribution_query(ctx, **options), only_population=bool(ctx.segment.where))
     spend = read_spend(Path(options["spend"])) if options.get("spend") else None
     rows = attribution_rows(ctx.con, q)
+    if q.currency is None:
+        currencies = value_currencies(ctx.con, q)
+        if len(currencies) > 1:
+            ctx.announce(f"attribution: revenue adds conversions in {len(currencies)} currencies"
+                         f" ({', '.join(currencies)}) as written; --currency "
+                         f"{currencies[0]} keeps only that one's revenue")
     if spend is None:
         return rows
     cost = spend_by_group(spend, q.group_by, ctx.zone, q.from_at, q.to_at)
@@ -316,6 +343,7 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
 def _collect(ctx: ReportContext) -> dict[str, Any]:
     """Dashboard: credit per channel under every model for the journey framework's conversion
     stage; cost, CPA and ROAS when a spend file is configured (report --spend / spend:)."""
+    from journey_metrics.metrics._money import reporting_currency
     from journey_metrics.metrics.common import zone
 
     journey = ctx.framework(ctx.settings.journey_framework)
@@ -323,14 +351,16 @@ def _collect(ctx: ReportContext) -> dict[str, Any]:
     stage = ctx.settings.conversion_stage
     if stage not in names:
         stage = names[min(2, len(names) - 1)]
-    q = AttributionQuery(as_of=ctx.as_of, framework=journey, stage=stage)
+    # the page's money is in one currency (its header names it; revenue and LTV keep it too)
+    currency = reporting_currency(ctx.con, None, ctx.as_of)
+    q = AttributionQuery(as_of=ctx.as_of, framework=journey, stage=stage, currency=currency)
     rows = attribution_rows(ctx.con, q)
     spend_file = ctx.spend
     if spend_file is not None:
         cost = spend_by_group(read_spend(spend_file), "channel", zone(ctx.tz), None, None)
         rows = add_spend(rows, cost, q.models)
     return {"framework": journey.name, "stage": stage, "spend": spend_file is not None,
-            "rows": rows}
+            "currency": currency, "rows": rows}
 
 
 ATTRIBUTION = register(Metric(
@@ -355,6 +385,8 @@ ATTRIBUTION = register(Metric(
         Option("path_transform", "exposure: merge consecutive touches of one group first.",
                "none", choices=PATH_TRANSFORMS),
         Option("spend", "CSV date,channel,campaign,cost: adds cost, cpa, roas."),
+        Option("currency", "Only conversions in this currency (or naming none) carry their "
+               "revenue; the others count with value 0. Default: every revenue as written."),
         Option("from_", "Conversions from this date or instant.", flag="--from"),
         Option("to", "Conversions before this date or instant."),
     ),
@@ -365,5 +397,6 @@ ATTRIBUTION = register(Metric(
         "journey-metrics attribution --conversion order_completed",
         "journey-metrics attribution --framework aarrr --stage revenue --model last "
         "--model linear --by campaign",
+        "journey-metrics attribution --conversion order_completed --model linear --currency EUR",
     ),
 ))
