@@ -103,12 +103,15 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
     from journey_metrics.charts.common import label
 
     stage = label(section["stage"])
+    currency = section.get("currency")  # the page's reporting currency (decision 181)
+    money = (" " + t("Revenue in {currency}: conversions in another currency count without "
+                     "their revenue.", currency=currency)) if currency else ""
     blocks = [Block(
         "attribution", t("Which channels earn the conversions"),
         t("Conversions ({stage}) and their revenue credited to each channel by each "
           "attribution model, side by side. Where the models disagree (last touch often "
           "favours direct), look at the multi-touch models (linear, position, time decay).",
-          stage=stage),
+          stage=stage) + money,
         alt.vconcat(
             draw_attribution(section["rows"], title=t(
                 "{stage}: conversions credited per channel, by attribution model", stage=stage)),
