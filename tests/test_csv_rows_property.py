@@ -5,13 +5,15 @@ the header.
 The reference reads the file with `csv.reader`: a record per non-blank row, numbered from 2 (the
 header is 1) among the non-blank rows; a row with more fields than the header has the surplus
 reason; every other row's value of a column is its field, or none when the field is empty or
-missing.
+missing; a field of a display-value column (`dealstage`) lower-cased without whitespace, in either
+header form (decision 178).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +56,16 @@ def reference(text: str) -> list[tuple[int, str | None, tuple[Any, ...]]]:
         if len(row) > len(header):
             found.append((number, SURPLUS_REASON.format(len(header)), ()))
         else:
-            found.append((number, None, tuple(row[i] if i < len(row) and row[i] else None
+            found.append((number, None, tuple(_value(header[i], row[i])
+                                              if i < len(row) and row[i] else None
                                               for i in range(len(header)))))
     return found
+
+
+def _value(column: str, field: str) -> str:
+    if column in KIND.display_values:  # "Closed Won" -> "closedwon"
+        return re.sub(r"[\t\n\f\r ]+", "", field).lower()
+    return field
 
 
 @settings(max_examples=80, deadline=None,
