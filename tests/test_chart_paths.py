@@ -73,3 +73,20 @@ def test_paths_cut_at_their_last_step_are_not_drawn_leaving() -> None:
     _, whole = flow_geometry(rows)
     assert (2, "(end)", "leaves here") in {(r["step"], r["target"], r["kind"])
                                            for r in whole.iter_rows(named=True)}
+
+
+def test_the_numbers_behind_a_flow_are_its_edges() -> None:
+    """"The numbers behind this chart" showed the chart's largest data set: for a flow, the
+    ribbons' outline points (24 rows per ribbon; a dashboard audit). A paths block gives its
+    edges (the `paths` rows) as its table."""
+    from journey_metrics.charts.paths import paths_blocks
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.page import _table
+
+    paths = {"start": "a", "end": "b", "steps": 3, "from_start": ROWS, "to_conversion": ROWS}
+    with use("en", {}) as lang:
+        blocks = paths_blocks(paths, {})
+        assert [b.table for b in blocks] == [tuple(ROWS), tuple(ROWS)]
+        table = _table(blocks[0].chart.to_dict(), lang, blocks[0].table)
+    assert table.count("<tr>") == 1 + len(ROWS)  # the heading and one row per edge
+    assert "<th>from</th><th>to</th><th>paths</th><th>share</th>" in table

@@ -188,10 +188,12 @@ def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
                 "by the people on them), blue ribbons the people who went on to the next box, "
                 "vermillion ribbons the people whose path ends there.", stage=start) + shown,
               draw_flow(paths["from_start"], title=t("Where people go after {stage}",
-                                                     stage=start), names=names, cut_at=cut_at)),
+                                                     stage=start), names=names, cut_at=cut_at),
+              table=tuple(paths["from_start"])),
         Block("paths_end", t("Paths to {stage}", stage=end),
               t("The paths of the people who reached {stage}, read left to right: the stages "
                 "they went through just before it.", stage=end),
               draw_flow(paths["to_conversion"], title=t("How people get to {stage}",
-                                                        stage=end), names=names)),
+                                                        stage=end), names=names),
+              table=tuple(paths["to_conversion"])),
     ]

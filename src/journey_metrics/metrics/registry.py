@@ -117,6 +117,9 @@ class Block:
     how_to_read: str
     chart: Any
     notes: tuple[str, ...] = ()  # sentences shown under the chart (e.g. the pain points)
+    # the rows of "the numbers behind this chart" when the chart's largest data set is not
+    # them (a flow diagram's data is its ribbons' outline points): the command's own rows
+    table: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)

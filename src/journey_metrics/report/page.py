@@ -175,8 +175,10 @@ def _cell(value: Any, lang: Language) -> str:
     return lang.day(text) if ISO_DAY.match(text) else text
 
 
-def _table(spec: dict[str, Any], lang: Language) -> str:
-    """The numbers behind a chart: its largest inline data set, plain columns only."""
+def _table(spec: dict[str, Any], lang: Language,
+           given: tuple[dict[str, Any], ...] | None = None) -> str:
+    """The numbers behind a chart: the block's own rows (`Block.table`), else the chart's
+    largest inline data set; plain columns only."""
     datasets = [v for v in (spec.get("datasets") or {}).values() if isinstance(v, list)]
 
     def walk(node: Any) -> None:
@@ -191,7 +193,8 @@ def _table(spec: dict[str, Any], lang: Language) -> str:
                 walk(child)
 
     walk(spec)
-    rows: list[dict[str, Any]] = max(datasets, key=len, default=[])
+    rows: list[dict[str, Any]] = (list(given) if given is not None
+                                  else max(datasets, key=len, default=[]))
     columns = [c for c in dict.fromkeys(k for r in rows for k in r)
                if c not in _GEOMETRY and all(
                    isinstance(r.get(c), (str, int, float, type(None))) for r in rows)]
@@ -216,7 +219,7 @@ def _block_html(block: Block, spec: dict[str, Any], lang: Language) -> str:
         f'<div id="{block.id}" class="chart" role="img" aria-label="{e(block.heading)}"></div>'
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
         + f'<details class="alt"><summary>{e(t("The numbers behind this chart"))}</summary>'
-        f'<p>{e(block.how_to_read)}</p>{_table(spec, lang)}</details>'
+        f'<p>{e(block.how_to_read)}</p>{_table(spec, lang, block.table)}</details>'
         f'<p class="png"><a href="{block.id}.png">PNG</a></p></section>'
     )
 
