@@ -80,8 +80,7 @@ def draw_cost(rows: Sequence[dict[str, Any]], *, model: str = "last",
     # first and says so in words, so that its missing bar does not read as the cheapest
     by_cpa = [r["group"] for r in sorted(values, key=lambda r: (
         r.get("cpa") is not None, -(r.get("cpa") or 0), r["group"]))]
-    cpa_base = alt.Chart(alt.Data(values=values)).encode(
-        y=alt.Y("group:N", title=None, sort=by_cpa), tooltip=tooltip)
+    cpa_base = base.encode(y=alt.Y("group:N", title=None, sort=by_cpa))
     cpa_bars = cpa_base.mark_bar(color="#d55e00").encode(
         x=alt.X("cpa:Q", title=t("Cost per conversion")))
     none = cpa_base.transform_filter("datum.cpa == null").mark_text(

@@ -101,3 +101,13 @@ def wilson_interval(successes: int, trials: int) -> tuple[float | None, float | 
 
 def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+def next_period(start: date, period: str) -> date:
+    """The first day of the calendar period (day, week or month) after the one starting on
+    `start`."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
 from journey_metrics.marts import REPORT_TZ
-from journey_metrics.metrics.common import micros, query_rows, ratio, wilson_interval
+from journey_metrics.metrics.common import (
+    micros,
+    next_period,
+    query_rows,
+    ratio,
+    wilson_interval,
+)
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -522,7 +528,7 @@ def trend_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str,
     rows = []
     for group in _run(con, q, "trend"):
         period: date = group["period"]
-        end = datetime.combine(_next_period(period, q.trend), time(), zone).astimezone(UTC)
+        end = datetime.combine(next_period(period, q.trend), time(), zone).astimezone(UTC)
         first = int(group["persons_1"])
         for k, stage in enumerate(q.framework.stages, start=1):
             persons = int(group[f"persons_{k}"])
@@ -534,14 +540,6 @@ def trend_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str,
                 "complete": end + q.window <= q.as_of,
             })
     return rows
-
-
-def _next_period(start: date, period: Period) -> date:
-    if period == "day":
-        return start + timedelta(days=1)
-    if period == "week":
-        return start + timedelta(days=7)
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
 def times_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:

@@ -44,8 +44,9 @@ def month_of(period: str, page: dict[str, Any]) -> str:
     from datetime import date, datetime, time
     from zoneinfo import ZoneInfo
 
-    start = date.fromisoformat(period[:10])
-    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    from journey_metrics.metrics.common import next_period
+
+    following = next_period(date.fromisoformat(period[:10]), "month")
     text = current().month(period)
     if not page.get("as_of"):
         return text
