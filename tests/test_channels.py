@@ -97,6 +97,14 @@ CHANNEL_CASES = [
     # no referrer, or the page's own host
     pytest.param(None, None, PAGE, "direct", id="no-referrer"),
     pytest.param(None, "", PAGE, "direct", id="empty-referrer"),
+    pytest.param(None, " https://www.google.com/ ", PAGE, "organic_search",
+                 id="referrer-in-blanks"),
+    # an email address is no host (and is not stored as one)
+    pytest.param(None, "zoe@mail.example.org", PAGE, "direct", id="referrer-is-an-email"),
+    pytest.param(None, "https://zoe%40mail.example.org/x", PAGE, "direct",
+                 id="referrer-host-is-an-email"),
+    pytest.param(None, "https://zoe@mail.example.org/x", PAGE, "referral",
+                 id="referrer-with-user-info"),
     pytest.param(None, "https://shop.example.com/cart", PAGE, "direct", id="own-host"),
     pytest.param(None, "https://www.shop.example.com/", PAGE, "direct", id="own-host-www"),
     pytest.param(None, "http://SHOP.Example.com:8080/a", PAGE, "direct", id="own-host-case-port"),
@@ -255,6 +263,31 @@ def test_page_call_location_in_properties(
         ("p-none", "direct"),
         ("p-own", "direct"),
         ("p-search", "organic_search"),
+    ]
+
+
+def test_blank_context_page_fields_are_missing(
+    input_dir: Path, db_path: Path, run_pipeline: Any
+) -> None:
+    """A blank `context.page.referrer` or `url` is no value: a page call's `properties` then
+    locate the page, as when context.page leaves the field out."""
+    def page(message_id: str, anonymous_id: str, context_page: dict[str, str],
+             properties: dict[str, str]) -> dict[str, Any]:
+        return {"type": "page", "messageId": message_id, "anonymousId": anonymous_id,
+                "timestamp": T0.isoformat(), "context": {"page": context_page},
+                "properties": properties}
+
+    write_jsonl(input_dir / "web" / "b.jsonl", [
+        page("b-referrer", "a1", {"url": "https://shop.example.com/", "referrer": " "},
+             {"url": "https://shop.example.com/", "referrer": "https://www.google.com/"}),
+        page("b-url", "a2", {"url": "", "referrer": "https://shop.example.com/x"},
+             {"url": "https://shop.example.com/"}),
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, page_host, referrer_host, channel FROM events"
+                          " ORDER BY event_id") == [
+        ("b-referrer", "shop.example.com", "google.com", "organic_search"),
+        ("b-url", "shop.example.com", "shop.example.com", "direct"),
     ]
 
 

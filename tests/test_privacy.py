@@ -35,6 +35,12 @@ CONTACT_EMAIL = " Ivan.Drago@Example.com "
 EXTRA_COLUMN_EMAIL = "ivan.work@example.com"
 FEEDBACK_EMAIL = "Kevin.Bacon@Example.com"
 DEAL_EMAIL = "mallory.knight@example.com"
+# where a web event keeps the inputs of its channel (hosts, medium) and a deal names its stage
+REFERRER_EMAIL = "Quinn.Fabray@Example.com"  # a referrer without a scheme
+PAGE_URL_EMAIL = "uma.thurman@example.com"  # a page URL without a scheme
+HOST_EMAIL = "Victor.Hugo@Example.com"  # URL-encoded as a URL's host
+MEDIUM_EMAIL = "wanda.maximoff@example.com"  # context.campaign.medium
+STAGE_EMAIL = "xena.warrior@example.com"  # a deal's stage
 QUARANTINED_EMAILS = [
     "erin.brockovich@example.com",  # web: not JSON
     "Oscar.Wilde@Example.com",  # web: unknown message type
@@ -52,7 +58,7 @@ QUARANTINED_EMAILS = [
 ALL_EMAILS = [
     IDENTIFY_EMAIL, PROPERTY_EMAIL, URL_EMAIL, USER_ID_EMAIL, SENDGRID_EMAIL, CLICK_URL_EMAIL,
     CATEGORY_EMAIL, CONTACT_EMAIL, EXTRA_COLUMN_EMAIL, FEEDBACK_EMAIL, DEAL_EMAIL,
-    *QUARANTINED_EMAILS,
+    REFERRER_EMAIL, PAGE_URL_EMAIL, HOST_EMAIL, MEDIUM_EMAIL, STAGE_EMAIL, *QUARANTINED_EMAILS,
 ]
 MARKER = "zebra-marker-8431"  # a plain property value: proves the byte scans can see strings
 
@@ -111,6 +117,14 @@ def build_input(root: Path) -> Path:
                               "referrer": "https://www.google.com/"}}},
         {"type": "track", "messageId": "w-signup", "timestamp": WEB_T.format(2),
          "userId": USER_ID_EMAIL, "event": "Signed Up", "properties": {"plan": "pro"}},
+        {"type": "page", "messageId": "w-hosts-1", "timestamp": WEB_T.format(2),
+         "anonymousId": "anon-1",
+         "context": {"campaign": {"medium": MEDIUM_EMAIL, "source": "news"},
+                     "page": {"url": PAGE_URL_EMAIL, "referrer": REFERRER_EMAIL}}},
+        {"type": "page", "messageId": "w-hosts-2", "timestamp": WEB_T.format(2),
+         "anonymousId": "anon-1",
+         "context": {"page": {"url": "https://shop.example.com/",
+                              "referrer": f"https://{encoded(HOST_EMAIL)}/inbox"}}},
         # malformed records, each carrying an email
         '{"type": "track", "messageId": "w-bad-1", "userId": "erin.brockovich@example.com"',
         {"type": "teleport", "messageId": "w-bad-2", "timestamp": WEB_T.format(3),
@@ -168,17 +182,18 @@ def build_input(root: Path) -> Path:
         [
             ["d1", f"Renewal for {DEAL_EMAIL}", "closedwon", "1200", "2024-03-05", "101"],
             ["d2", "Upsell", "closedwon", "12k tom.sawyer@example.com", "2024-03-05", "101"],
+            ["d3", "Pilot", STAGE_EMAIL, "10", "2024-03-06", "101"],
         ],
     )
     return root
 
 
 EXPECTED_SOURCES = [
-    {"source": "web", "files": 2, "records": 9, "events": 3, "duplicates": 0, "quarantined": 6,
+    {"source": "web", "files": 2, "records": 11, "events": 5, "duplicates": 0, "quarantined": 6,
      "identity_records": 0, "failed_files": 1, "skipped_files": 0},
     {"source": "email", "files": 1, "records": 4, "events": 2, "duplicates": 0, "quarantined": 2,
      "identity_records": 0, "failed_files": 0, "skipped_files": 0},
-    {"source": "crm", "files": 3, "records": 8, "events": 4, "duplicates": 0, "quarantined": 4,
+    {"source": "crm", "files": 3, "records": 9, "events": 5, "duplicates": 0, "quarantined": 4,
      "identity_records": 0, "failed_files": 0, "skipped_files": 0},
 ]
 
@@ -247,7 +262,7 @@ def test_input_holds_every_email(input_dir: Path) -> None:
 def test_run_loads_and_quarantines_what_the_scan_relies_on(loaded: dict[str, Any]) -> None:
     db_path = loaded["db"]
     assert loaded["summary"]["sources"] == EXPECTED_SOURCES
-    assert (loaded["export"].events, loaded["export"].persons) == (9, 5)
+    assert (loaded["export"].events, loaded["export"].persons) == (12, 5)
     rows = query(
         db_path,
         "SELECT source, record_no, reason, contains(raw, '<redacted-email>')"
@@ -260,13 +275,27 @@ def test_run_loads_and_quarantines_what_the_scan_relies_on(loaded: dict[str, Any
         ("crm", 4, "unknown survey type CSAT <redacted-email>", True),
         ("email", 3, "unknown SendGrid event opened", True),
         ("email", 4, "unparseable timestamp yesterday", True),
-        ("web", 4, "not valid JSON", True),
-        ("web", 5, "unknown message type teleport", True),
-        ("web", 6, "track message without event", True),
-        ("web", 7, "not a JSON object", True),
-        ("web", 8, "no identifier (anonymous id, user id, email or CRM contact id)", True),
-        ("web", 9, "unparseable timestamp <redacted-email>", True),
+        ("web", 6, "not valid JSON", True),
+        ("web", 7, "unknown message type teleport", True),
+        ("web", 8, "track message without event", True),
+        ("web", 9, "not a JSON object", True),
+        ("web", 10, "no identifier (anonymous id, user id, email or CRM contact id)", True),
+        ("web", 11, "unparseable timestamp <redacted-email>", True),
     ]
+
+
+def test_channel_inputs_and_deal_stages_holding_an_email(loaded: dict[str, Any]) -> None:
+    """An address where a host, a medium or a deal stage is read is no host (the event is then
+    one without that URL), a redacted medium, and a stage hashed in the id, redacted in the
+    name: the event is kept, no address is."""
+    rows = query(loaded["db"], "SELECT event_id, page_host, referrer_host, utm_medium,"
+                 " referrer_class FROM events WHERE event_id LIKE 'w-hosts-%' ORDER BY event_id")
+    assert rows == [("w-hosts-1", None, None, "<redacted-email>", "none"),
+                    ("w-hosts-2", "shop.example.com", None, None, "none")]
+    (deal,) = query(loaded["db"], "SELECT event_id, event_name FROM events"
+                    " WHERE event_name LIKE 'deal_%' AND event_name <> 'deal_won'")
+    assert deal[0] == f"deal:d3:h:{reference_hash(STAGE_EMAIL)}"
+    assert deal[1] == "deal_redacted_email"
 
 
 def test_no_email_in_warehouse_bytes(loaded: dict[str, Any]) -> None:
@@ -399,6 +428,7 @@ EMAILS = [
     pytest.param("o'brien@example.ie", id="apostrophe"),
     pytest.param("ÄNNE@BÜCHER.DE", id="non-ascii"),
     pytest.param("\tbob@example.com\n", id="tab-newline"),
+    pytest.param("\u00a0bob@example.com\u3000\u2009", id="unicode-spaces"),
 ]
 
 
@@ -417,6 +447,24 @@ def test_sql_hash_macro_matches_python_reference(key: str, email: str) -> None:
         con.close()
     assert row == (hash_key.hash_email(email),)
     assert row == (reference_hash(email, key),)
+
+
+def test_invisible_characters_around_an_address_are_trimmed() -> None:
+    """A copied address may bring a zero-width space or a byte-order mark (no whitespace to
+    Python's str.strip): trimmed like the blanks, on the SQL macro too."""
+    from journey_metrics.db import connect
+    from journey_metrics.hashing import HashKey, install_hash_macro
+
+    key = HashKey(TEST_KEY.encode(), "test")
+    con = connect(":memory:")
+    try:
+        install_hash_macro(con, key)
+        rows = con.execute("SELECT jm_email_hash(e) FROM (VALUES (?), (?), (?)) AS t(e)",
+                           ["\ufeffBob@Example.com\u200b", "bob@example.com", "\u200b\u00a0"])
+        assert rows.fetchall() == [(reference_hash("bob@example.com"),)] * 2 + [(None,)]
+    finally:
+        con.close()
+    assert key.hash_email("\ufeffBob@Example.com\u200b") == reference_hash("bob@example.com")
 
 
 def test_sql_hash_macro_gives_null_for_no_email() -> None:
@@ -438,7 +486,9 @@ def test_tab_padded_email_is_the_same_person(
     write_jsonl(
         input_dir / "web" / "a.jsonl",
         [{"type": "identify", "messageId": "i", "timestamp": WEB_T.format(0), "userId": "u",
-          "traits": {"email": "bob@example.com\t"}}],
+          "traits": {"email": "bob@example.com\t"}},
+         {"type": "identify", "messageId": "j", "timestamp": WEB_T.format(1), "userId": "v",
+          "traits": {"email": "\u00a0bob@example.com\u200b"}}],
     )
     write_json_array(input_dir / "email" / "e.json",
                      [{"email": "bob@example.com", "timestamp": 1710072000, "event": "open",

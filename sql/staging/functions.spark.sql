@@ -31,12 +31,16 @@ RETURN trim(BOTH '_' FROM regexp_replace(
     lower(regexp_replace(trim(txt), r"([\p{Ll}0-9])(\p{Lu})", '$1_$2')), r"[^\p{L}\p{M}0-9]+",
     '_'));
 
-CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
+CREATE OR REPLACE TEMPORARY FUNCTION jm_any_url_host(url STRING) RETURNS STRING
 RETURN nullif(regexp_replace(regexp_replace(lower(
     CASE WHEN contains(url, '//')
          THEN regexp_extract(url, r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)", 1)
-         ELSE regexp_extract(jm_trim(url), r"^([^/:?#\t\n\f\r ]+\.[^/:?#\t\n\f\r ]+)", 1) END
+         ELSE regexp_extract(url, r"^([^/:?#\t\n\f\r ]+\.[^/:?#\t\n\f\r ]+)", 1) END
 ), r"\.+$", ''), r"^www\.", ''), '');
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
+RETURN CASE WHEN NOT jm_contains_email(jm_any_url_host(jm_trim(url)))
+            THEN jm_any_url_host(jm_trim(url)) END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_medium(medium STRING) RETURNS STRING
 RETURN CASE WHEN lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')

@@ -71,8 +71,9 @@ CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
     AND regexp_matches(txt, jm_email_pattern())
 );
 
--- Emails are matched after trimming and lower-casing (CONTRACT §1 Identity).
-CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS (nullif(lower(jm_trim(txt)), ''));
+-- Emails are matched after trimming and lower-casing (CONTRACT §1 Identity): jm_normalize_email
+-- is created with jm_email_hash (hashing.install_hash_macro), from the one list of what trimming
+-- strips on every engine.
 
 -- "Order Completed" -> order_completed, "orderCompleted" -> order_completed.
 -- Letters of every script are kept (lower-cased where they have case): "Đặt hàng" is
@@ -82,14 +83,24 @@ CREATE OR REPLACE TEMP MACRO jm_snake_case(txt) AS (
                         '[^\p{L}\p{M}0-9]+', '_', 'g'), '_')
 );
 
--- Host of a URL, lower-cased, without a leading "www."; NULL when there is none.
-CREATE OR REPLACE TEMP MACRO jm_url_host(url) AS (
+CREATE OR REPLACE TEMP MACRO jm_any_url_host(url) AS (
     -- a fully qualified name's final dot (`www.google.com.`) names the same host
     nullif(regexp_replace(regexp_replace(lower(
         CASE WHEN contains(url, '//')
              THEN regexp_extract(url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)', 1)
-             ELSE regexp_extract(jm_trim(url), '^([^/:?#\s]+\.[^/:?#\s]+)', 1) END
+             ELSE regexp_extract(url, '^([^/:?#\s]+\.[^/:?#\s]+)', 1) END
     ), '\.+$', ''), '^www\.', ''), '')
+);
+
+CREATE OR REPLACE TEMP MACRO jm_host_without_email(host) AS (
+    CASE WHEN NOT jm_contains_email(host) THEN host END
+);
+
+-- Host of a URL, lower-cased, without a leading "www."; NULL when there is none, and NULL when it
+-- holds an email address (a referrer or page URL written as `ann@x.io` or `ann%40x.io`: no host,
+-- and no raw address stored as one). Blanks around the URL are ignored.
+CREATE OR REPLACE TEMP MACRO jm_url_host(url) AS (
+    jm_host_without_email(jm_any_url_host(jm_trim(url)))
 );
 
 -- CONTRACT §2: the class of a web event's referrer: none, own (the page's own host), search,

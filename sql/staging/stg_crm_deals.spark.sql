@@ -35,11 +35,11 @@ SELECT
             THEN concat('amount is not a number: ', jm_redact(amount_text))
     END AS reject_reason,
     true AS is_event,
-    concat('deal:', deal_id, ':', deal_stage) AS event_id,
+    concat('deal:', deal_id, ':', jm_pseudonymize(deal_stage)) AS event_id,
     CASE deal_stage
         WHEN 'closedwon' THEN 'deal_won'
         WHEN 'closedlost' THEN 'deal_lost'
-        ELSE concat('deal_', jm_snake_case(deal_stage))
+        ELSE concat('deal_', jm_snake_case(jm_redact(deal_stage)))
     END AS event_name,
     jm_parse_instant(close_text, :tz) AS occurred_at,
     CAST(NULL AS STRING) AS anonymous_id,

@@ -28,11 +28,12 @@ SELECT
             THEN 'amount is not a number: ' || jm_redact(amount_text)
     END AS reject_reason,
     true AS is_event,
-    'deal:' || deal_id || ':' || deal_stage AS event_id,
+    -- a stage that holds an email address: its keyed hash in the id, redacted in the name
+    'deal:' || deal_id || ':' || jm_pseudonymize(deal_stage) AS event_id,
     CASE deal_stage
         WHEN 'closedwon' THEN 'deal_won'
         WHEN 'closedlost' THEN 'deal_lost'
-        ELSE 'deal_' || jm_snake_case(deal_stage)
+        ELSE 'deal_' || jm_snake_case(jm_redact(deal_stage))
     END AS event_name,
     jm_parse_instant(close_text, $tz) AS occurred_at,
     NULL::VARCHAR AS anonymous_id,

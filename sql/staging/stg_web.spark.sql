@@ -73,9 +73,10 @@ parsed AS (
                            (k, v) -> NOT is_variant_null(v))))
         END AS properties_text,
         -- properties.{url,referrer} describe the page only in a page call (as stg_web.sql)
-        coalesce(pg.page_url, CASE WHEN n.message_type = 'page' THEN n.prop_url END) AS page_url,
-        coalesce(pg.page_referrer, CASE WHEN n.message_type = 'page' THEN n.prop_referrer END)
-            AS referrer,
+        coalesce(jm_blank_to_null(pg.page_url),
+                 CASE WHEN n.message_type = 'page' THEN n.prop_url END) AS page_url,
+        coalesce(jm_blank_to_null(pg.page_referrer),
+                 CASE WHEN n.message_type = 'page' THEN n.prop_referrer END) AS referrer,
         n.score_text,
         n.survey_text,
         n.previous_text,
@@ -104,7 +105,7 @@ fields AS (
         jm_parse_instant(timestamp_text, :tz, false) AS occurred_at,
         jm_url_host(page_url) AS page_host,
         jm_url_host(referrer) AS referrer_host,
-        jm_medium(medium) AS utm_medium,
+        jm_redact(jm_medium(medium)) AS utm_medium,
         jm_redact(jm_blank_to_null(source_text)) AS utm_source,
         jm_redact(jm_blank_to_null(campaign_name)) AS campaign_kept,
         CASE

@@ -60,9 +60,10 @@ parsed AS MATERIALIZED (
              ELSE json_merge_patch(unknown_fields, coalesce(v[10], '{}'))::VARCHAR
         END AS properties_text,
         -- properties.{url,referrer} describe the page only in a page call (CONTRACT §1): a
-        -- track's `url` or `referrer` property is whatever the event is about (decision 143)
-        coalesce(v[11], CASE WHEN v[1] = 'page' THEN v[12] END) AS page_url,
-        coalesce(v[13], CASE WHEN v[1] = 'page' THEN v[14] END) AS referrer,
+        -- track's `url` or `referrer` property is whatever the event is about (decision 143).
+        -- A blank context.page field is missing: the page call's property is read then
+        coalesce(jm_blank_to_null(v[11]), CASE WHEN v[1] = 'page' THEN v[12] END) AS page_url,
+        coalesce(jm_blank_to_null(v[13]), CASE WHEN v[1] = 'page' THEN v[14] END) AS referrer,
         v[15] AS score_text,
         v[16] AS source_text,
         v[17] AS survey_text,
@@ -96,7 +97,8 @@ fields AS MATERIALIZED (
         page.host AS page_host,
         ref.host AS referrer_host,
         -- the inputs of the channel rules (CONTRACT §2), kept with the event
-        jm_medium(medium) AS utm_medium,
+        -- a medium, source or campaign that is an email address is stored redacted
+        jm_redact(jm_medium(medium)) AS utm_medium,
         jm_redact(jm_blank_to_null(source_text)) AS utm_source,
         jm_redact(jm_blank_to_null(campaign_name)) AS campaign_kept,
         -- a survey answer (CONTRACT §1): track "Survey Answered" names its survey; a track

@@ -28,6 +28,11 @@ KEY_ENV = "JOURNEY_METRICS_HASH_KEY"
 KEY_FILE_ENV = "JOURNEY_METRICS_KEY_FILE"
 _BLOCK = 64  # SHA-256 block size in bytes
 _FINGERPRINT_MESSAGE = b"journey-metrics key fingerprint v1"
+# What "trimmed" strips from an address (CONTRACT §1 Identity), on every engine: ASCII blanks and
+# the invisible Unicode spaces a copied address brings along (no-break, ideographic,
+# zero-width, byte-order mark), so `ann@x.io` followed by a no-break space is the same person.
+EMAIL_BLANKS = (" \t\r\n\x0b\x0c\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200C)))
+                + "\u2028\u2029\u202f\u205f\u3000\ufeff")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class HashKey:
 
     def hash_email(self, email: str) -> str:
         """Python reference of the SQL macro (for tests and tiny lookups)."""
-        normalized = email.strip(" \t\r\n\x0b\x0c").lower().encode()
+        normalized = email.strip(EMAIL_BLANKS).lower().encode()
         return hmac.new(self.secret, normalized, hashlib.sha256).hexdigest()
 
 
@@ -101,8 +106,11 @@ def load_key(announce: Callable[[str], None] | None = None) -> HashKey:
 def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
     """Create the TEMP macro `jm_email_hash(email)` = hex HMAC-SHA256(key, lower(trim(email)))."""
     inner, outer = _padded_blocks(key)
-    # Hex digits only, so composing them into the macro text cannot inject anything. TEMP macros
-    # live in the connection, never in the warehouse file.
+    # Hex digits and character codes only, so composing them into the macro text cannot inject
+    # anything. TEMP macros live in the connection, never in the warehouse file.
+    blanks = " || ".join(f"chr({ord(c)})" for c in EMAIL_BLANKS)
+    con.execute("CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS"
+                f" (nullif(lower(trim(txt, {blanks})), ''))")
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_email_hash(email) AS ("
         f"  CASE WHEN jm_normalize_email(email) IS NOT NULL THEN sha256(from_hex('{outer}') ||"
@@ -131,9 +139,8 @@ def spark_hmac_sql(key: HashKey, column: str) -> str:
     function); the key enters as hex digits only, so the text cannot inject anything.
     """
     inner, outer = _padded_blocks(key)
-    normalized = (
-        f"nullif(lower(trim(BOTH ' \\t\\r\\n\\u000B\\u000C' FROM {column})), '')"
-    )
+    blanks = "".join(f"\\u{ord(c):04X}" for c in EMAIL_BLANKS)
+    normalized = f"nullif(lower(trim(BOTH '{blanks}' FROM {column})), '')"
     return (
         f"CASE WHEN {normalized} IS NOT NULL THEN sha2(concat(unhex('{outer}'),"
         f" unhex(sha2(concat(unhex('{inner}'), encode({normalized}, 'UTF-8')), 256))), 256) END"

@@ -26,7 +26,7 @@ import pytest
 from engine_compare import NEEDS_SPARK
 from journey_metrics import loader
 from journey_metrics.config import SourceConfig, load_sources
-from journey_metrics.hashing import HashKey, spark_hmac_sql
+from journey_metrics.hashing import EMAIL_BLANKS, HashKey, spark_hmac_sql
 from journey_metrics.loader import InputFile, discover, load_source
 from journey_metrics.sources.readers import NOT_UTF8_FILE, NOT_UTF8_LINE
 from journey_metrics.warehouse import open_warehouse
@@ -144,17 +144,18 @@ def test_spark_hmac_equals_python_hmac(session: Any, secret: bytes) -> None:
     """Short, block-sized and longer-than-a-block (pre-hashed) keys; unicode, padding, case."""
     key = HashKey(secret, "test")
     emails = ["Ana@Example.com", "  \tana@example.com\r\n", "\u00fcml\u00e4ut@b\u00fccher.de",
-              "\u7528\u6237@\u4f8b\u5b50.\u4e2d\u56fd", "", "   ", None]
+              "\u7528\u6237@\u4f8b\u5b50.\u4e2d\u56fd", "", "   ", None,
+              "\u00a0ana@example.com\u200b\u3000", "\ufeff\u00a0"]
     frame = session.createDataFrame([(e,) for e in emails], "email STRING")
     frame.createOrReplaceTempView("jm_test_emails")
     rows = session.sql(f"SELECT email, {spark_hmac_sql(key, 'email')} AS h"
                        " FROM jm_test_emails").collect()
     for row in rows:
-        if row.email is None or not row.email.strip(" \t\r\n\x0b\x0c"):
+        if row.email is None or not row.email.strip(EMAIL_BLANKS):
             assert row.h is None
         else:
             assert row.h == key.hash_email(row.email)
-            normal = row.email.strip(" \t\r\n\x0b\x0c").lower().encode()
+            normal = row.email.strip(EMAIL_BLANKS).lower().encode()
             assert row.h == hmac.new(secret, normal, hashlib.sha256).hexdigest()
 
 
