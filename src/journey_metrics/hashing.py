@@ -110,7 +110,7 @@ def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
     # anything. TEMP macros live in the connection, never in the warehouse file.
     blanks = " || ".join(f"chr({ord(c)})" for c in EMAIL_BLANKS)
     con.execute("CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS"
-                f" (nullif(lower(trim(txt, {blanks})), ''))")
+                f" (nullif(lower({_trimmed('txt', f'trim(txt, {blanks})')}), ''))")
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_email_hash(email) AS ("
         f"  CASE WHEN jm_normalize_email(email) IS NOT NULL THEN sha256(from_hex('{outer}') ||"
@@ -122,6 +122,14 @@ def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
         "CREATE OR REPLACE TEMP MACRO jm_pseudonymize(value) AS ("
         "  CASE WHEN jm_contains_email(value) THEN 'h:' || jm_email_hash(value) ELSE value END)"
     )
+
+
+def _trimmed(column: str, trim: str) -> str:
+    """`trim` (stripping EMAIL_BLANKS from `column`) only where the text begins or ends with
+    something else than printable ASCII: a trim by a set of characters costs ~10x a plain
+    comparison (DuckDB: 0.9 s against 0.1 s per 2M addresses), and almost no address needs it."""
+    return (f"CASE WHEN ascii({column}) BETWEEN 33 AND 126 AND ascii(right({column}, 1))"
+            f" BETWEEN 33 AND 126 THEN {column} ELSE {trim} END")
 
 
 def _padded_blocks(key: HashKey) -> tuple[str, str]:
@@ -140,7 +148,8 @@ def spark_hmac_sql(key: HashKey, column: str) -> str:
     """
     inner, outer = _padded_blocks(key)
     blanks = "".join(f"\\u{ord(c):04X}" for c in EMAIL_BLANKS)
-    normalized = f"nullif(lower(trim(BOTH '{blanks}' FROM {column})), '')"
+    trimmed = _trimmed(column, f"trim(BOTH '{blanks}' FROM {column})")
+    normalized = f"nullif(lower({trimmed}), '')"
     return (
         f"CASE WHEN {normalized} IS NOT NULL THEN sha2(concat(unhex('{outer}'),"
         f" unhex(sha2(concat(unhex('{inner}'), encode({normalized}, 'UTF-8')), 256))), 256) END"
