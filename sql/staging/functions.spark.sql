@@ -38,9 +38,12 @@ RETURN nullif(regexp_replace(regexp_replace(lower(
          ELSE regexp_extract(url, r"^([^/:?#\t\n\f\r ]+\.[^/:?#\t\n\f\r ]+)", 1) END
 ), r"\.+$", ''), r"^www\.", ''), '');
 
+CREATE OR REPLACE TEMPORARY FUNCTION jm_host_without_email(host STRING) RETURNS STRING
+RETURN CASE WHEN NOT jm_contains_email(host) THEN host END;
+
+-- as sql/staging/macros.sql: no host that holds an email address; blanks around the URL ignored
 CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
-RETURN CASE WHEN NOT jm_contains_email(jm_any_url_host(jm_trim(url)))
-            THEN jm_any_url_host(jm_trim(url)) END;
+RETURN jm_host_without_email(jm_any_url_host(jm_trim(url)));
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_medium(medium STRING) RETURNS STRING
 RETURN CASE WHEN lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')
