@@ -315,7 +315,8 @@ def test_an_unknown_conversion_event_gets_a_note(input_dir: Path, db_path: Path)
 
 def test_a_where_no_person_matches_gets_a_note(input_dir: Path, db_path: Path) -> None:
     """`--where` naming a trait or a value no person ever had leaves every count at zero: the
-    rows stay, and a note lists the traits or the values there are."""
+    rows stay, and a note lists the traits or the values there are. A `--by` trait no person
+    has (everybody in `(none)`) gets the same note."""
     identify = {**PAGE, "type": "identify", "messageId": "m3", "userId": "u1",
                 "traits": {"plan": "pro"}}
     write_jsonl(input_dir / "web" / "a.jsonl", [PAGE, identify])
@@ -332,6 +333,10 @@ def test_a_where_no_person_matches_gets_a_note(input_dir: Path, db_path: Path) -
         "trait:plann=pro": "note: --where trait:plann=pro: no person has a trait 'plann'"
                            " (traits: plan)",
         "trait:plan=pro": ""}
+    by = cli("nps", "--by", "trait:plann", "--db", str(db_path), "--format", "json")
+    assert (by.returncode, " ".join(by.stderr.split())) == (
+        0, "note: --by trait:plann: no person has a trait 'plann' (traits: plan)")
+    assert cli("nps", "--by", "trait:plan", "--db", str(db_path)).stderr == ""
 
 
 def test_paths_anchors_that_match_nothing(input_dir: Path, db_path: Path) -> None:

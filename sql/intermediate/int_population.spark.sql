@@ -13,5 +13,8 @@ kept AS (
 )
 SELECT person_id, person_no, 'all' AS group_name FROM kept
 UNION ALL
-SELECT person_id, person_no, coalesce(group_value, '(none)') AS group_name FROM kept
+SELECT person_id, person_no,
+    CASE WHEN group_value = 'all' THEN $value_all ELSE coalesce(group_value, '(none)') END
+        AS group_name
+FROM kept
 WHERE [[grouped]]

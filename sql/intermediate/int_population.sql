@@ -2,6 +2,7 @@
 -- (CONTRACT §6). grain: person x group. Every person who passes the `--where` conditions has a
 -- row in group 'all'; with `--by`, a second row in the group of their value ('(none)' when they
 -- have none), so a metric grouped by group_name gives `all` and groups that add up to it.
+-- A value `all` is the group $value_all (segments.VALUE_ALL), not everybody's `all`.
 -- Columns: person_id, person_no (the integer id the funnel joins on), group_name.
 -- Parameters: as_of (the persons seen by then; campaigns as of then); the --by trait and --where
 -- pairs (metrics/segments.py).
@@ -32,4 +33,6 @@ numbered AS MATERIALIZED (
 )
 SELECT * EXCLUDE (group_value), 'all' AS group_name FROM numbered
 UNION ALL
-SELECT * EXCLUDE (group_value), coalesce(group_value, '(none)') FROM numbered WHERE [[grouped]]
+SELECT * EXCLUDE (group_value),
+    CASE WHEN group_value = 'all' THEN $value_all ELSE coalesce(group_value, '(none)') END
+FROM numbered WHERE [[grouped]]

@@ -73,7 +73,7 @@ def _evaluate(
 ) -> Result:
     from journey_metrics.engines import open_engine
     from journey_metrics.metrics.common import resolve_as_of
-    from journey_metrics.metrics.segments import prepare_population
+    from journey_metrics.metrics.segments import prepare_population, shown_group
 
     con = open_engine(engine, db, events=events, spark_master=spark_master,
                       spark_remote=spark_remote)
@@ -86,10 +86,15 @@ def _evaluate(
         if rows is None:
             prepare_population(con, segment, as_of_at)
             rows = metric.compute(ctx, **values)
+            if segment.grouped:
+                rows = [{**row, "group": shown_group(row["group"])} if "group" in row else row
+                        for row in rows]
         if not rows:
             note_unknown_events(con, metric, values, announce)
         if segment.where:
             note_unmatched_where(con, segment.where, announce)
+        if segment.by_trait is not None:
+            note_unknown_trait(con, segment.by_trait, announce)
         presentation = (metric.present(values, ctx, rows) if metric.present
                         else Presentation(title=metric.name))
     finally:
@@ -134,6 +139,23 @@ def note_unknown_events(con: Any, metric: Metric, values: Mapping[str, Any],
             announce(f"{flag}: no event is named {name!r}{hint}")
 
 
+def note_unknown_trait(con: Any, trait: str, announce: Callable[[str], None]) -> None:
+    """`--by trait:<name>` for a trait no person has ever had puts everybody in `(none)`, which
+    reads as a real result (a misspelt name, most likely): say so, as for --where (a note)."""
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM fct_traits WHERE trait = $trait"
+                   " LIMIT 1) AS t", {"trait": trait}).fetchall()[0][0]:
+        return
+    announce(f"--by trait:{trait}: no person has a trait {trait!r}{_known_traits(con)}")
+
+
+def _known_traits(con: Any) -> str:
+    """The trait names there are (the first ten), for a note about one that is not."""
+    known = [str(row[0]) for row in con.execute(
+        "SELECT DISTINCT trait FROM fct_traits ORDER BY 1 LIMIT 11").fetchall()]
+    listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+    return f" (traits: {listed})" if known else " (there are no traits)"
+
+
 def note_unmatched_where(con: Any, where: tuple[tuple[str, str], ...],
                          announce: Callable[[str], None]) -> None:
     """A `--where trait:<name>=<value>` that no person has ever had leaves every count at zero,
@@ -146,11 +168,8 @@ def note_unmatched_where(con: Any, where: tuple[tuple[str, str], ...],
             found[trait] = {str(row[0]) for row in rows}
     for name, value in where:
         if name not in found:
-            known = [str(row[0]) for row in con.execute(
-                "SELECT DISTINCT trait FROM fct_traits ORDER BY 1 LIMIT 11").fetchall()]
-            listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
             announce(f"--where trait:{name}={value}: no person has a trait {name!r}"
-                     + (f" (traits: {listed})" if known else " (there are no traits)"))
+                     + _known_traits(con))
         elif value not in found[name]:
             values = sorted(found[name])
             listed = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")

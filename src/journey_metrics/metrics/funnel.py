@@ -41,7 +41,12 @@ from journey_metrics.metrics.registry import (
     Section,
     register,
 )
-from journey_metrics.metrics.segments import Segment, population_from, prepare_population
+from journey_metrics.metrics.segments import (
+    Segment,
+    population_from,
+    prepare_population,
+    shown_group,
+)
 from journey_metrics.sql import _ENGINE, fill_snippets, load_sql, used_parameters
 from journey_metrics.stages import compile_exclusions, compile_stages, named_events
 
@@ -937,7 +942,8 @@ def _collect_segments(ctx: ReportContext) -> list[dict[str, Any]]:
     for trait, top in chosen:
         for f in ctx.frameworks:
             for value in top:
-                out += keep(f"{trait} = {value}", trait, value, f,
+                shown = str(shown_group(value))
+                out += keep(f"{trait} = {shown}", trait, shown, f,
                             f"{trait}{_SEGMENT_SEP}{value}")
     return out
 

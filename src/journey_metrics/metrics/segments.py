@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     import duckdb
 
 TRAIT_PREFIX = "trait:"
+# The group of the persons whose campaign or trait value is `all`, kept apart from everybody's
+# group `all` (marts group by the name: one name would count them twice there); every output
+# shows it as `all` again (`shown_group`). A control character: no value a source writes.
+VALUE_ALL = "\x01all"
+
+
+def shown_group(group: object) -> object:
+    """A group's name as output shows it: the value `all` as written."""
+    return "all" if group == VALUE_ALL else group
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,8 @@ def prepare_population(
         f" AND w.trait = $where_trait_{i} AND w.value = $where_value_{i})"
         for i in range(len(segment.where))
     ]
-    params: dict[str, object] = {"as_of": as_of, "by_trait": segment.by_trait}
+    params: dict[str, object] = {"as_of": as_of, "by_trait": segment.by_trait,
+                                 "value_all": VALUE_ALL}
     for i, (name, value) in enumerate(segment.where):
         params[f"where_trait_{i}"], params[f"where_value_{i}"] = name, value
     if traits_needed and not traits_ready:
