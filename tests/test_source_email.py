@@ -121,6 +121,32 @@ def test_a_broken_element_of_an_array_written_by_lines_costs_only_itself(
         ("email/batch.json", 2, "not valid JSON", "{broken}")]
 
 
+def test_objects_written_across_lines_are_records(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A .json file holding one pretty-printed event (`json.dumps(event, indent=2)`), or several
+    one after another, is one record per object, numbered as an array's elements; before, each
+    of its lines was a record quarantined as not valid JSON. Objects that do not parse are
+    still read by lines, each line quarantined."""
+    (input_dir / "email").mkdir()
+    (input_dir / "email" / "one.json").write_text(
+        json.dumps({**OPEN, "sg_event_id": "p1"}, indent=2) + "\n")
+    (input_dir / "email" / "two.json").write_text(
+        json.dumps({**OPEN, "sg_event_id": "p2"}, indent=2) + "\n\n"
+        + json.dumps({**OPEN, "sg_event_id": "p3", "event": "click"}, indent=4) + "\r\n")
+    (input_dir / "email" / "broken.json").write_text('{\n  "event": "open"\n  "x": 1\n}\n')
+    summary = run_pipeline(input_dir, db_path)
+    email = summary["sources"][1]
+    assert (email["records"], email["events"], email["quarantined"]) == (7, 3, 4)
+    assert query(db_path, "SELECT event_id, event_name, file_path, record_no FROM events"
+                          " ORDER BY 1") == [
+        ("p1", "email_open", "email/one.json", 1),
+        ("p2", "email_open", "email/two.json", 1),
+        ("p3", "email_click", "email/two.json", 2)]
+    assert query(db_path, "SELECT DISTINCT file_path, reason FROM _jm_quarantine") == [
+        ("email/broken.json", "not valid JSON")]
+
+
 def test_unknown_fields_are_kept_in_properties(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

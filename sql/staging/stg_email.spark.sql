@@ -5,7 +5,9 @@ WITH extracted AS (
     SELECT
         r.record_no,
         r.raw,
-        try_parse_json(r.raw) IS NULL AS invalid_json,
+        -- Spark's parser stops after the first value (`"a": 1,` and `{} x` parse); DuckDB's
+        -- does not: inside brackets, anything after the first value breaks the array
+        try_parse_json(concat('[', r.raw, ']')) IS NULL AS invalid_json,
         json_object_keys(r.raw) IS NOT NULL AS is_object,
         v.*
     FROM raw_records AS r

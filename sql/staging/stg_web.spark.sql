@@ -9,7 +9,9 @@ WITH extracted AS (
         r.raw,
         -- DuckDB's TRY_CAST(raw AS JSON) is strict; Spark's variant parser is (get_json_object
         -- would accept single quotes)
-        try_parse_json(r.raw) IS NULL AS invalid_json,
+        -- Spark's parser stops after the first value (`"a": 1,` and `{} x` parse); DuckDB's
+        -- does not: inside brackets, anything after the first value breaks the array
+        try_parse_json(concat('[', r.raw, ']')) IS NULL AS invalid_json,
         json_object_keys(r.raw) AS json_keys,
         m.*
     FROM raw_records AS r

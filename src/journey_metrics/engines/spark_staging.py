@@ -281,15 +281,32 @@ def _read_json(session: Any, files: list[SparkInputFile],
     )
     whole.createOrReplaceTempView("jm_stage_whole")
     _names(session, files).createOrReplaceTempView("jm_stage_names")
-    classified = session.sql("""
+    # objects written across lines (readers._pretty_objects: the first line is no whole object)
+    # are read as an array's elements: a top-level object ends where a `}` is followed by
+    # blanks holding a line break and a `{` (JSON text has no raw line break in a string), so
+    # a comma there makes the objects an array
+    session.sql("""
         SELECT f.file_order, w.content,
                ltrim(w.content) LIKE '[%' AS is_array,
-               CASE WHEN ltrim(w.content) LIKE '[%'
-                    THEN from_json(w.content, 'ARRAY<STRING>') END AS elements,
-               -- the elements' JSON types: Spark gives a string element unquoted
-               CASE WHEN ltrim(w.content) LIKE '[%'
-                    THEN from_json(w.content, 'ARRAY<VARIANT>') END AS variants
+               regexp_extract(w.content, '^[ \\t\\r\\n]*([^\\n]*)', 1) AS first_line,
+               regexp_extract(w.content, '^[ \\t\\r\\n]*[^\\n]*(\\n)', 1) = '\\n'
+                   AS has_line_break
         FROM jm_stage_whole AS w JOIN jm_stage_names AS f ON f.file_name = w.file_name
+    """).createOrReplaceTempView("jm_stage_first_lines")
+    classified = session.sql("""
+        SELECT file_order, content, is_array, is_pretty,
+               from_json(listed, 'ARRAY<STRING>') AS elements,
+               -- the elements' JSON types: Spark gives a string element unquoted
+               from_json(listed, 'ARRAY<VARIANT>') AS variants
+        FROM (SELECT *, CASE WHEN is_array THEN content
+                             WHEN is_pretty THEN concat('[', regexp_replace(
+                                 content, '[}][ \\t\\r]*\\n[ \\t\\r\\n]*[{]', '},\\n{'), ']')
+                        END AS listed
+              FROM (SELECT *, NOT is_array AND has_line_break AND first_line LIKE '{%'
+                                  AND coalesce(schema_of_variant(try_parse_json(
+                                      first_line)) NOT LIKE 'OBJECT%', true)
+                                  AS is_pretty
+                    FROM jm_stage_first_lines))
     """)
     classified.createOrReplaceTempView("jm_stage_classified")
     # an array that does not parse, written one element per line: its lines are its elements
@@ -333,12 +350,13 @@ def _read_json(session: Any, files: list[SparkInputFile],
                     ELSE element END AS raw
         FROM jm_stage_classified
         LATERAL VIEW posexplode(elements) e AS pos, element
-        WHERE is_array
+        WHERE is_array OR (is_pretty AND elements IS NOT NULL)
         UNION ALL
         SELECT file_order, pos + 1 AS record_no, line AS raw
         FROM jm_stage_classified
         LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
-        WHERE NOT is_array AND NOT line RLIKE '{_BLANK}'{lines_branch}
+        WHERE NOT is_array AND NOT (is_pretty AND elements IS NOT NULL)
+            AND NOT line RLIKE '{_BLANK}'{lines_branch}
     """)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import tempfile
 import zlib
 from pathlib import Path
@@ -45,6 +46,8 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
             raise FileReadError(problem)
         if not head.strip():
             empty_raw_records(con, kind, "raw_records")
+        elif _pretty_objects(head, kind) and _read_json_objects(con, path):
+            pass
         elif _by_lines(head, kind):
             _read_lines(con, path)
         elif kind.reader == "json":
@@ -136,7 +139,7 @@ def reads_lines(path: Path, kind: FileKind) -> bool:
     try:
         head = _head(path)
         return (bool(head.strip()) and not content_problem(head, path.name)
-                and _by_lines(head, kind))
+                and _by_lines(head, kind) and not _pretty_objects(head, kind))
     except (OSError, EOFError, zlib.error):
         return False
 
@@ -146,6 +149,42 @@ def _by_lines(head: bytes, kind: FileKind) -> bool:
     line)."""
     return kind.reader == "jsonl" or (
         kind.reader == "json" and not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["))
+
+
+def _pretty_objects(head: bytes, kind: FileKind) -> bool:
+    """A JSON file (not an array) whose first line is not a whole JSON object: objects written
+    across lines (`json.dumps(event, indent=2)`, one after another), not one per line."""
+    if kind.reader != "json":
+        return False
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    first, newline, _ = text.partition(b"\n")
+    if not newline or not first.startswith(b"{"):
+        return False
+    try:
+        return not isinstance(json.loads(first), dict)
+    except ValueError:
+        return True
+
+
+def _read_json_objects(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """TEMP table `raw_records` of the objects of a file of JSON objects written across lines,
+    numbered from 1 as an array's elements are. False when they do not parse (the caller then
+    reads the file by lines: each line is a record, quarantined as not valid JSON)."""
+    drop_temp(con, "raw_elements", "raw_records")
+    try:
+        con.execute(
+            "CREATE TEMP TABLE raw_elements AS SELECT json FROM read_json_objects(?,"
+            " format = 'unstructured', maximum_object_size = ?)", [str(path), MAX_LINE_BYTES])
+    except duckdb.Error:
+        drop_temp(con, "raw_elements")
+        return False
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS"
+        " SELECT rowid - (SELECT min(rowid) FROM raw_elements) + 1 AS record_no,"
+        " json::VARCHAR AS raw FROM raw_elements"
+    )
+    con.execute("DROP TABLE raw_elements")
+    return True
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
