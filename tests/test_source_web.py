@@ -292,10 +292,13 @@ def test_unknown_top_level_fields_are_kept_in_properties(
 
 def test_track_names_in_any_script(input_dir: Path, db_path: Path, run_pipeline) -> None:
     """CONTRACT §1: a track's name is the snake_case of `event`; letters of every script are
-    kept (lower-cased where they have case), and a name may start with a digit."""
+    kept (lower-cased where they have case), a name may start with a digit, and an acronym is
+    one word (decision 185)."""
     names = {"Đặt Hàng": "đặt_hàng", "3D Model Viewed": "3_d_model_viewed",
              "Ünïcode Évent": "ünïcode_évent", "日本語": "日本語",
-             "orderCompleted": "order_completed", "Signed-Up  twice": "signed_up_twice"}
+             "orderCompleted": "order_completed", "Signed-Up  twice": "signed_up_twice",
+             # an acronym ends before the capital that starts the next word
+             "APIKeyCreated": "api_key_created", "getHTTPResponse": "get_http_response"}
     write_jsonl(input_dir / "web" / "a.jsonl", [
         {**SIGNUP, "messageId": f"n{i}", "event": name} for i, name in enumerate(names)])
     run_pipeline(input_dir, db_path)
