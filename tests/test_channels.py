@@ -71,6 +71,8 @@ CHANNEL_CASES = [
     pytest.param(None, "https://www.baidu.com/s?wd=x", PAGE, "organic_search", id="baidu"),
     pytest.param(None, "https://yandex.ru/search/", PAGE, "organic_search", id="yandex-ru"),
     pytest.param(None, "https://yandex.com.tr/", PAGE, "organic_search", id="yandex-com-tr"),
+    pytest.param(None, "https://www.google.com.vn/", PAGE, "organic_search", id="google-com-vn"),
+    pytest.param(None, "https://search.yahoo.co.jp/", PAGE, "organic_search", id="yahoo-co-jp"),
     # social sites, including t.co, x.com and mobile subdomains
     pytest.param(None, "https://www.facebook.com/", PAGE, "social", id="facebook"),
     pytest.param(None, "https://m.facebook.com/story", PAGE, "social", id="m-facebook"),
@@ -90,6 +92,9 @@ CHANNEL_CASES = [
     pytest.param(None, "https://blog.example.org/post/1", PAGE, "referral", id="blog"),
     pytest.param(None, "https://news.ycombinator.com/", PAGE, "referral", id="hn"),
     pytest.param(None, "https://notgoogle.com/", PAGE, "referral", id="notgoogle"),
+    pytest.param(None, "https://google.foo.com/", PAGE, "referral", id="google-dot-other-site"),
+    pytest.param(None, "https://facebook.fan.net/", PAGE, "referral", id="facebook-dot-other"),
+    pytest.param(None, "https://www.youtube.co.uk/", PAGE, "social", id="youtube-co-uk"),
     pytest.param(None, "https://x.company.com/", PAGE, "referral", id="x-subdomain"),
     pytest.param(None, "https://mytwitter.net/", PAGE, "referral", id="mytwitter"),
     pytest.param(None, "https://example.com/", PAGE, "referral", id="parent-domain"),

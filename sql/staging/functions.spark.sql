@@ -55,9 +55,9 @@ RETURNS STRING
 RETURN CASE
     WHEN referrer_host IS NULL THEN 'none'
     WHEN referrer_host = page_host THEN 'own'
-    WHEN referrer_host RLIKE r"(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.[a-z]{2,3}){1,2}\z"
+    WHEN referrer_host RLIKE r"(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}\z"
         THEN 'search'
-    WHEN referrer_host RLIKE r"(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}\z|(^|\.)(t\.co|x\.com)\z"
+    WHEN referrer_host RLIKE r"(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}\z|(^|\.)(t\.co|x\.com)\z"
         THEN 'social'
     ELSE 'external'
 END;

@@ -112,13 +112,14 @@ CREATE OR REPLACE TEMP MACRO jm_referrer_class(referrer_host, page_host) AS (
     CASE
         WHEN referrer_host IS NULL THEN 'none'
         WHEN referrer_host = page_host THEN 'own'
-        -- the site's name followed only by a (country) top-level domain: google.co.uk,
-        -- search.yahoo.com; not notgoogle.com, google.example.org or bing.com.evil.net
+        -- the site's name followed only by a (country) top-level domain, maybe after a
+        -- country's generic second level: google.co.uk, google.com.vn, search.yahoo.com; not
+        -- notgoogle.com, google.example.org, google.foo.com or bing.com.evil.net
         WHEN regexp_matches(referrer_host,
-                            '(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.[a-z]{2,3}){1,2}$')
+                            '(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}$')
             THEN 'search'
         WHEN regexp_matches(referrer_host,
-                            '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.[a-z]{2,3}){1,2}$|(^|\.)(t\.co|x\.com)$')
+                            '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}$|(^|\.)(t\.co|x\.com)$')
             THEN 'social'
         ELSE 'external'
     END
