@@ -147,6 +147,7 @@ def test_bad_paths_and_values_are_usage_errors(
          "error: --from 2024-05-01 is not before --to 2024-01-01"),
         (["funnel", *db, "--framework", "aarrr", "--tz", "Asia/Tokyo", "--from", "0001-01-01"],
          "error: --from: '0001-01-01' is out of range"),
+        (["nps", *db, "--tz", "mars/olympus"], "error: --tz: unknown time zone 'mars/olympus'"),
     ]
     for args, message in cases:
         result = cli(*args)
@@ -166,6 +167,18 @@ def test_bad_paths_and_values_are_usage_errors(
     assert result.stderr.strip().splitlines() == [
         f"error: --events: cannot read {lake / 'events.parquet'}: Invalid Input Error: File "
         f"'{lake / 'events.parquet'}' too small to be a Parquet file"]
+
+
+def test_time_zone_names_in_any_case(input_dir: Path, db_path: Path) -> None:
+    """`--tz utc` or `--tz asia/tokyo` name the zones the database spells UTC and Asia/Tokyo:
+    the same rows (they were refused as unknown zones; decision 187)."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    for typed, spelled in (("utc", "UTC"), ("asia/tokyo", "Asia/Tokyo")):
+        rows = [cli("funnel", "--framework", "aarrr", "--trend", "week", "--tz", tz,
+                    "--db", str(db_path), "--format", "json") for tz in (typed, spelled)]
+        assert [r.returncode for r in rows] == [0, 0], rows[0].stderr
+        assert rows[0].stdout == rows[1].stdout
 
 
 def test_run_never_replaces_a_file_that_is_not_a_warehouse(

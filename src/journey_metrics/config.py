@@ -70,12 +70,20 @@ def _check_labels(value: dict[str, str]) -> dict[str, str]:
 
 
 def check_timezone(name: str) -> str:
-    """Return `name` if it is a known IANA time zone."""
+    """The IANA time zone `name` names, as the zone database spells it: `utc` and
+    `asia/ho_chi_minh` are UTC and Asia/Ho_Chi_Minh (a user types the name, the database's
+    case is no meaning); unknown names are refused."""
     try:
         ZoneInfo(name)
+        return name
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-    return name
+        pass
+    from zoneinfo import available_timezones  # reads the zone database: only for such a name
+
+    matches = [known for known in available_timezones() if known.lower() == name.lower()]
+    if len(matches) != 1:
+        raise ValueError(f"unknown time zone {name!r}")
+    return matches[0]
 
 
 # Trait names that hold personal data are never kept, whatever a source file says (CONTRACT §6:

@@ -54,6 +54,7 @@ def evaluate(
         raise UsageError(f"{metric.name} takes no --where")
     segment = parse_segment(by, where)
     zone_info = zone(tz)
+    tz = zone_info.key  # as the zone database spells it (`--tz utc` is UTC)
     values = {**metric.defaults(), **{k: v for k, v in options.items() if v is not None}}
     for option in metric.options:
         if option.required and values.get(option.name) in (None, ""):
