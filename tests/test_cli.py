@@ -376,3 +376,25 @@ def test_csv_writes_flags_as_the_json_rows_do() -> None:
             {"period": "2024-01-08", "complete": False, "rate": 0.5}]
     assert rows_to_csv(rows, ["period", "complete", "rate"]).splitlines() == [
         "period,complete,rate", "2024-01-01,true,", "2024-01-08,false,0.5"]
+
+
+def test_what_the_machine_refuses_is_one_plain_line(tmp_path: Path) -> None:
+    """A full disk or a read-only folder is a failed run to fix on the machine (exit 1), said
+    with the file, not an "unexpected" error; and a COMMIT that failed (DuckDB has ended the
+    transaction) is not hidden behind the ROLLBACK's own "no transaction is active"."""
+    import duckdb
+
+    from journey_metrics.cli import _machine_problem
+    from journey_metrics.db import rollback
+
+    full = OSError(28, "No space left on device", "rep/index.html")
+    assert _machine_problem(full, str(full)) == "No space left on device: rep/index.html"
+    wal = ('TransactionContext Error: Failed to commit: Could not write file "w.duckdb.wal":'
+           " No space left on device")
+    assert _machine_problem(duckdb.TransactionException(wal), wal) == wal
+    assert _machine_problem(ValueError("a bug"), "a bug") is None
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("BEGIN TRANSACTION")
+    con.execute("COMMIT")
+    rollback(con)  # no transaction is open: nothing raised
+    con.close()

@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from journey_metrics.db import rollback
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
 from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
@@ -359,7 +360,7 @@ def prepare_for_writing(
             _set_meta(con, _META_FINGERPRINT, rules.fingerprint)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
     return rules
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -95,6 +96,14 @@ def connect(
             con.close()
             raise
     return con
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction after an error, which the caller then re-raises. A COMMIT that
+    failed (a full disk: "could not write file ...wal") has ended the transaction already; the
+    ROLLBACK's own error ("no transaction is active") must not replace that cause."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def fetch_first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:

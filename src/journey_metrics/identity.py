@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from journey_metrics.db import fetch_first
+from journey_metrics.db import fetch_first, rollback
 from journey_metrics.sql import load_sql, split_statements
 
 MAX_ROUNDS = 200
@@ -48,7 +48,7 @@ def stitch(con: duckdb.DuckDBPyConnection) -> int:
             con.execute(statement)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     finally:
         for table in ("jm_edges_text", "jm_nodes", "jm_edges", "jm_labels", "jm_labels_next",

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from journey_metrics.config import FileKind, SourceConfig
-from journey_metrics.db import drop_temp, fetch_first
+from journey_metrics.db import drop_temp, fetch_first, rollback
 from journey_metrics.errors import UsageError
 from journey_metrics.file_hashes import HashesAhead
 from journey_metrics.hashing import pseudonymous_name
@@ -49,6 +49,8 @@ class FileResult:
     # (Segment alias and group, a contact without stage dates)
     identity_records: int = 0
     reason: str | None = None
+    # skipped as unchanged, though an earlier run could not read it: that run's reason
+    earlier_failure: str | None = None
     # what the manifest records about the file (set while reading)
     stat: os.stat_result | None = field(default=None, repr=False)
     sha256: str = field(default="", repr=False)
@@ -279,9 +281,11 @@ def _stage_together(a: FileKind, b: FileKind) -> bool:
 
 
 def _manifest(con: duckdb.DuckDBPyConnection, source: SourceConfig) -> dict[str, tuple[Any, ...]]:
-    """What the manifest last recorded of each of the source's files: (size, mtime, sha256)."""
+    """What the manifest last recorded of each of the source's files: (size, mtime, sha256,
+    status, reason)."""
     return {str(row[0]): tuple(row[1:]) for row in con.execute(
-        "SELECT file_path, size_bytes, mtime_ns, sha256 FROM _jm_files WHERE source = ?"
+        "SELECT file_path, size_bytes, mtime_ns, sha256, status, reason FROM _jm_files"
+        " WHERE source = ?"
         " QUALIFY row_number() OVER (PARTITION BY file_path ORDER BY loaded_at DESC) = 1",
         [source.name],
     ).fetchall()}
@@ -329,6 +333,8 @@ def _read_into_batch(
     previous = manifest.get(item.relative)
     result = FileResult(source.name, item.relative, "skipped")
     result.stat, result.sha256 = stat, ""
+    if previous and previous[3] == "failed":  # said again while the file stays as it was
+        result.earlier_failure = previous[4]
     if _unchanged(previous, stat):
         return result, None
     try:
@@ -569,7 +575,7 @@ def _commit_batch(
             }
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
     for result in results:
         if result.file_path in counts:

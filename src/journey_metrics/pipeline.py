@@ -16,6 +16,7 @@ import duckdb
 from journey_metrics import data_tests
 from journey_metrics.channels import configured_rules, load_rules_file
 from journey_metrics.config import SourceConfig, load_sources
+from journey_metrics.db import rollback
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
 from journey_metrics.loader import (
@@ -141,7 +142,7 @@ def refresh_marts_on(con: duckdb.DuckDBPyConnection) -> int:
         stored = marts.refresh(con)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return stored
 

@@ -284,3 +284,26 @@ def test_second_run_changes_nothing(loaded: dict[str, Any]) -> None:
     again = pipeline.run(db.parent / "input", db).as_dict()
     assert sum(s["events"] for s in again["sources"]) == 0  # type: ignore[union-attr]
     assert query(db, counts) == before
+
+
+def test_the_operator_is_told_on_stderr(loaded: dict[str, Any]) -> None:
+    """The first run says some files could not be read and how many records it quarantined; a
+    later run over the same folder skips the unchanged broken files but names them again with
+    their reasons (they were silent there: a nightly job's log must keep saying it)."""
+    stderr = " ".join(loaded["stderr"].split())
+    assert "some files could not be read" in stderr
+    assert "records read were quarantined (SELECT * FROM _jm_quarantine WHERE run_id" in stderr
+    db = loaded["db"]
+    env = {**os.environ, "JOURNEY_METRICS_HASH_KEY": TEST_KEY}
+    again = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "run", "--input", str(db.parent / "input"),
+         "--db", str(db), "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    notes = " ".join(again.stderr.split())
+    assert notes.startswith("note: 3 unchanged file(s) could not be read in an earlier run and"
+                            " are skipped: "), notes
+    for path in EXPECTED_FAILED:
+        assert path in notes
+    assert "quarantined" not in notes  # nothing new was read

@@ -75,9 +75,11 @@ def main() -> None:
         if os.environ.get("JOURNEY_METRICS_DEBUG"):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = _machine_problem(exc, first) or (
+            f"unexpected {type(exc).__name__}: {first} (set JOURNEY_METRICS_DEBUG=1 "
+            "for a traceback)")
         stderr.print(
-            f"error: unexpected {type(exc).__name__}: {first} (set JOURNEY_METRICS_DEBUG=1 "
-            "for a traceback)",
+            f"error: {message}",
             highlight=False,
             soft_wrap=True,
             markup=False,
@@ -87,3 +89,20 @@ def main() -> None:
     # (--help gives 0) is passed on.
     if isinstance(status, int) and status:
         sys.exit(status)
+
+
+# What the machine refused (a full disk, a read-only folder, no permission): a failed run to fix
+# there, not a bug. DuckDB words them in its own errors ("Could not write file ...: No space left
+# on device"), which name the file.
+_MACHINE_REFUSALS = ("No space left on device", "Read-only file system", "Permission denied",
+                     "Disk quota exceeded")
+
+
+def _machine_problem(exc: Exception, first: str) -> str | None:
+    """One line naming the file and what the machine said, or None for any other error."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    if any(refusal in first for refusal in _MACHINE_REFUSALS):
+        return first
+    return None
+

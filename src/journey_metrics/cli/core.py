@@ -132,8 +132,7 @@ def run(
     if report_dir is not None:
         page = _write_report(db, report_dir)
         stderr.print(f"dashboard: {page.resolve()}", highlight=False, markup=False)
-    if any(s.failed_files for s in summary.sources):
-        stderr.print("[yellow]some files could not be read; see the failed files above[/]")
+    _print_run_notes(summary)
 
 
 def _run_on_spark(input_dir: str, lake: str | None, master: str | None, remote: str | None,
@@ -158,8 +157,27 @@ def _print_run(summary: RunSummary, output_format: RunFormat) -> None:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_run_summary(summary)
+    _print_run_notes(summary)
+
+
+def _print_run_notes(summary: RunSummary) -> None:
+    """What a nightly job's operator must not miss, on stderr: files that could not be read
+    (this run, or an earlier one and unchanged since: they are skipped, not read again) and
+    the records this run quarantined."""
     if any(s.failed_files for s in summary.sources):
         stderr.print("[yellow]some files could not be read; see the failed files above[/]")
+    earlier = [r for s in summary.sources for r in s.file_results if r.earlier_failure]
+    if earlier:
+        listed = "; ".join(f"{r.file_path} ({r.earlier_failure})" for r in earlier[:5])
+        stderr.print(f"note: {len(earlier)} unchanged file(s) could not be read in an earlier run"
+                     f" and are skipped: {listed}{'; ...' if len(earlier) > 5 else ''}",
+                     highlight=False, soft_wrap=True, markup=False)
+    quarantined = sum(s.quarantined for s in summary.sources)
+    if quarantined:
+        records = sum(s.records for s in summary.sources)
+        stderr.print(f"note: {quarantined} of {records} records read were quarantined"
+                     f" (SELECT * FROM _jm_quarantine WHERE run_id = '{summary.run_id}')",
+                     highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_run_summary(summary: RunSummary) -> None:
@@ -233,13 +251,18 @@ def _write_report(db: Path, out: Path, tz: str = "UTC", spend: Path | None = Non
                   lang: str | None = None) -> Path:
     from journey_metrics.report import build_report
 
-    if not stderr.is_terminal:
-        return build_report(db, out, tz, spend=spend, lang=lang)
-    with stderr.status("writing the dashboard") as status:
-        return build_report(
-            db, out, tz, progress=lambda chart: status.update(f"drawing {chart}"), spend=spend,
-            lang=lang,
-        )
+    try:
+        if not stderr.is_terminal:
+            return build_report(db, out, tz, spend=spend, lang=lang)
+        with stderr.status("writing the dashboard") as status:
+            return build_report(
+                db, out, tz, progress=lambda chart: status.update(f"drawing {chart}"),
+                spend=spend, lang=lang,
+            )
+    except OSError as exc:  # a write to an open file names none: the dashboard's folder, then
+        if exc.filename or not exc.strerror:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(out)) from exc
 
 
 @app.command()
