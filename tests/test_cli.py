@@ -257,6 +257,16 @@ def test_first_run_without_key_creates_one_and_says_where(
     )
     assert again.returncode == 2
     assert "different email hashing key" in again.stderr
+    # no key at all for a warehouse built with one: refused, and no new key file left behind
+    del env["JOURNEY_METRICS_HASH_KEY"]
+    env["JOURNEY_METRICS_KEY_FILE"] = str(tmp_path / "elsewhere" / "hash.key")
+    lost = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "run", "--input", str(input_dir),
+         "--db", str(db_path)], capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert lost.returncode == 2
+    assert "no email hashing key: warehouse" in lost.stderr
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_export_writes_two_parquet_files(input_dir: Path, db_path: Path, tmp_path: Path) -> None:

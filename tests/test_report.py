@@ -71,6 +71,8 @@ def test_files_and_header(built: dict[str, Path]) -> None:
         assert (built["out_vi"] / f"{chart}.png").stat().st_size > 10_000, chart
     # self-contained: no script or stylesheet is fetched from anywhere
     assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
+    # written beside and moved in (decision 188): nothing of the writing is left
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_no_raw_email_in_report(built: dict[str, Path]) -> None:

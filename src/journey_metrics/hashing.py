@@ -80,8 +80,11 @@ def default_key_file() -> Path:
     return Path(base) / "journey-metrics" / "hash.key"
 
 
-def load_key(announce: Callable[[str], None] | None = None) -> HashKey:
-    """The hashing key from the environment or the key file, creating the file on first use."""
+def load_key(announce: Callable[[str], None] | None = None,
+             existing: Path | None = None) -> HashKey:
+    """The hashing key from the environment or the key file, creating the file on first use.
+    `existing`: a warehouse that is already there, built with some key: no new key is made for
+    it (it would be refused, and its file would be left behind as if it were the key)."""
     from_env = os.environ.get(KEY_ENV)
     if from_env is not None:
         if len(from_env) < 16:
@@ -93,6 +96,10 @@ def load_key(announce: Callable[[str], None] | None = None) -> HashKey:
         if len(secret) < 16:
             raise UsageError(f"hash key file {key_file} is too short: use at least 16 characters")
         return HashKey(secret.encode(), f"key file {key_file}")
+    if existing is not None:
+        raise UsageError(
+            f"no email hashing key: warehouse {existing} was built with one; set {KEY_ENV} or"
+            f" {KEY_FILE_ENV} to it ({key_file} does not exist)")
     key_file.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

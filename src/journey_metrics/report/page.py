@@ -16,6 +16,8 @@ import importlib
 import json
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -119,6 +121,20 @@ def write_report(
     `lang`: en or vi (default: config/report.yaml `lang`, else en)."""
     lang = lang or data.get("settings", {}).get("lang") or "en"
     out_dir.mkdir(parents=True, exist_ok=True)
+    # written beside, then moved in: a write that fails (a full disk) leaves the folder's last
+    # dashboard whole, not a new data.json and empty PNGs beside the old page
+    staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=out_dir))
+    try:
+        _write_files(data, staging, progress, lang)
+        for path in sorted(staging.iterdir(), key=lambda p: p.name == "index.html"):
+            os.replace(path, out_dir / path.name)  # the page last
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "index.html"
+
+
+def _write_files(data: dict[str, Any], out_dir: Path, progress: Callable[[str], None] | None,
+                 lang: str) -> None:
     save(data, out_dir / "data.json")
     with use(lang, data) as language:
         blocks = build_blocks(data)
@@ -149,7 +165,6 @@ def write_report(
         scripts = f"<script>window.jmPage = {page_data};</script>\n<script>{bundle}</script>"
         page = out_dir / "index.html"
         page.write_text(_html(data, blocks, scripts, language, specs), encoding="utf-8")
-    return page
 
 
 def _nothing_to_draw(message: str) -> dict[str, Any]:
