@@ -47,6 +47,18 @@ def load_source_task(
         source.name, summary.files, summary.records, summary.events, summary.duplicates,
         summary.quarantined, summary.failed_files,
     )
+    # what must not scroll by (as `run` says on stderr, decision 188)
+    for result in summary.file_results:
+        if result.status == "failed":
+            logger.warning("%s: cannot read %s: %s", source.name, result.file_path, result.reason)
+        elif result.earlier_failure:
+            logger.warning("%s: %s could not be read in an earlier run and is unchanged"
+                           " (skipped): %s", source.name, result.file_path,
+                           result.earlier_failure)
+    if summary.quarantined:
+        logger.warning("%s: %d of %d records quarantined (SELECT * FROM _jm_quarantine WHERE"
+                       " run_id = '%s')", source.name, summary.quarantined, summary.records,
+                       run_id)
     return summary
 
 
@@ -84,6 +96,8 @@ def _markdown(summary: dict[str, Any], page: Path | None) -> str:
     ]
     for failed in summary["failed_files"]:
         lines.append(f"- failed: `{failed['file']}`: {failed['reason']}")
+    for path, reason in summary.get("unreadable_unchanged", []):
+        lines.append(f"- still unreadable (unchanged, skipped): `{path}`: {reason}")
     if page is not None:
         lines += ["", f"Dashboard: `{page}`"]
     return "\n".join(lines)
@@ -99,7 +113,7 @@ def nightly(
     `run --channels`)."""
     input_path, db_path = Path(input_dir), Path(db)
     sources, files = pipeline.plan_run(input_path)
-    key = load_key(get_run_logger().info)
+    key = load_key(get_run_logger().info, existing=db_path if db_path.exists() else None)
     pipeline.prepare_warehouse(db_path, key, Path(channels) if channels else None)
     summary = pipeline.RunSummary(pipeline.new_run_id(), db_path)
     # One process, one DuckDB database: the source tasks run side by side in threads.
@@ -115,6 +129,8 @@ def nightly(
     page = report_task(db_path, Path(report_dir)) if report_dir else None
     result = summary.as_dict()
     result["report"] = str(page) if page else None
+    result["unreadable_unchanged"] = [(r.file_path, r.earlier_failure) for s in summary.sources
+                                      for r in s.file_results if r.earlier_failure]
     create_markdown_artifact(
         key=ARTIFACT_KEY, markdown=_markdown(result, page),
         description="Headline numbers of the nightly journey-metrics run",

@@ -38,6 +38,7 @@ def test_nightly_flow_loads_like_the_cli(input_dir: Path, tmp_path: Path) -> Non
     write_jsonl(input_dir / "email" / "a.jsonl", [
         {"email": "A@example.com", "timestamp": 1709290000, "event": "open", "sg_event_id": "e1"},
     ])
+    (input_dir / "web" / "z.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00not gzip")
     flow_db, cli_db = tmp_path / "flow.duckdb", tmp_path / "cli.duckdb"
     result = nightly(str(input_dir), str(flow_db), str(tmp_path / "report"))
     expected = pipeline.run(input_dir, cli_db).as_dict()
@@ -46,6 +47,10 @@ def test_nightly_flow_loads_like_the_cli(input_dir: Path, tmp_path: Path) -> Non
     same = "SELECT event_id, person_key FROM events ORDER BY event_id"
     assert query(flow_db, same) == query(cli_db, same)
     assert query(flow_db, "SELECT count(*) FROM _jm_runs") == [(1,)]
+    # the next night skips the unchanged broken file and says so again (decision 188)
+    again = nightly(str(input_dir), str(flow_db))
+    assert [path for path, _ in again["unreadable_unchanged"]] == ["web/z.jsonl.gz"]
+    assert result["unreadable_unchanged"] == []
 
 
 @pytest.mark.prefect
