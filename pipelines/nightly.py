@@ -113,7 +113,8 @@ def nightly(
     `run --channels`)."""
     input_path, db_path = Path(input_dir), Path(db)
     sources, files = pipeline.plan_run(input_path)
-    key = load_key(get_run_logger().info, existing=db_path if db_path.exists() else None)
+    key = load_key(get_run_logger().info,
+                   existing=f"warehouse {db_path}" if db_path.exists() else None)
     pipeline.prepare_warehouse(db_path, key, Path(channels) if channels else None)
     summary = pipeline.RunSummary(pipeline.new_run_id(), db_path)
     # One process, one DuckDB database: the source tasks run side by side in threads.

@@ -179,6 +179,9 @@ def test_time_zone_names_in_any_case(input_dir: Path, db_path: Path) -> None:
                     "--db", str(db_path), "--format", "json") for tz in (typed, spelled)]
         assert [r.returncode for r in rows] == [0, 0], rows[0].stderr
         assert rows[0].stdout == rows[1].stdout
+    report = cli("report", "--db", str(db_path), "--out", str(db_path.parent / "rep"),
+                 "--tz", "utc")
+    assert report.returncode == 0, report.stderr
 
 
 def test_run_never_replaces_a_file_that_is_not_a_warehouse(
@@ -403,8 +406,27 @@ def test_what_the_machine_refuses_is_one_plain_line(tmp_path: Path) -> None:
            " No space left on device")
     assert _machine_problem(duckdb.TransactionException(wal), wal) == wal
     assert _machine_problem(ValueError("a bug"), "a bug") is None
+    assert _machine_problem(FileNotFoundError(2, "No such file", "x"), "x") is None  # a bug
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("BEGIN TRANSACTION")
     con.execute("COMMIT")
-    rollback(con)  # no transaction is open: nothing raised
+    rollback(con)  # no transaction is open (as after a COMMIT that failed): nothing raised
     con.close()
+
+    class FailingCommit:
+        """A connection whose COMMIT fails as on a full disk, which ends the transaction."""
+        def execute(self, sql: str) -> None:
+            if sql == "COMMIT":
+                raise duckdb.TransactionException(wal)
+            if sql == "ROLLBACK":
+                raise duckdb.TransactionException("cannot rollback - no transaction is active")
+
+    def commit(connection: FailingCommit) -> None:  # as loader._commit_batch does
+        try:
+            connection.execute("COMMIT")
+        except BaseException:
+            rollback(connection)  # type: ignore[arg-type]
+            raise
+
+    with pytest.raises(duckdb.TransactionException, match="No space left on device"):
+        commit(FailingCommit())

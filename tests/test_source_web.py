@@ -298,7 +298,9 @@ def test_track_names_in_any_script(input_dir: Path, db_path: Path, run_pipeline)
              "Ünïcode Évent": "ünïcode_évent", "日本語": "日本語",
              "orderCompleted": "order_completed", "Signed-Up  twice": "signed_up_twice",
              # an acronym ends before the capital that starts the next word
-             "APIKeyCreated": "api_key_created", "getHTTPResponse": "get_http_response"}
+             "APIKeyCreated": "api_key_created", "getHTTPResponse": "get_http_response",
+             # ... and a plural's s stays with its acronym
+             "IDs Loaded": "ids_loaded", "URLsFound": "urls_found"}
     write_jsonl(input_dir / "web" / "a.jsonl", [
         {**SIGNUP, "messageId": f"n{i}", "event": name} for i, name in enumerate(names)])
     run_pipeline(input_dir, db_path)

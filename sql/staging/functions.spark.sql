@@ -28,7 +28,7 @@ RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040'))
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(
-    lower(regexp_replace(regexp_replace(trim(txt), r"(\p{Lu})(\p{Lu}\p{Ll})", '$1_$2'),
+    lower(regexp_replace(regexp_replace(trim(txt), r"(\p{Lu})(\p{Lu}(\p{Ll}\p{Ll}|[a-rt-z]))", '$1_$2'),
                          r"([\p{Ll}0-9])(\p{Lu})", '$1_$2')), r"[^\p{L}\p{M}0-9]+",
     '_'));
 

@@ -76,13 +76,14 @@ CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
 -- strips on every engine.
 
 -- "Order Completed" -> order_completed, "orderCompleted" -> order_completed.
--- An acronym ends before its last capital when a lower-case letter follows: "APIKeyCreated" ->
--- api_key_created, "getHTTPResponse" -> get_http_response (as inflection's underscore).
+-- An acronym ends before its last capital when lower-case letters follow: "APIKeyCreated" ->
+-- api_key_created, "getHTTPResponse" -> get_http_response; a plural's lone s stays with it
+-- ("IDsLoaded" -> ids_loaded, "URLs Found" -> urls_found).
 -- Letters of every script are kept (lower-cased where they have case): "Đặt hàng" is
 -- `đặt_hàng`, not `t_h_ng`; digits are 0-9. Spark's function is the same.
 CREATE OR REPLACE TEMP MACRO jm_snake_case(txt) AS (
     trim(regexp_replace(lower(regexp_replace(regexp_replace(trim(txt),
-        '(\p{Lu})(\p{Lu}\p{Ll})', '\1_\2', 'g'), '([\p{Ll}0-9])(\p{Lu})', '\1_\2', 'g')),
+        '(\p{Lu})(\p{Lu}(\p{Ll}\p{Ll}|[a-rt-z]))', '\1_\2', 'g'), '([\p{Ll}0-9])(\p{Lu})', '\1_\2', 'g')),
         '[^\p{L}\p{M}0-9]+', '_', 'g'), '_')
 );
 

@@ -87,9 +87,6 @@ def _evaluate(
         if rows is None:
             prepare_population(con, segment, as_of_at)
             rows = metric.compute(ctx, **values)
-            if segment.grouped:
-                rows = [{**row, "group": shown_group(row["group"])} if "group" in row else row
-                        for row in rows]
         if not rows:
             note_unknown_events(con, metric, values, announce)
         if segment.where:
@@ -98,6 +95,9 @@ def _evaluate(
             note_unknown_trait(con, segment.by_trait, announce)
         presentation = (metric.present(values, ctx, rows) if metric.present
                         else Presentation(title=metric.name))
+        if segment.grouped:  # after the captions, which find everybody's group by its name
+            rows = [{**row, "group": shown_group(row["group"])} if "group" in row else row
+                    for row in rows]
     finally:
         con.close()
     return Result(rows, metric.columns_for({**values, "by": by}), presentation)

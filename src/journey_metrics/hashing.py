@@ -81,10 +81,11 @@ def default_key_file() -> Path:
 
 
 def load_key(announce: Callable[[str], None] | None = None,
-             existing: Path | None = None) -> HashKey:
+             existing: str | None = None) -> HashKey:
     """The hashing key from the environment or the key file, creating the file on first use.
-    `existing`: a warehouse that is already there, built with some key: no new key is made for
-    it (it would be refused, and its file would be left behind as if it were the key)."""
+    `existing`: a warehouse or lake that is already there ("warehouse w.duckdb"), built with
+    some key: no new key is made for it (it would be refused, and its file would be left
+    behind as if it were the key)."""
     from_env = os.environ.get(KEY_ENV)
     if from_env is not None:
         if len(from_env) < 16:
@@ -98,7 +99,7 @@ def load_key(announce: Callable[[str], None] | None = None,
         return HashKey(secret.encode(), f"key file {key_file}")
     if existing is not None:
         raise UsageError(
-            f"no email hashing key: warehouse {existing} was built with one; set {KEY_ENV} or"
+            f"no email hashing key: {existing} was built with one; set {KEY_ENV} or"
             f" {KEY_FILE_ENV} to it ({key_file} does not exist)")
     key_file.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)

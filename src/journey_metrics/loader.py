@@ -333,9 +333,10 @@ def _read_into_batch(
     previous = manifest.get(item.relative)
     result = FileResult(source.name, item.relative, "skipped")
     result.stat, result.sha256 = stat, ""
-    if previous and previous[3] == "failed":  # said again while the file stays as it was
-        result.earlier_failure = previous[4]
+    # an unreadable file skipped as unchanged: its earlier reason is said again
+    earlier = previous[4] if previous and previous[3] == "failed" else None
     if _unchanged(previous, stat):
+        result.earlier_failure = earlier
         return result, None
     try:
         result.sha256 = hashes.sha256(item.path)
@@ -347,6 +348,7 @@ def _read_into_batch(
             "UPDATE _jm_files SET mtime_ns = ? WHERE source = ? AND file_path = ? AND sha256 = ?",
             [stat.st_mtime_ns, source.name, item.relative, result.sha256],
         )
+        result.earlier_failure = earlier
         return result, None
     problem = _problem_before_reading(source, item)
     if problem:

@@ -183,7 +183,7 @@ def run(
     """
     rules = load_rules_file(channels) if channels is not None else None
     sources, files = plan_run(input_dir)
-    key = load_key(announce, existing=db_path if db_path.exists() else None)
+    key = load_key(announce, existing=f"warehouse {db_path}" if db_path.exists() else None)
     summary = RunSummary(new_run_id(), db_path)
     con = open_warehouse(db_path, key, wait_seconds, channels=rules)
     try:

@@ -6,6 +6,7 @@ Core commands live in cli/core.py; every metric command is made from the registr
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -96,11 +97,12 @@ def main() -> None:
 # on device"), which name the file.
 _MACHINE_REFUSALS = ("No space left on device", "Read-only file system", "Permission denied",
                      "Disk quota exceeded")
+_REFUSING_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
 
 
 def _machine_problem(exc: Exception, first: str) -> str | None:
     """One line naming the file and what the machine said, or None for any other error."""
-    if isinstance(exc, OSError) and exc.strerror:
+    if isinstance(exc, OSError) and exc.errno in _REFUSING_ERRNOS and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     if any(refusal in first for refusal in _MACHINE_REFUSALS):
         return first

@@ -116,7 +116,7 @@ def run(
     if engine is RunEngine.spark:
         summary = _run_on_spark(input_dir, lake, spark_master, spark_remote,
                                 report_dir=report_dir, channels=channels, db=db)
-        _print_run(summary, output_format)
+        _print_run(summary, output_format, lake)
         return
     if lake is not None:
         raise UsageError("--lake needs --engine spark (DuckDB loads the warehouse --db; "
@@ -129,10 +129,10 @@ def run(
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_run_summary(summary)
+    _print_run_notes(summary)  # before the dashboard, whose writing may fail
     if report_dir is not None:
         page = _write_report(db, report_dir)
         stderr.print(f"dashboard: {page.resolve()}", highlight=False, markup=False)
-    _print_run_notes(summary)
 
 
 def _run_on_spark(input_dir: str, lake: str | None, master: str | None, remote: str | None,
@@ -152,18 +152,18 @@ def _run_on_spark(input_dir: str, lake: str | None, master: str | None, remote: 
                      channels=channels)
 
 
-def _print_run(summary: RunSummary, output_format: RunFormat) -> None:
+def _print_run(summary: RunSummary, output_format: RunFormat, lake: str | None) -> None:
     if output_format is RunFormat.json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_run_summary(summary)
-    _print_run_notes(summary)
+    _print_run_notes(summary, lake)
 
 
-def _print_run_notes(summary: RunSummary) -> None:
+def _print_run_notes(summary: RunSummary, lake: str | None = None) -> None:
     """What a nightly job's operator must not miss, on stderr: files that could not be read
     (this run, or an earlier one and unchanged since: they are skipped, not read again) and
-    the records this run quarantined."""
+    the records this run quarantined (in the warehouse, or the `lake`'s quarantine dataset)."""
     if any(s.failed_files for s in summary.sources):
         stderr.print("[yellow]some files could not be read; see the failed files above[/]")
     earlier = [r for s in summary.sources for r in s.file_results if r.earlier_failure]
@@ -175,8 +175,9 @@ def _print_run_notes(summary: RunSummary) -> None:
     quarantined = sum(s.quarantined for s in summary.sources)
     if quarantined:
         records = sum(s.records for s in summary.sources)
-        stderr.print(f"note: {quarantined} of {records} records read were quarantined"
-                     f" (SELECT * FROM _jm_quarantine WHERE run_id = '{summary.run_id}')",
+        where = (f"{lake.rstrip('/')}/quarantine.parquet, run_id {summary.run_id}" if lake else
+                 f"SELECT * FROM _jm_quarantine WHERE run_id = '{summary.run_id}'")
+        stderr.print(f"note: {quarantined} of {records} records read were quarantined ({where})",
                      highlight=False, soft_wrap=True, markup=False)
 
 

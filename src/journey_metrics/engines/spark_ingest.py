@@ -320,16 +320,17 @@ def run_spark(
     explicit = load_rules_file(channels) if channels is not None else None
     configured = configured_rules()
     found = _discover(input_location, sources)
-    key = load_key(announce)
     session = spark_session(master, remote)
     session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     if found is None:
         found = _discover(input_location, sources, session)
         assert found is not None
+    fs = LakeFS(session, lake)
+    key = load_key(announce, existing=f"lake {fs.url()}"
+                   if fs.read_text(LAKE_MARKER) is not None else None)
     # the names kept in the lake (no email address: as loader._kept_names on DuckDB)
     found = {name: [replace(f, relative=pseudonymous_name(f.relative, key.hash_email))
                     for f in listed] for name, listed in found.items()}
-    fs = LakeFS(session, lake)
     recover(fs)
     marker = _check_marker(fs, key)
     kept = explicit or _kept_rules(marker)
@@ -461,10 +462,12 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
     from journey_metrics.file_hashes import file_sha256
 
     previous = {
-        str(row[0]): (int(row[1]), int(row[2]), str(row[3]))
+        str(row[0]): (int(row[1]), int(row[2]), str(row[3]),
+                      row[5] if row[4] == "failed" else None)
         for row in session.sql(
             "SELECT file_path, max_by(size_bytes, loaded_at), max_by(mtime_ns, loaded_at),"
-            " max_by(sha256, loaded_at) FROM jm_lake_files WHERE source = :source"
+            " max_by(sha256, loaded_at), max_by(status, loaded_at), max_by(reason, loaded_at)"
+            " FROM jm_lake_files WHERE source = :source"
             " GROUP BY file_path", args={"source": source.name}).collect()
     }
     plan = _Planned(source, [], [], {})
@@ -489,11 +492,13 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             continue
         known = previous.get(item.relative)
         if known and known[0] == size and known[1] == mtime_ns:
+            result.earlier_failure = known[3]  # an unreadable file, unchanged: said again
             continue
         # a local file's content hash (a URL: size and modification time only)
         sha = "" if isinstance(item, RemoteFile) else file_sha256(item.path)
         if known and sha and known[2] == sha:
             plan.manifest_rows[item.relative] = (size, mtime_ns, sha)  # touch
+            result.earlier_failure = known[3]
             continue
         plan.manifest_rows[item.relative] = (size, mtime_ns, sha)
         if item.kind is None:

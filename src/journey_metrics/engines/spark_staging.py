@@ -283,8 +283,9 @@ def _read_json(session: Any, files: list[SparkInputFile],
     _names(session, files).createOrReplaceTempView("jm_stage_names")
     # objects written across lines (readers._pretty_objects: the first line is no whole object)
     # are read as an array's elements: a top-level object ends where a `}` is followed by
-    # blanks holding a line break and a `{` (JSON text has no raw line break in a string), so
-    # a comma there makes the objects an array
+    # blanks and a `{` (no comma: inside a value that is no JSON), so a comma there makes the
+    # objects an array, as DuckDB's read_json_objects reads them. (A string holding `} {`
+    # breaks that array: the file is then read by lines, each quarantined.)
     session.sql("""
         SELECT f.file_order, w.content,
                ltrim(w.content) LIKE '[%' AS is_array,
@@ -294,17 +295,24 @@ def _read_json(session: Any, files: list[SparkInputFile],
         FROM jm_stage_whole AS w JOIN jm_stage_names AS f ON f.file_name = w.file_name
     """).createOrReplaceTempView("jm_stage_first_lines")
     classified = session.sql("""
-        SELECT file_order, content, is_array, is_pretty,
+        SELECT file_order, content, is_array,
+               -- as many objects as boundaries + 1: objects separated by commas (an array
+               -- without its brackets) are no objects one after another, which DuckDB refuses
+               is_pretty AND size(from_json(listed, 'ARRAY<STRING>'))
+                   = size(split(content, '[}][ \\t\\r\\n]*[{]')) AS is_pretty,
                from_json(listed, 'ARRAY<STRING>') AS elements,
                -- the elements' JSON types: Spark gives a string element unquoted
                from_json(listed, 'ARRAY<VARIANT>') AS variants
         FROM (SELECT *, CASE WHEN is_array THEN content
                              WHEN is_pretty THEN concat('[', regexp_replace(
-                                 content, '[}][ \\t\\r]*\\n[ \\t\\r\\n]*[{]', '},\\n{'), ']')
+                                 content, '[}][ \\t\\r\\n]*[{]', '},\\n{'), ']')
                         END AS listed
+              -- the first line is a whole object when it is one value, inside brackets too
+              -- (Spark's parser stops after the first value: json.loads does not)
               FROM (SELECT *, NOT is_array AND has_line_break AND first_line LIKE '{%'
-                                  AND coalesce(schema_of_variant(try_parse_json(
-                                      first_line)) NOT LIKE 'OBJECT%', true)
+                                  AND NOT coalesce(json_array_length(concat('[', first_line, ']'))
+                                                   = 1 AND schema_of_variant(try_parse_json(
+                                                   first_line)) LIKE 'OBJECT%', false)
                                   AS is_pretty
                     FROM jm_stage_first_lines))
     """)

@@ -55,8 +55,10 @@ def collect(db_path: Path, tz: str = "UTC", spend: Path | None = None) -> dict[s
     """The page data: the materialised rows when they are current (and no spend file is given
     on the command line), else computed now."""
     from journey_metrics import marts
+    from journey_metrics.metrics.common import zone
     from journey_metrics.warehouse import open_for_reading
 
+    tz = zone(tz).key  # as the zone database spells it (`--tz utc` is UTC)
     con = open_for_reading(db_path)
     try:
         stored = marts.read(con, marts.report_key(tz)) if spend is None else None
