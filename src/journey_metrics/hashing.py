@@ -30,7 +30,8 @@ _BLOCK = 64  # SHA-256 block size in bytes
 _FINGERPRINT_MESSAGE = b"journey-metrics key fingerprint v1"
 # What "trimmed" strips from an address (CONTRACT §1 Identity), on every engine: ASCII blanks and
 # the invisible Unicode spaces a copied address brings along (no-break, ideographic,
-# zero-width, word joiner, byte-order mark), so `ann@x.io` followed by a no-break space is the same person.
+# zero-width, word joiner, byte-order mark), so `ann@x.io` followed by a no-break space is the
+# same person.
 EMAIL_BLANKS = (" \t\r\n\x0b\x0c\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200C)))
                 + "\u2028\u2029\u202f\u205f\u2060\u3000\ufeff")
 
