@@ -130,8 +130,8 @@ def nightly(
     page = report_task(db_path, Path(report_dir)) if report_dir else None
     result = summary.as_dict()
     result["report"] = str(page) if page else None
-    result["unreadable_unchanged"] = [(r.file_path, r.earlier_failure) for s in summary.sources
-                                      for r in s.file_results if r.earlier_failure]
+    result["unreadable_unchanged"] = [(r.file_path, r.earlier_failure)
+                                      for r in summary.unreadable_unchanged]
     create_markdown_artifact(
         key=ARTIFACT_KEY, markdown=_markdown(result, page),
         description="Headline numbers of the nightly journey-metrics run",

@@ -20,6 +20,7 @@ from journey_metrics.db import rollback
 from journey_metrics.hashing import HashKey, load_key
 from journey_metrics.identity import stitch
 from journey_metrics.loader import (
+    FileResult,
     InputFile,
     ProgressCallback,
     SourceSummary,
@@ -42,6 +43,11 @@ class RunSummary:
     currency: dict[str, object] = field(default_factory=dict)
     # run --engine spark: the lake (a folder or URL) written instead of a warehouse file
     location: str | None = None
+
+    @property
+    def unreadable_unchanged(self) -> list[FileResult]:
+        """The files skipped as unchanged that an earlier run could not read (said again)."""
+        return [r for s in self.sources for r in s.file_results if r.earlier_failure]
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -116,7 +116,7 @@ def run(
     if engine is RunEngine.spark:
         summary = _run_on_spark(input_dir, lake, spark_master, spark_remote,
                                 report_dir=report_dir, channels=channels, db=db)
-        _print_run(summary, output_format, lake)
+        _print_run(summary, output_format)
         return
     if lake is not None:
         raise UsageError("--lake needs --engine spark (DuckDB loads the warehouse --db; "
@@ -152,21 +152,21 @@ def _run_on_spark(input_dir: str, lake: str | None, master: str | None, remote: 
                      channels=channels)
 
 
-def _print_run(summary: RunSummary, output_format: RunFormat, lake: str | None) -> None:
+def _print_run(summary: RunSummary, output_format: RunFormat) -> None:
     if output_format is RunFormat.json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_run_summary(summary)
-    _print_run_notes(summary, lake)
+    _print_run_notes(summary)
 
 
-def _print_run_notes(summary: RunSummary, lake: str | None = None) -> None:
+def _print_run_notes(summary: RunSummary) -> None:
     """What a nightly job's operator must not miss, on stderr: files that could not be read
     (this run, or an earlier one and unchanged since: they are skipped, not read again) and
-    the records this run quarantined (in the warehouse, or the `lake`'s quarantine dataset)."""
+    the records this run quarantined (in the warehouse, or the lake's quarantine dataset)."""
     if any(s.failed_files for s in summary.sources):
         stderr.print("[yellow]some files could not be read; see the failed files above[/]")
-    earlier = [r for s in summary.sources for r in s.file_results if r.earlier_failure]
+    earlier = summary.unreadable_unchanged
     if earlier:
         listed = "; ".join(f"{r.file_path} ({r.earlier_failure})" for r in earlier[:5])
         stderr.print(f"note: {len(earlier)} unchanged file(s) could not be read in an earlier run"
@@ -175,6 +175,7 @@ def _print_run_notes(summary: RunSummary, lake: str | None = None) -> None:
     quarantined = sum(s.quarantined for s in summary.sources)
     if quarantined:
         records = sum(s.records for s in summary.sources)
+        lake = summary.location  # run --engine spark
         where = (f"{lake.rstrip('/')}/quarantine.parquet, run_id {summary.run_id}" if lake else
                  f"SELECT * FROM _jm_quarantine WHERE run_id = '{summary.run_id}'")
         stderr.print(f"note: {quarantined} of {records} records read were quarantined ({where})",
