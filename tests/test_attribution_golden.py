@@ -252,6 +252,18 @@ def test_spend_cost_cpa_roas(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> 
     assert by_campaign == {"newsletter": 10.0, "(none)": 1030.5, "brand": 0.0, "banner": 25.0}
 
 
+
+def test_spend_only_groups_take_their_place_in_the_order() -> None:
+    # rows go by conversions descending, then group (docs/metrics.md): a group with spend and
+    # no path sorts among the groups of 0 conversions, not after them (found by an audit)
+    from journey_metrics.metrics.attribution import add_spend
+
+    rows = [{"model": "last", "group": "email", "conversions": 1.0, "revenue": 5.0, "share": 1.0},
+            {"model": "last", "group": "social", "conversions": 0.0, "revenue": 0.0,
+             "share": 0.0}]
+    got = add_spend(rows, {"display": 2.0, "affiliate": 1.0}, ("last",))
+    assert [r["group"] for r in got] == ["email", "affiliate", "display", "social"]
+
 def test_spend_dates_are_local_days(tmp_path: Path) -> None:
     from journey_metrics.metrics.attribution import read_spend, spend_by_group
     from journey_metrics.metrics.common import parse_instant, zone

@@ -32,16 +32,22 @@ def test_built_ins_load_without_warnings(name: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("30d", "30 days, 0:00:00"), ("12h", "12:00:00"), ("90m", "1:30:00"),
-     ("1d", "1 day, 0:00:00")],
+     ("1d", "1 day, 0:00:00"), ("0d", "0:00:00"), ("0m", "0:00:00")],
 )
 def test_parse_window(text: str, expected: str) -> None:
     assert str(parse_window(text)) == expected
 
 
-@pytest.mark.parametrize("text", ["0d", "-1d", "1w", "d", "1.5h", "", "30 d"])
+@pytest.mark.parametrize("text", ["-1d", "1w", "d", "1.5h", "", "30 d"])
 def test_bad_windows(text: str) -> None:
     with pytest.raises(ValueError, match="window"):
         parse_window(text)
+
+
+def test_a_zero_half_life_is_refused() -> None:
+    # a half-life divides (§9 time_decay); a zero window or lookback is a window (§3 `<int>`)
+    with pytest.raises(ValueError, match="'0h' must be positive"):
+        parse_window("0h", zero=False)
 
 
 GOOD = """
@@ -65,7 +71,8 @@ stages:
         ("name: two", "name: one",
          "line 7, column 5: stages[2].name: stage names must be unique: one repeats"
          " (stage 1 has it)"),
-        ("window: 7d", "window: 0d", "line 3, column 1: window: window '0d' must be positive"),
+        ("window: 7d", "window: -1d",
+         "line 3, column 1: window: window '-1d' must look like <int>(m|h|d), e.g. 30d"),
         ("window: 7d", "window: soon",
          "line 3, column 1: window: window 'soon' must look like <int>(m|h|d), e.g. 30d"),
         ("{event: signed_up}", "{event: signed_up, where: {score: {gt: 9}}}",
@@ -118,7 +125,7 @@ def test_unknown_framework_name() -> None:
 
 def test_cli_bad_framework_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "fw.yaml"
-    path.write_text(GOOD.replace("window: 7d", "window: 0d"))
+    path.write_text(GOOD.replace("window: 7d", "window: 1w"))
     db = tmp_path / "none.duckdb"
     result = subprocess.run(
         [sys.executable, "-m", "journey_metrics", "funnel", "--db", str(db), "--framework",
@@ -126,7 +133,8 @@ def test_cli_bad_framework_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: {path}, line 3, column 1: window: window '0d' must be positive"
+        f"error: {path}, line 3, column 1: window: window '1w' must look like <int>(m|h|d),"
+        " e.g. 30d"
     ]
 
 

@@ -56,7 +56,7 @@ EVENT_NAMES = (*STAGE_EVENTS, "z")  # `z` matches no stage
 CHANNELS = ("(none)", "direct", "email", "paid_search")
 # Few distinct instants (minutes after T0), so that ties and window edges are frequent.
 OFFSETS = (0, 1, 30, 59, 60, 61, 90, 120, 150, 180, 1440)
-WINDOWS = (1, 30, 60, 90, 120, 1440)  # minutes
+WINDOWS = (0, 1, 30, 60, 90, 120, 1440)  # minutes (0: §3 `<int>`, steps at one instant)
 FIELDS = ("group", "step", "stage", "persons", "conversion_from_previous",
           "conversion_from_start", "drop_off", "drop_off_rate", "in_progress",
           "median_hours_from_previous", "ci_low", "ci_high")
@@ -399,7 +399,7 @@ def cases(draw: st.DrawFn) -> Case:
     within: tuple[int | None, ...] = ()
     exclude: tuple[tuple[tuple[str, ...], int, int], ...] = ()
     if order == "ordered" and draw(st.booleans()):
-        within = (None, *(draw(st.sampled_from([None, None, 1, 30, 60, 90]))
+        within = (None, *(draw(st.sampled_from([None, None, 0, 1, 30, 60, 90]))
                           for _ in stages[1:]))
         rules = []
         for _ in range(draw(st.integers(0, 2))):

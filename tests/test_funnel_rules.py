@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,19 @@ def test_within_does_not_skip_to_a_later_match(con: duckdb.DuckDBPyConnection) -
     assert persons(con, case) == [1, 1]
     assert persons(con, case, "median_hours_from_previous") == [None, pytest.approx(1 / 3)]
 
+
+
+def test_a_zero_window_keeps_only_steps_at_the_same_instant(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # §3/§7: a window is `<int>(m|h|d)`, and 0 is one. p's b is at a's instant (kept: ties go to
+    # the lower stage), q's one second later (out), as a window or as b's `within`.
+    events = [("1", "p", "a", 0), ("2", "p", "b", 0), ("3", "q", "a", 0), ("4", "q", "b", 1)]
+    whole = seconds_case(events)
+    assert persons(con, replace(whole, window=timedelta(0))) == [2, 1]
+    assert persons(con, seconds_case(events, within=(None, 0))) == [2, 1]
+    assert persons(con, seconds_case(events, within=(None, 0)),
+                   "median_hours_from_previous") == [None, 0.0]
 
 # --- exclusions ---------------------------------------------------------------------------------
 
@@ -224,8 +238,8 @@ exclude:
 @pytest.mark.parametrize(("change", "message"), [
     (("within: 2h", "within: 2x"),
      "line 6, column 44: stages[2] (b).within: window '2x' must look like"),
-    (("within: 2h", "within: 0m"),
-     "line 6, column 44: stages[2] (b).within: window '0m' must be positive"),
+    (("within: 2h", "within: 1.5h"),
+     "line 6, column 44: stages[2] (b).within: window '1.5h' must look like"),
     (("between: [1, 3]", "between: [2, 2]"),
      "line 9, column 43: exclude[1].between: between [2, 2]: need 1 <= i < j"),
     (("between: [1, 3]", "between: [3, 1]"), "exclude[1].between: between [3, 1]: need"),

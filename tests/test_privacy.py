@@ -369,6 +369,39 @@ def test_no_email_from_a_file_name_or_an_escaped_at(tmp_path: Path) -> None:
     assert leaks(data, needles) == []
 
 
+
+def test_no_email_written_as_an_html_character_reference(tmp_path: Path) -> None:
+    """An address whose @ is an HTML character reference (`&#64;`, `&#x40;`, `&commat;`: text
+    pasted from a page or a mail's HTML) is an address: redacted in properties, in an event's
+    name and in a quarantined line, like one written with a plain @."""
+    from journey_metrics import pipeline
+
+    forms = ["ursula.le&#64;example.com", "v.w&#x40;example.org", "w&commat;example.net"]
+    folder = tmp_path / "input" / "web"
+    folder.mkdir(parents=True)
+    track = {"type": "track", "timestamp": WEB_T.format(0), "userId": "u1"}
+    (folder / "events.jsonl").write_text("\n".join([
+        json.dumps({**track, "messageId": "h1", "event": "Signed Up",
+                    "properties": {"x": forms[0], "note": f'<a href="mailto:{forms[1]}">'}}),
+        json.dumps({**track, "messageId": "h2", "event": f"Mailed {forms[2]}"}),
+        json.dumps({**track, "messageId": "h3", "timestamp": "soon", "event": "X",
+                    "properties": {"x": forms[0]}}),
+    ]) + "\n")
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        pipeline.run(tmp_path / "input", db)
+    assert sorted(query(db, "SELECT event_name, properties::VARCHAR FROM events")) == [
+        ("mailed_redacted_email", "{}"),
+        ("signed_up", '{"x":"<redacted-email>","note":"<a href=\\"mailto:<redacted-email>\\">"}'),
+    ]
+    (raw,) = query(db, "SELECT raw FROM _jm_quarantine")[0]
+    assert '"x": "<redacted-email>"' in raw
+    text = decoded_warehouse_text(db)
+    for local in ("ursula", "v.w", "w&commat"):
+        assert local not in text
+
+
 def test_key_is_not_stored(loaded: dict[str, Any]) -> None:
     db_path = loaded["db"]
     outputs = [

@@ -110,3 +110,24 @@ def test_groups_add_up_to_all(con: duckdb.DuckDBPyConnection) -> None:
         for key in ("orders", "revenue", "buyers", "active_persons", "repeat_buyers",
                     "excluded_orders"):
             assert sum(p[key] for p in parts) == total[key], key
+
+
+def test_money_to_twelve_places_and_as_written(con: duckdb.DuckDBPyConnection) -> None:
+    # Orders were rounded to 6 places before summing: 1e-8 BTC (a satoshi) counted 0 and
+    # 3 x 0.1234567 summed to 0.370371, where attribution said 0.37037011 (an audit). Money is
+    # now 12 places, read from the double's shortest text: a straight cast of 4096.02 to
+    # DECIMAL(38, 12) gave 4096.020000000001 (many prices from 4096 on).
+    load_events(con, [
+        ev("1", "a", "order_completed", "2024-03-04T10:00:00Z", 1e-8),
+        *(ev(f"{n}", "a", "order_completed", "2024-03-05T10:00:00Z", 0.1234567)
+          for n in (2, 3, 4)),
+        ev("5", "b", "order_completed", "2024-03-06T10:00:00Z", 5678.91),
+    ])
+    population(con, at("2024-03-31T00:00:00Z"))
+    rows = revenue_rows(con, period="month", tz="UTC", as_of=at("2024-04-30T00:00:00Z"))
+    assert [r["revenue"] for r in rows] == [5679.28037011]
+    for price in (4096.02, 4999.98, 8191.37, 1234.57):
+        load_events(con, [ev("1", "a", "order_completed", "2024-03-04T10:00:00Z", price)])
+        population(con, at("2024-03-31T00:00:00Z"))
+        rows = revenue_rows(con, period="month", tz="UTC", as_of=at("2024-04-30T00:00:00Z"))
+        assert [r["revenue"] for r in rows] == [price]

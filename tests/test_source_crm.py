@@ -74,6 +74,7 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
         ["9006", "Not a number", "closedwon", "NaN", "2024-02-03T00:00:00Z", "102"],
         ["9007", "Too big", "closedwon", "1e999", "2024-02-03T00:00:00Z", "102"],
         ["9008", "No stage", "", "5", "2024-02-03T00:00:00Z", "102"],  # was "missing event id"
+        ["9009", "Far too big", "closedwon", "1e26", "2024-02-03T00:00:00Z", "102"],
     ])
     summary = run_pipeline(input_dir, db_path)
     assert query(
@@ -92,8 +93,9 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
         (7, "amount is not a number: NaN"),
         (8, "amount is not a number: 1e999"),
         (9, "missing dealstage"),
+        (10, "amount out of range (1e15 or more): 1e26"),
     ]
-    assert summary["sources"][2]["quarantined"] == 5
+    assert summary["sources"][2]["quarantined"] == 6
 
 
 def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_pipeline) -> None:

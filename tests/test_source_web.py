@@ -326,8 +326,18 @@ def test_revenue_that_is_no_finite_number_is_no_revenue(
         '"timestamp":"2024-03-01T13:00:00Z","userId":"u1","properties":{"revenue":"lots"}}',
         '{"type":"track","event":"Order Completed","messageId":"o5",'
         '"timestamp":"2024-03-01T14:00:00Z","userId":"u1","properties":{"revenue":"12.5"}}',
+        # finite but more than the money sums hold (decision 190): one such order stopped every
+        # later run and money command ("Overflow in SUM of DECIMAL"); just below 1e15 is money
+        '{"type":"track","event":"Order Completed","messageId":"o6",'
+        '"timestamp":"2024-03-01T15:00:00Z","userId":"u1","properties":{"revenue":6e25}}',
+        '{"type":"track","event":"Order Completed","messageId":"o7",'
+        '"timestamp":"2024-03-01T16:00:00Z","userId":"u1","properties":{"revenue":-1e15}}',
+        '{"type":"track","event":"Order Completed","messageId":"o8",'
+        '"timestamp":"2024-03-01T17:00:00Z","userId":"u1",'
+        '"properties":{"revenue":999999999999999.5}}',
     ]
     (input_dir / "web" / "a.jsonl").write_text("\n".join(lines) + "\n")
     run_pipeline(input_dir, db_path)
     assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY 1") == [
-        ("o1", None), ("o2", None), ("o3", None), ("o4", None), ("o5", 12.5)]
+        ("o1", None), ("o2", None), ("o3", None), ("o4", None), ("o5", 12.5), ("o6", None),
+        ("o7", None), ("o8", 999999999999999.5)]

@@ -17,14 +17,16 @@ RETURN nullif(jm_trim(txt), '');
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
+    OR contains(txt, '&#') OR contains(txt, '&commat;')
     THEN regexp_replace(txt,
-        r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
+        r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|&#0*64;|&#[xX]0*40;|&commat;)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
         '<redacted-email>')
     ELSE txt END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
-RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040'))
-    AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
+RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
+    OR contains(txt, '&#') OR contains(txt, '&commat;'))
+    AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|&#0*64;|&#[xX]0*40;|&commat;)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(
@@ -122,6 +124,10 @@ CREATE OR REPLACE TEMPORARY FUNCTION jm_finite_number(txt STRING) RETURNS DOUBLE
 RETURN CASE WHEN isnan(try_cast(txt AS DOUBLE))
                  OR abs(try_cast(txt AS DOUBLE)) = double('Infinity') THEN NULL
             ELSE try_cast(txt AS DOUBLE) END;
+
+-- Money the sums can hold: below 1e15 in absolute value, else NULL (as macros.sql).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_money(x DOUBLE) RETURNS DOUBLE
+RETURN CASE WHEN abs(x) < 1e15 THEN x END;
 
 -- A CRM amount, thousands separators read where unambiguous (as macros.sql).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_amount(txt STRING) RETURNS DOUBLE

@@ -202,7 +202,7 @@ SELECT
     CAST(NULL AS STRING) AS crm_contact_id,
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
     campaign_kept AS campaign,
-    jm_finite_number(get_json_object(properties_text, '$.revenue')) AS revenue,
+    jm_money(jm_finite_number(get_json_object(properties_text, '$.revenue'))) AS revenue,
     CASE
         WHEN message_type = 'screen' AND jm_blank_to_null(screen_name) IS NOT NULL
             THEN to_json(map_concat(

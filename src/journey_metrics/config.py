@@ -210,8 +210,10 @@ _WINDOW = re.compile(r"^([0-9]+)(m|h|d)$")
 _WINDOW_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_window(text: str) -> timedelta:
-    """`30d`, `12h`, `90m` -> timedelta; must be positive."""
+def parse_window(text: str, *, zero: bool = True) -> timedelta:
+    """`30d`, `12h`, `90m` -> timedelta. `0d` is a window (CONTRACT §3/§7 say `<int>`: a funnel
+    step at the same instant, a lookback of the conversion's instant) unless `zero` is False
+    (a half-life divides)."""
     match = _WINDOW.fullmatch(str(text).strip())
     if not match:
         raise ValueError(f"window {text!r} must look like <int>(m|h|d), e.g. 30d")
@@ -219,8 +221,8 @@ def parse_window(text: str) -> timedelta:
         window = timedelta(**{_WINDOW_UNITS[match.group(2)]: int(match.group(1))})
     except OverflowError:  # past timedelta's ~2.7 million years
         raise ValueError(f"window {text!r} is too long") from None
-    if window <= timedelta(0):
-        raise ValueError(f"window {text!r} must be positive")
+    if not zero and window == timedelta(0):
+        raise ValueError(f"{text!r} must be positive")
     return window
 
 

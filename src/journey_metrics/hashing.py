@@ -56,7 +56,8 @@ class HashKey:
 
 # An email address in a file's name (`web/export-ann@x.io.jsonl`): the shape of the SQL's
 # jm_email_pattern in Python's Unicode classes, the name's format suffix kept apart
-_EMAIL_IN_NAME = re.compile(r"[\w.%+'-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+_EMAIL_IN_NAME = re.compile(
+    r"[\w.%+'-]+(?:@|%40|&#0*64;|&#[xX]0*40;|&commat;)[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 _FORMAT_SUFFIX = re.compile(r"(\.(?:jsonl|json|csv)(?:\.gz)?)?$", re.IGNORECASE)
 
 
@@ -67,7 +68,7 @@ def pseudonymous_name(name: str, hash_email: Callable[[str], str]) -> str:
     `mia@x.io.jsonl` are two files) and the same from run to run. `hash_email`: the key's hash
     (`HashKey.hash_email`, or the warehouse's `jm_email_hash`), given the address's UTF-8 bytes
     in hex: the hash's trimming and lower-casing then change nothing, on either engine."""
-    if "@" not in name and "%40" not in name:
+    if "@" not in name and "%40" not in name and "&" not in name:
         return name
     suffix = _FORMAT_SUFFIX.search(name)
     cut = suffix.start() if suffix else len(name)

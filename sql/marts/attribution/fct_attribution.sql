@@ -3,7 +3,7 @@
 -- Grain: one row per (model, group). `conversions` is the sum of credit, `revenue` the sum of
 -- credit x value; both are summed as exact decimals (credit and money to 12 places) so that the
 -- result, and the order of the rows, does not depend on the order DuckDB adds doubles in; the
--- output rounds conversions to 9 places and revenue to 6 (no 0.30000000000000004 in JSON).
+-- output rounds conversions and revenue to 9 places (no 0.30000000000000004 in JSON).
 -- A group gets a row under every model as soon as it is on any path (0 credit included), so the
 -- models compare side by side. `total_conversions` / `total_revenue` repeat the totals on every
 -- row (the caller checks that additive models add up to them).
@@ -153,7 +153,7 @@ credited AS (
 ),
 totals AS (
     SELECT count(*) AS total_conversions,
-           coalesce(sum(value::DECIMAL(38, 12)), 0) AS total_revenue
+           coalesce(sum(value::VARCHAR::DECIMAL(38, 12)), 0) AS total_revenue
     FROM conversions
 )
 SELECT
@@ -168,7 +168,7 @@ FROM (
         model,
         group_name,
         sum(credit::DECIMAL(38, 12)) AS conversions,
-        sum((credit * value)::DECIMAL(38, 12)) AS revenue
+        sum((credit * value)::VARCHAR::DECIMAL(38, 12)) AS revenue
     FROM credited
     WHERE list_contains($models, model)
     GROUP BY model, group_name

@@ -242,7 +242,9 @@ def add_spend(rows: Rows, cost: Mapping[str, float], models: tuple[str, ...]) ->
         seen = {r["group"] for r in of_model}
         of_model += [{"model": model, "group": g, "conversions": 0.0, "revenue": 0.0,
                       "share": 0.0 if rows else None}
-                     for g in sorted(cost) if g not in seen]
+                     for g in cost if g not in seen]
+        # in the rows' order (conversions descending, then group), those of spend alone too
+        of_model.sort(key=lambda r: (-r["conversions"], r["group"]))
         for row in of_model:
             spent = cost.get(row["group"], 0.0)
             row["cost"] = spent
@@ -269,7 +271,8 @@ def attribution_query(ctx: Context, **options: Any) -> AttributionQuery:
     for name, flag, default in (("lookback", "--lookback", "30d"),
                                 ("half_life", "--half-life", "7d")):
         try:
-            durations[name] = parse_window(options.get(name) or default)
+            durations[name] = parse_window(options.get(name) or default,
+                                           zero=name == "lookback")
         except ValueError as exc:
             raise UsageError(f"{flag}: {exc}") from None
     span = parse_range(options.get("from_"), options.get("to"), ctx.zone)
