@@ -85,7 +85,7 @@ def test_quarantine(input_dir: Path, db_path: Path, run_pipeline) -> None:
         (4, "unparseable timestamp noon"),
         (5, "missing event id"),
         (6, "not a JSON object"),
-        (7, "timestamp outside the years 1-9999"),
+        (7, "timestamp outside the years 1900-2199"),
     ]
     email = summary["sources"][1]
     assert (email["records"], email["events"], email["quarantined"]) == (7, 1, 6)

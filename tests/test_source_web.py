@@ -308,6 +308,22 @@ def test_track_names_in_any_script(input_dir: Path, db_path: Path, run_pipeline)
         (v,) for v in names.values())
 
 
+def test_placeholder_years_are_quarantined(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """0001-01-01 and 9999-12-31 are exporters' "no date", not events: loaded, one stretched
+    every period grid over millennia (decision 193). Events happen in the years 1900-2199."""
+    (input_dir / "web").mkdir(parents=True, exist_ok=True)
+    times = ["0001-01-01T00:00:00Z", "1899-12-31T23:59:59.999999Z", "1900-01-01T00:00:00Z",
+             "2199-12-31T23:59:59.999999Z", "2200-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+             "1900-01-01T00:30:00+01:00"]
+    (input_dir / "web" / "a.jsonl").write_text("".join(
+        json.dumps({"type": "track", "event": "X", "messageId": f"y{n}", "timestamp": t,
+                    "userId": "u1"}) + "\n" for n, t in enumerate(times)))
+    summary = run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [("y2",), ("y3",)]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
+        (n, "timestamp outside the years 1900-2199") for n in (1, 2, 5, 6, 7)]
+    assert summary["sources"][0]["quarantined"] == 5
+
 def test_revenue_that_is_no_finite_number_is_no_revenue(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:
@@ -335,9 +351,14 @@ def test_revenue_that_is_no_finite_number_is_no_revenue(
         '{"type":"track","event":"Order Completed","messageId":"o8",'
         '"timestamp":"2024-03-01T17:00:00Z","userId":"u1",'
         '"properties":{"revenue":999999999999999.5}}',
+        # DuckDB's cast reads `1_000` (and Spark's `12d`): only a plain decimal is a number
+        '{"type":"track","event":"Order Completed","messageId":"o9",'
+        '"timestamp":"2024-03-01T18:00:00Z","userId":"u1","properties":{"revenue":"1_000"}}',
+        '{"type":"track","event":"Order Completed","messageId":"oa",'
+        '"timestamp":"2024-03-01T19:00:00Z","userId":"u1","properties":{"revenue":" +.5e1 "}}',
     ]
     (input_dir / "web" / "a.jsonl").write_text("\n".join(lines) + "\n")
     run_pipeline(input_dir, db_path)
     assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY 1") == [
         ("o1", None), ("o2", None), ("o3", None), ("o4", None), ("o5", 12.5), ("o6", None),
-        ("o7", None), ("o8", 999999999999999.5)]
+        ("o7", None), ("o8", 999999999999999.5), ("o9", None), ("oa", 5.0)]

@@ -9,6 +9,12 @@
 --     DuckDB replaces once can only match once anyway;
 --   * a SQL function cannot be called inside a lambda: list helpers inline what they need.
 
+-- lower() as DuckDB's: letter by letter. Java's also applies Unicode's special casing (İ to i
+-- and a combining dot, a word-final Σ to ς): those two letters are mapped first
+-- (hashing.LOWER_FIRST, which the email hash uses too).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_lower(txt STRING) RETURNS STRING
+RETURN lower(replace(replace(txt, '\u0130', 'i'), '\u03A3', '\u03C3'));
+
 CREATE OR REPLACE TEMPORARY FUNCTION jm_trim(txt STRING) RETURNS STRING
 RETURN trim(BOTH ' \t\r\n\u000B\u000C' FROM txt);
 
@@ -30,12 +36,12 @@ RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(
-    lower(regexp_replace(regexp_replace(trim(txt), r"(\p{Lu})(\p{Lu}(\p{Ll}\p{Ll}|[a-rt-z]))", '$1_$2'),
+    jm_lower(regexp_replace(regexp_replace(trim(txt), r"(\p{Lu})(\p{Lu}(\p{Ll}\p{Ll}|[a-rt-z]))", '$1_$2'),
                          r"([\p{Ll}0-9])(\p{Lu})", '$1_$2')), r"[^\p{L}\p{M}0-9]+",
     '_'));
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_any_url_host(url STRING) RETURNS STRING
-RETURN nullif(regexp_replace(regexp_replace(lower(
+RETURN nullif(regexp_replace(regexp_replace(jm_lower(
     CASE WHEN contains(url, '//')
          THEN regexp_extract(url, r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/:?#]+)", 1)
          ELSE regexp_extract(url, r"^([^/:?#\t\n\f\r ]+\.[^/:?#\t\n\f\r ]+)", 1) END
@@ -49,8 +55,8 @@ CREATE OR REPLACE TEMPORARY FUNCTION jm_url_host(url STRING) RETURNS STRING
 RETURN jm_host_without_email(jm_any_url_host(jm_trim(url)));
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_medium(medium STRING) RETURNS STRING
-RETURN CASE WHEN lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')
-            THEN lower(jm_trim(medium)) END;
+RETURN CASE WHEN jm_lower(jm_trim(medium)) NOT IN ('', '(none)', '(not set)', 'none')
+            THEN jm_lower(jm_trim(medium)) END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_referrer_class(referrer_host STRING, page_host STRING)
 RETURNS STRING
@@ -89,6 +95,19 @@ CREATE OR REPLACE TEMPORARY FUNCTION jm_rules_channel(
     medium STRING, utm_source STRING, campaign STRING, referrer_class STRING) RETURNS STRING
 RETURN jm_builtin_channel(medium, referrer_class);
 
+-- ISO 8601 text as Spark's casts read it: upper case, a decimal comma as a point, seconds added
+-- to a time written to the minute (`10:00Z`: Spark's cast wants seconds before a zone, DuckDB's
+-- does not), and 24:00 (the end of the day, which DuckDB reads as the next midnight) as 00:00:00
+-- of the same day: jm_iso_day_after then says to add the day.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_iso_text(txt STRING) RETURNS STRING
+RETURN regexp_replace(regexp_replace(replace(upper(jm_trim(txt)), ',', '.'),
+    r"([T ])24:00(:00(\.0+)?)?(?![0-9:.])", '$100:00:00'),
+    r"([T ][0-9]{1,2}:[0-9]{2})(?![0-9:])", '$1:00');
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_iso_day_after(txt STRING) RETURNS INT
+RETURN CASE WHEN upper(jm_trim(txt)) RLIKE r"[T ]24:00(:00([.,]0+)?)?(?![0-9:.,])"
+            THEN 1 ELSE 0 END;
+
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or epoch milliseconds.
 -- Spark's casts also read a bare year ("2026") or year-month: DuckDB does not, so a date must
 -- start with year-month-day. `epoch_ms` false: ISO 8601 only, an offset at most ±18:00 (as
@@ -103,11 +122,13 @@ RETURN CASE
     WHEN upper(jm_trim(txt)) RLIKE r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[\t\n\f\r ]*(Z|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))\z"
         -- DuckDB's TIMESTAMPTZ cast refuses a space before the zone; Spark's accepts it
         THEN CASE WHEN NOT upper(jm_trim(txt)) RLIKE r"[\t\n\f\r ](Z|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))\z"
-                  THEN try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP) END
+                  THEN timestampadd(DAY, jm_iso_day_after(txt),
+                                    try_cast(jm_iso_text(txt) AS TIMESTAMP)) END
     -- without an offset: only a date and a time (a zone name is not ISO 8601), as DuckDB's
     WHEN upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?\z"
         THEN to_utc_timestamp(
-            CAST(try_cast(replace(upper(jm_trim(txt)), ',', '.') AS TIMESTAMP_NTZ) AS TIMESTAMP),
+            CAST(timestampadd(DAY, jm_iso_day_after(txt),
+                              try_cast(jm_iso_text(txt) AS TIMESTAMP_NTZ)) AS TIMESTAMP),
             tz)
 END;
 
@@ -121,9 +142,9 @@ RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
 
 -- A money amount: a finite number, else NULL (as macros.sql).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_finite_number(txt STRING) RETURNS DOUBLE
-RETURN CASE WHEN isnan(try_cast(txt AS DOUBLE))
-                 OR abs(try_cast(txt AS DOUBLE)) = double('Infinity') THEN NULL
-            ELSE try_cast(txt AS DOUBLE) END;
+RETURN CASE WHEN NOT jm_trim(txt) RLIKE r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\z"
+                 OR abs(try_cast(jm_trim(txt) AS DOUBLE)) = double('Infinity') THEN NULL
+            ELSE try_cast(jm_trim(txt) AS DOUBLE) END;
 
 -- Money the sums can hold: below 1e15 in absolute value, else NULL (as macros.sql).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_money(x DOUBLE) RETURNS DOUBLE
@@ -145,17 +166,17 @@ RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.0+)?\z"
     THEN try_cast(try_cast(jm_trim(txt) AS DOUBLE) AS BIGINT) END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_event(survey STRING) RETURNS STRING
-RETURN CASE lower(jm_trim(survey))
+RETURN CASE jm_lower(jm_trim(survey))
     WHEN 'nps' THEN 'nps_response'
     WHEN 'csat' THEN 'csat_response'
     WHEN 'ces' THEN 'ces_response'
 END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_low(survey STRING) RETURNS BIGINT
-RETURN CASE lower(jm_trim(survey)) WHEN 'nps' THEN 0 ELSE 1 END;
+RETURN CASE jm_lower(jm_trim(survey)) WHEN 'nps' THEN 0 ELSE 1 END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_high(survey STRING) RETURNS BIGINT
-RETURN CASE lower(jm_trim(survey)) WHEN 'nps' THEN 10 WHEN 'csat' THEN 5 WHEN 'ces' THEN 7 END;
+RETURN CASE jm_lower(jm_trim(survey)) WHEN 'nps' THEN 10 WHEN 'csat' THEN 5 WHEN 'ces' THEN 7 END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_survey_problem(survey STRING, score_text STRING)
 RETURNS STRING

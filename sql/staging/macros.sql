@@ -147,8 +147,11 @@ CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
 
 -- A money amount: a finite number, else NULL. NaN and Infinity (JSON literals, "1e999") parse as
 -- doubles but would poison every sum (and stop the run at the first cast to DECIMAL).
+-- Only a plain decimal number is one: DuckDB's cast also reads `1_000`, Spark's `12d` and `12f`.
 CREATE OR REPLACE TEMP MACRO jm_finite_number(txt) AS (
-    CASE WHEN isfinite(TRY_CAST(txt AS DOUBLE)) THEN TRY_CAST(txt AS DOUBLE) END
+    CASE WHEN regexp_full_match(jm_trim(txt), '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
+              AND isfinite(TRY_CAST(jm_trim(txt) AS DOUBLE))
+         THEN TRY_CAST(jm_trim(txt) AS DOUBLE) END
 );
 
 -- Money the sums can hold: below 1e15 in absolute value (no order is worth a quadrillion in any

@@ -5,7 +5,7 @@ WITH deals AS (
     SELECT
         record_no,
         jm_pseudonymize(jm_blank_to_null(hs_object_id)) AS deal_id,
-        lower(jm_blank_to_null(dealstage)) AS deal_stage,
+        jm_lower(jm_blank_to_null(dealstage)) AS deal_stage,
         jm_blank_to_null(amount) AS amount_text,
         jm_blank_to_null(closedate) AS close_text,
         jm_pseudonymize(first_contact) AS contact_id,

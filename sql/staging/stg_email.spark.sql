@@ -22,7 +22,7 @@ fields AS (
         raw,
         invalid_json,
         is_object,
-        lower(jm_trim(event_text)) AS sendgrid_event,
+        jm_lower(jm_trim(event_text)) AS sendgrid_event,
         timestamp_text,
         jm_parse_unix_seconds(timestamp_text) AS occurred_at,
         sg_event_id,

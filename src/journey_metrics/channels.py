@@ -288,6 +288,10 @@ def install(con: duckdb.DuckDBPyConnection, rules: ChannelRules) -> None:
     con.execute("SET VARIABLE jm_channel_rules_fingerprint = $v", {"v": rules.fingerprint})
 
 
+_TURKIC_I, _PRIVATE_I = "\u0130\u0131", "\ue000\ue001"
+_TURKIC_TO_PRIVATE = str.maketrans(_TURKIC_I, _PRIVATE_I)
+
+
 def spark_function(rules: ChannelRules, name: str) -> str:
     """The rules as a Spark SQL temporary function `name(medium, utm_source, campaign,
     referrer_class)` (needs `jm_builtin_channel` of sql/staging/functions.spark.sql). Values are
@@ -302,7 +306,11 @@ def spark_function(rules: ChannelRules, name: str) -> str:
         if kind == "in":
             return f"array_contains(array({', '.join(text(v) for v in value)}), {column})"
         if kind == "regex":
-            return f"{column} RLIKE {text('(?iu)' + value)}"
+            # Java's (?iu) also matches i with İ and the dotless i (U+0131): their upper or
+            # lower case is I or i; RE2's case folding does not. Both letters become private-use
+            # ones, in the text and in the pattern, so each matches only itself, as on DuckDB
+            return (f"translate({column}, {text(_TURKIC_I)}, {text(_PRIVATE_I)})"
+                    f" RLIKE {text('(?iu)' + value.translate(_TURKIC_TO_PRIVATE))}")
         return f"{column} = {text(value)}"
 
     body = _case(rules, condition, lambda n, channel: text(channel))

@@ -50,8 +50,28 @@ class HashKey:
 
     def hash_email(self, email: str) -> str:
         """Python reference of the SQL macro (for tests and tiny lookups)."""
-        normalized = email.strip(EMAIL_BLANKS).lower().encode()
+        normalized = lower_as_duckdb(email.strip(EMAIL_BLANKS)).encode()
         return hmac.new(self.secret, normalized, hashlib.sha256).hexdigest()
+
+
+# DuckDB lower-cases letter by letter (Unicode's simple mappings); Python's str.lower and Java's
+# (Spark's lower) also apply Unicode's special casing: İ becomes i and a combining dot, and a
+# word-final Σ becomes ς. These two letters are mapped first, so that every engine lower-cases
+# an address, an event name or a trait key alike (ΟΔΥΣΣΕΑΣ@x.gr is one person on both).
+LOWER_FIRST = (("\u0130", "i"), ("\u03a3", "\u03c3"))
+
+
+def lower_as_duckdb(text: str) -> str:
+    for letter, lower in LOWER_FIRST:
+        text = text.replace(letter, lower)
+    return text.lower()
+
+
+def spark_lower(expression: str) -> str:
+    """Spark SQL lower-casing `expression` as DuckDB's lower does (LOWER_FIRST)."""
+    for letter, lower in LOWER_FIRST:
+        expression = f"replace({expression}, '\\u{ord(letter):04X}', '\\u{ord(lower):04X}')"
+    return f"lower({expression})"
 
 
 # An email address in a file's name (`web/export-ann@x.io.jsonl`): the shape of the SQL's
@@ -159,7 +179,7 @@ def spark_hmac_sql(key: HashKey, column: str) -> str:
     inner, outer = _padded_blocks(key)
     blanks = "".join(f"\\u{ord(c):04X}" for c in EMAIL_BLANKS)
     trimmed = _trimmed(column, f"trim(BOTH '{blanks}' FROM {column})")
-    normalized = f"nullif(lower({trimmed}), '')"
+    normalized = f"nullif({spark_lower(trimmed)}, '')"
     return (
         f"CASE WHEN {normalized} IS NOT NULL THEN sha2(concat(unhex('{outer}'),"
         f" unhex(sha2(concat(unhex('{inner}'), encode({normalized}, 'UTF-8')), 256))), 256) END"

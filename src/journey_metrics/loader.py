@@ -30,7 +30,7 @@ from journey_metrics.sources.readers import (
     reads_lines,
 )
 from journey_metrics.sql import load_sql, split_statements, used_parameters
-from journey_metrics.staging import batch_accepted_ddl
+from journey_metrics.staging import EVENT_YEARS, EVENT_YEARS_REASON, batch_accepted_ddl
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
 ProgressCallback = Callable[[str, int, int], None]  # (file label, files done, files total)
@@ -585,23 +585,23 @@ def _commit_batch(
              result.identity_records) = (int(v) for v in counts[result.file_path])
 
 
-# The instants a record may carry (CONTRACT §1 Bad input: others are quarantined).
-FIRST_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
-LAST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+# The instants an event may carry (staging.EVENT_YEARS): [first, end)
+FIRST_INSTANT = datetime(EVENT_YEARS[0], 1, 1, tzinfo=UTC)
+END_INSTANT = datetime(EVENT_YEARS[1] + 1, 1, 1, tzinfo=UTC)
 VALIDATE_BATCH_ROWS = 250_000  # rows per pandera call: bounds the memory of a huge file
 
 
 def _reject_invalid_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Run the pandera checks on the rows staging accepted, in batches; add failing records to
     `rejected`. A record is checked whole: its rows never straddle two batches."""
-    # An instant outside the years 1-9999 (epoch microseconds read as milliseconds, a five-digit
-    # year) parses in DuckDB but no Python datetime holds it: pandera cannot even report it,
-    # and every command printing it would fail. Checked here, before pandera sees the rows.
+    # An instant outside EVENT_YEARS: a placeholder date, or one past the years 1-9999 (epoch
+    # microseconds read as milliseconds) that DuckDB parses but no Python datetime holds, so
+    # pandera could not even report it. Checked here, before pandera sees the rows.
     con.execute(
-        "INSERT INTO rejected SELECT record_no, 'timestamp outside the years 1-9999' FROM stg"
-        " WHERE is_event AND NOT occurred_at BETWEEN $first AND $last"
+        "INSERT INTO rejected SELECT record_no, $reason FROM stg"
+        " WHERE is_event AND NOT (occurred_at >= $first AND occurred_at < $end)"
         " AND record_no NOT IN (SELECT record_no FROM rejected) GROUP BY record_no",
-        {"first": FIRST_INSTANT, "last": LAST_INSTANT},
+        {"reason": EVENT_YEARS_REASON, "first": FIRST_INSTANT, "end": END_INSTANT},
     )
     bounds = fetch_first(con.execute(
         "SELECT min(record_no), max(record_no), count(*) FROM stg"

@@ -27,6 +27,13 @@ from journey_metrics.sql import (
     used_parameters,
 )
 
+# The years an event may happen in (CONTRACT §1 Bad input: others are quarantined, both engines).
+# Not 1-9999, which the engines could hold: 0001-01-01 and 9999-12-31 are exporters' placeholders
+# for "no date" (.NET's DateTime.MinValue, a far-future sentinel), not events, and one of them
+# stretched every period grid over millennia (a weekly churn ran out of memory; decision 193).
+EVENT_YEARS = (1900, 2199)
+EVENT_YEARS_REASON = f"timestamp outside the years {EVENT_YEARS[0]}-{EVENT_YEARS[1]}"
+
 
 class StagingColumn(NamedTuple):
     name: str

@@ -144,6 +144,8 @@ def test_spark_hmac_equals_python_hmac(session: Any, secret: bytes) -> None:
     """Short, block-sized and longer-than-a-block (pre-hashed) keys; unicode, padding, case."""
     key = HashKey(secret, "test")
     emails = ["Ana@Example.com", "  \tana@example.com\r\n", "\u00fcml\u00e4ut@b\u00fccher.de",
+              # Java's lower (and Python's) make İ two letters and a final Σ ς; DuckDB's not
+              "\u0130nci@example.com", "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u0391\u03a3@x.gr",
               "\u7528\u6237@\u4f8b\u5b50.\u4e2d\u56fd", "", "   ", None,
               "\u00a0ana@example.com\u200b\u3000", "\ufeff\u00a0"]
     frame = session.createDataFrame([(e,) for e in emails], "email STRING")
@@ -156,7 +158,56 @@ def test_spark_hmac_equals_python_hmac(session: Any, secret: bytes) -> None:
         else:
             assert row.h == key.hash_email(row.email)
             normal = row.email.strip(EMAIL_BLANKS).lower().encode()
-            assert row.h == hmac.new(secret, normal, hashlib.sha256).hexdigest()
+            if not {"\u0130", "\u03a3"} & set(row.email):  # (Python's special casing)
+                assert row.h == hmac.new(secret, normal, hashlib.sha256).hexdigest()
+
+
+def test_email_hash_lower_cases_as_duckdb(session: Any, tmp_path: Path) -> None:
+    """The same address is the same person on both engines: DuckDB's jm_email_hash, Spark's
+    and HashKey.hash_email agree on addresses whose letters Java and Python lower-case with
+    Unicode's special casing (İ, a final Σ; found by a parity audit)."""
+    emails = ["\u0130nci@example.com", "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u0391\u03a3@x.gr",
+              "\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03b1\u03c2@x.gr", "I\u0131@x.tr"]
+    con = open_warehouse(tmp_path / "h.duckdb", KEY)
+    try:
+        duck = [con.execute("SELECT jm_email_hash(?)", [e]).fetchall()[0][0] for e in emails]
+    finally:
+        con.close()
+    frame = session.createDataFrame([(e,) for e in emails], "email STRING")
+    frame.createOrReplaceTempView("jm_test_emails")
+    spark = [r.h for r in session.sql(f"SELECT {spark_hmac_sql(KEY, 'email')} AS h"
+                                      " FROM jm_test_emails").collect()]
+    assert spark == duck == [KEY.hash_email(e) for e in emails]
+
+
+def test_channel_rule_regexes_match_as_on_duckdb(session: Any, tmp_path: Path) -> None:
+    """Java's (?iu) matched `istanbul` in İSTANBUL and in \u0131stanbul, RE2's case folding does not
+    (a parity audit): Spark's rules give DuckDB's channels."""
+    from journey_metrics.channels import install, parse_rules, spark_function
+    from journey_metrics.engines.spark_staging import install_functions
+
+    rules = parse_rules([{"channel": "Turkish", "campaign": "istanbul"},
+                         {"channel": "Dotless", "campaign": "\u0131|\u0130"},
+                         {"channel": "Accents", "campaign": "\u00e9cole"}], "test")
+    values = ["\u0130STANBUL Days", "\u0131stanbul nights", "Istanbul", "ISTANBUL", "\u0131", "I",
+              "\u00c9COLE", "ecole", None]
+    con = open_warehouse(tmp_path / "c.duckdb", KEY)
+    try:
+        install(con, rules)
+        duck = [con.execute("SELECT jm_rules_channel(NULL, NULL, ?, NULL)", [v]).fetchall()[0][0]
+                for v in values]
+    finally:
+        con.close()
+    install_functions(session, KEY)
+    session.sql(spark_function(rules, "jm_test_channel"))
+    frame = session.createDataFrame([(v,) for v in values], "v STRING")
+    frame.createOrReplaceTempView("jm_test_campaigns")
+    spark = [r.c for r in session.sql("SELECT jm_test_channel(CAST(NULL AS STRING),"
+                                      " CAST(NULL AS STRING), v, CAST(NULL AS STRING)) AS c"
+                                      " FROM jm_test_campaigns").collect()]
+    assert spark == duck
+    assert duck[:6] == ["Dotless", "Dotless", "Turkish", "Turkish", "Dotless", "direct"]
+    assert duck[6:8] == ["Accents", "direct"]
 
 
 # --- data/sample/ and hand-written bad records, staged together (one Spark plan per source) ----

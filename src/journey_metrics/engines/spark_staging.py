@@ -33,7 +33,7 @@ from typing import Any
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.spark import cut_lineage, union_all
 from journey_metrics.errors import UsageError
-from journey_metrics.hashing import HashKey, spark_hmac_sql
+from journey_metrics.hashing import LOWER_FIRST, HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import (
     ARRAY_LINE_EDGES,
     NOT_UTF8_FILE,
@@ -44,7 +44,7 @@ from journey_metrics.sources.readers import (
     missing_columns_reason,
 )
 from journey_metrics.sql import load_sql_exact, split_statements
-from journey_metrics.staging import STAGING_COLUMNS
+from journey_metrics.staging import EVENT_YEARS, EVENT_YEARS_REASON, STAGING_COLUMNS
 
 # A batch-unique record key, as the DuckDB loader's: file_order * KEY_SPAN + record number.
 KEY_SPAN = 10_000_000_000
@@ -73,9 +73,9 @@ least(
               AND NOT event_name RLIKE r"^[\p{Ll}\p{Lo}\p{Lm}0-9][\p{Ll}\p{Lo}\p{Lm}\p{M}0-9_]*\z"
          THEN 'event name is not snake_case' END,
     CASE WHEN is_event AND occurred_at IS NULL THEN 'missing timestamp' END,
-    CASE WHEN is_event AND (occurred_at < TIMESTAMP '0001-01-01 00:00:00'
-                            OR occurred_at > TIMESTAMP '9999-12-31 23:59:59.999999')
-         THEN 'timestamp outside the years 1-9999' END,
+    CASE WHEN is_event AND (occurred_at < TIMESTAMP '{first}-01-01 00:00:00'
+                            OR occurred_at >= TIMESTAMP '{end}-01-01 00:00:00')
+         THEN '{reason}' END,
     CASE WHEN is_event AND (nps_score < 0 OR nps_score > 10)
          THEN 'survey score outside 0-10' END,
     CASE WHEN is_event AND event_name IN ('nps_response', 'csat_response', 'ces_response')
@@ -83,6 +83,8 @@ least(
          THEN 'missing survey score' END
 )
 """
+_VALIDATION = (_VALIDATION.replace("{first}", str(EVENT_YEARS[0]))
+               .replace("{end}", str(EVENT_YEARS[1] + 1)).replace("{reason}", EVENT_YEARS_REASON))
 
 _BLANK = "^[\\t\\n\\f\\r ]*$"  # RE2's \s (DuckDB's blank-line test); no line break in a line
 
@@ -450,8 +452,11 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
         if column not in columns:
             selected.append(F.lit(None).cast("string").alias(column))
         elif column in item.kind.display_values:  # (readers._column_expression)
-            selected.append(F.lower(F.regexp_replace(F.col(by_name[columns[column]]),
-                                                     "[\\t\\n\\f\\r ]+", "")).alias(column))
+            # (lowered as DuckDB lowers: hashing.LOWER_FIRST)
+            selected.append(F.lower(F.translate(F.regexp_replace(
+                F.col(by_name[columns[column]]), "[\\t\\n\\f\\r ]+", ""),
+                "".join(a for a, _ in LOWER_FIRST), "".join(b for _, b in LOWER_FIRST))
+            ).alias(column))
         else:
             selected.append(F.col(by_name[columns[column]]).alias(column))
     no_nulls = {"ignoreNullFields": "false"}
