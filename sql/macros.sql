@@ -10,6 +10,15 @@ CREATE OR REPLACE TEMP MACRO jm_trim(txt) AS (
          ELSE trim(txt, e' \t\r\n\x0b\x0c') END
 );
 
+-- Money the sums can hold: less than 1e15 in absolute value (no order is worth a quadrillion in
+-- any currency), else NULL. The marts sum money as DECIMAL(38, 12) for exact, order-free sums,
+-- which holds 26 integer digits: one order of 6e25 stopped every later run and money command
+-- (decision 190). Loading applies it, and the marts again (a warehouse loaded before, a lake
+-- written by another tool).
+CREATE OR REPLACE TEMP MACRO jm_money(x) AS (
+    CASE WHEN abs(x) < 1e15 THEN x END
+);
+
 -- Empty strings count as missing everywhere.
 CREATE OR REPLACE TEMP MACRO jm_blank_to_null(txt) AS (nullif(jm_trim(txt), ''));
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from conftest import TEST_KEY, query, write_csv, write_json_array, write_jsonl
@@ -520,3 +521,21 @@ def test_person_channel_is_first_event_with_a_channel(
         "SELECT count(DISTINCT person_id) FROM fct_events"
         " WHERE event_id IN ('p1-page', 'p1-id', 'p1-later', '1:lead')",
     ) == [(1,)]
+
+
+def test_every_engine_lower_cases_as_duckdb() -> None:
+    """DuckDB lower-cases letter by letter; Python and Java (Spark) also apply Unicode's special
+    casing to İ and a final Σ. The Python reference, Spark's jm_lower and the channel rules'
+    mediums map those first (decision 193): a rule's `ΤΥΠΟΣ` matched no event's medium."""
+    from journey_metrics.channels import parse_rules
+    from journey_metrics.hashing import lower_as_duckdb, spark_lower
+
+    functions = (Path(__file__).parents[1] / "sql" / "staging" / "functions.spark.sql").read_text()
+    assert f"jm_lower(txt STRING) RETURNS STRING\nRETURN {spark_lower('txt')};" in functions
+    con = duckdb.connect()
+    for text in ("\u0130nci", "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u0391\u03a3", "\u01c4",
+                 "\u1e9e", "ABC", "\u03c2"):
+        assert lower_as_duckdb(text) == con.execute("SELECT lower(?)", [text]).fetchall()[0][0]
+    rules = parse_rules([{"channel": "Typos", "medium": ["\u03a4\u03a5\u03a0\u039f\u03a3"]}], "t")
+    assert rules.rules[0].medium == (con.execute(
+        "SELECT lower(?)", ["\u03a4\u03a5\u03a0\u039f\u03a3"]).fetchall()[0][0],)

@@ -93,7 +93,7 @@ def test_deals_golden(input_dir: Path, db_path: Path, run_pipeline) -> None:
         (7, "amount is not a number: NaN"),
         (8, "amount is not a number: 1e999"),
         (9, "missing dealstage"),
-        (10, "amount out of range (1e15 or more): 1e26"),
+        (10, "amount out of range (1e15 or more, either sign): 1e26"),
     ]
     assert summary["sources"][2]["quarantined"] == 6
 

@@ -324,6 +324,7 @@ def test_placeholder_years_are_quarantined(input_dir: Path, db_path: Path, run_p
         (n, "timestamp outside the years 1900-2199") for n in (1, 2, 5, 6, 7)]
     assert summary["sources"][0]["quarantined"] == 5
 
+
 def test_revenue_that_is_no_finite_number_is_no_revenue(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

@@ -9,10 +9,10 @@ SELECT
     event_id,
     occurred_at,
     jm_period_start(occurred_at, $tz, $period) AS period_start,
-    -- to 12 places (a satoshi is 1e-8) through the double's shortest text: a double cast
-    -- straight to DECIMAL(38, 12) can land one digit off (4096.02 -> 4096.020000000001), the text
-    -- is the value as written; jm_money keeps every order below 1e15, so sums fit 38 digits
-    coalesce(revenue, 0)::VARCHAR::DECIMAL(38, 12) AS revenue,
+    -- to 12 places (a satoshi is 1e-8) through the double's shortest text (`4096.02`): a double
+    -- cast straight to DECIMAL(38, 12) can land one digit off (4096.020000000001); jm_money
+    -- keeps every order under 1e15, so the sums fit 38 digits
+    coalesce(jm_money(revenue), 0)::VARCHAR::DECIMAL(38, 12) AS revenue,
     coalesce(
         nullif(upper(jm_trim(json_extract_string(properties, '$.currency'))), '') = $currency,
         true

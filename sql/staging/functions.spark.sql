@@ -13,7 +13,7 @@
 -- and a combining dot, a word-final Σ to ς): those two letters are mapped first
 -- (hashing.LOWER_FIRST, which the email hash uses too).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_lower(txt STRING) RETURNS STRING
-RETURN lower(replace(replace(txt, '\u0130', 'i'), '\u03A3', '\u03C3'));
+RETURN lower(replace(replace(txt, '\u0130', '\u0069'), '\u03A3', '\u03C3'));
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_trim(txt STRING) RETURNS STRING
 RETURN trim(BOTH ' \t\r\n\u000B\u000C' FROM txt);
@@ -23,16 +23,16 @@ RETURN nullif(jm_trim(txt), '');
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
-    OR contains(txt, '&#') OR contains(txt, '&commat;')
+    OR contains(txt, '#') OR contains(txt, 'commat;')
     THEN regexp_replace(txt,
-        r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|&#0*64;|&#[xX]0*40;|&commat;)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
+        r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
         '<redacted-email>')
     ELSE txt END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
 RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
-    OR contains(txt, '&#') OR contains(txt, '&commat;'))
-    AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|&#0*64;|&#[xX]0*40;|&commat;)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
+    OR contains(txt, '#') OR contains(txt, 'commat;'))
+    AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(

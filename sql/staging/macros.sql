@@ -55,22 +55,23 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- JSON-escaped as in a raw line we keep (`ann\u0040x.io`), where any other letter of the address
 -- may be JSON-escaped too (`jos\u00e9\u0040x.io`: without the escapes in the name's class,
 -- `jos\` was left in front of the marker), or an HTML character reference (`ann&#64;x.io`,
--- `&#x40;`, `&commat;`: pasted from a page or a mail's HTML).
+-- `&#x40;`, `&commat;`, `&#64` without its `;`, `&amp;#64;` escaped again, `\u0026#64;` with a
+-- JSON-escaped `&` as Go and .NET write it: pasted from a page or a mail's HTML).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|&#0*64;|&#[xX]0*40;|&commat;)([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}'
+    '([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}'
 );
 
--- Email addresses (plain, URL-encoded or JSON-escaped @) replaced by a marker: used on every raw
--- text we keep.
+-- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
+-- we keep.
 CREATE OR REPLACE TEMP MACRO jm_redact(txt) AS (
     CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
-              OR contains(txt, '&#') OR contains(txt, '&commat;')
+              OR contains(txt, '#') OR contains(txt, 'commat;')
          THEN regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g') ELSE txt END
 );
 
 CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
     (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
-     OR contains(txt, '&#') OR contains(txt, '&commat;'))
+     OR contains(txt, '#') OR contains(txt, 'commat;'))
     AND regexp_matches(txt, jm_email_pattern())
 );
 
@@ -152,13 +153,6 @@ CREATE OR REPLACE TEMP MACRO jm_finite_number(txt) AS (
     CASE WHEN regexp_full_match(jm_trim(txt), '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
               AND isfinite(TRY_CAST(jm_trim(txt) AS DOUBLE))
          THEN TRY_CAST(jm_trim(txt) AS DOUBLE) END
-);
-
--- Money the sums can hold: below 1e15 in absolute value (no order is worth a quadrillion in any
--- currency), else NULL. The marts sum money as DECIMAL(38, 12) for exact, order-free sums, which
--- holds up to 1e26: one order of 6e25 stopped every later run and money command (decision 190).
-CREATE OR REPLACE TEMP MACRO jm_money(x) AS (
-    CASE WHEN abs(x) < 1e15 THEN x END
 );
 
 -- A CRM amount: a finite number, also written with thousands separators where they cannot be

@@ -34,7 +34,7 @@ SELECT
         WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL
             THEN concat('amount is not a number: ', jm_redact(amount_text))
         WHEN amount_text IS NOT NULL AND jm_money(jm_amount(amount_text)) IS NULL
-            THEN concat('amount out of range (1e15 or more): ', jm_redact(amount_text))
+            THEN concat('amount out of range (1e15 or more, either sign): ', jm_redact(amount_text))
     END AS reject_reason,
     true AS is_event,
     concat('deal:', deal_id, ':', jm_pseudonymize(deal_stage)) AS event_id,

@@ -27,7 +27,7 @@ SELECT
         WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL
             THEN 'amount is not a number: ' || jm_redact(amount_text)
         WHEN amount_text IS NOT NULL AND jm_money(jm_amount(amount_text)) IS NULL
-            THEN 'amount out of range (1e15 or more): ' || jm_redact(amount_text)
+            THEN 'amount out of range (1e15 or more, either sign): ' || jm_redact(amount_text)
     END AS reject_reason,
     true AS is_event,
     -- a stage that holds an email address: its keyed hash in the id, redacted in the name

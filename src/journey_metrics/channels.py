@@ -26,6 +26,7 @@ import duckdb
 
 from journey_metrics.db import rollback
 from journey_metrics.errors import UsageError
+from journey_metrics.hashing import lower_as_duckdb
 from journey_metrics.resources import resource_dir
 from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
 from journey_metrics.yaml_files import read_yaml
@@ -128,7 +129,8 @@ def _parse_rule(
         if (not isinstance(values, list) or not values
                 or not all(isinstance(v, str) and v.strip() for v in values)):
             raise UsageError(f"{where}: medium must be a non-empty list of mediums")
-        medium = tuple(dict.fromkeys(v.strip().lower() for v in values))
+        # lower-cased as jm_medium lowers the events' mediums (hashing.LOWER_FIRST)
+        medium = tuple(dict.fromkeys(lower_as_duckdb(v.strip()) for v in values))
         placeholder = next((v for v in medium if v in PLACEHOLDER_MEDIUMS), None)
         if placeholder:
             raise UsageError(
@@ -288,8 +290,7 @@ def install(con: duckdb.DuckDBPyConnection, rules: ChannelRules) -> None:
     con.execute("SET VARIABLE jm_channel_rules_fingerprint = $v", {"v": rules.fingerprint})
 
 
-_TURKIC_I, _PRIVATE_I = "\u0130\u0131", "\ue000\ue001"
-_TURKIC_TO_PRIVATE = str.maketrans(_TURKIC_I, _PRIVATE_I)
+_TURKIC_I, _OTHER_I = "\u0130\u0131", "\u0197\u0250"  # İ, dotless i -> Ɨ, ɐ (Lu, Ll)
 
 
 def spark_function(rules: ChannelRules, name: str) -> str:
@@ -297,7 +298,7 @@ def spark_function(rules: ChannelRules, name: str) -> str:
     referrer_class)` (needs `jm_builtin_channel` of sql/staging/functions.spark.sql). Values are
     UTF-8 hex literals, so no quoting rule of Spark's parser can change them. Regexes run on
     Java's engine with (?iu): the same matches as RE2's case-insensitive ones for the syntax the
-    two share (docs/decisions.md)."""
+    two share (docs/decisions.md), İ and the dotless i apart (below; decision 193)."""
 
     def text(value: str) -> str:
         return f"decode(unhex('{value.encode('utf-8').hex()}'), 'UTF-8')"
@@ -306,11 +307,15 @@ def spark_function(rules: ChannelRules, name: str) -> str:
         if kind == "in":
             return f"array_contains(array({', '.join(text(v) for v in value)}), {column})"
         if kind == "regex":
-            # Java's (?iu) also matches i with İ and the dotless i (U+0131): their upper or
-            # lower case is I or i; RE2's case folding does not. Both letters become private-use
-            # ones, in the text and in the pattern, so each matches only itself, as on DuckDB
-            return (f"translate({column}, {text(_TURKIC_I)}, {text(_PRIVATE_I)})"
-                    f" RLIKE {text('(?iu)' + value.translate(_TURKIC_TO_PRIVATE))}")
+            pattern = text("(?iu)" + value)
+            if set(value) & set(_TURKIC_I):  # (a pattern naming them: Java's folding, kept)
+                return f"{column} RLIKE {pattern}"
+            # Java's (?iu) also matches i and I with İ and the dotless i (U+0131), whose upper
+            # or lower case is I or i; RE2's case folding does not. In the text they become
+            # letters of the same categories that no pattern's i reaches (Ɨ, ɐ), so \p{L},
+            # \p{Lu} and [a-z] still read them as RE2 does
+            return (f"translate({column}, {text(_TURKIC_I)}, {text(_OTHER_I)})"
+                    f" RLIKE {pattern}")
         return f"{column} = {text(value)}"
 
     body = _case(rules, condition, lambda n, channel: text(channel))

@@ -77,7 +77,8 @@ def spark_lower(expression: str) -> str:
 # An email address in a file's name (`web/export-ann@x.io.jsonl`): the shape of the SQL's
 # jm_email_pattern in Python's Unicode classes, the name's format suffix kept apart
 _EMAIL_IN_NAME = re.compile(
-    r"[\w.%+'-]+(?:@|%40|&#0*64;|&#[xX]0*40;|&commat;)[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+    r"[\w.%+'-]+(?:@|%40|&(?:amp;)?(?:#0*64;?|#[xX]0*40;?|commat;))[\w-]+(?:\.[\w-]+)*"
+    r"\.[^\W\d_]{2,}")
 _FORMAT_SUFFIX = re.compile(r"(\.(?:jsonl|json|csv)(?:\.gz)?)?$", re.IGNORECASE)
 
 

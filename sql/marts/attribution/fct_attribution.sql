@@ -23,7 +23,7 @@ WITH conversions AS MATERIALIZED (
         occurred_at AS converted_at,
         CASE WHEN $currency IS NULL OR coalesce(nullif(upper(jm_trim(json_extract_string(
                       properties, '$.currency'))), '') = $currency, true)
-             THEN coalesce(revenue, 0) ELSE 0 END::DOUBLE AS value
+             THEN coalesce(jm_money(revenue), 0) ELSE 0 END::DOUBLE AS value
     FROM fct_events
     WHERE ([[ conversion_match ]])
       AND occurred_at >= $from_at AND occurred_at < $to_at AND occurred_at <= $as_of

@@ -63,6 +63,11 @@ _SPARK_TYPES = {
 # reports every failed check of a row and the loader keeps the smallest reason); a NULL value
 # fails only the not-nullable checks, as in pandera.
 _VALIDATION = r"""
+coalesce(
+-- an instant outside EVENT_YEARS is checked first, as the loader does (before pandera)
+CASE WHEN is_event AND (occurred_at < TIMESTAMP '{first}-01-01 00:00:00'
+                        OR occurred_at >= TIMESTAMP '{end}-01-01 00:00:00')
+     THEN '{reason}' END,
 least(
     CASE WHEN coalesce(anonymous_id, user_id, email_hash, crm_contact_id) IS NULL
          THEN 'no identifier (anonymous id, user id, email or CRM contact id)' END,
@@ -73,15 +78,12 @@ least(
               AND NOT event_name RLIKE r"^[\p{Ll}\p{Lo}\p{Lm}0-9][\p{Ll}\p{Lo}\p{Lm}\p{M}0-9_]*\z"
          THEN 'event name is not snake_case' END,
     CASE WHEN is_event AND occurred_at IS NULL THEN 'missing timestamp' END,
-    CASE WHEN is_event AND (occurred_at < TIMESTAMP '{first}-01-01 00:00:00'
-                            OR occurred_at >= TIMESTAMP '{end}-01-01 00:00:00')
-         THEN '{reason}' END,
     CASE WHEN is_event AND (nps_score < 0 OR nps_score > 10)
          THEN 'survey score outside 0-10' END,
     CASE WHEN is_event AND event_name IN ('nps_response', 'csat_response', 'ces_response')
               AND nps_score IS NULL
          THEN 'missing survey score' END
-)
+))
 """
 _VALIDATION = (_VALIDATION.replace("{first}", str(EVENT_YEARS[0]))
                .replace("{end}", str(EVENT_YEARS[1] + 1)).replace("{reason}", EVENT_YEARS_REASON))
