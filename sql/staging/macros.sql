@@ -64,14 +64,18 @@ CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
 -- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
 -- we keep.
 CREATE OR REPLACE TEMP MACRO jm_redact(txt) AS (
+    -- (the pattern runs only on a text holding a form of @: a `#` alone, in a URL's fragment,
+    -- cost 0.56 s per 1M texts)
     CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
-              OR contains(txt, '#') OR contains(txt, 'commat;')
+              OR contains(txt, '#64') OR contains(txt, '#0') OR contains(txt, '#x')
+              OR contains(txt, '#X') OR contains(txt, 'commat;')
          THEN regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g') ELSE txt END
 );
 
 CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
     (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
-     OR contains(txt, '#') OR contains(txt, 'commat;'))
+     OR contains(txt, '#64') OR contains(txt, '#0')
+     OR contains(txt, '#x') OR contains(txt, '#X') OR contains(txt, 'commat;'))
     AND regexp_matches(txt, jm_email_pattern())
 );
 
