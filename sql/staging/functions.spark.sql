@@ -23,8 +23,8 @@ RETURN nullif(jm_trim(txt), '');
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
-    OR contains(txt, '#64') OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')
-    OR contains(txt, 'commat;')
+    OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
+        OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')))
     THEN regexp_replace(txt,
         r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
         '<redacted-email>')
@@ -32,8 +32,8 @@ RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
 RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
-    OR contains(txt, '#64') OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')
-    OR contains(txt, 'commat;'))
+    OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
+        OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X'))))
     AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING

@@ -67,15 +67,15 @@ CREATE OR REPLACE TEMP MACRO jm_redact(txt) AS (
     -- (the pattern runs only on a text holding a form of @: a `#` alone, in a URL's fragment,
     -- cost 0.56 s per 1M texts)
     CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
-              OR contains(txt, '#64') OR contains(txt, '#0') OR contains(txt, '#x')
-              OR contains(txt, '#X') OR contains(txt, 'commat;')
+              OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
+                  OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')))
          THEN regexp_replace(txt, jm_email_pattern(), '<redacted-email>', 'g') ELSE txt END
 );
 
 CREATE OR REPLACE TEMP MACRO jm_contains_email(txt) AS (
     (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
-     OR contains(txt, '#64') OR contains(txt, '#0')
-     OR contains(txt, '#x') OR contains(txt, '#X') OR contains(txt, 'commat;'))
+     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
+         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X'))))
     AND regexp_matches(txt, jm_email_pattern())
 );
 
