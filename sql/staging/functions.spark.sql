@@ -21,19 +21,21 @@ RETURN trim(BOTH ' \t\r\n\u000B\u000C' FROM txt);
 CREATE OR REPLACE TEMPORARY FUNCTION jm_blank_to_null(txt STRING) RETURNS STRING
 RETURN nullif(jm_trim(txt), '');
 
-CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
-RETURN CASE WHEN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
+-- Whether a text holds some form of @ (as macros.sql): the pattern runs only on those.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_may_hold_email(txt STRING) RETURNS BOOLEAN
+RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
-        OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')))
+        OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')));
+
+CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
+RETURN CASE WHEN jm_may_hold_email(txt)
     THEN regexp_replace(txt,
         r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}",
         '<redacted-email>')
     ELSE txt END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
-RETURN (contains(txt, '@') OR contains(txt, '%40') OR contains(txt, r'\u0040')
-    OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
-        OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X'))))
+RETURN jm_may_hold_email(txt)
     AND txt RLIKE r"([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}";
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
@@ -107,7 +109,7 @@ RETURN regexp_replace(regexp_replace(replace(upper(jm_trim(txt)), ',', '.'),
     r"([T ][0-9]{1,2}:[0-9]{2})(?![0-9:])", '$1:00');
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_iso_day_after(txt STRING) RETURNS INT
-RETURN CASE WHEN upper(jm_trim(txt)) RLIKE r"[T ]24:00(:00([.,]0+)?)?(?![0-9:.,])"
+RETURN CASE WHEN replace(upper(jm_trim(txt)), ',', '.') RLIKE r"([T ])24:00(:00(\.0+)?)?(?![0-9:.])"
             THEN 1 ELSE 0 END;
 
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or epoch milliseconds.
