@@ -56,9 +56,8 @@ def load_source_task(
                            " (skipped): %s", source.name, result.file_path,
                            result.earlier_failure)
     if summary.quarantined:
-        logger.warning("%s: %d of %d records quarantined (SELECT * FROM _jm_quarantine WHERE"
-                       " run_id = '%s')", source.name, summary.quarantined, summary.records,
-                       run_id)
+        logger.warning("%s: %d of %d records quarantined (%s)", source.name, summary.quarantined,
+                       summary.records, pipeline.quarantine_query(run_id, source.name))
     return summary
 
 

@@ -16,6 +16,7 @@ __all__ = ["SAMPLE", "as_json", "export_sample", "invocations", "invoke"]
 RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
 EMAIL_RETURN = Path(__file__).parent / "spark" / "frameworks" / "email_return.yaml"
 WHERE_IN = Path(__file__).parent / "spark" / "frameworks" / "where_in.yaml"
+WHERE_FIELDS = Path(__file__).parent / "spark" / "frameworks" / "where_fields.yaml"
 
 
 def invocations() -> dict[str, list[str]]:
@@ -52,6 +53,9 @@ def invocations() -> dict[str, list[str]]:
                                        "activation", "--return", "emailed", "--format", "json"]
     # `where ... in` with numbers (matched numerically) and texts, on both engines
     found["funnel_where_in_json"] = ["funnel", "--framework", str(WHERE_IN), "--format", "json"]
+    # `where` on the canonical campaign and revenue (a deal's amount)
+    found["funnel_where_fields_json"] = ["funnel", "--framework", str(WHERE_FIELDS), "--format",
+                                         "json"]
     return found
 
 

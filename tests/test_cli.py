@@ -148,6 +148,10 @@ def test_bad_paths_and_values_are_usage_errors(
         (["funnel", *db, "--framework", "aarrr", "--tz", "Asia/Tokyo", "--from", "0001-01-01"],
          "error: --from: '0001-01-01' is out of range"),
         (["nps", *db, "--tz", "mars/olympus"], "error: --tz: unknown time zone 'mars/olympus'"),
+        # an empty zone was UTC, and a second --by silently won (third-round audit, decision 194)
+        (["nps", *db, "--tz", ""], "error: --tz: unknown time zone ''"),
+        (["nps", *db, "--by", "channel", "--by", "campaign"],
+         "error: --by splits by one thing; got channel, campaign (give one --by)"),
     ]
     for args, message in cases:
         result = cli(*args)

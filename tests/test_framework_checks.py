@@ -260,6 +260,12 @@ exclude:
     ("{score: {gte: 9}}", "{score: {in: [9, null]}}",
      "line 14, column 25: stages[3] (advocacy).match[1].where.score.in: in on score takes texts"
      " and numbers, got None"),
+    ("{score: {gte: 9}}", "{score: {eq: null}}",
+     "line 14, column 25: stages[3] (advocacy).match[1].where.score.eq: eq on score takes a text"
+     " or a number, got None"),
+    ("{score: {gte: 9}}", "{score: {ne: [9]}}",
+     "line 14, column 25: stages[3] (advocacy).match[1].where.score.ne: ne on score takes a text"
+     " or a number, got [9]"),
     ("  - match:\n      - event: email_unsubscribe\n", "  - match: []\n",
      "line 20, column 5: exclude[1].match: an exclusion needs at least one match rule"),
     # issue 4: a key given twice (YAML keeps the last silently)

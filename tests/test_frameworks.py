@@ -149,3 +149,15 @@ def test_built_ins_count_app_screens_where_they_count_pages(name: str) -> None:
         assert "screen_view" in events, (name, stage)
     assert sum("screen_view" in (r.event or []) for s in framework.stages
                for r in s.match) == len(with_pages)
+
+
+def test_an_unquoted_date_in_eq_is_its_iso_text(tmp_path: Path) -> None:
+    """YAML reads `eq: 2024-03-01` as a date: it compares as the text 2024-03-01, as it did
+    before `eq: null` was refused (decision 194)."""
+    from journey_metrics.stages import compile_stages
+
+    path = tmp_path / "dated.yaml"
+    path.write_text(GOOD.replace("{event: signed_up}",
+                                 "{event: signed_up, where: {day: {eq: 2024-03-01}}}"))
+    framework = load_framework(str(path))
+    assert "2024-03-01" in compile_stages(framework).params.values()

@@ -232,6 +232,19 @@ def test_wilson_interval_values(input_dir: Path, tmp_path: Path) -> None:
     assert rows[1]["drop_off_rate"] == pytest.approx(0.7)
 
 
+def test_wilson_bounds_at_none_and_all_are_exact() -> None:
+    """0 of n converting: the lower bound is 0, not float noise (0 of 3 gave 5.6e-17); n of n:
+    the upper bound is 1."""
+    from journey_metrics.metrics.common import wilson_interval
+
+    for trials in range(1, 40):
+        assert wilson_interval(0, trials)[0] == 0.0
+        assert wilson_interval(trials, trials)[1] == 1.0
+    high = wilson_interval(0, 3)[1]  # z^2 / (3 + z^2), z = 1.959964: 0.5614970
+    assert high == pytest.approx(0.5614970, abs=1e-6)
+    assert wilson_interval(0, 0) == (None, None)
+
+
 def test_channel_breakdown_at_as_of_ignores_later_events(input_dir: Path, tmp_path: Path) -> None:
     # d becomes a CRM lead (no channel) on day 1 and visits from Google on day 5; e becomes a
     # lead and visits from Google on day 1; a visits directly on day 1, then by a paid ad.

@@ -28,7 +28,8 @@ def load(con: duckdb.DuckDBPyConnection, events: list[Ev]) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE fct_events (
             person_id VARCHAR, person_no BIGINT, event_id VARCHAR, source VARCHAR,
-            event_name VARCHAR, occurred_at TIMESTAMPTZ, channel VARCHAR, properties JSON)
+            event_name VARCHAR, occurred_at TIMESTAMPTZ, channel VARCHAR, campaign VARCHAR,
+            revenue DOUBLE, properties JSON)
     """)
     persons = sorted({e[0] for e in events})
     rows = []
@@ -39,8 +40,8 @@ def load(con: duckdb.DuckDBPyConnection, events: list[Ev]) -> None:
         moment = (datetime.fromisoformat(when) if isinstance(when, str)
                   else T0 + timedelta(minutes=when))
         rows.append([person, persons.index(person) + 1, f"e{i:03d}", source, name, moment,
-                     None, json.dumps(props)])
-    con.executemany("INSERT INTO fct_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                     None, None, None, json.dumps(props)])
+    con.executemany("INSERT INTO fct_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def run(con: duckdb.DuckDBPyConnection, events: list[Ev], **options: Any) -> list[tuple[Any, ...]]:

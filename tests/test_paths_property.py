@@ -195,11 +195,12 @@ def load(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE fct_events (
             person_id VARCHAR, person_no BIGINT, event_id VARCHAR, source VARCHAR,
-            event_name VARCHAR, occurred_at TIMESTAMPTZ, channel VARCHAR, properties JSON)
+            event_name VARCHAR, occurred_at TIMESTAMPTZ, channel VARCHAR, campaign VARCHAR,
+            revenue DOUBLE, properties JSON)
     """)
     if events:
         con.executemany(
-            "INSERT INTO fct_events VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            "INSERT INTO fct_events VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)",
             [[f"p{e.person_no}", e.person_no, e.event_id, e.source, e.name, e.at,
               json.dumps(e.properties)] for e in events])
 

@@ -409,6 +409,38 @@ def test_no_email_written_as_an_html_character_reference(tmp_path: Path) -> None
         assert local not in text
 
 
+def test_no_email_url_encoded_twice(tmp_path: Path) -> None:
+    """An address URL-encoded twice (`%2540`: a redirect's `next=` parameter carrying a URL
+    that carried the address) or three times is an address: redacted in a page's URL and path,
+    in a SendGrid click's URL and in a file's name, like `%40`."""
+    from journey_metrics import pipeline
+
+    web, email = tmp_path / "input" / "web", tmp_path / "input" / "email"
+    web.mkdir(parents=True)
+    email.mkdir()
+    page = {"type": "page", "timestamp": WEB_T.format(0), "anonymousId": "a1"}
+    (web / "pages-ann%2540x.io.jsonl").write_text("\n".join([
+        json.dumps({**page, "messageId": "p1", "properties": {
+            "url": "https://shop.com/login?next=https%3A%2F%2Fshop.com%2Fa%3Femail%3Dann%2540x.io",
+            "path": "/u/bo%252540y.org/profile"}}),
+    ]) + "\n")
+    (email / "events.jsonl").write_text(json.dumps({
+        "email": "cy@z.net", "timestamp": 1710072000, "event": "click", "sg_event_id": "s1",
+        "url": "https://t.io/r?to=https%3A%2F%2Fshop.com%3Fuser%3Dcy%2540z.net"}) + "\n")
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        pipeline.run(tmp_path / "input", db)
+    rows = sorted(query(db, "SELECT source, properties::VARCHAR, file_path FROM events"))
+    assert [(source, "<redacted-email>" in props) for source, props, _ in rows] == [
+        ("email", True), ("web", True)]
+    assert rows[1][2].startswith("web/email-")
+    assert rows[1][2].endswith(".jsonl")
+    text = decoded_warehouse_text(db)
+    for local in ("ann%25", "bo%25", "cy%25", "x.io", "y.org"):
+        assert local not in text
+
+
 def test_key_is_not_stored(loaded: dict[str, Any]) -> None:
     db_path = loaded["db"]
     outputs = [
@@ -569,6 +601,36 @@ def test_cli_output_has_no_email(input_dir: Path, tmp_path: Path) -> None:
         assert TEST_KEY not in output
     for path in (tmp_path / "out").iterdir():
         assert leaks(path.read_bytes()) == [], path.name
+
+
+def test_no_email_from_the_folders_around_the_input(tmp_path: Path) -> None:
+    """Google Drive for desktop names its folder for its account (`GoogleDrive-ann@x.io`): the
+    input, the warehouse, the channel rules, a spend file and the report under it leave that
+    address out of the warehouse and the report's page and data."""
+    drive = tmp_path / "CloudStorage" / "GoogleDrive-drive.owner@example.com" / "My Drive"
+    web = drive / "in" / "web"
+    web.mkdir(parents=True)
+    write_jsonl(web / "a.jsonl", [{"type": "page", "messageId": "p1", "anonymousId": "a1",
+                                   "timestamp": WEB_T.format(0)}])
+    (drive / "channels.yaml").write_text("- {channel: Partners, source: partner}\n")
+    db = drive / "w.duckdb"
+    done = _cli("run", "--input", drive / "in", "--db", db, "--channels", drive / "channels.yaml",
+                "--format", "json")
+    assert done.returncode == 0, done.stderr
+    (drive / "spend.csv").write_text("date,channel,campaign,cost\n2024-03-10,direct,,10\n")
+    report = _cli("report", "--db", db, "--out", drive / "report", "--spend", drive / "spend.csv")
+    assert report.returncode == 0, report.stderr
+    needles = ["drive.owner@example.com"]
+    # the paths a command prints back are the user's own, as typed; the kept ones are redacted
+    assert json.loads(done.stdout)["warehouse"] == str(db)
+    # the folder's whole name is the address's (a prefix joined by `-` belongs to it: decision 167)
+    kept = query(db, "SELECT input_dir, summary->>'warehouse' FROM _jm_runs")
+    assert kept == [(str(tmp_path / "CloudStorage" / "<redacted-email>" / "My Drive" / "in"),
+                     str(tmp_path / "CloudStorage" / "<redacted-email>" / "My Drive" / "w.duckdb"))]
+    for output in (decoded_warehouse_text(db),
+                   *(p.read_text() for p in (drive / "report").glob("*.html")),
+                   *(p.read_text() for p in (drive / "report").glob("*.json"))):
+        assert leaks(output, needles) == []
 
 
 # --------------------------------------------------------------------------------------------

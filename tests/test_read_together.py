@@ -4,6 +4,7 @@ quarantine and per-file counts are those of reading each file alone."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,30 @@ def test_a_source_whose_line_files_all_fail_loads_nothing_else_lost(
     summary = run_pipeline(input_dir, db_path)
     assert sorted(f["file"] for f in summary["failed_files"]) == ["web/a.jsonl", "web/b.jsonl"]
     assert query(db_path, "SELECT source, count(*) FROM events GROUP BY 1") == [("email", 1)]
+
+
+def test_a_record_after_nul_padding_is_quarantined_not_lost(
+    tmp_path: Path, run_pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that crashed mid-append leaves NUL bytes, and its next write continues that line
+    (`\\0\\0{...}`). Such a line, and a line of NULs alone, is a record: quarantined as not JSON
+    with its line number, read together or alone (lines were split at NUL, so both read as
+    blank and vanished uncounted)."""
+    lines = [json.dumps(_page(f"n{i}", f"anon-{i}", i)) for i in range(4)]
+    text = "\n".join([lines[0], "\0\0" + lines[1], lines[2], "\0\0\0", "", lines[3]]) + "\n"
+    (tmp_path / "input" / "web").mkdir(parents=True)
+    (tmp_path / "input" / "web" / "a.jsonl").write_bytes(text.encode())
+    write_jsonl(tmp_path / "input" / "web" / "b.jsonl", [_page("b1", "anon-b", 9)])
+    run_pipeline(tmp_path / "input", tmp_path / "together.duckdb")
+    monkeypatch.setattr(loader, "GROUP_BYTES", 0)
+    run_pipeline(tmp_path / "input", tmp_path / "alone.duckdb")
+    together, alone = _loaded(tmp_path / "together.duckdb"), _loaded(tmp_path / "alone.duckdb")
+    assert together == alone
+    assert [row[:2] for row in together["events"]] == [
+        ("b1", "web/b.jsonl"), ("n0", "web/a.jsonl"), ("n2", "web/a.jsonl"), ("n3", "web/a.jsonl")]
+    assert [(row[1], row[2], row[3][:3]) for row in together["quarantine"]] == [
+        (2, "not valid JSON", "\0\0{"), (4, "not valid JSON", "\0\0\0")]
+    assert together["files"][0] == ("web/a.jsonl", "loaded", 5, 3, 0, 2)
 
 
 # --- a line that is not UTF-8 (decision 146): every record keeps its line number ----------------

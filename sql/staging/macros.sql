@@ -51,14 +51,15 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
         THEN to_timestamp(TRY_CAST(jm_trim(txt) AS DOUBLE)) END
 );
 
--- An email address anywhere in a text, any script; its @ as written, URL-encoded (%40) or
+-- An email address anywhere in a text, any script; its @ as written, URL-encoded (%40, or
+-- encoded again as a redirect's parameter carries it: %2540, %252540), or
 -- JSON-escaped as in a raw line we keep (`ann\u0040x.io`), where any other letter of the address
 -- may be JSON-escaped too (`jos\u00e9\u0040x.io`: without the escapes in the name's class,
 -- `jos\` was left in front of the marker), or an HTML character reference (`ann&#64;x.io`,
 -- `&#x40;`, `&commat;`, `&#64` without its `;`, `&amp;#64;` escaped again, `\u0026#64;` with a
 -- JSON-escaped `&` as Go and .NET write it: pasted from a page or a mail's HTML).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+(@|%40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}'
+    '([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}'
 );
 
 -- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
@@ -66,7 +67,8 @@ CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
 -- Whether a text holds some form of @ (jm_email_pattern's): the pattern runs only on those
 -- texts (on a `#` alone, common in a URL's fragment, it cost 0.56 s per 1M texts).
 CREATE OR REPLACE TEMP MACRO jm_may_hold_email(txt) AS (
-    contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '\u0040')
+    contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
+    OR contains(txt, '\u0040')
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')))
 );

@@ -43,7 +43,7 @@ class Journey:
         result = evaluate(
             spec, self.db, options, framework=framework, by=shared.get("by"),
             where=(where,) if isinstance(where, str) else tuple(where),
-            as_of=shared.get("as_of"), tz=shared.get("tz") or "UTC",
+            as_of=shared.get("as_of"), tz="UTC" if shared.get("tz") is None else shared["tz"],
         )
         names = [c.name for c in result.columns]
         return pl.DataFrame([{n: row.get(n) for n in names} for row in result.rows],

@@ -26,7 +26,7 @@ import duckdb
 
 from journey_metrics.db import rollback
 from journey_metrics.errors import UsageError
-from journey_metrics.hashing import lower_as_duckdb
+from journey_metrics.hashing import lower_as_duckdb, without_emails
 from journey_metrics.resources import resource_dir
 from journey_metrics.sql import fill_snippets, load_sql, quote_external_name, split_statements
 from journey_metrics.yaml_files import read_yaml
@@ -216,9 +216,10 @@ def kept_rules(copy: str | None, origin: str | None,
 
 def kept_origin(rules: ChannelRules) -> str:
     """Where kept rules come from: a file as an absolute path (later commands may run in another
-    folder), any other origin as it is."""
+    folder), any other origin as it is; an address in it redacted (a path holding one is then
+    not found again, and the kept copy is used)."""
     path = Path(rules.origin)
-    return str(path.resolve()) if path.is_file() else rules.origin
+    return without_emails(str(path.resolve()) if path.is_file() else rules.origin)
 
 
 def _stored_rules(meta: dict[str, str], con: duckdb.DuckDBPyConnection) -> ChannelRules | None:
@@ -327,7 +328,7 @@ def rules_source(con: duckdb.DuckDBPyConnection) -> str:
     """The name of the channel rules this connection uses: a file path or `built-in` (for the
     dashboard header)."""
     row = con.execute("SELECT getvariable('jm_channel_rules_source')").fetchall()
-    return str(row[0][0]) if row and row[0][0] is not None else BUILT_IN_ORIGIN
+    return without_emails(str(row[0][0])) if row and row[0][0] is not None else BUILT_IN_ORIGIN
 
 
 def install_for_reading(con: duckdb.DuckDBPyConnection) -> None:

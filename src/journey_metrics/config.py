@@ -295,6 +295,10 @@ def _check_where(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 odd = [v for v in operand if not isinstance(v, str | int | float)]
                 if odd:
                     raise PlacedError(here, f"in on {prop} takes texts and numbers, got {odd[0]!r}")
+            if op in ("eq", "ne") and (operand is None or isinstance(operand, list | dict)):
+                # compared as its text ('None', '[9]'): eq never matched and ne always did (an
+                # unquoted YAML date is its ISO text, as before)
+                raise PlacedError(here, f"{op} on {prop} takes a text or a number, got {operand!r}")
             if op == "prefix" and not isinstance(operand, str):
                 raise PlacedError(here, f"prefix on {prop} needs a string, got {operand!r}")
     return value

@@ -77,9 +77,18 @@ def spark_lower(expression: str) -> str:
 # An email address in a file's name (`web/export-ann@x.io.jsonl`): the shape of the SQL's
 # jm_email_pattern in Python's Unicode classes, the name's format suffix kept apart
 _EMAIL_IN_NAME = re.compile(
-    r"[\w.%+'-]+(?:@|%40|&(?:amp;)?(?:#0*64;?|#[xX]0*40;?|commat;))[\w-]+(?:\.[\w-]+)*"
+    r"[\w.%+'-]+(?:@|%(?:25)*40|&(?:amp;)?(?:#0*64;?|#[xX]0*40;?|commat;))[\w-]+(?:\.[\w-]+)*"
     r"\.[^\W\d_]{2,}")
 _FORMAT_SUFFIX = re.compile(r"(\.(?:jsonl|json|csv)(?:\.gz)?)?$", re.IGNORECASE)
+
+
+def without_emails(text: str) -> str:
+    """A path the warehouse, the lake, a run's output or a report shows, each address in it
+    replaced by `<redacted-email>` (CONTRACT §1 Privacy): a folder named for its owner's account,
+    as Google Drive for desktop names its own (`CloudStorage/GoogleDrive-ann@x.io/...`)."""
+    if not any(form in text for form in ("@", "%40", "2540", "&")):
+        return text
+    return _EMAIL_IN_NAME.sub("<redacted-email>", text)
 
 
 def pseudonymous_name(name: str, hash_email: Callable[[str], str]) -> str:
@@ -89,7 +98,7 @@ def pseudonymous_name(name: str, hash_email: Callable[[str], str]) -> str:
     `mia@x.io.jsonl` are two files) and the same from run to run. `hash_email`: the key's hash
     (`HashKey.hash_email`, or the warehouse's `jm_email_hash`), given the address's UTF-8 bytes
     in hex: the hash's trimming and lower-casing then change nothing, on either engine."""
-    if "@" not in name and "%40" not in name and "&" not in name:
+    if not any(form in name for form in ("@", "%40", "2540", "&")):
         return name
     suffix = _FORMAT_SUFFIX.search(name)
     cut = suffix.start() if suffix else len(name)

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,7 @@ from journey_metrics import data_tests
 from journey_metrics.channels import configured_rules, load_rules_file
 from journey_metrics.config import SourceConfig, load_sources
 from journey_metrics.db import rollback
-from journey_metrics.hashing import HashKey, load_key
+from journey_metrics.hashing import HashKey, load_key, without_emails
 from journey_metrics.identity import stitch
 from journey_metrics.loader import (
     FileResult,
@@ -43,6 +44,8 @@ class RunSummary:
     currency: dict[str, object] = field(default_factory=dict)
     # run --engine spark: the lake (a folder or URL) written instead of a warehouse file
     location: str | None = None
+    # when the run began (_jm_runs.started_at; finished_at is when its row is written)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def unreadable_unchanged(self) -> list[FileResult]:
@@ -162,10 +165,22 @@ def record_run(db_path: Path, key: HashKey, summary: RunSummary, input_dir: Path
         con.close()
 
 
+def quarantine_query(run_id: str, source: str | None = None) -> str:
+    """The query an operator is told for the rows a run quarantined: those of the files it read.
+    A line quarantined before, in a file read again (it grew), is counted again by the run but
+    keeps the run that first quarantined it; a rewritten file's earlier rows come along."""
+    of_source = f" AND source = '{source}'" if source else ""
+    return ("SELECT * FROM _jm_quarantine WHERE file_path IN (SELECT file_path FROM _jm_files"
+            f" WHERE run_id = '{run_id}'){of_source}")
+
+
 def _insert_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, input_dir: Path) -> None:
+    # the paths kept without addresses (the run prints them as the user gave them)
+    kept = summary.as_dict()
+    kept["warehouse"] = without_emails(str(kept["warehouse"]))
     con.execute(
-        "INSERT INTO _jm_runs VALUES (?, now(), now(), ?, ?)",
-        [summary.run_id, str(input_dir), json.dumps(summary.as_dict())],
+        "INSERT INTO _jm_runs VALUES (?, ?, now(), ?, ?)",
+        [summary.run_id, summary.started_at, without_emails(str(input_dir)), json.dumps(kept)],
     )
 
 

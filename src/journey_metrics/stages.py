@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from journey_metrics.config import Framework, MatchRule
 
 
+# Fields of the canonical event (CONTRACT §1) a `where` may name besides properties: read from
+# the event's column when its properties have no such key. A deal's revenue is its amount and
+# its properties hold `amount`; an email's campaign is SendGrid's `campaign` field and a page's
+# its UTM campaign, neither kept as a property (decision 194). Revenue is a number: only the
+# numeric comparisons read its column (a double's text differs by engine: 1.0E7 on Spark);
+# campaign is a text, compared as the property's text would be.
+NUMBER_FIELDS = {"revenue": "revenue"}
+TEXT_FIELDS = {"campaign": "campaign"}
+
+
 @dataclass
 class StageMatchSql:
     """One SQL expression per stage, and the parameters they bind."""
@@ -62,10 +72,16 @@ def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:
             columns.append(f"list_contains(${name}, {column})")
     properties: list[str] = []
     for p, (prop, conditions) in enumerate(sorted(rule.where.items())):
-        value_sql = f"json_extract_string(properties, {json_text_path(prop)})"
+        text_sql = f"json_extract_string(properties, {json_text_path(prop)})"
+        number_sql = f"TRY_CAST({text_sql} AS DOUBLE)"
+        if prop in TEXT_FIELDS:
+            text_sql = f"coalesce({text_sql}, {TEXT_FIELDS[prop]})"
+            number_sql = f"TRY_CAST({text_sql} AS DOUBLE)"
+        if prop in NUMBER_FIELDS:
+            number_sql = f"coalesce({number_sql}, {NUMBER_FIELDS[prop]})"
         for op, operand in sorted(conditions.items()):
             name = f"{prefix}_w{p}_{op}"
-            properties.append(_condition(op, value_sql, name, operand, params))
+            properties.append(_condition(op, text_sql, number_sql, name, operand, params))
     if columns and properties:
         # the properties' JSON is read only for the events the columns admit: DuckDB evaluates
         # both sides of an AND for every row of a projection (stage flags are projected), and
@@ -80,11 +96,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _condition(op: str, value_sql: str, name: str, operand: Any, params: dict[str, Any]) -> str:
+def _condition(op: str, value_sql: str, number_sql: str, name: str, operand: Any,
+               params: dict[str, Any]) -> str:
+    """One condition on a property: `value_sql` its JSON text, `number_sql` it as a number."""
     numeric = _is_number(operand)
     if op in ("gte", "lte"):
         params[name] = float(operand)
-        return f"TRY_CAST({value_sql} AS DOUBLE) {'>=' if op == 'gte' else '<='} ${name}"
+        return f"{number_sql} {'>=' if op == 'gte' else '<='} ${name}"
     if op == "in":
         # like eq: a number in the list matches numerically (9 = 9.0 = "9.0"), a text as text;
         # two set lookups, each part only when the list has such elements
@@ -93,7 +111,7 @@ def _condition(op: str, value_sql: str, name: str, operand: Any, params: dict[st
         texts = [_as_text(v) for v in operand if not _is_number(v)]
         if numbers:
             params[f"{name}_number"] = numbers
-            parts.append(f"list_contains(${name}_number, TRY_CAST({value_sql} AS DOUBLE))")
+            parts.append(f"list_contains(${name}_number, {number_sql})")
         if texts:
             params[f"{name}_text"] = texts
             parts.append(f"list_contains(${name}_text, {value_sql})")
@@ -104,7 +122,7 @@ def _condition(op: str, value_sql: str, name: str, operand: Any, params: dict[st
     if numeric:  # eq / ne on numbers compare numerically: 9 = 9.0
         params[name] = float(operand)
         compare = "=" if op == "eq" else "IS DISTINCT FROM"
-        return f"TRY_CAST({value_sql} AS DOUBLE) {compare} ${name}"
+        return f"{number_sql} {compare} ${name}"
     params[name] = _as_text(operand)
     return f"{value_sql} {'=' if op == 'eq' else 'IS DISTINCT FROM'} ${name}"
 

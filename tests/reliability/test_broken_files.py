@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -292,8 +293,12 @@ def test_the_operator_is_told_on_stderr(loaded: dict[str, Any]) -> None:
     their reasons (they were silent there: a nightly job's log must keep saying it)."""
     stderr = " ".join(loaded["stderr"].split())
     assert "some files could not be read" in stderr
-    assert "records read were quarantined (SELECT * FROM _jm_quarantine WHERE run_id" in stderr
+    said = re.search(r"note: (\d+) of \d+ records read were quarantined \((SELECT .*?\))\)",
+                     stderr)
+    assert said is not None, stderr
     db = loaded["db"]
+    # the query it gives finds that run's quarantined rows
+    assert query(db, f"SELECT count(*) FROM ({said.group(2)})") == [(int(said.group(1)),)]
     env = {**os.environ, "JOURNEY_METRICS_HASH_KEY": TEST_KEY}
     again = subprocess.run(
         [sys.executable, "-m", "journey_metrics", "run", "--input", str(db.parent / "input"),
@@ -307,3 +312,28 @@ def test_the_operator_is_told_on_stderr(loaded: dict[str, Any]) -> None:
     for path in EXPECTED_FAILED:
         assert path in notes
     assert "quarantined" not in notes  # nothing new was read
+
+
+def test_the_note_finds_a_grown_files_bad_lines_again(tmp_path: Path) -> None:
+    """A file read again because it grew counts its bad line again in that run's note; the
+    query the note gives finds it, though the row keeps the run that first quarantined it."""
+    web = tmp_path / "input" / "web"
+    web.mkdir(parents=True)
+    good = {"type": "track", "timestamp": "2026-01-01T10:00:00Z", "event": "Signed Up"}
+    (web / "a.jsonl").write_text(json.dumps({**good, "messageId": "q1", "anonymousId": "Q1"})
+                                 + "\nnot json\n")
+    db = tmp_path / "w.duckdb"
+    env = {**os.environ, "JOURNEY_METRICS_HASH_KEY": TEST_KEY}
+    command = [sys.executable, "-m", "journey_metrics", "run", "--input", str(tmp_path / "input"),
+               "--db", str(db), "--format", "json"]
+    subprocess.run(command, env=env, capture_output=True, check=True)
+    with (web / "a.jsonl").open("a") as grown:
+        grown.write(json.dumps({**good, "messageId": "q2", "anonymousId": "Q2"}) + "\n")
+    second = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    said = re.search(r"note: 1 of 3 records read were quarantined \((SELECT .*?\))\)",
+                     " ".join(second.stderr.split()))
+    assert said is not None, second.stderr
+    assert query(db, f"SELECT record_no, reason FROM ({said.group(1)})") == [
+        (2, "not valid JSON")]
+    # each run's row says when it began and when it ended
+    assert query(db, "SELECT count(*) FROM _jm_runs WHERE started_at < finished_at") == [(2,)]

@@ -254,6 +254,12 @@ def test_both_engines_stage_the_same_rows(
         assert "example.com" not in latin[0][3]
         # most lines not UTF-8: binary or wholly in another encoding, the file fails whole
         assert failed["cases-web/f-mostly-latin1.jsonl"] == NOT_UTF8_FILE
+        # an address URL-encoded twice or three times is redacted on both engines
+        twice = [dict(row) for row in accepted if ("event_id", "h2540") in row]
+        assert len(twice) == 1
+        assert "<redacted-email>" in str(twice[0]["properties"])
+        assert "wes" not in str(twice)
+        assert "xu%25" not in str(twice)
 
 
 def test_a_local_time_around_a_clock_change_is_read_alike(

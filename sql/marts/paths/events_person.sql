@@ -3,7 +3,7 @@
 -- event_id, occurred_at and the columns stage rules read.
 -- Parameters: as_of, from_at, to_at. [[source]]: fct_events, or the events of some persons.
 SELECT person_no, 0::BIGINT AS session_no, event_id, occurred_at, event_name, source, channel,
-       properties
+       campaign, revenue, properties
 FROM [[source]]
 WHERE occurred_at <= $as_of
   AND occurred_at >= $from_at

@@ -6,8 +6,8 @@
 -- Parameters: as_of, from_at, to_at. [[source]]: fct_events, or the events of some persons.
 WITH web AS (
     SELECT
-        person_no, event_id, occurred_at, event_name, source, channel, properties,
-        lag(occurred_at) OVER (PARTITION BY person_no ORDER BY occurred_at, event_id) AS previous_at
+        person_no, event_id, occurred_at, event_name, source, channel, campaign, revenue,
+        properties, lag(occurred_at) OVER (PARTITION BY person_no ORDER BY occurred_at, event_id) AS previous_at
     FROM [[source]]
     WHERE source = 'web' AND occurred_at <= $as_of
 ),
@@ -21,7 +21,7 @@ numbered AS (
     FROM web
 )
 SELECT person_no, session_no::BIGINT AS session_no, event_id, occurred_at, event_name, source,
-       channel, properties
+       channel, campaign, revenue, properties
 FROM numbered
 WHERE occurred_at >= $from_at
   AND occurred_at < $to_at

@@ -174,10 +174,13 @@ def _print_run_notes(summary: RunSummary) -> None:
                      highlight=False, soft_wrap=True, markup=False)
     quarantined = sum(s.quarantined for s in summary.sources)
     if quarantined:
+        from journey_metrics.pipeline import quarantine_query
+
         records = sum(s.records for s in summary.sources)
         lake = summary.location  # run --engine spark
-        where = (f"{lake.rstrip('/')}/quarantine.parquet, run_id {summary.run_id}" if lake else
-                 f"SELECT * FROM _jm_quarantine WHERE run_id = '{summary.run_id}'")
+        where = (f"{lake.rstrip('/')}/quarantine.parquet: the rows of the files of run_id"
+                 f" {summary.run_id} in files.parquet" if lake else
+                 quarantine_query(summary.run_id))
         stderr.print(f"note: {quarantined} of {records} records read were quarantined ({where})",
                      highlight=False, soft_wrap=True, markup=False)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from journey_metrics.cli.app import DbOption, announce, app, stdout
+from journey_metrics.errors import UsageError
 from journey_metrics.metrics.registry import Metric, Option, built_in, metrics
 from journey_metrics.output import OutputFormat, print_rows
 from journey_metrics.resources import DEFAULT_DB
@@ -65,7 +66,8 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
             found.insert(0, keyword("framework", Annotated[str | None, typer.Option(
                 "--framework", help="Built-in name or YAML file (optional).")], None))
     if metric.segments and metric.segment_by:
-        found.append(keyword("by", Annotated[str | None, typer.Option(
+        # a list, to refuse a second --by (one would silently win; §6 splits by one thing)
+        found.append(keyword("by", Annotated[list[str] | None, typer.Option(
             "--by", help=f"Split into groups: {' | '.join(metric.by_choices)}.")], None))
     if metric.segments:
         found.append(keyword("where", Annotated[list[str] | None, typer.Option(
@@ -94,12 +96,16 @@ def _command(metric: Metric) -> Any:
         from journey_metrics.evaluate import evaluate
 
         shared = {k: kwargs.pop(k, None) for k in _SHARED}
+        by = shared["by"] or []
+        if len(by) > 1:
+            raise UsageError(f"--by splits by one thing; got {', '.join(by)} (give one --by)")
         options = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kwargs.items()}
         options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
         result = evaluate(
             metric, shared["db"], options,
-            framework=shared["framework"], by=shared["by"], where=tuple(shared["where"] or ()),
-            as_of=shared["as_of"], tz=shared["tz"] or "UTC", announce=announce,
+            framework=shared["framework"], by=by[0] if by else None,
+            where=tuple(shared["where"] or ()), as_of=shared["as_of"],
+            tz="UTC" if shared["tz"] is None else shared["tz"], announce=announce,
             engine=str(shared["engine"] or "duckdb"), events=shared["events"],
             spark_master=shared["spark_master"], spark_remote=shared["spark_remote"],
         )

@@ -96,7 +96,11 @@ def wilson_interval(successes: int, trials: int) -> tuple[float | None, float | 
     denominator = 1 + z2 / trials
     center = (p + z2 / (2 * trials)) / denominator
     half = Z_95 * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
-    return max(0.0, center - half), min(1.0, center + half)
+    # at 0 or all successes the bound is exactly 0 or 1 (center and half are then equal, but
+    # rounded apart: 0 of 3 gave 5.6e-17)
+    low = 0.0 if successes == 0 else max(0.0, center - half)
+    high = 1.0 if successes >= trials else min(1.0, center + half)
+    return low, high
 
 
 def ratio(numerator: int, denominator: int) -> float | None:

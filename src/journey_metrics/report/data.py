@@ -75,6 +75,7 @@ def compute(
     the default funnels aggregate the chains person_rows.py keeps, fresh after a refresh)."""
     from journey_metrics.channels import rules_source
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
+    from journey_metrics.hashing import without_emails
     from journey_metrics.metrics._money import currency_summary
     from journey_metrics.metrics.common import query_rows, resolve_as_of, zone
     from journey_metrics.metrics.registry import sections
@@ -114,7 +115,7 @@ def compute(
             "channel_rules": rules_source(con),
             "conversion_stage": settings.conversion_stage,
             "persona_traits": list(settings.persona_traits),
-            "spend": str(spend) if spend else None,
+            "spend": without_emails(str(spend)) if spend else None,
             "lang": settings.lang,
         },
     }

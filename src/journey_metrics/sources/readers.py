@@ -123,9 +123,13 @@ def file_content_problem(path: Path) -> str | None:
         return None
 
 
-# Each line as one VARCHAR (NUL never occurs in JSON text, so it is a safe delimiter).
+# Each line as one VARCHAR. The column delimiter must never occur in a line: what follows it
+# would be cut off unseen. A NUL delimiter lost the record after the NUL padding a writer that
+# crashed mid-append leaves (`\0\0{...}` read as a blank line); four control bytes in a row
+# occur in no text, and a NUL is then kept in the line, which is quarantined as not JSON.
 _LINES_OPTIONS = (
-    "columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '', header = false,"
+    "columns = {'line': 'VARCHAR'}, delim = '\x01\x02\x03\x04', quote = '', escape = '',"
+    " header = false,"
     " auto_detect = false, max_line_size = ?, buffer_size = ?, strict_mode = false"
 )
 # Blank lines are not records (a regex stops at the first character; trim copies).
