@@ -49,6 +49,11 @@ def test_cells_top_other_and_pain_points() -> None:
         "Awareness: 70% leave after web · direct · /checkout, 1.4\u00d7 the stage average; NPS at "
         "this stage -20 (15 answers) (100 persons reached the stage here).",
     ]
+    # a stage whose median is seconds: the ratio is against an hour, so no ratio is claimed
+    quick = [dict(cells[1], pain_reasons=[{**cells[1]["pain_reasons"][0], "stage_hours": 0.0004}])]
+    assert pain_sentences(quick) == [
+        "Awareness: the next stage takes 40 h (median), where the stage's median is under an hour"
+        " (60 persons reached the stage here)."]
 
 
 def test_phases_add_the_stages_counts() -> None:
@@ -231,3 +236,27 @@ def test_pain_point_times_are_compared_in_whole_hours() -> None:
     assert _time_ratio(3.0, 2.0) == 1.5
     assert _time_ratio(0.5, 0.01) is None
     assert _time_ratio(None, 2.0) is None
+
+
+def test_the_numbers_behind_nps_satisfaction_and_referral_are_all_their_rows() -> None:
+    """Their text alternatives showed the largest of the chart's data sets only: NPS's
+    per-channel cells without the overall line (the headline's number), satisfaction without
+    the months a channel answered one survey only, referral without its invites."""
+    from journey_metrics.charts.experience import satisfaction_blocks
+    from journey_metrics.charts.nps import nps_blocks
+    from journey_metrics.charts.referral import referral_blocks
+
+    nps = [{"group": "all", "period": "2026-03-01", "respondents": 5, "promoters": 2,
+            "passives": 2, "detractors": 1, "nps": 20.0},
+           {"group": "direct", "period": "2026-03-01", "respondents": 1, "promoters": 1,
+            "passives": 0, "detractors": 0, "nps": 100.0}]
+    assert nps_blocks(nps, {})[0].table == tuple(nps)
+    satisfaction = [{"group": g, "period": "2026-03-01", "nps_respondents": 1, "nps": 100.0,
+                     "csat_respondents": 0, "csat": None, "ces_respondents": 0, "ces": None}
+                    for g in ("all", "direct")]
+    assert all(b.table == tuple(satisfaction) for b in satisfaction_blocks(satisfaction, {})
+               if b.id.startswith("satisfaction"))
+    referral = [{"period": "2026-03-01", "active_persons": 10, "referrers": 2, "invites_sent": 3,
+                 "signups": 4, "referred_signups": 1, "referral_rate": 0.2,
+                 "invite_conversion_rate": 1 / 3, "k_factor": 0.1, "referred_share": 0.25}]
+    assert referral_blocks(referral, {})[0].table == tuple(referral)

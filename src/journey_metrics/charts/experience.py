@@ -192,11 +192,11 @@ def satisfaction_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> lis
               t("Three scores per month, each on its own scale: NPS (-100 to 100, above 0 is "
                 "good), CSAT (% of answers 4-5 of 5, higher is better) and CES (mean effort "
                 "1-7, lower is easier). Each person's latest answer in the month counts."),
-              draw_satisfaction(rows)),
+              draw_satisfaction(rows), table=tuple(rows)),
         Block("satisfaction_channels", t("Satisfaction by channel"),
               t("Rows are first-touch channels, columns months; each cell shows the score of "
                 "the people of that channel who answered that month (empty: no answers)."),
-              draw_satisfaction_by_channel(rows)),
+              draw_satisfaction_by_channel(rows), table=tuple(rows)),
     ]
     journey = page.get("journey")
     funnel = next((f for f in page.get("funnels", [])

@@ -14,6 +14,7 @@ from journey_metrics.charts.common import (
     framework_title,
     label,
 )
+from journey_metrics.metrics.journey_map import MIN_PAIN_HOURS
 from journey_metrics.metrics.registry import Block
 from journey_metrics.report.i18n import current, t
 
@@ -45,6 +46,10 @@ def pain_sentences(cells: list[dict[str, Any]]) -> list[str]:
                 parts.append(t("{rate} leave after {touchpoint}, {ratio}\u00d7 the stage average",
                                rate=lang.percent(reason["rate"], 0), touchpoint=c["touchpoint"],
                                ratio=lang.number(reason["ratio"], 1)))
+            elif reason["kind"] == "time" and (reason.get("stage_hours") or 0) < MIN_PAIN_HOURS:
+                # the ratio is taken against an hour (MIN_PAIN_HOURS), not a median of seconds
+                parts.append(t("the next stage takes {hours} h (median), where the stage's median "
+                               "is under an hour", hours=lang.number(reason["hours"])))
             elif reason["kind"] == "time":
                 parts.append(t("the next stage takes {hours} h (median), {ratio}\u00d7 the stage "
                                "median", hours=lang.number(reason["hours"]),
@@ -81,6 +86,8 @@ def journey_map_chart(journey: dict[str, Any], funnel: dict[str, Any]) -> alt.VC
               "why": "; ".join(
                   t("{rate} leave, {ratio}\u00d7 stage", rate=lang.percent(r["rate"], 0),
                     ratio=lang.number(r["ratio"], 1)) if r["kind"] == "drop"
+                  else t("{hours} h to next, stage under 1 h", hours=lang.number(r["hours"]))
+                  if r["kind"] == "time" and (r.get("stage_hours") or 0) < MIN_PAIN_HOURS
                   else t("{hours} h to next, {ratio}\u00d7 stage", hours=lang.number(r["hours"]),
                          ratio=lang.number(r["ratio"], 1))
                   if r["kind"] == "time" else "NPS " + lang.number(r["nps"])

@@ -46,4 +46,4 @@ def nps_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
                   t("NPS is the percentage of promoters (9-10) minus the percentage of "
                     "detractors (0-6), from each person's latest answer in the month. Above 0 "
                     "is good."),
-                  nps_chart(rows))]
+                  nps_chart(rows), table=tuple(rows))]  # the overall line's rows too

@@ -67,4 +67,4 @@ def referral_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Bl
                   t("Left: invites sent and sign-ups that came from an invite. Right: the share "
                     "of active people who invite (referral rate), referred sign-ups per active "
                     "person (k-factor) and the share of sign-ups that were referred."),
-                  referral_chart(rows))]
+                  referral_chart(rows), table=tuple(rows))]  # invites and rates alike

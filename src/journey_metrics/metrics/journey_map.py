@@ -215,7 +215,8 @@ def score_pain_points(cells: Rows, emotion_rows: Rows) -> None:
                             "ratio": cell["drop_ratio"]})
         if cell["time_ratio"] is not None and cell["time_ratio"] >= PAIN_TIME_RATIO:
             reasons.append({"kind": "time", "hours": cell["median_hours_to_next"],
-                            "ratio": cell["time_ratio"]})
+                            "ratio": cell["time_ratio"],
+                            "stage_hours": cell["stage_median_hours"]})
         if reasons:
             feeling = feelings.get(cell["step"]) or {}
             if feeling.get("nps") is not None:
