@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest import query, write_jsonl
@@ -434,3 +435,23 @@ def test_what_the_machine_refuses_is_one_plain_line(tmp_path: Path) -> None:
 
     with pytest.raises(duckdb.TransactionException, match="No space left on device"):
         commit(FailingCommit())
+
+
+def test_a_run_stopped_before_stitching_is_said_by_every_reader(
+    input_dir: Path, db_path: Path, tmp_path: Path
+) -> None:
+    """A run killed after committing events and before stitching leaves nodes pending: metric
+    commands, export and report still read the warehouse, and say on stderr that its numbers
+    mix new events with the earlier persons until the next run (nightly audit, decision 194)."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    con = duckdb.connect(str(db_path))
+    con.execute("INSERT INTO _jm_pending_nodes VALUES ('a:a1')")  # as a killed run leaves it
+    con.close()
+    for args in (["nps"], ["export", "--out", str(tmp_path / "out")],
+                 ["report", "--out", str(tmp_path / "report")]):
+        result = cli(*args, "--db", str(db_path))
+        assert result.returncode == 0, result.stderr
+        assert "note: the last run stopped before it had stitched" in result.stderr, args
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    assert "stopped" not in cli("nps", "--db", str(db_path)).stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import sys
 from pathlib import Path
 
 import duckdb
@@ -130,4 +131,17 @@ def open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
             f"warehouse {path} was built by another version of journey-metrics; run "
             "`journey-metrics run` on it once to upgrade it"
         )
+    _note_unfinished_run(con)
     return con
+
+
+def _note_unfinished_run(con: duckdb.DuckDBPyConnection) -> None:
+    """A run stopped (killed) after committing events and before stitching their persons leaves
+    nodes pending: what is read then mixes the new events with the earlier persons (an export
+    leaves out events without a person). Readable, not wrong for long: say so on stderr."""
+    pending = fetch_first(con.execute("SELECT EXISTS (SELECT 1 FROM _jm_pending_nodes)"))
+    if pending and pending[0]:
+        sys.stderr.write(
+            "note: the last run stopped before it had stitched the persons of its new events:"
+            " these numbers mix them with the earlier persons; run `journey-metrics run` again"
+            " to finish it\n")
