@@ -58,7 +58,7 @@ def test_files_and_header(built: dict[str, Path]) -> None:
         assert f'id="{chart}"' in html
     data = json.loads((out / "data.json").read_text())
     assert [f["file_path"] for f in data["failed_files"]] == ["web/zz-broken.jsonl.gz"]
-    assert "1 failed files" in html
+    assert "1 failed file." in html
     assert f"{data['persons']:,} persons." in html
     assert html.count("How to read this:") == len(EXPECTED_CHARTS)
     assert html.count('<details class="alt">') == len(EXPECTED_CHARTS)

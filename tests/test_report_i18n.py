@@ -116,3 +116,17 @@ def test_report_refuses_an_unknown_language_on_the_command_line(tmp_path: Path) 
         capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert "--lang: 'fr' must be one of en, vi" in done.stderr
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ("1 answer", "2 answers", "0 records", "1 failed file", "1,234 orders")),
+    ("vi", ("1 câu trả lời", "2 câu trả lời", "0 bản ghi", "1 tệp lỗi", "1.234 đơn hàng")),
+])
+def test_counts_agree_with_their_number(lang: str, expected: tuple[str, ...]) -> None:
+    """'1 answers', '1 records quarantined' were printed after 1 (a dashboard audit)."""
+    language = language_for(lang, {})
+    assert (language.count(1, "{n} answer", "{n} answers"),
+            language.count(2, "{n} answer", "{n} answers"),
+            language.count(0, "{n} record", "{n} records"),
+            language.count(1, "{n} failed file", "{n} failed files"),
+            language.count(1234, "{n} order", "{n} orders")) == expected

@@ -55,9 +55,10 @@ def pain_sentences(cells: list[dict[str, Any]]) -> list[str]:
                                "median", hours=lang.number(reason["hours"]),
                                ratio=lang.number(reason["ratio"], 1)))
             else:
-                parts.append(t("NPS at this stage {nps} ({answers} answers)",
+                parts.append(t("NPS at this stage {nps} ({answers})",
                                nps=lang.number(reason["nps"]),
-                               answers=lang.number(reason["respondents"])))
+                               answers=lang.count(reason["respondents"], "{n} answer",
+                                                  "{n} answers")))
         sentences.append(t("{stage}: {reasons} ({persons} reached the stage here).",
                            stage=label(c["stage"]), reasons="; ".join(parts),
                            persons=lang.persons(c["persons"])))

@@ -86,6 +86,11 @@ class Language:
         key = "{n} person" if value == 1 else "{n} persons"
         return self.t(key, n=self.number(value))
 
+    def count(self, value: int, one: str, many: str) -> str:
+        """A count with its noun, `one` ('{n} answer') for 1, else `many` ('{n} answers'): the
+        catalogue's words (Vietnamese has no plural: both are '{n} câu trả lời')."""
+        return self.t(one if value == 1 else many, n=self.number(value))
+
     def percent(self, value: float | None, digits: int = 1) -> str:
         if value is None:
             return "-"

@@ -287,13 +287,15 @@ def _html(data: dict[str, Any], blocks: list[tuple[int, Block]], scripts: str, l
         "Data as of {as_of}, events from {first}. {persons}. Calendar periods in {tz}.",
         as_of=_when(data["as_of"], lang), first=_when(data["first_event_at"], lang),
         persons=lang.persons(data["persons"]), tz=data["settings"].get("tz", "UTC"))
-    quality = t("Data quality: {records} records quarantined, {files} failed files.",
-                records=lang.number(quarantined), files=lang.number(len(data["failed_files"])))
+    quality = t("Data quality: {records} quarantined, {files}.",
+                records=lang.count(quarantined, "{n} record", "{n} records"),
+                files=lang.count(len(data["failed_files"]), "{n} failed file", "{n} failed files"))
     currency = data.get("currency") or {}
     if currency.get("excluded_orders"):
         quality += " " + t(
-            "Revenue is in {currency}: {orders} orders in other currencies are left out.",
-            currency=currency.get("reporting"), orders=lang.number(currency["excluded_orders"]))
+            "Revenue is in {currency}: {orders} in other currencies are left out.",
+            currency=currency.get("reporting"),
+            orders=lang.count(currency["excluded_orders"], "{n} order", "{n} orders"))
     settings = t(
         "Frameworks and conversion windows: {frameworks}. Journey map and trend: {journey}; "
         "channel groups: {rules}.", frameworks=frameworks,

@@ -133,9 +133,10 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
     if answered:
         latest = answered[-1]
         out.append(Sentence("nps", t(
-            "NPS in the month of {month} is {nps} ({answers} answers).",
+            "NPS in the month of {month} is {nps} ({answers}).",
             month=month_of(latest["period"], page), nps=lang.number(latest["nps"]),
-            answers=lang.number(latest["nps_respondents"])), "satisfaction",
+            answers=lang.count(latest["nps_respondents"], "{n} answer", "{n} answers")),
+            "satisfaction",
             {"period": latest["period"], "nps": latest["nps"],
              "answers": latest["nps_respondents"]}))
     csat = sorted((r for r in satisfaction if r.get("csat") is not None),
