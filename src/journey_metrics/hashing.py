@@ -82,11 +82,16 @@ _EMAIL_IN_NAME = re.compile(
 _FORMAT_SUFFIX = re.compile(r"(\.(?:jsonl|json|csv)(?:\.gz)?)?$", re.IGNORECASE)
 
 
+def _may_hold_email(text: str) -> bool:
+    """Whether a text holds some form of @ the pattern reads (as the SQL's jm_may_hold_email)."""
+    return any(form in text for form in ("@", "%40", "2540", "&"))
+
+
 def without_emails(text: str) -> str:
     """A path the warehouse, the lake, a run's output or a report shows, each address in it
     replaced by `<redacted-email>` (CONTRACT §1 Privacy): a folder named for its owner's account,
     as Google Drive for desktop names its own (`CloudStorage/GoogleDrive-ann@x.io/...`)."""
-    if not any(form in text for form in ("@", "%40", "2540", "&")):
+    if not _may_hold_email(text):
         return text
     return _EMAIL_IN_NAME.sub("<redacted-email>", text)
 
@@ -98,7 +103,7 @@ def pseudonymous_name(name: str, hash_email: Callable[[str], str]) -> str:
     `mia@x.io.jsonl` are two files) and the same from run to run. `hash_email`: the key's hash
     (`HashKey.hash_email`, or the warehouse's `jm_email_hash`), given the address's UTF-8 bytes
     in hex: the hash's trimming and lower-casing then change nothing, on either engine."""
-    if not any(form in name for form in ("@", "%40", "2540", "&")):
+    if not _may_hold_email(name):
         return name
     suffix = _FORMAT_SUFFIX.search(name)
     cut = suffix.start() if suffix else len(name)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 # its UTM campaign, neither kept as a property (decision 194). Revenue is a number: only the
 # numeric comparisons read its column (a double's text differs by engine: 1.0E7 on Spark);
 # campaign is a text, compared as the property's text would be.
-NUMBER_FIELDS = {"revenue": "revenue"}
-TEXT_FIELDS = {"campaign": "campaign"}
+NUMBER_FIELDS = frozenset({"revenue"})  # each is the event column of that name
+TEXT_FIELDS = frozenset({"campaign"})
 
 
 @dataclass
@@ -73,12 +73,11 @@ def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:
     properties: list[str] = []
     for p, (prop, conditions) in enumerate(sorted(rule.where.items())):
         text_sql = f"json_extract_string(properties, {json_text_path(prop)})"
-        number_sql = f"TRY_CAST({text_sql} AS DOUBLE)"
         if prop in TEXT_FIELDS:
-            text_sql = f"coalesce({text_sql}, {TEXT_FIELDS[prop]})"
-            number_sql = f"TRY_CAST({text_sql} AS DOUBLE)"
+            text_sql = f"coalesce({text_sql}, {prop})"
+        number_sql = f"TRY_CAST({text_sql} AS DOUBLE)"
         if prop in NUMBER_FIELDS:
-            number_sql = f"coalesce({number_sql}, {NUMBER_FIELDS[prop]})"
+            number_sql = f"coalesce({number_sql}, {prop})"
         for op, operand in sorted(conditions.items()):
             name = f"{prefix}_w{p}_{op}"
             properties.append(_condition(op, text_sql, number_sql, name, operand, params))

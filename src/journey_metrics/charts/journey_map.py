@@ -33,6 +33,12 @@ def _short(text: str, size: int = 30) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
+def _stage_under_an_hour(reason: dict[str, Any]) -> bool:
+    """A time reason whose ratio is taken against an hour (MIN_PAIN_HOURS), not against the
+    stage's median of minutes or seconds: no ratio to that median is claimed."""
+    return (reason.get("stage_hours") or 0) < MIN_PAIN_HOURS
+
+
 def pain_sentences(cells: list[dict[str, Any]]) -> list[str]:
     """The marked cells' reasons in words, worst first."""
     lang = current()
@@ -46,8 +52,7 @@ def pain_sentences(cells: list[dict[str, Any]]) -> list[str]:
                 parts.append(t("{rate} leave after {touchpoint}, {ratio}\u00d7 the stage average",
                                rate=lang.percent(reason["rate"], 0), touchpoint=c["touchpoint"],
                                ratio=lang.number(reason["ratio"], 1)))
-            elif reason["kind"] == "time" and (reason.get("stage_hours") or 0) < MIN_PAIN_HOURS:
-                # the ratio is taken against an hour (MIN_PAIN_HOURS), not a median of seconds
+            elif reason["kind"] == "time" and _stage_under_an_hour(reason):
                 parts.append(t("the next stage takes {hours} h (median), where the stage's median "
                                "is under an hour", hours=lang.number(reason["hours"])))
             elif reason["kind"] == "time":
@@ -88,7 +93,7 @@ def journey_map_chart(journey: dict[str, Any], funnel: dict[str, Any]) -> alt.VC
                   t("{rate} leave, {ratio}\u00d7 stage", rate=lang.percent(r["rate"], 0),
                     ratio=lang.number(r["ratio"], 1)) if r["kind"] == "drop"
                   else t("{hours} h to next, stage under 1 h", hours=lang.number(r["hours"]))
-                  if r["kind"] == "time" and (r.get("stage_hours") or 0) < MIN_PAIN_HOURS
+                  if r["kind"] == "time" and _stage_under_an_hour(r)
                   else t("{hours} h to next, {ratio}\u00d7 stage", hours=lang.number(r["hours"]),
                          ratio=lang.number(r["ratio"], 1))
                   if r["kind"] == "time" else "NPS " + lang.number(r["nps"])
