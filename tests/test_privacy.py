@@ -725,3 +725,43 @@ def test_no_personal_trait_in_the_warehouse(tmp_path: Path, run_pipeline: Any) -
         assert value.lower().encode() not in data, value
         assert value.lower() not in text, value
     assert leaks(data, [SENDGRID_EMAIL, CONTACT_EMAIL]) == []
+
+
+def test_ids_holding_an_address_differ_by_case_an_address_does_not(
+    tmp_path: Path, run_pipeline: Any
+) -> None:
+    """Decision 195: an id that holds an address is hashed from its exact text (`ORDER-7:ann@...`
+    and `order-7:ann@...` are two events, as `ORDER-7` and `order-7` are); an id that is an
+    address is that address (`Ann@x.io` and ` ann@x.io` are one person). A warehouse written
+    before keeps its form, so a re-sent event is still a duplicate there."""
+    page = {"type": "page", "properties": {"url": "https://x.io/"}}
+    write_jsonl(tmp_path / "in" / "web" / "a.jsonl", [
+        {**page, "messageId": "ORDER-7:ann@x.io", "userId": "Ann@X.io",
+         "timestamp": WEB_T.format(0)},
+        {**page, "messageId": "order-7:ann@x.io", "userId": " ann@x.io",
+         "timestamp": WEB_T.format(1)},
+        {**page, "messageId": "m3", "userId": "Team:ann@x.io", "timestamp": WEB_T.format(2)},
+        {**page, "messageId": "m4", "userId": "team:ann@x.io", "timestamp": WEB_T.format(3)},
+    ])
+    db = tmp_path / "w.duckdb"
+    assert web_counts(run_pipeline(tmp_path / "in", db)) == (4, 0)
+    assert query(db, "SELECT count(DISTINCT event_id), count(DISTINCT person_id),"
+                     " count(DISTINCT user_id) FROM fct_events") == [(4, 3, 3)]
+    assert query(db, "SELECT DISTINCT user_id FROM fct_events WHERE event_id LIKE 'h:%'") == [
+        ("h:" + reference_hash("ann@x.io"),)]
+    # a warehouse without the mark hashes every id as an address, as it always did
+    old = tmp_path / "old.duckdb"
+    (tmp_path / "none" / "web").mkdir(parents=True)
+    run_pipeline(tmp_path / "none", old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DELETE FROM _jm_meta WHERE key = 'id_hashing'")
+    write_jsonl(tmp_path / "late" / "web" / "b.jsonl", [
+        {**page, "messageId": "ORDER-7:ann@x.io", "userId": "u", "timestamp": WEB_T.format(4)},
+        {**page, "messageId": "Order-7:Ann@x.io", "userId": "u", "timestamp": WEB_T.format(5)},
+    ])
+    assert web_counts(run_pipeline(tmp_path / "late", old)) == (1, 1)
+
+
+def web_counts(summary: dict[str, Any]) -> tuple[int, int]:
+    web = next(s for s in summary["sources"] if s["source"] == "web")
+    return web["events"], web["duplicates"]

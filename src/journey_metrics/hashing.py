@@ -40,6 +40,12 @@ EMAIL_BLANKS = (" \t\r\n\x0b\x0c\x85\xa0\u1680" + "".join(map(chr, range(0x2000,
 class HashKey:
     secret: bytes
     origin: str  # where it came from, for messages (never the key itself)
+    # An id that holds an address (a messageId `ORDER-7:ann@x.io`) is hashed from its exact
+    # text: ids differing in case are different ids, as they are without an address; an id that
+    # is an address (a userId `Ann@x.io`) is that address, trimmed and lower-cased (decision
+    # 195). False: every such id as an address, what a warehouse or lake written before that
+    # decision keeps, so its ids stay the same.
+    exact_ids: bool = True
 
     def __repr__(self) -> str:  # keep the secret out of tracebacks and logs
         return f"HashKey(origin={self.origin!r})"
@@ -163,9 +169,14 @@ def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
     )
     # Identifiers that contain an email (a userId that is an address, a messageId built from
     # one) are replaced by 'h:' + the keyed hash of the whole identifier.
+    hashed = "jm_email_hash(value)"
+    if key.exact_ids:
+        hashed = (f"CASE WHEN jm_redact(jm_normalize_email(value)) = '<redacted-email>' THEN"
+                  f" {hashed} ELSE sha256(from_hex('{outer}') ||"
+                  f" from_hex(sha256(from_hex('{inner}') || encode(value)))) END")
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_pseudonymize(value) AS ("
-        "  CASE WHEN jm_contains_email(value) THEN 'h:' || jm_email_hash(value) ELSE value END)"
+        f"  CASE WHEN jm_contains_email(value) THEN 'h:' || {hashed} ELSE value END)"
     )
 
 
@@ -184,9 +195,10 @@ def _padded_blocks(key: HashKey) -> tuple[str, str]:
     return bytes(b ^ 0x36 for b in block).hex(), bytes(b ^ 0x5C for b in block).hex()
 
 
-def spark_hmac_sql(key: HashKey, column: str) -> str:
+def spark_hmac_sql(key: HashKey, column: str, *, exact: bool = False) -> str:
     """Spark SQL for hex HMAC-SHA256(key, lower(trim(column))), NULL for a blank or NULL value:
-    the same value as DuckDB's `jm_email_hash` and `HashKey.hash_email`.
+    the same value as DuckDB's `jm_email_hash` and `HashKey.hash_email`; `exact`: as
+    `jm_pseudonymize` hashes an id (HashKey.exact_ids): an address as one, any other text as is.
 
     `column` is an expression the caller controls (a column or parameter name of a SQL
     function); the key enters as hex digits only, so the text cannot inject anything.
@@ -194,6 +206,11 @@ def spark_hmac_sql(key: HashKey, column: str) -> str:
     inner, outer = _padded_blocks(key)
     blanks = "".join(f"\\u{ord(c):04X}" for c in EMAIL_BLANKS)
     trimmed = _trimmed(column, f"trim(BOTH '{blanks}' FROM {column})")
+    if exact:  # an id that is an address, as one (jm_pseudonymize on DuckDB)
+        return (f"CASE WHEN jm_redact({trimmed}) = '<redacted-email>'"
+                f" THEN {spark_hmac_sql(key, column)} ELSE sha2(concat(unhex('{outer}'),"
+                f" unhex(sha2(concat(unhex('{inner}'), encode({column}, 'UTF-8')), 256))), 256)"
+                " END")
     normalized = f"nullif({spark_lower(trimmed)}, '')"
     return (
         f"CASE WHEN {normalized} IS NOT NULL THEN sha2(concat(unhex('{outer}'),"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,7 @@ from journey_metrics.sql import load_sql, split_statements
 
 _FINGERPRINT_KEY = "email_hash_key_fingerprint"
 _SCHEMA_KEY = "schema_version"
+_ID_HASHING_KEY = "id_hashing"  # 'exact' since decision 195; absent: lower-cased and trimmed
 # Bump when sql/warehouse.sql changes; the DDL then runs again (it is idempotent).
 SCHEMA_VERSION = "12"  # 4: channel inputs / traits; 5: both; 6: touched nodes, funnel chains;
 # 7: node numbers; 8: funnel chains by person_no; 9: the dashboard trend's rows; 10: the
@@ -49,14 +51,17 @@ def open_warehouse(
         con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_SCHEMA_KEY, SCHEMA_VERSION])
     row = fetch_first(con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_FINGERPRINT_KEY]))
     if row is None:
-        con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_FINGERPRINT_KEY, key.fingerprint])
+        con.execute("INSERT INTO _jm_meta VALUES (?, ?), (?, 'exact')",
+                    [_FINGERPRINT_KEY, key.fingerprint, _ID_HASHING_KEY])
     elif row[0] != key.fingerprint:
         con.close()
         raise UsageError(
             f"warehouse {path} was built with a different email hashing key than the one from "
             f"{key.origin}; use the original key or a new warehouse"
         )
-    install_hash_macro(con, key)
+    # ids keep the form the warehouse was built with (HashKey.exact_ids, decision 195)
+    form = fetch_first(con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_ID_HASHING_KEY]))
+    install_hash_macro(con, replace(key, exact_ids=form == ("exact",)))
     try:
         prepare_for_writing(con, channels)
     except BaseException:

@@ -333,6 +333,8 @@ def run_spark(
                     for f in listed] for name, listed in found.items()}
     recover(fs)
     marker = _check_marker(fs, key)
+    # ids keep the form the lake was written with (HashKey.exact_ids, decision 195)
+    key = replace(key, exact_ids=not marker or marker.get("id_hashing") == "exact")
     kept = explicit or _kept_rules(marker)
     rules = explicit or configured or kept or BUILT_IN
     rules_changed = (fs.exists(dataset_name("events"))
@@ -723,6 +725,7 @@ def _stitch(session: Any) -> int:
 
 def _marker(key: HashKey, kept: ChannelRules | None, rules: ChannelRules) -> str:
     marker = {"version": LAKE_VERSION, "email_hash_key_fingerprint": key.fingerprint,
+              **({"id_hashing": "exact"} if key.exact_ids else {}),
               "writer": "journey-metrics run --engine spark",
               "channel_rules_fingerprint": rules.fingerprint}
     if kept is not None:

@@ -120,7 +120,8 @@ def install_functions(session: Any, key: HashKey) -> None:
     """Create the staging models' temporary SQL functions on the session (the hashing ones
     carry the key's padded blocks as hex literals: nothing else of the key enters SQL)."""
     statements = split_statements(load_sql_exact("staging/functions.spark.sql"))
-    marker = hashlib.sha256("\n".join([key.fingerprint, *statements]).encode()).hexdigest()
+    marker = hashlib.sha256("\n".join([key.fingerprint, str(key.exact_ids), *statements])
+                            .encode()).hexdigest()
     if session.conf.get(_FUNCTIONS_CONF, None) == marker:
         return  # already created on this session, for this key (each costs a query plan)
     for statement in statements:
@@ -131,7 +132,8 @@ def install_functions(session: Any, key: HashKey) -> None:
     )
     session.sql(
         "CREATE OR REPLACE TEMPORARY FUNCTION jm_pseudonymize(value STRING) RETURNS STRING"
-        " RETURN CASE WHEN jm_contains_email(value) THEN concat('h:', jm_email_hash(value))"
+        " RETURN CASE WHEN jm_contains_email(value) THEN concat('h:',"
+        f" {spark_hmac_sql(key, 'value', exact=True) if key.exact_ids else 'jm_email_hash(value)'})"
         " ELSE value END"
     )
     session.conf.set(_FUNCTIONS_CONF, marker)
