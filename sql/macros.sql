@@ -71,13 +71,14 @@ CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
 
 -- CONTRACT §8 `--item page` (and the touchpoints that name a page): properties.path, else the
 -- path of an absolute properties.url, where a URL without one (`https://x.io`, `https://x.io?q=1`)
--- is `/`, as a browser shows it; NULL when the event names neither.
+-- is `/`, as a browser shows it; NULL when the event names neither. Spaces around the URL are
+-- no part of it (a URL of spaces alone is no URL, decision 124).
 CREATE OR REPLACE TEMP MACRO jm_page_path(properties) AS (
     coalesce(
         nullif(json_extract_string(properties, '$.path'), ''),
-        CASE WHEN regexp_matches(json_extract_string(properties, '$.url'),
+        CASE WHEN regexp_matches(trim(json_extract_string(properties, '$.url')),
                                  '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//')
-             THEN coalesce(nullif(regexp_extract(json_extract_string(properties, '$.url'),
+             THEN coalesce(nullif(regexp_extract(trim(json_extract_string(properties, '$.url')),
                                                  '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*([^?#]*)',
                                                  1), ''), '/')
         END)

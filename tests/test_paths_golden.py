@@ -246,10 +246,11 @@ def test_item_page_of_a_url_without_a_path_is_the_root(con: duckdb.DuckDBPyConne
               ("A", 20, "page_view", "web", {"url": "https://x.io?utm_source=a"}),
               ("A", 30, "page_view", "web", {"url": "//x.io#top"}),
               ("A", 40, "page_view", "web", {"url": "x.io/not-absolute"}),
-              ("A", 50, "page_view", "web", {"title": "no url"})]
-    assert [r[:3] for r in run(con, events, item="page", steps=6)] == [
+              ("A", 50, "page_view", "web", {"title": "no url"}),
+              ("A", 60, "page_view", "web", {"url": "  https://x.io/spaced  "})]
+    assert [r[:3] for r in run(con, events, item="page", steps=7)] == [
         (1, "/", "/docs"), (2, "/docs", "/"), (3, "/", "page_view"),
-        (4, "page_view", "(end)")]
+        (4, "page_view", "/spaced"), (5, "/spaced", "(end)")]
 
 
 def test_item_page_falls_back_to_context_page(tmp_path: Any, run_pipeline: Any) -> None:
@@ -353,4 +354,7 @@ def test_cli_json_csv_and_usage_errors(tmp_path: Any) -> None:
     assert result.returncode == 2
     assert "--framework" in result.stderr
     assert cli("paths", "--db", str(db), "--steps", "0").returncode == 2
+    empty = cli("paths", "--db", str(db), "--start", " ")  # not "no anchor"
+    assert (empty.returncode, empty.stderr) == (
+        2, "error: paths: --start is empty: name an item, or leave --start out\n")
     assert cli("paths", "--db", str(db), "--by", "channel").returncode == 2  # §6: no --by

@@ -237,6 +237,9 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
         raise UsageError(f"--steps: {steps} must be at least 1")
     if top < 1:
         raise UsageError(f"--top: {top} must be at least 1")
+    for flag in ("start", "end"):  # an empty anchor is a mistake, not "no anchor"
+        if options.get(flag) is not None and not str(options[flag]).strip():
+            raise UsageError(f"paths: --{flag} is empty: name an item, or leave --{flag} out")
     framework = None
     framework_name = options.get("framework_")
     if item == "stage":
