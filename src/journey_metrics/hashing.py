@@ -162,18 +162,19 @@ def install_hash_macro(con: duckdb.DuckDBPyConnection, key: HashKey) -> None:
     blanks = " || ".join(f"chr({ord(c)})" for c in EMAIL_BLANKS)
     con.execute("CREATE OR REPLACE TEMP MACRO jm_normalize_email(txt) AS"
                 f" (nullif(lower({_trimmed('txt', f'trim(txt, {blanks})')}), ''))")
+    con.execute("CREATE OR REPLACE TEMP MACRO jm_hmac(txt) AS (sha256(from_hex("
+                f"'{outer}') || from_hex(sha256(from_hex('{inner}') || encode(txt)))))")
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_email_hash(email) AS ("
-        f"  CASE WHEN jm_normalize_email(email) IS NOT NULL THEN sha256(from_hex('{outer}') ||"
-        f"  from_hex(sha256(from_hex('{inner}') || encode(jm_normalize_email(email))))) END)"
+        "  CASE WHEN jm_normalize_email(email) IS NOT NULL"
+        "  THEN jm_hmac(jm_normalize_email(email)) END)"
     )
     # Identifiers that contain an email (a userId that is an address, a messageId built from
     # one) are replaced by 'h:' + the keyed hash of the whole identifier.
     hashed = "jm_email_hash(value)"
     if key.exact_ids:
-        hashed = (f"CASE WHEN jm_redact(jm_normalize_email(value)) = '<redacted-email>' THEN"
-                  f" {hashed} ELSE sha256(from_hex('{outer}') ||"
-                  f" from_hex(sha256(from_hex('{inner}') || encode(value)))) END")
+        hashed = ("CASE WHEN jm_redact(jm_normalize_email(value)) = '<redacted-email>' THEN"
+                  f" {hashed} ELSE jm_hmac(value) END")
     con.execute(
         "CREATE OR REPLACE TEMP MACRO jm_pseudonymize(value) AS ("
         f"  CASE WHEN jm_contains_email(value) THEN 'h:' || {hashed} ELSE value END)"
@@ -204,15 +205,15 @@ def spark_hmac_sql(key: HashKey, column: str, *, exact: bool = False) -> str:
     function); the key enters as hex digits only, so the text cannot inject anything.
     """
     inner, outer = _padded_blocks(key)
+
+    def hmac_of(text: str) -> str:
+        return (f"sha2(concat(unhex('{outer}'), unhex(sha2(concat(unhex('{inner}'),"
+                f" encode({text}, 'UTF-8')), 256))), 256)")
+
     blanks = "".join(f"\\u{ord(c):04X}" for c in EMAIL_BLANKS)
     trimmed = _trimmed(column, f"trim(BOTH '{blanks}' FROM {column})")
     if exact:  # an id that is an address, as one (jm_pseudonymize on DuckDB)
         return (f"CASE WHEN jm_redact({trimmed}) = '<redacted-email>'"
-                f" THEN {spark_hmac_sql(key, column)} ELSE sha2(concat(unhex('{outer}'),"
-                f" unhex(sha2(concat(unhex('{inner}'), encode({column}, 'UTF-8')), 256))), 256)"
-                " END")
+                f" THEN {spark_hmac_sql(key, column)} ELSE {hmac_of(column)} END")
     normalized = f"nullif({spark_lower(trimmed)}, '')"
-    return (
-        f"CASE WHEN {normalized} IS NOT NULL THEN sha2(concat(unhex('{outer}'),"
-        f" unhex(sha2(concat(unhex('{inner}'), encode({normalized}, 'UTF-8')), 256))), 256) END"
-    )
+    return f"CASE WHEN {normalized} IS NOT NULL THEN {hmac_of(normalized)} END"
