@@ -61,6 +61,48 @@ def test_revenue_of_a_third_is_exact_to_1e_9(con: duckdb.DuckDBPyConnection) -> 
     assert all(abs(v - 100 / 3) < 1e-9 for v in revenue.values())
 
 
+def test_printed_thirds_add_up_to_the_totals(con: duckdb.DuckDBPyConnection) -> None:
+    # 3 x 0.333333333 misses 1 by a billionth: it goes to the group rounding cut most, the
+    # three tie, so to the first by name (largest remainder; CONTRACT §9 "add up")
+    rows = attribute(con, [web("w1", "p", T - 3 * D, "social"), web("w2", "p", T - 2 * D,
+                           "paid_search"), click("c1", "p", T - D), order("o1", "p", T)])
+    linear = [r for r in rows if r["model"] == "linear"]
+    assert [(r["group"], r["conversions"], r["revenue"]) for r in linear] == [
+        ("email", 0.333333334, 33.333333334), ("paid_search", 0.333333333, 33.333333333),
+        ("social", 0.333333333, 33.333333333)]
+    assert linear[0]["share"] == 0.333333334
+
+
+def test_printed_credits_that_overshoot_give_back_a_billionth(
+        con: duckdb.DuckDBPyConnection) -> None:
+    # position over 5 touches: 0.4, 0.2/3 x 3, 0.4; a third of 0.2 prints 0.066666667, three of
+    # them overshoot by a billionth, which the first of the tied middle groups by name gives back
+    rows = attribute(con, [web("w1", "p", T - 5 * D, "paid_search"),
+                           web("w2", "p", T - 4 * D, "social"),
+                           web("w3", "p", T - 3 * D, "referral"),
+                           web("w4", "p", T - 2 * D, "organic_search"),
+                           click("c1", "p", T - D), order("o1", "p", T)])
+    position = {r["group"]: (r["conversions"], r["revenue"]) for r in rows
+                if r["model"] == "position"}
+    assert position == {"paid_search": (0.4, 40.0), "email": (0.4, 40.0),
+                        "organic_search": (0.066666666, 6.666666666),
+                        "referral": (0.066666667, 6.666666667),
+                        "social": (0.066666667, 6.666666667)}
+
+
+def test_a_drift_larger_than_the_groups_is_spread(con: duckdb.DuckDBPyConnection) -> None:
+    # 3,000 conversions, each a third to social and two thirds (two touches) to email: credits
+    # are summed to 12 places, so social sums to 999.999999999 and email to 1999.999999998;
+    # the 3 billionths they miss go one to each group and the third to the first by name
+    events = []
+    for n in range(3000):
+        events += [web(f"w{n}", f"p{n}", T - 3 * D, "social"), click(f"a{n}", f"p{n}", T - 2 * D),
+                   click(f"b{n}", f"p{n}", T - D), order(f"o{n}", f"p{n}", T, revenue=3.0)]
+    rows = attribute(con, events, models=("linear",))
+    assert [(r["group"], r["conversions"], r["revenue"]) for r in rows] == [
+        ("email", 2000.0, 6000.0), ("social", 1000.0, 3000.0)]
+
+
 FOUR = [web("w1", "p", T - 10 * D, "direct"), web("w2", "p", T - 5 * D, "social"),
         click("c1", "p", T - 3 * D), web("w3", "p", T - H, "direct"), order("o1", "p", T)]
 

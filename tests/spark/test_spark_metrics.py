@@ -111,6 +111,39 @@ def test_edge_cases_the_sample_lacks(exported: tuple[Path, Path], tmp_path: Path
                 (2, "page_view", "(end)"), (3, "/", "page_view"), (4, "page_view", "(end)")]
 
 
+def test_attribution_thirds_print_the_same_on_both_engines(exported: tuple[Path, Path],
+                                                          tmp_path: Path) -> None:
+    """Three sessions of three channels, the last with an order of 100: the printed thirds add
+    up to 1 and 100, and the billionth goes to the same group on both engines (decision 198)."""
+    import json
+
+    from journey_metrics.export import export
+
+    web = tmp_path / "input" / "web"
+    web.mkdir(parents=True)
+    lines = [{"type": "page", "messageId": f"e{n}", "timestamp": f"2024-03-0{n + 2}T10:00:00Z",
+              "anonymousId": "e", "context": {"campaign": {"medium": medium}}}
+             for n, medium in enumerate(("cpc", "email", "social"))]
+    lines += [{"type": "track", "event": "Order Completed", "messageId": "e-order",
+               "timestamp": "2024-03-04T10:10:00Z", "anonymousId": "e",
+               "properties": {"revenue": 100}}]
+    (web / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    invoke(["run", "--input", str(tmp_path / "input"), "--db", str(db)])
+    export(db, lake)
+    args = ["attribution", "--conversion", "order_completed", "--format", "json"]
+    on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
+                       "--spark-master", MASTER])
+    on_duckdb = invoke([*args, "--db", str(db)])
+    # exactly the same printed numbers, not only within 1e-9
+    assert json.loads(on_spark) == json.loads(on_duckdb)
+    linear = [(r["group"], r["conversions"], r["revenue"])
+              for r in json.loads(on_duckdb) if r["model"] == "linear"]
+    assert linear == [("email", 0.333333334, 33.333333334),
+                      ("paid_search", 0.333333333, 33.333333333),
+                      ("social", 0.333333333, 33.333333333)]
+
+
 def test_where_rules_on_properties_the_sample_lacks(exported: tuple[Path, Path],
                                                     tmp_path: Path) -> None:
     """`where` on both engines over hand-made properties: `in` with numbers and texts over

@@ -3,7 +3,7 @@
 -- Grain: one row per (model, group). `conversions` is the sum of credit, `revenue` the sum of
 -- credit x value; both are summed as exact decimals (credit and money to 12 places) so that the
 -- result, and the order of the rows, does not depend on the order DuckDB adds doubles in; the
--- output rounds conversions and revenue to 9 places (no 0.30000000000000004 in JSON).
+-- output has 9 places (no 0.30000000000000004 in JSON), rounded so that they add up.
 -- A group gets a row under every model as soon as it is on any path (0 credit included), so the
 -- models compare side by side. `total_conversions` / `total_revenue` repeat the totals on every
 -- row (the caller checks that additive models add up to them).
@@ -155,15 +155,8 @@ totals AS (
     SELECT count(*) AS total_conversions,
            coalesce(sum(value::VARCHAR::DECIMAL(38, 12)), 0) AS total_revenue
     FROM conversions
-)
-SELECT
-    g.model,
-    g.group_name,
-    round(g.conversions, 9)::DOUBLE AS conversions,
-    round(g.revenue, 9)::DOUBLE AS revenue,
-    t.total_conversions,
-    t.total_revenue::DOUBLE AS total_revenue
-FROM (
+),
+grouped AS (
     SELECT
         model,
         group_name,
@@ -172,7 +165,93 @@ FROM (
     FROM credited
     WHERE list_contains($models, model)
     GROUP BY model, group_name
-) AS g
+),
+-- Printed numbers have 9 places, and an additive model's must add up to its totals (CONTRACT
+-- §9): each group's credit is rounded, then the billionths the rounded credits miss of the
+-- total (its shortfall, in units of 1e-9; negative when they overshoot) go one each to the
+-- groups that rounding cut most (largest remainder; ties by group). A shortfall larger than
+-- the groups (exact sums of many doubles drift by a billionth per ~2,000 credits) is spread
+-- evenly first. Groups with no credit (or no revenue) never take a unit.
+rounded AS (
+    SELECT
+        model,
+        group_name,
+        conversions,
+        revenue,
+        -- DECIMAL(36, 9) everywhere below: Spark keeps all 9 places in sums of two of them
+        CAST(round(conversions, 9) AS DECIMAL(36, 9)) AS conversions_9,
+        CAST(round(revenue, 9) AS DECIMAL(36, 9)) AS revenue_9
+    FROM grouped
+),
+short AS (
+    SELECT
+        r.*,
+        sum(CASE WHEN r.conversions <> 0 THEN 1 ELSE 0 END) OVER (PARTITION BY r.model)
+            AS conversion_groups,
+        sum(CASE WHEN r.revenue <> 0 THEN 1 ELSE 0 END) OVER (PARTITION BY r.model)
+            AS revenue_groups,
+        CASE WHEN r.model = 'participation' THEN 0
+             ELSE CAST((t.total_conversions - CAST(sum(r.conversions_9)
+                        OVER (PARTITION BY r.model) AS DECIMAL(36, 9))) * 1000000000 AS BIGINT)
+        END AS conversions_short,
+        CASE WHEN r.model = 'participation' THEN 0
+             ELSE CAST((CAST(round(t.total_revenue, 9) AS DECIMAL(36, 9)) - CAST(sum(r.revenue_9)
+                        OVER (PARTITION BY r.model) AS DECIMAL(36, 9))) * 1000000000 AS BIGINT)
+        END AS revenue_short
+    FROM rounded AS r
+    CROSS JOIN totals AS t
+),
+ranked AS (
+    SELECT
+        *,
+        row_number() OVER (
+            PARTITION BY model
+            ORDER BY CASE WHEN conversions = 0 THEN 1 ELSE 0 END,
+                     CASE WHEN conversions_short < 0 THEN conversions_9 - conversions
+                          ELSE conversions - conversions_9 END DESC,
+                     group_name) AS conversions_rank,
+        row_number() OVER (
+            PARTITION BY model
+            ORDER BY CASE WHEN revenue = 0 THEN 1 ELSE 0 END,
+                     CASE WHEN revenue_short < 0 THEN revenue_9 - revenue
+                          ELSE revenue - revenue_9 END DESC,
+                     group_name) AS revenue_rank
+    FROM short
+),
+-- units: how many billionths a group takes (its share of the shortfall, signed)
+units AS (
+    SELECT
+        *,
+        CASE WHEN conversions = 0 OR conversions_short = 0 THEN 0
+             ELSE (CASE WHEN conversions_short < 0 THEN -1 ELSE 1 END)
+                  * (CAST(floor(abs(conversions_short) / conversion_groups) AS BIGINT)
+                     + CASE WHEN conversions_rank <= abs(conversions_short) % conversion_groups
+                            THEN 1 ELSE 0 END)
+        END AS conversion_units,
+        CASE WHEN revenue = 0 OR revenue_short = 0 THEN 0
+             ELSE (CASE WHEN revenue_short < 0 THEN -1 ELSE 1 END)
+                  * (CAST(floor(abs(revenue_short) / revenue_groups) AS BIGINT)
+                     + CASE WHEN revenue_rank <= abs(revenue_short) % revenue_groups
+                            THEN 1 ELSE 0 END)
+        END AS revenue_units
+    FROM ranked
+),
+printed AS (
+    SELECT
+        model,
+        group_name,
+        conversions_9 + 0.000000001 * CAST(conversion_units AS BIGINT) AS conversions,
+        revenue_9 + 0.000000001 * CAST(revenue_units AS BIGINT) AS revenue
+    FROM units
+)
+SELECT
+    p.model,
+    p.group_name,
+    p.conversions::DOUBLE AS conversions,
+    p.revenue::DOUBLE AS revenue,
+    t.total_conversions,
+    t.total_revenue::DOUBLE AS total_revenue
+FROM printed AS p
 CROSS JOIN totals AS t
--- order on the printed (rounded) credit: equal printed numbers go by group
-ORDER BY list_position($models, g.model), round(g.conversions, 9) DESC, g.group_name
+-- order on the printed credit: equal printed numbers go by group
+ORDER BY list_position($models, p.model), p.conversions DESC, p.group_name
