@@ -90,6 +90,21 @@ def test_printed_credits_that_overshoot_give_back_a_billionth(
                         "social": (0.066666667, 6.666666667)}
 
 
+def test_the_unit_goes_by_the_twelfth_place_of_the_cut(con: duckdb.DuckDBPyConnection) -> None:
+    # linear: an order on one email touch, then one on email, email, paid, email, email, social;
+    # sixths sum to 12 places: email 1.666666666668, paid_search and social 0.166666666667 each;
+    # printed 1.666666667 + 0.166666667 x 2 overshoots 2 by a billionth, given back by the group
+    # rounding raised most: paid and social (0.333e-9) rather than email (0.332e-9), paid by name
+    at = [T - 5 * D + n * D for n in range(6)]
+    channels = ("email", "email", "paid_search", "email", "email", "social")
+    events = [web(f"w{n}", "p", t, c) for n, (t, c) in enumerate(zip(at, channels, strict=True))]
+    rows = attribute(con, [*events, order("o1", "p", at[0] + H), order("o2", "p", at[5] + H)],
+                     models=("linear",))
+    assert [(r["group"], r["conversions"], r["revenue"]) for r in rows] == [
+        ("email", 1.666666667, 166.666666667), ("social", 0.166666667, 16.666666667),
+        ("paid_search", 0.166666666, 16.666666666)]
+
+
 def test_a_drift_larger_than_the_groups_is_spread(con: duckdb.DuckDBPyConnection) -> None:
     # 3,000 conversions, each a third to social and two thirds (two touches) to email: credits
     # are summed to 12 places, so social sums to 999.999999999 and email to 1999.999999998;

@@ -180,7 +180,12 @@ rounded AS (
         revenue,
         -- DECIMAL(36, 9) everywhere below: Spark keeps all 9 places in sums of two of them
         CAST(round(conversions, 9) AS DECIMAL(36, 9)) AS conversions_9,
-        CAST(round(revenue, 9) AS DECIMAL(36, 9)) AS revenue_9
+        CAST(round(revenue, 9) AS DECIMAL(36, 9)) AS revenue_9,
+        -- what rounding cut (negative: added); in DECIMAL(36, 12), where Spark keeps 12 places
+        CAST(conversions AS DECIMAL(36, 12)) - CAST(round(conversions, 9) AS DECIMAL(36, 12))
+            AS conversions_cut,
+        CAST(revenue AS DECIMAL(36, 12)) - CAST(round(revenue, 9) AS DECIMAL(36, 12))
+            AS revenue_cut
     FROM grouped
 ),
 short AS (
@@ -207,14 +212,13 @@ ranked AS (
         row_number() OVER (
             PARTITION BY model
             ORDER BY CASE WHEN conversions = 0 THEN 1 ELSE 0 END,
-                     CASE WHEN conversions_short < 0 THEN conversions_9 - conversions
-                          ELSE conversions - conversions_9 END DESC,
+                     CASE WHEN conversions_short < 0 THEN -conversions_cut
+                          ELSE conversions_cut END DESC,
                      group_name) AS conversions_rank,
         row_number() OVER (
             PARTITION BY model
             ORDER BY CASE WHEN revenue = 0 THEN 1 ELSE 0 END,
-                     CASE WHEN revenue_short < 0 THEN revenue_9 - revenue
-                          ELSE revenue - revenue_9 END DESC,
+                     CASE WHEN revenue_short < 0 THEN -revenue_cut ELSE revenue_cut END DESC,
                      group_name) AS revenue_rank
     FROM short
 ),
