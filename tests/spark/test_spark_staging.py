@@ -31,7 +31,7 @@ from journey_metrics.loader import InputFile, discover, load_source
 from journey_metrics.sources.readers import NOT_UTF8_FILE, NOT_UTF8_LINE
 from journey_metrics.warehouse import open_warehouse
 
-pytestmark = [pytest.mark.spark, NEEDS_SPARK]
+pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
 
 MASTER = "local[2]"
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"

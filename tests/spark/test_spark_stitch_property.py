@@ -28,7 +28,7 @@ from stitch_reference import (
     side_by_side,
 )
 
-pytestmark = [pytest.mark.spark, NEEDS_SPARK]
+pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
 
 MASTER = "local[2]"
 BATCH = ("user_id STRING, anonymous_id STRING, email_hash STRING, crm_contact_id STRING,"
