@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,26 @@ def test_a_drift_larger_than_the_groups_is_spread(con: duckdb.DuckDBPyConnection
     rows = attribute(con, events, models=("linear",))
     assert [(r["group"], r["conversions"], r["revenue"]) for r in rows] == [
         ("email", 2000.0, 6000.0), ("social", 1000.0, 3000.0)]
+
+
+def test_a_drift_is_spread_in_proportion(con: duckdb.DuckDBPyConnection) -> None:
+    # as above, plus one conversion on 500 touches, one of them referral (1/500): the drift of
+    # 3 billionths is spread over 3 groups in proportion to their sums, so referral, whose
+    # share is 2 in 3 million, takes none and keeps its exact 0.002 (spread evenly, it would
+    # print 0.002000001)
+    events = []
+    for n in range(3000):
+        events += [web(f"w{n}", f"p{n}", T - 3 * D, "social"), click(f"a{n}", f"p{n}", T - 2 * D),
+                   click(f"b{n}", f"p{n}", T - D), order(f"o{n}", f"p{n}", T, revenue=3.0)]
+    events += [web(f"x{n}", "q", T - D + n * timedelta(minutes=31),
+                   "referral" if n == 0 else "social") for n in range(500)]
+    events.append(order("oq", "q", T + 10 * D, revenue=500.0))
+    rows = attribute(con, events, models=("linear",), as_of=T + 11 * D)
+    got = {r["group"]: (r["conversions"], r["revenue"]) for r in rows}
+    assert got["referral"] == (0.002, 1.0)
+    assert got["email"][0] + got["social"][0] == pytest.approx(3000.998, abs=1e-9)
+    assert sum(Decimal(repr(v)) for v, _ in got.values()) == 3001
+    assert sum(Decimal(repr(v)) for _, v in got.values()) == 9500
 
 
 FOUR = [web("w1", "p", T - 10 * D, "direct"), web("w2", "p", T - 5 * D, "social"),

@@ -167,86 +167,78 @@ grouped AS (
     GROUP BY model, group_name
 ),
 -- Printed numbers have 9 places, and an additive model's must add up to its totals (CONTRACT
--- §9): each group's credit is rounded, then the billionths the rounded credits miss of the
--- total (its shortfall, in units of 1e-9; negative when they overshoot) go one each to the
--- groups that rounding cut most (largest remainder; ties by group). A shortfall larger than
--- the groups (exact sums of many doubles drift by a billionth per ~2,000 credits) is spread
--- evenly first. Groups with no credit (or no revenue) never take a unit.
+-- §9). Per model and measure (conversions, revenue): each group's sum is rounded, and the
+-- billionths the rounded sums miss of the total (the shortfall; negative when they
+-- overshoot) go one each to the groups that rounding cut most (raised most), ties by group:
+-- largest remainder. Exact sums of many doubles drift by about a billionth per 2,000 credits,
+-- so a shortfall of at least as many units as there are groups is first spread in proportion
+-- to the groups' sums. A group whose sum is 0 never takes a unit.
+measures AS (
+    SELECT g.model, g.group_name, 'conversions' AS measure, g.conversions AS exact,
+           t.total_conversions AS total
+    FROM grouped AS g CROSS JOIN totals AS t
+    UNION ALL
+    SELECT g.model, g.group_name, 'revenue', g.revenue, round(t.total_revenue, 9)
+    FROM grouped AS g CROSS JOIN totals AS t
+),
 rounded AS (
     SELECT
-        model,
-        group_name,
-        conversions,
-        revenue,
-        -- DECIMAL(36, 9) everywhere below: Spark keeps all 9 places in sums of two of them
-        CAST(round(conversions, 9) AS DECIMAL(36, 9)) AS conversions_9,
-        CAST(round(revenue, 9) AS DECIMAL(36, 9)) AS revenue_9,
-        -- what rounding cut (negative: added); in DECIMAL(36, 12), where Spark keeps 12 places
-        CAST(conversions AS DECIMAL(36, 12)) - CAST(round(conversions, 9) AS DECIMAL(36, 12))
-            AS conversions_cut,
-        CAST(revenue AS DECIMAL(36, 12)) - CAST(round(revenue, 9) AS DECIMAL(36, 12))
-            AS revenue_cut
-    FROM grouped
+        *,
+        -- DECIMAL(36, 9) and (36, 12): where Spark keeps every place of a sum of two
+        CAST(round(exact, 9) AS DECIMAL(36, 9)) AS rounded,
+        CAST(exact AS DECIMAL(36, 12)) - CAST(round(exact, 9) AS DECIMAL(36, 12)) AS cut,
+        CASE WHEN exact <> 0 THEN 1 ELSE 0 END AS takes
+    FROM measures
 ),
 short AS (
     SELECT
-        r.*,
-        sum(CASE WHEN r.conversions <> 0 THEN 1 ELSE 0 END) OVER (PARTITION BY r.model)
-            AS conversion_groups,
-        sum(CASE WHEN r.revenue <> 0 THEN 1 ELSE 0 END) OVER (PARTITION BY r.model)
-            AS revenue_groups,
-        CASE WHEN r.model = 'participation' THEN 0
-             ELSE CAST((t.total_conversions - CAST(sum(r.conversions_9)
-                        OVER (PARTITION BY r.model) AS DECIMAL(36, 9))) * 1000000000 AS BIGINT)
-        END AS conversions_short,
-        CASE WHEN r.model = 'participation' THEN 0
-             ELSE CAST((CAST(round(t.total_revenue, 9) AS DECIMAL(36, 9)) - CAST(sum(r.revenue_9)
-                        OVER (PARTITION BY r.model) AS DECIMAL(36, 9))) * 1000000000 AS BIGINT)
-        END AS revenue_short
-    FROM rounded AS r
-    CROSS JOIN totals AS t
+        *,
+        sum(takes) OVER (PARTITION BY model, measure) AS groups,
+        CAST(abs(exact) AS DOUBLE) / nullif(CAST(sum(abs(exact))
+            OVER (PARTITION BY model, measure) AS DOUBLE), 0) AS weight,
+        CASE WHEN model = 'participation' THEN 0
+             ELSE CAST((CAST(total AS DECIMAL(36, 9)) - CAST(sum(rounded)
+                        OVER (PARTITION BY model, measure) AS DECIMAL(36, 9))) * 1000000000
+                       AS BIGINT)
+        END AS shortfall
+    FROM rounded
+),
+spread AS (
+    SELECT
+        *,
+        CASE WHEN takes = 0 OR abs(shortfall) < groups THEN 0
+             ELSE CAST(floor(abs(shortfall) * weight) AS BIGINT) END AS spread_units
+    FROM short
 ),
 ranked AS (
     SELECT
         *,
+        abs(shortfall) - sum(spread_units) OVER (PARTITION BY model, measure) AS rest,
         row_number() OVER (
-            PARTITION BY model
-            ORDER BY CASE WHEN conversions = 0 THEN 1 ELSE 0 END,
-                     CASE WHEN conversions_short < 0 THEN -conversions_cut
-                          ELSE conversions_cut END DESC,
-                     group_name) AS conversions_rank,
-        row_number() OVER (
-            PARTITION BY model
-            ORDER BY CASE WHEN revenue = 0 THEN 1 ELSE 0 END,
-                     CASE WHEN revenue_short < 0 THEN -revenue_cut ELSE revenue_cut END DESC,
-                     group_name) AS revenue_rank
-    FROM short
+            PARTITION BY model, measure
+            ORDER BY takes DESC, CASE WHEN shortfall < 0 THEN -cut ELSE cut END DESC,
+                     group_name) AS rank
+    FROM spread
 ),
--- units: how many billionths a group takes (its share of the shortfall, signed)
-units AS (
+adjusted AS (
     SELECT
-        *,
-        CASE WHEN conversions = 0 OR conversions_short = 0 THEN 0
-             ELSE (CASE WHEN conversions_short < 0 THEN -1 ELSE 1 END)
-                  * (CAST(floor(abs(conversions_short) / conversion_groups) AS BIGINT)
-                     + CASE WHEN conversions_rank <= abs(conversions_short) % conversion_groups
-                            THEN 1 ELSE 0 END)
-        END AS conversion_units,
-        CASE WHEN revenue = 0 OR revenue_short = 0 THEN 0
-             ELSE (CASE WHEN revenue_short < 0 THEN -1 ELSE 1 END)
-                  * (CAST(floor(abs(revenue_short) / revenue_groups) AS BIGINT)
-                     + CASE WHEN revenue_rank <= abs(revenue_short) % revenue_groups
-                            THEN 1 ELSE 0 END)
-        END AS revenue_units
+        model,
+        group_name,
+        measure,
+        rounded + 0.000000001 * CAST(
+            (CASE WHEN shortfall < 0 THEN -1 ELSE 1 END)
+            * (spread_units + CASE WHEN takes = 1 AND rank <= rest THEN 1 ELSE 0 END)
+            AS BIGINT) AS printed
     FROM ranked
 ),
 printed AS (
     SELECT
         model,
         group_name,
-        conversions_9 + 0.000000001 * CAST(conversion_units AS BIGINT) AS conversions,
-        revenue_9 + 0.000000001 * CAST(revenue_units AS BIGINT) AS revenue
-    FROM units
+        max(CASE WHEN measure = 'conversions' THEN printed END) AS conversions,
+        max(CASE WHEN measure = 'revenue' THEN printed END) AS revenue
+    FROM adjusted
+    GROUP BY model, group_name
 )
 SELECT
     p.model,
