@@ -10,6 +10,9 @@ import pytest
 from conftest import query, write_jsonl
 from journey_metrics import pipeline
 
+# Run by `make test-slow`: it keeps the two CI suites, run side by side, about equal.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def prefect_server() -> Iterator[None]:

@@ -13,6 +13,9 @@ import pytest
 from conftest import query
 from journey_metrics.db import connect
 
+# Run by `make test-slow`: it keeps the two CI suites, run side by side, about equal.
+pytestmark = pytest.mark.slow
+
 PERSONS = "SELECT event_id, source, person_id FROM fct_events ORDER BY source, event_id"
 
 

@@ -24,6 +24,9 @@ from conftest import TEST_KEY, query
 from journey_metrics.metrics.registry import example_commands
 from journey_metrics_synth import generate
 
+# Run by `make test-slow`: it keeps the two CI suites, run side by side, about equal.
+pytestmark = pytest.mark.slow
+
 METRIC_COMMANDS: dict[str, list[str]] = {
     **{f"funnel_{fw}": ["funnel", "--framework", fw, "--by", "channel"]
        for fw in ("aarrr", "five_a", "awareness_to_advocacy", "aida", "accsr")},
