@@ -101,3 +101,40 @@ def test_phases_keep_their_order_on_a_translated_page() -> None:
     ces = panels[3]["layer"][0]["encoding"]
     assert ces["y2"] == {"datum": 1}
     assert panels[1]["layer"][0]["encoding"]["y2"] == {"datum": 0}
+
+
+def _year_of_months(**extra: Any) -> list[dict[str, Any]]:
+    months = [f"{2026 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}-01" for m in range(1, 15)]
+    return [{**SATISFACTION[0], "period": month, **extra} for month in months]
+
+
+def _axes(spec: Any) -> list[dict[str, Any]]:
+    """Every x axis of a (concatenated, layered) chart spec."""
+    if isinstance(spec, dict):
+        found = [spec["x"]["axis"]] if isinstance(spec.get("x"), dict) and "axis" in spec["x"] \
+            else []
+        return found + [a for value in spec.values() for a in _axes(value)]
+    if isinstance(spec, list):
+        return [a for value in spec for a in _axes(value)]
+    return []
+
+
+def test_dates_on_a_year_of_months_do_not_print_over_each_other() -> None:
+    """Fourteen months on a 200-pixel satisfaction panel printed their dates over each other
+    (Vega-Lite leaves an ordinal axis's labels alone): every date axis thins them out, and the
+    narrow satisfaction panels slant them."""
+    from journey_metrics.charts.experience import draw_satisfaction_by_channel
+
+    satisfaction = _axes(draw_satisfaction(_year_of_months()).to_dict())
+    assert len(satisfaction) == 3
+    assert all(a["labelOverlap"] == "greedy" and a["labelAngle"] == -45 for a in satisfaction)
+    revenue = [{**REVENUE[0], "period": r["period"]} for r in _year_of_months()]
+    assert all(a.get("labelOverlap") == "greedy"
+               for a in _axes(draw_revenue(revenue).to_dict()) if "labelExpr" in a
+               or a.get("labelOverlap"))
+    # the per-channel heatmaps write each score in its cell only while it fits
+    cells = _year_of_months(group="direct")
+    wide = draw_satisfaction_by_channel(cells[:4]).to_dict()["hconcat"]
+    narrow = draw_satisfaction_by_channel(cells).to_dict()["hconcat"]
+    assert all(len(panel["layer"]) == 2 for panel in wide)
+    assert all("layer" not in panel and panel["mark"]["type"] == "rect" for panel in narrow)

@@ -6,6 +6,7 @@ Each case loads plain `fct_events` / `persons` tables and asserts the engine's e
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -260,3 +261,31 @@ def test_an_unsubscribe_is_no_return_whatever_the_stage(con: duckdb.DuckDBPyConn
         ("6", "p", "email_open", "2024-03-04T10:00:00Z"),
     ], as_of="2024-03-05T10:00:00Z", return_rule="emailed")
     assert rows == cohort("2024-03-01", 2, [2, 0, 1, 1, None])
+
+
+def test_the_dashboard_shows_the_latest_cohorts(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """A year of weekly cohorts is 52 rows of up to 52 cells: the dashboard keeps the latest
+    `retention.cohorts` (config/report.yaml), says how many, and refuses fewer than one."""
+    from types import SimpleNamespace
+
+    from journey_metrics.charts.retention import retention_blocks
+    from journey_metrics.config import ReportSettings, RetentionView, load_report_settings
+    from journey_metrics.errors import UsageError
+    from journey_metrics.metrics import retention
+
+    cohorts = [f"2026-0{m}-01" for m in range(1, 6)]
+    rows = [{"cohort": c, "period": p, "cohort_size": 4, "retained": 1, "rate": 0.25}
+            for c in cohorts for p in range(2)]
+    monkeypatch.setattr(retention, "compute_retention", lambda con, query: rows)
+    ctx = SimpleNamespace(con=None, tz="UTC", as_of=None, framework=lambda name: FRAMEWORK,
+                          settings=ReportSettings(retention=RetentionView(cohorts=3)))
+    shown = retention._collect(ctx)  # type: ignore[arg-type]
+    assert shown == [r for r in rows if r["cohort"] in cohorts[-3:]]
+    assert "The latest 3 cohorts are shown." in retention_blocks(shown, {})[0].how_to_read
+    assert "The latest cohort is shown." in retention_blocks(shown[-1:], {})[0].how_to_read
+    assert load_report_settings().retention.cohorts == 12
+    path = tmp_path / "report.yaml"
+    path.write_text("retention:\n  cohorts: 0\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"line 2, column 3: retention.cohorts: must be at"):
+        load_report_settings(path)

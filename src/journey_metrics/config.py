@@ -433,6 +433,13 @@ class RetentionView(Model):
     framework: str = "aarrr"
     start: str = "activation"
     period: Literal["day", "week", "month"] = "week"
+    # the dashboard draws the latest N cohorts (a year of weekly cohorts is 52 rows of up to 52
+    # cells, unreadable on a page); `journey-metrics retention` prints them all
+    cohorts: int = 12
+
+    def _check(self) -> None:
+        if self.cohorts < 1:
+            raise PlacedError(("cohorts",), "must be at least 1")
 
 
 class ReportSettings(Model):

@@ -32,7 +32,12 @@ def framework_title(name: str, fallback: str | None = None) -> str:
 
 
 def date_axis(**options: Any) -> alt.Axis:
-    """An axis of ISO dates ('YYYY-MM-DD', ordinal) shown in the page's date format."""
+    """An axis of ISO dates ('YYYY-MM-DD', ordinal) shown in the page's date format.
+
+    Labels that would overlap are thinned out (greedy: every second, fourth... period keeps
+    its label): a year of months on a 200-pixel panel printed twelve dates over each other,
+    since Vega-Lite leaves ordinal axes' labels alone by default."""
+    options.setdefault("labelOverlap", "greedy")
     expr = current().date_label_expr()
     return alt.Axis(labelExpr=expr, **options) if expr else alt.Axis(**options)
 

@@ -43,7 +43,8 @@ def draw_satisfaction(
         title = t(title_key)
         values = [r for r in data if r.get(column) is not None]
         panels.append(alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
-            x=alt.X("period:O", title=t(period.capitalize()), axis=date_axis(labelAngle=0),
+            # slanted: a 200-pixel panel holds four dates side by side only when they overlap
+            x=alt.X("period:O", title=t(period.capitalize()), axis=date_axis(labelAngle=-45),
                     scale=alt.Scale(domain=periods)),
             y=alt.Y(f"{column}:Q", title=title, scale=alt.Scale(domain=list(domain))),
             tooltip=[alt.Tooltip("period:N", title=t(period.capitalize())),
@@ -85,6 +86,9 @@ def draw_churn(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.
                 "active"))
 
 
+_PANEL_WIDTH = 180  # of each score's heatmap
+
+
 def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
     """NPS, CSAT and CES per first-touch channel and month: one heatmap per score, the score
     written in each cell (each on its own scale)."""
@@ -93,6 +97,10 @@ def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatC
     from journey_metrics.charts.common import date_axis
 
     values = [dict(r) for r in rows if r.get("group", "all") != "all"]
+    # a score is written in its cell only where it fits ("100", "5.33": ~24 pixels); with more
+    # months the colour and the tooltip carry it (and the table under the chart)
+    months = len({str(r["period"]) for r in values})
+    written = months <= _PANEL_WIDTH // 24
     panels = []
     for column, respondents, title_key, domain, fmt in _SCORES:
         title = t(title_key)
@@ -110,7 +118,8 @@ def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatC
             scale=alt.Scale(scheme=scheme, domain=list(domain), reverse=column != "ces"),
             legend=alt.Legend(orient="bottom", gradientLength=120)))
         text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{column}:Q", format=fmt))
-        panels.append((heat + text).properties(width=180, height=200, title=title))
+        panels.append((heat + text if written else heat).properties(
+            width=_PANEL_WIDTH, height=200, title=title))
     return alt.hconcat(*panels).resolve_scale(color="independent").properties(
         title=t("Satisfaction by first-touch channel and month"))
 

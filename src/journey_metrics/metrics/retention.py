@@ -122,9 +122,12 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
 
 
 def _collect(ctx: ReportContext) -> list[dict[str, Any]]:
+    """The command's rows of the latest `cohorts` cohorts (config/report.yaml)."""
     view = ctx.settings.retention
-    return compute_retention(ctx.con, RetentionQuery(
+    rows = compute_retention(ctx.con, RetentionQuery(
         ctx.framework(view.framework), view.start, "any", view.period, ctx.tz, ctx.as_of))
+    shown = set(sorted({str(r["cohort"]) for r in rows})[-view.cohorts:])
+    return [r for r in rows if str(r["cohort"]) in shown]
 
 
 RETENTION = register(Metric(
