@@ -153,6 +153,13 @@ def test_bad_paths_and_values_are_usage_errors(
         (["nps", *db, "--tz", ""], "error: --tz: unknown time zone ''"),
         (["nps", *db, "--by", "channel", "--by", "campaign"],
          "error: --by splits by one thing; got channel, campaign (give one --by)"),
+        # attribution's own --by too; a window DuckDB could not add to a time exited 1 (an
+        # audit, decision 200)
+        (["attribution", *db, "--conversion", "order_completed", "--by", "channel", "--by",
+          "campaign"], "error: --by splits by one thing; got channel, campaign (give one --by)"),
+        (["attribution", *db, "--conversion", "order_completed", "--lookback", "110000000d"],
+         "error: --lookback: window '110000000d' is too long (at most 1000 years: 365250d)"),
+        (["funnel", *db, "--framework", "aarrr", "--window", "8766001h"], "is too long"),
     ]
     for args, message in cases:
         result = cli(*args)

@@ -208,6 +208,10 @@ def load_sources(folder: Path | None = None) -> list[SourceConfig]:
 OPERATORS = ("eq", "ne", "in", "prefix", "gte", "lte")
 _WINDOW = re.compile(r"^([0-9]+)(m|h|d)$")
 _WINDOW_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+# A window is added to and taken from event times: 1000 years keeps every such time inside
+# both engines' ranges (Spark's timestamps end at year 9999; DuckDB's ICU arithmetic failed
+# at ~300,000 years, exit 1, below timedelta's own limit of ~2.7 million)
+MAX_WINDOW = timedelta(days=365_250)
 
 
 def parse_window(text: str, *, zero: bool = True) -> timedelta:
@@ -220,7 +224,9 @@ def parse_window(text: str, *, zero: bool = True) -> timedelta:
     try:
         window = timedelta(**{_WINDOW_UNITS[match.group(2)]: int(match.group(1))})
     except OverflowError:  # past timedelta's ~2.7 million years
-        raise ValueError(f"window {text!r} is too long") from None
+        window = MAX_WINDOW + MAX_WINDOW
+    if window > MAX_WINDOW:
+        raise ValueError(f"window {text!r} is too long (at most 1000 years: 365250d)")
     if not zero and window == timedelta(0):
         raise ValueError(f"{text!r} must be positive")
     return window

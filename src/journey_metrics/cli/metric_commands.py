@@ -37,6 +37,12 @@ def _parameter(option: Option, metric: Metric) -> inspect.Parameter:
     default = option.default
     if option.kind is bool:
         annotation, default = bool, bool(default)
+    elif option.choices and option.cli_flag == "--by":
+        # attribution's own --by: a list, so that a second one is refused as the segments'
+        # --by is (`_single_by`), not silently kept
+        enum = _choice_enum(f"{metric.name}_{option.name}", option.choices)
+        annotation, default = list[enum] | None, None  # type: ignore[valid-type]
+        info = typer.Option(option.cli_flag, help=f"{option.help} \\[default: {option.default}]")
     elif option.choices:
         enum = _choice_enum(f"{metric.name}_{option.name}", option.choices)
         annotation = enum if option.required or default is not None else enum | None
@@ -91,19 +97,29 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
     return found
 
 
+def _single_by(given: list[Any] | None) -> Any:
+    """The one --by given (None without one); two are refused: a split is by one thing (§6),
+    and the last would silently win."""
+    if given and len(given) > 1:
+        shown = ", ".join(str(v.value if isinstance(v, StrEnum) else v) for v in given)
+        raise UsageError(f"--by splits by one thing; got {shown} (give one --by)")
+    return given[0] if given else None
+
+
 def _command(metric: Metric) -> Any:
     def command(**kwargs: Any) -> None:
         from journey_metrics.evaluate import evaluate
 
         shared = {k: kwargs.pop(k, None) for k in _SHARED}
-        by = shared["by"] or []
-        if len(by) > 1:
-            raise UsageError(f"--by splits by one thing; got {', '.join(by)} (give one --by)")
+        by = _single_by(shared["by"])
+        for option in metric.options:
+            if option.cli_flag == "--by":
+                kwargs[option.name] = _single_by(kwargs[option.name]) or option.default
         options = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kwargs.items()}
         options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
         result = evaluate(
             metric, shared["db"], options,
-            framework=shared["framework"], by=by[0] if by else None,
+            framework=shared["framework"], by=by,
             where=tuple(shared["where"] or ()), as_of=shared["as_of"],
             tz="UTC" if shared["tz"] is None else shared["tz"], announce=announce,
             engine=str(shared["engine"] or "duckdb"), events=shared["events"],
