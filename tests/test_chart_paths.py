@@ -81,12 +81,12 @@ def test_the_numbers_behind_a_flow_are_its_edges() -> None:
     edges (the `paths` rows) as its table."""
     from journey_metrics.charts.paths import paths_blocks
     from journey_metrics.report.i18n import use
-    from journey_metrics.report.page import _table
+    from journey_metrics.report.page import _rows_behind, _table
 
     paths = {"start": "a", "end": "b", "steps": 3, "from_start": ROWS, "to_conversion": ROWS}
     with use("en", {}) as lang:
         blocks = paths_blocks(paths, {})
         assert [b.table for b in blocks] == [tuple(ROWS), tuple(ROWS)]
-        table = _table(blocks[0].chart.to_dict(), lang, blocks[0].table)
+        table = _table(_rows_behind(blocks[0].chart.to_dict(), blocks[0].table), lang)
     assert table.count("<tr>") == 1 + len(ROWS)  # the heading and one row per edge
     assert "<th>from</th><th>to</th><th>paths</th><th>share</th>" in table

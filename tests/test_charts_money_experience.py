@@ -138,3 +138,26 @@ def test_dates_on_a_year_of_months_do_not_print_over_each_other() -> None:
     narrow = draw_satisfaction_by_channel(cells).to_dict()["hconcat"]
     assert all(len(panel["layer"]) == 2 for panel in wide)
     assert all("layer" not in panel and panel["mark"]["type"] == "rect" for panel in narrow)
+
+
+def test_names_side_by_side_slant_when_they_do_not_fit_their_band() -> None:
+    """Sixteen long channel names printed over each other on the attribution chart, and the
+    three phases on their 170-pixel panels (a dashboard audit): slanted when the longest name
+    is wider than its band, level otherwise; the hours-to-convert axis ticks whole hours, days
+    and weeks up to its longest time."""
+    from journey_metrics.charts.attribution import draw_attribution
+    from journey_metrics.charts.common import band_axis
+    from journey_metrics.charts.funnel_times import draw_times
+
+    assert band_axis(["email", "direct"], 520).to_dict()["labelAngle"] == 0
+    assert band_axis(["before purchase"] * 3, 170).to_dict()["labelAngle"] == -40
+    names = [f"Paid Social - Campaign number {n:02d}" for n in range(16)]
+    rows = [{"model": "last", "group": g, "conversions": 1.0, "revenue": 0.0, "share": 1 / 16}
+            for g in names]
+    axis = draw_attribution(rows).to_dict()["encoding"]["x"]["axis"]
+    assert (axis["labelAngle"], axis["labelLimit"]) == (-40, 140)
+    times = [{"group": "all", "step": 2, "stage": "activation", "persons": 5, "p10_hours": 0.5,
+              "p25_hours": 2.0, "median_hours": 30.0, "p75_hours": 80.0, "p90_hours": 200.0,
+              "median_hours_from_start": 30.0}]
+    layers = draw_times(times).to_dict()["layer"]
+    assert layers[0]["encoding"]["x"]["axis"]["values"] == [0, 1, 6, 24, 72, 168]

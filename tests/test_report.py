@@ -217,7 +217,7 @@ def test_segments_equal_the_funnel_by_each_trait(built: dict[str, Path]) -> None
 
 
 def test_summary_sentences_state_the_mart_numbers(built: dict[str, Path]) -> None:
-    from journey_metrics.charts.common import biggest_drop
+    from journey_metrics.charts.common import MIN_ENTERED, biggest_drop
     from journey_metrics.report.i18n import use
     from journey_metrics.report.summary import sentences
 
@@ -227,8 +227,9 @@ def test_summary_sentences_state_the_mart_numbers(built: dict[str, Path]) -> Non
     funnel = next(f for f in data["funnels"] if f["name"] == "awareness_to_advocacy")
     rows = [r for r in funnel["rows"] if r["group"] == "all"]
     reached = {r["step"]: r["persons"] for r in rows}
-    worst = biggest_drop([r for r in rows if reached.get(r["step"] - 1, 0) >= 30])
-    assert worst is not None
+    candidates = [r for r in rows if reached.get(r["step"] - 1, 0) >= MIN_ENTERED]
+    worst = max(candidates, key=lambda r: (r["drop_off_rate"], -r["step"]))
+    assert biggest_drop(rows) is worst
     drop = found["drop"]
     assert drop.values["stage"] == worst["stage"]
     assert drop.values["rate"] == worst["drop_off_rate"]

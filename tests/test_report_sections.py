@@ -81,8 +81,9 @@ def test_phases_add_the_stages_counts() -> None:
 
 
 def test_summary_sentences_from_hand_made_rows() -> None:
+    from journey_metrics.charts.common import biggest_drop
     from journey_metrics.report.i18n import use
-    from journey_metrics.report.summary import biggest_drop_off, sentences
+    from journey_metrics.report.summary import sentences
 
     def step(k: int, stage: str, persons: int, previous: int | None) -> dict[str, Any]:
         drop = None if previous is None else previous - persons
@@ -91,7 +92,8 @@ def test_summary_sentences_from_hand_made_rows() -> None:
 
     rows = [step(1, "awareness", 400, None), step(2, "consideration", 233, 400),
             step(3, "purchase", 8, 233), step(4, "retention", 3, 8), step(5, "advocacy", 0, 3)]
-    assert biggest_drop_off(rows)["stage"] == "purchase"  # type: ignore[index]
+    # retention loses 62.5% and advocacy 100%, of fewer than 30 persons: not the pain point
+    assert biggest_drop(rows)["stage"] == "purchase"  # type: ignore[index]
     page = {
         "settings": {"journey_framework": "j"},
         "funnels": [{"name": "j", "rows": rows}],
@@ -127,6 +129,14 @@ def test_summary_sentences_from_hand_made_rows() -> None:
     assert vi[0] == ("Điểm rơi lớn nhất là trước Purchase: 96,6% trong số 233 người đã đến "
                      "Consideration không đi tiếp (225 người).")
     assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."
+    # persons whose window is still open are in the drop-off (§4), but have not left: said so
+    rows[2]["in_progress"] = 200
+    with use("en", page):
+        drop = sentences(page)[0]
+    assert drop.text == (
+        "The biggest drop-off is before Purchase: 96.6% of the 233 persons who reached "
+        "Consideration did not go on (225 persons); 200 of them still may, their window is open.")
+    assert drop.values["open"] == 200
 
 
 def test_one_person_is_singular_and_an_unfinished_month_says_so() -> None:
@@ -260,3 +270,30 @@ def test_the_numbers_behind_nps_satisfaction_and_referral_are_all_their_rows() -
                  "signups": 4, "referred_signups": 1, "referral_rate": 0.2,
                  "invite_conversion_rate": 1 / 3, "k_factor": 0.1, "referred_share": 0.25}]
     assert referral_blocks(referral, {})[0].table == tuple(referral)
+
+
+def test_a_chart_of_nothing_says_so_and_drivers_need_a_converter() -> None:
+    """An empty chart drew bare axes (a dashboard audit: no NPS answers, no orders); and with
+    nobody converted, §7's smoothed odds ratios called items 'raises' that only were rare among
+    the others. Both now say so in words."""
+    from journey_metrics.charts.funnel import driver_blocks
+    from journey_metrics.charts.nps import nps_blocks
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.page import _block_html
+
+    item = {"item": "csat_response", "converters": 0, "non_converters": 40, "odds_ratio": 9.1,
+            "p_value": 1.0, "q_value": 1.0, "direction": "raises"}
+    with use("en", {}) as lang:
+        drivers = driver_blocks({"framework": "aarrr", "rows": [item]}, {})[0]
+        empty = nps_blocks([], {})[0]
+        full = nps_blocks([{"group": "all", "period": "2026-03-01", "respondents": 1,
+                            "promoters": 1, "passives": 0, "detractors": 0, "nps": 100.0}], {})[0]
+        pages = {b.id: _block_html(b, b.chart.to_dict(), lang) for b in (drivers, empty)}
+        assert "No data for this chart yet." not in _block_html(full, full.chart.to_dict(), lang)
+    assert drivers.notes == ("Nobody converted yet: there is nothing to compare.",)
+    assert "csat_response" not in pages["drivers"]
+    assert "No data for this chart yet." in pages[empty.id]
+    with use("en", {}):
+        converted = driver_blocks({"framework": "aarrr", "rows": [{**item, "converters": 3}]},
+                                  {})[0]
+    assert converted.notes == ()

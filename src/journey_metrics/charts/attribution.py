@@ -29,6 +29,8 @@ def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
     `measure`: conversions or revenue (the bars' height)."""
     import altair as alt
 
+    from journey_metrics.charts.common import band_axis
+
     models = [m for m in MODEL_ORDER if any(r["model"] == m for r in rows)]
     models += sorted({str(r["model"]) for r in rows} - set(models))
     labels = [t(MODEL_LABELS.get(m, m)) for m in models]
@@ -52,7 +54,7 @@ def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
                     alt.Tooltip("cpa:Q", title=t("Cost per conversion"), format=",.2f"),
                     alt.Tooltip("roas:Q", title=t("Return on spend"), format=".2f")]
     return alt.Chart(alt.Data(values=values), title=title, width=width).mark_bar().encode(
-        x=alt.X("group:N", sort=groups, title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("group:N", sort=groups, title=None, axis=band_axis(groups, width)),
         xOffset=alt.XOffset("model:N", sort=labels),
         y=alt.Y(f"{measure}:Q", title=t("Conversions credited") if measure == "conversions"
                 else t("Revenue credited")),

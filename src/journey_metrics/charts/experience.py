@@ -125,6 +125,7 @@ def draw_satisfaction_by_channel(rows: Sequence[dict[str, Any]]) -> alt.HConcatC
 
 
 PHASES = ("before purchase", "during purchase", "after purchase")
+_PHASE_WIDTH = 170  # of each panel
 
 
 def phase_rows(feelings: Sequence[dict[str, Any]], funnel_rows: Sequence[dict[str, Any]],
@@ -163,7 +164,7 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
     """Persons and satisfaction before, during and after purchase."""
     import altair as alt
 
-    from journey_metrics.charts.common import label
+    from journey_metrics.charts.common import band_axis, label
 
     tooltip = [alt.Tooltip("phase:N", title=t("Phase")), alt.Tooltip("stages:N", title=t("Stages")),
                alt.Tooltip("persons:Q", title=t("Persons who reached it"), format=",")]
@@ -172,10 +173,10 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
     # sorted by the phases as shown (translated): sorting by their English names put a
     # translated page's phases in an order of their own in each panel
     phases = [t(r["phase"]) for r in rows]
-    x = alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X("phase:N", sort=phases, title=None, axis=band_axis(phases, _PHASE_WIDTH))
     persons = alt.Chart(alt.Data(values=values)).mark_bar(color="#0072b2").encode(
         x=x, y=alt.Y("persons:Q", title=t("Persons who reached it")), tooltip=tooltip,
-    ).properties(width=170, height=200, title=t("Persons"))
+    ).properties(width=_PHASE_WIDTH, height=200, title=t("Persons"))
     panels = [persons]
     for column, respondents, title_key, domain, fmt in _SCORES:
         title = t(title_key)
@@ -187,10 +188,12 @@ def draw_phases(rows: Sequence[dict[str, Any]]) -> alt.HConcatChart:
                                             scale=alt.Scale(domain=list(domain))),
                                     # from 0, or the scale's low end (CES starts at 1)
                                     y2=alt.datum(max(domain[0], 0)))
+        # one word per line: "no answers" of neighbouring phases printed into each other
         none = base.transform_filter(f"datum.{column} == null").mark_text(
-            color="#777", fontStyle="italic").encode(
+            color="#777", fontStyle="italic", lineBreak=" ").encode(
             y=alt.datum((domain[0] + domain[1]) / 2), text="no_answers:N")
-        panels.append(alt.layer(bars, none).properties(width=170, height=200, title=title))
+        panels.append(alt.layer(bars, none).properties(width=_PHASE_WIDTH, height=200,
+                                                        title=title))
     return alt.hconcat(*panels).properties(
         title=t("Before, during and after purchase: who gets there and how they feel"))
 

@@ -93,8 +93,9 @@ def funnel_chart(funnel: dict[str, Any]) -> alt.HConcatChart:
         t("{title}: where people drop out (window {window})",
           title=framework_title(funnel["name"], funnel["title"]),
           window=current().window(funnel["window"])),
+        # "did not go on", as the summary says: the drop-off holds persons still in their window
         subtitle=(t("Pain point: before {stage}, {rate} of those who reached the previous "
-                    "stage left", stage=label(worst["stage"]),
+                    "stage did not go on", stage=label(worst["stage"]),
                     rate=current().percent(worst["drop_off_rate"], 0))
                   if worst else t("Nobody entered the funnel yet")),
     ))
@@ -264,12 +265,18 @@ def drivers_chart(rows: list[dict[str, Any]]) -> alt.LayerChart | alt.FacetChart
 
 def driver_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
     title = framework_title(section["framework"])
+    rows = section["rows"]
+    notes: tuple[str, ...] = ()
+    if rows and not any(r["converters"] for r in rows):
+        # with no converter, §7's smoothed odds ratios only mirror how rare an item is among
+        # the others: no item raises or lowers anything
+        rows, notes = [], (t("Nobody converted yet: there is nothing to compare."),)
     return [Block("drivers", t("What raises and lowers conversion"),
                   t("{title}: events and traits that people who converted had more often "
                     "(green) or less often (orange) than the others, with the number of persons "
                     "who had them; only items 25 or more persons had. An association, not a "
                     "cause.", title=title),
-                  drivers_chart(section["rows"]))]
+                  drivers_chart(rows), notes=notes)]
 
 
 def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:

@@ -20,6 +20,8 @@ def label(name: str) -> str:
 if TYPE_CHECKING:
     import altair as alt
 
+TICK_HOURS = (1, 6, 24, 72, 168, 720, 2160, 8760)  # an hour, 6 hours, a day, 3 days, a week...
+
 
 def draw_times(rows: list[dict[str, Any]], group: str = "all",
                title: str = "Hours to convert, per step") -> alt.LayerChart | alt.FacetChart:
@@ -33,6 +35,10 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
     ]
     order = [v["label"] for v in sorted(values, key=lambda v: v["step"])]
     hours = alt.Scale(type="symlog")
+    # the scale's own ticks ran together at its compressed end ("150200"): an hour, a day, a
+    # week... up to the longest time shown
+    longest = max((v.get("p90_hours") or 0 for v in values), default=0)
+    ticks = [0, *(h for h in TICK_HOURS if h <= max(longest, 1))]
     data = alt.Data(values=values)
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=order, title=None),
@@ -49,7 +55,8 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
         ],
     )
     whiskers = base.mark_rule(color="#888").encode(
-        x=alt.X("p10_hours:Q", scale=hours, title=t("hours from the previous step")),
+        x=alt.X("p10_hours:Q", scale=hours, title=t("hours from the previous step"),
+                axis=alt.Axis(values=ticks)),
         x2="p90_hours:Q")
     box = base.mark_bar(size=14, color="#4c78a8").encode(
         x=alt.X("p25_hours:Q", scale=hours), x2="p75_hours:Q")

@@ -65,7 +65,10 @@ def draw_ltv(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.Ch
         x=alt.X("period:O", title=t(period.capitalize() + "s since the start stage"),
                 axis=alt.Axis(labelAngle=0)),
         y=alt.Y("cumulative_revenue_per_person:Q", title=t("Cumulative revenue per person")),
-        color=alt.Color("cohort:N", title=t("Cohort"), sort=cohorts),
+        # ten colours repeat from the eleventh cohort on (a year of months): twenty then
+        color=alt.Color("cohort:N", title=t("Cohort"), sort=cohorts,
+                        scale=alt.Scale(scheme="tableau20") if len(cohorts) > 10 else
+                        alt.Undefined),
         tooltip=[alt.Tooltip("cohort:N", title=t("Cohort")),
                  alt.Tooltip("period:Q", title=t("Period")),
                  alt.Tooltip("cohort_size:Q", title=t("Cohort size"), format=","),

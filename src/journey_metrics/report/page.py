@@ -190,10 +190,10 @@ def _cell(value: Any, lang: Language) -> str:
     return lang.day(text) if ISO_DAY.match(text) else text
 
 
-def _table(spec: dict[str, Any], lang: Language,
-           given: tuple[dict[str, Any], ...] | None = None) -> str:
+def _rows_behind(spec: dict[str, Any],
+                 given: tuple[dict[str, Any], ...] | None = None) -> list[dict[str, Any]]:
     """The numbers behind a chart: the block's own rows (`Block.table`), else the chart's
-    largest inline data set; plain columns only."""
+    largest inline data set."""
     datasets = [v for v in (spec.get("datasets") or {}).values() if isinstance(v, list)]
 
     def walk(node: Any) -> None:
@@ -208,8 +208,11 @@ def _table(spec: dict[str, Any], lang: Language,
                 walk(child)
 
     walk(spec)
-    rows: list[dict[str, Any]] = (list(given) if given is not None
-                                  else max(datasets, key=len, default=[]))
+    return list(given) if given is not None else max(datasets, key=len, default=[])
+
+
+def _table(rows: list[dict[str, Any]], lang: Language) -> str:
+    """The rows behind a chart as an HTML table, plain columns only."""
     columns = [c for c in dict.fromkeys(k for r in rows for k in r)
                if c not in _GEOMETRY and all(
                    isinstance(r.get(c), (str, int, float, type(None))) for r in rows)]
@@ -227,14 +230,17 @@ def _table(spec: dict[str, Any], lang: Language,
 
 def _block_html(block: Block, spec: dict[str, Any], lang: Language) -> str:
     e = html.escape
-    notes = "".join(f"<li>{e(n)}</li>" for n in block.notes)
+    rows = _rows_behind(spec, block.table)
+    # a chart of nothing (no survey answers, no orders yet...) says so instead of bare axes
+    said = block.notes or ((t("No data for this chart yet."),) if not rows else ())
+    notes = "".join(f"<li>{e(n)}</li>" for n in said)
     return (
         f'<section class="block" id="sec_{block.id}"><h3>{e(block.heading)}</h3>'
         f'<p class="how"><strong>{e(t("How to read this:"))}</strong> {e(block.how_to_read)}</p>'
         f'<div id="{block.id}" class="chart" role="img" aria-label="{e(block.heading)}"></div>'
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
         + f'<details class="alt"><summary>{e(t("The numbers behind this chart"))}</summary>'
-        f'<p>{e(block.how_to_read)}</p>{_table(spec, lang, block.table)}</details>'
+        f'<p>{e(block.how_to_read)}</p>{_table(rows, lang)}</details>'
         f'<p class="png"><a href="{block.id}.png">PNG</a></p></section>'
     )
 

@@ -11,7 +11,6 @@ from typing import Any
 from journey_metrics.report.i18n import current, t
 
 SUMMARY_MODEL = "linear"  # the credit the "earns the most conversions" sentence uses
-MIN_ENTERED = 30  # the drop-off sentence looks at steps at least this many persons reached
 NONE_GROUP = "(none)"
 
 
@@ -26,16 +25,6 @@ class Sentence:
 def _journey_funnel(page: dict[str, Any]) -> dict[str, Any] | None:
     name = page["settings"].get("journey_framework")
     return next((f for f in page.get("funnels", []) if f["name"] == name), None)
-
-
-def biggest_drop_off(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The step with the highest drop-off rate among those whose previous stage at least
-    MIN_ENTERED persons reached (the funnel's pain-point rule when none did)."""
-    from journey_metrics.charts.common import biggest_drop
-
-    reached = {r["step"]: r["persons"] for r in rows}
-    big = [r for r in rows if reached.get(r["step"] - 1, 0) >= MIN_ENTERED]
-    return biggest_drop(big) or biggest_drop(rows)
 
 
 def month_of(period: str, page: dict[str, Any]) -> str:
@@ -58,24 +47,28 @@ def month_of(period: str, page: dict[str, Any]) -> str:
 
 
 def sentences(page: dict[str, Any]) -> list[Sentence]:
-    from journey_metrics.charts.common import label
+    from journey_metrics.charts.common import biggest_drop, label
 
     lang = current()
     out: list[Sentence] = []
     funnel = _journey_funnel(page)
     rows = [r for r in (funnel or {}).get("rows", []) if r["group"] == "all"]
-    worst = biggest_drop_off(rows)
+    worst = biggest_drop(rows)
     if worst is not None:
         previous = next(r for r in rows if r["step"] == worst["step"] - 1)
         values = {"stage": worst["stage"], "previous": previous["stage"],
                   "rate": worst["drop_off_rate"], "entered": previous["persons"],
-                  "lost": worst["drop_off"]}
-        out.append(Sentence("drop", t(
-            "The biggest drop-off is before {stage}: {rate} of the {entered} who reached "
-            "{previous} did not go on ({lost}).",
-            stage=label(worst["stage"]), rate=lang.percent(worst["drop_off_rate"]),
-            entered=lang.persons(previous["persons"]), previous=label(previous["stage"]),
-            lost=lang.persons(worst["drop_off"])), "journey_map", values))
+                  "lost": worst["drop_off"], "open": worst.get("in_progress") or 0}
+        words = dict(stage=label(worst["stage"]), rate=lang.percent(worst["drop_off_rate"]),
+                     entered=lang.persons(previous["persons"]), previous=label(previous["stage"]),
+                     lost=lang.persons(worst["drop_off"]))
+        # the drop-off counts persons whose window is still open (§4): they have not left yet
+        text = (t("The biggest drop-off is before {stage}: {rate} of the {entered} who reached "
+                  "{previous} did not go on ({lost}); {open} of them still may, their window "
+                  "is open.", open=lang.number(values["open"]), **words) if values["open"]
+                else t("The biggest drop-off is before {stage}: {rate} of the {entered} who "
+                       "reached {previous} did not go on ({lost}).", **words))
+        out.append(Sentence("drop", text, "journey_map", values))
         exits = [e for e in page.get("journey", {}).get("exits", [])
                  if e["step"] == previous["step"]]
         if exits:
