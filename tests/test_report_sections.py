@@ -129,6 +129,12 @@ def test_summary_sentences_from_hand_made_rows() -> None:
     assert vi[0] == ("Điểm rơi lớn nhất là trước Purchase: 96,6% trong số 233 người đã đến "
                      "Consideration không đi tiếp (225 người).")
     assert vi[4] == "NPS trong tháng 02/2026 là -10 (1.234 câu trả lời)."
+    # a CSAT sentence counts its months' answers, as the NPS sentence does
+    page["satisfaction"][0]["csat_respondents"] = 5  # type: ignore[index]
+    page["satisfaction"][1]["csat_respondents"] = 1  # type: ignore[index]
+    with use("en", page):
+        assert sentences(page)[5].text == ("CSAT fell from 80 in the month of 2026-01 to 62 in "
+                                           "the month of 2026-02 (5 answers, 1 answer).")
     # persons whose window is still open are in the drop-off (§4), but have not left: said so
     rows[2]["in_progress"] = 200
     with use("en", page):
@@ -297,3 +303,31 @@ def test_a_chart_of_nothing_says_so_and_drivers_need_a_converter() -> None:
         converted = driver_blocks({"framework": "aarrr", "rows": [{**item, "converters": 3}]},
                                   {})[0]
     assert converted.notes == ()
+
+
+def test_the_numbers_behind_the_trend_name_each_stage() -> None:
+    """The trend's table showed week, rate, reached, entered: four rows a week with no stage
+    (a dashboard audit). It now holds the command's rows with their stage and state."""
+    from journey_metrics.charts.funnel import trend_blocks
+    from journey_metrics.report.i18n import use
+
+    trend = [{"group": "all", "period": "2026-03-02", "step": k, "stage": stage, "persons": n,
+              "conversion_from_start": None if k == 1 else n / 10, "complete": False}
+             for k, stage, n in ((1, "awareness", 10), (2, "purchase", 4))]
+    page = {"funnels": [], "settings": {"journey_framework": "j"}}
+    with use("en", page):
+        table = trend_blocks(trend, page)[0].table
+    assert table is not None
+    assert [(r["stage"], r["persons"], r["status"]) for r in table] == [
+        ("awareness", 10, "still maturing"), ("purchase", 4, "still maturing")]
+
+
+def test_touchpoints_keep_what_tells_them_apart() -> None:
+    """Cut at their end, five journey-map cells read "email · email · newsletter-20…"."""
+    from journey_metrics.charts.journey_map import _short
+
+    assert _short("email · email · newsletter-2026-03-weekly") == "email · newsletter-…-03-weekly"
+    assert _short("web · direct · /") == "web · direct · /"
+    assert _short("web · Paid Social - Meta Facebook Ads · spring-sale-2026") == (
+        "web · Paid Soci…ring-sale-2026")
+    assert all(len(_short("web · direct · /" + "x" * n)) <= 30 for n in range(60))

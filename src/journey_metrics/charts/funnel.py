@@ -308,4 +308,11 @@ def trend_blocks(trend: list[dict[str, Any]], page: dict[str, Any]) -> list[Bloc
                   t("Each line is one stage of the journey; a point is the share of the people "
                     "who entered that week who reached it. Grey weeks are still maturing: their "
                     "entrants may still convert."),
-                  trend_chart(trend, title))]
+                  trend_chart(trend, title),
+                  # the command's rows, stage by stage (the chart's own data named no stage
+                  # in the table: its step column is geometry there)
+                  table=tuple({"group": r["group"], "period": r["period"], "stage": r["stage"],
+                               "persons": r["persons"],
+                               "conversion_from_start": r["conversion_from_start"],
+                               "status": t("complete") if r["complete"] else
+                               t("still maturing")} for r in trend))]

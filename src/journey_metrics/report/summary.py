@@ -46,6 +46,17 @@ def month_of(period: str, page: dict[str, Any]) -> str:
     return text
 
 
+def _answered(sentence: str, *months: dict[str, Any]) -> str:
+    """A CSAT sentence with its months' numbers of answers before its final stop, as the NPS
+    sentence has: "fell from 67 to 0" on 3 answers and then 1 is no trend (a dashboard audit)."""
+    counts = [m.get("csat_respondents") for m in months]
+    if any(c is None for c in counts):
+        return sentence
+    said = ", ".join(current().count(int(c), "{n} answer", "{n} answers")
+                     for c in counts if c is not None)
+    return f"{sentence.removesuffix('.')} ({said})."
+
+
 def sentences(page: dict[str, Any]) -> list[Sentence]:
     from journey_metrics.charts.common import biggest_drop, label
 
@@ -142,16 +153,16 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
                "of {month_after}." if after["csat"] < before["csat"] else
                "CSAT stayed at {after} from the month of {month_before} to the month of "
                "{month_after}.")
-        out.append(Sentence("csat", t(
+        out.append(Sentence("csat", _answered(t(
             key, before=lang.number(before["csat"]), after=lang.number(after["csat"]),
             month_before=month_of(before["period"], page),
-            month_after=month_of(after["period"], page)),
+            month_after=month_of(after["period"], page)), before, after),
             "satisfaction", {"before": before["csat"], "after": after["csat"],
                              "periods": [before["period"], after["period"]]}))
     elif csat:
         only = csat[-1]
-        out.append(Sentence("csat", t(
+        out.append(Sentence("csat", _answered(t(
             "CSAT in the month of {month} is {csat}.", month=month_of(only["period"], page),
-            csat=lang.number(only["csat"])), "satisfaction",
+            csat=lang.number(only["csat"])), only), "satisfaction",
             {"after": only["csat"], "periods": [only["period"]]}))
     return out
