@@ -90,3 +90,18 @@ def test_the_numbers_behind_a_flow_are_its_edges() -> None:
         table = _table(_rows_behind(blocks[0].chart.to_dict(), blocks[0].table), lang)
     assert table.count("<tr>") == 1 + len(ROWS)  # the heading and one row per edge
     assert "<th>from</th><th>to</th><th>paths</th><th>share</th>" in table
+
+
+def test_paths_to_a_goal_end_by_reaching_it() -> None:
+    """`paths --end purchase` ends every path at the purchase: its ending ribbons were drawn
+    vermillion, "leaves here", the goal as a loss (a dashboard audit). They are the goal
+    reached, green; the flow from a start keeps "leaves here"."""
+
+    def ending(spec: dict[str, Any]) -> tuple[list[str], list[str]]:
+        scale = spec["layer"][0]["encoding"]["color"]["scale"]
+        return scale["domain"], scale["range"]
+
+    goal = draw_flow(ROWS, goal="reaches Purchase").to_dict()
+    plain = draw_flow(ROWS).to_dict()
+    assert ending(goal) == (["continues", "reaches Purchase"], ["#0072b2", "#009e73"])
+    assert ending(plain) == (["continues", "leaves here"], ["#0072b2", "#d55e00"])

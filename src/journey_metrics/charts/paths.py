@@ -103,10 +103,12 @@ def flow_geometry(rows: Sequence[dict[str, Any]],
 
 
 def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths",
-              names: dict[str, str] | None = None, cut_at: int | None = None) -> alt.LayerChart:
+              names: dict[str, str] | None = None, cut_at: int | None = None,
+              goal: str | None = None) -> alt.LayerChart:
     """A Sankey-style flow diagram of paths rows (columns = steps, ribbons = edges); `names`
     shows items under other names (e.g. stage titles in the page's language); `cut_at` as in
-    `flow_geometry`."""
+    `flow_geometry`. `goal`: paths anchored at their end (`paths --end`) end at the goal, so
+    their ending ribbons are that goal reached (green, so named), not people leaving."""
     import altair as alt
     import polars as pl
 
@@ -129,10 +131,10 @@ def draw_flow(rows: Sequence[dict[str, Any]], title: str = "Paths",
          + pl.col("paths").map_elements(current().number, return_dtype=pl.Utf8)
          + ")").alias("label"),
     )
+    ending, ending_color = (goal, "#009e73") if goal else (t("leaves here"), "#d55e00")
     outline = outline.with_columns(pl.col("kind").replace(
-        {"continues": t("continues"), "leaves here": t("leaves here")}))
-    ribbon_colors = alt.Scale(domain=[t("continues"), t("leaves here")],
-                              range=["#0072b2", "#d55e00"])
+        {"continues": t("continues"), "leaves here": ending}))
+    ribbon_colors = alt.Scale(domain=[t("continues"), ending], range=["#0072b2", ending_color])
     ribbons = alt.Chart(outline).mark_area(opacity=0.35, interpolate="monotone").encode(
         x=alt.X("x:Q", scale=x_scale, axis=None),
         y=alt.Y("y_top:Q", scale=y_scale, axis=None, stack=None),
@@ -194,6 +196,7 @@ def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
               t("The paths of the people who reached {stage}, read left to right: the stages "
                 "they went through just before it.", stage=end),
               draw_flow(paths["to_conversion"], title=t("How people get to {stage}",
-                                                        stage=end), names=names),
+                                                        stage=end), names=names,
+                        goal=t("reaches {stage}", stage=end)),
               table=tuple(paths["to_conversion"])),
     ]
