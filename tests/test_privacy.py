@@ -409,6 +409,41 @@ def test_no_email_written_as_an_html_character_reference(tmp_path: Path) -> None
         assert local not in text
 
 
+def test_no_email_with_a_quoted_name_or_an_address_literal(tmp_path: Path) -> None:
+    """Two forms the address standards allow passed raw into properties, ids, event names and
+    quarantined lines (a fourth audit): a quoted local part (`"john doe"@example.org`) and an
+    IP-literal domain (`first.last@[192.168.0.1]`). A dotless domain (`x@localhost`) stays:
+    `order@home` in a campaign name is no address (decision 202)."""
+    from journey_metrics import pipeline
+
+    quoted, literal = '"john doe"@example.org', "first.last@[192.168.0.1]"
+    folder = tmp_path / "input" / "web"
+    folder.mkdir(parents=True)
+    track = {"type": "track", "timestamp": WEB_T.format(0)}
+    (folder / "events.jsonl").write_text("\n".join([
+        json.dumps({**track, "messageId": "q1", "userId": quoted, "event": "Signed Up",
+                    "properties": {"x": quoted, "y": f"write to {literal} now",
+                                   "z": "order@home"}}),
+        json.dumps({**track, "messageId": "q2", "userId": "u2", "event": f"Mailed {literal}"}),
+        json.dumps({**track, "messageId": "q3", "userId": "u2", "timestamp": "soon",
+                    "event": "X", "properties": {"x": quoted, "y": literal}}),
+    ]) + "\n")
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        pipeline.run(tmp_path / "input", db)
+    assert sorted(query(db, "SELECT event_name, properties::VARCHAR FROM events")) == [
+        ("mailed_redacted_email", "{}"),
+        ("signed_up", '{"x":"<redacted-email>","y":"write to <redacted-email> now",'
+                      '"z":"order@home"}'),
+    ]
+    (raw,) = query(db, "SELECT raw FROM _jm_quarantine")[0]
+    assert '"x": "<redacted-email>", "y": "<redacted-email>"' in raw
+    text = decoded_warehouse_text(db)
+    assert "john doe" not in text
+    assert "192.168.0.1" not in text
+
+
 def test_no_email_url_encoded_twice(tmp_path: Path) -> None:
     """An address URL-encoded twice (`%2540`: a redirect's `next=` parameter carrying a URL
     that carried the address) or three times is an address: redacted in a page's URL and path,

@@ -57,9 +57,11 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- may be JSON-escaped too (`jos\u00e9\u0040x.io`: without the escapes in the name's class,
 -- `jos\` was left in front of the marker), or an HTML character reference (`ann&#64;x.io`,
 -- `&#x40;`, `&commat;`, `&#64` without its `;`, `&amp;#64;` escaped again, `\u0026#64;` with a
--- JSON-escaped `&` as Go and .NET write it: pasted from a page or a mail's HTML).
+-- JSON-escaped `&` as Go and .NET write it: pasted from a page or a mail's HTML). A quoted
+-- name (`"john doe"@x.io`, its quotes JSON-escaped in a raw line) and an address literal
+-- (`ann@[192.168.0.1]`) are addresses too; a dotless domain (`order@home`) is not.
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}'
+    '(\\?\x22[^\x22\\@]+\\?\x22|([\p{L}\p{N}._%+''-]|\\u[0-9A-Fa-f]{4})+)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))(([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}|\[[0-9A-Za-z:.]+\])'
 );
 
 -- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
