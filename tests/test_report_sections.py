@@ -331,3 +331,21 @@ def test_touchpoints_keep_what_tells_them_apart() -> None:
     assert _short("web · Paid Social - Meta Facebook Ads · spring-sale-2026") == (
         "web · Paid Soci…ring-sale-2026")
     assert all(len(_short("web · direct · /" + "x" * n)) <= 30 for n in range(60))
+
+
+def test_attribution_without_any_touch_says_why() -> None:
+    """A CRM-only warehouse credited every model's conversions to (none): seven identical bars
+    with no word of why (a dashboard audit)."""
+    from journey_metrics.charts.attribution import attribution_blocks
+    from journey_metrics.report.i18n import use
+
+    def rows(group: str) -> list[dict[str, Any]]:
+        return [{"model": m, "group": group, "conversions": 2.0, "revenue": 0.0, "share": 1.0}
+                for m in ("first", "last")]
+
+    with use("en", {}):
+        untouched = attribution_blocks({"stage": "purchase", "rows": rows("(none)")}, {})[0]
+        touched = attribution_blocks({"stage": "purchase", "rows": rows("email")}, {})[0]
+    assert untouched.notes == ("No web session or email click came before these conversions: "
+                               "every model credits (none).",)
+    assert touched.notes == ()

@@ -107,6 +107,13 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
     currency = section.get("currency")  # the page's reporting currency (decision 181)
     money = (" " + t("Revenue in {currency}: conversions in another currency count without "
                      "their revenue.", currency=currency)) if currency else ""
+    rows = section["rows"]
+    # conversions with no touch before them go to (none) (§9); when all do (a CRM-only
+    # warehouse), seven identical bars need their reason
+    untouched = bool(rows) and all(r["group"] == "(none)" for r in rows if r["conversions"])
+    notes = ((t("No web session or email click came before these conversions: every model "
+                "credits (none)."),) if untouched and any(r["conversions"] for r in rows)
+             else ())
     blocks = [Block(
         "attribution", t("Which channels earn the conversions"),
         t("Conversions ({stage}) and their revenue credited to each channel by each "
@@ -117,7 +124,8 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
             draw_attribution(section["rows"], title=t(
                 "{stage}: conversions credited per channel, by attribution model", stage=stage)),
             draw_attribution(section["rows"], measure="revenue", title=t(
-                "{stage}: revenue credited per channel, by attribution model", stage=stage))))]
+                "{stage}: revenue credited per channel, by attribution model", stage=stage))),
+        notes=notes)]
     if section.get("spend"):
         blocks.append(Block(
             "attribution_cost", t("Cost per conversion and return on spend"),
