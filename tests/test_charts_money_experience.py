@@ -161,3 +161,5 @@ def test_names_side_by_side_slant_when_they_do_not_fit_their_band() -> None:
               "median_hours_from_start": 30.0}]
     layers = draw_times(times).to_dict()["layer"]
     assert layers[0]["encoding"]["x"]["axis"]["values"] == [0, 1, 6, 24, 72, 168]
+    minutes = [{**times[0], "p75_hours": 0.2, "p90_hours": 0.3, "median_hours": 0.1}]
+    assert "values" not in draw_times(minutes).to_dict()["layer"][0]["encoding"]["x"]["axis"]

@@ -425,6 +425,11 @@ def test_no_email_with_a_quoted_name_or_an_address_literal(tmp_path: Path) -> No
                     "properties": {"x": quoted, "y": f"write to {literal} now",
                                    "z": "order@home"}}),
         json.dumps({**track, "messageId": "q2", "userId": "u2", "event": f"Mailed {literal}"}),
+        # no address, kept whole: a handle, a version in brackets, a CSV-like text (the quoted
+        # name's first form read `":"` as a name and broke the JSON: the file failed)
+        json.dumps({**track, "messageId": "q4", "userId": "u2", "event": "Profile Set",
+                    "properties": {"instagram": "@jane.doe", "ref": "tag@[v1.2]",
+                                   "row": '"Smith, Ann","@ann.io",3'}}),
         json.dumps({**track, "messageId": "q3", "userId": "u2", "timestamp": "soon",
                     "event": "X", "properties": {"x": quoted, "y": literal}}),
     ]) + "\n")
@@ -434,6 +439,8 @@ def test_no_email_with_a_quoted_name_or_an_address_literal(tmp_path: Path) -> No
         pipeline.run(tmp_path / "input", db)
     assert sorted(query(db, "SELECT event_name, properties::VARCHAR FROM events")) == [
         ("mailed_redacted_email", "{}"),
+        ("profile_set", '{"instagram":"@jane.doe","ref":"tag@[v1.2]",'
+                        '"row":"\\"Smith, Ann\\",\\"@ann.io\\",3"}'),
         ("signed_up", '{"x":"<redacted-email>","y":"write to <redacted-email> now",'
                       '"z":"order@home"}'),
     ]

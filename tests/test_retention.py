@@ -282,8 +282,12 @@ def test_the_dashboard_shows_the_latest_cohorts(monkeypatch: pytest.MonkeyPatch,
                           settings=ReportSettings(retention=RetentionView(cohorts=3)))
     shown = retention._collect(ctx)  # type: ignore[arg-type]
     assert shown == [r for r in rows if r["cohort"] in cohorts[-3:]]
-    assert "The latest 3 cohorts are shown." in retention_blocks(shown, {})[0].how_to_read
-    assert "The latest cohort is shown." in retention_blocks(shown[-1:], {})[0].how_to_read
+    page = {"settings": {"retention_cohorts": 3}}
+    assert "The latest 3 cohorts are shown." in retention_blocks(shown, page)[0].how_to_read
+    assert "shown" not in retention_blocks(shown[-2:], page)[0].how_to_read  # all there are
+    assert "shown" not in retention_blocks([], page)[0].how_to_read
+    page = {"settings": {"retention_cohorts": 1}}
+    assert "The latest cohort is shown." in retention_blocks(shown[-1:], page)[0].how_to_read
     assert load_report_settings().retention.cohorts == 12
     path = tmp_path / "report.yaml"
     path.write_text("retention:\n  cohorts: 0\n", encoding="utf-8")

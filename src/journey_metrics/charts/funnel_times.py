@@ -38,7 +38,8 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
     # the scale's own ticks ran together at its compressed end ("150200"): an hour, a day, a
     # week... up to the longest time shown
     longest = max((v.get("p90_hours") or 0 for v in values), default=0)
-    ticks = [0, *(h for h in TICK_HOURS if h <= max(longest, 1))]
+    ticks = [0, *(h for h in TICK_HOURS if h <= longest)]
+    axis = alt.Axis(values=ticks) if longest >= 6 else alt.Axis()  # minutes: the scale's own
     data = alt.Data(values=values)
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=order, title=None),
@@ -56,7 +57,7 @@ def draw_times(rows: list[dict[str, Any]], group: str = "all",
     )
     whiskers = base.mark_rule(color="#888").encode(
         x=alt.X("p10_hours:Q", scale=hours, title=t("hours from the previous step"),
-                axis=alt.Axis(values=ticks)),
+                axis=axis),
         x2="p90_hours:Q")
     box = base.mark_bar(size=14, color="#4c78a8").encode(
         x=alt.X("p25_hours:Q", scale=hours), x2="p75_hours:Q")

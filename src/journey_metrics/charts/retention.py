@@ -46,12 +46,15 @@ def retention_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 
 
 def retention_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
-    # the rows are the latest cohorts only (config/report.yaml retention.cohorts): say so
+    # the rows are the latest cohorts only (config/report.yaml retention.cohorts): said when
+    # the page holds that many, not when fewer cohorts than that exist
     cohorts = len({r["cohort"] for r in rows})
-    shown = current().count(cohorts, "The latest cohort is shown.",
-                            "The latest {n} cohorts are shown.")
+    limit = page.get("settings", {}).get("retention_cohorts")
+    shown = (current().count(cohorts, "The latest cohort is shown.",
+                             "The latest {n} cohorts are shown.")
+             if cohorts and cohorts == limit else "")
     return [Block("retention", t("Retention"),
                   t("Each row is the people who activated in one week; a cell is the share of "
                     "them active again that many weeks later. Blank cells have not happened "
-                    "yet.") + " " + shown,
+                    "yet.") + (" " + shown if shown else ""),
                   retention_chart(rows))]

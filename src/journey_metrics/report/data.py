@@ -111,6 +111,7 @@ def compute(
             "journey_window": ctx.framework(settings.journey_framework).window,
             "retention": f"{retention.framework}: {retention.period}ly cohorts from "
                          f"{retention.start}",
+            "retention_cohorts": retention.cohorts,
             "tz": tz,
             "channel_rules": rules_source(con),
             "conversion_stage": settings.conversion_stage,
