@@ -116,7 +116,7 @@ def test_summary_sentences_from_hand_made_rows() -> None:
     assert en == [
         "The biggest drop-off is before Purchase: 96.6% of the 233 persons who reached "
         "Consideration did not go on (225 persons).",
-        "Most of them left after web · direct · /cart: 150 persons, 66.7% of those who stopped "
+        "Most of them stopped after web · direct · /cart: 150 persons, 66.7% of those who stopped "
         "at Consideration.",
         "email earns the most conversions (Purchase): 5.5 of 10.0 with linear credit (55.0%); "
         "last touch gives it 3.0.",
@@ -173,7 +173,7 @@ def test_one_person_is_singular_and_an_unfinished_month_says_so() -> None:
         assert [s.text for s in sentences(running)] == [
             "The biggest drop-off is before Purchase: 2.5% of the 40 persons who reached "
             "Awareness did not go on (1 person).",
-            "Most of them left after web · direct · /: 1 person, 100.0% of those who stopped at "
+            "Most of them stopped after web · direct · /: 1 person, 100.0% of those who stopped at "
             "Awareness.",
             "NPS in the month of 2026-02 (so far) is 50 (2 answers).",
             "CSAT rose from 80 in the month of 2026-01 to 90 in the month of 2026-02 (so far).",

@@ -85,7 +85,7 @@ def sentences(page: dict[str, Any]) -> list[Sentence]:
         if exits:
             top = exits[0]
             out.append(Sentence("exit", t(
-                "Most of them left after {touchpoint}: {persons}, {share} of those who "
+                "Most of them stopped after {touchpoint}: {persons}, {share} of those who "
                 "stopped at {stage}.", touchpoint=top["touchpoint"],
                 persons=lang.persons(top["persons"]),
                 share=lang.percent(top["share_of_drop_off"]), stage=label(previous["stage"])),
