@@ -28,16 +28,18 @@ RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')));
 
+-- jm_email_pattern of macros.sql, the same text (its runs unrolled: Java's regex recursed once
+-- per letter of `(letter|escape)+` and overflowed its stack on a 5,000-letter token).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN jm_may_hold_email(txt)
     THEN regexp_replace(txt,
-        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))(([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])",
+        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}._%+'-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}._%+'-]*)*)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}-]*)*(\.(?:[\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}-]*)*)*\.[\p{L}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])",
         '<redacted-email>')
     ELSE txt END;
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_contains_email(txt STRING) RETURNS BOOLEAN
 RETURN jm_may_hold_email(txt)
-    AND txt RLIKE r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|([\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})+)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))(([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+(\.([\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])";
+    AND txt RLIKE r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}._%+'-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}._%+'-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}._%+'-]*)*)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}-]*)*(\.(?:[\p{L}\p{N}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}-]*)*)*\.[\p{L}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])";
 
 CREATE OR REPLACE TEMPORARY FUNCTION jm_snake_case(txt STRING) RETURNS STRING
 RETURN trim(BOTH '_' FROM regexp_replace(
