@@ -207,6 +207,17 @@ def warehouse_files(db: Path) -> list[Path]:
     return files
 
 
+def load_input(tmp_path: Path) -> Path:
+    """`run` over tmp_path/input with the test key, into tmp_path/warehouse.duckdb."""
+    from journey_metrics import pipeline
+
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        pipeline.run(tmp_path / "input", db)
+    return db
+
+
 def decoded_warehouse_text(db: Path) -> str:
     """Every value of every table and view of the warehouse, as text."""
     con = duckdb.connect(str(db), read_only=True)
@@ -374,7 +385,6 @@ def test_no_email_written_as_an_html_character_reference(tmp_path: Path) -> None
     """An address whose @ is an HTML character reference (`&#64;`, `&#x40;`, `&commat;`: text
     pasted from a page or a mail's HTML) is an address: redacted in properties, in an event's
     name and in a quarantined line, like one written with a plain @."""
-    from journey_metrics import pipeline
 
     forms = ["ursula.le&#64;example.com", "v.w&#x40;example.org", "w&commat;example.net",
              "xavier&#64example.com", "yann&amp;#64;example.com"]
@@ -392,10 +402,7 @@ def test_no_email_written_as_an_html_character_reference(tmp_path: Path) -> None
         ' "properties": {"x": "zoe\\u0026#64;example.com", "y": "' + forms[3] + '",'
         ' "z": "' + forms[4] + '"}}',
     ]) + "\n")
-    db = tmp_path / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
-        pipeline.run(tmp_path / "input", db)
+    db = load_input(tmp_path)
     assert sorted(query(db, "SELECT event_name, properties::VARCHAR FROM events")) == [
         ("mailed_redacted_email", "{}"),
         ("signed_up", '{"x":"<redacted-email>","note":"<a href=\\"mailto:<redacted-email>\\">"}'),
@@ -414,7 +421,6 @@ def test_no_email_with_a_quoted_name_or_an_address_literal(tmp_path: Path) -> No
     quarantined lines (a fourth audit): a quoted local part (`"john doe"@example.org`) and an
     IP-literal domain (`first.last@[192.168.0.1]`). A dotless domain (`x@localhost`) stays:
     `order@home` in a campaign name is no address (decision 202)."""
-    from journey_metrics import pipeline
 
     quoted, literal = '"john doe"@example.org', "first.last@[192.168.0.1]"
     folder = tmp_path / "input" / "web"
@@ -433,10 +439,7 @@ def test_no_email_with_a_quoted_name_or_an_address_literal(tmp_path: Path) -> No
         json.dumps({**track, "messageId": "q3", "userId": "u2", "timestamp": "soon",
                     "event": "X", "properties": {"x": quoted, "y": literal}}),
     ]) + "\n")
-    db = tmp_path / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
-        pipeline.run(tmp_path / "input", db)
+    db = load_input(tmp_path)
     assert sorted(query(db, "SELECT event_name, properties::VARCHAR FROM events")) == [
         ("mailed_redacted_email", "{}"),
         ("profile_set", '{"instagram":"@jane.doe","ref":"tag@[v1.2]",'
@@ -455,7 +458,6 @@ def test_no_email_url_encoded_twice(tmp_path: Path) -> None:
     """An address URL-encoded twice (`%2540`: a redirect's `next=` parameter carrying a URL
     that carried the address) or three times is an address: redacted in a page's URL and path,
     in a SendGrid click's URL and in a file's name, like `%40`."""
-    from journey_metrics import pipeline
 
     web, email = tmp_path / "input" / "web", tmp_path / "input" / "email"
     web.mkdir(parents=True)
@@ -469,10 +471,7 @@ def test_no_email_url_encoded_twice(tmp_path: Path) -> None:
     (email / "events.jsonl").write_text(json.dumps({
         "email": "cy@z.net", "timestamp": 1710072000, "event": "click", "sg_event_id": "s1",
         "url": "https://t.io/r?to=https%3A%2F%2Fshop.com%3Fuser%3Dcy%2540z.net"}) + "\n")
-    db = tmp_path / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
-        pipeline.run(tmp_path / "input", db)
+    db = load_input(tmp_path)
     rows = sorted(query(db, "SELECT source, properties::VARCHAR, file_path FROM events"))
     assert [(source, "<redacted-email>" in props) for source, props, _ in rows] == [
         ("email", True), ("web", True)]

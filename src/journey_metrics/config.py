@@ -222,10 +222,11 @@ def parse_window(text: str, *, zero: bool = True) -> timedelta:
     if not match:
         raise ValueError(f"window {text!r} must look like <int>(m|h|d), e.g. 30d")
     try:
-        window = timedelta(**{_WINDOW_UNITS[match.group(2)]: int(match.group(1))})
+        window: timedelta | None = timedelta(**{_WINDOW_UNITS[match.group(2)]:
+                                                int(match.group(1))})
     except OverflowError:  # past timedelta's ~2.7 million years
-        window = MAX_WINDOW + MAX_WINDOW
-    if window > MAX_WINDOW:
+        window = None
+    if window is None or window > MAX_WINDOW:
         raise ValueError(f"window {text!r} is too long (at most 1000 years: 365250d)")
     if not zero and window == timedelta(0):
         raise ValueError(f"{text!r} must be positive")

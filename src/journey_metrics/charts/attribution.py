@@ -110,9 +110,9 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
     rows = section["rows"]
     # conversions with no touch before them go to (none) (§9); when all do (a CRM-only
     # warehouse), seven identical bars need their reason
-    untouched = bool(rows) and all(r["group"] == "(none)" for r in rows if r["conversions"])
+    credited = [r for r in rows if r["conversions"]]
     notes = ((t("No web session or email click came before these conversions: every model "
-                "credits (none)."),) if untouched and any(r["conversions"] for r in rows)
+                "credits (none)."),) if credited and all(r["group"] == "(none)" for r in credited)
              else ())
     blocks = [Block(
         "attribution", t("Which channels earn the conversions"),
@@ -121,9 +121,9 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
           "favours direct), look at the multi-touch models (linear, position, time decay).",
           stage=stage) + money,
         alt.vconcat(
-            draw_attribution(section["rows"], title=t(
+            draw_attribution(rows, title=t(
                 "{stage}: conversions credited per channel, by attribution model", stage=stage)),
-            draw_attribution(section["rows"], measure="revenue", title=t(
+            draw_attribution(rows, measure="revenue", title=t(
                 "{stage}: revenue credited per channel, by attribution model", stage=stage))),
         notes=notes)]
     if section.get("spend"):
@@ -131,5 +131,5 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
             "attribution_cost", t("Cost per conversion and return on spend"),
             t("From the spend file: what each channel cost per conversion it earned (last-touch "
               "credit) and the revenue it brought per unit of cost."),
-            draw_cost(section["rows"])))
+            draw_cost(rows)))
     return blocks
