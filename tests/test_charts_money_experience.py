@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
+from journey_metrics.charts.attribution import draw_attribution
+from journey_metrics.charts.common import text_expr
 from journey_metrics.charts.experience import draw_churn, draw_satisfaction
+from journey_metrics.charts.funnel import segment_chart
 from journey_metrics.charts.money import draw_ltv, draw_revenue
+from journey_metrics.report.i18n import use
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -163,3 +167,38 @@ def test_names_side_by_side_slant_when_they_do_not_fit_their_band() -> None:
     assert layers[0]["encoding"]["x"]["axis"]["values"] == [0, 1, 6, 24, 72, 168]
     minutes = [{**times[0], "p75_hours": 0.2, "p90_hours": 0.3, "median_hours": 0.1}]
     assert "values" not in draw_times(minutes).to_dict()["layer"][0]["encoding"]["x"]["axis"]
+
+
+def test_open_churn_period_is_labelled_down_its_band() -> None:
+    # level, "not ended" ran over the bars beside a narrow band (a year of months)
+    label = draw_churn(CHURN).to_dict()["layer"][2]
+    assert label["mark"]["angle"] == 90
+    assert label["encoding"]["y"] == {"datum": 1}
+
+
+def test_revenue_axis_names_the_currency() -> None:
+    rows = [{"model": "last", "group": "direct", "conversions": 1.0, "revenue": 10.0,
+             "share": 1.0}]
+    spec = draw_attribution(rows, measure="revenue", currency="EUR").to_dict()
+    assert spec["encoding"]["y"]["title"] == "Revenue credited (EUR)"
+    assert draw_attribution(rows, measure="revenue").to_dict()["encoding"]["y"]["title"] == (
+        "Revenue credited")
+
+
+def test_segment_funnel_title_names_the_segment_and_framework(tmp_path: Path) -> None:
+    rows = [{"framework": "aarrr", "step": s, "stage": st, "segment": seg, "trait": "plan",
+             "value": "free", "persons": n, "conversion_from_start": n / 10}
+            for seg in ("", "plan=free") for s, st, n in ((1, "acquisition", 10),
+                                                           (2, "activation", 4))]
+    chart = segment_chart(rows, [{"name": "aarrr", "title": "AARRR"}])
+    title = chart.to_dict()["title"]["text"]
+    assert title["expr"].startswith('"Funnel for " + (segment) + ": " + (')
+    path = tmp_path / "segments.png"
+    chart.save(str(path), format="png")  # the expression is one Vega evaluates
+    assert path.read_bytes().startswith(PNG)
+
+
+def test_text_expr_keeps_literal_text_and_quotes() -> None:
+    with use("vi"):
+        expr = text_expr("Funnel for {segment}: {framework}", segment="a", framework="b")
+    assert expr.to_dict() == {"expr": '"Ph\\u1ec5u c\\u1ee7a " + (a) + ": " + (b)'}

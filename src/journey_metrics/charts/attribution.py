@@ -22,11 +22,12 @@ MODEL_LABELS = {"first": "first touch", "last": "last touch", "last_non_direct":
 
 def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
                      title: str = "Conversions credited per channel, by attribution model",
-                     measure: str = "conversions") -> alt.Chart:
+                     measure: str = "conversions", currency: str | None = None) -> alt.Chart:
     """Grouped bars: one group of bars per channel (or campaign), one bar per model. Rows are
     the attribution command's rows (model, group, conversions, revenue, share[, cost, cpa,
     roas]); groups are ordered by their `last`-model credit (else their first model's).
-    `measure`: conversions or revenue (the bars' height)."""
+    `measure`: conversions or revenue (the bars' height); `currency` names the revenue axis'
+    unit."""
     import altair as alt
 
     from journey_metrics.charts.common import band_axis
@@ -57,7 +58,7 @@ def draw_attribution(rows: Sequence[dict[str, Any]], *, width: int = 560,
         x=alt.X("group:N", sort=groups, title=None, axis=band_axis(groups, width)),
         xOffset=alt.XOffset("model:N", sort=labels),
         y=alt.Y(f"{measure}:Q", title=t("Conversions credited") if measure == "conversions"
-                else t("Revenue credited")),
+                else t("Revenue credited") + (f" ({currency})" if currency else "")),
         color=alt.Color("model:N", sort=labels, scale=alt.Scale(domain=labels),
                         legend=alt.Legend(title=t("Model"), orient="bottom", columns=4)),
         tooltip=tooltip,
@@ -123,7 +124,7 @@ def attribution_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Bl
         alt.vconcat(
             draw_attribution(rows, title=t(
                 "{stage}: conversions credited per channel, by attribution model", stage=stage)),
-            draw_attribution(rows, measure="revenue", title=t(
+            draw_attribution(rows, measure="revenue", currency=currency, title=t(
                 "{stage}: revenue credited per channel, by attribution model", stage=stage))),
         notes=notes)]
     if section.get("spend"):

@@ -6,6 +6,8 @@ tooltip with exact numbers and their denominators; titles and axes use plain wor
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import altair as alt
@@ -52,6 +54,17 @@ def date_axis(**options: Any) -> alt.Axis:
     options.setdefault("labelOverlap", "greedy")
     expr = current().date_label_expr()
     return alt.Axis(labelExpr=expr, **options) if expr else alt.Axis(**options)
+
+
+def text_expr(key: str, **expressions: str) -> alt.ExprRef:
+    """A translated text whose {placeholders} are Vega expressions: a title that names what a
+    drop-down picked (the PNG, drawn without the drop-down, said "one segment" and not which)."""
+    text = t(key, **{name: f"\0{name}\0" for name in expressions})
+    parts = re.split("\0(\\w+)\0", text)  # literal, name, literal, name, ..., literal
+    pieces = [f"({expressions[part]})" if odd else json.dumps(part)
+              for odd, part in ((i % 2 == 1, part) for i, part in enumerate(parts))
+              if odd or part]
+    return alt.ExprRef(expr=" + ".join(pieces) or '""')
 
 
 def data(rows: list[dict[str, Any]]) -> alt.Data:

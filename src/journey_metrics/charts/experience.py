@@ -74,9 +74,11 @@ def draw_churn(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.
     base = alt.Chart(alt.Data(values=data)).encode(x=x, tooltip=tooltip)
     open_band = base.transform_filter("datum.state == 'not ended'").mark_bar(
         color="#d3d3d3", opacity=0.6).encode(y=alt.datum(1))
+    # written down the grey band from its top: level, it ran over the bars beside it once a
+    # year of months made the band narrower than the words
     open_label = base.transform_filter("datum.state == 'not ended'").mark_text(
-        color="#777", baseline="bottom", dy=-4).encode(y=alt.datum(0),
-                                                       text=alt.value(t("not ended")))
+        color="#555", angle=90, align="left", baseline="middle", dx=6).encode(
+        y=alt.datum(1), text=alt.value(t("not ended")))
     bars = base.transform_filter("datum.state == 'ended'").mark_bar(color="#d55e00").encode(
         y=alt.Y("churn_rate:Q", title=t("Churn rate"), axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])))

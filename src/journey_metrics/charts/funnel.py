@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import altair as alt
@@ -17,6 +18,7 @@ from journey_metrics.charts.common import (
     framework_title,
     label,
     segment_colors,
+    text_expr,
 )
 from journey_metrics.metrics.registry import Block
 from journey_metrics.report.i18n import current, t
@@ -221,8 +223,12 @@ def segment_chart(rows: list[dict[str, Any]], frameworks: list[dict[str, Any]]
     text = base.mark_text(align="left", dx=4).encode(x="rate:Q", text="text:N")
     return alt.layer(ghost, bars, text).add_params(segment, framework).properties(
         width=WIDTH, height=220,
-        title=alt.TitleParams(t("Funnel for one segment"),
-                              subtitle=t("Blue: the segment (persons written); grey: everybody")))
+        # the title follows the drop-downs, so a PNG (drawn at the first choice) says whose
+        # funnel it is
+        title=alt.TitleParams(text_expr(
+            "Funnel for {segment}: {framework}", segment="segment",
+            framework=f"{json.dumps(titles)}[indexof({json.dumps(names)}, framework)]"),
+            subtitle=t("Blue: the segment (persons written); grey: everybody")))
 
 
 def segment_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:
