@@ -220,11 +220,12 @@ def _print_run_summary(summary: RunSummary) -> None:
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Option("--out", help="Folder for events.parquet, persons.parquet",
-                                   callback=folder_or_new)],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder for the lake: events.parquet, persons.parquet and what metrics "
+        "read beside them (traits, identity, quarantine, files).", callback=folder_or_new)],
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Write the warehouse's events and persons as Parquet files."""
+    """Write the warehouse's events and persons (and the lake's other tables) as Parquet."""
     from journey_metrics.export import export as export_parquet
 
     result = export_parquet(db, out)

@@ -80,7 +80,8 @@ def _shared_parameters(metric: Metric) -> list[inspect.Parameter]:
             "--where", help="Only persons with trait:<name>=<value> (repeatable).")], None))
     if metric.as_of:
         found.append(keyword("as_of", Annotated[str | None, typer.Option(
-            "--as-of", help="ISO 8601 instant; default: the latest event.")], None))
+            "--as-of", help="ISO 8601 instant or date (midnight in --tz); default: the latest "
+            "event.")], None))
     if metric.tz:
         found.append(keyword("tz", Annotated[str, typer.Option(
             "--tz", help="Time zone for dates and calendar periods.")], "UTC"))
