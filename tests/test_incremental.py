@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+
+import pytest
 
 from conftest import query, write_jsonl
 
@@ -151,3 +154,63 @@ def test_many_small_batches_give_the_one_batch_warehouse(
     assert many == one
     assert sum(s["duplicates"] for s in one["sources"]) > 0
     assert _warehouse_rows(tmp_path / "many.duckdb") == _warehouse_rows(tmp_path / "one.duckdb")
+
+
+def test_a_line_cut_by_an_earlier_read_is_named_and_its_quarantine_row_goes(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    # the writer had written two lines and half of the third when the first run read the file
+    whole = json.dumps(page("m3"))
+    path = input_dir / "web" / "a.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"{json.dumps(page('m1'))}\n{json.dumps(page('m2'))}\n{whole[:20]}")
+    first = run_pipeline(input_dir, db_path)
+    assert web_counts(first) == (1, 3, 2, 0, 1)
+    assert first["cut_lines"] == []
+    with path.open("a") as handle:
+        handle.write(whole[20:] + "\n" + json.dumps(page("m4")) + "\n")
+    again = run_pipeline(input_dir, db_path)
+    assert again["cut_lines"] == [{"source": "web", "file": "web/a.jsonl", "line": 3}]
+    assert web_counts(again) == (1, 4, 2, 2, 0)
+    # line 3 loads now: it is no longer quarantined (a record is loaded or quarantined)
+    assert query(db_path, "SELECT count(*) FROM _jm_quarantine") == [(0,)]
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
+        ("m1",), ("m2",), ("m3",), ("m4",)]
+    assert run_pipeline(input_dir, db_path)["cut_lines"] == []  # said once, when read again
+
+
+def test_a_csv_row_cut_by_an_earlier_read_keeps_its_first_version_and_is_named(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    deals = input_dir / "crm" / "deals.csv"
+    deals.parent.mkdir(parents=True)
+    deals.write_text("hs_object_id,dealname,dealstage,closedate,associated_contact_id,amount\n"
+                     "20000004,Order,closedwon,2026-01-16T09:00:41Z,10000017,28")
+    run_pipeline(input_dir, db_path)
+    with deals.open("a") as handle:
+        handle.write("50.00\n")
+    again = run_pipeline(input_dir, db_path)
+    assert again["cut_lines"] == [{"source": "crm", "file": "crm/deals.csv", "line": 2}]
+    # the first version stays (decision 194), the whole row is a recorded conflict
+    assert query(db_path, "SELECT revenue FROM events") == [(28.0,)]
+    assert query(db_path, "SELECT count(*) FROM _jm_conflicts") == [(1,)]
+
+
+@pytest.mark.parametrize(("before", "after", "line"), [
+    (b"a\nb", b"a\nbc\n", 2),         # cut inside line 2
+    (b"a\nb\n", b"a\nb\nc\n", None),  # read ended at a line end
+    (b"a\r\nb\r\n", b"a\r\nb\r\nc", None),
+    (b"a\nb", b"a\nb\nc\n", None),    # the line was whole, only its line end came later
+    (b"a\nb", b"a\nb", None),         # not grown
+    (b"", b"a\n", None),
+])
+def test_line_cut_by_earlier_read(tmp_path: Path, before: bytes, after: bytes,
+                                  line: int | None) -> None:
+    from journey_metrics.growing_files import line_cut_by_earlier_read
+
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(after)
+    assert line_cut_by_earlier_read(path, len(before)) == line
+    gz = tmp_path / "a.jsonl.gz"
+    gz.write_bytes(after)
+    assert line_cut_by_earlier_read(gz, len(before)) is None  # grows by whole gzip members

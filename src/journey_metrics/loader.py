@@ -22,6 +22,7 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import drop_temp, fetch_first, rollback
 from journey_metrics.errors import UsageError
 from journey_metrics.file_hashes import HashesAhead
+from journey_metrics.growing_files import line_cut_by_earlier_read
 from journey_metrics.hashing import pseudonymous_name
 from journey_metrics.sources.readers import (
     FileReadError,
@@ -51,6 +52,8 @@ class FileResult:
     reason: str | None = None
     # skipped as unchanged, though an earlier run could not read it: that run's reason
     earlier_failure: str | None = None
+    # read again grown, after an earlier run's read ended inside this line (growing_files.py)
+    cut_line: int | None = None
     # what the manifest records about the file (set while reading)
     stat: os.stat_result | None = field(default=None, repr=False)
     sha256: str = field(default="", repr=False)
@@ -356,6 +359,8 @@ def _read_into_batch(
         return result, None
     assert item.kind is not None
     result.status = "loaded"  # its records are counted as they are copied into the chunk
+    if previous and previous[3] != "failed":
+        result.cut_line = line_cut_by_earlier_read(item.path, previous[0])
     if reads_lines(item.path, item.kind):
         return result, "together"
     return result, "alone" if _read_alone(con, item, result) else None

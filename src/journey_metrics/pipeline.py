@@ -52,6 +52,11 @@ class RunSummary:
         """The files skipped as unchanged that an earlier run could not read (said again)."""
         return [r for s in self.sources for r in s.file_results if r.earlier_failure]
 
+    @property
+    def cut_reads(self) -> list[FileResult]:
+        """The files read again grown after an earlier run's read ended inside a line."""
+        return [r for s in self.sources for r in s.file_results if r.cut_line]
+
     def as_dict(self) -> dict[str, object]:
         return {
             "sources": [s.as_row() for s in self.sources],
@@ -63,6 +68,11 @@ class RunSummary:
                 for s in self.sources
                 for r in s.file_results
                 if r.status == "failed"
+            ],
+            # files an earlier run read while they were being written (growing_files.py)
+            "cut_lines": [
+                {"source": r.source, "file": r.file_path, "line": r.cut_line}
+                for r in self.cut_reads
             ],
             "warehouse": self.location if self.location is not None else str(self.db_path),
         }

@@ -376,6 +376,31 @@ def test_duplicates_and_conflicts_are_duckdbs(env: None, tmp_path: Path) -> None
     assert spark == duck
 
 
+def test_a_line_cut_by_an_earlier_read_is_duckdbs(env: None, tmp_path: Path) -> None:
+    """A file read while it was being written (its last line half there), then grown: both
+    engines name the cut line and drop its quarantine row once the whole line loads."""
+    whole = _track("m2", "2026-01-05T11:00:00Z", "basic")
+    path = tmp_path / "input" / "web" / "events.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(_track("m1", "2026-01-05T10:00:00Z", "basic") + "\n" + whole[:30])
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    targets = {"duckdb": ["--db", str(db)],
+               "spark": ["--engine", "spark", "--lake", str(lake), "--spark-master", MASTER]}
+    said: dict[str, list[Any]] = {"duckdb": [], "spark": []}
+    for night in (1, 2):
+        if night == 2:
+            with path.open("a") as handle:
+                handle.write(whole[30:] + "\n")
+        for engine, target in targets.items():
+            out = json.loads(invoke(["run", "--input", str(tmp_path / "input"), *target,
+                                     "--format", "json"]))
+            web = next(s for s in out["sources"] if s["source"] == "web")
+            said[engine].append((out["cut_lines"], web["events"], web["quarantined"]))
+    assert said["spark"] == said["duckdb"] == [
+        ([], 1, 1), ([{"source": "web", "file": "web/events.jsonl", "line": 2}], 1, 0)]
+    assert rows(lake, "quarantine") == []
+
+
 def test_utf16_unnamed_gzip_and_subfolders_fail_as_on_duckdb(env: None, tmp_path: Path) -> None:
     """A UTF-16 export fails with DuckDB's reason (Spark's text reader would read its bytes as
     UTF-8: a garbled header, lines of NULs quarantined one by one); a folder inside a source's

@@ -172,6 +172,15 @@ def _print_run_notes(summary: RunSummary) -> None:
         stderr.print(f"note: {len(earlier)} unchanged file(s) could not be read in an earlier run"
                      f" and are skipped: {listed}{'; ...' if len(earlier) > 5 else ''}",
                      highlight=False, soft_wrap=True, markup=False)
+    for cut in summary.cut_reads:
+        stderr.print(
+            f"warning: {cut.file_path} line {cut.cut_line}: an earlier run read this file while "
+            "it was being written, and its read ended inside this line: an event that run "
+            "loaded from the cut line stays as it was (an event id keeps its first version). "
+            "Check that line's events, or load the input again into a new warehouse; write "
+            "input files under another name and rename them when complete "
+            "(docs/operations.md)",
+            highlight=False, soft_wrap=True, markup=False)
     quarantined = sum(s.quarantined for s in summary.sources)
     if quarantined:
         from journey_metrics.pipeline import quarantine_query

@@ -462,6 +462,7 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
     """Which files to read: unchanged ones (same size and mtime, or same content) are skipped
     (loader._read_into_batch's rules, against the lake's manifest)."""
     from journey_metrics.file_hashes import file_sha256
+    from journey_metrics.growing_files import line_cut_by_earlier_read
 
     previous = {
         str(row[0]): (int(row[1]), int(row[2]), str(row[3]),
@@ -512,6 +513,8 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             result.status, result.reason = "failed", problem
             continue
         result.status = "loaded"
+        if known and known[3] is None and not isinstance(item, RemoteFile):
+            result.cut_line = line_cut_by_earlier_read(item.path, known[0])
         plan.to_read.append(SparkInputFile(location, item.relative, order, item.kind))
     return plan
 
@@ -632,7 +635,7 @@ def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: 
         dataset_name("persons"): views["jm_out_persons"],
         dataset_name("traits"): session.table("jm_out_traits"),
         dataset_name("identity"): session.table("jm_out_identity"),
-        dataset_name("quarantine"): session.table("jm_lake_quarantine").unionByName(
+        dataset_name("quarantine"): session.table("jm_kept_quarantine").unionByName(
             session.table("jm_new_quarantine")),
         dataset_name("files"): manifest,
     }

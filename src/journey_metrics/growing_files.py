@@ -1,0 +1,43 @@
+"""Files read while they were still being written: was a run's read cut inside a line?
+
+A nightly run may find an export whose writer has not finished: its last line has no line end
+yet, and a CSV row cut after `...,28` of `...,2850.00` still parses. That run loads what it read;
+the next one re-reads the grown file (a changed file) and keeps the first version of each
+event id (decision 194), so the cut row's wrong amount would stay without a word. The manifest
+knows how many bytes the earlier read saw: when the byte before that point is no line end and
+the one at it continues the same line, the earlier read ended inside that line. The run says so
+(decision 205) and names the line. A file compressed with gzip grows by whole members, and a
+member cut short failed its earlier read (truncated gzip), so only plain files are looked at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_LINE_ENDS = b"\r\n"
+_CHUNK = 1 << 20
+
+
+def line_cut_by_earlier_read(path: Path, earlier_size: int | None) -> int | None:
+    """The 1-based number of the line an earlier read of `earlier_size` bytes ended inside, or
+    None (that read ended at a line end, the file did not grow, a gzip file, unreadable)."""
+    if not earlier_size or path.name.endswith(".gz"):
+        return None
+    try:
+        with path.open("rb") as handle:
+            handle.seek(earlier_size - 1)
+            around = handle.read(2)
+            if len(around) < 2 or around[0] in _LINE_ENDS or around[1] in _LINE_ENDS:
+                return None
+            # only here (rare): count the line ends before the cut
+            handle.seek(0)
+            line, left = 1, earlier_size
+            while left > 0:
+                block = handle.read(min(_CHUNK, left))
+                if not block:
+                    break
+                line += block.count(b"\n")
+                left -= len(block)
+            return line
+    except OSError:
+        return None  # the read that follows reports an unreadable file
