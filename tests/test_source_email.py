@@ -158,3 +158,33 @@ def test_unknown_fields_are_kept_in_properties(
         ('{"sg_message_id":"msg-1","category":["newsletter","spring"],"ip":"10.0.0.1",'
          '"user_segment":"vip","reason":"Mail to <redacted-email>"}',)
     ]
+
+
+def test_a_time_no_timestamp_holds_is_quarantined_alone(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """Unix seconds beyond what a timestamp holds stopped the whole file (to_timestamp's
+    conversion error); such a record is now quarantined, the others load. A CRM date in epoch
+    milliseconds likewise."""
+    def open_at(event_id: str, at: object) -> dict:
+        return {"email": "a@example.com", "timestamp": at, "event": "open",
+                "sg_event_id": event_id}
+
+    write_jsonl(input_dir / "email" / "a.jsonl", [
+        open_at("y1", 1767616500), open_at("y2", 99999999999999),
+        open_at("y3", -99999999999999), open_at("y4", 9223372036854775807)])
+    deals = input_dir / "crm" / "deals.csv"
+    deals.parent.mkdir(parents=True)
+    deals.write_text("hs_object_id,dealname,dealstage,closedate,associated_contact_id,amount\n"
+                     "1,a,closedwon,9999999999999999,7,1\n2,b,closedwon,1767616500000,7,1\n")
+    summary = run_pipeline(input_dir, db_path)
+    counts = {s["source"]: (s["events"], s["quarantined"], s["failed_files"])
+              for s in summary["sources"]}
+    assert counts["email"] == (1, 3, 0)
+    assert counts["crm"] == (1, 1, 0)
+    assert query(db_path, "SELECT file_path, record_no, reason FROM _jm_quarantine"
+                          " ORDER BY ALL") == [
+        ("crm/deals.csv", 2, "unparseable closedate 9999999999999999"),
+        ("email/a.jsonl", 2, "unparseable timestamp 99999999999999"),
+        ("email/a.jsonl", 3, "unparseable timestamp -99999999999999"),
+        ("email/a.jsonl", 4, "unparseable timestamp 9223372036854775807")]

@@ -125,7 +125,8 @@ CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_instant(
 RETURN CASE
     WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
     WHEN epoch_ms AND jm_trim(txt) RLIKE r"^-?[0-9]{10,16}\z"
-        THEN timestamp_millis(try_cast(jm_trim(txt) AS BIGINT))
+        THEN CASE WHEN abs(try_cast(jm_trim(txt) AS BIGINT)) < 9200000000000000
+                  THEN timestamp_millis(try_cast(jm_trim(txt) AS BIGINT)) END
     WHEN NOT upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|\z)" THEN NULL
     WHEN upper(jm_trim(txt)) RLIKE r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[\t\n\f\r ]*(Z|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))\z"
         -- DuckDB's TIMESTAMPTZ cast refuses a space before the zone; Spark's accepts it
@@ -145,6 +146,7 @@ END;
 -- long decimal as a double ("1.709287201E9"): the exponent form is read too.
 CREATE OR REPLACE TEMPORARY FUNCTION jm_parse_unix_seconds(txt STRING) RETURNS TIMESTAMP
 RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
+              AND abs(try_cast(jm_trim(txt) AS DOUBLE)) < 9.2e12
     THEN timestamp_micros(try_cast(round(try_cast(jm_trim(txt) AS DOUBLE) * 1000000) AS BIGINT))
     END;
 

@@ -30,8 +30,11 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz, epoch_ms := true) AS (
         WHEN jm_trim(txt) IS NULL OR jm_trim(txt) = '' THEN NULL
         -- no digit, no instant: DuckDB's casts would read 'infinity' and 'epoch' as instants
         WHEN NOT regexp_matches(txt, '[0-9]') THEN NULL
+        -- beyond ±9.2e15 ms no timestamp holds it (microseconds in 64 bits): no instant, the
+        -- record is quarantined (the conversion's error failed the whole file)
         WHEN epoch_ms AND regexp_full_match(jm_trim(txt), '-?[0-9]{10,16}')
-            THEN timezone('UTC', epoch_ms(TRY_CAST(jm_trim(txt) AS BIGINT)))
+            THEN CASE WHEN abs(TRY_CAST(jm_trim(txt) AS BIGINT)) < 9200000000000000
+                      THEN timezone('UTC', epoch_ms(TRY_CAST(jm_trim(txt) AS BIGINT))) END
         -- a date first, with a four-digit year (DuckDB's casts would also read '12026-01-05'
         -- and other orders; Spark's function has the same test)
         WHEN NOT regexp_matches(upper(jm_trim(txt)), '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T\t\n\f\r ]|$)')
@@ -45,9 +48,11 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz, epoch_ms := true) AS (
     END
 );
 
--- An instant from Unix seconds (SendGrid), given as a number or numeric text.
+-- An instant from Unix seconds (SendGrid), given as a number or numeric text; beyond ±9.2e12 s
+-- no timestamp holds it: no instant (to_timestamp's error failed the whole file).
 CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
     CASE WHEN regexp_full_match(jm_trim(txt), '-?[0-9]+(\.[0-9]+)?')
+              AND abs(TRY_CAST(jm_trim(txt) AS DOUBLE)) < 9.2e12
         THEN to_timestamp(TRY_CAST(jm_trim(txt) AS DOUBLE)) END
 );
 

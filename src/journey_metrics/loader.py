@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Literal
 
 import duckdb
@@ -23,7 +24,7 @@ from journey_metrics.db import drop_temp, fetch_first, rollback
 from journey_metrics.errors import UsageError
 from journey_metrics.file_hashes import HashesAhead
 from journey_metrics.growing_files import line_cut_by_earlier_read
-from journey_metrics.hashing import pseudonymous_name
+from journey_metrics.hashing import pseudonymous_name, without_emails
 from journey_metrics.sources.readers import (
     FileReadError,
     read_file,
@@ -120,7 +121,9 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
     )
     if unknown:
         known = ", ".join(sorted(by_folder))
-        raise UsageError(f"unknown source folder {input_dir / unknown[0]} (known: {known})")
+        # the folder's name as the logs may keep it: no address in it (CONTRACT §1 Privacy)
+        raise UsageError(f"unknown source folder {without_emails(str(input_dir / unknown[0]))}"
+                         f" (known: {known})")
     found: dict[str, list[InputFile]] = {}
     for source in sources:
         folder = input_dir / source.folder
@@ -133,11 +136,30 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
                 problem = None
                 if path.is_dir():  # its files would go unread, unnoticed: it fails, each run
                     relative, problem = f"{relative}/", subfolder_problem(source.folder)
-                elif not path.resolve().is_relative_to(root):
-                    problem = f"refused: links outside the input folder ({path.resolve()})"
+                else:
+                    problem = _entry_problem(path, root)
                 files.append(InputFile(path, relative, source.file_kind(path.name), problem))
         found[source.name] = files
     return found
+
+
+def _entry_problem(path: Path, root: Path) -> str | None:
+    """Why a folder entry that is no folder must not be read, or None. A link that loops
+    stopped the whole run (resolve's RuntimeError), and a named pipe or a device made the read
+    wait forever, the warehouse locked: each fails alone instead."""
+    try:
+        target = path.resolve(strict=False)
+    except (RuntimeError, OSError):
+        return "refused: a link that points back to itself (a loop)"
+    if not target.is_relative_to(root):
+        return f"refused: links outside the input folder ({without_emails(str(target))})"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # a dangling link: the read reports it ("cannot read file")
+    if not S_ISREG(mode):
+        return "refused: not a regular file (a pipe, socket or device is never read)"
+    return None
 
 
 def _kept_names(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> list[InputFile]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -542,3 +543,35 @@ def test_a_dangling_link_fails_alone(
     summary = json.loads(out)
     assert [f["file"] for f in summary["failed_files"]] == ["web/b-dangling.jsonl"]
     assert query(db_path, "SELECT event_id FROM events") == [("real-1",)]
+
+
+def test_a_link_loop_and_a_named_pipe_fail_alone(tmp_path: Path, db_path: Path) -> None:
+    """A link that loops stopped the whole run (exit 1), and a named pipe made it wait forever
+    with the warehouse locked: each fails alone, the other files load."""
+    web = tmp_path / "input" / "web"
+    web.mkdir(parents=True)
+    (web / "a.jsonl").write_text(json.dumps(
+        {"type": "page", "messageId": "m1", "timestamp": "2026-01-05T10:00:00Z",
+         "anonymousId": "a1"}) + "\n")
+    (web / "b.jsonl").symlink_to("b.jsonl")
+    (web / "c-loop.jsonl").symlink_to("c-other.jsonl")
+    (web / "c-other.jsonl").symlink_to("c-loop.jsonl")
+    os.mkfifo(web / "d.jsonl")
+    code, out, err = call_cli("run", "--input", str(tmp_path / "input"), "--db", str(db_path),
+                              "--format", "json")
+    assert code == 0, err
+    failed = {f["file"]: f["reason"] for f in json.loads(out)["failed_files"]}
+    loop = "refused: a link that points back to itself (a loop)"
+    assert failed == {"web/b.jsonl": loop, "web/c-loop.jsonl": loop, "web/c-other.jsonl": loop,
+                      "web/d.jsonl": "refused: not a regular file (a pipe, socket or device is "
+                                     "never read)"}
+    assert query(db_path, "SELECT event_id FROM events") == [("m1",)]
+
+
+def test_an_unknown_folder_named_for_an_address_is_not_printed(tmp_path: Path,
+                                                               db_path: Path) -> None:
+    (tmp_path / "input" / "ann.secret@leak.example").mkdir(parents=True)
+    code, _, err = call_cli("run", "--input", str(tmp_path / "input"), "--db", str(db_path))
+    assert code == 2
+    assert "unknown source folder" in err
+    assert "@" not in err
