@@ -337,3 +337,38 @@ def test_the_note_finds_a_grown_files_bad_lines_again(tmp_path: Path) -> None:
         (2, "not valid JSON")]
     # each run's row says when it began and when it ended
     assert query(db, "SELECT count(*) FROM _jm_runs WHERE started_at < finished_at") == [(2,)]
+
+
+def test_windows_1252_bytes_cost_a_line_or_nothing(tmp_path: Path) -> None:
+    """Bytes 0x80-0x9F (a spreadsheet's "smart quotes", dashes and euro sign) are no Latin-1
+    text to DuckDB: one such line failed a whole JSON-lines file, one such cell a whole CSV.
+    The line is quarantined alone (its text read as Latin-1, as Spark reads it); the CSV is
+    read as Windows-1252, as it was written."""
+    from journey_metrics import pipeline
+
+    folder = tmp_path / "input"
+    (folder / "web").mkdir(parents=True)
+    page = {"type": "page", "timestamp": "2026-01-05T10:00:00Z", "anonymousId": "a1"}
+    title = "\u201cSale\u201d ann@x.io"  # in Windows-1252 the quotes are 0x93, 0x94
+    line = json.dumps({**page, "messageId": "m2", "properties": {"title": title}},
+                      ensure_ascii=False).encode("cp1252")
+    (folder / "web" / "a.jsonl").write_bytes(
+        json.dumps({**page, "messageId": "m1"}).encode() + b"\n" + line + b"\n"
+        + json.dumps({**page, "messageId": "m3"}).encode() + b"\n")
+    (folder / "crm").mkdir()
+    (folder / "crm" / "deals.csv").write_bytes(
+        b"hs_object_id,dealname,dealstage,closedate,associated_contact_id\n"
+        b"1,\x93Big\x94 deal \x96 \x80 caf\xe9,closedwon,2026-01-05T10:00:00Z,7\n")
+    db = tmp_path / "w.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        summary = pipeline.run(folder, db, refresh=False).as_dict()
+    counts = {s["source"]: (s["events"], s["quarantined"], s["failed_files"])
+              for s in summary["sources"]}
+    assert counts["web"] == (2, 1, 0)
+    assert counts["crm"] == (1, 0, 0)
+    assert query(db, "SELECT record_no, reason, raw FROM _jm_quarantine") == [
+        (2, "not UTF-8 text (a byte sequence that is no character)",
+         line.decode("latin-1").replace("ann@x.io", "<redacted-email>"))]
+    assert query(db, "SELECT properties->>'dealname' FROM events WHERE source = 'crm'") == [
+        ("\u201cBig\u201d deal \u2013 \u20ac caf\u00e9",)]
