@@ -363,3 +363,24 @@ def test_revenue_that_is_no_finite_number_is_no_revenue(
     assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY 1") == [
         ("o1", None), ("o2", None), ("o3", None), ("o4", None), ("o5", 12.5), ("o6", None),
         ("o7", None), ("o8", 999999999999999.5), ("o9", None), ("oa", 5.0)]
+
+
+def test_placeholder_and_json_ids_name_nobody(input_dir: Path, db_path: Path,
+                                              run_pipeline) -> None:
+    """`"userId": {}` on every event of a broken page made its strangers one person (u:{});
+    JavaScript's placeholders likewise. Such an id is no id: the record keeps its others, and
+    with none left it is quarantined. A number is an id; text in brackets is text."""
+    def page_with(message_id: str, anonymous: object, user: object) -> dict:
+        return {"type": "page", "messageId": message_id, "timestamp": "2026-01-05T10:00:00Z",
+                "anonymousId": anonymous, "userId": user}
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        page_with("m1", "a1", {}), page_with("m2", "a2", {}), page_with("m3", "undefined", "u3"),
+        page_with("m4", "null", False), page_with("m5", "[abc]", 123),
+        page_with("m6", "a6", ["x"]), page_with("m7", "a7", "[object Object]")])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, person_key FROM events ORDER BY 1") == [
+        ("m1", "a:a1"), ("m2", "a:a2"), ("m3", "u:u3"), ("m5", "u:123"), ("m6", "a:a6"),
+        ("m7", "a:a7")]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine") == [
+        (4, "no identifier (anonymous id, user id, email or CRM contact id)")]

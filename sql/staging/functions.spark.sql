@@ -141,6 +141,16 @@ RETURN CASE
             tz)
 END;
 
+-- A Segment id as text, or NULL when it names nobody (as macros.sql's jm_id_text): blank, a
+-- JavaScript placeholder, or a JSON object or list.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_id_text(txt STRING) RETURNS STRING
+RETURN CASE WHEN lower(jm_trim(txt)) IN ('undefined', 'null', 'nan', '[object object]', 'true',
+                                         'false')
+                 OR (left(jm_trim(txt), 1) IN ('{', '[')
+                     AND get_json_object(jm_trim(txt), '$') IS NOT NULL)
+            THEN NULL
+            ELSE jm_blank_to_null(txt) END;
+
 -- An instant from Unix seconds (SendGrid), given as a number or numeric text; microseconds are
 -- rounded, as DuckDB's to_timestamp does. Spark re-serialises the elements of a JSON array, a
 -- long decimal as a double ("1.709287201E9"): the exponent form is read too.

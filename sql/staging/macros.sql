@@ -48,6 +48,19 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz, epoch_ms := true) AS (
     END
 );
 
+-- A Segment id as text, or NULL when it names nobody: blank, a JavaScript placeholder
+-- (`undefined`, `null`, `NaN`, `[object Object]`, `true`, `false`: a tracking call made before
+-- the id was known) or a JSON object or list. Each of these was one id shared by strangers,
+-- who became one person ("userId": {} on every event of a broken page: one "u:{}"). The record
+-- keeps its other ids; with none left it is quarantined ("no identifier").
+CREATE OR REPLACE TEMP MACRO jm_id_text(txt) AS (
+    CASE WHEN lower(jm_trim(txt)) IN ('undefined', 'null', 'nan', '[object object]', 'true',
+                                      'false')
+              OR (left(jm_trim(txt), 1) IN ('{', '[') AND json_valid(jm_trim(txt)))
+        THEN NULL
+        ELSE jm_blank_to_null(txt) END
+);
+
 -- An instant from Unix seconds (SendGrid), given as a number or numeric text; beyond ±9.2e12 s
 -- no timestamp holds it: no instant (to_timestamp's error failed the whole file).
 CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (

@@ -156,9 +156,9 @@ SELECT
         WHEN properties_not_object THEN 'properties is not a JSON object'
         WHEN message_type = 'track' AND jm_blank_to_null(track_event) IS NULL
             THEN 'track message without event'
-        WHEN message_type = 'alias' AND jm_blank_to_null(previous_text) IS NULL
+        WHEN message_type = 'alias' AND jm_id_text(previous_text) IS NULL
             THEN 'alias message without previousId'
-        WHEN message_type = 'alias' AND jm_blank_to_null(user_text) IS NULL
+        WHEN message_type = 'alias' AND jm_id_text(user_text) IS NULL
             THEN 'alias message without userId'
         WHEN message_type = 'group' AND jm_blank_to_null(group_text) IS NULL
             THEN 'group message without groupId'
@@ -183,8 +183,8 @@ SELECT
     END AS event_name,
     occurred_at,
     -- An id containing an email is replaced by its keyed hash: no raw address is stored.
-    jm_pseudonymize(jm_blank_to_null(anonymous_text)) AS anonymous_id,
-    jm_pseudonymize(jm_blank_to_null(user_text)) AS user_id,
+    jm_pseudonymize(jm_id_text(anonymous_text)) AS anonymous_id,
+    jm_pseudonymize(jm_id_text(user_text)) AS user_id,
     CASE WHEN message_type = 'identify' THEN jm_email_hash(email_text) END AS email_hash,
     NULL::VARCHAR AS crm_contact_id,
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
@@ -207,7 +207,7 @@ SELECT
     END AS properties,
     -- a web survey answer is checked like a CRM one
     CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,
-    jm_pseudonymize(jm_blank_to_null(previous_text)) AS previous_id,
+    jm_pseudonymize(jm_id_text(previous_text)) AS previous_id,
     trait_rows.traits,
     occurred_at AS traits_at,
     utm_medium,

@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -281,13 +282,21 @@ def _read_lines_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> No
                   "jm_line_reject_scans")
 
 
+# Control bytes no text holds (tabs, line and page breaks aside): in a line that is not UTF-8,
+# the mark of a binary file (an image or archive under a .jsonl name), which fails whole.
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
 def _latin1_lines(path: Path, numbers: list[int]) -> list[tuple[int, str]]:
     """Lines `numbers` (from 1, blank ones counted) of a file, read as Latin-1. The file is
     split in one call (no loop over its lines); only files with lines that are not UTF-8, a
-    rare failure, come here."""
+    rare failure, come here. A bad line holding control bytes makes the file binary."""
     with _open(path) as handle:  # type: ignore[attr-defined]
         lines = handle.read().splitlines()
-    return [(n, lines[n - 1].decode("latin-1")) for n in numbers if 0 < n <= len(lines)]
+    bad = [(n, lines[n - 1]) for n in numbers if 0 < n <= len(lines)]
+    if any(_BINARY_BYTES.search(line) for _, line in bad):
+        raise FileReadError(NOT_UTF8_FILE)
+    return [(n, line.decode("latin-1")) for n, line in bad]
 
 
 def read_lines_together(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> bool:
