@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -156,7 +157,7 @@ def test_many_small_batches_give_the_one_batch_warehouse(
     assert _warehouse_rows(tmp_path / "many.duckdb") == _warehouse_rows(tmp_path / "one.duckdb")
 
 
-def test_a_line_cut_by_an_earlier_read_is_named_and_its_quarantine_row_goes(
+def test_a_line_cut_by_an_earlier_read_is_named(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:
     # the writer had written two lines and half of the third when the first run read the file
@@ -172,8 +173,9 @@ def test_a_line_cut_by_an_earlier_read_is_named_and_its_quarantine_row_goes(
     again = run_pipeline(input_dir, db_path)
     assert again["cut_lines"] == [{"source": "web", "file": "web/a.jsonl", "line": 3}]
     assert web_counts(again) == (1, 4, 2, 2, 0)
-    # line 3 loads now: it is no longer quarantined (a record is loaded or quarantined)
-    assert query(db_path, "SELECT count(*) FROM _jm_quarantine") == [(0,)]
+    # line 3 loads now; the quarantine keeps what the earlier read found (decision 205)
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine") == [
+        (3, "not valid JSON")]
     assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
         ("m1",), ("m2",), ("m3",), ("m4",)]
     assert run_pipeline(input_dir, db_path)["cut_lines"] == []  # said once, when read again
@@ -198,19 +200,22 @@ def test_a_csv_row_cut_by_an_earlier_read_keeps_its_first_version_and_is_named(
 
 @pytest.mark.parametrize(("before", "after", "line"), [
     (b"a\nb", b"a\nbc\n", 2),         # cut inside line 2
+    (b"a\rb\rc", b"a\rb\rcd\r", 3),   # lone CRs (a Mac spreadsheet's CSV)
     (b"a\nb\n", b"a\nb\nc\n", None),  # read ended at a line end
     (b"a\r\nb\r\n", b"a\r\nb\r\nc", None),
     (b"a\nb", b"a\nb\nc\n", None),    # the line was whole, only its line end came later
     (b"a\nb", b"a\nb", None),         # not grown
+    (b"a\nb", b"x\nbc\n", None),       # rewritten, not appended to: a re-export, no cut
     (b"", b"a\n", None),
 ])
 def test_line_cut_by_earlier_read(tmp_path: Path, before: bytes, after: bytes,
                                   line: int | None) -> None:
     from journey_metrics.growing_files import line_cut_by_earlier_read
 
+    sha = hashlib.sha256(before).hexdigest()
     path = tmp_path / "a.jsonl"
     path.write_bytes(after)
-    assert line_cut_by_earlier_read(path, len(before)) == line
+    assert line_cut_by_earlier_read(path, len(before), sha) == line
     gz = tmp_path / "a.jsonl.gz"
     gz.write_bytes(after)
-    assert line_cut_by_earlier_read(gz, len(before)) is None  # grows by whole gzip members
+    assert line_cut_by_earlier_read(gz, len(before), sha) is None  # grows by gzip members

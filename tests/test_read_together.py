@@ -80,11 +80,15 @@ def test_files_read_together_load_as_files_read_alone(
         ("web/day3.jsonl", "loaded", 2, 1, 0, 1), ("web/day4.jsonl", "loaded", 0, 0, 0, 0)]
 
 
+# bytes no text holds: control bytes beside bytes that are no UTF-8 (a binary file)
+BINARY = bytes(range(14, 20)) + bytes(range(128, 256))
+
+
 def test_a_file_that_cannot_be_read_fails_alone_in_a_group(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:
     write_jsonl(input_dir / "web" / "a.jsonl", [_page("a1", "anon-a", 1)])
-    (input_dir / "web" / "b.jsonl").write_bytes(b'{"type": "page"}\n' + bytes(range(128, 256)))
+    (input_dir / "web" / "b.jsonl").write_bytes(b'{"type": "page"}\n' + BINARY)
     write_jsonl(input_dir / "web" / "c.jsonl", [_page("c1", "anon-c", 2)])
     summary = run_pipeline(input_dir, db_path)
     failed = {f["file"]: f["reason"] for f in summary["failed_files"]}
@@ -99,7 +103,7 @@ def test_a_source_whose_line_files_all_fail_loads_nothing_else_lost(
 ) -> None:
     (input_dir / "web").mkdir()
     for name in ("a.jsonl", "b.jsonl"):
-        (input_dir / "web" / name).write_bytes(b'{"type": "page"}\n' + bytes(range(128, 256)))
+        (input_dir / "web" / name).write_bytes(b'{"type": "page"}\n' + BINARY)
     write_jsonl(input_dir / "email" / "e.jsonl", [{
         "event": "open", "email": "a@example.com", "timestamp": 1709287200,
         "sg_event_id": "e1"}])

@@ -182,17 +182,6 @@ WHERE NOT EXISTS (
 )
 ORDER BY f.node, f.trait, f.set_at, f.value;
 
--- A record an earlier read quarantined that now loads (the file changed: a line cut by a read
--- while it was being written is whole now) is no longer bad: a record is loaded or
--- quarantined, not both (decision 205). Only the batch's files with quarantined records are
--- looked at (the semi-join keeps the scan of the accepted rows to them).
-DELETE FROM _jm_quarantine AS q
-WHERE q.source = $source
-  AND EXISTS (
-      SELECT 1 FROM batch_accepted AS b
-      WHERE b.file_path = q.file_path AND b.record_no = q.record_no
-        AND b.file_path IN (SELECT file_path FROM _jm_quarantine WHERE source = $source));
-
 -- Quarantine, once per (file, record, content) even when a changed file is read again.
 INSERT INTO _jm_quarantine
 SELECT $source, r.file_path, r.record_no, r.reason, jm_redact(r.raw), r.raw_hash, $run_id

@@ -143,20 +143,6 @@ LEFT ANTI JOIN jm_lake_traits AS t
     ON t.source = f.source AND t.node = f.node AND t.trait = f.trait AND t.value = f.value
    AND t.set_at = f.set_at;
 
--- The lake's quarantine without the records that load now (a changed file's line that an
--- earlier read cut while it was being written): loaded or quarantined, not both. Only the
--- accepted rows of files with quarantined records are looked at.
-CREATE OR REPLACE TEMP VIEW jm_kept_quarantine AS
-SELECT q.*
-FROM jm_lake_quarantine AS q
-LEFT ANTI JOIN (
-    SELECT DISTINCT b.source, b.file_path, b.record_no
-    FROM batch_accepted AS b
-    LEFT SEMI JOIN (SELECT DISTINCT source, file_path FROM jm_lake_quarantine) AS f
-        ON f.source = b.source AND f.file_path = b.file_path
-) AS a
-    ON a.source = q.source AND a.file_path = q.file_path AND a.record_no = q.record_no;
-
 -- Quarantine, once per (file, record, content) even when a changed file is read again.
 CREATE OR REPLACE TEMP VIEW jm_new_quarantine AS
 SELECT r.source, r.file_path, r.record_no, r.reason, r.raw, r.raw_hash, :run_id AS run_id

@@ -142,12 +142,14 @@ RETURN CASE
 END;
 
 -- A Segment id as text, or NULL when it names nobody (as macros.sql's jm_id_text): blank, a
--- JavaScript placeholder, or a JSON object or list.
+-- JavaScript placeholder in ASCII letters, or text in braces or brackets.
 CREATE OR REPLACE TEMPORARY FUNCTION jm_id_text(txt STRING) RETURNS STRING
-RETURN CASE WHEN lower(jm_trim(txt)) IN ('undefined', 'null', 'nan', '[object object]', 'true',
-                                         'false')
-                 OR (left(jm_trim(txt), 1) IN ('{', '[')
-                     AND get_json_object(jm_trim(txt), '$') IS NOT NULL)
+RETURN CASE WHEN octet_length(jm_trim(txt)) <= 15
+                 AND lower(jm_trim(txt)) IN ('undefined', 'null', 'nan', '[object object]',
+                                             'true', 'false')
+                 AND octet_length(jm_trim(txt)) = char_length(jm_trim(txt))
+                 OR (left(jm_trim(txt), 1) = '{' AND right(jm_trim(txt), 1) = '}')
+                 OR (left(jm_trim(txt), 1) = '[' AND right(jm_trim(txt), 1) = ']')
             THEN NULL
             ELSE jm_blank_to_null(txt) END;
 

@@ -49,14 +49,20 @@ CREATE OR REPLACE TEMP MACRO jm_parse_instant(txt, tz, epoch_ms := true) AS (
 );
 
 -- A Segment id as text, or NULL when it names nobody: blank, a JavaScript placeholder
--- (`undefined`, `null`, `NaN`, `[object Object]`, `true`, `false`: a tracking call made before
--- the id was known) or a JSON object or list. Each of these was one id shared by strangers,
--- who became one person ("userId": {} on every event of a broken page: one "u:{}"). The record
--- keeps its other ids; with none left it is quarantined ("no identifier").
+-- (`undefined`, `null`, `NaN`, `[object Object]`, `true`, `false` in ASCII letters of any case:
+-- a tracking call made before the id was known) or a JSON object or list (text in braces or
+-- brackets). Each of these was one id shared by strangers, who became one person ("userId": {}
+-- on every event of a broken page: one "u:{}"). The record keeps its other ids; with none left
+-- it is quarantined ("no identifier"). Written by the text alone, so that Spark's twin gives the
+-- same answer (their JSON parsers and lower-casing differ); the length test first keeps it
+-- cheap on every web event.
 CREATE OR REPLACE TEMP MACRO jm_id_text(txt) AS (
-    CASE WHEN lower(jm_trim(txt)) IN ('undefined', 'null', 'nan', '[object object]', 'true',
-                                      'false')
-              OR (left(jm_trim(txt), 1) IN ('{', '[') AND json_valid(jm_trim(txt)))
+    CASE WHEN strlen(jm_trim(txt)) <= 15
+              AND lower(jm_trim(txt)) IN ('undefined', 'null', 'nan', '[object object]', 'true',
+                                          'false')
+              AND strlen(jm_trim(txt)) = length(jm_trim(txt))
+              OR (left(jm_trim(txt), 1) = '{' AND right(jm_trim(txt), 1) = '}')
+              OR (left(jm_trim(txt), 1) = '[' AND right(jm_trim(txt), 1) = ']')
         THEN NULL
         ELSE jm_blank_to_null(txt) END
 );

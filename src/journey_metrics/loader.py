@@ -7,6 +7,7 @@ hash) are skipped; a changed file is re-read and only its new events load.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Callable
@@ -155,7 +156,9 @@ def _entry_problem(path: Path, root: Path) -> str | None:
         return f"refused: links outside the input folder ({without_emails(str(target))})"
     try:
         mode = path.stat().st_mode
-    except OSError:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # Python 3.13's resolve() no longer raises on a loop
+            return "refused: a link that points back to itself (a loop)"
         return None  # a dangling link: the read reports it ("cannot read file")
     if not S_ISREG(mode):
         return "refused: not a regular file (a pipe, socket or device is never read)"
@@ -382,7 +385,7 @@ def _read_into_batch(
     assert item.kind is not None
     result.status = "loaded"  # its records are counted as they are copied into the chunk
     if previous and previous[3] != "failed":
-        result.cut_line = line_cut_by_earlier_read(item.path, previous[0])
+        result.cut_line = line_cut_by_earlier_read(item.path, previous[0], previous[2])
     if reads_lines(item.path, item.kind):
         return result, "together"
     return result, "alone" if _read_alone(con, item, result) else None

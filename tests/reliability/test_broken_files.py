@@ -358,7 +358,10 @@ def test_windows_1252_bytes_cost_a_line_or_nothing(tmp_path: Path) -> None:
     (folder / "crm").mkdir()
     (folder / "crm" / "deals.csv").write_bytes(
         b"hs_object_id,dealname,dealstage,closedate,associated_contact_id\n"
-        b"1,\x93Big\x94 deal \x96 \x80 caf\xe9,closedwon,2026-01-05T10:00:00Z,7\n")
+        b"1,\x93Big\x94 deal \x96 \x80 caf\xe9,closedwon,2026-01-05T10:00:00Z,7\n"
+        # a mostly UTF-8 export: its UTF-8 text stays as written
+        + "2,Nguy\u1ec5n \u2013 \u201c\u0110\u00e3 ch\u1ed1t\u201d,closedwon,"
+          "2026-01-05T10:00:00Z,7\n".encode())
     db = tmp_path / "w.duckdb"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
@@ -366,9 +369,11 @@ def test_windows_1252_bytes_cost_a_line_or_nothing(tmp_path: Path) -> None:
     counts = {s["source"]: (s["events"], s["quarantined"], s["failed_files"])
               for s in summary["sources"]}
     assert counts["web"] == (2, 1, 0)
-    assert counts["crm"] == (1, 0, 0)
+    assert counts["crm"] == (2, 0, 0)
     assert query(db, "SELECT record_no, reason, raw FROM _jm_quarantine") == [
         (2, "not UTF-8 text (a byte sequence that is no character)",
          line.decode("latin-1").replace("ann@x.io", "<redacted-email>"))]
-    assert query(db, "SELECT properties->>'dealname' FROM events WHERE source = 'crm'") == [
-        ("\u201cBig\u201d deal \u2013 \u20ac caf\u00e9",)]
+    assert query(db, "SELECT properties->>'dealname' FROM events WHERE source = 'crm'"
+                 " ORDER BY event_id") == [
+        ("\u201cBig\u201d deal \u2013 \u20ac caf\u00e9",),
+        ("Nguy\u1ec5n \u2013 \u201c\u0110\u00e3 ch\u1ed1t\u201d",)]

@@ -395,7 +395,10 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
                and name not in by_folder]
     if unknown:
         known = ", ".join(sorted(by_folder))
-        raise UsageError(f"unknown source folder {fs.url(unknown[0])} (known: {known})")
+        from journey_metrics.hashing import without_emails
+
+        raise UsageError(f"unknown source folder {without_emails(fs.url(unknown[0]))}"
+                         f" (known: {known})")
     found: dict[str, list[Any]] = {}
     for source in sources:
         listed = [
@@ -514,7 +517,7 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             continue
         result.status = "loaded"
         if known and known[3] is None and not isinstance(item, RemoteFile):
-            result.cut_line = line_cut_by_earlier_read(item.path, known[0])
+            result.cut_line = line_cut_by_earlier_read(item.path, known[0], known[2])
         plan.to_read.append(SparkInputFile(location, item.relative, order, item.kind))
     return plan
 
@@ -635,7 +638,7 @@ def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: 
         dataset_name("persons"): views["jm_out_persons"],
         dataset_name("traits"): session.table("jm_out_traits"),
         dataset_name("identity"): session.table("jm_out_identity"),
-        dataset_name("quarantine"): session.table("jm_kept_quarantine").unionByName(
+        dataset_name("quarantine"): session.table("jm_lake_quarantine").unionByName(
             session.table("jm_new_quarantine")),
         dataset_name("files"): manifest,
     }

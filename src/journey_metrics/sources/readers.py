@@ -13,7 +13,6 @@ import csv
 import gzip
 import io
 import json
-import re
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from journey_metrics.config import FileKind
 from journey_metrics.db import drop_temp
@@ -258,9 +258,19 @@ def _read_lines_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> No
             # DuckDB, and one such line failed the whole file: the bad lines' text is read here
             bad_lines = [int(row[0]) for row in con.execute(
                 "SELECT line FROM jm_line_rejects ORDER BY line").fetchall()]
-            con.execute("CREATE TEMP TABLE jm_bad_lines (line_no BIGINT, line VARCHAR)")
-            con.executemany("INSERT INTO jm_bad_lines VALUES (?, ?)",
-                            _latin1_lines(path, bad_lines))
+            texts = pl.DataFrame(_latin1_lines(path, bad_lines), orient="row",
+                                 schema={"line_no": pl.Int64, "line": pl.String})
+            con.register("jm_bad_line_texts", texts)
+            try:
+                con.execute("CREATE TEMP TABLE jm_bad_lines AS SELECT * FROM jm_bad_line_texts")
+            finally:
+                con.unregister("jm_bad_line_texts")
+        # control bytes no text holds (tabs, line and page breaks aside) in a line that is not
+        # UTF-8: the mark of a binary file (an image or archive under a .jsonl name)
+        binary = con.execute("SELECT count(*) FROM jm_bad_lines"
+                             " WHERE regexp_matches(line, '[\\x00-\\x08\\x0e-\\x1f]')").fetchone()
+        if binary != (0,):
+            raise FileReadError(NOT_UTF8_FILE)
         con.execute(
             "CREATE TEMP TABLE raw_records AS"
             " WITH bad AS (SELECT line AS line_no, row_number() OVER (ORDER BY line) AS j"
@@ -282,21 +292,13 @@ def _read_lines_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> No
                   "jm_line_reject_scans")
 
 
-# Control bytes no text holds (tabs, line and page breaks aside): in a line that is not UTF-8,
-# the mark of a binary file (an image or archive under a .jsonl name), which fails whole.
-_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f]")
-
-
 def _latin1_lines(path: Path, numbers: list[int]) -> list[tuple[int, str]]:
     """Lines `numbers` (from 1, blank ones counted) of a file, read as Latin-1. The file is
     split in one call (no loop over its lines); only files with lines that are not UTF-8, a
-    rare failure, come here. A bad line holding control bytes makes the file binary."""
+    rare failure, come here."""
     with _open(path) as handle:  # type: ignore[attr-defined]
         lines = handle.read().splitlines()
-    bad = [(n, lines[n - 1]) for n in numbers if 0 < n <= len(lines)]
-    if any(_BINARY_BYTES.search(line) for _, line in bad):
-        raise FileReadError(NOT_UTF8_FILE)
-    return [(n, line.decode("latin-1")) for n, line in bad]
+    return [(n, lines[n - 1].decode("latin-1")) for n in numbers if 0 < n <= len(lines)]
 
 
 def read_lines_together(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> bool:
@@ -401,34 +403,45 @@ def _latin1_for_undefined(error: UnicodeError) -> tuple[str, int]:
     return error.object[error.start:error.end].decode("latin-1"), error.end
 
 
+def _windows_1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Bytes that are no UTF-8 read as Windows-1252 (Latin-1 where it has no character)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start:error.end].decode("cp1252", errors="jm_latin1"), error.end
+
+
 codecs.register_error("jm_latin1", _latin1_for_undefined)
+codecs.register_error("jm_windows_1252", _windows_1252_bytes)
 
 
 @contextmanager
-def _as_utf8(path: Path) -> Iterator[Path]:
-    """The CSV as UTF-8 text: the file itself, or a copy of its text read as Windows-1252 (what
-    a spreadsheet on Windows saves: its quotes, dashes and euro sign are bytes 0x80-0x9F, which
-    DuckDB's Latin-1 reading refuses, so one "smart quote" failed the whole file; the other
-    bytes read as Latin-1 would). CRM exports are small: the check reads the file once more
-    (1.5 MB of the 1M bench's 440 MB input)."""
+def _utf8_copy(path: Path) -> Iterator[Path]:
+    """A UTF-8 copy of a CSV that is not UTF-8: its UTF-8 text kept, and each byte that is no
+    UTF-8 read as Windows-1252, what a spreadsheet on Windows saves. Its quotes, dashes and euro
+    sign are bytes 0x80-0x9F, which DuckDB's Latin-1 reading refuses: one "smart quote" failed
+    the whole file; and read as Latin-1 whole, a mostly UTF-8 file garbled every accented
+    letter. Only a file that failed its UTF-8 read comes here (CRM exports are small)."""
     with _open(path) as handle:  # type: ignore[attr-defined]
         data = handle.read()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        yield path
-        return
     with tempfile.TemporaryDirectory(prefix="jm-csv-") as folder:
         copy = Path(folder) / path.name.removesuffix(".gz")
-        copy.write_bytes(data.decode("cp1252", errors="jm_latin1").encode("utf-8"))
+        copy.write_bytes(data.decode("utf-8", errors="jm_windows_1252").encode("utf-8"))
         yield copy
 
 
+def _not_utf8_csv(exc: BaseException) -> bool:
+    message = str(exc).lower()
+    return "utf-8" in message or "unicode" in message
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
-    with _as_utf8(path) as text:
-        _read_utf8_csv(con, text, kind)
+    try:
+        _read_utf8_csv(con, path, kind)
+    except duckdb.Error as exc:
+        if not _not_utf8_csv(exc):
+            raise
+        drop_temp(con, "raw_rows", "raw_records")
+        with _utf8_copy(path) as copy:
+            _read_utf8_csv(con, copy, kind)
 
 
 def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
@@ -466,8 +479,6 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -
                 # a line break in a field is \n, as Spark's reader gives it (a Windows export
                 # writes \r\n there too)
                 value = f"replace({value}, chr(13) || chr(10), chr(10))"
-            elif ("utf-8" in message or "unicode" in message) and "encoding" not in extra:
-                extra += ", encoding = 'latin-1'"
             else:
                 raise
     selected = ", ".join(_column_expression(c, columns, kind) for c in kind.columns)
@@ -520,15 +531,9 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, options: str
 
 
 def _described_names(con: duckdb.DuckDBPyConnection, path: str, options: str) -> list[str]:
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM read_csv(?, {options})",
-                                [path, MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()
-    except duckdb.Error as exc:
-        if "utf-8" not in str(exc).lower() and "unicode" not in str(exc).lower():
-            raise
-        described = con.execute(
-            f"DESCRIBE SELECT * FROM read_csv(?, {options}, encoding = 'latin-1')",
-            [path, MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()
+    # a file that is not UTF-8 fails here and is read again from a UTF-8 copy (_read_csv)
+    described = con.execute(f"DESCRIBE SELECT * FROM read_csv(?, {options})",
+                            [path, MAX_LINE_BYTES, BUFFER_BYTES]).fetchall()
     return [str(row[0]) for row in described]
 
 
