@@ -40,8 +40,8 @@ parsed AS (
         n.message_type,
         n.message_id,
         n.timestamp_text,
-        n.anonymous_text,
-        n.user_text,
+        jm_id_text(n.anonymous_text) AS anonymous_text,  -- once (as stg_web.sql)
+        jm_id_text(n.user_text) AS user_text,
         n.track_event,
         -- an email in an event name is redacted before it is snake_cased (as stg_web.sql)
         CASE WHEN n.message_type = 'track' THEN jm_snake_case(jm_redact(n.track_event))
@@ -83,7 +83,7 @@ parsed AS (
                  CASE WHEN n.message_type = 'page' THEN n.prop_referrer END) AS referrer,
         n.score_text,
         n.survey_text,
-        n.previous_text,
+        jm_id_text(n.previous_text) AS previous_text,
         n.group_text,
         n.screen_name,
         n.traits_text,
@@ -172,9 +172,9 @@ SELECT
         WHEN properties_not_object THEN 'properties is not a JSON object'
         WHEN message_type = 'track' AND jm_blank_to_null(track_event) IS NULL
             THEN 'track message without event'
-        WHEN message_type = 'alias' AND jm_id_text(previous_text) IS NULL
+        WHEN message_type = 'alias' AND jm_blank_to_null(previous_text) IS NULL
             THEN 'alias message without previousId'
-        WHEN message_type = 'alias' AND jm_id_text(user_text) IS NULL
+        WHEN message_type = 'alias' AND jm_blank_to_null(user_text) IS NULL
             THEN 'alias message without userId'
         WHEN message_type = 'group' AND jm_blank_to_null(group_text) IS NULL
             THEN 'group message without groupId'
@@ -196,8 +196,8 @@ SELECT
         ELSE track_name
     END AS event_name,
     occurred_at,
-    jm_pseudonymize(jm_id_text(anonymous_text)) AS anonymous_id,
-    jm_pseudonymize(jm_id_text(user_text)) AS user_id,
+    jm_pseudonymize(anonymous_text) AS anonymous_id,
+    jm_pseudonymize(user_text) AS user_id,
     CASE WHEN message_type = 'identify' THEN jm_email_hash(email_text) END AS email_hash,
     CAST(NULL AS STRING) AS crm_contact_id,
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
@@ -222,7 +222,7 @@ SELECT
         ELSE jm_redact(properties_text)
     END AS properties,
     CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,
-    jm_pseudonymize(jm_id_text(previous_text)) AS previous_id,
+    jm_pseudonymize(previous_text) AS previous_id,
     -- identify and group messages set a list of traits (empty when none is kept), others none
     CASE WHEN message_type IN ('identify', 'group')
          THEN coalesce(t.traits, CAST(array() AS ARRAY<STRUCT<trait: STRING, value: STRING>>))
