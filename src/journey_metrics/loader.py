@@ -144,6 +144,9 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
     return found
 
 
+LINK_LOOP = "refused: a link that points back to itself (a loop)"
+
+
 def _entry_problem(path: Path, root: Path) -> str | None:
     """Why a folder entry that is no folder must not be read, or None. A link that loops
     stopped the whole run (resolve's RuntimeError), and a named pipe or a device made the read
@@ -151,14 +154,14 @@ def _entry_problem(path: Path, root: Path) -> str | None:
     try:
         target = path.resolve(strict=False)
     except (RuntimeError, OSError):
-        return "refused: a link that points back to itself (a loop)"
+        return LINK_LOOP
     if not target.is_relative_to(root):
         return f"refused: links outside the input folder ({without_emails(str(target))})"
     try:
         mode = path.stat().st_mode
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # Python 3.13's resolve() no longer raises on a loop
-            return "refused: a link that points back to itself (a loop)"
+            return LINK_LOOP
         return None  # a dangling link: the read reports it ("cannot read file")
     if not S_ISREG(mode):
         return "refused: not a regular file (a pipe, socket or device is never read)"

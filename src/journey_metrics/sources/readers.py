@@ -244,27 +244,18 @@ def _read_lines_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> No
         # the k-th line read is line k + (the bad lines j whose number r_j satisfies
         # r_j - j < k): r_j - j + 1 grows with j, so an ASOF join finds that count (a correlated
         # count took 36 s on a million lines with 1% bad). A bad line's text is read as
-        # Latin-1, which any byte is (so an email in it is still found and redacted).
+        # Latin-1, which any byte is (so an email in it is still found and redacted), here from
+        # the file's bytes: DuckDB's Latin-1 reading refuses bytes 0x80-0x9F (Windows-1252's
+        # quotes, dashes, euro sign), and one such line failed the whole file.
+        bad_lines = [int(row[0]) for row in con.execute(
+            "SELECT line FROM jm_line_rejects ORDER BY line").fetchall()]
+        texts = pl.DataFrame(_latin1_lines(path, bad_lines), orient="row",
+                             schema={"line_no": pl.Int64, "line": pl.String})
+        con.register("jm_bad_line_texts", texts)
         try:
-            con.execute(
-                f"CREATE TEMP TABLE jm_latin_lines AS SELECT * FROM read_csv(?, {_LINES_OPTIONS},"
-                " encoding = 'latin-1')", [str(path), MAX_LINE_BYTES, BUFFER_BYTES])
-            con.execute(
-                "CREATE TEMP TABLE jm_bad_lines AS SELECT line_no, line FROM ("
-                " SELECT rowid - (SELECT min(rowid) FROM jm_latin_lines) + 1 AS line_no, line"
-                " FROM jm_latin_lines) WHERE line_no IN (SELECT line FROM jm_line_rejects)")
-        except duckdb.Error:
-            # bytes 0x80-0x9F (Windows-1252's quotes, dashes, euro sign) are no Latin-1 text to
-            # DuckDB, and one such line failed the whole file: the bad lines' text is read here
-            bad_lines = [int(row[0]) for row in con.execute(
-                "SELECT line FROM jm_line_rejects ORDER BY line").fetchall()]
-            texts = pl.DataFrame(_latin1_lines(path, bad_lines), orient="row",
-                                 schema={"line_no": pl.Int64, "line": pl.String})
-            con.register("jm_bad_line_texts", texts)
-            try:
-                con.execute("CREATE TEMP TABLE jm_bad_lines AS SELECT * FROM jm_bad_line_texts")
-            finally:
-                con.unregister("jm_bad_line_texts")
+            con.execute("CREATE TEMP TABLE jm_bad_lines AS SELECT * FROM jm_bad_line_texts")
+        finally:
+            con.unregister("jm_bad_line_texts")
         # control bytes no text holds (tabs, line and page breaks aside) in a line that is not
         # UTF-8: the mark of a binary file (an image or archive under a .jsonl name)
         binary = con.execute("SELECT count(*) FROM jm_bad_lines"
@@ -288,8 +279,7 @@ def _read_lines_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> No
             [NOT_UTF8_LINE],
         )
     finally:
-        drop_temp(con, "raw_lines", "jm_latin_lines", "jm_bad_lines", "jm_line_rejects",
-                  "jm_line_reject_scans")
+        drop_temp(con, "raw_lines", "jm_bad_lines", "jm_line_rejects", "jm_line_reject_scans")
 
 
 def _latin1_lines(path: Path, numbers: list[int]) -> list[tuple[int, str]]:
