@@ -165,20 +165,11 @@ CREATE OR REPLACE TEMP MACRO jm_referrer_class(referrer_host, page_host) AS (
     END
 );
 
--- The built-in channel from a raw medium and the hosts of referrer and page.
-CREATE OR REPLACE TEMP MACRO jm_channel_from_hosts(medium, referrer_host, page_host) AS (
-    jm_builtin_channel(jm_medium(medium), jm_referrer_class(referrer_host, page_host))
-);
-
 -- The first id of a list written `id1;id2;...` (HubSpot's "Associated Contact IDs"; a
 -- spreadsheet's edit may separate them with commas: ids hold neither).
 CREATE OR REPLACE TEMP MACRO jm_first_listed(txt) AS (
     list_filter(list_transform(string_split_regex(txt, '[;,]'), lambda x: jm_blank_to_null(x)),
                 lambda x: x IS NOT NULL)[1]
-);
-
-CREATE OR REPLACE TEMP MACRO jm_web_channel(medium, referrer, page_url) AS (
-    jm_channel_from_hosts(medium, jm_url_host(referrer), jm_url_host(page_url))
 );
 
 -- A money amount: a finite number, else NULL. NaN and Infinity (JSON literals, "1e999") parse as
