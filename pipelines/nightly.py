@@ -111,7 +111,7 @@ def nightly(
     `report_dir` (if given). `channels`: a channel rules file the warehouse keeps (as
     `run --channels`)."""
     input_path, db_path = Path(input_dir), Path(db)
-    sources, files = pipeline.plan_run(input_path)
+    sources, files = pipeline.plan_run(input_path, db_path)
     key = load_key(get_run_logger().info,
                    existing=f"warehouse {db_path}" if db_path.exists() else None)
     pipeline.prepare_warehouse(db_path, key, Path(channels) if channels else None)
@@ -125,7 +125,7 @@ def nightly(
     summary.events_total, summary.persons = stitch_task(db_path)
     summary.currency = pipeline.currency(db_path, key)
     refresh_marts_task(db_path)
-    pipeline.record_run(db_path, key, summary, input_path)
+    pipeline.record_run(db_path, key, summary, input_path, sources)
     page = report_task(db_path, Path(report_dir)) if report_dir else None
     result = summary.as_dict()
     result["report"] = str(page) if page else None

@@ -105,3 +105,49 @@ def test_broken_model_exits_2_before_reading(
     assert err.startswith(message), err
     assert len(err.splitlines()) == 1
     assert not db_path.exists()  # nothing read, nothing created
+
+
+def test_a_warehouse_keeps_its_models_checks(
+    input_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A nightly `run` is a new process: the warehouse keeps the digests of the models its last
+    run loaded with, and the next run checks only models (or macros, zones, traits) that
+    changed since. A broken model is refused however the warehouse was loaded before."""
+    from journey_metrics import pipeline
+    from journey_metrics.errors import UsageError
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [{"type": "page", "messageId": "m1",
+               "timestamp": "2024-03-01T10:00:00Z", "anonymousId": "a1"}])
+    pipeline.run(input_dir, db_path)
+    kept = staging.stored_checks(db_path)
+    assert kept == set(staging.check_keys(load_sources()))
+    assert len(kept) >= 5
+
+    checked: list[str] = []
+    real_problem = staging.model_problem
+
+    def recording_problem(con: object, source: object, kind: object) -> str | None:
+        checked.append(kind.model)  # type: ignore[attr-defined]
+        return real_problem(con, source, kind)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(staging, "model_problem", recording_problem)
+    monkeypatch.setattr(staging, "_CONFORMING", set())  # as a new process
+    pipeline.plan_run(input_dir, db_path)
+    assert checked == []
+
+    def changed(relative_path: str) -> str:
+        text = load_sql(relative_path)
+        if relative_path == "staging/stg_email.sql":
+            text = text.replace("jm_redact(jm_blank_to_null(campaign)) AS campaign,", "")
+        return text
+
+    monkeypatch.setattr(staging, "load_sql", changed)
+    with pytest.raises(UsageError, match="column campaign"):
+        pipeline.plan_run(input_dir, db_path)
+    assert checked == ["stg_email"]
+
+
+def test_no_kept_checks_without_a_readable_warehouse(tmp_path: Path) -> None:
+    assert staging.stored_checks(tmp_path / "none.duckdb") == set()
+    (tmp_path / "text.duckdb").write_text("not a database")
+    assert staging.stored_checks(tmp_path / "text.duckdb") == set()

@@ -29,7 +29,7 @@ from journey_metrics.loader import (
     load_source,
     warehouse_totals,
 )
-from journey_metrics.staging import check_models
+from journey_metrics.staging import check_keys, check_models, store_checks, stored_checks
 from journey_metrics.warehouse import open_warehouse
 
 
@@ -82,12 +82,14 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def plan_run(input_dir: Path) -> tuple[list[SourceConfig], dict[str, list[InputFile]]]:
+def plan_run(
+    input_dir: Path, db_path: Path | None = None
+) -> tuple[list[SourceConfig], dict[str, list[InputFile]]]:
     """Sources and the files each will read; raises UsageError for a bad folder or config
     (including a staging model that breaks the staging contract or bad channel rules) before any
-    file is read."""
+    file is read. `db_path`: the warehouse to load, whose last run's models need no new check."""
     sources = load_sources()
-    check_models(sources)
+    check_models(sources, stored_checks(db_path) if db_path is not None else ())
     configured_rules()  # config/channels.yaml, validated now rather than mid-run
     return sources, discover(input_dir, sources)
 
@@ -166,10 +168,11 @@ def refresh_marts_on(con: duckdb.DuckDBPyConnection) -> int:
     return stored
 
 
-def record_run(db_path: Path, key: HashKey, summary: RunSummary, input_dir: Path) -> None:
+def record_run(db_path: Path, key: HashKey, summary: RunSummary, input_dir: Path,
+               sources: list[SourceConfig]) -> None:
     con = open_warehouse(db_path, key)
     try:
-        _insert_run(con, summary, input_dir)
+        _insert_run(con, summary, input_dir, sources)
         con.execute("CHECKPOINT")  # as the CLI's run ends: the WAL folded into the file
     finally:
         con.close()
@@ -184,7 +187,9 @@ def quarantine_query(run_id: str, source: str | None = None) -> str:
             f" WHERE run_id = '{run_id}'){of_source}")
 
 
-def _insert_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, input_dir: Path) -> None:
+def _insert_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, input_dir: Path,
+                sources: list[SourceConfig]) -> None:
+    store_checks(con, check_keys(sources))  # the models this run loaded with passed the check
     # the paths kept without addresses (the run prints them as the user gave them)
     kept = summary.as_dict()
     kept["warehouse"] = without_emails(str(kept["warehouse"]))
@@ -213,7 +218,7 @@ def run(
     rules (CONTRACT §2).
     """
     rules = load_rules_file(channels) if channels is not None else None
-    sources, files = plan_run(input_dir)
+    sources, files = plan_run(input_dir, db_path)
     key = load_key(announce, existing=f"warehouse {db_path}" if db_path.exists() else None)
     summary = RunSummary(new_run_id(), db_path)
     con = open_warehouse(db_path, key, wait_seconds, channels=rules)
@@ -233,7 +238,7 @@ def run(
         summary.currency = currency_on(con)
         if refresh:
             refresh_marts_on(con)
-        _insert_run(con, summary, input_dir)
+        _insert_run(con, summary, input_dir, sources)
         con.execute("CHECKPOINT")
     finally:
         con.close()
