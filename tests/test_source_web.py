@@ -369,7 +369,8 @@ def test_placeholder_and_json_ids_name_nobody(input_dir: Path, db_path: Path,
                                               run_pipeline) -> None:
     """`"userId": {}` on every event of a broken page made its strangers one person (u:{});
     JavaScript's placeholders likewise. Such an id is no id: the record keeps its others, and
-    with none left it is quarantined. A number is an id; text in brackets is text."""
+    with none left it is quarantined. A number is an id; text in brackets (`[abc]`) is no id
+    either (decision 206; m5 keeps its user id 123)."""
     def page_with(message_id: str, anonymous: object, user: object) -> dict:
         return {"type": "page", "messageId": message_id, "timestamp": "2026-01-05T10:00:00Z",
                 "anonymousId": anonymous, "userId": user}
