@@ -188,3 +188,40 @@ def test_a_time_no_timestamp_holds_is_quarantined_alone(
         ("email/a.jsonl", 2, "unparseable timestamp 99999999999999"),
         ("email/a.jsonl", 3, "unparseable timestamp -99999999999999"),
         ("email/a.jsonl", 4, "unparseable timestamp 9223372036854775807")]
+
+
+def test_bytes_no_utf8_in_a_sendgrid_file_cost_their_record(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A Windows-1252 dash (byte 0x96) in one element failed the whole array on DuckDB, while
+    Spark loaded it with U+FFFD in place of the dash (decision 209). The element is now
+    quarantined as not UTF-8 text, its text kept with U+FFFD (and its address redacted), the
+    others load; an array mostly of such elements fails whole, as a JSON-lines file does. In a
+    .json file of objects one per line, the line is quarantined, its text read as Latin-1."""
+    def opened(event_id: str, subject: str) -> dict:
+        return {**OPEN, "sg_event_id": event_id, "subject": subject}
+
+    def encoded(value: object) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode().replace(
+            "\u2013".encode(), b"\x96")
+
+    email = input_dir / "email"
+    email.mkdir()
+    (email / "array.json").write_bytes(encoded([opened("a1", "Giá \u2013 tốt"),
+                                                opened("a2", "Giá tốt")]))
+    (email / "mostly.json").write_bytes(encoded([opened("b1", "\u2013"), opened("b2", "\u2013"),
+                                                 opened("b3", "ok")]))
+    (email / "lines.json").write_bytes(b"\n".join(
+        encoded(opened(f"c{i}", subject)) for i, subject in enumerate(["ok", "Ren\u00e9e \u2013"])))
+    summary = run_pipeline(input_dir, db_path)
+    assert [(f["file"], f["reason"]) for f in summary["failed_files"]] == [
+        ("email/mostly.json", "not UTF-8 text (binary or wrongly encoded file)")]
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [("a2",), ("c0",)]
+    rows = query(db_path, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine"
+                          " ORDER BY 1")
+    assert [row[:3] for row in rows] == [
+        ("email/array.json", 1, "not UTF-8 text (a byte sequence that is no character)"),
+        ("email/lines.json", 2, "not UTF-8 text (a byte sequence that is no character)")]
+    assert "Giá \ufffd tốt" in rows[0][3]
+    assert "RenÃ©e \x96" in rows[1][3]  # the line's bytes read as Latin-1
+    assert "example.com" not in rows[0][3] + rows[1][3]

@@ -247,6 +247,12 @@ def test_both_engines_stage_the_same_rows(
     assert any(row[0].startswith("cases-") for row in rejected)
     assert len(accepted) > 1000
     assert failed  # a truncated gzip, a broken JSON array, a CSV file without a required column
+    if name == "email":  # bytes that are no UTF-8 (decision 209): the element or line alone
+        bad = sorted((row[0], row[1], row[2]) for row in rejected
+                     if "1252" in row[0] and row[2] == NOT_UTF8_LINE)
+        assert bad == [("cases-email/k-array-1252.json", 1, NOT_UTF8_LINE),
+                       ("cases-email/l-lines-1252.json", 1, NOT_UTF8_LINE)]
+        assert failed["cases-email/m-mostly-1252.json"] == NOT_UTF8_FILE
     if name == "web":  # a Latin-1 line: its line number, its text as Latin-1, its email redacted
         latin = [row for row in rejected if row[0].endswith("e-latin1.jsonl")]
         assert [(row[1], row[2]) for row in latin] == [(2, NOT_UTF8_LINE)]

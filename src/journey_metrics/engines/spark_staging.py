@@ -275,6 +275,10 @@ def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
     """)
 
 
+# A SendGrid file that is no array and no objects written across lines: objects one per line
+_BY_LINES = "NOT is_array AND NOT (is_pretty AND elements IS NOT NULL)"
+
+
 def _read_json(session: Any, files: list[SparkInputFile],
                failures: dict[str, str] | None) -> Any:
     """SendGrid files: a JSON array (records are its elements) or one object per line. Each
@@ -283,6 +287,9 @@ def _read_json(session: Any, files: list[SparkInputFile],
 
     whole = session.read.text([f.location for f in files], wholetext=True).select(
         F.regexp_replace(F.col("value"), "^\\uFEFF", "").alias("content"),
+        # looked at before any function makes a Java string of the text (which reads each
+        # sequence that is no UTF-8 as U+FFFD)
+        F.expr("is_valid_utf8(value)").alias("utf8"),
         F.col("_metadata.file_name").alias("file_name"),
     )
     whole.createOrReplaceTempView("jm_stage_whole")
@@ -293,7 +300,7 @@ def _read_json(session: Any, files: list[SparkInputFile],
     # objects an array, as DuckDB's read_json_objects reads them. (A string holding `} {`
     # breaks that array: the file is then read by lines, each quarantined.)
     session.sql("""
-        SELECT f.file_order, w.content,
+        SELECT f.file_order, w.content, w.utf8,
                ltrim(w.content) LIKE '[%' AS is_array,
                regexp_extract(w.content, '^[ \\t\\r\\n]*([^\\n]*)', 1) AS first_line,
                regexp_extract(w.content, '^[ \\t\\r\\n]*[^\\n]*(\\n)', 1) = '\\n'
@@ -301,7 +308,7 @@ def _read_json(session: Any, files: list[SparkInputFile],
         FROM jm_stage_whole AS w JOIN jm_stage_names AS f ON f.file_name = w.file_name
     """).createOrReplaceTempView("jm_stage_first_lines")
     classified = session.sql("""
-        SELECT file_order, content, is_array,
+        SELECT file_order, content, utf8, is_array,
                -- as many objects as boundaries + 1: objects separated by commas (an array
                -- without its brackets) are no objects one after another, which DuckDB refuses
                is_pretty AND size(from_json(listed, 'ARRAY<STRING>'))
@@ -326,9 +333,13 @@ def _read_json(session: Any, files: list[SparkInputFile],
     # an array that does not parse, written one element per line: its lines are its elements
     # when at least half of them are JSON objects (readers._read_array_by_lines). Looked at
     # only when a file is broken: the views re-read the files' content
-    broken = [row.file_order for row in session.sql(
-        "SELECT file_order FROM jm_stage_classified WHERE is_array AND elements IS NULL"
-    ).collect()]
+    # (and the files of objects one per line that are not UTF-8, read by lines below)
+    odd = session.sql(f"""
+        SELECT file_order, is_array AND elements IS NULL AS broken
+        FROM jm_stage_classified
+        WHERE (is_array AND elements IS NULL) OR (NOT utf8 AND {_BY_LINES})""").collect()
+    broken = [row.file_order for row in odd if row.broken]
+    not_utf8_lines = [row.file_order for row in odd if not row.broken]
     by_lines: list[int] = []
     if broken:
         session.sql(f"""
@@ -354,24 +365,38 @@ def _read_json(session: Any, files: list[SparkInputFile],
                 failures[by_order[order]] = "not a valid JSON array"
     lines_branch = (f"""
         UNION ALL
-        SELECT file_order, record_no, raw FROM jm_stage_array_lines
+        SELECT file_order, record_no, raw, CAST(NULL AS STRING) FROM jm_stage_array_lines
         WHERE file_order IN ({", ".join(map(str, by_lines))})""" if by_lines else "")
-    return session.sql(f"""
+    # Bytes that are no UTF-8 (decision 209): the parser read each such sequence as U+FFFD, so
+    # in a file that is not UTF-8 an element holding one is quarantined, as DuckDB reads it
+    # (readers._read_array_with_bad_bytes); a file of objects one per line is read by
+    # `_read_lines`, which keeps a line's bytes (its bad lines quarantined as Latin-1 text).
+    by_text = ""
+    if not_utf8_lines:
+        by_text = f" AND file_order NOT IN ({', '.join(map(str, not_utf8_lines))})"
+    read = session.sql(f"""
         SELECT file_order, pos + 1 AS record_no,
                CASE WHEN element IS NULL THEN 'null'
                     WHEN schema_of_variant(try_element_at(variants, pos + 1)) = 'STRING'
                         THEN to_json(try_element_at(variants, pos + 1))
-                    ELSE element END AS raw
+                    ELSE element END AS raw,
+               CASE WHEN NOT utf8 AND contains(element, '\\uFFFD')
+                    THEN '{NOT_UTF8_LINE}' END AS read_problem
         FROM jm_stage_classified
         LATERAL VIEW posexplode(elements) e AS pos, element
         WHERE is_array OR (is_pretty AND elements IS NOT NULL)
         UNION ALL
-        SELECT file_order, pos + 1 AS record_no, line AS raw
+        SELECT file_order, pos + 1 AS record_no, line AS raw, CAST(NULL AS STRING)
         FROM jm_stage_classified
         LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
-        WHERE NOT is_array AND NOT (is_pretty AND elements IS NOT NULL)
+        WHERE {_BY_LINES}{by_text}
             AND NOT line RLIKE '{_BLANK}'{lines_branch}
     """)
+    if not not_utf8_lines:
+        return read
+    return read.unionByName(
+        _read_lines(session, [f for f in files if f.file_order in not_utf8_lines]))
+
 
 
 def _csv_headers(session: Any, files: list[SparkInputFile]) -> dict[int, list[str]]:
@@ -532,7 +557,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     """), f"rejected-{model}")
     rejected_keys.createOrReplaceTempView("jm_stage_rejected")
     failed = (_mostly_not_utf8(session, files, failures)
-              if files[0].kind.reader == "jsonl" else [])
+              if files[0].kind.reader in ("jsonl", "json") else [])
     # the rows of files that fail whole are left out of both outputs
     kept = f"WHERE f.file_order NOT IN ({', '.join(map(str, failed))})" if failed else ""
     present = set(staged.columns)

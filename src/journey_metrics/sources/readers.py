@@ -323,21 +323,60 @@ def read_lines_together(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> bo
 
 def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
-        con.execute(
-            "CREATE TEMP TABLE raw_elements AS"
-            " SELECT json FROM read_json_objects(?, format = 'array', maximum_object_size = ?)",
-            [str(path), MAX_LINE_BYTES],
-        )
-    except duckdb.Error:
+        _read_array_elements(con, path)
+    except duckdb.Error as exc:
         if _read_array_by_lines(con, path):
             return
-        raise
+        if not _invalid_utf8_json(exc):
+            raise
+        _read_array_with_bad_bytes(con, path)
+
+
+def _read_array_elements(con: duckdb.DuckDBPyConnection, path: Path,
+                         problem: str | None = None) -> None:
+    """`raw_records(record_no, raw)`: the elements of a JSON array; with `problem`, also
+    `read_problem`: `problem` for the elements holding U+FFFD (a copy's mark of bytes that
+    were no UTF-8)."""
+    drop_temp(con, "raw_elements")
+    con.execute(
+        "CREATE TEMP TABLE raw_elements AS"
+        " SELECT json FROM read_json_objects(?, format = 'array', maximum_object_size = ?)",
+        [str(path), MAX_LINE_BYTES],
+    )
+    marked = (", CASE WHEN contains(json::VARCHAR, chr(65533)) THEN ?::VARCHAR END"
+              " AS read_problem" if problem else "")
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_elements) + 1 AS record_no,"
-        " json::VARCHAR AS raw FROM raw_elements"
+        f" json::VARCHAR AS raw{marked} FROM raw_elements", [problem] if problem else []
     )
     con.execute("DROP TABLE raw_elements")
+
+
+def _invalid_utf8_json(exc: BaseException) -> bool:
+    return "invalid utf-8" in str(exc).lower() or _not_utf8(exc)
+
+
+def _read_array_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A JSON array holding bytes that are no UTF-8 (a stray Windows-1252 byte) failed whole:
+    it is read from a copy in which each such sequence is U+FFFD, and the elements holding one
+    are quarantined as not UTF-8 text, as a JSON line is (decision 209); Spark reads the array
+    the same way. When the copy does not parse either, the file fails with the first error.
+    Only arrays that failed their read come here (SendGrid's are small)."""
+    with _open(path) as handle:  # type: ignore[attr-defined]
+        data = handle.read()
+    with tempfile.TemporaryDirectory(prefix="jm-json-") as folder:
+        copy = Path(folder) / path.name.removesuffix(".gz")
+        copy.write_bytes(data.decode("utf-8", errors="replace").encode("utf-8"))
+        try:
+            _read_array_elements(con, copy, NOT_UTF8_LINE)
+        except duckdb.Error:
+            raise FileReadError(NOT_UTF8_FILE) from None
+    bad, good = con.execute("SELECT count(read_problem), count(*) - count(read_problem)"
+                            " FROM raw_records").fetchone() or (0, 0)
+    if bad > good:  # wholly in another encoding, as a line-oriented file (_read_lines...)
+        drop_temp(con, "raw_records")
+        raise FileReadError(NOT_UTF8_FILE)
 
 
 # What surrounds an array's element on its line: the array's brackets, the separating comma,
