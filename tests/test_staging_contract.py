@@ -146,8 +146,22 @@ def test_a_warehouse_keeps_its_models_checks(
         pipeline.plan_run(input_dir, db_path)
     assert checked == ["stg_email"]
 
+    # another version of the code (the macros written in Python, the check, the contract):
+    # every model again
+    monkeypatch.undo()
+    monkeypatch.setattr(staging, "model_problem", recording_problem)
+    monkeypatch.setattr(staging, "_CONFORMING", set())
+    monkeypatch.setattr(staging, "_code_digest", lambda: "another version")
+    checked.clear()
+    pipeline.plan_run(input_dir, db_path)
+    assert len(checked) >= 5
+
 
 def test_no_kept_checks_without_a_readable_warehouse(tmp_path: Path) -> None:
     assert staging.stored_checks(tmp_path / "none.duckdb") == set()
     (tmp_path / "text.duckdb").write_text("not a database")
     assert staging.stored_checks(tmp_path / "text.duckdb") == set()
+    # another database's file is not opened (DuckDB would fetch an extension to read it)
+    (tmp_path / "s.sqlite").write_bytes(b"SQLite format 3\0" + bytes(4096))
+    assert staging.stored_checks(tmp_path / "s.sqlite") == set()
+    assert staging.stored_checks(tmp_path) == set()  # a folder

@@ -28,8 +28,9 @@ RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')));
 
--- jm_email_pattern of macros.sql, the same text (its runs unrolled: Java's regex recursed once
--- per letter of `(letter|escape)+` and overflowed its stack on a 5,000-letter token).
+-- jm_email_pattern of macros.sql in another form that matches the same text: its runs unrolled
+-- (Java's regex recursed once per letter of `(letter|escape)+` and overflowed its stack on a
+-- 5,000-letter token); tests/test_privacy.py compares the two (decision 208).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN jm_may_hold_email(txt)
     THEN regexp_replace(txt,

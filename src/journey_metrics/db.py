@@ -29,6 +29,16 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 ASOF_ALWAYS = "SET asof_loop_join_threshold = 0"
 
 
+def duckdb_header(path: Path) -> bool | None:
+    """Whether a file starts as a DuckDB database does (the magic bytes "DUCK" after an 8-byte
+    checksum); None for an empty or zero-filled start (a file created, never written)."""
+    with path.open("rb") as handle:
+        start = handle.read(12)
+    if not start.strip(b"\0"):
+        return None
+    return start[8:12] == b"DUCK"
+
+
 def install_macros(con: duckdb.DuckDBPyConnection, *, loading: bool) -> None:
     """The TEMP macros of sql/macros.sql, and with `loading` those of sql/staging/macros.sql
     (parsing, privacy, identity: DuckDB binds a macro's body when it is created, so a read-only

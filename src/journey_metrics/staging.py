@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Collection
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,7 +23,7 @@ import duckdb
 
 from journey_metrics.channels import BUILT_IN, install
 from journey_metrics.config import FileKind, SourceConfig
-from journey_metrics.db import install_macros
+from journey_metrics.db import duckdb_header, install_macros
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import (
@@ -149,16 +151,30 @@ CHECK_PREFIX = "staging_check:"
 
 def check_key(source: SourceConfig, kind: FileKind) -> str | None:
     """The digest of what the check of `kind`'s model depends on: the model's text, its reader
-    and columns, the source's zone and traits, the macros' text, the contract and DuckDB's
-    version; None when the model cannot be read (model_problem reports it)."""
+    and columns, the source's zone and traits, the macros' text (the SQL files and the code
+    that writes the others), the contract, the check itself, and the versions of DuckDB and
+    journey-metrics; None when the model cannot be read (model_problem reports it)."""
     try:
         sql = load_sql(f"staging/{kind.model}.sql")
     except UsageError:
         return None
     text = json.dumps([sql, kind.reader, list(kind.columns), source.timezone,
                        list(source.traits), load_sql("macros.sql"),
-                       load_sql("staging/macros.sql"), STAGING_COLUMNS, duckdb.__version__])
+                       load_sql("staging/macros.sql"), _code_digest()])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@cache
+def _code_digest() -> str:
+    """The code the check depends on beyond the SQL files: the modules that write macros
+    (hashing, channel rules), connect, load SQL and check (this one, with the contract), and
+    the versions: an upgrade that changes any of them checks every model again."""
+    from journey_metrics import __version__, channels, db, hashing, sql
+
+    digest = hashlib.sha256(f"{__version__} {duckdb.__version__}".encode())
+    for module in (sys.modules[__name__], channels, db, hashing, sql):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
 
 
 def check_keys(sources: list[SourceConfig]) -> list[str]:
@@ -202,11 +218,13 @@ def check_models(sources: list[SourceConfig], known: Collection[str] = ()) -> No
 def stored_checks(db_path: Path) -> set[str]:
     """The digests of the models the warehouse's last run loaded with (none when it cannot be
     read now: no file yet, another process writing it; the models are then checked)."""
-    if not db_path.is_file():
-        return set()
     try:
-        con = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error:
+        if not db_path.is_file() or not duckdb_header(db_path):
+            return set()  # no warehouse yet, or another kind of file (`run` refuses it)
+        # a file named by mistake must not make DuckDB fetch an extension to read it
+        con = duckdb.connect(str(db_path), read_only=True, config={
+            "autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    except (OSError, duckdb.Error):
         return set()
     try:
         rows = con.execute("SELECT key FROM _jm_meta WHERE starts_with(key, ?)",

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from journey_metrics.channels import ChannelRules, prepare_for_writing
-from journey_metrics.db import connect, fetch_first
+from journey_metrics.db import connect, duckdb_header, fetch_first
 from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
 from journey_metrics.sql import load_sql, split_statements
@@ -103,9 +103,7 @@ def _refuse_foreign_file(path: Path) -> None:
     above) pass."""
     if path.is_dir():
         raise UsageError(f"--db {path} is a directory; name a warehouse file")
-    with path.open("rb") as handle:
-        start = handle.read(12)
-    if start.strip(b"\0") and start[8:12] != b"DUCK":
+    if duckdb_header(path) is False:
         raise UsageError(f"--db {path} is not a DuckDB warehouse; name a new file or a warehouse")
 
 
