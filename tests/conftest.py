@@ -106,5 +106,18 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection.close()
 
 
+@pytest.fixture(scope="module")
+def macros_con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection in UTC with every macro, the staging ones too (one per module:
+    for tests of the macros themselves)."""
+    from journey_metrics.db import install_macros
+
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    install_macros(connection, loading=True)
+    yield connection
+    connection.close()
+
+
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)

@@ -26,7 +26,7 @@ exactly those regions so that the properties check everything else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -36,7 +36,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from journey_metrics.db import install_macros
 from journey_metrics.sources.readers import _utf8_copy
 
 # conftest's autouse fixture is function-scoped; it only sets environment variables
@@ -48,12 +47,8 @@ ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 @pytest.fixture(scope="module")
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    install_macros(con, loading=True)
-    yield con
-    con.close()
+def con(macros_con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return macros_con  # conftest's: every macro, in UTC
 
 
 def sql_map(con: duckdb.DuckDBPyConnection, select: str,

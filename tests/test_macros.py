@@ -4,7 +4,6 @@ microseconds, trimming, the canonical instant form, period starts in UTC and in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -12,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journey_metrics.db import install_macros
 from journey_metrics.metrics.common import micros
 from test_marts_property import period_start  # the marts' plain-Python period reference
 
@@ -25,12 +23,8 @@ COMMON = settings(max_examples=300, deadline=None,
 
 
 @pytest.fixture(scope="module")
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    install_macros(con, loading=True)
-    yield con
-    con.close()
+def con(macros_con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return macros_con  # conftest's: every macro, in UTC
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> object:

@@ -15,6 +15,14 @@ from journey_metrics.config import load_sources
 from journey_metrics.sql import load_sql
 
 
+def _without_email_campaign(relative_path: str) -> str:
+    """The SQL files, stg_email without its campaign column (a model the check refuses)."""
+    text = load_sql(relative_path)
+    if relative_path == "staging/stg_email.sql":
+        text = text.replace("jm_redact(jm_blank_to_null(campaign)) AS campaign,", "")
+    return text
+
+
 def test_shipped_models_keep_the_contract() -> None:
     staging.check_models(load_sources())
 
@@ -37,13 +45,7 @@ def test_a_process_checks_conforming_models_once(monkeypatch: pytest.MonkeyPatch
     staging.check_models(sources)
     assert opened == []
 
-    def changed(relative_path: str) -> str:
-        text = load_sql(relative_path)
-        if relative_path == "staging/stg_email.sql":
-            text = text.replace("jm_redact(jm_blank_to_null(campaign)) AS campaign,", "")
-        return text
-
-    monkeypatch.setattr(staging, "load_sql", changed)
+    monkeypatch.setattr(staging, "load_sql", _without_email_campaign)
     for _ in range(2):
         with pytest.raises(UsageError, match="column campaign"):
             staging.check_models(sources)
@@ -135,13 +137,7 @@ def test_a_warehouse_keeps_its_models_checks(
     pipeline.plan_run(input_dir, db_path)
     assert checked == []
 
-    def changed(relative_path: str) -> str:
-        text = load_sql(relative_path)
-        if relative_path == "staging/stg_email.sql":
-            text = text.replace("jm_redact(jm_blank_to_null(campaign)) AS campaign,", "")
-        return text
-
-    monkeypatch.setattr(staging, "load_sql", changed)
+    monkeypatch.setattr(staging, "load_sql", _without_email_campaign)
     with pytest.raises(UsageError, match="column campaign"):
         pipeline.plan_run(input_dir, db_path)
     assert checked == ["stg_email"]
