@@ -225,3 +225,40 @@ def test_bytes_no_utf8_in_a_sendgrid_file_cost_their_record(
     assert "Giá \ufffd tốt" in rows[0][3]
     assert "RenÃ©e \x96" in rows[1][3]  # the line's bytes read as Latin-1
     assert "example.com" not in rows[0][3] + rows[1][3]
+
+
+def test_bytes_no_utf8_in_other_layouts_and_inside_an_address(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """Decision 209 in the other layouts SendGrid files come in: an array written one element
+    per line with a broken element too (the broken one "not valid JSON", the one with the byte
+    not UTF-8), objects written across lines; an escaped `\\ufffd` is marked as the byte is
+    (Spark's parser writes it out so); an address holding the byte is redacted whole."""
+    def opened(event_id: str, subject: str, email: str = "a@example.com") -> dict:
+        return {**OPEN, "email": email, "sg_event_id": event_id, "subject": subject}
+
+    def encoded(value: object, **options: object) -> bytes:
+        return json.dumps(value, ensure_ascii=False, **options).encode().replace(
+            "\u2013".encode(), b"\x96")
+
+    email = input_dir / "email"
+    email.mkdir()
+    (email / "by_lines.json").write_bytes(b"[\n" + b",\n".join([
+        encoded(opened("l1", "\u2013")), encoded(opened("l2", "ok")), b'{"event": ',
+        encoded(opened("l4", "ok"))]) + b"\n]\n")
+    (email / "pretty.json").write_bytes(b"\n".join(
+        encoded(opened(f"p{i}", "\u2013" if i == 1 else "ok"), indent=2) for i in (1, 2, 3)))
+    (email / "address.json").write_bytes(encoded([
+        opened("q1", "ok", email="ann@co\u2013rp.example"), opened("q2", "ok"),
+        opened("q3", "ok"), opened("q4", "ESC")]).replace(b"ESC", b"\\ufffd"))
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
+        ("l2",), ("l4",), ("p2",), ("p3",), ("q2",), ("q3",)]
+    rows = query(db_path, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine"
+                          " ORDER BY 1, 2")
+    not_utf8 = "not UTF-8 text (a byte sequence that is no character)"
+    assert [row[:3] for row in rows] == [
+        ("email/address.json", 1, not_utf8), ("email/address.json", 4, not_utf8),
+        ("email/by_lines.json", 1, not_utf8), ("email/by_lines.json", 3, "not valid JSON"),
+        ("email/pretty.json", 1, not_utf8)]
+    assert not any("corp.example" in row[3] or "ann@" in row[3] for row in rows)

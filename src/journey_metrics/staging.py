@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Collection
 from functools import cache
@@ -173,7 +174,10 @@ def _code_digest() -> str:
 
     digest = hashlib.sha256(f"{__version__} {duckdb.__version__}".encode())
     for module in (sys.modules[__name__], channels, db, hashing, sql):
-        digest.update(Path(str(module.__file__)).read_bytes())
+        try:
+            digest.update(Path(str(module.__file__)).read_bytes())
+        except (OSError, TypeError):  # no source file (a frozen or zipped install): check
+            return os.urandom(16).hex()
     return digest.hexdigest()
 
 

@@ -251,8 +251,16 @@ def test_both_engines_stage_the_same_rows(
         bad = sorted((row[0], row[1], row[2]) for row in rejected
                      if "1252" in row[0] and row[2] == NOT_UTF8_LINE)
         assert bad == [("cases-email/k-array-1252.json", 1, NOT_UTF8_LINE),
-                       ("cases-email/l-lines-1252.json", 1, NOT_UTF8_LINE)]
+                       ("cases-email/l-lines-1252.json", 1, NOT_UTF8_LINE),
+                       ("cases-email/n-lines-broken-1252.json", 1, NOT_UTF8_LINE),
+                       ("cases-email/o-pretty-1252.json", 1, NOT_UTF8_LINE),
+                       ("cases-email/p-escaped-1252.json", 1, NOT_UTF8_LINE),
+                       ("cases-email/p-escaped-1252.json", 4, NOT_UTF8_LINE),
+                       ("cases-email/q-address-1252.json", 1, NOT_UTF8_LINE),
+                       ("cases-email/q-address-1252.json", 3, NOT_UTF8_LINE)]
         assert failed["cases-email/m-mostly-1252.json"] == NOT_UTF8_FILE
+        # an address holding the byte is redacted whole
+        assert not any("corp.example" in str(row[3]) for row in rejected)
     if name == "web":  # a Latin-1 line: its line number, its text as Latin-1, its email redacted
         latin = [row for row in rejected if row[0].endswith("e-latin1.jsonl")]
         assert [(row[1], row[2]) for row in latin] == [(2, NOT_UTF8_LINE)]

@@ -345,8 +345,8 @@ def _read_json(session: Any, files: list[SparkInputFile],
         session.sql(f"""
             SELECT file_order,
                    row_number() OVER (PARTITION BY file_order ORDER BY pos) AS record_no,
-                   element AS raw
-            FROM (SELECT file_order, pos, regexp_replace(line, :edges, '') AS element
+                   element AS raw, utf8
+            FROM (SELECT file_order, pos, utf8, regexp_replace(line, :edges, '') AS element
                   FROM jm_stage_classified
                   LATERAL VIEW posexplode(split(content, '\\r\\n|\\r|\\n')) l AS pos, line
                   WHERE file_order IN ({", ".join(map(str, broken))}))
@@ -365,12 +365,14 @@ def _read_json(session: Any, files: list[SparkInputFile],
                 failures[by_order[order]] = "not a valid JSON array"
     lines_branch = (f"""
         UNION ALL
-        SELECT file_order, record_no, raw, CAST(NULL AS STRING) FROM jm_stage_array_lines
+        SELECT file_order, record_no, raw,
+               CASE WHEN NOT utf8 AND contains(raw, '\\uFFFD') THEN '{NOT_UTF8_LINE}' END
+        FROM jm_stage_array_lines
         WHERE file_order IN ({", ".join(map(str, by_lines))})""" if by_lines else "")
-    # Bytes that are no UTF-8 (decision 209): the parser read each such sequence as U+FFFD, so
-    # in a file that is not UTF-8 an element holding one is quarantined, as DuckDB reads it
-    # (readers._read_array_with_bad_bytes); a file of objects one per line is read by
-    # `_read_lines`, which keeps a line's bytes (its bad lines quarantined as Latin-1 text).
+    # Bytes that are no UTF-8 (decision 209): the text read each such sequence as U+FFFD, so in
+    # a file that is not UTF-8 an element (or an array's line) holding one is quarantined, as
+    # DuckDB reads it (readers._read_array_with_bad_bytes); a file of objects one per line is
+    # read by `_read_lines`, which keeps a line's bytes (its bad lines quarantined as Latin-1).
     by_text = ""
     if not_utf8_lines:
         by_text = f" AND file_order NOT IN ({', '.join(map(str, not_utf8_lines))})"

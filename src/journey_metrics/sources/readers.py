@@ -168,8 +168,8 @@ def _pretty_objects(head: bytes, kind: FileKind) -> bool:
     first, newline, _ = text.partition(b"\n")
     if not newline or not first.startswith(b"{"):
         return False
-    try:
-        return not isinstance(json.loads(first), dict)
+    try:  # (a byte that is no UTF-8 does not make a line of one object another layout)
+        return not isinstance(json.loads(first.decode("utf-8", errors="replace")), dict)
     except ValueError:
         return True
 
@@ -178,20 +178,20 @@ def _read_json_objects(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """TEMP table `raw_records` of the objects of a file of JSON objects written across lines,
     numbered from 1 as an array's elements are. False when they do not parse (the caller then
     reads the file by lines: each line is a record, quarantined as not valid JSON)."""
-    drop_temp(con, "raw_elements", "raw_records")
+    drop_temp(con, "raw_records")
     try:
-        con.execute(
-            "CREATE TEMP TABLE raw_elements AS SELECT json FROM read_json_objects(?,"
-            " format = 'unstructured', maximum_object_size = ?)", [str(path), MAX_LINE_BYTES])
-    except duckdb.Error:
+        _read_elements(con, path, "unstructured")
+    except duckdb.Error as exc:
         drop_temp(con, "raw_elements")
-        return False
-    con.execute(
-        "CREATE TEMP TABLE raw_records AS"
-        " SELECT rowid - (SELECT min(rowid) FROM raw_elements) + 1 AS record_no,"
-        " json::VARCHAR AS raw FROM raw_elements"
-    )
-    con.execute("DROP TABLE raw_elements")
+        if not _invalid_utf8_json(exc):
+            return False
+        try:
+            with _utf8_copy(path, errors="replace") as copy:
+                _read_elements(con, copy, "unstructured", NOT_UTF8_LINE)
+        except duckdb.Error:
+            drop_temp(con, "raw_elements")
+            return False
+        _fail_when_mostly_bad(con)
     return True
 
 
@@ -323,60 +323,79 @@ def read_lines_together(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> bo
 
 def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
-        _read_array_elements(con, path)
+        _read_elements(con, path, "array")
     except duckdb.Error as exc:
         if _read_array_by_lines(con, path):
             return
         if not _invalid_utf8_json(exc):
             raise
-        _read_array_with_bad_bytes(con, path)
+        _read_array_with_bad_bytes(con, path, exc)
 
 
-def _read_array_elements(con: duckdb.DuckDBPyConnection, path: Path,
-                         problem: str | None = None) -> None:
-    """`raw_records(record_no, raw)`: the elements of a JSON array; with `problem`, also
-    `read_problem`: `problem` for the elements holding U+FFFD (a copy's mark of bytes that
-    were no UTF-8)."""
+# Decision 209: in a JSON file that is not UTF-8, the records holding a byte sequence that is no
+# character, which the file's copy marks U+FFFD, are quarantined (Spark's parser reads them so
+# too). Spark re-serialises a parsed record, which writes an escaped `\ufffd` as the mark itself:
+# a parsed record holding either is marked; a line (read as text on both engines) only the mark.
+_MARKED_RECORD = "(contains(raw, chr(65533)) OR contains(lower(raw), '\\ufffd'))"
+_MARKED_LINE = "contains(raw, chr(65533))"
+
+
+def _read_elements(con: duckdb.DuckDBPyConnection, path: Path, layout: str,
+                   problem: str | None = None) -> None:
+    """`raw_records(record_no, raw)` of the JSON values of a file (`layout`: DuckDB's
+    `read_json_objects` format: 'array' elements or 'unstructured' objects one after another);
+    with `problem`, also `read_problem`: `problem` for the marked records (_MARKED_RECORD)."""
     drop_temp(con, "raw_elements")
     con.execute(
         "CREATE TEMP TABLE raw_elements AS"
-        " SELECT json FROM read_json_objects(?, format = 'array', maximum_object_size = ?)",
-        [str(path), MAX_LINE_BYTES],
+        " SELECT json FROM read_json_objects(?, format = ?, maximum_object_size = ?)",
+        [str(path), layout, MAX_LINE_BYTES],
     )
-    marked = (", CASE WHEN contains(json::VARCHAR, chr(65533)) THEN ?::VARCHAR END"
-              " AS read_problem" if problem else "")
     con.execute(
         "CREATE TEMP TABLE raw_records AS"
         " SELECT rowid - (SELECT min(rowid) FROM raw_elements) + 1 AS record_no,"
-        f" json::VARCHAR AS raw{marked} FROM raw_elements", [problem] if problem else []
+        " json::VARCHAR AS raw FROM raw_elements"
     )
     con.execute("DROP TABLE raw_elements")
+    if problem:
+        _mark_records(con, _MARKED_RECORD, problem)
+
+
+def _mark_records(con: duckdb.DuckDBPyConnection, marked: str, problem: str) -> None:
+    """`raw_records` gains `read_problem`: `problem` where `marked` holds."""
+    con.execute("ALTER TABLE raw_records ADD COLUMN read_problem VARCHAR")
+    con.execute(f"UPDATE raw_records SET read_problem = ? WHERE {marked}", [problem])
+
+
+def _fail_when_mostly_bad(con: duckdb.DuckDBPyConnection) -> None:
+    """A file whose records are mostly not UTF-8 is binary or wholly in another encoding: it
+    fails whole, as a line-oriented file does (_read_lines_with_bad_bytes)."""
+    bad, good = con.execute("SELECT count(read_problem), count(*) - count(read_problem)"
+                            " FROM raw_records").fetchone() or (0, 0)
+    if bad > good:
+        drop_temp(con, "raw_records")
+        raise FileReadError(NOT_UTF8_FILE)
 
 
 def _invalid_utf8_json(exc: BaseException) -> bool:
     return "invalid utf-8" in str(exc).lower() or _not_utf8(exc)
 
 
-def _read_array_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _read_array_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path,
+                               first_error: duckdb.Error) -> None:
     """A JSON array holding bytes that are no UTF-8 (a stray Windows-1252 byte) failed whole:
-    it is read from a copy in which each such sequence is U+FFFD, and the elements holding one
+    it is read from a copy in which each such sequence is U+FFFD, and the records holding one
     are quarantined as not UTF-8 text, as a JSON line is (decision 209); Spark reads the array
-    the same way. When the copy does not parse either, the file fails with the first error.
-    Only arrays that failed their read come here (SendGrid's are small)."""
-    with _open(path) as handle:  # type: ignore[attr-defined]
-        data = handle.read()
-    with tempfile.TemporaryDirectory(prefix="jm-json-") as folder:
-        copy = Path(folder) / path.name.removesuffix(".gz")
-        copy.write_bytes(data.decode("utf-8", errors="replace").encode("utf-8"))
+    the same way. A copy that does not parse is read by lines when it is written one element
+    per line (its broken elements quarantined), else the file fails with its first error.
+    Only arrays that failed their read come here."""
+    with _utf8_copy(path, errors="replace") as copy:
         try:
-            _read_array_elements(con, copy, NOT_UTF8_LINE)
+            _read_elements(con, copy, "array", NOT_UTF8_LINE)
         except duckdb.Error:
-            raise FileReadError(NOT_UTF8_FILE) from None
-    bad, good = con.execute("SELECT count(read_problem), count(*) - count(read_problem)"
-                            " FROM raw_records").fetchone() or (0, 0)
-    if bad > good:  # wholly in another encoding, as a line-oriented file (_read_lines...)
-        drop_temp(con, "raw_records")
-        raise FileReadError(NOT_UTF8_FILE)
+            if not _read_array_by_lines(con, copy, NOT_UTF8_LINE):
+                raise FileReadError(_first_line(first_error)) from None
+    _fail_when_mostly_bad(con)
 
 
 # What surrounds an array's element on its line: the array's brackets, the separating comma,
@@ -384,7 +403,8 @@ def _read_array_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> No
 ARRAY_LINE_EDGES = "^[\\t\\n\\f\\r \\[]+|[\\t\\n\\f\\r ,\\]]+$"
 
 
-def _read_array_by_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+def _read_array_by_lines(con: duckdb.DuckDBPyConnection, path: Path,
+                         problem: str | None = None) -> bool:
     """A JSON array that does not parse because an element is broken (CONTRACT §1: one record
     that cannot be read never stops the others). SendGrid's batches are written one element per
     line, so when at least half of the lines, stripped of the brackets and commas around an
@@ -409,6 +429,8 @@ def _read_array_by_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     if objects == 0 or 2 * objects < elements:
         drop_temp(con, "raw_records")
         return False
+    if problem:  # read from a copy marking bytes that are no UTF-8
+        _mark_records(con, _MARKED_LINE, problem)
     return True
 
 
@@ -443,17 +465,33 @@ codecs.register_error("jm_windows_1252", _windows_1252_bytes)
 
 
 @contextmanager
-def _utf8_copy(path: Path) -> Iterator[Path]:
-    """A UTF-8 copy of a CSV that is not UTF-8: its UTF-8 text kept, and each byte that is no
-    UTF-8 read as Windows-1252, what a spreadsheet on Windows saves. Its quotes, dashes and euro
-    sign are bytes 0x80-0x9F, which DuckDB's Latin-1 reading refuses: one "smart quote" failed
-    the whole file; and read as Latin-1 whole, a mostly UTF-8 file garbled every accented
-    letter. Only a file that failed its UTF-8 read comes here (CRM exports are small)."""
-    with _open(path) as handle:  # type: ignore[attr-defined]
-        data = handle.read()
-    with tempfile.TemporaryDirectory(prefix="jm-csv-") as folder:
+def _utf8_copy(path: Path, errors: str = "jm_windows_1252") -> Iterator[Path]:
+    """A UTF-8 copy of a file that is not UTF-8: its UTF-8 text kept, and each byte that is no
+    UTF-8 read by the error handler `errors`: for a CSV, as Windows-1252, what a spreadsheet on
+    Windows saves (its quotes, dashes and euro sign are bytes 0x80-0x9F, which DuckDB's Latin-1
+    reading refuses: one "smart quote" failed the whole file; and read as Latin-1 whole, a
+    mostly UTF-8 file garbled every accented letter); for JSON, "replace" (U+FFFD marks the
+    sequence, decision 209). Only a file that failed its UTF-8 read comes here; it is copied
+    a megabyte of text at a time."""
+    with tempfile.TemporaryDirectory(prefix="jm-utf8-") as folder:
         copy = Path(folder) / path.name.removesuffix(".gz")
-        copy.write_bytes(data.decode("utf-8", errors="jm_windows_1252").encode("utf-8"))
+        with _open(path) as raw:  # type: ignore[attr-defined]
+            text = io.TextIOWrapper(raw, encoding="utf-8", errors=errors, newline="")
+            reading = False
+            try:
+                with copy.open("w", encoding="utf-8", newline="") as out:
+                    while True:
+                        reading = True
+                        chunk = text.read(1 << 20)
+                        reading = False
+                        if not chunk:
+                            break
+                        out.write(chunk)
+            except OSError as exc:
+                if reading:  # the input file's own error (a truncated gzip): its reason
+                    raise
+                raise FileReadError("cannot write a UTF-8 copy of the file in the temporary"
+                                    f" folder: {exc.strerror}") from None
         yield copy
 
 
