@@ -232,8 +232,9 @@ def test_bytes_no_utf8_in_other_layouts_and_inside_an_address(
 ) -> None:
     """Decision 209 in the other layouts SendGrid files come in: an array written one element
     per line with a broken element too (the broken one "not valid JSON", the one with the byte
-    not UTF-8), objects written across lines; an escaped `\\ufffd` is marked as the byte is
-    (Spark's parser writes it out so); an address holding the byte is redacted whole."""
+    not UTF-8, whichever comes first), objects written across lines; an escaped `\\ufffd` is
+    marked as the byte is (Spark's parser writes it out so); an address holding the byte, or
+    letters of a line read as Latin-1, is redacted whole."""
     def opened(event_id: str, subject: str, email: str = "a@example.com") -> dict:
         return {**OPEN, "email": email, "sg_event_id": event_id, "subject": subject}
 
@@ -248,17 +249,25 @@ def test_bytes_no_utf8_in_other_layouts_and_inside_an_address(
         encoded(opened("l4", "ok"))]) + b"\n]\n")
     (email / "pretty.json").write_bytes(b"\n".join(
         encoded(opened(f"p{i}", "\u2013" if i == 1 else "ok"), indent=2) for i in (1, 2, 3)))
+    (email / "broken_first.json").write_bytes(b"[\n" + b",\n".join([
+        b'{"event": ', encoded(opened("b2", "ok")), encoded(opened("b3", "\u2013")),
+        encoded(opened("b4", "ok"))]) + b"\n]\n")
+    (email / "latin1_line.json").write_bytes(b"\n".join([
+        encoded(opened("m1", "ok")), encoded(opened("m2", "\u2013 jos\u00e9@corp.example",
+                                                    email="m\u00fcller.\u00e9@corp.example"))]))
     (email / "address.json").write_bytes(encoded([
         opened("q1", "ok", email="ann@co\u2013rp.example"), opened("q2", "ok"),
         opened("q3", "ok"), opened("q4", "ESC")]).replace(b"ESC", b"\\ufffd"))
     run_pipeline(input_dir, db_path)
     assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
-        ("l2",), ("l4",), ("p2",), ("p3",), ("q2",), ("q3",)]
+        ("b2",), ("b4",), ("l2",), ("l4",), ("m1",), ("p2",), ("p3",), ("q2",), ("q3",)]
     rows = query(db_path, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine"
                           " ORDER BY 1, 2")
     not_utf8 = "not UTF-8 text (a byte sequence that is no character)"
     assert [row[:3] for row in rows] == [
         ("email/address.json", 1, not_utf8), ("email/address.json", 4, not_utf8),
+        ("email/broken_first.json", 1, "not valid JSON"), ("email/broken_first.json", 3, not_utf8),
         ("email/by_lines.json", 1, not_utf8), ("email/by_lines.json", 3, "not valid JSON"),
-        ("email/pretty.json", 1, not_utf8)]
-    assert not any("corp.example" in row[3] or "ann@" in row[3] for row in rows)
+        ("email/latin1_line.json", 2, not_utf8), ("email/pretty.json", 1, not_utf8)]
+    # addresses holding the byte, or letters read as Latin-1 (`jos\u00c3\u00a9@`), redacted
+    assert not any("corp.example" in row[3] or "@" in row[3] for row in rows)

@@ -34,7 +34,7 @@ RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN jm_may_hold_email(txt)
     THEN regexp_replace(txt,
-        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}._%+'-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}._%+'-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}._%+'-]*)*)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}-]*)*(\.(?:[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{FFFD}-]*)*)*\.[\p{L}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])",
+        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]*)*)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*)*(\.(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*)*)*\.[\p{L}\x{80}-\x{FF}\x{FFFD}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])",
         '<redacted-email>')
     ELSE txt END;
 

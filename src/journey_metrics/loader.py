@@ -185,7 +185,9 @@ def subfolder_problem(folder: str) -> str:
 
 
 # Records are staged in chunks of about this many (one query plan per chunk instead of per file:
-# planning the staging SQL costs ~80 ms, a day file of 10k records costs less than that).
+# planning and starting the web model costs ~0.5 s CPU, most of it compiling its regular
+# expressions once per use and thread (decision 208); a day file of 10k records costs less).
+# 900k was tried at 1M: 0.97x CPU, 1.05x the peak memory (2026-12-07).
 CHUNK_RECORDS = 300_000
 # A source's new files are committed in batches of whole files holding at least this many
 # records (the last batch: the rest). A batch lives in TEMP tables, spilled to disk beyond the

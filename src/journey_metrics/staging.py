@@ -174,9 +174,12 @@ def _code_digest() -> str:
 
     digest = hashlib.sha256(f"{__version__} {duckdb.__version__}".encode())
     for module in (sys.modules[__name__], channels, db, hashing, sql):
+        source = getattr(module, "__file__", None)
         try:
-            digest.update(Path(str(module.__file__)).read_bytes())
-        except (OSError, TypeError):  # no source file (a frozen or zipped install): check
+            digest.update(Path(source).read_bytes() if source else b"")
+        except OSError:
+            source = None
+        if not source:  # no source file (a frozen or zipped install): always check
             return os.urandom(16).hex()
     return digest.hexdigest()
 

@@ -257,7 +257,9 @@ def test_both_engines_stage_the_same_rows(
                        ("cases-email/p-escaped-1252.json", 1, NOT_UTF8_LINE),
                        ("cases-email/p-escaped-1252.json", 4, NOT_UTF8_LINE),
                        ("cases-email/q-address-1252.json", 1, NOT_UTF8_LINE),
-                       ("cases-email/q-address-1252.json", 3, NOT_UTF8_LINE)]
+                       ("cases-email/q-address-1252.json", 3, NOT_UTF8_LINE),
+                       ("cases-email/r-broken-first-1252.json", 3, NOT_UTF8_LINE),
+                       ("cases-email/s-lines-address-1252.json", 2, NOT_UTF8_LINE)]
         assert failed["cases-email/m-mostly-1252.json"] == NOT_UTF8_FILE
         # an address holding the byte is redacted whole
         assert not any("corp.example" in str(row[3]) for row in rejected)

@@ -327,8 +327,8 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     except duckdb.Error as exc:
         if _read_array_by_lines(con, path):
             return
-        if not _invalid_utf8_json(exc):
-            raise
+        # (its first error may be a broken element before any byte that is no UTF-8, whose
+        # lines DuckDB then could not read: the copy is tried whatever the first error)
         _read_array_with_bad_bytes(con, path, exc)
 
 
@@ -336,7 +336,8 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 # character, which the file's copy marks U+FFFD, are quarantined (Spark's parser reads them so
 # too). Spark re-serialises a parsed record, which writes an escaped `\ufffd` as the mark itself:
 # a parsed record holding either is marked; a line (read as text on both engines) only the mark.
-_MARKED_RECORD = "(contains(raw, chr(65533)) OR contains(lower(raw), '\\ufffd'))"
+_MARKED_RECORD = ("(contains(raw, chr(65533)) OR (contains(lower(raw), '\\ufffd')"
+                  r" AND regexp_matches(raw, '(^|[^\\])(\\\\)*\\[uU][fF]{3}[dD]')))")
 _MARKED_LINE = "contains(raw, chr(65533))"
 
 
@@ -383,12 +384,12 @@ def _invalid_utf8_json(exc: BaseException) -> bool:
 
 def _read_array_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path,
                                first_error: duckdb.Error) -> None:
-    """A JSON array holding bytes that are no UTF-8 (a stray Windows-1252 byte) failed whole:
-    it is read from a copy in which each such sequence is U+FFFD, and the records holding one
-    are quarantined as not UTF-8 text, as a JSON line is (decision 209); Spark reads the array
-    the same way. A copy that does not parse is read by lines when it is written one element
-    per line (its broken elements quarantined), else the file fails with its first error.
-    Only arrays that failed their read come here."""
+    """A JSON array that was read neither whole nor by lines: one holding bytes that are no
+    UTF-8 (a stray Windows-1252 byte) is read from a copy in which each such sequence is
+    U+FFFD, and the records holding one are quarantined as not UTF-8 text, as a JSON line is
+    (decision 209); Spark reads the array the same way. A copy that does not parse is read by
+    lines when it is written one element per line (its broken elements quarantined), else the
+    file fails with its first error (a UTF-8 file's copy is the file: it fails so too)."""
     with _utf8_copy(path, errors="replace") as copy:
         try:
             _read_elements(con, copy, "array", NOT_UTF8_LINE)
@@ -491,7 +492,7 @@ def _utf8_copy(path: Path, errors: str = "jm_windows_1252") -> Iterator[Path]:
                 if reading:  # the input file's own error (a truncated gzip): its reason
                     raise
                 raise FileReadError("cannot write a UTF-8 copy of the file in the temporary"
-                                    f" folder: {exc.strerror}") from None
+                                    f" folder: {exc.strerror or exc}") from None
         yield copy
 
 
