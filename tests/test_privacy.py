@@ -813,7 +813,9 @@ _PATTERN_TOKENS = ("a", "Z", "\u00e9", "\u1ec5", "7", "\u0663", ".", "..", "-", 
                    "'", "@", "%40", "%2540", "\\u0040", "\\u00e9", "\\u00E9", "\\u12", "\\", '"',
                    '\\"', "[", "]", "{", "}", ":", ",", " ", "&#64;", "&#x40;", "&commat;",
                    "&amp;#64;", "\\u0026#64;", "#64", "x.io", "corp.example", "192.168.0.1",
-                   "[IPv6:::1]", "com", "vn", "IPv6:", ".c", "@@", "\t", "/", "?", "=", "ann")
+                   "[IPv6:::1]", "com", "vn", "IPv6:", ".c", "@@", "\t", "/", "?", "=", "ann",
+                   "\uff20", "\ufe6b", "\uff0e", "\u3002", "%2E", "%2e", "\x96", "\u00c3\u00a9",
+                   "\ufffd", "\u00a0")
 
 
 def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
@@ -845,3 +847,24 @@ def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
         {"d": duckdb_pattern, "s": spark_pattern, "texts": texts}).fetchall()[0]
     assert differ == 0
     assert redacted > 5_000  # the texts hold many addresses, of every form
+
+
+@pytest.mark.parametrize("text", [
+    "\uff4d\uff41\uff49\uff4c \uff41\uff4e\uff4e\uff20\uff45\uff58\uff41\uff4d\uff50"
+    "\uff4c\uff45\uff0e\uff43\uff4f\uff4d",  # typed full-width (an East Asian keyboard)
+    "write to ann\ufe6bcorp.example", "ann@corp\u3002example",
+    "/unsubscribe?u=ann%40corp%2Eexample&x=1", "ann@corp%2eexample",
+    "jos\u00c3\u00a9@corp.example",  # a UTF-8 é read as Latin-1 (a quarantined line)
+    "ann@co\x96rp.example", "ann\ufffd@corp.example",
+])
+def test_disguised_addresses_are_redacted(text: str) -> None:
+    """Forms of an address the December fuzz and reviews found kept (decisions 206, 209): the
+    full-width and small `@` (U+FF20, U+FE6B) and dots (U+FF0E, U+3002), a dot encoded
+    `%2E`, letters of a line read as Latin-1, the mark of a byte that was no UTF-8."""
+    from journey_metrics.db import install_macros
+
+    con = duckdb.connect()
+    install_macros(con, loading=True)
+    redacted = con.execute("SELECT jm_redact(?)", [text]).fetchall()[0][0]
+    assert "<redacted-email>" in redacted
+    assert not any(part in redacted.lower() for part in ("corp", "ann", "\uff41\uff4e\uff4e"))

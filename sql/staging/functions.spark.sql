@@ -24,7 +24,7 @@ RETURN nullif(jm_trim(txt), '');
 -- Whether a text holds some form of @ (as macros.sql): the pattern runs only on those.
 CREATE OR REPLACE TEMPORARY FUNCTION jm_may_hold_email(txt STRING) RETURNS BOOLEAN
 RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
-    OR contains(txt, r'\u0040')
+    OR contains(txt, r'\u0040') OR contains(txt, '\uFF20') OR contains(txt, '\uFE6B')
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')));
 
@@ -34,7 +34,7 @@ RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN jm_may_hold_email(txt)
     THEN regexp_replace(txt,
-        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]*)*)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*)*(\.(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*)*)*\.[\p{L}\x{80}-\x{FF}\x{FFFD}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])",
+        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+'-]*)*)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*)*((?:\.|\x{FF0E}|\x{3002}|%2[eE])(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]*)*)*(?:\.|\x{FF0E}|\x{3002}|%2[eE])[\p{L}\x{80}-\x{FF}\x{FFFD}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])",
         '<redacted-email>')
     ELSE txt END;
 

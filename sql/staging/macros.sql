@@ -94,7 +94,7 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- the time: DuckDB compiles the pattern for every use in a statement and every thread, which
 -- was most of the planning of a web chunk (decision 208).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+''-]|\\u[0-9A-Fa-f]{4})+)(@|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})+(\.(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})+)*\.[\p{L}\x{80}-\x{FF}\x{FFFD}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])'
+    '(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}._%+''-]|\\u[0-9A-Fa-f]{4})+)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})+((?:\.|\x{FF0E}|\x{3002}|%2[eE])(?:[\p{L}\p{N}\x{80}-\x{FF}\x{FFFD}-]|\\u[0-9A-Fa-f]{4})+)*(?:\.|\x{FF0E}|\x{3002}|%2[eE])[\p{L}\x{80}-\x{FF}\x{FFFD}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])'
 );
 
 -- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
@@ -103,7 +103,7 @@ CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
 -- texts (on a `#` alone, common in a URL's fragment, it cost 0.56 s per 1M texts).
 CREATE OR REPLACE TEMP MACRO jm_may_hold_email(txt) AS (
     contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
-    OR contains(txt, '\u0040')
+    OR contains(txt, '\u0040') OR contains(txt, chr(65312)) OR contains(txt, chr(65131))
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')))
 );
