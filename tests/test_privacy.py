@@ -814,8 +814,9 @@ _PATTERN_TOKENS = ("a", "Z", "\u00e9", "\u1ec5", "7", "\u0663", ".", "..", "-", 
                    '\\"', "[", "]", "{", "}", ":", ",", " ", "&#64;", "&#x40;", "&commat;",
                    "&amp;#64;", "\\u0026#64;", "#64", "x.io", "corp.example", "192.168.0.1",
                    "[IPv6:::1]", "com", "vn", "IPv6:", ".c", "@@", "\t", "/", "?", "=", "ann",
-                   "\uff20", "\ufe6b", "\uff0e", "\u3002", "%2E", "%2e", "\x96", "\u00c3\u00a9",
-                   "\ufffd", "\u00a0")
+                   "\uff20", "\ufe6b", "\uff0e", "\u3002", "\uff61", "%2E", "%2e", "%252E", "\x96",
+                   "\u00c3\u00a9", "\ufffd", "\u00a0", "\u00ad", "\uff43\uff4f\uff4d", "\uff0d",
+                   "\u603b\u90e8", "Thanks", "\u5186")
 
 
 def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
@@ -856,6 +857,10 @@ def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
     "/unsubscribe?u=ann%40corp%2Eexample&x=1", "ann@corp%2eexample",
     "jos\u00c3\u00a9@corp.example",  # a UTF-8 é read as Latin-1 (a quarantined line)
     "ann@co\x96rp.example", "ann\ufffd@corp.example",
+    "\uff41\uff4e\uff4e\uff0e\uff4c\uff45\uff45\uff20\uff43\uff4f\uff52\uff50\uff0e"
+    "\uff43\uff4f\uff4d",  # full-width dot in the name too
+    "ann@my\uff0dcorp.example", "ann@corp\uff61example", "ann%2540corp%252Eexample",
+    "ann\u00adlee@corp.example",  # a soft hyphen inside is read through
 ])
 def test_disguised_addresses_are_redacted(text: str) -> None:
     """Forms of an address the December fuzz and reviews found kept (decisions 206, 209): the
@@ -868,3 +873,30 @@ def test_disguised_addresses_are_redacted(text: str) -> None:
     redacted = con.execute("SELECT jm_redact(?)", [text]).fetchall()[0][0]
     assert "<redacted-email>" in redacted
     assert not any(part in redacted.lower() for part in ("corp", "ann", "\uff41\uff4e\uff4e"))
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    # East Asian text: U+3002 ends a sentence and U+FF20 reads "at" (a place, a unit price)
+    ("\u8bf7\u628a\u62a5\u544a\u53d1\u7ed9\u738b\u7ecf\u7406@\u603b\u90e8\u3002"
+     "\u660e\u5929\u4e0a\u5348\u5341\u70b9\u5f00\u4f1a", None),
+    ("\u4f1a\u8bae@3\u697c\u3002\u8bf7\u51c6\u65f6", None),
+    ("\u308a\u3093\u3054\uff20\uff11\uff10\uff10\u5186\u3002\u5408\u8a08", None),
+    ("\u5358\u4fa1\uff20\uff11\uff12\uff10\uff10\u5186\uff0e\u9001\u6599\u8fbc\u307f", None),
+    # the text after an address
+    ("Mail ann@corp.example\u3002Thanks a lot", "\u3002Thanks a lot"),
+    ("Contact\u00a0ann@corp.example\u00a0today", "\u00a0today"),
+])
+def test_text_around_the_new_forms_is_kept(text: str, kept: str | None) -> None:
+    """The full-width dots are read between Latin labels before a Latin top-level domain only
+    (decision 210): in Chinese or Japanese text they end sentences, and a first version
+    redacted whole clauses; a no-break space is no letter of an address."""
+    from journey_metrics.db import install_macros
+
+    con = duckdb.connect()
+    install_macros(con, loading=True)
+    redacted = con.execute("SELECT jm_redact(?)", [text]).fetchall()[0][0]
+    if kept is None:
+        assert redacted == text
+    else:
+        assert redacted.endswith("<redacted-email>" + kept)
+        assert "corp" not in redacted
