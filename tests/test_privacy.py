@@ -861,6 +861,7 @@ def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
     "\uff43\uff4f\uff4d",  # full-width dot in the name too
     "ann@my\uff0dcorp.example", "ann@corp\uff61example", "ann%2540corp%252Eexample",
     "ann\u00adlee@corp.example",  # a soft hyphen inside is read through
+    "\u8acb\u806f\u7e6bann\uff20corp\u3002com",  # a Latin address right after Chinese text
 ])
 def test_disguised_addresses_are_redacted(text: str) -> None:
     """Forms of an address the December fuzz and reviews found kept (decisions 206, 209): the
@@ -882,14 +883,19 @@ def test_disguised_addresses_are_redacted(text: str) -> None:
     ("\u4f1a\u8bae@3\u697c\u3002\u8bf7\u51c6\u65f6", None),
     ("\u308a\u3093\u3054\uff20\uff11\uff10\uff10\u5186\u3002\u5408\u8a08", None),
     ("\u5358\u4fa1\uff20\uff11\uff12\uff10\uff10\u5186\uff0e\u9001\u6599\u8fbc\u307f", None),
+    # a clause before an "at" and a Latin word, and the next sentence in Latin letters
+    ("\u6253\u3061\u5408\u308f\u305b\uff20Zoom\u3002URL\u306f\u8ffd\u3063\u3066", None),
+    ("\u4f1a\u8bae@Zoom\u3002PDF\u5df2\u53d1\u9001", None),
+    ("\u53c2\u52a0\u8005\uff20\uff21\uff22\uff23\u3002\uff2f\uff2b\u3067\u3059", None),
     # the text after an address
     ("Mail ann@corp.example\u3002Thanks a lot", "\u3002Thanks a lot"),
     ("Contact\u00a0ann@corp.example\u00a0today", "\u00a0today"),
 ])
 def test_text_around_the_new_forms_is_kept(text: str, kept: str | None) -> None:
-    """The full-width dots are read between Latin labels before a Latin top-level domain only
-    (decision 210): in Chinese or Japanese text they end sentences, and a first version
-    redacted whole clauses; a no-break space is no letter of an address."""
+    """The full-width dots are read only in an address written in Latin letters and digits
+    (half- or full-width) before a Latin top-level domain (decision 210): in Chinese or
+    Japanese text they end sentences and U+FF20 reads "at", and two first versions redacted
+    whole clauses; a no-break space is no letter of an address."""
     from journey_metrics.db import install_macros
 
     con = duckdb.connect()

@@ -88,9 +88,10 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- is read as Latin-1, `é` then being `Ã©`; U+FFFD where a JSON file's copy marks it), is part
 -- of it (decision 209: `ann@co\x96rp.example` and `josÃ©@x.io` were kept whole), but the
 -- no-break space, which joins words. Also an `@` typed full-width or small (＠, ﹫), and
--- full-width or ideographic dots (．。｡) between Latin labels before a Latin top-level domain
--- only (in Chinese and Japanese text `。` ends a sentence and `＠` reads "at"), and a dot
--- encoded %2E (decision 210). Runs are
+-- full-width or ideographic dots (．。｡) only in an address of Latin letters and digits (half-
+-- or full-width) before a Latin top-level domain, the pattern's second branch (in Chinese and
+-- Japanese text `。` ends a sentence and `＠` reads "at"), and a dot encoded %2E (decision
+-- 210). Runs are
 -- written `(letter|escape)+` here; Spark's copy (functions.spark.sql) writes them unrolled
 -- (`unit letter* (escape letter*)*`), because Java's regex recursed once per letter and
 -- overflowed its stack on a 5,000-letter token. The two forms match the same text (a letter is
@@ -98,7 +99,7 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- the time: DuckDB compiles the pattern for every use in a statement and every thread, which
 -- was most of the planning of a web chunk (decision 208).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''-]|\\u[0-9A-Fa-f]{4})+)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}-]|\\u[0-9A-Fa-f]{4})+((\.|%(25)*2[eE])(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}-]|\\u[0-9A-Fa-f]{4})+)*(\.|%(25)*2[eE])[\p{L}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}]{2,}|[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{FF0D}-]+((\.|\x{FF0E}|\x{3002}|\x{FF61}|%(25)*2[eE])[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{FF0D}-]+)*(\.|\x{FF0E}|\x{3002}|\x{FF61}|%(25)*2[eE])[A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])'
+    '(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''-]|\\u[0-9A-Fa-f]{4})+)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}-]|\\u[0-9A-Fa-f]{4})+((\.|%(25)*2[eE])(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}-]|\\u[0-9A-Fa-f]{4})+)*(\.|%(25)*2[eE])[\p{L}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])|[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''-]+(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}-]+((\.|\x{FF0E}|\x{3002}|\x{FF61}|%(25)*2[eE])[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}-]+)*(\.|\x{FF0E}|\x{3002}|\x{FF61}|%(25)*2[eE])[A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]{2,}'
 );
 
 -- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
