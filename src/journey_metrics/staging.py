@@ -141,7 +141,7 @@ def model_problem(
 
 
 # Models already found to meet the contract, by the digest of everything the check depends on
-# (`check_key`). Binding the five built-in models costs about 0.8 s of DuckDB planning (their
+# (`_check_key`). Binding the five built-in models costs about 0.8 s of DuckDB planning (their
 # regular expressions are compiled per use): a long-lived process (`serve`, the test suite) pays
 # it once, and a warehouse keeps the digests of its last run's models (`stored_checks`), so a
 # nightly `run` with unchanged models and macros pays it only when something changed.
@@ -150,7 +150,7 @@ _CONFORMING: set[str] = set()
 CHECK_PREFIX = "staging_check:"
 
 
-def check_key(source: SourceConfig, kind: FileKind) -> str | None:
+def _check_key(source: SourceConfig, kind: FileKind) -> str | None:
     """The digest of what the check of `kind`'s model depends on: the model's text, its reader
     and columns, the source's zone and traits, the macros' text (the SQL files and the code
     that writes the others), the contract, the check itself, and the versions of DuckDB and
@@ -186,7 +186,7 @@ def _code_digest() -> str:
 
 def check_keys(sources: list[SourceConfig]) -> list[str]:
     """The digests of every configured model (those `check_models` passed, for `store_checks`)."""
-    keys = (check_key(source, kind) for source in sources for kind in source.files)
+    keys = (_check_key(source, kind) for source in sources for kind in source.files)
     return sorted({key for key in keys if key is not None})
 
 
@@ -194,7 +194,7 @@ def check_models(sources: list[SourceConfig], known: Collection[str] = ()) -> No
     """Check every configured staging model against the contract (UsageError on the first
     problem), but those whose digest is `known` (`stored_checks`) or passed in this process.
     Uses an in-memory connection with the same macros as a real load."""
-    keyed = ((source, kind, check_key(source, kind))
+    keyed = ((source, kind, _check_key(source, kind))
              for source in sources for kind in source.files)
     pending = [(s, k, key) for s, k, key in keyed
                if key is None or (key not in _CONFORMING and key not in known)]

@@ -371,7 +371,7 @@ def _read_json(session: Any, files: list[SparkInputFile],
         WHERE file_order IN ({", ".join(map(str, by_lines))})""" if by_lines else "")
     # Bytes that are no UTF-8 (decision 209): the text read each such sequence as U+FFFD, so in
     # a file that is not UTF-8 an element (or an array's line) holding one is quarantined, as
-    # DuckDB reads it (readers._read_array_with_bad_bytes); a file of objects one per line is
+    # DuckDB reads it (readers._read_marked_copy); a file of objects one per line is
     # read by `_read_lines`, which keeps a line's bytes (its bad lines quarantined as Latin-1).
     by_text = ""
     if not_utf8_lines:

@@ -183,15 +183,7 @@ def _read_json_objects(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         _read_elements(con, path, "unstructured")
     except duckdb.Error as exc:
         drop_temp(con, "raw_elements")
-        if not _invalid_utf8_json(exc):
-            return False
-        try:
-            with _utf8_copy(path, errors="replace") as copy:
-                _read_elements(con, copy, "unstructured", NOT_UTF8_LINE)
-        except duckdb.Error:
-            drop_temp(con, "raw_elements")
-            return False
-        _fail_when_mostly_bad(con)
+        return _not_utf8_text(exc) and _read_marked_copy(con, path, "unstructured")
     return True
 
 
@@ -328,8 +320,10 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         if _read_array_by_lines(con, path):
             return
         # (its first error may be a broken element before any byte that is no UTF-8, whose
-        # lines DuckDB then could not read: the copy is tried whatever the first error)
-        _read_array_with_bad_bytes(con, path, exc)
+        # lines DuckDB then could not read: the copy is tried whatever the first error; a UTF-8
+        # file's copy is the file, and fails so too)
+        if not _read_marked_copy(con, path, "array"):
+            raise FileReadError(_first_line(exc)) from None
 
 
 # Decision 209: in a JSON file that is not UTF-8, the records holding a byte sequence that is no
@@ -378,25 +372,22 @@ def _fail_when_mostly_bad(con: duckdb.DuckDBPyConnection) -> None:
         raise FileReadError(NOT_UTF8_FILE)
 
 
-def _invalid_utf8_json(exc: BaseException) -> bool:
-    return "invalid utf-8" in str(exc).lower() or _not_utf8(exc)
-
-
-def _read_array_with_bad_bytes(con: duckdb.DuckDBPyConnection, path: Path,
-                               first_error: duckdb.Error) -> None:
-    """A JSON array that was read neither whole nor by lines: one holding bytes that are no
-    UTF-8 (a stray Windows-1252 byte) is read from a copy in which each such sequence is
-    U+FFFD, and the records holding one are quarantined as not UTF-8 text, as a JSON line is
-    (decision 209); Spark reads the array the same way. A copy that does not parse is read by
-    lines when it is written one element per line (its broken elements quarantined), else the
-    file fails with its first error (a UTF-8 file's copy is the file: it fails so too)."""
+def _read_marked_copy(con: duckdb.DuckDBPyConnection, path: Path, layout: str) -> bool:
+    """The records of a JSON file (`layout` as in `_read_elements`) holding bytes that are no
+    UTF-8 (a stray Windows-1252 byte), read from a copy in which each such sequence is U+FFFD:
+    the records holding one are quarantined as not UTF-8 text, as a JSON line is (decision
+    209), as Spark reads them. An array whose copy does not parse is read by lines when it is
+    written one element per line (its broken elements quarantined). False when the copy is
+    read no way."""
     with _utf8_copy(path, errors="replace") as copy:
         try:
-            _read_elements(con, copy, "array", NOT_UTF8_LINE)
+            _read_elements(con, copy, layout, NOT_UTF8_LINE)
         except duckdb.Error:
-            if not _read_array_by_lines(con, copy, NOT_UTF8_LINE):
-                raise FileReadError(_first_line(first_error)) from None
+            drop_temp(con, "raw_elements")
+            if layout != "array" or not _read_array_by_lines(con, copy, NOT_UTF8_LINE):
+                return False
     _fail_when_mostly_bad(con)
+    return True
 
 
 # What surrounds an array's element on its line: the array's brackets, the separating comma,
@@ -496,7 +487,9 @@ def _utf8_copy(path: Path, errors: str = "jm_windows_1252") -> Iterator[Path]:
         yield copy
 
 
-def _not_utf8_csv(exc: BaseException) -> bool:
+def _not_utf8_text(exc: BaseException) -> bool:
+    """Whether DuckDB's read failed on bytes that are no UTF-8 (its CSV and JSON readers word
+    it differently)."""
     message = str(exc).lower()
     return "utf-8" in message or "unicode" in message
 
@@ -505,7 +498,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     try:
         _read_utf8_csv(con, path, kind)
     except duckdb.Error as exc:
-        if not _not_utf8_csv(exc):
+        if not _not_utf8_text(exc):
             raise
         drop_temp(con, "raw_rows", "raw_records")
         with _utf8_copy(path) as copy:
