@@ -816,7 +816,9 @@ _PATTERN_TOKENS = ("a", "Z", "\u00e9", "\u1ec5", "7", "\u0663", ".", "..", "-", 
                    "[IPv6:::1]", "com", "vn", "IPv6:", ".c", "@@", "\t", "/", "?", "=", "ann",
                    "\uff20", "\ufe6b", "\uff0e", "\u3002", "\uff61", "%2E", "%2e", "%252E", "\x96",
                    "\u00c3\u00a9", "\ufffd", "\u00a0", "\u00ad", "\uff43\uff4f\uff4d", "\uff0d",
-                   "\u603b\u90e8", "Thanks", "\u5186")
+                   "\u603b\u90e8", "Thanks", "\u5186", "\\uff20", "\\uFE6B", "\\u3002",
+                   "%EF%BC%A0", "%ef%b9%ab", "%25EF%25BC%25A0", "%EF%BC%8E", "%E3%80%82",
+                   "%EF%BD%A1", "\u200b", "\u2060", "\ufeff")
 
 
 def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
@@ -862,6 +864,13 @@ def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
     "ann@my\uff0dcorp.example", "ann@corp\uff61example", "ann%2540corp%252Eexample",
     "ann\u00adlee@corp.example",  # a soft hyphen inside is read through
     "\u8acb\u806f\u7e6bann\uff20corp\u3002com",  # a Latin address right after Chinese text
+    # the full-width @ JSON-escaped (a raw line Python's json wrote) or URL-encoded (decision 211)
+    "ann\\uff20corp.example", '{"x":"ann\\uFF20corp\\u3002example"}', "ann\\ufe6bcorp.example",
+    "u=ann%EF%BC%A0corp.example", "u=ann%25EF%25BC%25A0corp%25EF%25BC%258Eexample",
+    "ann%ef%b9%abcorp%E3%80%82example",
+    # invisible characters inside: zero-width space, word joiner, zero-width no-break space
+    "ann\u200b@corp.example", "an\u200bn@co\u200brp.exa\u200bmple", "ann\u2060@corp.example",
+    "ann@corp.example\ufeff", "\uff41\uff4e\uff4e\u200b\uff20corp.example",
 ])
 def test_disguised_addresses_are_redacted(text: str) -> None:
     """Forms of an address the December fuzz and reviews found kept (decisions 206, 209): the
