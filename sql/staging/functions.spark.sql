@@ -168,6 +168,17 @@ RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
     END;
 
 -- A money amount: a finite number, else NULL (as macros.sql).
+-- as sql/staging/macros.sql: NaN and Infinity outside a JSON text's strings written null
+-- (`transform` numbers its pieces from 0: the pieces between strings are the even ones)
+CREATE OR REPLACE TEMPORARY FUNCTION jm_finite_json(txt STRING) RETURNS STRING
+RETURN CASE WHEN contains(txt, 'NaN') OR contains(txt, 'Infinity')
+    THEN replace(replace(array_join(transform(
+            split(replace(replace(txt, r'\\', '\u0001'), r'\"', '\u0002'), '"', -1),
+            (piece, i) -> CASE WHEN i % 2 = 0
+                THEN regexp_replace(piece, r'(?i)[-+]?(nan|inf(inity)?)', 'null')
+                ELSE piece END), '"'), '\u0002', r'\"'), '\u0001', r'\\')
+    ELSE txt END;
+
 CREATE OR REPLACE TEMPORARY FUNCTION jm_finite_number(txt STRING) RETURNS DOUBLE
 RETURN CASE WHEN NOT jm_trim(txt) RLIKE r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\z"
                  OR abs(try_cast(jm_trim(txt) AS DOUBLE)) = double('Infinity') THEN NULL

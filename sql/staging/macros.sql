@@ -189,6 +189,23 @@ CREATE OR REPLACE TEMP MACRO jm_first_listed(txt) AS (
                 lambda x: x IS NOT NULL)[1]
 );
 
+-- A JSON text with its non-finite numbers written null, as JavaScript's JSON.stringify writes
+-- them. Python's json writes a float NaN (a pandas revenue left empty) as NaN, Infinity or
+-- -Infinity, which are no JSON: DuckDB's reader took them and kept them in properties, where a
+-- strict reader of an export fails, and Spark's refused the line (decision 212). Strings keep
+-- their text: the text is cut at its quotes once escaped backslashes and quotes are set aside
+-- (chr(1), chr(2): a JSON string holds no raw control character), and only the pieces between
+-- strings (odd pieces) are rewritten. Only texts naming NaN or Infinity are cut.
+CREATE OR REPLACE TEMP MACRO jm_finite_json(txt) AS (
+    CASE WHEN contains(txt, 'NaN') OR contains(txt, 'Infinity')
+    THEN replace(replace(array_to_string(list_transform(
+            string_split(replace(replace(txt, '\\', chr(1)), '\"', chr(2)), '"'),
+            lambda piece, i: CASE WHEN i % 2 = 1
+                THEN regexp_replace(piece, '[-+]?(?i:nan|inf(inity)?)', 'null', 'g')
+                ELSE piece END), '"'), chr(2), '\"'), chr(1), '\\')
+    ELSE txt END
+);
+
 -- A money amount: a finite number, else NULL. NaN and Infinity (JSON literals, "1e999") parse as
 -- doubles but would poison every sum (and stop the run at the first cast to DECIMAL).
 -- Only a plain decimal number is one: DuckDB's cast also reads `1_000`, Spark's `12d` and `12f`.

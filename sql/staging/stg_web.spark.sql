@@ -16,7 +16,8 @@ WITH extracted AS (
             OR try_parse_json(concat('[', r.raw, ']')) IS NULL AS invalid_json,
         json_object_keys(r.raw) AS json_keys,
         m.*
-    FROM raw_records AS r
+    -- NaN and Infinity, which Python's json writes, read as null (decision 212)
+    FROM (SELECT record_no, jm_finite_json(raw) AS raw FROM raw_records) AS r
     LATERAL VIEW json_tuple(r.raw, 'type', 'messageId', 'timestamp', 'anonymousId', 'userId',
         'event', 'properties', 'context', 'traits', 'previousId', 'groupId', 'name') m
         AS message_type, message_id, timestamp_text, anonymous_text, user_text, track_event,

@@ -33,7 +33,8 @@ WITH extracted AS (
             "receivedAt": null, "originalTimestamp": null, "version": null, "channel": null,
             "name": null, "category": null, "writeKey": null, "_metadata": null,
             "projectId": null, "options": null}') END AS unknown_fields
-    FROM (SELECT record_no, TRY_CAST(raw AS JSON) AS j FROM raw_records)
+    -- NaN and Infinity, which Python's json writes, read as null (decision 212)
+    FROM (SELECT record_no, TRY_CAST(jm_finite_json(raw) AS JSON) AS j FROM raw_records)
 ),
 parsed AS MATERIALIZED (
     SELECT
