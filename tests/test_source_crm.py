@@ -310,6 +310,29 @@ def test_a_file_of_carriage_returns_reads(input_dir: Path, db_path: Path, run_pi
         (3, "row has more fields than the header (6): a comma in an unquoted field?")]
 
 
+def test_a_lone_carriage_return_in_a_windows_file_is_text(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """A CR that ends no CRLF in a file whose first line ends in CRLF: DuckDB's reader ended the
+    row there and dropped the next character, so deal 1025 loaded as deal 025, silently
+    (decision 213). Read as Spark reads it: the CR is text, and a row that then holds more
+    fields than the header is quarantined; a CR inside a quoted field is kept."""
+    (input_dir / "crm").mkdir(parents=True, exist_ok=True)
+    (input_dir / "crm" / "deals.csv").write_bytes(
+        b"hs_object_id,dealname,dealstage,amount,closedate,associated_contact_id\r\n"
+        b"1001,A,closedwon,100,2024-03-01,101\r1025,B,closedwon,200,2024-03-02,101\r\n"
+        b'1003,"C\rstill C",closedwon,300,2024-03-03,101\r\n'
+        b"1004,D,closedwon,400,2024-03-04,101\r")
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == []
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [
+        ("deal:1003:closedwon",), ("deal:1004:closedwon",)]
+    assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine") == [
+        (2, "row has more fields than the header (6): a comma in an unquoted field?")]
+    assert query(db_path, "SELECT properties->>'$.dealname' FROM events"
+                          " WHERE event_id = 'deal:1003:closedwon'") == [("C\rstill C",)]
+
+
 def test_naive_dates_use_source_time_zone(input_dir: Path, db_path: Path, run_pipeline,
                                          tmp_path: Path, monkeypatch) -> None:
     import shutil

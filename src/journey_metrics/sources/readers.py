@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -52,12 +53,14 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
             empty_raw_records(con, kind, "raw_records")
         elif _pretty_objects(head, kind) and _read_json_objects(con, path):
             pass
-        elif _by_lines(head, kind):
-            _read_lines(con, path)
-        elif kind.reader == "json":
-            _read_json_array(con, path)
+        elif _by_lines(head, kind) or kind.reader != "json":
+            with _lone_crs_read_alike(path, kind) as readable:
+                if _by_lines(head, kind):
+                    _read_lines(con, readable)
+                else:
+                    _read_csv(con, readable, kind, lone_crs_marked=readable != path)
         else:
-            _read_csv(con, path, kind)
+            _read_json_array(con, path)
     except duckdb.Error as exc:
         raise FileReadError(_first_line(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
@@ -143,13 +146,68 @@ _NOT_BLANK = "line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
 def reads_lines(path: Path, kind: FileKind) -> bool:
     """Whether `read_file` would read the file line by line (JSON lines, or a JSON file that is
     not an array), so it can be read together with others (`read_lines_together`). False when
-    the file cannot even be looked at: `read_file` then gives the reason."""
+    the file cannot even be looked at: `read_file` then gives the reason; and for a file read
+    from a copy of its lines (`_lone_crs_read_alike`)."""
     try:
         head = _head(path)
         return (bool(head.strip()) and not content_problem(head, path.name)
-                and _by_lines(head, kind) and not _pretty_objects(head, kind))
+                and _by_lines(head, kind) and not _pretty_objects(head, kind)
+                and not _lone_cr_after_crlf(path))
     except (OSError, EOFError, zlib.error):
         return False
+
+
+# DuckDB's line reader takes its line end from the file's first line. After a first line ending
+# in CRLF, a CR that ends no CRLF is read as a line end and the character after it is dropped:
+# `22,y\r333,z` gave the rows 22 and 33 (a deal took another's id), and a JSON line lost its
+# `{` (decision 213). Such a file is read from a copy that reads as Spark's readers read it:
+# JSON lines end at CR, LF or CRLF alike (all made LF), and in a CSV (Spark's reader takes the
+# first line's CRLF as the only line end) a lone CR is text, held by a character no export
+# writes (U+FFFF, a noncharacter) and given back as CR after the read. Only files whose first
+# line ends in CRLF (Windows exports) are scanned, a megabyte at a time.
+LONE_CR_MARK = "\uffff"
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _lone_cr_after_crlf(path: Path) -> bool:
+    """Whether a file whose first line ends in CRLF holds a CR that ends no CRLF."""
+    with _open(path) as handle:  # type: ignore[attr-defined]
+        if not handle.readline(MAX_LINE_BYTES).endswith(b"\r\n"):
+            return False
+        carry = b""
+        while block := handle.read(1 << 20):
+            block = carry + block
+            # a CR at the block's end: its LF, if any, starts the next block
+            carry = b"\r" if block.endswith(b"\r") else b""
+            if block.count(b"\r") - len(carry) != block.count(b"\r\n"):
+                return True
+        return bool(carry)
+
+
+@contextmanager
+def _lone_crs_read_alike(path: Path, kind: FileKind) -> Iterator[Path]:
+    """The file itself, or for a file `_lone_cr_after_crlf` finds, its copy: every line end LF
+    for JSON lines, each lone CR LONE_CR_MARK for a CSV."""
+    if not _lone_cr_after_crlf(path):
+        yield path
+        return
+    lines = kind.reader != "csv"
+    with tempfile.TemporaryDirectory(prefix="jm-lines-") as folder:
+        copy = Path(folder) / path.name.removesuffix(".gz")
+        with _open(path) as raw, copy.open("wb") as out:  # type: ignore[attr-defined]
+            carry = b""
+            while chunk := raw.read(1 << 20):
+                block = carry + chunk
+                carry = b"\r" if block.endswith(b"\r") else b""  # (as in the scan)
+                out.write(_lone_crs_copied(block[:len(block) - len(carry)], lines))
+            out.write(_lone_crs_copied(carry, lines))  # a CR that ends the file is lone
+        yield copy
+
+
+def _lone_crs_copied(block: bytes, lines: bool) -> bytes:
+    if lines:
+        return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return _LONE_CR.sub(LONE_CR_MARK.encode(), block)
 
 
 def _by_lines(head: bytes, kind: FileKind) -> bool:
@@ -494,18 +552,20 @@ def _not_utf8_text(exc: BaseException) -> bool:
     return "utf-8" in message or "unicode" in message
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind,
+              lone_crs_marked: bool = False) -> None:
     try:
-        _read_utf8_csv(con, path, kind)
+        _read_utf8_csv(con, path, kind, lone_crs_marked)
     except duckdb.Error as exc:
         if not _not_utf8_text(exc):
             raise
         drop_temp(con, "raw_rows", "raw_records")
         with _utf8_copy(path) as copy:
-            _read_utf8_csv(con, copy, kind)
+            _read_utf8_csv(con, copy, kind, lone_crs_marked)
 
 
-def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
+def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind,
+                   lone_crs_marked: bool) -> None:
     options = (
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"',"
         " strict_mode = false, null_padding = true, max_line_size = ?, buffer_size = ?"
@@ -523,6 +583,8 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -
     # typed on several lines) defeats DuckDB's parallel reader with null_padding, and
     # spreadsheet tools still write Latin-1. Each is added once; any other error is the file's.
     extra, value = "", f"nullif(COLUMNS(* EXCLUDE ({surplus})), '')"
+    if lone_crs_marked:  # (_lone_crs_read_alike)
+        value = f"replace({value}, {quote_text(LONE_CR_MARK)}, chr(13))"
     while True:
         try:
             con.execute(
