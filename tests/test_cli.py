@@ -462,3 +462,27 @@ def test_a_run_stopped_before_stitching_is_said_by_every_reader(
         assert "note: the last run stopped before it had stitched" in result.stderr, args
     assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
     assert "stopped" not in cli("nps", "--db", str(db_path)).stderr
+
+
+def test_invite_codes_holding_an_address_stay_distinct(input_dir: Path, db_path: Path) -> None:
+    """An invite code that is (or holds) an address is keyed-hashed as an id is, not redacted:
+    redacted, every such code read `<redacted-email>`, and a signup with a code nobody sent
+    matched alice's invite (decision 214). Codes match as exact text, an address as one."""
+    def track(i: int, user: str, event: str, code: str) -> dict[str, object]:
+        return {"type": "track", "messageId": f"r{i}", "userId": user, "event": event,
+                "timestamp": f"2024-03-0{i}T10:00:00Z", "properties": {"invite_code": code}}
+    write_jsonl(input_dir / "web" / "a.jsonl", [
+        track(1, "alice", "Invite Sent", "alice@x.io"),
+        track(2, "bob", "Signed Up", "carol@y.io"),  # nobody sent it
+        track(3, "dave", "Signed Up", "ref-alice@x.io"),  # nobody sent it either
+        track(4, "erin", "Signed Up", "Alice@X.io"),  # alice's code: an address, as one
+    ])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    codes = query(db_path, "SELECT event_id, properties->>'$.invite_code' FROM events"
+                           " ORDER BY 1")
+    assert all(code.startswith("h:") and "@" not in code for _, code in codes)
+    assert len({code for _, code in codes}) == 3
+    done = cli("referral", "--db", str(db_path), "--format", "json", "--as-of", "2024-03-31")
+    assert done.returncode == 0, done.stderr
+    [month] = json.loads(done.stdout)
+    assert (month["invites_sent"], month["signups"], month["referred_signups"]) == (1, 3, 1)

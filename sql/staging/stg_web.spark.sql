@@ -156,7 +156,20 @@ trait_rows AS (
     GROUP BY record_no
 ),
 channel_inputs AS (
-    SELECT *, jm_referrer_class(referrer_host, page_host) AS referrer_class FROM fields
+    SELECT
+        *,
+        jm_referrer_class(referrer_host, page_host) AS referrer_class,
+        -- an invite code holding an address keyed-hashed, not redacted (as stg_web.sql)
+        CASE WHEN jm_may_hold_email(properties_text)
+                  AND jm_contains_email(get_json_object(properties_text, '$.invite_code'))
+             THEN to_json(map_concat(
+                 map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
+                            (k, v) -> k <> 'invite_code'),
+                 map('invite_code', CAST(jm_pseudonymize(
+                     get_json_object(properties_text, '$.invite_code')) AS VARIANT))))
+             ELSE jm_redact(properties_text)
+        END AS kept_properties
+    FROM fields
 )
 SELECT
     c.record_no,
@@ -207,20 +220,20 @@ SELECT
     CASE
         WHEN message_type = 'screen' AND jm_blank_to_null(screen_name) IS NOT NULL
             THEN to_json(map_concat(
-                map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
+                map_filter(CAST(parse_json(kept_properties) AS MAP<STRING, VARIANT>),
                            (k, v) -> k <> 'screen'),
                 map('screen', CAST(jm_redact(screen_name) AS VARIANT))))
         WHEN survey IS NOT NULL
             THEN to_json(map_concat(
-                map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
+                map_filter(CAST(parse_json(kept_properties) AS MAP<STRING, VARIANT>),
                            (k, v) -> k <> 'score'),
                 map('score', CAST(jm_nps_score(score_text) AS VARIANT))))
         WHEN context_page IS NOT NULL
             THEN to_json(map_concat(
-                map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
+                map_filter(CAST(parse_json(kept_properties) AS MAP<STRING, VARIANT>),
                            (k, v) -> NOT map_contains_key(context_page, k)),
                 transform_values(context_page, (k, v) -> CAST(v AS VARIANT))))
-        ELSE jm_redact(properties_text)
+        ELSE kept_properties
     END AS properties,
     CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,
     jm_pseudonymize(previous_text) AS previous_id,

@@ -142,7 +142,19 @@ trait_rows AS (
     FROM trait_messages
 ),
 channel_inputs AS (  -- not materialized: measured as fast, less memory
-    SELECT *, jm_referrer_class(referrer_host, page_host) AS referrer_class FROM fields
+    SELECT
+        *,
+        jm_referrer_class(referrer_host, page_host) AS referrer_class,
+        -- the properties as kept: addresses redacted, but an invite code holding one is
+        -- keyed-hashed as an id is (referrals match codes as exact text, CONTRACT §4: two
+        -- codes redacted alike matched a signup to an invite nobody sent, decision 214)
+        CASE WHEN jm_may_hold_email(properties_text)
+                  AND jm_contains_email(json_extract_string(properties_text, '$.invite_code'))
+             THEN json_merge_patch(jm_redact(properties_text)::JSON, json_object('invite_code',
+                      jm_pseudonymize(json_extract_string(properties_text, '$.invite_code'))))
+             ELSE jm_redact(properties_text)::JSON
+        END AS kept_properties
+    FROM fields
 )
 SELECT
     record_no,
@@ -197,17 +209,17 @@ SELECT
     CASE
         -- a screen's name is its property `screen`
         WHEN message_type = 'screen' AND jm_blank_to_null(screen_name) IS NOT NULL
-            THEN json_merge_patch(jm_redact(properties_text)::JSON,
+            THEN json_merge_patch(kept_properties,
                                   json_object('screen', jm_redact(screen_name)))
         -- a survey answer's score is stored as the whole number it was checked to be
         WHEN survey IS NOT NULL
-            THEN json_merge_patch(jm_redact(properties_text)::JSON,
+            THEN json_merge_patch(kept_properties,
                                   json_object('score', jm_nps_score(score_text)))
         -- a page's path (or URL) from context.page where its properties name neither
         WHEN context_page IS NOT NULL
-            THEN json_merge_patch(jm_redact(properties_text)::JSON,
+            THEN json_merge_patch(kept_properties,
                                   jm_redact(context_page::VARCHAR)::JSON)
-        ELSE jm_redact(properties_text)::JSON
+        ELSE kept_properties
     END AS properties,
     -- a web survey answer is checked like a CRM one
     CASE WHEN survey IS NOT NULL THEN jm_nps_score(score_text) END AS nps_score,

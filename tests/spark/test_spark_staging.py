@@ -295,6 +295,12 @@ def test_both_engines_stage_the_same_rows(
         assert nan["nanA"]["NaN"] == 1
         assert nan["nanA"]["note"] == 'NaN "quoted" Infinity \\'
         assert nan["nanB"]["list"] == [None, None, 1]
+        # an invite code holding an address is keyed-hashed, not redacted (decision 214)
+        codes = {str(dict(row)["event_id"]): json.loads(str(dict(row)["properties"]))
+                 for row in accepted if str(dict(row)["event_id"]).startswith("inv")}
+        assert len({c["invite_code"] for c in codes.values()}) == 4
+        assert codes["inv3"]["invite_code"] == "PLAIN-CODE-7"
+        assert all(c["note"] == "from <redacted-email>" for c in codes.values())
         twice = [dict(row) for row in accepted if ("event_id", "h2540") in row]
         assert len(twice) == 1
         assert "<redacted-email>" in str(twice[0]["properties"])
