@@ -138,6 +138,22 @@ def nightly(
     return result
 
 
+def _check_cron(spec: str) -> None:
+    """Refuse a cron schedule Prefect cannot read, in one line with exit 2 (CONTRACT §5), before
+    a server starts: Prefect's own check came after it, as a traceback (decision 215)."""
+    import sys
+
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=spec)
+    except ValidationError:
+        print(f"error: --cron {spec!r} is not a cron schedule (five fields: minute hour"
+              " day-of-month month day-of-week, as '0 2 * * *')", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def serve(argv: list[str]) -> None:
     """Serve the flow on a schedule: `python -m pipelines.nightly serve --input DIR --db FILE
     --report DIR (--cron SPEC | --interval SECONDS) [--name NAME] [--channels FILE]` (what
@@ -153,6 +169,8 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--interval", type=int)
     parser.add_argument("--channels")
     args = parser.parse_args(argv)
+    if args.cron:
+        _check_cron(args.cron)
     schedule: dict[str, Any] = (
         {"interval": args.interval} if args.interval else {"cron": args.cron or "0 2 * * *"}
     )

@@ -122,7 +122,19 @@ def test_bad_paths_and_values_are_usage_errors(
     rules = tmp_path / "channels.yaml"
     rules.write_text("rules:\n  - {channel: Partners, medium: [partner]}\n\t- {channel: X}\n")
     db = ["--db", str(db_path)]
+    empty = tmp_path / "empty.duckdb"  # created, never written
+    empty.write_bytes(b"")
+    own = tmp_path / "own.duckdb"  # a user's own DuckDB database
+    with duckdb.connect(str(own)) as theirs:
+        theirs.execute("CREATE TABLE sales AS SELECT 1 AS amount")
     cases = [
+        # these exited 1 with DuckDB's message, or offered to "upgrade" the user's database,
+        # and `run` added the warehouse's tables to it (a CLI sweep, decision 215)
+        (["nps", "--db", str(empty)], f"--db {empty} is an empty file, not a warehouse yet"),
+        (["nps", "--db", str(own)], f"--db {own} is a DuckDB database of other tables"),
+        (["run", "--input", str(input_dir), "--db", str(own)], "not a journey-metrics warehouse"),
+        # a framework paths does not use was not even read (decision 215)
+        (["paths", *db, "--framework", "nosuch"], "error: framework 'nosuch' is neither"),
         (["funnel", *db, "--framework", str(broken)],
          f"{broken}, line 3, column 7: cannot read YAML: did not find expected ',' or ']' "
          "(while parsing a flow sequence)"),
@@ -151,6 +163,12 @@ def test_bad_paths_and_values_are_usage_errors(
         (["nps", *db, "--tz", "mars/olympus"], "error: --tz: unknown time zone 'mars/olympus'"),
         # an empty zone was UTC, and a second --by silently won (third-round audit, decision 194)
         (["nps", *db, "--tz", ""], "error: --tz: unknown time zone ''"),
+        # files of the zone database Python loads and DuckDB does not know: exit 1 with
+        # DuckDB's error, or ignored (a CLI sweep, decision 215)
+        (["nps", *db, "--tz", "localtime"], "error: --tz: unknown time zone 'localtime'"),
+        (["paths", *db, "--tz", "posix/Europe/Berlin"], "unknown time zone 'posix/Europe/Berlin'"),
+        (["report", *db, "--tz", "right/UTC", "--out", str(tmp_path / "r")],
+         "unknown time zone 'right/UTC'"),
         (["nps", *db, "--by", "channel", "--by", "campaign"],
          "error: --by splits by one thing; got channel, campaign (give one --by)"),
         # attribution's own --by too; a window DuckDB could not add to a time exited 1 (an
@@ -167,6 +185,9 @@ def test_bad_paths_and_values_are_usage_errors(
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert message in result.stderr, result.stderr
     assert a_file.read_text() == "keep me\n"
+    with duckdb.connect(str(own), read_only=True) as theirs:  # untouched
+        assert theirs.execute("SELECT count(*) FROM information_schema.tables").fetchall() == [
+            (1,)]
     missing = cli("export", "--db", str(tmp_path / "nope.duckdb"), "--out", str(tmp_path / "new"))
     assert missing.returncode == 2
     assert not (tmp_path / "new").exists()  # refused before anything is made (decision 148)

@@ -150,3 +150,21 @@ def _person_channels(db: Path) -> list[tuple[str]]:
     except duckdb.IOException:
         return []  # a run still holds the warehouse: ask again
 
+
+
+def test_a_bad_cron_schedule_is_refused_in_one_line(tmp_path: Path) -> None:
+    """`serve --cron` with no cron schedule: exit 2 with one line, before any Prefect server
+    starts (it was a pydantic traceback after an ephemeral server came up, decision 215)."""
+    inputs = tmp_path / "input"
+    inputs.mkdir()
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "serve", "--input", str(inputs), "--report",
+         str(tmp_path / "report"), "--db", str(tmp_path / "w.duckdb"), "--cron", "bad cron"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --cron 'bad cron' is not a cron schedule"), done.stderr
+    assert "Traceback" not in done.stderr

@@ -73,6 +73,8 @@ def check_timezone(name: str) -> str:
     """The IANA time zone `name` names, as the zone database spells it: `utc` and
     `asia/ho_chi_minh` are UTC and Asia/Ho_Chi_Minh (a user types the name, the database's
     case is no meaning); unknown names are refused."""
+    if not _zone_name(name):
+        raise ValueError(f"unknown time zone {name!r}")
     try:
         ZoneInfo(name)
         return name  # (where file names ignore case, `utc` loads too: it reads as UTC)
@@ -84,6 +86,16 @@ def check_timezone(name: str) -> str:
     if len(matches) != 1:
         raise ValueError(f"unknown time zone {name!r}")
     return matches[0]
+
+
+def _zone_name(name: str) -> bool:
+    """Whether `name` may name a zone: files of the zone database that are no zone DuckDB
+    knows load in Python too: the machine's own zone (`localtime`), the rules template
+    (`posixrules`) and the two copies of the tree (`posix/...`, and `right/...`, which counts
+    leap seconds). A command given one failed inside DuckDB, or ignored it (decision 215)."""
+    lowered = name.lower()
+    return lowered not in ("localtime", "posixrules") and not lowered.startswith(
+        ("posix/", "right/"))
 
 
 # Trait names that hold personal data are never kept, whatever a source file says (CONTRACT §6:

@@ -39,6 +39,9 @@ def open_warehouse(
     _remove_unborn_file(path)
     con = connect(path, wait_seconds=wait_seconds)
     if _schema_version(con) != SCHEMA_VERSION:
+        if _foreign_database(con):
+            con.close()
+            raise UsageError(_FOREIGN.format(path=path))
         # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
         if fetch_first(con.execute(
             "SELECT count(*) FROM information_schema.tables"
@@ -107,6 +110,20 @@ def _refuse_foreign_file(path: Path) -> None:
         raise UsageError(f"--db {path} is not a DuckDB warehouse; name a new file or a warehouse")
 
 
+# A DuckDB database of the user's own tables is no warehouse: `run` would add its ~20 tables
+# to it, and a metric command asked to "upgrade" it (a CLI sweep, decision 215).
+_FOREIGN = ("--db {path} is a DuckDB database of other tables, not a journey-metrics warehouse;"
+            " name a new file or a warehouse")
+
+
+def _foreign_database(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database has tables or views but no `_jm_meta` (every warehouse has one)."""
+    names = {str(row[0]) for row in con.execute(
+        "SELECT table_name FROM information_schema.tables"
+        " WHERE table_catalog = current_database()").fetchall()}
+    return bool(names) and "_jm_meta" not in names
+
+
 def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
     # the table asked for directly: a first query of information_schema costs ~5 ms of every
     # command's start-up
@@ -123,13 +140,19 @@ def open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
     folder or another kind of file is bad usage (exit 2), as for `run`."""
     if path.exists():
         _refuse_foreign_file(path)
+        if duckdb_header(path) is None:  # created, never written: no warehouse yet
+            raise UsageError(f"--db {path} is an empty file, not a warehouse yet; run"
+                             " `journey-metrics run` to build one")
     con = connect(path, read_only=True)
     try:
         version = _schema_version(con)
     except duckdb.Error:
         version = None
     if version != SCHEMA_VERSION:
+        foreign = version is None and _foreign_database(con)
         con.close()
+        if foreign:
+            raise UsageError(_FOREIGN.format(path=path))
         raise RunError(
             f"warehouse {path} was built by another version of journey-metrics; run "
             "`journey-metrics run` on it once to upgrade it"

@@ -242,6 +242,14 @@ def paths_query(ctx: Context, **options: Any) -> PathsQuery:
             raise UsageError(f"paths: --{flag} is empty: name an item, or leave --{flag} out")
     framework = None
     framework_name = options.get("framework_")
+    if item != "stage" and framework_name:
+        # read, so that a wrong name or file is refused as everywhere (exit 2), but unused: a
+        # note says so (it was silently ignored, decision 215)
+        from journey_metrics.config import load_framework
+
+        load_framework(framework_name, warn=ctx.announce)
+        ctx.announce(f"--framework is read only with --item stage; these are paths of"
+                     f" {item}s")
     if item == "stage":
         if not framework_name:
             raise UsageError("paths: --item stage needs --framework NAME|FILE")
