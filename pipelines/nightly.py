@@ -149,8 +149,8 @@ def _check_cron(spec: str) -> None:
     try:
         CronSchedule(cron=spec)
     except ValidationError:
-        print(f"error: --cron {spec!r} is not a cron schedule (five fields: minute hour"
-              " day-of-month month day-of-week, as '0 2 * * *')", file=sys.stderr)
+        print(f"error: --cron {spec!r} is not a cron schedule (minute hour day-of-month"
+              " month day-of-week, as '0 2 * * *')", file=sys.stderr)
         raise SystemExit(2) from None
 
 

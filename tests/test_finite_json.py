@@ -50,6 +50,9 @@ def strict(text: str) -> Any:
     ('{"a":nan,"b":-inf}', '{"a":nan,"b":-inf}'),
     # no JSON at all: rewritten alike, still no JSON; a text without the words is not cut
     ("NaN and more", "null and more"),
+    # a raw control character (the cut's own marks): no JSON, left as it is (a review found
+    # `"a\x01b\x02c"` loaded as `a\\b\"c`)
+    ('{"revenue":NaN,"note":"a\x01b\x02c"}', '{"revenue":NaN,"note":"a\x01b\x02c"}'),
     ('{"a":1e999,"b":"inf"}', '{"a":1e999,"b":"inf"}'),
 ])
 def test_non_finite_numbers_are_null(con: duckdb.DuckDBPyConnection, text: str,

@@ -864,10 +864,8 @@ def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
     "ann@my\uff0dcorp.example", "ann@corp\uff61example", "ann%2540corp%252Eexample",
     "ann\u00adlee@corp.example",  # a soft hyphen inside is read through
     "\u8acb\u806f\u7e6bann\uff20corp\u3002com",  # a Latin address right after Chinese text
-    # the full-width @ JSON-escaped (a raw line Python's json wrote) or URL-encoded (decision 211)
+    # the full-width @ JSON-escaped (a raw line Python's json wrote; decision 211)
     "ann\\uff20corp.example", '{"x":"ann\\uFF20corp\\u3002example"}', "ann\\ufe6bcorp.example",
-    "u=ann%EF%BC%A0corp.example", "u=ann%25EF%25BC%25A0corp%25EF%25BC%258Eexample",
-    "ann%ef%b9%abcorp%E3%80%82example",
     # invisible characters inside: zero-width space, word joiner, zero-width no-break space
     "ann\u200b@corp.example", "an\u200bn@co\u200brp.exa\u200bmple", "ann\u2060@corp.example",
     "ann@corp.example\ufeff", "\uff41\uff4e\uff4e\u200b\uff20corp.example",

@@ -83,7 +83,8 @@ def test_builtin_metrics_are_discovered() -> None:
 
 
 @pytest.mark.parametrize(("hours", "shown"), [
-    (0.0, "0.0"), (0.009, "0.009"), (0.25, "0.25"), (0.96, "1.0"), (12.345, "12.3"),
+    (0.0, "0.0"), (0.009, "0.009"), (0.25, "0.25"), (0.949, "0.95"), (0.95, "0.95"),
+    (0.999, "1.0"), (12.345, "12.3"),
     (1234.5, "1,234.5"), (None, "-")])
 def test_hours_under_one_keep_two_digits_in_a_table(hours: float | None, shown: str) -> None:
     """A step minutes apart printed 0.0 hours in the table (a CLI sweep, decision 215); JSON

@@ -130,3 +130,23 @@ def test_an_older_warehouse_computes_its_chains_again(
             rows = [row for row in rows if row[2] >= since]
         assert found == rows
     assert query(db, MARTS) == query(once, MARTS)
+
+
+def test_a_first_run_stopped_while_creating_the_schema_is_completed(
+    tmp_path: Path, run_pipeline: Any
+) -> None:
+    """A first run killed after some of sql/warehouse.sql's statements leaves tables of the
+    schema and no `_jm_meta`: that is no user's database (decision 215 refuses those), and the
+    next run completes it."""
+    from journey_metrics.sql import load_sql, split_statements
+
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        for statement in split_statements(load_sql("warehouse.sql"))[:3]:
+            con.execute(statement)
+    inputs = tmp_path / "in"
+    (inputs / "web").mkdir(parents=True)
+    (inputs / "web" / "a.jsonl").write_text(
+        '{"type":"page","messageId":"m1","anonymousId":"a","timestamp":"2024-03-01T10:00:00Z"}\n')
+    run_pipeline(inputs, db)
+    assert query(db, "SELECT event_id FROM events") == [("m1",)]

@@ -23,12 +23,8 @@ RETURN nullif(jm_trim(txt), '');
 
 -- Whether a text holds some form of @ (as macros.sql): the pattern runs only on those.
 CREATE OR REPLACE TEMPORARY FUNCTION jm_may_hold_email(txt STRING) RETURNS BOOLEAN
-RETURN contains(txt, '@') OR contains(txt, '\uFF20') OR contains(txt, '\uFE6B')
-    OR (contains(txt, '%') AND (contains(txt, '%40') OR contains(txt, '2540')
-        OR contains(txt, 'BC%') OR contains(txt, 'bc%') OR contains(txt, 'B9%')
-        OR contains(txt, 'b9%')))
-    OR (contains(txt, r'\u') AND (contains(txt, r'\u0040') OR contains(txt, r'\uff20')
-        OR contains(txt, r'\uFF20') OR contains(txt, r'\ufe6b') OR contains(txt, r'\uFE6B')))
+RETURN contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
+    OR contains(txt, r'\u') OR contains(txt, '\uFF20') OR contains(txt, '\uFE6B')
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')));
 
@@ -38,7 +34,7 @@ RETURN contains(txt, '@') OR contains(txt, '\uFF20') OR contains(txt, '\uFE6B')
 CREATE OR REPLACE TEMPORARY FUNCTION jm_redact(txt STRING) RETURNS STRING
 RETURN CASE WHEN jm_may_hold_email(txt)
     THEN regexp_replace(txt,
-        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*)*)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*)*((\.|%(25)*2[eE])(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*)*)*(\.|%(25)*2[eE])[\p{L}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])|[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+(@|\x{FF20}|\x{FE6B}|\\u(ff20|FF20|fe6b|FE6B)|%(25)*((EF|ef)%(25)*(BC|bc)%(25)*(A0|a0)|(EF|ef)%(25)*(B9|b9)%(25)*(AB|ab))|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+((\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*(2[eE]|(EF|ef)%(25)*(BC|bc)%(25)*8[eE]|(E3|e3)%(25)*80%(25)*82|(EF|ef)%(25)*(BD|bd)%(25)*(A1|a1)))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+)*(\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*(2[eE]|(EF|ef)%(25)*(BC|bc)%(25)*8[eE]|(E3|e3)%(25)*80%(25)*82|(EF|ef)%(25)*(BD|bd)%(25)*(A1|a1)))[A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}",
+        r"(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*)*)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*)*((\.|%(25)*2[eE])(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*(?:\\u[0-9A-Fa-f]{4}[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]*)*)*(\.|%(25)*2[eE])[\p{L}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])|[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+'\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+(@|\x{FF20}|\x{FE6B}|\\u(ff20|FF20|fe6b|FE6B)|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+((\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*2[eE])[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+)*(\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*2[eE])[A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}",
         '<redacted-email>')
     ELSE txt END;
 
@@ -171,7 +167,8 @@ RETURN CASE WHEN jm_trim(txt) RLIKE r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"
 -- as sql/staging/macros.sql: NaN and Infinity outside a JSON text's strings written null
 -- (`transform` numbers its pieces from 0: the pieces between strings are the even ones)
 CREATE OR REPLACE TEMPORARY FUNCTION jm_finite_json(txt STRING) RETURNS STRING
-RETURN CASE WHEN contains(txt, 'NaN') OR contains(txt, 'Infinity')
+RETURN CASE WHEN (contains(txt, 'NaN') OR contains(txt, 'Infinity'))
+              AND NOT contains(txt, '\u0001') AND NOT contains(txt, '\u0002')
     THEN replace(replace(array_join(transform(
             split(replace(replace(txt, r'\\', '\u0001'), r'\"', '\u0002'), '"', -1),
             (piece, i) -> CASE WHEN i % 2 = 0

@@ -91,8 +91,8 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- full-width or ideographic dots (．。｡) only in an address of Latin letters and digits (half-
 -- or full-width) before a Latin top-level domain, the pattern's second branch (in Chinese and
 -- Japanese text `。` ends a sentence and `＠` reads "at"), and a dot encoded %2E (decision
--- 210); that branch's @ and dots JSON-escaped (`\uff20`) or URL-encoded (`%EF%BC%A0`), and
--- the invisible U+200B-U+200D, U+2060 and U+FEFF inside an address (decision 211). Runs are
+-- 210); that branch's @ and dots JSON-escaped (`\uff20`), and the invisible U+200B-U+200D,
+-- U+2060 and U+FEFF inside an address (decision 211). Runs are
 -- written `(letter|escape)+` here; Spark's copy (functions.spark.sql) writes them unrolled
 -- (`unit letter* (escape letter*)*`), because Java's regex recursed once per letter and
 -- overflowed its stack on a 5,000-letter token. The two forms match the same text (a letter is
@@ -100,7 +100,7 @@ CREATE OR REPLACE TEMP MACRO jm_parse_unix_seconds(txt) AS (
 -- the time: DuckDB compiles the pattern for every use in a statement and every thread, which
 -- was most of the planning of a web chunk (decision 208).
 CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
-    '(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})+)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})+((\.|%(25)*2[eE])(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})+)*(\.|%(25)*2[eE])[\p{L}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])|[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+(@|\x{FF20}|\x{FE6B}|\\u(ff20|FF20|fe6b|FE6B)|%(25)*((EF|ef)%(25)*(BC|bc)%(25)*(A0|a0)|(EF|ef)%(25)*(B9|b9)%(25)*(AB|ab))|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+((\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*(2[eE]|(EF|ef)%(25)*(BC|bc)%(25)*8[eE]|(E3|e3)%(25)*80%(25)*82|(EF|ef)%(25)*(BD|bd)%(25)*(A1|a1)))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+)*(\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*(2[eE]|(EF|ef)%(25)*(BC|bc)%(25)*8[eE]|(E3|e3)%(25)*80%(25)*82|(EF|ef)%(25)*(BD|bd)%(25)*(A1|a1)))[A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}'
+    '(\\?\x22[^\x22\\@:,{}\[\]]+\\?\x22|(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})+)(@|\x{FF20}|\x{FE6B}|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))((?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})+((\.|%(25)*2[eE])(?:[\p{L}\p{N}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]|\\u[0-9A-Fa-f]{4})+)*(\.|%(25)*2[eE])[\p{L}\x{80}-\x{9F}\x{A1}-\x{FF}\x{FFFD}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}|\[(IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(\.[0-9]{1,3}){3})\])|[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0E}\x{FF0B}\x{FF0D}\x{FF3F}._%+''\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+(@|\x{FF20}|\x{FE6B}|\\u(ff20|FF20|fe6b|FE6B)|%(25)*40|\\u0040|(&|\\u0026)(amp;)?(#0*64;?|#[xX]0*40;?|commat;))[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+((\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*2[eE])[A-Za-z0-9\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{AD}\x{FF0D}\x{200B}-\x{200D}\x{2060}\x{FEFF}-]+)*(\.|\x{FF0E}|\x{3002}|\x{FF61}|\\u(ff0e|FF0E|3002|ff61|FF61)|%(25)*2[eE])[A-Za-z\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,}'
 );
 
 -- Email addresses (any @ form of jm_email_pattern) replaced by a marker: used on every raw text
@@ -108,12 +108,12 @@ CREATE OR REPLACE TEMP MACRO jm_email_pattern() AS (
 -- Whether a text holds some form of @ (jm_email_pattern's): the pattern runs only on those
 -- texts (on a `#` alone, common in a URL's fragment, it cost 0.56 s per 1M texts).
 CREATE OR REPLACE TEMP MACRO jm_may_hold_email(txt) AS (
-    contains(txt, '@') OR contains(txt, chr(65312)) OR contains(txt, chr(65131))
-    OR (contains(txt, '%') AND (contains(txt, '%40') OR contains(txt, '2540')
-        OR contains(txt, 'BC%') OR contains(txt, 'bc%') OR contains(txt, 'B9%')
-        OR contains(txt, 'b9%')))
-    OR (contains(txt, '\u') AND (contains(txt, '\u0040') OR contains(txt, '\uff20')
-        OR contains(txt, '\uFF20') OR contains(txt, '\ufe6b') OR contains(txt, '\uFE6B')))
+    -- as few uses of txt as may be: DuckDB evaluates a macro's argument again for each (an
+    -- argument may be an expression, jm_redact(jm_medium(medium))), and six more searches for
+    -- the escaped full-width forms cost stg_web 1.25x its time; `\u` covers every JSON escape
+    -- (decoded in the values we keep: only a raw line holds one)
+    contains(txt, '@') OR contains(txt, '%40') OR contains(txt, '2540')
+    OR contains(txt, '\u') OR contains(txt, chr(65312)) OR contains(txt, chr(65131))
     OR contains(txt, 'commat;') OR (contains(txt, '#') AND (contains(txt, '#64')
         OR contains(txt, '#0') OR contains(txt, '#x') OR contains(txt, '#X')))
 );
@@ -194,10 +194,12 @@ CREATE OR REPLACE TEMP MACRO jm_first_listed(txt) AS (
 -- -Infinity, which are no JSON: DuckDB's reader took them and kept them in properties, where a
 -- strict reader of an export fails, and Spark's refused the line (decision 212). Strings keep
 -- their text: the text is cut at its quotes once escaped backslashes and quotes are set aside
--- (chr(1), chr(2): a JSON string holds no raw control character), and only the pieces between
--- strings (odd pieces) are rewritten. Only texts naming NaN or Infinity are cut.
+-- (chr(1), chr(2): a JSON string holds no raw control character, and a text holding one is
+-- no JSON, left as it is to be quarantined), and only the pieces between strings (odd pieces)
+-- are rewritten. Only texts naming NaN or Infinity are cut.
 CREATE OR REPLACE TEMP MACRO jm_finite_json(txt) AS (
-    CASE WHEN contains(txt, 'NaN') OR contains(txt, 'Infinity')
+    CASE WHEN (contains(txt, 'NaN') OR contains(txt, 'Infinity'))
+              AND NOT contains(txt, chr(1)) AND NOT contains(txt, chr(2))
     THEN replace(replace(array_to_string(list_transform(
             string_split(replace(replace(txt, '\\', chr(1)), '\"', chr(2)), '"'),
             lambda piece, i: CASE WHEN i % 2 = 1

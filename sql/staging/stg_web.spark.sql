@@ -25,11 +25,12 @@ WITH extracted AS (
 ),
 nested AS (
     SELECT e.*, c.campaign_text, c.page_text, p.prop_url, p.prop_referrer, p.prop_path,
-           p.score_text, p.survey_text, t.email_text
+           p.score_text, p.survey_text, p.invite_code_text, t.email_text
     FROM extracted AS e
     LATERAL VIEW json_tuple(e.context_text, 'campaign', 'page') c AS campaign_text, page_text
-    LATERAL VIEW json_tuple(e.properties_raw, 'url', 'referrer', 'score', 'survey', 'path') p
-        AS prop_url, prop_referrer, score_text, survey_text, prop_path
+    LATERAL VIEW json_tuple(e.properties_raw, 'url', 'referrer', 'score', 'survey', 'path',
+        'invite_code') p
+        AS prop_url, prop_referrer, score_text, survey_text, prop_path, invite_code_text
     LATERAL VIEW json_tuple(e.traits_text, 'email') t AS email_text
 ),
 parsed AS (
@@ -83,6 +84,7 @@ parsed AS (
         coalesce(jm_blank_to_null(pg.page_referrer),
                  CASE WHEN n.message_type = 'page' THEN n.prop_referrer END) AS referrer,
         n.score_text,
+        n.invite_code_text,
         n.survey_text,
         jm_id_text(n.previous_text) AS previous_text,
         n.group_text,
@@ -113,6 +115,9 @@ fields AS (
         jm_redact(jm_medium(medium)) AS utm_medium,
         jm_redact(jm_blank_to_null(source_text)) AS utm_source,
         jm_redact(jm_blank_to_null(campaign_name)) AS campaign_kept,
+        -- an invite code holding an address, keyed-hashed (as stg_web.sql)
+        CASE WHEN jm_contains_email(invite_code_text) THEN jm_pseudonymize(invite_code_text)
+        END AS invite_code_hashed,
         CASE
             WHEN message_type <> 'track' THEN NULL
             WHEN track_name = 'survey_answered' THEN coalesce(survey_text, '')
@@ -159,17 +164,20 @@ channel_inputs AS (
     SELECT
         *,
         jm_referrer_class(referrer_host, page_host) AS referrer_class,
-        -- an invite code holding an address keyed-hashed, not redacted (as stg_web.sql)
-        CASE WHEN jm_may_hold_email(properties_text)
-                  AND jm_contains_email(get_json_object(properties_text, '$.invite_code'))
+        -- an invite code holding an address keyed-hashed, not redacted, before the text is
+        -- redacted (as stg_web.sql: redacted keys may read alike, which parse_json refuses)
+        CASE WHEN invite_code_hashed IS NOT NULL
              THEN to_json(map_concat(
-                 map_filter(CAST(parse_json(jm_redact(properties_text)) AS MAP<STRING, VARIANT>),
+                 map_filter(CAST(parse_json(properties_text) AS MAP<STRING, VARIANT>),
                             (k, v) -> k <> 'invite_code'),
-                 map('invite_code', CAST(jm_pseudonymize(
-                     get_json_object(properties_text, '$.invite_code')) AS VARIANT))))
-             ELSE jm_redact(properties_text)
-        END AS kept_properties
+                 map('invite_code', CAST(invite_code_hashed AS VARIANT))))
+        END AS invite_patched
     FROM fields
+),
+kept AS (
+    -- (a step of its own: Spark refuses a SQL function over an argument holding a lambda)
+    SELECT *, jm_redact(coalesce(invite_patched, properties_text)) AS kept_properties
+    FROM channel_inputs
 )
 SELECT
     c.record_no,
@@ -247,5 +255,5 @@ SELECT
     referrer_host,
     page_host,
     referrer_class
-FROM channel_inputs AS c
+FROM kept AS c
 LEFT JOIN trait_rows AS t ON t.record_no = c.record_no

@@ -63,10 +63,13 @@ def format_cell(value: Any, kind: Kind) -> str:
             return f"{value:.3f}"
         if kind is Kind.money:
             return f"{value:,.2f}"
-        if kind is Kind.hours and 0 < abs(value) < 0.95:
+        if kind is Kind.hours and 0 < abs(value) < 1:
             # under an hour, two significant digits: a step minutes apart read "0.0" (0.25 h
             # is 15 minutes, 0.0083 h half a minute)
-            return f"{value:.2g}" if abs(value) >= 1e-4 else f"{value:.1e}"
+            if abs(value) < 1e-4:
+                return f"{value:.1e}"
+            shown = f"{value:.2g}"
+            return shown if "." in shown else f"{shown}.0"  # (0.999 rounds to 1)
         return f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -117,11 +118,19 @@ _FOREIGN = ("--db {path} is a DuckDB database of other tables, not a journey-met
 
 
 def _foreign_database(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database has tables or views but no `_jm_meta` (every warehouse has one)."""
+    """Whether the database has tables or views that no warehouse has: a warehouse has
+    `_jm_meta`, and a first run stopped while creating the schema (sql/warehouse.sql, one
+    statement at a time) leaves only tables of that schema, which the next run completes."""
     names = {str(row[0]) for row in con.execute(
         "SELECT table_name FROM information_schema.tables"
         " WHERE table_catalog = current_database()").fetchall()}
-    return bool(names) and "_jm_meta" not in names
+    return "_jm_meta" not in names and bool(names - _schema_names())
+
+
+def _schema_names() -> set[str]:
+    """The tables and views sql/warehouse.sql creates."""
+    return set(re.findall(r"CREATE (?:OR REPLACE )?(?:TABLE|VIEW) (?:IF NOT EXISTS )?(\w+)",
+                          load_sql("warehouse.sql")))
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
