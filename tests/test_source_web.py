@@ -340,10 +340,13 @@ def test_a_lone_carriage_return_in_a_windows_file_ends_a_line(
         (input_dir / "web" / name).write_bytes(
             f"{line.format(ids[0], 0)}\r\n{line.format(ids[1], 1)}\r{line.format(ids[2], 2)}"
             f"\r\n\r\n{{bad\r\n{line.format(ids[3], 3)}\r".encode())
+    # a lone CR in the first line itself (a review): numbered as Spark numbers it
+    (input_dir / "web" / "c.jsonl").write_bytes(
+        f"{line.format('c0', 0)}\r{line.format('c1', 1)}\r\n{{bad\r\n".encode())
     summary = run_pipeline(input_dir, db_path)
-    assert summary["sources"][0]["events"] == 8
+    assert summary["sources"][0]["events"] == 10
     assert query(db_path, "SELECT file_path, record_no FROM _jm_quarantine ORDER BY 1") == [
-        ("web/a.jsonl", 5), ("web/b.jsonl", 5)]
+        ("web/a.jsonl", 5), ("web/b.jsonl", 5), ("web/c.jsonl", 3)]
 
 
 def test_revenue_that_is_no_finite_number_is_no_revenue(

@@ -172,8 +172,11 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 def _lone_cr_after_crlf(path: Path) -> bool:
     """Whether a file whose first line ends in CRLF holds a CR that ends no CRLF."""
     with _open(path) as handle:  # type: ignore[attr-defined]
-        if not handle.readline(MAX_LINE_BYTES).endswith(b"\r\n"):
+        first = handle.readline(MAX_LINE_BYTES)
+        if not first.endswith(b"\r\n"):
             return False
+        if first.count(b"\r") != first.count(b"\r\n"):  # (`a\rb\r\n`: in the first line)
+            return True
         carry = b""
         while block := handle.read(1 << 20):
             block = carry + block
