@@ -507,3 +507,16 @@ def test_invite_codes_holding_an_address_stay_distinct(input_dir: Path, db_path:
     assert done.returncode == 0, done.stderr
     [month] = json.loads(done.stdout)
     assert (month["invites_sent"], month["signups"], month["referred_signups"]) == (1, 3, 1)
+
+
+def test_a_closed_standard_output_is_no_error(input_dir: Path, db_path: Path) -> None:
+    """`journey-metrics nps ... >&-`: Python has no stdout then, and a command failed with
+    "unexpected AttributeError" (exit 1); it writes nothing, as Python's print does."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "nps", "--db", str(db_path)],
+        capture_output=False, stdout=None, stderr=subprocess.PIPE, text=True, timeout=120,
+        close_fds=True, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 0, done.stderr
+    assert "AttributeError" not in done.stderr

@@ -41,6 +41,11 @@ _NoArgsIsHelp = getattr(_parser_errors, "NoArgsIsHelpError", ())
 def main() -> None:
     """Entry point: one-line errors with exit 2 (usage, config) or 1 (failed run)."""
     journey_metrics.command_line_process = True
+    # A stream closed by the shell (`>&-`) is None in Python, whose print() then writes
+    # nothing; so do we (a write to it failed as "unexpected AttributeError", decision 215)
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     # Start-up: pydantic (the config's models, typer's option types) looks up plugins among
     # every installed package's entry points when it first builds a model, a tenth of importing
     # the config here; a command line has no use for them. An explicit setting is kept.
