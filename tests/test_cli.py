@@ -497,16 +497,19 @@ def test_invite_codes_holding_an_address_stay_distinct(input_dir: Path, db_path:
         track(2, "bob", "Signed Up", "carol@y.io"),  # nobody sent it
         track(3, "dave", "Signed Up", "ref-alice@x.io"),  # nobody sent it either
         track(4, "erin", "Signed Up", "Alice@X.io"),  # alice's code: an address, as one
+        # a code sent at the top level is merged into properties (a review)
+        {"type": "track", "messageId": "r5", "userId": "frank", "event": "Signed Up",
+         "timestamp": "2024-03-05T10:00:00Z", "invite_code": "top@y.io", "properties": {}},
     ])
     assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
     codes = query(db_path, "SELECT event_id, properties->>'$.invite_code' FROM events"
                            " ORDER BY 1")
     assert all(code.startswith("h:") and "@" not in code for _, code in codes)
-    assert len({code for _, code in codes}) == 3
+    assert len({code for _, code in codes}) == 4
     done = cli("referral", "--db", str(db_path), "--format", "json", "--as-of", "2024-03-31")
     assert done.returncode == 0, done.stderr
     [month] = json.loads(done.stdout)
-    assert (month["invites_sent"], month["signups"], month["referred_signups"]) == (1, 3, 1)
+    assert (month["invites_sent"], month["signups"], month["referred_signups"]) == (1, 4, 1)
 
 
 def test_a_closed_standard_output_is_no_error(input_dir: Path, db_path: Path) -> None:

@@ -132,21 +132,39 @@ def test_an_older_warehouse_computes_its_chains_again(
     assert query(db, MARTS) == query(once, MARTS)
 
 
-def test_a_first_run_stopped_while_creating_the_schema_is_completed(
-    tmp_path: Path, run_pipeline: Any
+def test_a_first_run_stopped_while_creating_the_schema_leaves_nothing(
+    tmp_path: Path, run_pipeline: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first run killed after some of sql/warehouse.sql's statements leaves tables of the
-    schema and no `_jm_meta`: that is no user's database (decision 215 refuses those), and the
-    next run completes it."""
-    from journey_metrics.sql import load_sql, split_statements
+    """A new warehouse's schema is created in one transaction: a first run stopped halfway
+    leaves an empty database (tables without `_jm_meta` would read as a user's own database,
+    refused by decision 215), and the next run builds it. A user's database that holds only a
+    table named as one of ours is still refused, untouched (a review)."""
+    import duckdb
+
+    from journey_metrics import warehouse
+    from journey_metrics.errors import UsageError
+    from journey_metrics.hashing import HashKey
 
     db = tmp_path / "w.duckdb"
-    with connect(db) as con:
-        for statement in split_statements(load_sql("warehouse.sql"))[:3]:
-            con.execute(statement)
+    real = warehouse.split_statements
+    monkeypatch.setattr(warehouse, "split_statements",
+                        lambda text: [*real(text)[:3], "SELECT error('stopped')"])
+    with pytest.raises(duckdb.Error, match="stopped"):
+        warehouse.open_warehouse(db, HashKey(b"k" * 20, "test"))
+    monkeypatch.setattr(warehouse, "split_statements", real)
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchall() == [(0,)]
     inputs = tmp_path / "in"
     (inputs / "web").mkdir(parents=True)
     (inputs / "web" / "a.jsonl").write_text(
         '{"type":"page","messageId":"m1","anonymousId":"a","timestamp":"2024-03-01T10:00:00Z"}\n')
     run_pipeline(inputs, db)
     assert query(db, "SELECT event_id FROM events") == [("m1",)]
+    own = tmp_path / "own.duckdb"
+    with duckdb.connect(str(own)) as con:
+        con.execute("CREATE TABLE events (id INTEGER, what VARCHAR)")
+    with pytest.raises(UsageError, match="DuckDB database of other tables"):
+        warehouse.open_warehouse(own, HashKey(b"k" * 20, "test"))
+    with duckdb.connect(str(own), read_only=True) as con:
+        assert con.execute("SELECT column_name FROM information_schema.columns").fetchall() == [
+            ("id",), ("what",)]

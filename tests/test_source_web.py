@@ -349,6 +349,24 @@ def test_a_lone_carriage_return_in_a_windows_file_ends_a_line(
         ("web/a.jsonl", 5), ("web/b.jsonl", 5), ("web/c.jsonl", 3)]
 
 
+def test_a_quote_before_an_at_keeps_the_properties_json(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """`"john\\"@x.io` in a property: the pattern's quoted name began at the string's own quote
+    and ended at the escaped one, the redacted text was no JSON, and its cast failed the whole
+    file (a review). A quoted name is now quoted alike on both sides."""
+    (input_dir / "web").mkdir(parents=True, exist_ok=True)
+    (input_dir / "web" / "a.jsonl").write_text(
+        '{"type":"track","event":"Note","messageId":"q1","userId":"u1",'
+        '"timestamp":"2024-03-01T10:00:00Z","properties":{"k":"john\\"@x.io"}}\n'
+        '{"type":"track","event":"Note","messageId":"q2","userId":"u1",'
+        '"timestamp":"2024-03-01T10:01:00Z","properties":{"k":"\\"john doe\\"@x.io"}}\n')
+    summary = run_pipeline(input_dir, db_path)
+    assert summary["failed_files"] == []
+    assert query(db_path, "SELECT event_id, properties->>'$.k' FROM events ORDER BY 1") == [
+        ("q1", 'john"@x.io'), ("q2", "<redacted-email>")]
+
+
 def test_revenue_that_is_no_finite_number_is_no_revenue(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

@@ -19,13 +19,17 @@ WITH extracted AS (
     -- NaN and Infinity, which Python's json writes, read as null (decision 212)
     FROM (SELECT record_no, jm_finite_json(raw) AS raw FROM raw_records) AS r
     LATERAL VIEW json_tuple(r.raw, 'type', 'messageId', 'timestamp', 'anonymousId', 'userId',
-        'event', 'properties', 'context', 'traits', 'previousId', 'groupId', 'name') m
+        'event', 'properties', 'context', 'traits', 'previousId', 'groupId', 'name',
+        'invite_code') m
         AS message_type, message_id, timestamp_text, anonymous_text, user_text, track_event,
-           properties_raw, context_text, traits_text, previous_text, group_text, screen_name
+           properties_raw, context_text, traits_text, previous_text, group_text, screen_name,
+           top_invite_code
 ),
 nested AS (
     SELECT e.*, c.campaign_text, c.page_text, p.prop_url, p.prop_referrer, p.prop_path,
-           p.score_text, p.survey_text, p.invite_code_text, t.email_text
+           p.score_text, p.survey_text,
+           -- (a top-level invite_code is merged into properties, as stg_web.sql reads it)
+           coalesce(p.invite_code_text, e.top_invite_code) AS invite_code_text, t.email_text
     FROM extracted AS e
     LATERAL VIEW json_tuple(e.context_text, 'campaign', 'page') c AS campaign_text, page_text
     LATERAL VIEW json_tuple(e.properties_raw, 'url', 'referrer', 'score', 'survey', 'path',
@@ -168,7 +172,7 @@ channel_inputs AS (
         -- redacted (as stg_web.sql: redacted keys may read alike, which parse_json refuses)
         CASE WHEN invite_code_hashed IS NOT NULL
              THEN to_json(map_concat(
-                 map_filter(CAST(parse_json(properties_text) AS MAP<STRING, VARIANT>),
+                 map_filter(CAST(try_parse_json(properties_text) AS MAP<STRING, VARIANT>),
                             (k, v) -> k <> 'invite_code'),
                  map('invite_code', CAST(invite_code_hashed AS VARIANT))))
         END AS invite_patched
@@ -225,20 +229,22 @@ SELECT
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
     campaign_kept AS campaign,
     jm_money(jm_finite_number(get_json_object(properties_text, '$.revenue'))) AS revenue,
+    -- (try_parse_json: properties are computed for every row, the quarantined ones too, and
+    -- parse_json stopped the whole staging on one holding a key twice, a review found)
     CASE
         WHEN message_type = 'screen' AND jm_blank_to_null(screen_name) IS NOT NULL
             THEN to_json(map_concat(
-                map_filter(CAST(parse_json(kept_properties) AS MAP<STRING, VARIANT>),
+                map_filter(CAST(try_parse_json(kept_properties) AS MAP<STRING, VARIANT>),
                            (k, v) -> k <> 'screen'),
                 map('screen', CAST(jm_redact(screen_name) AS VARIANT))))
         WHEN survey IS NOT NULL
             THEN to_json(map_concat(
-                map_filter(CAST(parse_json(kept_properties) AS MAP<STRING, VARIANT>),
+                map_filter(CAST(try_parse_json(kept_properties) AS MAP<STRING, VARIANT>),
                            (k, v) -> k <> 'score'),
                 map('score', CAST(jm_nps_score(score_text) AS VARIANT))))
         WHEN context_page IS NOT NULL
             THEN to_json(map_concat(
-                map_filter(CAST(parse_json(kept_properties) AS MAP<STRING, VARIANT>),
+                map_filter(CAST(try_parse_json(kept_properties) AS MAP<STRING, VARIANT>),
                            (k, v) -> NOT map_contains_key(context_page, k)),
                 transform_values(context_page, (k, v) -> CAST(v AS VARIANT))))
         ELSE kept_properties

@@ -17,7 +17,7 @@ WITH extracted AS (
                                 '$.context.page.referrer', '$.properties.referrer',
                                 '$.properties.score', '$.context.campaign.source',
                                 '$.properties.survey', '$.previousId', '$.groupId', '$.name',
-                                '$.traits', '$.properties.invite_code']) AS v,
+                                '$.traits', '$.properties.invite_code', '$.invite_code']) AS v,
         j,
         -- fields the Segment spec does not define are kept, in properties; most messages have
         -- only known keys, and listing the keys is cheaper than patching: patch only the others
@@ -75,7 +75,9 @@ parsed AS MATERIALIZED (
         v[19] AS group_text,
         v[20] AS screen_name,
         v[21] AS traits_text,
-        v[22] AS invite_code_text,
+        -- an invite code, in properties or sent at the top level (merged into properties, as
+        -- fct_referral reads it)
+        coalesce(v[22], v[23]) AS invite_code_text,
         -- a page whose properties name neither its path nor its URL takes context.page's path,
         -- else its URL (CONTRACT §1 reads both): paths and touchpoints read them in properties.
         -- Looked up only for pages without properties.url (a second parse of those lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -40,19 +39,15 @@ def open_warehouse(
     _remove_unborn_file(path)
     con = connect(path, wait_seconds=wait_seconds)
     if _schema_version(con) != SCHEMA_VERSION:
-        if _foreign_database(con):
+        names = _table_names(con)
+        if names and "_jm_meta" not in names:
             con.close()
             raise UsageError(_FOREIGN.format(path=path))
-        # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
-        if fetch_first(con.execute(
-            "SELECT count(*) FROM information_schema.tables"
-            " WHERE table_name = 'sessions' AND table_type = 'BASE TABLE'"
-        )) == (1,):
-            con.execute("DROP TABLE sessions")  # schema < 3 stored sessions; now a view
-        for statement in split_statements(load_sql("warehouse.sql")):
-            con.execute(statement)
-        con.execute("DELETE FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY])
-        con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_SCHEMA_KEY, SCHEMA_VERSION])
+        try:
+            _create_schema(con, new=not names)
+        except BaseException:
+            con.close()
+            raise
     row = fetch_first(con.execute("SELECT value FROM _jm_meta WHERE key = ?", [_FINGERPRINT_KEY]))
     if row is None:
         con.execute("INSERT INTO _jm_meta VALUES (?, ?), (?, 'exact')",
@@ -117,20 +112,36 @@ _FOREIGN = ("--db {path} is a DuckDB database of other tables, not a journey-met
             " name a new file or a warehouse")
 
 
-def _foreign_database(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database has tables or views that no warehouse has: a warehouse has
-    `_jm_meta`, and a first run stopped while creating the schema (sql/warehouse.sql, one
-    statement at a time) leaves only tables of that schema, which the next run completes."""
-    names = {str(row[0]) for row in con.execute(
+def _table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {str(row[0]) for row in con.execute(
         "SELECT table_name FROM information_schema.tables"
         " WHERE table_catalog = current_database()").fetchall()}
-    return "_jm_meta" not in names and bool(names - _schema_names())
 
 
-def _schema_names() -> set[str]:
-    """The tables and views sql/warehouse.sql creates."""
-    return set(re.findall(r"CREATE (?:OR REPLACE )?(?:TABLE|VIEW) (?:IF NOT EXISTS )?(\w+)",
-                          load_sql("warehouse.sql")))
+def _create_schema(con: duckdb.DuckDBPyConnection, *, new: bool) -> None:
+    """sql/warehouse.sql, and the schema version in `_jm_meta`. A new database gets it in one
+    transaction: a first run stopped halfway leaves an empty database, not tables without
+    `_jm_meta`, which would read as a user's own database. An older warehouse is upgraded a
+    statement at a time (its updates may be large)."""
+    if new:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        # Only when needed: concurrent connections re-running DDL would conflict in the catalog.
+        if fetch_first(con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_name = 'sessions' AND table_type = 'BASE TABLE'"
+        )) == (1,):
+            con.execute("DROP TABLE sessions")  # schema < 3 stored sessions; now a view
+        for statement in split_statements(load_sql("warehouse.sql")):
+            con.execute(statement)
+        con.execute("DELETE FROM _jm_meta WHERE key = ?", [_SCHEMA_KEY])
+        con.execute("INSERT INTO _jm_meta VALUES (?, ?)", [_SCHEMA_KEY, SCHEMA_VERSION])
+    except BaseException:
+        if new:
+            con.execute("ROLLBACK")
+        raise
+    if new:
+        con.execute("COMMIT")
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -158,7 +169,8 @@ def open_for_reading(path: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.Error:
         version = None
     if version != SCHEMA_VERSION:
-        foreign = version is None and _foreign_database(con)
+        names = _table_names(con) if version is None else set()
+        foreign = bool(names) and "_jm_meta" not in names
         con.close()
         if foreign:
             raise UsageError(_FOREIGN.format(path=path))
