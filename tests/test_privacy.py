@@ -818,7 +818,7 @@ _PATTERN_TOKENS = ("a", "Z", "\u00e9", "\u1ec5", "7", "\u0663", ".", "..", "-", 
                    "\u00c3\u00a9", "\ufffd", "\u00a0", "\u00ad", "\uff43\uff4f\uff4d", "\uff0d",
                    "\u603b\u90e8", "Thanks", "\u5186", "\\uff20", "\\uFE6B", "\\u3002",
                    "%EF%BC%A0", "%ef%b9%ab", "%25EF%25BC%25A0", "%EF%BC%8E", "%E3%80%82",
-                   "%EF%BD%A1", "\u200b", "\u2060", "\ufeff")
+                   "%EF%BD%A1", "\u200b", "\u2060", "\ufeff", "\\n", "\\t", "\\\\", "\\/")
 
 
 def test_duckdb_and_spark_email_patterns_match_the_same_text() -> None:
@@ -913,3 +913,34 @@ def test_text_around_the_new_forms_is_kept(text: str, kept: str | None) -> None:
     else:
         assert redacted.endswith("<redacted-email>" + kept)
         assert "corp" not in redacted
+
+
+def test_redacting_a_json_text_keeps_it_json() -> None:
+    """Properties are redacted as JSON text and cast back to JSON: a redaction that broke the
+    text failed the whole file (a quoted name ending at an escaped quote, decision 217; a match
+    that began after the backslash of `\\n`, as in `"Contact:\\nann@x.io"`, a review). Over
+    20,000 JSON texts made of an address's pieces, escapes and quotes, every redacted text is
+    JSON, and no address is left whole."""
+    import json
+    import random
+
+    from journey_metrics.db import install_macros
+
+    pieces = ["ann", "@", "x.io", "corp.example", "\n", "\t", "\\", '"', " ", ":", "\u00e9",
+              "\u0040", "%40", "&#64;", "C:", "john doe", ".", "-", "\r", "/", "\uff20", "\x01"]
+    rnd = random.Random(11)
+    texts = []
+    for _ in range(20_000):
+        value = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 8)))
+        texts.append(json.dumps({"k": value, "n": [value]}, ensure_ascii=rnd.random() < 0.5))
+    con = duckdb.connect()
+    install_macros(con, loading=True)
+    broken, redacted, whole = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT json_valid(r)),"
+        " count(*) FILTER (WHERE r <> s), count(*) FILTER (WHERE contains(r, 'ann@x.io'))"
+        " FROM (SELECT s, jm_redact(s) AS r FROM (SELECT unnest($texts::VARCHAR[]) AS s))",
+        {"texts": texts}).fetchall()[0]
+    assert broken == 0
+    assert redacted > 500  # (851 with this seed)
+    assert whole == 0
+

@@ -360,11 +360,14 @@ def test_a_quote_before_an_at_keeps_the_properties_json(
         '{"type":"track","event":"Note","messageId":"q1","userId":"u1",'
         '"timestamp":"2024-03-01T10:00:00Z","properties":{"k":"john\\"@x.io"}}\n'
         '{"type":"track","event":"Note","messageId":"q2","userId":"u1",'
-        '"timestamp":"2024-03-01T10:01:00Z","properties":{"k":"\\"john doe\\"@x.io"}}\n')
+        '"timestamp":"2024-03-01T10:01:00Z","properties":{"k":"\\"john doe\\"@x.io"}}\n'
+        # an address on its own line of a text field: the match began at the `n` of `\n`
+        '{"type":"track","event":"Note","messageId":"q3","userId":"u1",'
+        '"timestamp":"2024-03-01T10:02:00Z","properties":{"k":"Contact:\\nann@x.io"}}\n')
     summary = run_pipeline(input_dir, db_path)
     assert summary["failed_files"] == []
     assert query(db_path, "SELECT event_id, properties->>'$.k' FROM events ORDER BY 1") == [
-        ("q1", 'john"@x.io'), ("q2", "<redacted-email>")]
+        ("q1", 'john"@x.io'), ("q2", "<redacted-email>"), ("q3", "Contact:<redacted-email>")]
 
 
 def test_revenue_that_is_no_finite_number_is_no_revenue(
