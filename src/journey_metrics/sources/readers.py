@@ -166,6 +166,7 @@ def reads_lines(path: Path, kind: FileKind) -> bool:
 # writes (U+FFFF, a noncharacter) and given back as CR after the read. Only files whose first
 # line ends in CRLF (Windows exports) are scanned, a megabyte at a time.
 LONE_CR_MARK = "\uffff"
+_LINE_END_BLOCK = 1 << 20  # bytes read at a time by the scan and the copy
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
@@ -178,7 +179,7 @@ def _lone_cr_after_crlf(path: Path) -> bool:
         if first.count(b"\r") != first.count(b"\r\n"):  # (`a\rb\r\n`: in the first line)
             return True
         carry = b""
-        while block := handle.read(1 << 20):
+        while block := handle.read(_LINE_END_BLOCK):
             block = carry + block
             # a CR at the block's end: its LF, if any, starts the next block
             carry = b"\r" if block.endswith(b"\r") else b""
@@ -199,7 +200,7 @@ def _lone_crs_read_alike(path: Path, kind: FileKind) -> Iterator[Path]:
         copy = Path(folder) / path.name.removesuffix(".gz")
         with _open(path) as raw, copy.open("wb") as out:  # type: ignore[attr-defined]
             carry = b""
-            while chunk := raw.read(1 << 20):
+            while chunk := raw.read(_LINE_END_BLOCK):
                 block = carry + chunk
                 carry = b"\r" if block.endswith(b"\r") else b""  # (as in the scan)
                 out.write(_lone_crs_copied(block[:len(block) - len(carry)], lines))
