@@ -523,3 +523,24 @@ def test_a_closed_standard_output_is_no_error(input_dir: Path, db_path: Path) ->
         close_fds=True, preexec_fn=lambda: os.close(1))
     assert done.returncode == 0, done.stderr
     assert "AttributeError" not in done.stderr
+
+
+def test_bad_usage_is_its_line_alone_notes_wait_for_a_command_that_runs(
+        input_dir: Path, db_path: Path, tmp_path: Path) -> None:
+    """A framework naming events no source declares gets a note per event; with a bad option
+    beside it, the error is the only line (CONTRACT §5, decision 218), and once the option is
+    fixed the notes come back."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    assert cli("run", "--input", str(input_dir), "--db", str(db_path)).returncode == 0
+    framework = tmp_path / "fw.yaml"
+    framework.write_text("name: t\nwindow: 1d\nstages:\n  - {name: a, match: [{event: a}]}\n"
+                         "  - {name: b, match: [{event: b}]}\n")
+    bad = cli("funnel", "--db", str(db_path), "--framework", str(framework), "--window", "5x")
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == ["error: --window: window '5x' must look like"
+                                       " <int>(m|h|d), e.g. 30d"]
+    good = cli("funnel", "--db", str(db_path), "--framework", str(framework), "--format", "json")
+    assert good.returncode == 0
+    assert [line.split(": ")[-1] for line in good.stderr.splitlines()] == [
+        "no built-in source declares event 'a' (web track events may still produce it)",
+        "no built-in source declares event 'b' (web track events may still produce it)"]

@@ -118,14 +118,27 @@ def _command(metric: Metric) -> Any:
                 kwargs[option.name] = _single_by(kwargs[option.name]) or option.default
         options = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kwargs.items()}
         options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
-        result = evaluate(
-            metric, shared["db"], options,
-            framework=shared["framework"], by=by,
-            where=tuple(shared["where"] or ()), as_of=shared["as_of"],
-            tz="UTC" if shared["tz"] is None else shared["tz"], announce=announce,
-            engine=str(shared["engine"] or "duckdb"), events=shared["events"],
-            spark_master=shared["spark_master"], spark_remote=shared["spark_remote"],
-        )
+        # Notes (events no source declares, an unused option, ...) wait for the outcome: bad
+        # usage is one line alone (CONTRACT §5), so they are dropped then; a command that runs
+        # or fails shows them first (decision 218).
+        notes: list[str] = []
+        try:
+            result = evaluate(
+                metric, shared["db"], options,
+                framework=shared["framework"], by=by,
+                where=tuple(shared["where"] or ()), as_of=shared["as_of"],
+                tz="UTC" if shared["tz"] is None else shared["tz"], announce=notes.append,
+                engine=str(shared["engine"] or "duckdb"), events=shared["events"],
+                spark_master=shared["spark_master"], spark_remote=shared["spark_remote"],
+            )
+        except UsageError:
+            raise
+        except BaseException:
+            for note in notes:
+                announce(note)
+            raise
+        for note in notes:
+            announce(note)
         p = result.presentation
         print_rows(stdout, result.rows, result.columns, shared["output_format"],
                    title=p.title, highlight=p.highlight, caption=p.caption)
