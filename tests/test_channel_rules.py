@@ -116,6 +116,9 @@ def test_no_rules_means_built_in(rules_con: duckdb.DuckDBPyConnection) -> None:
     ([{"channel": ""}], "rules.yaml: rule 1: bad channel name ''"),
     ([{"channel": "a\nb"}], "rules.yaml: rule 1: bad channel name"),
     ([{"channel": 5}], "rules.yaml: rule 1: bad channel name 5"),
+    ([{"channel": "Paid\u200bSearch"}], "rules.yaml: rule 1: bad channel name"),
+    ([{"channel": "x" * 65}], "rules.yaml: rule 1: bad channel name"),
+    ([{"channel": "A", "referrer": 3}], "rules.yaml: rule 1: unknown referrer class 3"),
     ([{"channel": "All"}], "rules.yaml: rule 1: channel name 'All' is reserved"),
     ([{"medium": ["cpc"]}], "rules.yaml: rule 1: bad channel name None"),
     ([{"channel": "A", "medium": []}], "rules.yaml: rule 1: medium must be a non-empty list"),
@@ -129,6 +132,17 @@ def test_validation_one_line(rules: Any, message: str) -> None:
         parse_rules(rules, "rules.yaml")
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+def test_names_as_marketers_write_them_and_classes_in_any_case() -> None:
+    """Channel groups are named as in an analytics tool ("Paid Search (Brand)", Vietnamese
+    names); a referrer class reads in any case, as every other condition (CONTRACT §2)."""
+    names = ["Paid Search (Brand)", "Social: Paid", "Partners'", "Email | Newsletter",
+             "Tìm kiếm trả phí", "3rd-party, resellers"]
+    rules = parse_rules([{"channel": name} for name in names]
+                        + [{"channel": "S", "referrer": " Social "}], "rules.yaml")
+    assert [r.channel for r in rules.rules] == [*names, "S"]
+    assert rules.rules[-1].referrer == "social"
 
 
 def test_fingerprint_ignores_origin_and_follows_rules() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ PLACEHOLDER_MEDIUMS = ("(none)", "(not set)", "none")
 BUILTIN_VERSION = "builtin-2"
 BUILT_IN_ORIGIN = "built-in"
 RULES_FILE = Path("config") / "channels.yaml"
-# A channel name is shown as a group name: letters, digits, space and _ . & / + - (at most 64),
-# starting with a letter or digit; `all` is the name of the all-persons group.
-_CHANNEL_NAME = re.compile(r"^[^\W_][\w .&/+-]{0,63}$")
+# A channel name is shown as a group name: at most 64 characters, starting with a letter or
+# digit (so never `(none)`, `(other)` or `…`), none of them a control or format character (a line
+# break, a zero-width or direction mark, which would hide in a table); `all` is the name of the
+# all-persons group. Names are always bound as values, never written into SQL.
+_CHANNEL_NAME = re.compile(r"^[^\W_].{0,63}$", re.DOTALL)
+_HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
 
 _META_RULES = "channel_rules"
 _META_ORIGIN = "channel_rules_origin"
@@ -115,10 +119,11 @@ def _parse_rule(
             f"{where}: unknown key {unknown[0]!r} (known: {', '.join(RULE_KEYS)})"
         )
     channel = raw.get("channel")
-    if not isinstance(channel, str) or not _CHANNEL_NAME.fullmatch(channel):
+    if (not isinstance(channel, str) or not _CHANNEL_NAME.fullmatch(channel)
+            or any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in channel)):
         raise UsageError(
-            f"{where}: bad channel name {channel!r}: 1-64 letters, digits, spaces or _ . & / + -,"
-            " starting with a letter or digit"
+            f"{where}: bad channel name {channel!r}: 1-64 characters starting with a letter or"
+            " digit, no control characters"
         )
     if channel.lower() == "all":
         raise UsageError(f"{where}: channel name {channel!r} is reserved for the all-persons group")
@@ -148,6 +153,8 @@ def _parse_rule(
                 raise UsageError(f"{where}: bad {key} regular expression {value!r}: {problem}")
         patterns[key] = value
     referrer = raw.get("referrer")
+    if isinstance(referrer, str):  # conditions are case-insensitive (CONTRACT §2), the class too
+        referrer = referrer.strip().lower()
     if referrer is not None and referrer not in REFERRER_CLASSES:
         raise UsageError(
             f"{where}: unknown referrer class {referrer!r} (known: {'|'.join(REFERRER_CLASSES)})"
