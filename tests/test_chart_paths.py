@@ -78,18 +78,25 @@ def test_paths_cut_at_their_last_step_are_not_drawn_leaving() -> None:
 def test_the_numbers_behind_a_flow_are_its_edges() -> None:
     """"The numbers behind this chart" showed the chart's largest data set: for a flow, the
     ribbons' outline points (24 rows per ribbon; a dashboard audit). A paths block gives its
-    edges (the `paths` rows) as its table."""
+    edges (the `paths` rows) as its table, with their step (a step-1 and a step-3 edge between
+    the same stages were two equal rows) and the boxes named as the chart names them."""
     from journey_metrics.charts.paths import paths_blocks
     from journey_metrics.report.i18n import use
     from journey_metrics.report.page import _rows_behind, _table
 
     paths = {"start": "a", "end": "b", "steps": 3, "from_start": ROWS, "to_conversion": ROWS}
-    with use("en", {}) as lang:
-        blocks = paths_blocks(paths, {})
-        assert [b.table for b in blocks] == [tuple(ROWS), tuple(ROWS)]
-        table = _table(_rows_behind(blocks[0].chart.to_dict(), blocks[0].table), lang)
-    assert table.count("<tr>") == 1 + len(ROWS)  # the heading and one row per edge
-    assert "<th>from</th><th>to</th><th>paths</th><th>share</th>" in table
+    titled = [{**r, "source": r["source"].upper(), "target": r["target"].upper()} for r in ROWS]
+    for lang_name, end in (("en", "(end)"), ("vi", "(kết thúc)")):
+        with use(lang_name, {}) as lang:
+            blocks = paths_blocks(paths, {})
+            assert [list(b.table or ()) for b in blocks] == [
+                [{**r, "target": end if r["target"] == "(END)" else r["target"]}
+                 for r in titled]] * 2
+            table = _table(_rows_behind(blocks[0].chart.to_dict(), blocks[0].table), lang,
+                           own=True)
+        assert table.count("<tr>") == 1 + len(ROWS)  # the heading and one row per edge
+    assert "<th>bước</th><th>từ</th>" in table
+    assert "<td>1</td><td>A</td><td>B</td><td>6</td><td>60,0%</td>" in table
 
 
 def test_paths_to_a_goal_end_by_reaching_it() -> None:

@@ -349,3 +349,39 @@ def test_attribution_without_any_touch_says_why() -> None:
     assert untouched.notes == ("No web session or email click came before these conversions: "
                                "every model credits (none).",)
     assert touched.notes == ()
+
+
+def test_tables_read_as_the_charts_and_empty_charts_hide() -> None:
+    """A dashboard audit (2026-12-07): the tables showed rates as 0.04 (a k-factor of 0.0068 as
+    0.01, minutes between steps as 0.00 hours), stage names instead of their titles; an empty
+    drivers chart (nobody had 25 items) drew its reference rule with no word, and an empty
+    heatmap drew its axes above "No data"; the churn note said "1 lost deals"."""
+    from journey_metrics.charts.experience import churn_blocks
+    from journey_metrics.charts.funnel import driver_blocks
+    from journey_metrics.charts.nps import nps_blocks
+    from journey_metrics.report.i18n import use
+    from journey_metrics.report.page import _block_html, _cell
+
+    page = {"frameworks": [{"name": "j", "stages": [
+        {"name": "awareness", "titles": {"en": "Awareness", "vi": "Nhận thức"}}]}]}
+    with use("vi", page) as lang:
+        cells = [_cell(0.0375, lang, "referral_rate"), _cell(0.0068, lang, "k_factor"),
+                 _cell(0.027, lang, "p_value"), _cell(0.0049, lang, "median_hours"),
+                 _cell(12.345, lang, "median_hours"), _cell(1.0, lang, "conversion"),
+                 _cell("awareness", lang, "stage"), _cell("direct", lang, "group")]
+    assert cells == ["3,8%", "0,0068", "0,027", "0,0049", "12,35", "100,0%", "Nhận thức",
+                     "direct"]
+    with use("en", {}) as lang:
+        drivers = driver_blocks({"framework": "aarrr", "rows": []}, {})[0]
+        html = _block_html(drivers, drivers.chart.to_dict(), lang)
+        empty = nps_blocks([], {})[0]
+        full = nps_blocks([{"group": "all", "period": "2026-03-01", "respondents": 1,
+                            "promoters": 1, "passives": 0, "detractors": 0, "nps": 100.0}], {})[0]
+        hidden = [' class="chart empty"' in _block_html(b, b.chart.to_dict(), lang)
+                  for b in (drivers, empty, full)]
+        churn = [{"group": "all", "period": "2026-03-01", "active_before": 3, "churned": 1,
+                  "churn_rate": 1 / 3, "unsubscribed": 0, "deals_lost": 1}]
+        note = churn_blocks(churn, {})[0].notes
+    assert "No event or trait was had by 25 or more" in html
+    assert hidden == [True, True, False]
+    assert note == ("Over the whole period: 0 unsubscribes, 1 lost deal.",)

@@ -238,6 +238,7 @@ def churn_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Block
                     "active this month. The grey month has not ended, so it has no churn yet. "
                     "Hover for unsubscribes and lost deals."),
                   draw_churn(rows),
-                  notes=(t("Over the whole period: {unsubscribes} unsubscribes, {lost} lost "
-                           "deals.", unsubscribes=current().number(unsub),
-                           lost=current().number(lost)),))]
+                  notes=(t("Over the whole period: {unsubscribes}, {lost}.",
+                           unsubscribes=current().count(unsub, "{n} unsubscribe",
+                                                        "{n} unsubscribes"),
+                           lost=current().count(lost, "{n} lost deal", "{n} lost deals")),))]

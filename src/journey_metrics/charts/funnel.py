@@ -277,12 +277,15 @@ def driver_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:
         # with no converter, §7's smoothed odds ratios only mirror how rare an item is among
         # the others: no item raises or lowers anything
         rows, notes = [], (t("Nobody converted yet: there is nothing to compare."),)
+    elif not rows:  # the chart's reference rule alone would read as a chart
+        notes = (t("No event or trait was had by 25 or more of the people who entered yet: "
+                   "there is nothing to compare."),)
     return [Block("drivers", t("What raises and lowers conversion"),
                   t("{title}: events and traits that people who converted had more often "
                     "(green) or less often (orange) than the others, with the number of persons "
                     "who had them; only items 25 or more persons had. An association, not a "
                     "cause.", title=title),
-                  drivers_chart(rows), notes=notes)]
+                  drivers_chart(rows), notes=notes, table=tuple(rows))]
 
 
 def funnel_blocks(funnels: list[dict[str, Any]], page: dict[str, Any]) -> list[Block]:

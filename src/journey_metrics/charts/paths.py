@@ -181,6 +181,14 @@ def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
     start, end = label(paths["start"]), label(paths["end"])
     names = {r[k]: label(r[k]) for key in ("from_start", "to_conversion") for r in paths[key]
              for k in ("source", "target") if r[k] not in (END, GAP, OTHER)}
+
+    def box(item: str) -> str:  # the table names the chart's boxes as the chart does
+        return names.get(item) or (t(item) if item in (END, OTHER) else item)
+
+    def table(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+        return tuple({**r, "source": box(r["source"]), "target": box(r["target"])}
+                     for r in rows)
+
     cut_at = paths.get("steps")  # page data stored before it was kept: drawn as before
     shown = (" " + t("Each path is shown up to step {steps}; who goes on after it is not drawn.",
                      steps=cut_at)) if cut_at else ""
@@ -191,12 +199,12 @@ def paths_blocks(paths: dict[str, Any], page: dict[str, Any]) -> list[Block]:
                 "vermillion ribbons the people whose path ends there.", stage=start) + shown,
               draw_flow(paths["from_start"], title=t("Where people go after {stage}",
                                                      stage=start), names=names, cut_at=cut_at),
-              table=tuple(paths["from_start"])),
+              table=table(paths["from_start"])),
         Block("paths_end", t("Paths to {stage}", stage=end),
               t("The paths of the people who reached {stage}, read left to right: the stages "
                 "they went through just before it.", stage=end),
               draw_flow(paths["to_conversion"], title=t("How people get to {stage}",
                                                         stage=end), names=names,
                         goal=t("reaches {stage}", stage=end)),
-              table=tuple(paths["to_conversion"])),
+              table=table(paths["to_conversion"])),
     ]

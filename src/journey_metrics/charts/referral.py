@@ -11,7 +11,7 @@ from journey_metrics.charts.common import (
     date_axis,
 )
 from journey_metrics.metrics.registry import Block
-from journey_metrics.report.i18n import t
+from journey_metrics.report.i18n import current, t
 
 
 def referral_chart(rows: list[dict[str, Any]]) -> alt.HConcatChart:
@@ -22,8 +22,12 @@ def referral_chart(rows: list[dict[str, Any]]) -> alt.HConcatChart:
         for what, key in (("Invites sent", "invites_sent"),
                           ("Referred signups", "referred_signups"))
     ]
+    lang = current()
     rates = [
-        {"period": r["period"], "what": t(what), "value": r[key], "numerator": r[num],
+        {"period": r["period"], "what": t(what), "value": r[key],
+         # the k-factor is signups per person, the others shares: each as it is read
+         "shown": lang.number(r[key], 3) if key == "k_factor" else lang.percent(r[key]),
+         "numerator": r[num],
          "denominator": r[den], "numerator_label": t(num_label),
          "denominator_label": t(den_label)}
         for r in rows
@@ -48,11 +52,11 @@ def referral_chart(rows: list[dict[str, Any]]) -> alt.HConcatChart:
     ).properties(width=260, height=220, title=t("Invites and referred signups"))
     lines = alt.Chart(data(rates)).mark_line(point=True).encode(
         x=alt.X("period:O", title=t("Month"), axis=date_axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=t("Rate")),
+        y=alt.Y("value:Q", title=t("Rate"), axis=alt.Axis(format="%")),
         color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("period:N", title=t("Month")),
                  alt.Tooltip("what:N", title=t("Measure")),
-                 alt.Tooltip("value:Q", title=t("Value"), format=".3f"),
+                 alt.Tooltip("shown:N", title=t("Value")),
                  alt.Tooltip("numerator:Q", title=t("Numerator"), format=","),
                  alt.Tooltip("numerator_label:N", title=t("counts")),
                  alt.Tooltip("denominator:Q", title=t("Denominator"), format=","),

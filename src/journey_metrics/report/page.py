@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import math
 import os
 import re
 import shutil
@@ -43,6 +44,10 @@ _GEOMETRY = {"x", "x0", "x1", "y", "y0", "y1", "y_top", "y_bottom", "y_mid", "ri
              "no_answers", "state", "cohort_iso", "direction", "pain_reasons", "pain_score",
              "drop_ratio", "time_ratio", "value_label", "trait", "framework", "week_iso"}
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# table columns holding shares of one (conversions, rates): shown as percentages
+_RATES = {"conversion", "conversion_from_start", "conversion_from_previous", "drop_off_rate",
+          "stage_drop_off_rate", "share", "rate", "everybody", "repeat_purchase_rate",
+          "referral_rate", "invite_conversion_rate", "referred_share", "churn_rate"}
 
 
 def build_blocks(data: dict[str, Any]) -> list[tuple[int, Block]]:
@@ -179,14 +184,23 @@ def _when(iso: str | None, lang: Language) -> str:
     return f"{lang.day(iso)} {iso[11:16]} UTC" if iso else "-"
 
 
-def _cell(value: Any, lang: Language) -> str:
+def _cell(value: Any, lang: Language, column: str = "") -> str:
     if isinstance(value, bool) or value is None:
         return "-" if value is None else (t("yes") if value else t("no"))
     if isinstance(value, int):
         return lang.number(value)
     if isinstance(value, float):
-        return lang.number(value, 0 if value.is_integer() else 2)
+        if column in _RATES:  # as the charts' axes and tooltips show them
+            return lang.percent(value)
+        if value.is_integer():
+            return lang.number(value)
+        # under one, two significant digits: a k-factor of 0.0068 or a p of 0.027 read as
+        # 0.01 and 0.03 with two decimals, and minutes between steps as 0.00 hours
+        return lang.number(value, 2 if abs(value) >= 1 else min(
+            6, 1 - math.floor(math.log10(abs(value)))))
     text = str(value)
+    if column == "stage":  # a stage's title, as the chart names it
+        return lang.stage_title(text)
     return lang.day(text) if ISO_DAY.match(text) else text
 
 
@@ -211,16 +225,19 @@ def _rows_behind(spec: dict[str, Any],
     return list(given) if given is not None else max(datasets, key=len, default=[])
 
 
-def _table(rows: list[dict[str, Any]], lang: Language) -> str:
-    """The rows behind a chart as an HTML table, plain columns only."""
+def _table(rows: list[dict[str, Any]], lang: Language, own: bool = False) -> str:
+    """The rows behind a chart as an HTML table, plain columns only. `own`: the command's own
+    rows (`Block.table`), whose `step` is a column to read (a path's step 1 and step 3 edges
+    between the same stages), not a drawing position."""
+    geometry = _GEOMETRY - {"step"} if own else _GEOMETRY
     columns = [c for c in dict.fromkeys(k for r in rows for k in r)
-               if c not in _GEOMETRY and all(
+               if c not in geometry and all(
                    isinstance(r.get(c), (str, int, float, type(None))) for r in rows)]
     if not rows or not columns:
         return ""
     e = html.escape
     head = "".join(f"<th>{e(t('col:' + c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{e(_cell(r.get(c), lang))}</td>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{e(_cell(r.get(c), lang, c))}</td>" for c in columns)
                    + "</tr>" for r in rows[:TABLE_ROWS])
     note = t("First {n} of {total} rows; all in data.json.", n=TABLE_ROWS,
              total=lang.number(len(rows)))
@@ -237,10 +254,12 @@ def _block_html(block: Block, spec: dict[str, Any], lang: Language) -> str:
     return (
         f'<section class="block" id="sec_{block.id}"><h3>{e(block.heading)}</h3>'
         f'<p class="how"><strong>{e(t("How to read this:"))}</strong> {e(block.how_to_read)}</p>'
-        f'<div id="{block.id}" class="chart" role="img" aria-label="{e(block.heading)}"></div>'
+        # an empty chart is bare axes and a legend: hidden, its note says why
+        f'<div id="{block.id}" class="chart{"" if rows else " empty"}" role="img"'
+        f' aria-label="{e(block.heading)}"></div>'
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
         + f'<details class="alt"><summary>{e(t("The numbers behind this chart"))}</summary>'
-        f'<p>{e(block.how_to_read)}</p>{_table(rows, lang)}</details>'
+        f'<p>{e(block.how_to_read)}</p>{_table(rows, lang, block.table is not None)}</details>'
         f'<p class="png"><a href="{block.id}.png">PNG</a></p></section>'
     )
 
@@ -333,6 +352,7 @@ details.more > summary {{ font-size: 1.1rem; margin-top: 1.5rem; cursor: pointer
   body {{ margin: 0; }}
   .block {{ break-inside: avoid; page-break-inside: avoid; break-before: page; }}
   .chart svg {{ max-width: 100%; height: auto; }}
+  .chart.empty {{ display: none; }}
   a {{ color: inherit; text-decoration: none; }}
 }}
 </style></head>
