@@ -385,3 +385,19 @@ def test_tables_read_as_the_charts_and_empty_charts_hide() -> None:
     assert "No event or trait was had by 25 or more" in html
     assert hidden == [True, True, False]
     assert note == ("Over the whole period: 0 unsubscribes, 1 lost deal.",)
+
+
+def test_the_revenue_month_holding_as_of_is_grey() -> None:
+    from journey_metrics.charts.money import revenue_blocks
+    from journey_metrics.report.i18n import use
+
+    rows = [{"group": "all", "period": p, "orders": 1, "revenue": 10.0, "buyers": 1,
+             "active_persons": 2, "arpu": 5.0, "arppu": 10.0, "repeat_buyers": 0,
+             "repeat_purchase_rate": 0.0, "excluded_orders": 0, "currency": "EUR"}
+            for p in ("2026-03-01", "2026-04-01")]
+    for as_of, grey in (("2026-04-04T17:33:04Z", "2026-04-01"), ("2026-05-01T00:00:00Z", "")):
+        page = {"as_of": as_of, "settings": {"tz": "UTC"}}
+        with use("en", page):
+            spec = revenue_blocks(rows, page)[0].chart.to_dict()
+        bars = spec["layer"][0]["encoding"]["color"]
+        assert bars["condition"]["test"] == f"(datum.period === '{grey}')"

@@ -20,11 +20,14 @@ def _overall(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows if r.get("group", "all") == "all"]
 
 
-def draw_revenue(rows: Sequence[dict[str, Any]], *, period: str = "month") -> alt.LayerChart:
-    """Revenue per period (bars, left axis) and ARPU (line, right axis)."""
+def draw_revenue(rows: Sequence[dict[str, Any]], *, period: str = "month",
+                 open_period: str | None = None) -> alt.LayerChart:
+    """Revenue per period (bars, left axis) and ARPU (line, right axis); the bar of
+    `open_period` (the one holding as_of, still filling) is grey, as churn's open month."""
     import altair as alt
 
-    data = _overall(rows)
+    data = [{**r, "state": t("not ended") if r["period"] == open_period else t("ended")}
+            for r in _overall(rows)]
     currency = next((r.get("currency") for r in data if r.get("currency")), None)
     from journey_metrics.charts.common import date_axis
 
@@ -32,6 +35,7 @@ def draw_revenue(rows: Sequence[dict[str, Any]], *, period: str = "month") -> al
     x = alt.X("period:O", title=t(period.capitalize()), axis=date_axis(labelAngle=0))
     tooltip = [
         alt.Tooltip("period:N", title=t(period.capitalize())),
+        alt.Tooltip("state:N", title=t("Period")),
         alt.Tooltip("revenue:Q", title=t("Revenue") + money, format=",.2f"),
         alt.Tooltip("orders:Q", title=t("Orders"), format=","),
         alt.Tooltip("buyers:Q", title=t("Buyers"), format=","),
@@ -42,9 +46,11 @@ def draw_revenue(rows: Sequence[dict[str, Any]], *, period: str = "month") -> al
                     format=","),
     ]
     base = alt.Chart(alt.Data(values=data)).encode(x=x, tooltip=tooltip)
-    bars = base.mark_bar(color="#0072b2").encode(
-        y=alt.Y("revenue:Q", title=t("Revenue") + money, axis=alt.Axis(titleColor="#0072b2")))
-    line = base.mark_line(point=True, color="#e69f00").encode(
+    bars = base.mark_bar().encode(
+        y=alt.Y("revenue:Q", title=t("Revenue") + money, axis=alt.Axis(titleColor="#0072b2")),
+        color=alt.condition(alt.datum.period == (open_period or ""), alt.value("#b0b0b0"),
+                            alt.value("#0072b2")))
+    line = base.mark_line(point=alt.OverlayMarkDef(color="#e69f00"), color="#e69f00").encode(
         y=alt.Y("arpu:Q", title="ARPU" + money, axis=alt.Axis(titleColor="#b07800")))
     return alt.layer(bars, line).resolve_scale(y="independent").properties(
         width=420, height=240, title=t("Revenue and ARPU by " + period))
@@ -83,14 +89,18 @@ def revenue_blocks(rows: list[dict[str, Any]], page: dict[str, Any]) -> list[Blo
     excluded = sum(r["excluded_orders"] or 0 for r in overall)
     currency = next((r["currency"] for r in overall if r.get("currency")), None)
     from journey_metrics.report.i18n import current
+    from journey_metrics.report.summary import not_ended
+
+    last = max((r["period"] for r in overall), default=None)
+    open_period = last if last and not_ended(last, page) else None
 
     notes = ((t("{orders} orders in another currency than {currency} are not in the revenue "
                 "(never mixed).", orders=current().number(excluded), currency=currency),)
              if excluded else ())
     return [Block("revenue", t("Revenue and ARPU"),
-                  t("Bars: revenue per month; line: revenue per active person (ARPU). The month "
-                    "containing the data's end is not over yet."),
-                  draw_revenue(rows), notes=notes)]
+                  t("Bars: revenue per month; line: revenue per active person (ARPU). The grey "
+                    "month contains the data's end: it is not over yet."),
+                  draw_revenue(rows, open_period=open_period), notes=notes)]
 
 
 def ltv_blocks(section: dict[str, Any], page: dict[str, Any]) -> list[Block]:

@@ -30,20 +30,24 @@ def _journey_funnel(page: dict[str, Any]) -> dict[str, Any] | None:
 def month_of(period: str, page: dict[str, Any]) -> str:
     """A calendar month of the page (its first day, ISO) in words, marked "(so far)" while it has
     not ended at the page's as_of (in the page's zone): a month's score is then still moving."""
+    text = current().month(period)
+    return t("{month} (so far)", month=text) if not_ended(period, page) else text
+
+
+def not_ended(period: str, page: dict[str, Any], unit: str = "month") -> bool:
+    """Whether the calendar period starting on `period` (ISO day) has not ended at the page's
+    as_of, in the page's zone."""
     from datetime import date, datetime, time
     from zoneinfo import ZoneInfo
 
     from journey_metrics.metrics.common import next_period
 
-    following = next_period(date.fromisoformat(period[:10]), "month")
-    text = current().month(period)
     if not page.get("as_of"):
-        return text
-    zone = ZoneInfo(page["settings"].get("tz") or "UTC")
+        return False
+    following = next_period(date.fromisoformat(period[:10]), unit)
+    zone = ZoneInfo(page.get("settings", {}).get("tz") or "UTC")
     as_of = datetime.fromisoformat(page["as_of"].replace("Z", "+00:00"))
-    if as_of < datetime.combine(following, time(), zone):
-        return t("{month} (so far)", month=text)
-    return text
+    return as_of < datetime.combine(following, time(), zone)
 
 
 def _answered(sentence: str, *months: dict[str, Any]) -> str:
