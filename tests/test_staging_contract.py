@@ -161,3 +161,37 @@ def test_no_kept_checks_without_a_readable_warehouse(tmp_path: Path) -> None:
     (tmp_path / "s.sqlite").write_bytes(b"SQLite format 3\0" + bytes(4096))
     assert staging.stored_checks(tmp_path / "s.sqlite") == set()
     assert staging.stored_checks(tmp_path) == set()  # a folder
+
+
+def test_a_file_a_model_failed_on_is_read_again_once_the_model_changes(
+    input_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model that fails on a file's rows (a cast a new source's author got wrong) fails the
+    file; later runs skip it while it and the model stay as they were (saying so), and read it
+    again once the model changed (a fix is made to the model, not to the file; an audit of
+    adding a source found the file skipped for good)."""
+    from journey_metrics import loader, pipeline
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [{"type": "page", "messageId": "m1",
+               "timestamp": "2024-03-01T10:00:00Z", "anonymousId": "a1"}])
+
+    def failing_on_rows(relative_path: str) -> str:
+        text = load_sql(relative_path)
+        if relative_path == "staging/stg_web.sql":
+            text = f"SELECT * FROM ({text}) WHERE error('a model bug') IS NULL"
+        return text
+
+    def web_file(summary: object) -> tuple[str, str | None, str | None]:
+        result = next(r for s in summary.sources  # type: ignore[attr-defined]
+                      for r in s.file_results if r.source == "web")
+        return result.status, result.reason, result.earlier_failure
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "load_sql", failing_on_rows)
+        status, reason, _ = web_file(pipeline.run(input_dir, db_path))
+    assert (status, "a model bug" in (reason or "")) == ("failed", True)
+    status, _, earlier = web_file(pipeline.run(input_dir, db_path))  # no model changed
+    assert (status, "a model bug" in (earlier or "")) == ("skipped", True)
+    monkeypatch.setattr(staging, "_code_digest", lambda: "the model changed")
+    assert web_file(pipeline.run(input_dir, db_path))[0] == "loaded"
+    assert pipeline.run(input_dir, db_path).as_dict()["events_total"] == 1

@@ -11,6 +11,7 @@ import errno
 import os
 import threading
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,12 @@ from journey_metrics.sources.readers import (
     reads_lines,
 )
 from journey_metrics.sql import load_sql, split_statements, used_parameters
-from journey_metrics.staging import EVENT_YEARS, EVENT_YEARS_REASON, batch_accepted_ddl
+from journey_metrics.staging import (
+    EVENT_YEARS,
+    EVENT_YEARS_REASON,
+    batch_accepted_ddl,
+    changed_models,
+)
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
 ProgressCallback = Callable[[str, int, int], None]  # (file label, files done, files total)
@@ -249,6 +255,7 @@ def load_source(
     batch_start, batch_records = 0, 0  # the current batch: files[batch_start:], its records
     chunk: _Chunk | None = None
     manifest = _manifest(con, source)
+    retried = changed_models(con, source)
     hashes = HashesAhead(_changed_paths(files, manifest))
     try:
         for order, item in enumerate(files):
@@ -260,7 +267,7 @@ def load_source(
                 batch_records += _read_group(con, chunk)
                 _stage_chunk(con, source, chunk)  # files of another model: stage what we have
                 chunk = None
-            result, read = _read_into_batch(con, source, item, manifest, hashes)
+            result, read = _read_into_batch(con, source, item, manifest, hashes, retried)
             results.append(result)
             if read is None:
                 continue
@@ -348,10 +355,12 @@ def _unchanged(previous: tuple[Any, ...] | None, stat: os.stat_result) -> bool:
 def _read_into_batch(
     con: duckdb.DuckDBPyConnection, source: SourceConfig, item: InputFile,
     manifest: dict[str, tuple[Any, ...]], hashes: HashesAhead,
+    retried: AbstractSet[str] = frozenset(),
 ) -> tuple[FileResult, Literal["alone", "together"] | None]:
     """Skip an unchanged file, or read it: (result, how). "alone": read into TEMP
     `raw_records`; "together": a line-oriented file, to be read with the next ones of its chunk
-    (`_read_group`); None: not read (skipped or failed)."""
+    (`_read_group`); None: not read (skipped or failed). An unchanged file that failed is read
+    again when its model is one of `retried` (changed since the last run)."""
     if item.problem:  # refused before anything of the file is read (not even its hash)
         result = FileResult(source.name, item.relative, "failed", reason=item.problem)
         result.stat, result.sha256 = item.path.lstat(), ""
@@ -368,7 +377,8 @@ def _read_into_batch(
     result.stat, result.sha256 = stat, ""
     # an unreadable file skipped as unchanged: its earlier reason is said again
     earlier = previous[4] if previous and previous[3] == "failed" else None
-    if _unchanged(previous, stat):
+    retry = earlier is not None and item.kind is not None and item.kind.model in retried
+    if _unchanged(previous, stat) and not retry:
         result.earlier_failure = earlier
         return result, None
     try:
@@ -376,7 +386,7 @@ def _read_into_batch(
     except OSError as exc:  # removed or unreadable since: it fails alone (read once it changes)
         result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
         return result, None
-    if previous and previous[2] == result.sha256:
+    if previous and previous[2] == result.sha256 and not retry:
         con.execute(
             "UPDATE _jm_files SET mtime_ns = ? WHERE source = ? AND file_path = ? AND sha256 = ?",
             [stat.st_mtime_ns, source.name, item.relative, result.sha256],
@@ -497,7 +507,9 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _C
                 _stage(con, source, chunk, order)
             except duckdb.Error as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-                result.status, result.reason = "failed", f"cannot load: {first}"
+                # the model is named: on a new source the fault is as likely its as the file's
+                result.status, result.reason = (
+                    "failed", f"cannot load with model {chunk.kind.model}: {first}")
                 result.records = 0
     finally:
         drop_temp(con, "chunk", *_FILE_TEMP_TABLES)

@@ -234,13 +234,26 @@ def stored_checks(db_path: Path) -> set[str]:
     except (OSError, duckdb.Error):
         return set()
     try:
-        rows = con.execute("SELECT key FROM _jm_meta WHERE starts_with(key, ?)",
-                           [CHECK_PREFIX]).fetchall()
+        return stored_checks_on(con)
     except duckdb.Error:
         return set()
     finally:
         con.close()
+
+
+def stored_checks_on(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """`stored_checks` of an open warehouse: the digests of its last run's models."""
+    rows = con.execute("SELECT key FROM _jm_meta WHERE starts_with(key, ?)",
+                       [CHECK_PREFIX]).fetchall()
     return {str(row[0]).removeprefix(CHECK_PREFIX) for row in rows}
+
+
+def changed_models(con: duckdb.DuckDBPyConnection, source: SourceConfig) -> set[str]:
+    """The models of `source` that changed since the warehouse's last run (their text, their
+    macros, their reader, the source's zone or traits, or this tool): files that failed before
+    are read again with them (a model that failed on a file is fixed, not the file)."""
+    stored = stored_checks_on(con)
+    return {kind.model for kind in source.files if _check_key(source, kind) not in stored}
 
 
 def store_checks(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
