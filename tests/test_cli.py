@@ -541,6 +541,6 @@ def test_bad_usage_is_its_line_alone_notes_wait_for_a_command_that_runs(
                                        " <int>(m|h|d), e.g. 30d"]
     good = cli("funnel", "--db", str(db_path), "--framework", str(framework), "--format", "json")
     assert good.returncode == 0
-    assert [line.split(": ")[-1] for line in good.stderr.splitlines()] == [
-        "no built-in source declares event 'a' (web track events may still produce it)",
-        "no built-in source declares event 'b' (web track events may still produce it)"]
+    assert [line.split(".event: ", 1)[-1] for line in good.stderr.splitlines()] == [
+        "no source declares event 'a' (web or crm may still produce it: their events are open)",
+        "no source declares event 'b' (web or crm may still produce it: their events are open)"]

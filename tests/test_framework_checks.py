@@ -359,3 +359,21 @@ def test_every_shipped_yaml_still_loads() -> None:
     assert len(shipped) >= 10
     for path in shipped:
         read_yaml(path)  # no key twice anywhere
+
+
+def test_undeclared_events_are_checked_against_the_sources_a_rule_names(tmp_path: Path) -> None:
+    """A rule naming its source is checked against that source's events only, and the note
+    names the sources whose events are open (`open_events`) rather than "web" by habit (an
+    audit that added a source: `{source: email, event: signed_up}` passed silently)."""
+    from journey_metrics.config import load_framework
+
+    path = tmp_path / "f.yaml"
+    path.write_text("name: f\nwindow: 1d\nstages:\n"
+                    "  - {name: a, match: [{source: email, event: [signed_up, email_open]}]}\n"
+                    "  - {name: b, match: [{event: app_opened}]}\n")
+    notes: list[str] = []
+    load_framework(str(path), warn=notes.append)
+    assert [n.split(".event: ", 1)[-1] for n in notes] == [
+        "source email does not declare event 'signed_up'",
+        "no source declares event 'app_opened' (web or crm may still produce it: their events"
+        " are open)"]

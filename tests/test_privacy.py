@@ -944,3 +944,45 @@ def test_redacting_a_json_text_keeps_it_json() -> None:
     assert redacted > 500  # (851 with this seed)
     assert whole == 0
 
+
+
+def test_a_careless_model_stores_no_address_either(tmp_path: Path) -> None:
+    """A new source's model that forgets the macros (its email where the hash belongs, an
+    address as its user id, in its campaign and properties) still stores none: the loader
+    guards the personal columns of every row a source's own model stages (staging.GUARDS;
+    the shipped models are held to it by the tests above). The address in place of its
+    hash is hashed as one, so its person is the web visitor who identified with it."""
+    from journey_metrics import loader, pipeline, staging
+    from journey_metrics.sql import load_sql
+
+    def careless(relative_path: str) -> str:
+        text = load_sql(relative_path)
+        if relative_path == "staging/stg_email.sql":
+            for old, new in (("jm_email_hash(email) AS email_hash", "email AS email_hash"),
+                             ("NULL::VARCHAR AS user_id", "email AS user_id"),
+                             ("jm_redact(jm_blank_to_null(campaign)) AS campaign",
+                              "campaign AS campaign"),
+                             ("jm_redact(other_fields::VARCHAR)::JSON AS properties",
+                              "j AS properties")):
+                assert old in text
+                text = text.replace(old, new)
+        return text
+
+    email = "Care.Less@Example.org"
+    write_jsonl(tmp_path / "input" / "web" / "a.jsonl", [
+        {"type": "identify", "messageId": "w1", "timestamp": "2024-03-01T10:00:00Z",
+         "userId": "u1", "traits": {"email": email.lower()}}])
+    write_json_array(tmp_path / "input" / "email" / "a.json", [
+        {"email": f" {email} ", "timestamp": 1709290000, "event": "open", "sg_event_id": "s1",
+         "campaign": f"for {email}", "note": f"reply to {email}"}])
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JOURNEY_METRICS_HASH_KEY", TEST_KEY)
+        mp.setattr(loader, "load_sql", careless)
+        mp.setattr(staging, "SHIPPED_MODELS", frozenset())  # stg_email as a source's own
+        summary = pipeline.run(tmp_path / "input", db).as_dict()
+    assert summary["persons"] == 1
+    assert leaks(decoded_warehouse_text(db), [email, email.lower()]) == []
+    assert query(db, "SELECT email_hash, user_id LIKE 'h:%', campaign FROM events"
+                     " WHERE source = 'email'") == [
+        (reference_hash(email.lower()), True, "for <redacted-email>")]

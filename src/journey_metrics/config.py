@@ -205,9 +205,17 @@ def load_source(path: Path) -> SourceConfig:
 
 
 def load_sources(folder: Path | None = None) -> list[SourceConfig]:
-    """All source definitions, in the order of their `order` prefix / file name."""
+    """All source definitions, in the order of their `order` prefix / file name: the shipped
+    ones (or `folder`'s) and a team's own (JOURNEY_METRICS_SOURCES, `sql.extra_source_folders`)."""
+    from journey_metrics.sql import SOURCES_ENV, extra_source_folders
+
     folder = folder or resource_dir("config") / "sources"
-    sources = [load_source(p) for p in sorted(folder.glob("*.yaml"))]
+    paths = list(folder.glob("*.yaml"))
+    for extra in extra_source_folders():
+        if not extra.is_dir():
+            raise UsageError(f"{SOURCES_ENV}: {extra} is not a folder")
+        paths += extra.glob("*.yaml")
+    sources = [load_source(p) for p in sorted(paths, key=lambda p: (p.name, str(p)))]
     names = [s.name for s in sources]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -506,7 +514,6 @@ def load_framework(
     framework, root = _validated(Framework, path)
     sources = load_sources()
     source_names = {s.name for s in sources}
-    known_events = {e for s in sources for e in s.events}
     places: list[tuple[Loc, list[MatchRule]]] = [
         (("stages", i), stage.match) for i, stage in enumerate(framework.stages)]
     places += [(("exclude", i), rule.match) for i, rule in enumerate(framework.exclude)]
@@ -518,11 +525,18 @@ def load_framework(
                         path, root, (*loc, "match", j, "source"),
                         f"unknown source {source!r} (known: {', '.join(sorted(source_names))})",
                     ))
+            # the sources the rule names (else all): what they declare, and which of them
+            # may produce other events too (`open_events`: web's track events are free-form)
+            named = [s for s in sources if not rule.source or s.name in rule.source]
+            declared = {e for s in named for e in s.events}
+            open_ones = [s.name for s in named if s.open_events]
             for event in rule.event or []:
-                if event not in known_events and warn:
-                    warn(located(
-                        path, root, (*loc, "match", j, "event"),
-                        f"no built-in source declares event {event!r} (web track events may"
-                        " still produce it)",
-                    ))
+                if event not in declared and warn:
+                    scope = (f"source {', '.join(rule.source)}" if rule.source
+                             else "no source")
+                    verb = "does not declare" if rule.source else "declares"
+                    hint = (f" ({' or '.join(open_ones)} may still produce it:"
+                            " their events are open)" if open_ones else "")
+                    warn(located(path, root, (*loc, "match", j, "event"),
+                                 f"{scope} {verb} event {event!r}{hint}"))
     return framework

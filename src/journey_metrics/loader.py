@@ -37,8 +37,10 @@ from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.staging import (
     EVENT_YEARS,
     EVENT_YEARS_REASON,
+    STAGING_COLUMNS,
     batch_accepted_ddl,
     changed_models,
+    guarded,
 )
 from journey_metrics.validate import EVENT_SCHEMA, IDENTITY_SCHEMA, failing_rows
 
@@ -544,10 +546,14 @@ def _stage(
     _reject_invalid_rows(con)
     # A record's file and line come from its key (file_order * KEY_SPAN + line) and the chunk's
     # short list of files: joining the chunk's rows to find them cost a third of this copy.
+    # the privacy guards of a source's own model (staging.GUARDS; none for the shipped ones)
+    staged = set(_columns(con, "stg"))
+    guards = ", ".join(f"{g} AS {c.name}" for c in STAGING_COLUMNS if c.name in staged and (
+        g := guarded(c, "duckdb", "s." + c.name, chunk.kind.model)) != "s." + c.name)
     con.execute(
         "INSERT INTO batch_accepted BY NAME"
         " SELECT f.file_path, f.file_order, s.record_no % $span AS record_no,"
-        " s.* EXCLUDE (record_no, reject_reason)"
+        " s.* EXCLUDE (record_no, reject_reason)" + (f" REPLACE ({guards})" if guards else "") +
         " FROM stg AS s"
         " JOIN (SELECT unnest($orders) AS file_order, unnest($paths) AS file_path) AS f"
         " ON f.file_order = s.record_no // $span"

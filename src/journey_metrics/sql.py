@@ -7,11 +7,13 @@ as a bound parameter (`$name` or `?`), never as text.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
+from pathlib import Path
 
 from journey_metrics.errors import UsageError
 from journey_metrics.resources import resource_dir
@@ -58,7 +60,7 @@ def load_sql(relative_path: str) -> str:
     engine = _ENGINE.get()
     if engine != "duckdb" and relative_path.endswith(".sql"):
         variant = f"{relative_path[:-4]}.{engine}.sql"
-        if (resource_dir("sql") / variant).is_file():
+        if sql_path(variant).is_file():
             return load_sql_exact(variant)
     return load_sql_exact(relative_path)
 
@@ -66,10 +68,32 @@ def load_sql(relative_path: str) -> str:
 @cache
 def load_sql_exact(relative_path: str) -> str:
     """The text of exactly `sql/<relative_path>`, whatever the engine."""
-    path = resource_dir("sql") / relative_path
+    path = sql_path(relative_path)
     if not path.is_file():
         raise UsageError(f"SQL model {relative_path!r} not found in {path.parent}")
     return path.read_text(encoding="utf-8")
+
+
+def sql_path(relative_path: str) -> Path:
+    """Where `sql/<relative_path>` is: a staging model of a source kept outside the package (a
+    folder of JOURNEY_METRICS_SOURCES holding `<model>.sql`) first, else the package's."""
+    if relative_path.startswith("staging/"):
+        for folder in extra_source_folders():
+            candidate = folder / relative_path.removeprefix("staging/")
+            if candidate.is_file():
+                return candidate
+    return resource_dir("sql") / relative_path
+
+
+SOURCES_ENV = "JOURNEY_METRICS_SOURCES"
+
+
+def extra_source_folders() -> list[Path]:
+    """The folders of a team's own sources (JOURNEY_METRICS_SOURCES, separated as PATH is):
+    each holds source YAML files and their staging models (`<model>.sql`, `<model>.spark.sql`),
+    read beside the shipped ones, so an installed package is never edited."""
+    value = os.environ.get(SOURCES_ENV, "")
+    return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
 def split_statements(text: str) -> list[str]:

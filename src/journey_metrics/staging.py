@@ -27,9 +27,11 @@ from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import duckdb_header, install_macros
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import HashKey, install_hash_macro
+from journey_metrics.resources import resource_dir
 from journey_metrics.sql import (
     load_sql,
     quote_identifier,
+    sql_path,
     used_parameters,
 )
 
@@ -46,33 +48,78 @@ class StagingColumn(NamedTuple):
     type: str  # as DuckDB's DESCRIBE names it
     meaning: str
     optional: bool = False  # a model may leave it out (the loader inserts by name: NULL)
+    guard: str = ""  # what the loader makes sure of, whatever the model did: a key of GUARDS
+
+
+# CONTRACT §1 Privacy holds whatever a model does: the loader passes the personal columns of
+# every row a source's own model stages through these on the way in (both engines), so a new
+# source's model that forgot `jm_email_hash` or `jm_redact` still stores no address (an audit
+# that added a source found them raw in `events`). Each is a no-op on a model that did its part
+# (an id without an address, a hash, redacted text). The shipped models do theirs where it is
+# cheapest (tests/test_privacy.py holds them to it), so they are not guarded again: the guards
+# cost 0.7 s per million rows, 3% of a load.
+SHIPPED_MODELS = frozenset({"stg_web", "stg_email", "stg_crm_contacts", "stg_crm_deals",
+                            "stg_crm_feedback"})
+GUARDS: dict[str, dict[str, str]] = {
+    "id": {"duckdb": "jm_pseudonymize({c})", "spark": "jm_pseudonymize({c})"},
+    "email_hash": {  # an address itself where its hash belongs: hashed, so it also stitches
+        "duckdb": "CASE WHEN contains({c}, '@') THEN jm_email_hash({c}) ELSE {c} END",
+        "spark": "CASE WHEN contains({c}, '@') THEN jm_email_hash({c}) ELSE {c} END"},
+    "text": {"duckdb": "jm_redact({c})", "spark": "jm_redact({c})"},
+    # (cast back to JSON only when it may have changed: the cast parses the whole text)
+    "json": {"duckdb": "CASE WHEN jm_may_hold_email({c}::VARCHAR)"
+                       " THEN jm_redact({c}::VARCHAR)::JSON ELSE {c} END",
+             "spark": "jm_redact({c})"},
+    "traits": {
+        "duckdb": "list_transform({c}, lambda t:"
+                  " {{'trait': t.trait, 'value': jm_redact(t.value)}})",
+        "spark": "transform({c}, t ->"
+                 " named_struct('trait', t.trait, 'value', jm_redact(t.value)))"},
+}
+
+
+def guarded(column: StagingColumn, engine: str, expression: str, model: str) -> str:
+    """`expression` (the column's staged value) through the column's guard on `engine`, for a
+    row that `model` staged."""
+    if not column.guard or model in SHIPPED_MODELS:
+        return expression
+    return GUARDS[column.guard][engine].format(c=expression)
 
 
 STAGING_COLUMNS: tuple[StagingColumn, ...] = (
     StagingColumn("record_no", "BIGINT", "the raw record (line, element or CSV row) it comes from"),
     StagingColumn("reject_reason", "VARCHAR", "why the record is quarantined; NULL if it is fine"),
     StagingColumn("is_event", "BOOLEAN", "false for identity-only rows (e.g. a CRM contact)"),
-    StagingColumn("event_id", "VARCHAR", "the source's event id (unique per source)"),
-    StagingColumn("event_name", "VARCHAR", "canonical event name"),
+    StagingColumn("event_id", "VARCHAR", "the source's event id (unique per source)",
+                  guard="id"),
+    StagingColumn("event_name", "VARCHAR", "canonical event name", guard="text"),
     StagingColumn("occurred_at", "TIMESTAMP WITH TIME ZONE", "when it happened"),
-    StagingColumn("anonymous_id", "VARCHAR", "person key: device id"),
-    StagingColumn("user_id", "VARCHAR", "person key: the product's user id"),
-    StagingColumn("email_hash", "VARCHAR", "person key: jm_email_hash(email), never the email"),
-    StagingColumn("crm_contact_id", "VARCHAR", "person key: CRM contact id"),
-    StagingColumn("channel", "VARCHAR", "fixed channel, or jm_rules_channel(...) for web events"),
-    StagingColumn("campaign", "VARCHAR", "campaign name"),
+    StagingColumn("anonymous_id", "VARCHAR", "person key: device id", guard="id"),
+    StagingColumn("user_id", "VARCHAR", "person key: the product's user id", guard="id"),
+    StagingColumn("email_hash", "VARCHAR", "person key: jm_email_hash(email), never the email",
+                  guard="email_hash"),
+    StagingColumn("crm_contact_id", "VARCHAR", "person key: CRM contact id", guard="id"),
+    StagingColumn("channel", "VARCHAR", "fixed channel, or jm_rules_channel(...) for web events",
+                  guard="text"),
+    StagingColumn("campaign", "VARCHAR", "campaign name", guard="text"),
     StagingColumn("revenue", "DOUBLE", "money the event brought"),
-    StagingColumn("properties", "JSON", "everything else worth keeping (emails redacted)"),
+    StagingColumn("properties", "JSON", "everything else worth keeping (emails redacted)",
+                  guard="json"),
     StagingColumn("nps_score", "BIGINT", "survey score, checked by validation"),
-    StagingColumn("utm_medium", "VARCHAR", "web: jm_medium(UTM medium); NULL otherwise"),
-    StagingColumn("utm_source", "VARCHAR", "web: UTM source; NULL otherwise"),
-    StagingColumn("referrer_host", "VARCHAR", "web: jm_url_host(referrer); NULL otherwise"),
-    StagingColumn("page_host", "VARCHAR", "web: jm_url_host(page url); NULL otherwise"),
+    StagingColumn("utm_medium", "VARCHAR", "web: jm_medium(UTM medium); NULL otherwise",
+                  guard="text"),
+    StagingColumn("utm_source", "VARCHAR", "web: UTM source; NULL otherwise", guard="text"),
+    StagingColumn("referrer_host", "VARCHAR", "web: jm_url_host(referrer); NULL otherwise",
+                  guard="text"),
+    StagingColumn("page_host", "VARCHAR", "web: jm_url_host(page url); NULL otherwise",
+                  guard="text"),
     StagingColumn("referrer_class", "VARCHAR",
                   "web: jm_referrer_class(...); NULL for events whose channel is fixed"),
-    StagingColumn("previous_id", "VARCHAR", "alias: the id linked to user_id", optional=True),
+    StagingColumn("previous_id", "VARCHAR", "alias: the id linked to user_id", optional=True,
+                  guard="id"),
     StagingColumn("traits", "STRUCT(trait VARCHAR, \"value\" VARCHAR)[]",
-                  "traits the record sets (only those the source's YAML names)", optional=True),
+                  "traits the record sets (only those the source's YAML names)", optional=True,
+                  guard="traits"),
     StagingColumn("traits_at", "TIMESTAMP WITH TIME ZONE", "when those traits were set",
                   optional=True),
 )
@@ -110,7 +157,9 @@ def model_problem(
         sql = load_sql(f"staging/{kind.model}.sql")
     except UsageError as exc:
         return str(exc)
-    where = f"staging model {kind.model} (sql/staging/{kind.model}.sql)"
+    path = sql_path(f"staging/{kind.model}.sql")  # a team's own source's: where it is
+    shown = f"sql/staging/{kind.model}.sql" if path.is_relative_to(resource_dir("sql")) else path
+    where = f"staging model {kind.model} ({shown})"
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE jm_staging_probe AS SELECT * FROM ({sql}) LIMIT 0",

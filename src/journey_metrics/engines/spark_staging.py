@@ -44,7 +44,7 @@ from journey_metrics.sources.readers import (
     missing_columns_reason,
 )
 from journey_metrics.sql import load_sql_exact, split_statements
-from journey_metrics.staging import EVENT_YEARS, EVENT_YEARS_REASON, STAGING_COLUMNS
+from journey_metrics.staging import EVENT_YEARS, EVENT_YEARS_REASON, STAGING_COLUMNS, guarded
 
 # A batch-unique record key, as the DuckDB loader's: file_order * KEY_SPAN + record number.
 KEY_SPAN = 10_000_000_000
@@ -563,12 +563,14 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     # the rows of files that fail whole are left out of both outputs
     kept = f"WHERE f.file_order NOT IN ({', '.join(map(str, failed))})" if failed else ""
     present = set(staged.columns)
+    contract = {c.name: c for c in STAGING_COLUMNS}
     parts = []
     for name, spark_type in accepted_columns()[2:]:
         if name == "record_no":
             parts.append(f"CAST(s.record_no % {KEY_SPAN} AS BIGINT) AS record_no")
-        elif name in present:
-            parts.append(f"CAST(s.{name} AS {spark_type}) AS {name}")
+        elif name in present:  # through its privacy guard, as the loader's (staging.GUARDS)
+            value = guarded(contract[name], "spark", f"CAST(s.{name} AS {spark_type})", model)
+            parts.append(f"{value} AS {name}")
         else:
             parts.append(f"CAST(NULL AS {spark_type}) AS {name}")
     accepted = session.sql(f"""
