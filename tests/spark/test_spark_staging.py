@@ -309,6 +309,26 @@ def test_both_engines_stage_the_same_rows(
         assert "xu%25" not in str(twice)
 
 
+def test_the_privacy_guards_of_a_sources_own_model_agree(
+    tmp_path: Path, session: Any, cases: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The loader's privacy guards (staging.GUARDS, decision 222) run on the rows of a model that
+    is not shipped: with the shipped web model taken for one, both engines give the same rows
+    (the guards are written once per engine), and the guards change nothing it did right."""
+    from journey_metrics import staging
+
+    source = _source("web")
+    sources = load_sources()
+    files = [*discover(SAMPLE, sources)["web"],
+             *(InputFile(f.path, f"cases-{f.relative}", f.kind, f.problem)
+               for f in discover(cases, sources)["web"])]
+    (tmp_path / "plain").mkdir()
+    plain = duckdb_staged(tmp_path / "plain", source, files)
+    monkeypatch.setattr(staging, "SHIPPED_MODELS", frozenset())
+    guarded = assert_same(tmp_path, session, source, files)
+    assert Counter(guarded[0]) == Counter(plain[0])
+
+
 def test_a_local_time_around_a_clock_change_is_read_alike(
     tmp_path: Path, session: Any
 ) -> None:
