@@ -404,6 +404,31 @@ def _log_config() -> str:
     return (resource_dir("config") / "spark-log4j2.properties").as_uri()
 
 
+
+def spark_window(session: Any) -> Any:
+    """pyspark's `Window` for `session`'s kind (as `spark_functions`)."""
+    if type(session).__module__.startswith("pyspark.sql.connect"):
+        from pyspark.sql.connect.window import Window as ConnectWindow
+
+        return ConnectWindow
+    from pyspark.sql.window import Window
+
+    return Window
+
+
+def spark_functions(session: Any) -> Any:
+    """pyspark's column functions for `session`'s kind: a Connect session's own module, since
+    the classic one asserts a local SparkContext, and the client is built without pyspark's
+    process-wide Connect switch that would redirect it (decision 223)."""
+    if type(session).__module__.startswith("pyspark.sql.connect"):
+        from pyspark.sql.connect import functions as connect_functions
+
+        return connect_functions
+    from pyspark.sql import functions
+
+    return functions
+
+
 def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     """A SparkSession in UTC: Spark Connect at `remote`, else a classic session at `master`
     (default local[*]); an existing session of this process is reused."""

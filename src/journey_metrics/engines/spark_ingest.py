@@ -36,7 +36,13 @@ from typing import Any
 from journey_metrics.channels import BUILT_IN, ChannelRules, kept_origin, spark_function
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.engines.lake import dataset_name
-from journey_metrics.engines.spark import checkpoints, copy_location, cut_lineage, union_all
+from journey_metrics.engines.spark import (
+    checkpoints,
+    copy_location,
+    cut_lineage,
+    spark_functions,
+    union_all,
+)
 from journey_metrics.engines.spark_staging import (
     REJECTED_COLUMNS,
     SparkInputFile,
@@ -554,7 +560,7 @@ def _drop_views(session: Any) -> None:
 
 def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, Any]:
     """Every source's staged records, with a `source` column (accepted, rejected)."""
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     from journey_metrics.engines.spark import translate
 
@@ -586,7 +592,7 @@ def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, A
 
 def _load(session: Any, fs: LakeFS, key: HashKey, rules: ChannelRules, planned: list[_Planned],
           run_id: str, marker: str, fail_after: Callable[[str], None] | None) -> None:
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     install_functions(session, key)  # also when no file is staged (new rules, failed files)
     session.sql(spark_function(rules, "jm_lake_channel"))  # lake_tables.spark.sql's channels

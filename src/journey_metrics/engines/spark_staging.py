@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import posixpath
 from dataclasses import dataclass
 from typing import Any
 
 from journey_metrics.config import FileKind, SourceConfig
-from journey_metrics.engines.spark import cut_lineage, union_all
+from journey_metrics.engines.spark import cut_lineage, spark_functions, spark_window, union_all
 from journey_metrics.errors import UsageError
 from journey_metrics.hashing import LOWER_FIRST, HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import (
@@ -62,6 +63,9 @@ _SPARK_TYPES = {
 # validate.py's pandera checks as Spark SQL: per staged row, the least failing reason (pandera
 # reports every failed check of a row and the loader keeps the smallest reason); a NULL value
 # fails only the not-nullable checks, as in pandera.
+# numbers each staged group's views (`_stage`)
+_GROUPS = itertools.count(1)
+
 _VALIDATION = r"""
 coalesce(
 -- an instant outside EVENT_YEARS is checked first, as the loader does (before pandera)
@@ -211,9 +215,7 @@ def _first_line(exc: BaseException) -> str:
 def _small(frame: Any) -> Any:
     """A frame of a row per input file, marked for broadcast: Spark cannot size a frame made
     from Python rows and would otherwise shuffle every record to join it."""
-    from pyspark.sql import functions as F
-
-    return F.broadcast(frame)
+    return spark_functions(frame.sparkSession).broadcast(frame)
 
 
 def _names(session: Any, files: list[SparkInputFile]) -> Any:
@@ -233,7 +235,7 @@ def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
     DuckDB (decision 146): Spark's text reader keeps a line's bytes as they are (only turning
     it into a Java string would replace the bad ones with U+FFFD), so `is_valid_utf8` sees
     them and a cast to binary gets them back."""
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     lines = session.read.text([f.location for f in files]).select(
         F.col("value").alias("raw"),
@@ -283,7 +285,7 @@ def _read_json(session: Any, files: list[SparkInputFile],
                failures: dict[str, str] | None) -> Any:
     """SendGrid files: a JSON array (records are its elements) or one object per line. Each
     file is read whole (one row per file: a file must fit an executor's memory)."""
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     whole = session.read.text([f.location for f in files], wholetext=True).select(
         F.regexp_replace(F.col("value"), "^\\uFEFF", "").alias("content"),
@@ -404,7 +406,7 @@ def _read_json(session: Any, files: list[SparkInputFile],
 def _csv_headers(session: Any, files: list[SparkInputFile]) -> dict[int, list[str]]:
     """The header (first line) of each CSV file, read in one Spark job; file_order -> names.
     Only the header line is parsed here, by Python's csv module (the rows stay in Spark)."""
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     lines = session.read.text([f.location for f in files]).select(
         F.col("value"), F.col("_metadata.file_name").alias("file_name"),
@@ -426,7 +428,7 @@ _CORRUPT = "jm_malformed_row"
 def _odd_quotes(session: Any, files: list[SparkInputFile]) -> set[int]:
     """The CSV files holding an odd number of double quotes (one job for all): only their last
     row can hold a quote never closed (readers._last_row_unclosed)."""
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     quotes = session.read.text([f.location for f in files]).select(
         F.col("_metadata.file_name").alias("file_name"),
@@ -439,7 +441,7 @@ def _odd_quotes(session: Any, files: list[SparkInputFile]) -> set[int]:
 def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
               failures: dict[str, str] | None, odd_quotes: bool = False) -> Any:
     """One CSV file (its own header: internal names or HubSpot's labels, loader.match_header)."""
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     header = header or []
     if not header:  # an empty file: no records
@@ -459,8 +461,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     # quarantined as such (readers.OPEN_QUOTE_REASON); DuckDB's reader ends that field before
     # the file's last line break, and so does this
     if odd_quotes:
-        from pyspark.sql.window import Window
-
+        Window = spark_window(session)
         last_row = F.col("mid") == F.max("mid").over(Window.partitionBy())
         short = F.col(_CORRUPT).isNotNull() & F.col(f"c{len(header) - 1}").isNull()
         breaks = F.lit(False)
@@ -503,8 +504,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
         surplus = F.when(F.col("jm_last"), F.lit(OPEN_QUOTE_REASON)).otherwise(surplus)
     numbered = frame.select("mid", raw.alias("raw"), *selected, extra.alias("extra_fields"),
                             surplus.alias("read_problem"))
-    from pyspark.sql.window import Window
-
+    Window = spark_window(session)
     return numbered.select(
         F.lit(item.file_order).cast("int").alias("file_order"),
         (F.row_number().over(Window.orderBy("mid")) + 1).cast("bigint").alias("record_no"),
@@ -521,14 +521,20 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     except UsageError:
         raise UsageError(f"{source.name}: staging model {model} has no Spark form"
                          f" (sql/staging/{model}.spark.sql)") from None
-    from pyspark.sql import functions as F
+    F = spark_functions(session)
 
     keyed = raw.withColumn("record_no", F.col("file_order").cast("bigint") * KEY_SPAN
                            + F.col("record_no")).drop("file_order")
     keyed.createOrReplaceTempView("raw_records")
+    # The outputs are lazy and name their views: a Connect session resolves a name when the
+    # plan runs, after the next group has taken it (a classic one binds it now), so each
+    # group's views have names of their own.
+    tag = next(_GROUPS)
+    files_view, staged_view = f"jm_stage_files_{tag}", f"jm_stage_staged_{tag}"
+    raw_view, rejected_view = f"jm_stage_raw_{tag}", f"jm_stage_rejected_{tag}"
     _small(session.createDataFrame(
         [(f.file_order, f.relative) for f in files], "file_order INT, file_path STRING"
-    )).createOrReplaceTempView("jm_stage_files")
+    )).createOrReplaceTempView(files_view)
     args = {"tz": source.timezone, "traits": list(source.traits)}
     staged = session.sql(model_sql, args={k: v for k, v in args.items() if f":{k}" in model_sql})
     staged.createOrReplaceTempView("jm_stage_model")
@@ -537,28 +543,28 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     # its rows, else the least validation reason)
     staged = cut_lineage(session.sql(f"SELECT *, {_VALIDATION} AS check_reason"
                                      " FROM jm_stage_model"), f"staged-{model}")
-    staged.createOrReplaceTempView("jm_stage_staged")
-    keyed.createOrReplaceTempView("jm_stage_raw")
+    staged.createOrReplaceTempView(staged_view)
+    keyed.createOrReplaceTempView(raw_view)
     # copied too: both outputs read it, and a small copy's size lets Spark broadcast it into
     # their joins instead of shuffling every staged row or raw record
     # (a CSV row the reader found broken, its values shifted, fails for that whatever the
     # model made of it: the loader's rule)
-    read_problems = ("""
+    read_problems = (f"""
         UNION ALL
-        SELECT record_no, read_problem, NULL, NULL FROM jm_stage_raw
+        SELECT record_no, read_problem, NULL, NULL FROM {raw_view}
         WHERE read_problem IS NOT NULL""" if "read_problem" in keyed.columns else "")
     rejected_keys = cut_lineage(session.sql(f"""
         SELECT record_no, coalesce(min(read_problem), min(reject_reason), min(check_reason))
                AS reason
         FROM (
             SELECT record_no, CAST(NULL AS STRING) AS read_problem, reject_reason, check_reason
-            FROM jm_stage_staged
+            FROM {staged_view}
             WHERE reject_reason IS NOT NULL OR check_reason IS NOT NULL{read_problems}
         )
         GROUP BY record_no
     """), f"rejected-{model}")
-    rejected_keys.createOrReplaceTempView("jm_stage_rejected")
-    failed = (_mostly_not_utf8(session, files, failures)
+    rejected_keys.createOrReplaceTempView(rejected_view)
+    failed = (_mostly_not_utf8(session, files, failures, staged_view, rejected_view)
               if files[0].kind.reader in ("jsonl", "json") else [])
     # the rows of files that fail whole are left out of both outputs
     kept = f"WHERE f.file_order NOT IN ({', '.join(map(str, failed))})" if failed else ""
@@ -575,17 +581,17 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
             parts.append(f"CAST(NULL AS {spark_type}) AS {name}")
     accepted = session.sql(f"""
         SELECT f.file_path, f.file_order, {", ".join(parts)}
-        FROM jm_stage_staged AS s
-        LEFT ANTI JOIN jm_stage_rejected AS r ON r.record_no = s.record_no
-        JOIN jm_stage_files AS f ON f.file_order = CAST(s.record_no DIV {KEY_SPAN} AS INT)
+        FROM {staged_view} AS s
+        LEFT ANTI JOIN {rejected_view} AS r ON r.record_no = s.record_no
+        JOIN {files_view} AS f ON f.file_order = CAST(s.record_no DIV {KEY_SPAN} AS INT)
         {kept}
     """)
     rejected = session.sql(f"""
         SELECT f.file_path, CAST(r.record_no % {KEY_SPAN} AS BIGINT) AS record_no, r.reason,
                jm_redact(k.raw) AS raw, md5(k.raw) AS raw_hash
-        FROM jm_stage_rejected AS r
-        JOIN jm_stage_raw AS k ON k.record_no = r.record_no
-        JOIN jm_stage_files AS f ON f.file_order = CAST(r.record_no DIV {KEY_SPAN} AS INT)
+        FROM {rejected_view} AS r
+        JOIN {raw_view} AS k ON k.record_no = r.record_no
+        JOIN {files_view} AS f ON f.file_order = CAST(r.record_no DIV {KEY_SPAN} AS INT)
         {kept}
     """)
     # (a DataFrame keeps the plans its views named when it was made: the next group may reuse
@@ -593,8 +599,8 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     return accepted, rejected
 
 
-def _mostly_not_utf8(session: Any, files: list[SparkInputFile],
-                     failures: dict[str, str] | None) -> list[int]:
+def _mostly_not_utf8(session: Any, files: list[SparkInputFile], failures: dict[str, str] | None,
+                     staged_view: str, rejected_view: str) -> list[int]:
     """The orders of the files whose lines that are not UTF-8 outnumber the others: binary or
     wholly in another encoding, they fail whole, as on DuckDB (readers.NOT_UTF8_FILE). Counted
     from the (small) quarantine; the staged rows (a row per line) are counted only for a file
@@ -603,13 +609,13 @@ def _mostly_not_utf8(session: Any, files: list[SparkInputFile],
         return []
     bad = dict(session.sql(f"""
         SELECT CAST(record_no DIV {KEY_SPAN} AS INT) AS file_order, count(*) AS bad
-        FROM jm_stage_rejected WHERE reason = '{NOT_UTF8_LINE}' GROUP BY 1
+        FROM {rejected_view} WHERE reason = '{NOT_UTF8_LINE}' GROUP BY 1
     """).collect())
     if not bad:
         return []
     lines = dict(session.sql(f"""
         SELECT CAST(record_no DIV {KEY_SPAN} AS INT) AS file_order, count(DISTINCT record_no)
-        FROM jm_stage_staged
+        FROM {staged_view}
         WHERE CAST(record_no DIV {KEY_SPAN} AS INT) IN ({", ".join(map(str, bad))})
         GROUP BY 1
     """).collect())
