@@ -10,6 +10,29 @@ CREATE OR REPLACE TEMP MACRO jm_trim(txt) AS (
          ELSE trim(txt, e' \t\r\n\x0b\x0c') END
 );
 
+-- A property's text as a number when it is written as a plain decimal number (`9`, `-2.5`,
+-- `1e3`), else NULL. The engines' casts read more than that, and not alike (DuckDB `1_000`;
+-- Spark `9d`, `9f`, `0x1p3`), so a framework's numeric `where` matched other events on each
+-- (decision 224).
+CREATE OR REPLACE TEMP MACRO jm_plain_number(txt) AS (
+    CASE WHEN regexp_matches(jm_trim(txt), '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$')
+         THEN TRY_CAST(jm_trim(txt) AS DOUBLE) END
+);
+
+-- A survey score: a whole number, also written `9.0` (a lake written by another tool), else
+-- NULL. A cast to INTEGER rounds `9.5` to 10 on DuckDB and reads `9.0` as nothing on Spark.
+CREATE OR REPLACE TEMP MACRO jm_whole_number(txt) AS (
+    CASE WHEN regexp_matches(jm_trim(txt), '^[+-]?[0-9]{1,9}([.]0*)?$')
+         THEN CAST(CAST(jm_trim(txt) AS DOUBLE) AS INTEGER) END
+);
+
+-- Upper case of ASCII letters only: a currency code is ASCII, and the engines' upper() map
+-- other letters differently (Spark `ß` -> `SS`, `ﬁ` -> `FI`; DuckDB keeps them or maps one to
+-- one), so "ﬁm" was FIM's revenue on Spark only.
+CREATE OR REPLACE TEMP MACRO jm_upper_ascii(txt) AS (
+    translate(txt, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+);
+
 -- Money the sums can hold: less than 1e15 in absolute value (no order is worth a quadrillion in
 -- any currency), else NULL. The marts sum money as DECIMAL(38, 12) for exact, order-free sums,
 -- which holds 26 integer digits: one order of 6e25 stopped every later run and money command
@@ -71,14 +94,15 @@ CREATE OR REPLACE TEMP MACRO jm_is_activity(event_name) AS (
 
 -- CONTRACT §8 `--item page` (and the touchpoints that name a page): properties.path, else the
 -- path of an absolute properties.url, where a URL without one (`https://x.io`, `https://x.io?q=1`)
--- is `/`, as a browser shows it; NULL when the event names neither. Spaces around the URL are
--- no part of it (a URL of spaces alone is no URL, decision 124).
+-- is `/`, as a browser shows it; NULL when the event names neither. Blanks around the URL are
+-- no part of it (a URL of spaces alone is no URL, decision 124): those jm_trim strips, which
+-- both engines strip alike (trim() strips a no-break space on DuckDB only, decision 224).
 CREATE OR REPLACE TEMP MACRO jm_page_path(properties) AS (
     coalesce(
         nullif(json_extract_string(properties, '$.path'), ''),
-        CASE WHEN regexp_matches(trim(json_extract_string(properties, '$.url')),
+        CASE WHEN regexp_matches(jm_trim(json_extract_string(properties, '$.url')),
                                  '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//')
-             THEN coalesce(nullif(regexp_extract(trim(json_extract_string(properties, '$.url')),
+             THEN coalesce(nullif(regexp_extract(jm_trim(json_extract_string(properties, '$.url')),
                                                  '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*([^?#]*)',
                                                  1), ''), '/')
         END)

@@ -68,7 +68,10 @@ def matches(con: duckdb.DuckDBPyConnection, tmp_path: Path, where: str) -> list[
 
 @pytest.fixture
 def events() -> duckdb.DuckDBPyConnection:
+    from journey_metrics.db import install_macros
+
     con = duckdb.connect(":memory:")
+    install_macros(con, loading=False)  # jm_plain_number
     con.execute("CREATE TABLE fct_events (event_id VARCHAR, event_name VARCHAR, source VARCHAR,"
                 " channel VARCHAR, properties JSON)")
     con.executemany("INSERT INTO fct_events VALUES (?, 'e', 'web', NULL, ?)",
@@ -105,8 +108,8 @@ def test_in_stays_two_set_lookups(tmp_path: Path) -> None:
                     "  - {name: b, match: [{where: {score: {in: [9, '9', 10.5]}}}]}\n")
     compiled = compile_stages(load_framework(str(path)))
     assert compiled.expressions[1] == (  # (any rule (the rule (numbers OR texts)))
-        "(((list_contains($s2r0_w0_in_number, TRY_CAST(json_extract_string(properties,"
-        " '$.score') AS DOUBLE)) OR list_contains($s2r0_w0_in_text, json_extract_string("
+        "(((list_contains($s2r0_w0_in_number, jm_plain_number(json_extract_string(properties,"
+        " '$.score'))) OR list_contains($s2r0_w0_in_text, json_extract_string("
         "properties, '$.score')))))")
     assert compiled.params == {"s1r0_event_name": ["e"], "s2r0_w0_in_number": [9.0, 10.5],
                                "s2r0_w0_in_text": ["9"]}

@@ -157,3 +157,20 @@ def test_amount_matches_the_reference(con: duckdb.DuckDBPyConnection, units: int
     got = one(con, "SELECT jm_amount($t)", {"t": text})
     assert got == value or (value is not None and got is not None and abs(got - value) < 1e-6), \
         (text, got, value)
+
+
+def test_numbers_scores_currencies_and_urls_read_alike_on_both_engines(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """What the engines' casts, upper() and trim() read differently is read by rule (decision
+    224); tests/spark/test_translate.py checks Spark gives these same values."""
+    assert [one(con, "SELECT jm_plain_number($t)", {"t": t}) for t in MACRO_TEXTS] == [
+        9.0, 9.0, -2.5, 10.0, 0.5, 9.0, None, None, None, None, None, None]
+    assert [one(con, "SELECT jm_whole_number($t)", {"t": t}) for t in MACRO_TEXTS] == [
+        9, 9, None, None, None, 9, None, None, None, None, None, None]
+    assert [one(con, "SELECT jm_upper_ascii($t)", {"t": t}) for t in ("eur", "ﬁm", "straße")] == [
+        "EUR", "ﬁM", "STRAßE"]
+    assert one(con, "SELECT jm_page_path($p)",
+               {"p": '{"url": "\\u00a0https://x.io/c"}'}) is None  # a no-break space is no blank
+
+
+MACRO_TEXTS = ("9", "9.0", "-2.5", "1e1", ".5", " 9 ", "9d", "1_0", "0x1p3", "nan", "inf", "")

@@ -14,7 +14,7 @@ SELECT
     -- keeps every order under 1e15, so the sums fit 38 digits
     coalesce(jm_money(revenue), 0)::VARCHAR::DECIMAL(38, 12) AS revenue,
     coalesce(
-        nullif(upper(jm_trim(json_extract_string(properties, '$.currency'))), '') = $currency,
+        nullif(jm_upper_ascii(jm_trim(json_extract_string(properties, '$.currency'))), '') = $currency,
         true
     ) AS included
 FROM fct_events

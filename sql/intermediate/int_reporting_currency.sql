@@ -5,9 +5,9 @@
 -- every --where reports in the same currency.
 -- Parameters: as_of, currency (NULL: choose the most common).
 SELECT coalesce(
-    nullif(upper(jm_trim($currency)), ''),
+    nullif(jm_upper_ascii(jm_trim($currency)), ''),
     (
-        SELECT upper(jm_trim(json_extract_string(properties, '$.currency'))) AS currency
+        SELECT jm_upper_ascii(jm_trim(json_extract_string(properties, '$.currency'))) AS currency
         FROM fct_events
         WHERE event_name IN ('order_completed', 'deal_won') AND occurred_at <= $as_of
           AND nullif(jm_trim(json_extract_string(properties, '$.currency')), '') IS NOT NULL

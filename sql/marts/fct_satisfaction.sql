@@ -9,7 +9,7 @@ WITH answers AS (
         e.person_id,
         e.event_name,
         jm_period_start(e.occurred_at, $tz, $period) AS period_start,
-        TRY_CAST(json_extract_string(e.properties, '$.score') AS INTEGER) AS score
+        jm_whole_number(json_extract_string(e.properties, '$.score')) AS score
     FROM fct_events AS e
     WHERE e.event_name IN ('nps_response', 'csat_response', 'ces_response')
       AND e.occurred_at <= $as_of

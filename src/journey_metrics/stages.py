@@ -75,7 +75,7 @@ def _compile_rule(rule: MatchRule, prefix: str, params: dict[str, Any]) -> str:
         text_sql = f"json_extract_string(properties, {json_text_path(prop)})"
         if prop in TEXT_FIELDS:
             text_sql = f"coalesce({text_sql}, {prop})"
-        number_sql = f"TRY_CAST({text_sql} AS DOUBLE)"
+        number_sql = f"jm_plain_number({text_sql})"  # as alike on both engines (decision 224)
         if prop in NUMBER_FIELDS:
             number_sql = f"coalesce({number_sql}, {prop})"
         for op, operand in sorted(conditions.items()):

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine_cases import invocations
-from engine_compare import NEEDS_SQLGLOT
+from engine_compare import NEEDS_SPARK, NEEDS_SQLGLOT
 
 pytestmark = [pytest.mark.spark, NEEDS_SQLGLOT]
 
@@ -224,3 +224,26 @@ def test_a_list_index_of_unknown_type_is_refused() -> None:
         translate("SELECT names[item] AS n FROM t")
     assert "names[CAST(item AS INT) + -1]" in translate("SELECT names[item::INTEGER] AS n FROM t")
     assert "m['k']" in translate("SELECT m['k'] AS v FROM t")  # a map's key is no list index
+
+
+@NEEDS_SPARK
+def test_numbers_scores_currencies_and_urls_read_alike_on_spark() -> None:
+    """The macros that read by rule what the engines' casts, upper() and trim() read differently
+    (decision 224) give on Spark the values tests/test_macros.py finds on DuckDB."""
+    from journey_metrics.engines.spark import spark_session, translate
+    from test_macros import MACRO_TEXTS
+
+    session = spark_session("local[2]")
+
+    def column(expression: str, texts: tuple[str, ...]) -> list[Any]:
+        values = ", ".join(f"({n}, '{t}')" for n, t in enumerate(texts))
+        sql = translate(f"SELECT {expression} AS v FROM (VALUES {values}) AS t(n, x) ORDER BY n")
+        return [row[0] for row in session.sql(sql).collect()]
+
+    assert column("jm_plain_number(x)", MACRO_TEXTS) == [
+        9.0, 9.0, -2.5, 10.0, 0.5, 9.0, None, None, None, None, None, None]
+    assert column("jm_whole_number(x)", MACRO_TEXTS) == [
+        9, 9, None, None, None, 9, None, None, None, None, None, None]
+    assert column("jm_upper_ascii(x)", ("eur", "ﬁm", "straße")) == ["EUR", "ﬁM", "STRAßE"]
+    assert column("jm_page_path(x)", ('{"url": "\\u00a0https://x.io/c"}',
+                                      '{"url": " https://x.io/c"}')) == [None, "/c"]

@@ -21,7 +21,7 @@ WITH conversions AS MATERIALIZED (
         row_number() OVER (ORDER BY occurred_at, source, event_id) AS conversion_no,
         person_id,
         occurred_at AS converted_at,
-        CASE WHEN $currency IS NULL OR coalesce(nullif(upper(jm_trim(json_extract_string(
+        CASE WHEN $currency IS NULL OR coalesce(nullif(jm_upper_ascii(jm_trim(json_extract_string(
                       properties, '$.currency'))), '') = $currency, true)
              THEN coalesce(jm_money(revenue), 0) ELSE 0 END::DOUBLE AS value
     FROM fct_events

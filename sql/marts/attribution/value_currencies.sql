@@ -3,7 +3,7 @@
 -- currency, the most common first (ties: by name). metrics/attribution.py notes when there are
 -- several. Parameters: as_of, from_at, to_at. Snippets: conversion_match, population_filter
 -- (as fct_attribution.sql).
-SELECT upper(jm_trim(json_extract_string(properties, '$.currency'))) AS currency
+SELECT jm_upper_ascii(jm_trim(json_extract_string(properties, '$.currency'))) AS currency
 FROM fct_events
 WHERE ([[ conversion_match ]])
   AND occurred_at >= $from_at AND occurred_at < $to_at AND occurred_at <= $as_of

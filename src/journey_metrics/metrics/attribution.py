@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -50,6 +51,8 @@ FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 SPEND_COLUMNS = ("date", "channel", "campaign", "cost")
 ATTRIBUTION_COLUMNS = ("model", "group", "conversions", "revenue", "share")
 SPEND_RESULT_COLUMNS = ("cost", "cpa", "roas")
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ def attribution_rows(con: duckdb.DuckDBPyConnection, q: AttributionQuery) -> Row
         "to_at": q.to_at or FAR_FUTURE, "lookback": q.lookback,
         "half_life_seconds": q.half_life.total_seconds(),
         "exposure": q.path_transform == "exposure", "models": list(q.models),
-        "currency": q.currency.strip().upper() if q.currency else None,
+        # upper case of ASCII letters only, as the SQL's jm_upper_ascii (decision 224)
+        "currency": q.currency.strip().translate(_ASCII_UPPER) if q.currency else None,
     }
     result = con.execute(sql, used_parameters(sql, params))
     rows: Rows = []
