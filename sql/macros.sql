@@ -21,9 +21,10 @@ CREATE OR REPLACE TEMP MACRO jm_plain_number(txt) AS (
 
 -- A survey score: a whole number, also written `9.0` (a lake written by another tool), else
 -- NULL. A cast to INTEGER rounds `9.5` to 10 on DuckDB and reads `9.0` as nothing on Spark.
+-- (TRY_CAST: Java's `$` also matches before a final U+2028, which the cast then refuses.)
 CREATE OR REPLACE TEMP MACRO jm_whole_number(txt) AS (
     CASE WHEN regexp_matches(jm_trim(txt), '^[+-]?[0-9]{1,9}([.]0*)?$')
-         THEN CAST(CAST(jm_trim(txt) AS DOUBLE) AS INTEGER) END
+         THEN TRY_CAST(TRY_CAST(jm_trim(txt) AS DOUBLE) AS INTEGER) END
 );
 
 -- Upper case of ASCII letters only: a currency code is ASCII, and the engines' upper() map

@@ -34,8 +34,8 @@ events: [order_completed]
 MODEL_SQL = """\
 SELECT
     record_no,
-    CASE WHEN jm_parse_instant(ordered_at, $tz) IS NULL THEN 'unparseable ordered_at' END
-        AS reject_reason,
+    CASE WHEN jm_parse_instant(ordered_at, $tz) IS NULL
+         THEN 'unparseable ordered_at of ' || customer_email END AS reject_reason,
     true AS is_event,
     'order:' || order_id AS event_id,
     'order_completed' AS event_name,
@@ -70,6 +70,9 @@ def test_a_source_kept_outside_the_package(tmp_path: Path) -> None:
     sources.mkdir()
     (sources / "40-shop.yaml").write_text(SOURCE_YAML)
     (sources / "stg_shop_orders.sql").write_text(MODEL_SQL)
+    # a team's files never shadow the package's: the shipped web model and the macros stay
+    (sources / "stg_web.sql").write_text("SELECT 1 AS broken")
+    (sources / "macros.sql").write_text("CREATE OR REPLACE TEMP MACRO jm_redact(t) AS (t);")
     write_csv(tmp_path / "in" / "shop" / "orders.csv",
               ["order_id", "customer_email", "ordered_at", "total", "note"],
               [["1", " Ann@Example.com ", "2024-03-01 10:00", "20", "gift for bob@example.org"],
@@ -90,6 +93,8 @@ def test_a_source_kept_outside_the_package(tmp_path: Path) -> None:
                      " WHERE source = 'shop'") == [
         (query(db, "SELECT TIMESTAMPTZ '2024-03-01 09:00:00+00'")[0][0], ann,
          '{"note":"gift for <redacted-email>"}')]
+    assert query(db, "SELECT reason FROM _jm_quarantine") == [
+        ("unparseable ordered_at of <redacted-email>",)]
     assert "example" not in repr(query(db, "SELECT * FROM _jm_quarantine"))
     # a folder that is not there is bad configuration, said before anything is read
     again = run("run", "--input", str(tmp_path / "in"), "--db", str(tmp_path / "x.duckdb"),

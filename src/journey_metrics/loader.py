@@ -510,8 +510,9 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, source: SourceConfig, chunk: _C
             except duckdb.Error as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
                 # the model is named: on a new source the fault is as likely its as the file's
-                result.status, result.reason = (
-                    "failed", f"cannot load with model {chunk.kind.model}: {first}")
+                result.status, result.reason = (  # DuckDB's words may quote a value
+                    "failed", f"cannot load with model {chunk.kind.model}: "
+                              f"{without_emails(first)}")
                 result.records = 0
     finally:
         drop_temp(con, "chunk", *_FILE_TEMP_TABLES)
@@ -562,8 +563,9 @@ def _stage(
          "paths": [item.relative for item, _, _ in chunk.files]},
     )
     con.execute(
+        # a reason may quote the record (a source's own model: 'bad date for ' || email)
         "INSERT INTO batch_rejected"
-        " SELECT k.file_path, k.line_no, r.reason, k.raw, md5(k.raw)"
+        " SELECT k.file_path, k.line_no, jm_redact(r.reason), k.raw, md5(k.raw)"
         " FROM rejected AS r JOIN chunk AS k ON k.record_key = r.record_no"
     )
 

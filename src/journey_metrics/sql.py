@@ -75,14 +75,18 @@ def load_sql_exact(relative_path: str) -> str:
 
 
 def sql_path(relative_path: str) -> Path:
-    """Where `sql/<relative_path>` is: a staging model of a source kept outside the package (a
-    folder of JOURNEY_METRICS_SOURCES holding `<model>.sql`) first, else the package's."""
-    if relative_path.startswith("staging/"):
-        for folder in extra_source_folders():
-            candidate = folder / relative_path.removeprefix("staging/")
-            if candidate.is_file():
-                return candidate
-    return resource_dir("sql") / relative_path
+    """Where `sql/<relative_path>` is: the package's file, else, for a staging model the package
+    does not have, the one in a folder of JOURNEY_METRICS_SOURCES. A team's file never shadows
+    the package's (a copy of `stg_web.sql`, or a `macros.sql` of its own helpers, would replace
+    what the privacy of every source rests on): its models have names of their own."""
+    packaged = resource_dir("sql") / relative_path
+    if packaged.is_file() or not relative_path.startswith("staging/"):
+        return packaged
+    for folder in extra_source_folders():
+        candidate = folder / relative_path.removeprefix("staging/")
+        if candidate.is_file():
+            return candidate
+    return packaged
 
 
 SOURCES_ENV = "JOURNEY_METRICS_SOURCES"

@@ -62,9 +62,11 @@ SHIPPED_MODELS = frozenset({"stg_web", "stg_email", "stg_crm_contacts", "stg_crm
                             "stg_crm_feedback"})
 GUARDS: dict[str, dict[str, str]] = {
     "id": {"duckdb": "jm_pseudonymize({c})", "spark": "jm_pseudonymize({c})"},
-    "email_hash": {  # an address itself where its hash belongs: hashed, so it also stitches
-        "duckdb": "CASE WHEN contains({c}, '@') THEN jm_email_hash({c}) ELSE {c} END",
-        "spark": "CASE WHEN contains({c}, '@') THEN jm_email_hash({c}) ELSE {c} END"},
+    # an address itself where its hash belongs: hashed (so it also stitches); a hash is hex,
+    # which no address pattern matches
+    "email_hash": {
+        "duckdb": "CASE WHEN jm_contains_email({c}) THEN jm_email_hash({c}) ELSE {c} END",
+        "spark": "CASE WHEN jm_contains_email({c}) THEN jm_email_hash({c}) ELSE {c} END"},
     "text": {"duckdb": "jm_redact({c})", "spark": "jm_redact({c})"},
     # (cast back to JSON only when it may have changed: the cast parses the whole text)
     "json": {"duckdb": "CASE WHEN jm_may_hold_email({c}::VARCHAR)"
@@ -116,7 +118,8 @@ STAGING_COLUMNS: tuple[StagingColumn, ...] = (
     StagingColumn("page_host", "VARCHAR", "web: jm_url_host(page url); NULL otherwise",
                   guard="text"),
     StagingColumn("referrer_class", "VARCHAR",
-                  "web: jm_referrer_class(...); NULL for events whose channel is fixed"),
+                  "web: jm_referrer_class(...); NULL for events whose channel is fixed",
+                  guard="text"),
     StagingColumn("previous_id", "VARCHAR", "alias: the id linked to user_id", optional=True,
                   guard="id"),
     StagingColumn("traits", "STRUCT(trait VARCHAR, \"value\" VARCHAR)[]",

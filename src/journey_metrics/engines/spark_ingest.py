@@ -45,6 +45,7 @@ from journey_metrics.engines.spark import (
 )
 from journey_metrics.engines.spark_staging import (
     REJECTED_COLUMNS,
+    STAGE_VIEWS,
     SparkInputFile,
     accepted_columns,
     install_functions,
@@ -553,9 +554,10 @@ def _view(frame: Any, name: str) -> Any:
 
 
 def _drop_views(session: Any) -> None:
-    for name in dict.fromkeys(_VIEWS):
+    for name in dict.fromkeys([*_VIEWS, *STAGE_VIEWS]):
         session.catalog.dropTempView(name)
     _VIEWS.clear()
+    STAGE_VIEWS.clear()
 
 
 def _staged(session: Any, key: HashKey, planned: list[_Planned]) -> tuple[Any, Any]:

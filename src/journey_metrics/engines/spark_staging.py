@@ -63,8 +63,10 @@ _SPARK_TYPES = {
 # validate.py's pandera checks as Spark SQL: per staged row, the least failing reason (pandera
 # reports every failed check of a row and the loader keeps the smallest reason); a NULL value
 # fails only the not-nullable checks, as in pandera.
-# numbers each staged group's views (`_stage`)
+# numbers each staged group's views (`_stage`), which the ingest drops once it has copied the
+# staged rows (spark_ingest._drop_views)
 _GROUPS = itertools.count(1)
+STAGE_VIEWS: list[str] = []
 
 _VALIDATION = r"""
 coalesce(
@@ -532,6 +534,7 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
     tag = next(_GROUPS)
     files_view, staged_view = f"jm_stage_files_{tag}", f"jm_stage_staged_{tag}"
     raw_view, rejected_view = f"jm_stage_raw_{tag}", f"jm_stage_rejected_{tag}"
+    STAGE_VIEWS.extend((files_view, staged_view, raw_view, rejected_view))  # dropped by ingest
     _small(session.createDataFrame(
         [(f.file_order, f.relative) for f in files], "file_order INT, file_path STRING"
     )).createOrReplaceTempView(files_view)
@@ -587,7 +590,8 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         {kept}
     """)
     rejected = session.sql(f"""
-        SELECT f.file_path, CAST(r.record_no % {KEY_SPAN} AS BIGINT) AS record_no, r.reason,
+        SELECT f.file_path, CAST(r.record_no % {KEY_SPAN} AS BIGINT) AS record_no,
+               jm_redact(r.reason) AS reason,
                jm_redact(k.raw) AS raw, md5(k.raw) AS raw_hash
         FROM {rejected_view} AS r
         JOIN {raw_view} AS k ON k.record_no = r.record_no

@@ -192,6 +192,8 @@ def _cell(value: Any, lang: Language, column: str = "") -> str:
     if isinstance(value, float):
         if column in _RATES:  # as the charts' axes and tooltips show them
             return lang.percent(value)
+        if not math.isfinite(value):
+            return "-"
         if value.is_integer():
             return lang.number(value)
         # under one, two significant digits: a k-factor of 0.0068 or a p of 0.027 read as
@@ -352,9 +354,9 @@ details.more > summary {{ font-size: 1.1rem; margin-top: 1.5rem; cursor: pointer
   body {{ margin: 0; }}
   .block {{ break-inside: avoid; page-break-inside: avoid; break-before: page; }}
   .chart svg {{ max-width: 100%; height: auto; }}
-  .chart.empty {{ display: none; }}
   a {{ color: inherit; text-decoration: none; }}
 }}
+.chart.empty {{ display: none; }}
 </style></head>
 <body>
 <header>
