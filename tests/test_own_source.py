@@ -117,3 +117,17 @@ def test_a_broken_model_of_an_own_source_is_named_where_it_is(tmp_path: Path) ->
     assert done.stderr.strip().startswith(
         f"error: shop: staging model stg_shop_orders ({sources / 'stg_shop_orders.sql'}):"
         " column referrer_class (VARCHAR) is missing")
+
+
+def test_a_source_named_twice_names_both_files(tmp_path: Path) -> None:
+    sources = tmp_path / "my-sources"
+    sources.mkdir()
+    (sources / "40-web.yaml").write_text(SOURCE_YAML.replace("name: shop", "name: web"))
+    (sources / "stg_shop_orders.sql").write_text(MODEL_SQL)
+    (tmp_path / "in").mkdir()
+    done = run("run", "--input", str(tmp_path / "in"), "--db", str(tmp_path / "w.duckdb"),
+               sources=sources)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: source 'web' is defined twice: in ")
+    assert str(sources / "40-web.yaml") in done.stderr
+    assert "10-web.yaml" in done.stderr

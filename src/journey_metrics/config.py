@@ -215,11 +215,13 @@ def load_sources(folder: Path | None = None) -> list[SourceConfig]:
         if not extra.is_dir():
             raise UsageError(f"{SOURCES_ENV}: {extra} is not a folder")
         paths += extra.glob("*.yaml")
-    sources = [load_source(p) for p in sorted(paths, key=lambda p: (p.name, str(p)))]
+    paths.sort(key=lambda p: (p.name, str(p)))
+    sources = [load_source(p) for p in paths]
     names = [s.name for s in sources]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise UsageError(f"{folder}: source defined twice: {', '.join(sorted(duplicates))}")
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice:
+        where = " and ".join(str(p) for p, s in zip(paths, sources, strict=True) if s.name == twice)
+        raise UsageError(f"source {twice!r} is defined twice: in {where}")
     return sources
 
 
