@@ -131,3 +131,26 @@ def test_a_source_named_twice_names_both_files(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: source 'web' is defined twice: in ")
     assert str(sources / "40-web.yaml") in done.stderr
     assert "10-web.yaml" in done.stderr
+
+
+def test_an_own_model_keeps_only_the_traits_its_yaml_names(tmp_path: Path) -> None:
+    """CONTRACT §6: only the traits a source's configuration names are kept; a source's own
+    model that emits others (a phone number) has them dropped by the loader's guard."""
+    sources = tmp_path / "my-sources"
+    sources.mkdir()
+    (sources / "40-shop.yaml").write_text(SOURCE_YAML + "traits: [plan]\n")
+    (sources / "stg_shop_orders.sql").write_text(MODEL_SQL.replace(
+        "NULL::VARCHAR AS referrer_class\n",
+        "NULL::VARCHAR AS referrer_class,\n"
+        "    [{'trait': 'plan', 'value': 'pro for ' || customer_email},"
+        " {'trait': 'phone', 'value': '+1 555 0100'}]"
+        "::STRUCT(trait VARCHAR, \"value\" VARCHAR)[] AS traits,\n"
+        "    jm_parse_instant(ordered_at, $tz) AS traits_at\n"))
+    write_csv(tmp_path / "in" / "shop" / "orders.csv",
+              ["order_id", "customer_email", "ordered_at", "total", "note"],
+              [["1", "ann@example.com", "2024-03-01 10:00", "20", ""]])
+    db = tmp_path / "w.duckdb"
+    done = run("run", "--input", str(tmp_path / "in"), "--db", str(db), sources=sources)
+    assert done.returncode == 0, done.stderr
+    assert query(db, "SELECT trait, value FROM _jm_traits") == [
+        ("plan", "pro for <redacted-email>")]

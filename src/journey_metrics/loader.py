@@ -550,7 +550,8 @@ def _stage(
     # the privacy guards of a source's own model (staging.GUARDS; none for the shipped ones)
     staged = set(_columns(con, "stg"))
     guards = ", ".join(f"{g} AS {c.name}" for c in STAGING_COLUMNS if c.name in staged and (
-        g := guarded(c, "duckdb", "s." + c.name, chunk.kind.model)) != "s." + c.name)
+        g := guarded(c, "duckdb", "s." + c.name, chunk.kind.model, source.traits))
+        != "s." + c.name)
     con.execute(
         "INSERT INTO batch_accepted BY NAME"
         " SELECT f.file_path, f.file_order, s.record_no % $span AS record_no,"

@@ -31,6 +31,7 @@ from journey_metrics.resources import resource_dir
 from journey_metrics.sql import (
     load_sql,
     quote_identifier,
+    quote_text,
     sql_path,
     used_parameters,
 )
@@ -72,22 +73,31 @@ GUARDS: dict[str, dict[str, str]] = {
     "json": {"duckdb": "CASE WHEN jm_may_hold_email({c}::VARCHAR)"
                        " THEN jm_redact({c}::VARCHAR)::JSON ELSE {c} END",
              "spark": "jm_redact({c})"},
+    # only the traits the source's YAML names (CONTRACT §6: "personal data stays out by
+    # default"), their values redacted; {traits} is that list
     "traits": {
-        "duckdb": "list_transform({c}, lambda t:"
-                  " {{'trait': t.trait, 'value': jm_redact(t.value)}})",
+        "duckdb": "list_transform(list_filter({c}, lambda t: list_contains({traits}, t.trait)),"
+                  " lambda t: {{'trait': t.trait, 'value': jm_redact(t.value)}})",
         # (Spark refuses a SQL function inside a lambda: the list's JSON text is redacted,
         # which keeps it JSON, decision 217)
-        "spark": "from_json(jm_redact(to_json({c})),"
-                 " 'ARRAY<STRUCT<trait: STRING, value: STRING>>')"},
+        # (no lambda around it either: its filter takes the redacted list)
+        "spark": "filter(from_json(jm_redact(to_json({c})),"
+                 " 'ARRAY<STRUCT<trait: STRING, value: STRING>>'),"
+                 " t -> array_contains({traits}, t.trait))"},
 }
 
 
-def guarded(column: StagingColumn, engine: str, expression: str, model: str) -> str:
+def guarded(column: StagingColumn, engine: str, expression: str, model: str,
+            traits: tuple[str, ...] | list[str] = ()) -> str:
     """`expression` (the column's staged value) through the column's guard on `engine`, for a
-    row that `model` staged."""
+    row that `model` staged; `traits`: the trait names its source keeps."""
     if not column.guard or model in SHIPPED_MODELS:
         return expression
-    return GUARDS[column.guard][engine].format(c=expression)
+    # the names as text literals (hex on Spark, whose parser reads escapes in a literal)
+    names = (f"[{', '.join(quote_text(n) for n in traits)}]::VARCHAR[]" if engine == "duckdb"
+             else "CAST(array(" + ", ".join(f"decode(unhex('{n.encode().hex()}'), 'UTF-8')"
+                                         for n in traits) + ") AS ARRAY<STRING>)")
+    return GUARDS[column.guard][engine].format(c=expression, traits=names)
 
 
 STAGING_COLUMNS: tuple[StagingColumn, ...] = (

@@ -578,7 +578,8 @@ def _stage(session: Any, source: SourceConfig, model: str, raw: Any,
         if name == "record_no":
             parts.append(f"CAST(s.record_no % {KEY_SPAN} AS BIGINT) AS record_no")
         elif name in present:  # through its privacy guard, as the loader's (staging.GUARDS)
-            value = guarded(contract[name], "spark", f"CAST(s.{name} AS {spark_type})", model)
+            value = guarded(contract[name], "spark", f"CAST(s.{name} AS {spark_type})", model,
+                            source.traits)
             parts.append(f"{value} AS {name}")
         else:
             parts.append(f"CAST(NULL AS {spark_type}) AS {name}")
