@@ -93,10 +93,11 @@ def guarded(column: StagingColumn, engine: str, expression: str, model: str,
     row that `model` staged; `traits`: the trait names its source keeps."""
     if not column.guard or model in SHIPPED_MODELS:
         return expression
-    # the names as text literals (hex on Spark, whose parser reads escapes in a literal)
-    names = (f"[{', '.join(quote_text(n) for n in traits)}]::VARCHAR[]" if engine == "duckdb"
-             else "CAST(array(" + ", ".join(f"decode(unhex('{n.encode().hex()}'), 'UTF-8')"
-                                         for n in traits) + ") AS ARRAY<STRING>)")
+    names = ""
+    if column.guard == "traits":  # as text literals (hex on Spark, whose parser reads escapes)
+        names = (f"[{', '.join(quote_text(n) for n in traits)}]::VARCHAR[]" if engine == "duckdb"
+                 else "CAST(array(" + ", ".join(f"decode(unhex('{n.encode().hex()}'), 'UTF-8')"
+                                             for n in traits) + ") AS ARRAY<STRING>)")
     return GUARDS[column.guard][engine].format(c=expression, traits=names)
 
 
