@@ -190,10 +190,10 @@ def _cell(value: Any, lang: Language, column: str = "") -> str:
     if isinstance(value, int):
         return lang.number(value)
     if isinstance(value, float):
-        if column in _RATES:  # as the charts' axes and tooltips show them
-            return lang.percent(value)
         if not math.isfinite(value):
             return "-"
+        if column in _RATES:  # as the charts' axes and tooltips show them
+            return lang.percent(value)
         if value.is_integer():
             return lang.number(value)
         # under one, two significant digits: a k-factor of 0.0068 or a p of 0.027 read as
