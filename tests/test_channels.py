@@ -91,6 +91,19 @@ CHANNEL_CASES = [
     pytest.param(None, "https://www.tiktok.com/@someone", PAGE, "social", id="tiktok"),
     pytest.param(None, "https://www.reddit.com/r/x", PAGE, "social", id="reddit"),
     pytest.param(None, "https://old.reddit.com/", PAGE, "social", id="old-reddit"),
+    # the listed sites' short links and Android apps (decision 225)
+    pytest.param(None, "https://youtu.be/dQw4w9WgXcQ", PAGE, "social", id="youtu.be"),
+    pytest.param(None, "https://lnkd.in/eXy1", PAGE, "social", id="lnkd.in"),
+    pytest.param(None, "https://fb.me/abc", PAGE, "social", id="fb.me"),
+    pytest.param(None, "android-app://com.facebook.katana/", PAGE, "social", id="app-facebook"),
+    pytest.param(None, "android-app://com.linkedin.android", PAGE, "social", id="app-linkedin"),
+    pytest.param(None, "android-app://com.google.android.googlequicksearchbox/https/www.google.com",
+                 PAGE, "organic_search", id="app-google"),
+    pytest.param(None, "android-app://com.google.android.gm/", PAGE, "referral", id="app-gmail"),
+    pytest.param(None, "https://notyoutu.be/x", PAGE, "referral", id="notyoutu.be"),
+    # a search engine's web mail is no search engine
+    pytest.param(None, "https://mail.google.com/mail/u/0/", PAGE, "referral", id="gmail-web"),
+    pytest.param(None, "https://mail.yahoo.com/d/folders/1", PAGE, "referral", id="yahoo-mail"),
     # any other external host
     pytest.param(None, "https://blog.example.org/post/1", PAGE, "referral", id="blog"),
     pytest.param(None, "https://news.ycombinator.com/", PAGE, "referral", id="hn"),

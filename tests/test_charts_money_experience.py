@@ -78,6 +78,21 @@ def test_open_churn_period_is_marked() -> None:
     assert states == {"2024-02-01": "ended", "2024-03-01": "ended", "2024-04-01": "not ended"}
 
 
+def test_a_score_line_breaks_at_a_month_without_answers() -> None:
+    """CSAT answered in March and May, not April: the line joined March to May as if April
+    had a score between them; each run of answered months is its own line now."""
+    rows = [{**SATISFACTION[0], "period": "2024-03-01"},
+            {**SATISFACTION[0], "period": "2024-04-01", "csat": None, "csat_respondents": 0},
+            {**SATISFACTION[0], "period": "2024-05-01"},
+            {**SATISFACTION[0], "period": "2024-06-01"}]
+    spec = draw_satisfaction(rows).to_dict()
+    nps, csat = spec["hconcat"][0], spec["hconcat"][1]
+    assert csat["encoding"]["detail"] == {"field": "run", "type": "nominal"}
+    runs = {v["period"]: v["run"] for v in csat["data"]["values"]}
+    assert runs == {"2024-03-01": 0, "2024-05-01": 1, "2024-06-01": 1}
+    assert {v["run"] for v in nps["data"]["values"]} == {0}
+
+
 def test_only_the_all_group_and_closed_periods_are_drawn() -> None:
     values = values_of(draw_ltv(LTV).to_dict())
     assert [(v["cohort"], v["period"]) for v in values] == [("2024-01-01", 0), ("2024-01-01", 1)]

@@ -72,9 +72,13 @@ RETURNS STRING
 RETURN CASE
     WHEN referrer_host IS NULL THEN 'none'
     WHEN referrer_host = page_host THEN 'own'
+    WHEN referrer_host RLIKE r"^mail\.(google|yahoo|yandex)\." THEN 'external'
+    WHEN referrer_host = 'com.google.android.googlequicksearchbox' THEN 'search'
     WHEN referrer_host RLIKE r"(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}\z"
         THEN 'search'
     WHEN referrer_host RLIKE r"(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}\z|(^|\.)(t\.co|x\.com)\z"
+        THEN 'social'
+    WHEN referrer_host RLIKE r"^(youtu\.be|lnkd\.in|fb\.me|fb\.watch|instagr\.am|redd\.it)\z|^com\.(facebook\.(katana|orca|lite)|instagram\.android|linkedin\.android|twitter\.android|google\.android\.youtube|zhiliaoapp\.musically|ss\.android\.ugc\.trill|reddit\.frontpage)\z"
         THEN 'social'
     ELSE 'external'
 END;

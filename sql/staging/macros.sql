@@ -171,6 +171,11 @@ CREATE OR REPLACE TEMP MACRO jm_referrer_class(referrer_host, page_host) AS (
     CASE
         WHEN referrer_host IS NULL THEN 'none'
         WHEN referrer_host = page_host THEN 'own'
+        -- a search engine's web mail is no search: a link clicked in an email read there is a
+        -- referral, as Google Analytics counts it
+        WHEN regexp_matches(referrer_host, '^mail\.(google|yahoo|yandex)\.') THEN 'external'
+        -- the Google app on Android (an `android-app://` referrer names the app's package)
+        WHEN referrer_host = 'com.google.android.googlequicksearchbox' THEN 'search'
         -- the site's name followed only by a (country) top-level domain, maybe after a
         -- country's generic second level: google.co.uk, google.com.vn, search.yahoo.com; not
         -- notgoogle.com, google.example.org, google.foo.com or bing.com.evil.net
@@ -179,6 +184,10 @@ CREATE OR REPLACE TEMP MACRO jm_referrer_class(referrer_host, page_host) AS (
             THEN 'search'
         WHEN regexp_matches(referrer_host,
                             '(^|\.)(facebook|instagram|linkedin|twitter|youtube|tiktok|reddit)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}$|(^|\.)(t\.co|x\.com)$')
+            THEN 'social'
+        -- the listed sites' short-link hosts and Android apps
+        WHEN regexp_matches(referrer_host,
+                            '^(youtu\.be|lnkd\.in|fb\.me|fb\.watch|instagr\.am|redd\.it)$|^com\.(facebook\.(katana|orca|lite)|instagram\.android|linkedin\.android|twitter\.android|google\.android\.youtube|zhiliaoapp\.musically|ss\.android\.ugc\.trill|reddit\.frontpage)$')
             THEN 'social'
         ELSE 'external'
     END

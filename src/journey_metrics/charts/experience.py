@@ -28,6 +28,19 @@ def _overall(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows if r.get("group", "all") == "all"]
 
 
+def _runs(values: list[dict[str, Any]], periods: list[str]) -> list[dict[str, Any]]:
+    """Each row numbered by its run of consecutive periods with a score: the line is drawn per
+    run, so it does not join two months across one without answers (a point stands alone)."""
+    present = {str(r["period"]) for r in values}
+    run, runs = 0, {}
+    for index, period in enumerate(periods):
+        if period in present:
+            if index and periods[index - 1] not in present:
+                run += 1
+            runs[period] = run
+    return [{**r, "run": runs[str(r["period"])]} for r in values]
+
+
 def draw_satisfaction(
     rows: Sequence[dict[str, Any]], *, period: str = "month"
 ) -> alt.HConcatChart:
@@ -41,12 +54,13 @@ def draw_satisfaction(
     panels = []
     for column, respondents, title_key, domain, fmt in _SCORES:
         title = t(title_key)
-        values = [r for r in data if r.get(column) is not None]
+        values = _runs([r for r in data if r.get(column) is not None], periods)
         panels.append(alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
             # slanted: a 200-pixel panel holds four dates side by side only when they overlap
             x=alt.X("period:O", title=t(period.capitalize()), axis=date_axis(labelAngle=-45),
                     scale=alt.Scale(domain=periods)),
             y=alt.Y(f"{column}:Q", title=title, scale=alt.Scale(domain=list(domain))),
+            detail="run:N",
             tooltip=[alt.Tooltip("period:N", title=t(period.capitalize())),
                      alt.Tooltip(f"{column}:Q", title=title, format=fmt),
                      alt.Tooltip(f"{respondents}:Q", title=t("Respondents"), format=",")],
