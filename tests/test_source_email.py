@@ -121,6 +121,36 @@ def test_a_broken_element_of_an_array_written_by_lines_costs_only_itself(
         ("email/batch.json", 2, "not valid JSON", "{broken}")]
 
 
+def test_arrays_one_after_another_are_their_elements(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """Webhook bodies saved as they came, one array per line (or each written across lines):
+    the file was read as one broken array, and a line of two events was one record quarantined
+    as not valid JSON, both events lost (an input audit; on Spark every array after the first
+    was lost without a word). Each array's elements are records, numbered through the file; an
+    array that is not the file's only value with something else after it still fails."""
+    (input_dir / "email").mkdir()
+    lines = [[{**OPEN, "sg_event_id": "a1"}, {**CLICK, "sg_event_id": "a2"}],
+             [], [{**OPEN, "sg_event_id": "a3"}, "oops"]]
+    (input_dir / "email" / "bodies.jsonl").write_text(
+        "\n".join(json.dumps(line) for line in lines) + "\n\n")
+    (input_dir / "email" / "pretty.json").write_text(
+        json.dumps([{**OPEN, "sg_event_id": "b1"}], indent=2) + "\n"
+        + json.dumps([{**OPEN, "sg_event_id": "b2"}], indent=2))
+    (input_dir / "email" / "tail.json").write_text(
+        json.dumps([{**OPEN, "sg_event_id": "c1"}]) + " trailing words\n")
+    summary = run_pipeline(input_dir, db_path)
+    email = summary["sources"][1]
+    assert (email["records"], email["events"], email["quarantined"]) == (6, 5, 1)
+    assert [f["file"] for f in summary["failed_files"]] == ["email/tail.json"]
+    assert query(db_path, "SELECT event_id, file_path, record_no FROM events ORDER BY 1") == [
+        ("a1", "email/bodies.jsonl", 1), ("a2", "email/bodies.jsonl", 2),
+        ("a3", "email/bodies.jsonl", 3), ("b1", "email/pretty.json", 1),
+        ("b2", "email/pretty.json", 2)]
+    assert query(db_path, "SELECT file_path, record_no, reason, raw FROM _jm_quarantine") == [
+        ("email/bodies.jsonl", 4, "not a JSON object", '"oops"')]
+
+
 def test_objects_written_across_lines_are_records(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

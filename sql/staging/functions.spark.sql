@@ -15,6 +15,14 @@
 CREATE OR REPLACE TEMPORARY FUNCTION jm_lower(txt STRING) RETURNS STRING
 RETURN lower(replace(replace(txt, '\u0130', '\u0069'), '\u03A3', '\u03C3'));
 
+-- Whether a text is one JSON value and nothing else, as DuckDB's JSON cast reads it. Spark's
+-- parser stops after the first value (`"a": 1,` and `{} x` parse), so the text is read inside
+-- brackets: `[text]` must be one value long, and `[text,0]` two, which a text that closes the
+-- brackets itself (`{} ] x`, `1,2] x`: read as `[{}]` and `[1,2]`) is not.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_one_json_value(txt STRING) RETURNS BOOLEAN
+RETURN coalesce(json_array_length(concat('[', txt, ']')) = 1
+                AND json_array_length(concat('[', txt, ',0]')) = 2, false);
+
 CREATE OR REPLACE TEMPORARY FUNCTION jm_trim(txt STRING) RETURNS STRING
 RETURN trim(BOTH ' \t\r\n\u000B\u000C' FROM txt);
 

@@ -5,10 +5,8 @@ WITH extracted AS (
     SELECT
         r.record_no,
         r.raw,
-        -- Spark's parser stops after the first value (`"a": 1,` and `{} x` parse); DuckDB's
-        -- does not: inside brackets, anything after the first value breaks the array or
-        -- makes it longer than one
-        coalesce(json_array_length(concat('[', r.raw, ']')) <> 1, true)
+        -- (Spark's parser stops after the first value: jm_one_json_value)
+        NOT jm_one_json_value(r.raw)
             OR try_parse_json(concat('[', r.raw, ']')) IS NULL AS invalid_json,
         json_object_keys(r.raw) IS NOT NULL AS is_object,
         v.*

@@ -9,10 +9,8 @@ WITH extracted AS (
         r.raw,
         -- DuckDB's TRY_CAST(raw AS JSON) is strict; Spark's variant parser is (get_json_object
         -- would accept single quotes)
-        -- Spark's parser stops after the first value (`"a": 1,` and `{} x` parse); DuckDB's
-        -- does not: inside brackets, anything after the first value breaks the array or
-        -- makes it longer than one
-        coalesce(json_array_length(concat('[', r.raw, ']')) <> 1, true)
+        -- (Spark's parser stops after the first value: jm_one_json_value)
+        NOT jm_one_json_value(r.raw)
             OR try_parse_json(concat('[', r.raw, ']')) IS NULL AS invalid_json,
         json_object_keys(r.raw) AS json_keys,
         m.*

@@ -279,6 +279,9 @@ def _read_lines(session: Any, files: list[SparkInputFile]) -> Any:
     """)
 
 
+# Where one JSON array ends and the next begins in a file of arrays one after another
+_ARRAYS_BOUNDARY = "\\][ \\t\\r\\n]*\\["
+
 # A SendGrid file that is no array and no objects written across lines: objects one per line
 _BY_LINES = "NOT is_array AND NOT (is_pretty AND elements IS NOT NULL)"
 
@@ -317,22 +320,45 @@ def _read_json(session: Any, files: list[SparkInputFile],
                -- without its brackets) are no objects one after another, which DuckDB refuses
                is_pretty AND size(from_json(listed, 'ARRAY<STRING>'))
                    = size(split(content, '[}][ \\t\\r\\n]*[{]')) AS is_pretty,
-               from_json(listed, 'ARRAY<STRING>') AS elements,
+               CASE WHEN NOT is_array OR single THEN from_json(listed, 'ARRAY<STRING>')
+                    WHEN arrays_whole THEN flatten(transform(
+                        from_json(arrays, 'ARRAY<STRING>'),
+                        a -> from_json(a, 'ARRAY<STRING>'))) END AS elements,
                -- the elements' JSON types: Spark gives a string element unquoted
-               from_json(listed, 'ARRAY<VARIANT>') AS variants
-        FROM (SELECT *, CASE WHEN is_array THEN content
+               CASE WHEN NOT is_array OR single THEN from_json(listed, 'ARRAY<VARIANT>')
+                    WHEN arrays_whole THEN flatten(transform(
+                        from_json(arrays, 'ARRAY<STRING>'),
+                        a -> from_json(a, 'ARRAY<VARIANT>'))) END AS variants
+        FROM (SELECT *,
+                     -- the arrays are the values: every `]`-blanks-`[` was between two of
+                     -- them (none inside a string), and each is an array
+                     coalesce(json_array_length(arrays) = size(split(content, :boundary))
+                              AND jm_one_json_value(arrays)
+                              AND forall(from_json(arrays, 'ARRAY<STRING>'),
+                                         a -> ltrim(a) LIKE '[%'), false) AS arrays_whole
+              FROM (SELECT *,
+                           -- arrays one after another (webhook bodies saved as they came,
+                           -- readers._read_arrays) are read as one array of them
+                           CASE WHEN is_array AND NOT single AND content RLIKE :boundary
+                                THEN concat('[', regexp_replace(content, :boundary, '],['), ']')
+                           END AS arrays
+                    -- Spark's parser reads a file's first value and ignores what follows it:
+                    -- an array file is read as one only when it is one value (`[...]` holds
+                    -- one); otherwise as arrays one after another, or as a broken array
+                    FROM (SELECT *, is_array AND jm_one_json_value(content) AS single
+                    FROM (SELECT *, CASE WHEN is_array THEN content
                              WHEN is_pretty THEN concat('[', regexp_replace(
                                  content, '[}][ \\t\\r\\n]*[{]', '},\\n{'), ']')
                         END AS listed
               -- the first line is a whole object when it is one value, inside brackets too
               -- (Spark's parser stops after the first value: json.loads does not)
               FROM (SELECT *, NOT is_array AND has_line_break AND first_line LIKE '{%'
-                                  AND NOT coalesce(json_array_length(concat('[', first_line, ']'))
-                                                   = 1 AND schema_of_variant(try_parse_json(
+                                  AND NOT coalesce(jm_one_json_value(first_line)
+                                                   AND schema_of_variant(try_parse_json(
                                                    first_line)) LIKE 'OBJECT%', false)
                                   AS is_pretty
-                    FROM jm_stage_first_lines))
-    """)
+                    FROM jm_stage_first_lines)))))
+    """, args={"boundary": _ARRAYS_BOUNDARY})
     classified.createOrReplaceTempView("jm_stage_classified")
     # an array that does not parse, written one element per line: its lines are its elements
     # when at least half of them are JSON objects (readers._read_array_by_lines). Looked at
@@ -358,8 +384,10 @@ def _read_json(session: Any, files: list[SparkInputFile],
         """, args={"edges": ARRAY_LINE_EDGES}).createOrReplaceTempView("jm_stage_array_lines")
         by_lines = [row.file_order for row in session.sql("""
             SELECT file_order FROM jm_stage_array_lines GROUP BY file_order
-            HAVING count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') > 0
-               AND 2 * count_if(schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%')
+            HAVING count_if(jm_one_json_value(raw)
+                            AND schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%') > 0
+               AND 2 * count_if(jm_one_json_value(raw)
+                                AND schema_of_variant(try_parse_json(raw)) LIKE 'OBJECT%')
                    >= count(*)
         """).collect()]
     if failures is not None:

@@ -379,13 +379,47 @@ def _read_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         _read_elements(con, path, "array")
     except duckdb.Error as exc:
-        if _read_array_by_lines(con, path):
+        if _read_arrays(con, path) or _read_array_by_lines(con, path):
             return
         # (its first error may be a broken element before any byte that is no UTF-8, whose
         # lines DuckDB then could not read: the copy is tried whatever the first error; a UTF-8
         # file's copy is the file, and fails so too)
         if not _read_marked_copy(con, path, "array"):
             raise FileReadError(_first_line(exc)) from None
+
+
+def _read_arrays(con: duckdb.DuckDBPyConnection, path: Path,
+                 problem: str | None = None) -> bool:
+    """`raw_records` of a file of JSON arrays one after another: webhook bodies saved as they
+    came, one per line (or each written across lines). Its records are the arrays' elements,
+    numbered from 1 through the file (decision 226). False when the file is no such thing (a
+    broken element, a value that is no array): the caller reads it another way. `problem`
+    as in `_read_elements`."""
+    drop_temp(con, "raw_elements", "raw_records")
+    try:
+        con.execute(
+            "CREATE TEMP TABLE raw_elements AS SELECT json"
+            " FROM read_json_objects(?, format = 'unstructured', maximum_object_size = ?)",
+            [str(path), MAX_LINE_BYTES])
+    except duckdb.Error:
+        drop_temp(con, "raw_elements")
+        return False
+    arrays, values = con.execute(
+        "SELECT count(*) FILTER (WHERE json_type(json) = 'ARRAY'), count(*) FROM raw_elements"
+    ).fetchone() or (0, 0)
+    if values < 2 or arrays < values:
+        drop_temp(con, "raw_elements")
+        return False
+    con.execute(
+        "CREATE TEMP TABLE raw_records AS"
+        " SELECT row_number() OVER (ORDER BY value_no, element_no) AS record_no, raw FROM ("
+        "   SELECT rowid AS value_no, unnest(json_extract(json, '$[*]'))::VARCHAR AS raw,"
+        "          generate_subscripts(json_extract(json, '$[*]'), 1) AS element_no"
+        "   FROM raw_elements)")
+    drop_temp(con, "raw_elements")
+    if problem:
+        _mark_records(con, _MARKED_RECORD, problem)
+    return True
 
 
 # Decision 209: in a JSON file that is not UTF-8, the records holding a byte sequence that is no
@@ -446,7 +480,8 @@ def _read_marked_copy(con: duckdb.DuckDBPyConnection, path: Path, layout: str) -
             _read_elements(con, copy, layout, NOT_UTF8_LINE)
         except duckdb.Error:
             drop_temp(con, "raw_elements")
-            if layout != "array" or not _read_array_by_lines(con, copy, NOT_UTF8_LINE):
+            if layout != "array" or not (_read_arrays(con, copy, NOT_UTF8_LINE)
+                                         or _read_array_by_lines(con, copy, NOT_UTF8_LINE)):
                 return False
     _fail_when_mostly_bad(con)
     return True
