@@ -53,6 +53,36 @@ def test_touched_but_unchanged_file_is_skipped(
     assert web_counts(again) == (0, 0, 0, 0, 0)
 
 
+def test_a_file_the_system_would_not_let_be_read_is_read_again_unchanged(
+    input_dir: Path, db_path: Path, run_pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that could not be opened (permissions, an unmounted share) was skipped as
+    unchanged by every later run: its fix, a chmod, does not change the file, so it never
+    loaded (an operations audit). Such a file is read again by every run (decision 227); a
+    file whose content fails (a broken gzip) is still skipped until it changes."""
+    from journey_metrics.file_hashes import HashesAhead
+
+    write_jsonl(input_dir / "web" / "a.jsonl", [page("m1")])
+    (input_dir / "web" / "z.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00not gzip")
+
+    def denied(self: object, path: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(HashesAhead, "sha256", denied)
+        first = run_pipeline(input_dir, db_path)
+    assert [(f["file"], f["reason"]) for f in first["failed_files"]] == [
+        ("web/a.jsonl", "cannot read file: Permission denied"),
+        ("web/z.jsonl.gz", "cannot read file: Permission denied")]
+    second = run_pipeline(input_dir, db_path)  # nothing changed on disk: both read again
+    assert second["events_total"] == 1
+    assert [f["file"] for f in second["failed_files"]] == ["web/z.jsonl.gz"]
+    third = run_pipeline(input_dir, db_path)  # the broken gzip, unchanged, is skipped
+    assert (third["failed_files"], third["sources"][0]["skipped_files"]) == ([], 2)
+    assert [(f["file"], f["reason"][:25]) for f in third["failed_earlier"]] == [
+        ("web/z.jsonl.gz", "cannot read file: Compres")]
+
+
 def test_changed_file_loads_only_new_events(input_dir: Path, db_path: Path, run_pipeline) -> None:
     path = write_jsonl(input_dir / "web" / "a.jsonl", [page("m1"), "bad line"])
     run_pipeline(input_dir, db_path)

@@ -29,9 +29,11 @@ from journey_metrics.growing_files import line_cut_by_earlier_read
 from journey_metrics.hashing import pseudonymous_name, without_emails
 from journey_metrics.sources.readers import (
     FileReadError,
+    read_again,
     read_file,
     read_lines_together,
     reads_lines,
+    system_error,
 )
 from journey_metrics.sql import load_sql, split_statements, used_parameters
 from journey_metrics.staging import (
@@ -371,7 +373,7 @@ def _read_into_batch(
         stat = item.path.stat()
     except OSError as exc:  # a dangling link, a file removed meanwhile: that file fails alone
         result = FileResult(source.name, item.relative, "failed",
-                            reason=f"cannot read file: {exc.strerror}")
+                            reason=system_error(exc))
         result.stat, result.sha256 = item.path.lstat(), ""
         return result, None
     previous = manifest.get(item.relative)
@@ -379,14 +381,15 @@ def _read_into_batch(
     result.stat, result.sha256 = stat, ""
     # an unreadable file skipped as unchanged: its earlier reason is said again
     earlier = previous[4] if previous and previous[3] == "failed" else None
-    retry = earlier is not None and item.kind is not None and item.kind.model in retried
+    retry = earlier is not None and item.kind is not None and (
+        item.kind.model in retried or read_again(earlier))
     if _unchanged(previous, stat) and not retry:
         result.earlier_failure = earlier
         return result, None
     try:
         result.sha256 = hashes.sha256(item.path)
     except OSError as exc:  # removed or unreadable since: it fails alone (read once it changes)
-        result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
+        result.status, result.reason = "failed", system_error(exc)
         return result, None
     if previous and previous[2] == result.sha256 and not retry:
         con.execute(

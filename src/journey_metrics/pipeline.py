@@ -69,6 +69,11 @@ class RunSummary:
                 for r in s.file_results
                 if r.status == "failed"
             ],
+            # skipped as unchanged though an earlier run could not read them: still failing
+            "failed_earlier": [
+                {"source": r.source, "file": r.file_path, "reason": r.earlier_failure}
+                for r in self.unreadable_unchanged
+            ],
             # files an earlier run read while they were being written (growing_files.py)
             "cut_lines": [
                 {"source": r.source, "file": r.file_path, "line": r.cut_line}

@@ -55,7 +55,7 @@ from journey_metrics.errors import RunError, UsageError
 from journey_metrics.hashing import HashKey
 from journey_metrics.loader import FileResult, SourceSummary, subfolder_problem
 from journey_metrics.pipeline import RunSummary, new_run_id
-from journey_metrics.sources.readers import file_content_problem
+from journey_metrics.sources.readers import file_content_problem, read_again, system_error
 from journey_metrics.sql import load_sql_exact, split_statements
 
 LAKE_MARKER = "_jm_lake.json"
@@ -495,7 +495,7 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
                 stat = item.path.stat() if not item.problem else item.path.lstat()
             except OSError as exc:
                 item_stat = item.path.lstat()
-                result.status, result.reason = "failed", f"cannot read file: {exc.strerror}"
+                result.status, result.reason = "failed", system_error(exc)
                 plan.manifest_rows[item.relative] = (item_stat.st_size, item_stat.st_mtime_ns, "")
                 continue
             size, mtime_ns = stat.st_size, stat.st_mtime_ns
@@ -504,12 +504,12 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             plan.manifest_rows[item.relative] = (size, mtime_ns, "")
             continue
         known = previous.get(item.relative)
-        if known and known[0] == size and known[1] == mtime_ns:
+        if known and known[0] == size and known[1] == mtime_ns and not read_again(known[3]):
             result.earlier_failure = known[3]  # an unreadable file, unchanged: said again
             continue
         # a local file's content hash (a URL: size and modification time only)
         sha = "" if isinstance(item, RemoteFile) else file_sha256(item.path)
-        if known and sha and known[2] == sha:
+        if known and sha and known[2] == sha and not read_again(known[3]):
             plan.manifest_rows[item.relative] = (size, mtime_ns, sha)  # touch
             result.earlier_failure = known[3]
             continue

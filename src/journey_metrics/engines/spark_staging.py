@@ -37,6 +37,7 @@ from journey_metrics.errors import UsageError
 from journey_metrics.hashing import LOWER_FIRST, HashKey, spark_hmac_sql
 from journey_metrics.sources.readers import (
     ARRAY_LINE_EDGES,
+    CANNOT_READ,
     NOT_UTF8_FILE,
     NOT_UTF8_LINE,
     OPEN_QUOTE_REASON,
@@ -176,7 +177,7 @@ def stage_files(
                     readable.append(item)
                 except Exception as exc:
                     if failures is not None:
-                        failures[item.relative] = f"cannot read file: {_first_line(exc)}"
+                        failures[item.relative] = f"{CANNOT_READ}{_first_line(exc)}"
             staged = _stage_group(session, source, model, readable, failures) if readable else []
         for good, bad in staged:
             accepted.append(good)

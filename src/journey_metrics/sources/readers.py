@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import gzip
 import io
 import json
+import os
 import re
 import tempfile
 import zlib
@@ -41,6 +43,28 @@ class FileReadError(Exception):
     """The whole file cannot be read; the message is the reason."""
 
 
+CANNOT_READ = "cannot read file: "
+# The reasons of a file the system would not let be read: CANNOT_READ and the system's words
+# (`Permission denied`, `No such file or directory`). Unlike a file whose content fails (a
+# broken gzip: it is skipped until it changes), such a file is read again by every run, changed
+# or not: its fix (chmod, a mount) does not touch it (decision 227).
+_SYSTEM_ERRORS = frozenset(os.strerror(code) for code in errno.errorcode)
+
+
+def read_again(earlier_reason: str | None) -> bool:
+    """Whether an unchanged file that failed with `earlier_reason` is read again."""
+    return (earlier_reason is not None and earlier_reason.startswith(CANNOT_READ)
+            and earlier_reason.removeprefix(CANNOT_READ) in _SYSTEM_ERRORS)
+
+
+def system_error(exc: BaseException) -> str:
+    """A file's failure reason for an error reading it: the system's words for an OSError
+    (read_again knows them), else the error's own."""
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        return f"{CANNOT_READ}{exc.strerror}"
+    return f"{CANNOT_READ}{exc}"
+
+
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> None:
     """Create TEMP table (or view) `raw_records` from `path` according to the kind's reader."""
     drop_temp(con, "raw_records", "raw_lines")
@@ -64,7 +88,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Non
     except duckdb.Error as exc:
         raise FileReadError(_first_line(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise FileReadError(f"cannot read file: {exc}") from None
+        raise FileReadError(system_error(exc)) from None
 
 
 NOT_UTF8_FILE = "not UTF-8 text (binary or wrongly encoded file)"
