@@ -31,8 +31,9 @@ def before(name: str, day: str) -> bool:
 
 
 def copy_before(source: Path, target: Path, day: str) -> Path:
-    """Copy the files of `source` (an input folder) that end before `day` into `target`."""
-    for path in source.rglob("*"):
+    """Copy the files of `source` (an input folder) that end before `day` into `target` (those
+    of its source folders: not the manifest of a generated folder beside them)."""
+    for path in source.rglob("*/*"):
         if path.is_file() and before(path.name, day):
             copied = target / path.relative_to(source)
             copied.parent.mkdir(parents=True, exist_ok=True)

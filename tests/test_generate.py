@@ -6,6 +6,8 @@ import csv
 import hashlib
 import itertools
 import json
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +17,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from journey_metrics_synth import GenerateSummary, generate
+from journey_metrics.errors import UsageError
+from journey_metrics_synth import GenerateSummary, generate, gzip_outputs
+from journey_metrics_synth.manifest import MANIFEST
 
 START = date(2026, 1, 5)
 DAYS = 90
@@ -123,7 +127,7 @@ def read_csvs(folder: Path, pattern: str) -> list[dict[str, str]]:
 
 def digest(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
@@ -160,7 +164,7 @@ def test_same_seed_is_byte_identical_and_another_seed_differs(tmp_path: Path) ->
     generate(tmp_path / "b", 60, seed=3, days=14)
     generate(tmp_path / "c", 60, seed=4, days=14)
     first = digest(tmp_path / "a")
-    assert len(first) == a.files
+    assert len(first) == a.files + 1  # and the manifest, the same too
     assert first == digest(tmp_path / "b")
     other = digest(tmp_path / "c")
     assert first != other
@@ -183,8 +187,9 @@ def test_layout_and_summary(generated: tuple[Path, GenerateSummary], web: Web) -
     assert any(n.startswith("deals-") for n in crm)
     assert any(n.startswith("feedback-") for n in crm)
     assert all(n.endswith(".csv") for n in crm)
-    n_files = sum(1 for p in out.rglob("*") if p.is_file())
-    assert summary.files == n_files
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*/*") if p.is_file())
+    assert summary.files == len(written)
+    assert (out / MANIFEST).read_text(encoding="utf-8").splitlines() == written
     assert summary.records["web"] == web.lines
     assert summary.records["email"] == len(read_email(out))
     crm_rows = sum(len(read_csvs(out, f"{k}*.csv")) for k in ("contacts", "deals", "feedback"))
@@ -467,13 +472,94 @@ def test_tiny_runs_still_write_the_whole_layout(tmp_path: Path) -> None:
     assert (tmp_path / "crm").is_dir()
 
 
+def listed(folder: Path) -> list[str]:
+    return (folder / MANIFEST).read_text(encoding="utf-8").splitlines()
+
+
 def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path: Path) -> None:
-    generate(tmp_path, 30, seed=1, days=6)
-    (tmp_path / "web" / "keep-me.txt").write_text("not ours")
-    summary = generate(tmp_path, 30, seed=1, days=3)
-    assert len(list((tmp_path / "web").glob("events-*.jsonl"))) == 3
-    assert (tmp_path / "web" / "keep-me.txt").exists()
-    assert summary.files == sum(1 for p in tmp_path.rglob("*") if p.is_file()) - 1
+    out = tmp_path / "out"
+    generate(out, 30, seed=1, days=6)
+    (out / "web" / "keep-me.txt").write_text("not ours")  # `run` would not read it
+    summary = generate(out, 30, seed=1, days=3)
+    assert len(list((out / "web").glob("events-*.jsonl"))) == 3
+    assert (out / "web" / "keep-me.txt").read_text() == "not ours"
+    assert summary.files == len(listed(out))
+    # the same files as a run into a new folder, and the user's
+    fresh = digest(generate(tmp_path / "fresh", 30, seed=1, days=3).out_dir)
+    assert digest(out) == fresh | {"web/keep-me.txt": hashlib.sha256(b"not ours").hexdigest()}
+
+
+def test_a_users_files_stop_the_run_and_are_left_as_they_were(tmp_path: Path) -> None:
+    """A folder of real exports was emptied of its `contacts*.csv`, `*.jsonl`, ... and filled
+    with synthetic ones (decision 230)."""
+    (tmp_path / "crm").mkdir()
+    (tmp_path / "web").mkdir()
+    (tmp_path / "crm" / "contacts-mine.csv").write_text("hs_object_id,email\n")
+    (tmp_path / "web" / "my-export.jsonl").write_text("{}\n")
+    before = digest(tmp_path)
+    with pytest.raises(UsageError, match=r"holds files generate did not write \(web/my-export"
+                                         r"\.jsonl\): choose an empty or new folder"):
+        generate(tmp_path, 3, days=1)
+    assert digest(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm", "web"]
+    # the command: exit 2, one line naming the folder and the file, nothing touched
+    (tmp_path / "web" / "my-export.jsonl").unlink()
+    del before["web/my-export.jsonl"]
+    result = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "generate", "--persons", "3", "--days", "1",
+          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path} holds files generate did not write (crm/contacts-mine.csv): choose"
+        " an empty or new folder"]
+    assert digest(tmp_path) == before
+    # a user's file dropped into a generated folder stops the next run as well
+    generate(tmp_path / "gen", 3, days=1)
+    ours = digest(tmp_path / "gen")
+    (tmp_path / "gen" / "email" / "sendgrid-2026-01-06.json.gz").write_bytes(b"theirs")
+    with pytest.raises(UsageError, match=r"\(email/sendgrid-2026-01-06\.json\.gz\)"):
+        generate(tmp_path / "gen", 3, days=2)
+    assert digest(tmp_path / "gen") == {**ours, "email/sendgrid-2026-01-06.json.gz":
+                                        hashlib.sha256(b"theirs").hexdigest()}
+
+
+def test_gzip_compresses_only_what_the_run_wrote(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "notes.txt").write_text("mine")  # in a source folder, never read
+    (tmp_path / "web" / ".draft.jsonl").write_text("mine")  # skipped by `run` as a dot file
+    summary = generate(tmp_path, 20, seed=2, days=4)
+    plain = listed(tmp_path)
+    gzip_outputs(tmp_path)
+    assert listed(tmp_path) == [f"{r}.gz" for r in plain]
+    assert len(plain) == summary.files
+    assert (tmp_path / "web" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "web" / ".draft.jsonl").read_text() == "mine"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*/*")) == sorted(
+        [*listed(tmp_path), "web/.draft.jsonl", "web/notes.txt"])
+    # generating again into the folder replaces the compressed files, the user's stay
+    generate(tmp_path, 20, seed=2, days=2)
+    assert not list(tmp_path.rglob("*.gz"))
+    assert (tmp_path / "web" / "notes.txt").read_text() == "mine"
+
+
+def test_a_run_stopped_half_way_is_replaced_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its files are listed before they are written: the next run does not take them for a
+    user's."""
+    import journey_metrics_synth.run as synth_run
+
+    def stop(*_: object) -> int:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(synth_run, "_write_email", stop)
+        with pytest.raises(KeyboardInterrupt):
+            generate(tmp_path, 10, seed=1, days=3)
+    assert len(list((tmp_path / "web").iterdir())) == 3
+    summary = generate(tmp_path, 10, seed=1, days=2)
+    assert listed(tmp_path) == sorted(digest(tmp_path).keys() - {MANIFEST})
+    assert len(listed(tmp_path)) == summary.files
 
 
 def test_app_screens_aliases_groups_surveys_and_traits(web: Web) -> None:

@@ -14,7 +14,8 @@ Modules, in the order a run uses them:
 - ``web``: Segment messages (page, screen, track, identify, alias, group) of the web events;
 - ``crm``: HubSpot contacts, deals and feedback, simulated and written;
 - ``malformed``: the deliberately bad records and duplicates mixed into the files;
-- ``layout``, ``writer``: file names from the source configs, writing, gzip;
+- ``layout``, ``writer``, ``manifest``: file names from the source configs, writing, gzip, the
+  list of the files a run wrote (a later run replaces only those);
 - ``rand``, ``text``, ``surveys``: deterministic randomness, text fragments, survey scales;
 - ``run``: :func:`generate`, which ties them together.
 

@@ -40,9 +40,9 @@ class OutputFile:
     def path(self, out_dir: Path, label: str) -> Path:
         return out_dir / self.folder / self.name(label)
 
-    def glob(self) -> str:
-        """The names of this kind of file, whatever their label (to clear an earlier run's)."""
-        return self.name("*")
+    def relative(self, label: str) -> str:
+        """The file of `label` as the manifest of generated files lists it: `folder/name`."""
+        return f"{self.folder}/{self.name(label)}"
 
     @property
     def columns(self) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from journey_metrics_synth import manifest
 from journey_metrics_synth.crm import CrmFacts, CrmWriter, months
 from journey_metrics_synth.email import (
     Campaign,
@@ -103,8 +104,10 @@ def generate(
     (JSON array) or ``.jsonl`` (one event per line), one per day; monthly
     ``crm/contacts-YYYY-MM.csv`` (the first with a UTF-8 BOM; a contact changed in a later month
     is exported again), ``crm/deals-YYYY-MM.csv`` and ``crm/feedback-YYYY-MM.csv``.
-    Files of these names left by an earlier run in ``out_dir`` are removed first. The same
-    arguments give byte-identical files. ``progress(label, fraction)`` is called per file.
+    ``out_dir/.journey-metrics-generated`` lists the files written (``manifest``): the files an
+    earlier run listed there are removed first, and any other file ``run`` would read in the
+    source folders is a ``UsageError`` before anything is touched. The same arguments give
+    byte-identical files. ``progress(label, fraction)`` is called per file.
     """
     if persons < 1:
         raise ValueError("persons must be at least 1")
@@ -112,6 +115,9 @@ def generate(
         raise ValueError("days must be at least 1")
     run = _Run(Path(out_dir), seed, start, days, Layout.from_config(), progress)
     prepare_folders(run.out_dir, run.layout)
+    may_write = _may_write(run)
+    # listed before they are written: the files of a run stopped half-way are still its own
+    manifest.record(run.out_dir, may_write)
     h = Hash(seed)
     site = Site.build()
     ppl = People.build(run.stream(1), persons, h, run.start_ms, days)
@@ -144,6 +150,7 @@ def generate(
     files += crm_files
     run.report("crm", 1.0)
     duplicates["crm"] = 0
+    manifest.record(run.out_dir, manifest.existing(run.out_dir, may_write))
     return GenerateSummary(
         persons=persons,
         files=files,
@@ -152,6 +159,20 @@ def generate(
         malformed=malformed,
         duplicates=duplicates,
     )
+
+
+def _may_write(run: _Run) -> list[str]:
+    """Every file the run may write: an email day's is an array or lines, a CRM month without
+    rows has none (the manifest lists them all until the files are written)."""
+    days = [run.day_label(d) for d in range(run.days)]
+    month_labels = [label for label, _, _ in months(run.start_ms, run.end_ms)]
+    layout = run.layout
+    return [
+        *(kind.relative(d) for kind in (layout.web_events, layout.email_array, layout.email_lines)
+          for d in days),
+        *(kind.relative(m) for kind in (layout.contacts, layout.deals, layout.feedback)
+          for m in month_labels),
+    ]
 
 
 def _signup_times(web: WebEvents, persons: int) -> Arr:

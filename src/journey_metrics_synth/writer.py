@@ -1,4 +1,5 @@
-"""Writing files: the output folders, one text file per day or month, gzip afterwards."""
+"""Writing files: the output folders, one text file per day or month, gzip afterwards (each only
+what the folder's manifest says generate wrote)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from pathlib import Path
 
 import polars as pl
 
+from journey_metrics_synth import manifest
 from journey_metrics_synth.layout import Layout, OutputFile
 
 
 def prepare_folders(out_dir: Path, layout: Layout) -> None:
-    """Create the source folders and remove the files an earlier run wrote there (they would mix
-    with this run's); other files are left alone."""
+    """Create the source folders and remove the files an earlier run listed in its manifest
+    (they would mix with this run's). A file `run` would read that no run listed stops this
+    one before anything is touched; other files are left alone."""
+    ours = manifest.listed(out_dir, layout.folders)
+    manifest.refuse_foreign_files(out_dir, layout, set(ours))
     for folder in layout.folders:
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    for kind in layout.files:
-        for stale in (out_dir / kind.folder).glob(kind.glob()):
-            stale.unlink()
+    for relative in ours:
+        if not (out_dir / relative).is_dir():
+            (out_dir / relative).unlink(missing_ok=True)
 
 
 def write_lines(path: Path, lines: pl.Series) -> None:
@@ -52,11 +57,19 @@ def write_monthly(
 
 
 def gzip_outputs(out_dir: Path) -> None:
-    """Replace every file in the source folders of `out_dir` by its .gz (mtime 0, so the
-    compressed bytes are the same for the same seed)."""
-    for path in sorted(p for p in out_dir.glob("*/*") if p.suffix != ".gz"):
+    """Replace each file the manifest of `out_dir` lists (what `generate` wrote there) by its .gz
+    (mtime 0, so the compressed bytes are the same for the same seed); the folder's other files
+    are left as they are."""
+    written = manifest.existing(out_dir, manifest.listed(out_dir, Layout.from_config().folders))
+    plain = [r for r in written if not r.endswith(".gz")]
+    # both names listed while compressing: a run stopped half-way leaves only files it lists
+    both = [*written, *(f"{r}.gz" for r in plain)]
+    manifest.record(out_dir, both)
+    for relative in plain:
+        path = out_dir / relative
         with path.open("rb") as src, gzip.GzipFile(
             path.with_name(path.name + ".gz"), "wb", mtime=0
         ) as dst:
             shutil.copyfileobj(src, dst)
         path.unlink()
+    manifest.record(out_dir, manifest.existing(out_dir, both))

@@ -245,7 +245,8 @@ def export(
 @app.command()
 def generate(
     persons: Annotated[int, typer.Option("--persons", min=1, help="How many persons.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into.",
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the input layout into: "
+                                   "new, empty, or one generate wrote before.",
                                    callback=folder_or_new)],
     seed: Annotated[int, typer.Option("--seed")] = 42,
     days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 90,
