@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -368,3 +369,18 @@ def test_a_warehouse_of_one_email_event_gets_a_page(tmp_path: Path) -> None:
         mp.undo()
     assert page.exists()
     assert {p.stem for p in (tmp_path / "out").glob("*.png")} >= {"referral", "funnel_aarrr"}
+
+
+def test_what_a_killed_writer_left_is_removed(tmp_path: Path) -> None:
+    """A report killed mid-write left its `.writing-...` folder for good, one more per crash,
+    in a folder that may be served (an operations audit). The next write removes those whose
+    process is gone; a writer still running keeps its own."""
+    from journey_metrics.report.page import _remove_stale_writes
+
+    dead = tmp_path / f".writing-{2**22 + 12345}-abc"  # above any pid a Linux box hands out
+    alive = tmp_path / f".writing-{os.getpid()}-def"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "data.json").write_text("{}")
+    _remove_stale_writes(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [alive.name]

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -128,7 +129,8 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     # written beside, then moved in: a write that fails (a full disk) leaves the folder's last
     # dashboard whole, not a new data.json and empty PNGs beside the old page
-    staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=out_dir))
+    _remove_stale_writes(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_WRITING}{os.getpid()}-", dir=out_dir))
     try:
         _write_files(data, staging, progress, lang)
         for path in sorted(staging.iterdir(), key=lambda p: p.name == "index.html"):
@@ -136,6 +138,36 @@ def write_report(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
+
+
+_WRITING = ".writing-"
+
+
+def _remove_stale_writes(out_dir: Path) -> None:
+    """Remove what a writer killed mid-write left (`.writing-<pid>-...`, its process gone; an
+    older nameless one after a day): it piled up with each crash, in a folder that may be a
+    web root. A writer still running keeps its folder."""
+    for folder in out_dir.glob(f"{_WRITING}*"):
+        pid = folder.name.removeprefix(_WRITING).partition("-")[0]
+        try:
+            if pid.isdigit():
+                if _process_alive(int(pid)):
+                    continue
+            elif time.time() - folder.stat().st_mtime < 86400:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _write_files(data: dict[str, Any], out_dir: Path, progress: Callable[[str], None] | None,
