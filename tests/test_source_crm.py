@@ -102,9 +102,12 @@ def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_p
     """A separator is read where the amount cannot mean anything else (decision 149): comma
     groups before a decimal point or two of them, dot groups before a decimal comma or two of
     them. One group without a decimal part could be either (`1,500`: 1.5 or 1500) and is
-    quarantined; `1.500` stays the plain decimal 1.5."""
+    quarantined; `1.500` stays the plain decimal 1.5. A currency sign before or after the
+    amount, as a spreadsheet's currency format writes it, is no part of it (decision 229); a
+    sign alone, two signs before it or a currency code are not numbers."""
     amounts = ["1,500.00", "1,234,567", "-2,000.5", "1.500,25", "1.234.567", " 12,345.6 ",
-               "1,500", "1.500", "1,50.00", "1.500.00", "1,500.000,00", "$1,500.00"]
+               "1,500", "1.500", "1,50.00", "1.500.00", "1,500.000,00", "$1,500.00",
+               "-$5", "1.000,50 €", "₫ 250000", "$", "$$5", "5 USD"]
     write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [  # quoted as spreadsheets do
         [str(9000 + i), "d", "closedwon", f'"{amount}"', "2024-02-01", "101"]
         for i, amount in enumerate(amounts)])
@@ -113,11 +116,36 @@ def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_p
         ("deal:9000:closedwon", 1500.0), ("deal:9001:closedwon", 1234567.0),
         ("deal:9002:closedwon", -2000.5), ("deal:9003:closedwon", 1500.25),
         ("deal:9004:closedwon", 1234567.0), ("deal:9005:closedwon", 12345.6),
-        ("deal:9007:closedwon", 1.5)]
+        ("deal:9007:closedwon", 1.5), ("deal:9011:closedwon", 1500.0),
+        ("deal:9012:closedwon", -5.0), ("deal:9013:closedwon", 1000.5),
+        ("deal:9014:closedwon", 250000.0)]
     assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
         (8, "amount is not a number: 1,500"), (10, "amount is not a number: 1,50.00"),
         (11, "amount is not a number: 1.500.00"), (12, "amount is not a number: 1,500.000,00"),
-        (13, "amount is not a number: $1,500.00")]
+        (17, "amount is not a number: $"), (18, "amount is not a number: $$5"),
+        (19, "amount is not a number: 5 USD")]
+
+
+def test_rows_of_empty_fields_are_no_records(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """Spreadsheets and HubSpot write rows of empty fields below the data (`,,,,,`): each was
+    quarantined as a deal without an id (or a contact without one, an answer without a score),
+    swelling the quarantine with noise (an input audit). Such a row is no record, as a blank
+    line is not (decision 229); the rows after it keep their numbers, and a row with one
+    field more than the header is still quarantined."""
+    write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [
+        ["9001", "d", "closedwon", "10", "2024-02-01", "101"],
+        ["", "", "", "", "", ""],
+        [" ", "", "  ", "", "", ""],
+        ["", ""],
+        ["9002", "d", "closedwon", "20", "2024-02-02", "101"],
+        ["", "", "", "", "", "", ""],
+    ])
+    summary = run_pipeline(input_dir, db_path)
+    crm = summary["sources"][2]
+    assert (crm["records"], crm["events"], crm["quarantined"]) == (3, 2, 1)
+    assert query(db_path, "SELECT event_id, record_no FROM events ORDER BY 1") == [
+        ("deal:9001:closedwon", 2), ("deal:9002:closedwon", 6)]
+    assert [r[0] for r in query(db_path, "SELECT record_no FROM _jm_quarantine")] == [7]
 
 
 def test_feedback_golden_and_invalid_scores(input_dir: Path, db_path: Path, run_pipeline) -> None:

@@ -197,14 +197,18 @@ RETURN CASE WHEN NOT jm_trim(txt) RLIKE r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][
 CREATE OR REPLACE TEMPORARY FUNCTION jm_money(x DOUBLE) RETURNS DOUBLE
 RETURN CASE WHEN abs(x) < 1e15 THEN x END;
 
--- A CRM amount, thousands separators read where unambiguous (as macros.sql).
+-- An amount's text without a currency sign before or after it (as macros.sql).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_unsigned_amount(txt STRING) RETURNS STRING
+RETURN regexp_replace(jm_trim(txt), r"^([+-]?)[\t\n\f\r ]*[$€£¥₫₹₩][\t\n\f\r ]*|[\t\n\f\r ]*[$€£¥₫₹₩]\z", '$1');
+
+-- An amount, a currency sign and thousands separators read where unambiguous (as macros.sql).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_amount(txt STRING) RETURNS DOUBLE
 RETURN CASE
-    WHEN jm_trim(txt) RLIKE r"^-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})\z"
-        THEN jm_finite_number(replace(jm_trim(txt), ',', ''))
-    WHEN jm_trim(txt) RLIKE r"^-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})\z"
-        THEN jm_finite_number(replace(replace(jm_trim(txt), '.', ''), ',', '.'))
-    ELSE jm_finite_number(txt)
+    WHEN jm_unsigned_amount(txt) RLIKE r"^-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})\z"
+        THEN jm_finite_number(replace(jm_unsigned_amount(txt), ',', ''))
+    WHEN jm_unsigned_amount(txt) RLIKE r"^-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})\z"
+        THEN jm_finite_number(replace(replace(jm_unsigned_amount(txt), '.', ''), ',', '.'))
+    ELSE jm_finite_number(jm_unsigned_amount(txt))
 END;
 
 -- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).

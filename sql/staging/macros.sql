@@ -228,17 +228,26 @@ CREATE OR REPLACE TEMP MACRO jm_finite_number(txt) AS (
          THEN TRY_CAST(jm_trim(txt) AS DOUBLE) END
 );
 
--- A CRM amount: a finite number, also written with thousands separators where they cannot be
--- read otherwise: `1,500.00` and `1,500,000` (comma groups), `1.500,00` and `1.500.000` (dot
--- groups). `1,500` alone could be either (1.5 or 1500): not a number, so it is quarantined;
+-- An amount's text without a currency sign before or after it (`$1,000.00`, `-$5`,
+-- `1.000,00 €`, `₫ 250000`): what a spreadsheet's currency format writes (decision 229).
+CREATE OR REPLACE TEMP MACRO jm_unsigned_amount(txt) AS (
+    regexp_replace(jm_trim(txt), '^([+-]?)\s*[$€£¥₫₹₩]\s*|\s*[$€£¥₫₹₩]$', '\1', 'g')
+);
+
+-- An amount (a CRM deal's, a web order's revenue): a finite number, also written with a
+-- currency sign (jm_unsigned_amount) and with thousands separators where they cannot be read
+-- otherwise: `1,500.00` and `1,500,000` (comma groups), `1.500,00` and `1.500.000` (dot
+-- groups). `1,500` alone could be either (1.5 or 1500): not a number, so a deal is quarantined;
 -- `1.500` is the plain decimal 1.5, as before (decision 149).
 CREATE OR REPLACE TEMP MACRO jm_amount(txt) AS (
     CASE
-        WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})')
-            THEN jm_finite_number(replace(jm_trim(txt), ',', ''))
-        WHEN regexp_full_match(jm_trim(txt), '-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})')
-            THEN jm_finite_number(replace(replace(jm_trim(txt), '.', ''), ',', '.'))
-        ELSE jm_finite_number(txt)
+        WHEN regexp_full_match(jm_unsigned_amount(txt),
+                               '-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})')
+            THEN jm_finite_number(replace(jm_unsigned_amount(txt), ',', ''))
+        WHEN regexp_full_match(jm_unsigned_amount(txt),
+                               '-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})')
+            THEN jm_finite_number(replace(replace(jm_unsigned_amount(txt), '.', ''), ',', '.'))
+        ELSE jm_finite_number(jm_unsigned_amount(txt))
     END
 );
 

@@ -226,7 +226,7 @@ SELECT
     CAST(NULL AS STRING) AS crm_contact_id,
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
     campaign_kept AS campaign,
-    jm_money(jm_finite_number(get_json_object(properties_text, '$.revenue'))) AS revenue,
+    jm_money(jm_amount(get_json_object(properties_text, '$.revenue'))) AS revenue,
     -- (try_parse_json: properties are computed for every row, the quarantined ones too, and
     -- parse_json stopped the whole staging on one holding a key twice, a review found)
     CASE

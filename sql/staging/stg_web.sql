@@ -213,7 +213,7 @@ SELECT
     NULL::VARCHAR AS crm_contact_id,
     jm_rules_channel(utm_medium, utm_source, campaign_kept, referrer_class) AS channel,
     campaign_kept AS campaign,
-    jm_money(jm_finite_number(json_extract_string(properties_text, '$.revenue'))) AS revenue,
+    jm_money(jm_amount(json_extract_string(properties_text, '$.revenue'))) AS revenue,
     CASE
         -- a screen's name is its property `screen`
         WHEN message_type = 'screen' AND jm_blank_to_null(screen_name) IS NOT NULL

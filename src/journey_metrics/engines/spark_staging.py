@@ -533,14 +533,18 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
         F.lit(SURPLUS_REASON.format(len(header))), F.expr("left(coalesce(c0, ''), 0)")))
     if odd_quotes:
         surplus = F.when(F.col("jm_last"), F.lit(OPEN_QUOTE_REASON)).otherwise(surplus)
+    # a row of empty fields is no record (readers._read_utf8_csv), numbered before it goes
+    blank = F.lit(True)
+    for i in range(len(header)):
+        blank = blank & (F.coalesce(F.trim(F.col(f"c{i}")), F.lit("")) == "")
     numbered = frame.select("mid", raw.alias("raw"), *selected, extra.alias("extra_fields"),
-                            surplus.alias("read_problem"))
+                            surplus.alias("read_problem"), blank.alias("jm_blank_row"))
     Window = spark_window(session)
     return numbered.select(
         F.lit(item.file_order).cast("int").alias("file_order"),
         (F.row_number().over(Window.orderBy("mid")) + 1).cast("bigint").alias("record_no"),
-        "raw", *item.kind.columns, "extra_fields", "read_problem",
-    )
+        "raw", *item.kind.columns, "extra_fields", "read_problem", "jm_blank_row",
+    ).where(~F.col("jm_blank_row") | F.col("read_problem").isNotNull()).drop("jm_blank_row")
 
 
 # --- staging and validation ---------------------------------------------------------------------

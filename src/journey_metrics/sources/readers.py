@@ -676,15 +676,20 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind,
     row_json = "json_object(" + ", ".join(f"?, {quote_external_name(h)}" for h in header) + ")"
     unclosed = ("rowid = (SELECT max(rowid) FROM raw_rows)"
                 if _last_row_unclosed(con, path, header) else "false")
+    # a row of empty fields (`,,,,`: what a spreadsheet writes below its data) is no record,
+    # as a blank line is not (decision 229); it keeps its number's place
+    blank = " AND ".join(f"coalesce(trim({quote_external_name(h)}), '') = ''" for h in header)
     con.execute(
-        "CREATE TEMP TABLE raw_records AS"
+        "CREATE TEMP TABLE raw_records AS SELECT * FROM ("
         " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
         f" {row_json}::VARCHAR AS raw, {selected}, {extra_json} AS extra_fields,"
-        f" CASE WHEN {unclosed} THEN ? WHEN {surplus} IS NOT NULL THEN ? END AS read_problem"
-        " FROM raw_rows",
+        f" CASE WHEN {unclosed} THEN ? WHEN {surplus} IS NOT NULL THEN ? END AS read_problem,"
+        f" {blank} AS jm_blank_row FROM raw_rows)"
+        " WHERE NOT jm_blank_row OR read_problem IS NOT NULL",
         [*header, *[key for key, _ in extras], OPEN_QUOTE_REASON,
          SURPLUS_REASON.format(len(header))],
     )
+    con.execute("ALTER TABLE raw_records DROP COLUMN jm_blank_row")
     con.execute("DROP TABLE raw_rows")
 
 
