@@ -160,7 +160,7 @@ def test_file_names_match_in_any_case(input_dir: Path, db_path: Path, run_pipeli
     (input_dir / "web" / "b.jsonl.GZ").write_bytes(gzip.compress(b"{}"))
     summary = run_pipeline(input_dir, db_path)
     assert summary["failed_files"] == [{"source": "web", "file": "web/b.jsonl.GZ",
-                                        "reason": "file name matches none of *.jsonl[.gz]"}]
+                                        "reason": "file name matches none of *.jsonl[.gz], *.ndjson[.gz]"}]
     assert summary["sources"][0]["events"] == 1
 
 
@@ -190,7 +190,7 @@ def test_unreadable_files_fail_alone(input_dir: Path, db_path: Path, run_pipelin
     failed = {f["file"]: f["reason"] for f in summary["failed_files"]}
     assert set(failed) == {"web/b-truncated.jsonl.gz", "web/c-junk.jsonl", "web/notes.txt"}
     assert "UTF-8" in failed["web/c-junk.jsonl"]
-    assert failed["web/notes.txt"] == "file name matches none of *.jsonl[.gz]"
+    assert failed["web/notes.txt"] == "file name matches none of *.jsonl[.gz], *.ndjson[.gz]"
     web = summary["sources"][0]
     assert (web["files"], web["failed_files"], web["events"]) == (5, 3, 1)
     statuses = query(db_path, "SELECT file_path, status FROM _jm_files ORDER BY 1")

@@ -244,7 +244,7 @@ def test_two_halves_and_a_killed_run_give_the_one_run_lake(lakes: dict[str, Any]
     assert converged.events_total == lakes["spark_run"]["events_total"]
     failed = {r[1]: r[6] for r in rows(lake, "files") if r[5] == "failed"}
     assert set(failed) == {"web/notes.txt", "web/events-2026-09-09.jsonl.gz"}
-    assert failed["web/notes.txt"] == "file name matches none of *.jsonl[.gz]"
+    assert failed["web/notes.txt"] == "file name matches none of *.jsonl[.gz], *.ndjson[.gz]"
     for table in TABLES:
         found = [r for r in rows(lake, table) if table != "files" or r[5] != "failed"]
         assert found == rows(lakes["spark"], table), table
