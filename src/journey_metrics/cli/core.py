@@ -327,8 +327,6 @@ def serve(
 
     if cron and interval:
         raise UsageError("give either --cron or --interval, not both")
-    if cron is not None and not cron.strip():  # (it fell back to the default, silently)
-        raise UsageError("--cron is empty: give a cron schedule, as '0 2 * * *'")
     if not os.environ.get("PREFECT_API_URL"):
         announce("PREFECT_API_URL is not set: start `prefect server start` and set "
                   "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")
