@@ -60,6 +60,7 @@ def test_run_table_output(input_dir: Path, db_path: Path) -> None:
         ("unknown_folder", 2, "unknown source folder"),
         ("bad_memory", 2, "JOURNEY_METRICS_MEMORY_LIMIT: invalid value 'lots'"),
         ("short_key", 2, "JOURNEY_METRICS_HASH_KEY is too short"),
+        ("no_source_folder", 2, "no web/, email/ or crm/ folder in "),
     ],
 )
 def test_errors_are_one_line(
@@ -67,6 +68,8 @@ def test_errors_are_one_line(
 ) -> None:
     env = {}
     folder = input_dir
+    if setup != "no_source_folder":
+        (input_dir / "web").mkdir()  # empty: a quiet night
     if setup == "missing":
         folder = tmp_path / "nowhere"
     elif setup == "unknown_folder":
@@ -80,6 +83,23 @@ def test_errors_are_one_line(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_needs_a_source_folder(input_dir: Path, db_path: Path) -> None:
+    """An --input holding none of the source folders is a wrong folder (the user pointed at
+    DIR/web): exit 2 naming it and the folders looked for; it ran with zeros and made an empty
+    warehouse (decision 231). A source folder that is there but empty is a quiet night."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    wrong = cli("run", "--input", str(input_dir / "web"), "--db", str(db_path))
+    assert (wrong.returncode, wrong.stderr) == (
+        2, f"error: no web/, email/ or crm/ folder in {input_dir / 'web'}: give the folder that"
+        " holds the source folders\n")
+    assert not db_path.exists()
+    quiet = input_dir.parent / "quiet"
+    (quiet / "email").mkdir(parents=True)
+    night = cli("run", "--input", str(quiet), "--db", str(db_path), "--format", "json")
+    assert night.returncode == 0, night.stderr
+    assert json.loads(night.stdout)["events_total"] == 0
 
 
 def test_bad_usage_exits_2(db_path: Path) -> None:
@@ -162,7 +182,7 @@ def test_bad_paths_and_values_are_usage_errors(
          "error: --from: '0001-01-01' is out of range"),
         (["nps", *db, "--tz", "mars/olympus"], "error: --tz: unknown time zone 'mars/olympus'"),
         # an empty zone was UTC, and a second --by silently won (third-round audit, decision 194)
-        (["nps", *db, "--tz", ""], "error: --tz: unknown time zone ''"),
+        (["nps", *db, "--tz", ""], "error: --tz is empty: give a value, or leave --tz out"),
         # files of the zone database Python loads and DuckDB does not know: exit 1 with
         # DuckDB's error, or ignored (a CLI sweep, decision 215)
         (["nps", *db, "--tz", "localtime"], "error: --tz: unknown time zone 'localtime'"),
@@ -544,3 +564,87 @@ def test_bad_usage_is_its_line_alone_notes_wait_for_a_command_that_runs(
     assert [line.split(".event: ", 1)[-1] for line in good.stderr.splitlines()] == [
         "no source declares event 'a' (web or crm may still produce it: their events are open)",
         "no source declares event 'b' (web or crm may still produce it: their events are open)"]
+
+
+def _options_taking_a_value() -> list[tuple[str, str, bool]]:
+    """(command, flag, required) for every option of every command that takes a value."""
+    import typer
+
+    from journey_metrics.cli import app
+    from journey_metrics.cli.metric_commands import add_metric_commands
+
+    add_metric_commands()
+    group = typer.main.get_command(app)
+    found = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            if param.param_type_name == "option" and not param.is_flag and param.opts:
+                found.append((name, max(param.opts, key=len), bool(param.required)))
+    return found
+
+
+def test_every_option_given_an_empty_value_is_bad_usage() -> None:
+    """`--from "$START"` with START unset: an empty or blank value is refused, for every option
+    of every command, in one line (decision 231). Some options took it for "not given" (a
+    silent all-time result, the default currency, window or half-life), others refused it each
+    in its own words."""
+    from typer.testing import CliRunner
+
+    from journey_metrics.cli import app
+    from journey_metrics.errors import UsageError
+
+    options = _options_taking_a_value()
+    flags = {(command, flag) for command, flag, _ in options}
+    # the options the audit found taken for "not given", and the core commands' own
+    assert {("funnel", "--from"), ("funnel", "--to"), ("funnel", "--as-of"),
+            ("funnel", "--window"), ("attribution", "--lookback"),
+            ("attribution", "--half-life"), ("attribution", "--spend"),
+            ("revenue", "--currency"), ("retention", "--return"), ("report", "--out"),
+            ("report", "--spend"), ("run", "--input"), ("run", "--report"),
+            ("export", "--out"), ("generate", "--out")} <= flags
+    for command, flag, required in options:
+        for value in ("", "  "):
+            result = CliRunner().invoke(app, [command, flag, value])
+            assert isinstance(result.exception, UsageError), (command, flag, result.output)
+            assert str(result.exception) == f"{flag} is empty: give a value" + (
+                "" if required else f", or leave {flag} out")
+
+
+@pytest.mark.parametrize("args", [
+    ["funnel", "--framework", "aarrr", "--from", ""],
+    ["funnel", "--framework", "aarrr", "--where", "trait:plan=free", "--where", " "],
+    ["export", "--out="],
+])
+def test_an_empty_value_exits_2_with_one_line(args: list[str], db_path: Path) -> None:
+    result = cli(*args, "--db", str(db_path))
+    flag = next(a for a in reversed(args) if a.startswith("--")).rstrip("=")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"error: {flag} is empty: give a value" + (
+        "" if flag == "--out" else f", or leave {flag} out")]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("args", [
+    ["export", "--db", "{db}", "--out", "/proc/nope"],
+    ["report", "--db", "{db}", "--out", "/proc/nope/deeper"],
+    ["generate", "--persons", "1", "--out", "/proc/nope"],
+    ["run", "--input", "{input}", "--db", "{db}", "--report", "/proc/nope"],
+])
+def test_an_output_folder_that_cannot_be_made_is_bad_usage(
+        args: list[str], input_dir: Path, db_path: Path, tmp_path: Path) -> None:
+    """It was exit 1, "unexpected FileNotFoundError"; now exit 2 with one line, before any work
+    (no warehouse is made), and a folder that can be made is left to the command (the check
+    leaves nothing behind)."""
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
+    shown = [a.format(db=db_path, input=input_dir) for a in args]
+    result = cli(*shown)
+    assert result.returncode == 2, result.stderr
+    flag = shown[-2]
+    assert result.stderr.splitlines() == [
+        f"error: Invalid value for '{flag}': cannot create folder {shown[-1]}: No such file or "
+        "directory"]
+    assert not db_path.exists()
+    made = tmp_path / "new" / "deeper"
+    refused = cli("export", "--db", str(tmp_path / "none.duckdb"), "--out", str(made))
+    assert refused.returncode == 2  # no warehouse: refused, and nothing made
+    assert not (tmp_path / "new").exists()

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import TEST_KEY, query, write_csv, write_jsonl
 from journey_metrics.hashing import HashKey
@@ -154,3 +157,24 @@ def test_an_own_model_keeps_only_the_traits_its_yaml_names(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert query(db, "SELECT trait, value FROM _jm_traits") == [
         ("plan", "pro for <redacted-email>")]
+
+
+def test_an_own_sources_folder_is_a_source_folder(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An input folder must hold some source's folder (decision 231): a team's own counts, and
+    the refusal names it among the folders looked for."""
+    from journey_metrics.config import load_sources
+    from journey_metrics.errors import UsageError
+    from journey_metrics.loader import discover
+
+    sources = tmp_path / "my-sources"
+    sources.mkdir()
+    (sources / "40-shop.yaml").write_text(SOURCE_YAML)
+    (sources / "stg_shop_orders.sql").write_text(MODEL_SQL)
+    monkeypatch.setenv("JOURNEY_METRICS_SOURCES", str(sources))
+    (tmp_path / "in" / "shop").mkdir(parents=True)
+    assert discover(tmp_path / "in", load_sources())["shop"] == []
+    (tmp_path / "in" / "shop").rmdir()
+    with pytest.raises(UsageError, match=re.escape(
+            f"no web/, email/, crm/ or shop/ folder in {tmp_path / 'in'}")):
+        discover(tmp_path / "in", load_sources())

@@ -356,5 +356,5 @@ def test_cli_json_csv_and_usage_errors(tmp_path: Any) -> None:
     assert cli("paths", "--db", str(db), "--steps", "0").returncode == 2
     empty = cli("paths", "--db", str(db), "--start", " ")  # not "no anchor"
     assert (empty.returncode, empty.stderr) == (
-        2, "error: paths: --start is empty: name an item, or leave --start out\n")
+        2, "error: --start is empty: give a value, or leave --start out\n")
     assert cli("paths", "--db", str(db), "--by", "channel").returncode == 2  # §6: no --by

@@ -135,6 +135,8 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
         # the folder's name as the logs may keep it: no address in it (CONTRACT §1 Privacy)
         raise UsageError(f"unknown source folder {without_emails(str(input_dir / unknown[0]))}"
                          f" (known: {known})")
+    check_some_source_folder(input_dir, [p.name for p in input_dir.iterdir() if p.is_dir()],
+                             sources)
     found: dict[str, list[InputFile]] = {}
     for source in sources:
         folder = input_dir / source.folder
@@ -152,6 +154,22 @@ def discover(input_dir: Path, sources: list[SourceConfig]) -> dict[str, list[Inp
                 files.append(InputFile(path, relative, source.file_kind(path.name), problem))
         found[source.name] = files
     return found
+
+
+def check_some_source_folder(location: Path | str, folders: list[str],
+                             sources: list[SourceConfig]) -> None:
+    """An input folder must hold at least one source's folder (the built-in web/, email/,
+    crm/ or a team's own): without any, the user most likely pointed at the wrong folder (at
+    DIR/web itself), and a run would load nothing and report zeros with exit 0. A source
+    folder that is there but empty is a quiet night and fine. `folders`: the folder names the
+    input folder holds (a local folder or a lake URL)."""
+    wanted = [s.folder for s in sources]
+    if not wanted or set(folders) & set(wanted):
+        return
+    names = [f"{name}/" for name in wanted]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    raise UsageError(f"no {listed} folder in {without_emails(str(location))}: "
+                     "give the folder that holds the source folders")
 
 
 LINK_LOOP = "refused: a link that points back to itself (a loop)"

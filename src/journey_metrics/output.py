@@ -92,13 +92,73 @@ def print_rows(
     if output is OutputFormat.csv:
         console.file.write(rows_to_csv(rows, [c.name for c in columns]))
         return
-    from rich.table import Table
+    cells = [[format_cell(row.get(c.name), c.kind) for c in columns] for row in rows]
+    styles = ["bold red" if highlight and highlight(row) else None for row in rows]
+    print_table(console, [c.name.replace("_", " ") for c in columns],
+                [c.align_left for c in columns], cells, title=title, caption=caption,
+                styles=styles)
 
-    table = Table(title=title or None, caption=caption)
-    for column in columns:
-        table.add_column(column.name.replace("_", " "),
-                         justify="left" if column.align_left else "right")
-    for row in rows:
-        style = "bold red" if highlight and highlight(row) else None
-        table.add_row(*(format_cell(row.get(c.name), c.kind) for c in columns), style=style)
-    console.print(table)
+
+def print_table(
+    console: Console,
+    headers: Sequence[str],
+    left: Sequence[bool],
+    cells: Sequence[Sequence[str]],
+    *,
+    title: str = "",
+    caption: str | None = None,
+    styles: Sequence[str | None] | None = None,
+) -> None:
+    """Every readable table the command line prints (metric rows, the run's summary).
+
+    Nothing is ever cut short (rich's ellipsis made `2,…` of a count, and one name of two
+    items): the widths are chosen here. A table wider than the terminal wraps its headers and
+    text cells between words, a column never narrower than its longest word, a number whole on
+    one line; a table that still does not fit is as wide as it needs (the terminal folds its
+    lines; piped output is 200 columns wide)."""
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    # as Text: a value is shown as it is, never read as markup (a trait `[/]` broke the table)
+    table = Table(title=Text(title, style="table.title") if title else None,
+                  caption=Text(caption, style="table.caption") if caption else None)
+    for header, on_left in zip(headers, left, strict=True):
+        table.add_column(Text(header), justify="left" if on_left else "right")
+    for index, shown in enumerate(cells):
+        table.add_row(*map(Text, shown), style=styles[index] if styles else None)
+    widest = [max(map(cell_len, [h, *(r[i] for r in cells)])) for i, h in enumerate(headers)]
+    narrowest = [_narrowest(h, [r[i] for r in cells], whole=not on_left)
+                 for i, (h, on_left) in enumerate(zip(headers, left, strict=True))]
+    borders = 3 * len(headers) + 1  # a space either side of each column, the rules between
+    room = console.width - borders
+    if sum(widest) > room:  # rich would shrink the columns, with ellipses: set them
+        widths = fit_widths(narrowest, widest, room)
+        for column, width in zip(table.columns, widths, strict=True):
+            column.width = width
+        table.width = sum(widths) + borders
+    console.print(table, crop=False)
+
+
+def _narrowest(header: str, values: list[str], *, whole: bool) -> int:
+    """The least width a column may have: its longest word, or its longest value when values
+    must stay whole on one line (numbers)."""
+    from rich.cells import cell_len
+
+    words = header.split() + [w for v in values for w in ([v] if whole else v.split())]
+    return max(map(cell_len, words), default=1)
+
+
+def fit_widths(narrowest: Sequence[int], widest: Sequence[int], room: int) -> list[int]:
+    """Column widths that fit `room` if they can: the widest column still above its narrowest
+    gives a character, one at a time, until the total fits or every column is at its narrowest
+    (the total may then exceed `room`)."""
+    widths = [max(w, n, 1) for w, n in zip(widest, narrowest, strict=True)]
+    floor = [max(n, 1) for n in narrowest]
+    while sum(widths) > room:
+        shrinkable = [i for i, w in enumerate(widths) if w > floor[i]]
+        if not shrinkable:
+            break
+        widest_at = max(shrinkable, key=lambda i: (widths[i], -i))
+        widths[widest_at] -= 1
+    return widths

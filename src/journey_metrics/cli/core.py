@@ -195,18 +195,18 @@ def _print_run_notes(summary: RunSummary) -> None:
 
 
 def _print_run_summary(summary: RunSummary) -> None:
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"journey-metrics run {summary.run_id}")
-    for column in ("source", "files", "records", "events", "duplicates", "quarantined", "failed"):
-        table.add_column(column, justify="left" if column == "source" else "right")
-    for s in summary.sources:
-        table.add_row(
-            s.source, str(s.files), str(s.records), str(s.events), str(s.duplicates),
-            str(s.quarantined), str(s.failed_files),
-        )
-    stdout.print(table)
+    from journey_metrics.output import print_table
+
+    headers = ("source", "files", "records", "events", "duplicates", "quarantined", "failed")
+    print_table(
+        stdout, headers, [h == "source" for h in headers],
+        [[s.source, *(str(n) for n in (s.files, s.records, s.events, s.duplicates,
+                                       s.quarantined, s.failed_files))]
+         for s in summary.sources],
+        title=f"journey-metrics run {summary.run_id}",
+    )
     for s in summary.sources:
         for r in s.file_results:
             if r.status == "failed":
@@ -328,8 +328,6 @@ def serve(
 
     if cron and interval:
         raise UsageError("give either --cron or --interval, not both")
-    if cron is not None and not cron.strip():  # (it fell back to the default, silently)
-        raise UsageError("--cron is empty: give a cron schedule, as '0 2 * * *'")
     if not os.environ.get("PREFECT_API_URL"):
         announce("PREFECT_API_URL is not set: start `prefect server start` and set "
                   "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")

@@ -388,7 +388,7 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
     """Per source, the files in name order: a folder by loader.discover (InputFile); a URL by
     the Hadoop file system of the session (RemoteFile: size and modification time, no content
     hash). None: a URL, to be listed once the session runs."""
-    from journey_metrics.loader import discover
+    from journey_metrics.loader import check_some_source_folder, discover
 
     if not is_url(input_location):
         return dict(discover(Path(input_location), sources))
@@ -398,7 +398,8 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
     if not fs.exists():
         raise UsageError(f"input folder {input_location} does not exist")
     by_folder = {s.folder: s for s in sources}
-    unknown = [name for name in fs.folders() if not name.startswith((".", "_"))
+    present = fs.folders()
+    unknown = [name for name in present if not name.startswith((".", "_"))
                and name not in by_folder]
     if unknown:
         known = ", ".join(sorted(by_folder))
@@ -406,6 +407,7 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
 
         raise UsageError(f"unknown source folder {without_emails(fs.url(unknown[0]))}"
                          f" (known: {known})")
+    check_some_source_folder(input_location, present, sources)
     found: dict[str, list[Any]] = {}
     for source in sources:
         listed = [

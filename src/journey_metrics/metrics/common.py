@@ -27,6 +27,18 @@ def zone(name: str) -> ZoneInfo:
         raise UsageError(f"--tz: {exc}") from None
 
 
+def as_of_label(as_of: datetime, tz: ZoneInfo) -> str:
+    """"as of <time>" for a title, in the command's --tz: `as of 2026-04-05 06:40
+    Asia/Ho_Chi_Minh (UTC+07:00)`, or `as of 2026-04-04 23:40 UTC`."""
+    local = as_of.astimezone(tz)
+    if tz.key == "UTC":
+        return f"as of {local:%Y-%m-%d %H:%M} UTC"
+    offset = local.utcoffset() or timedelta(0)
+    sign, minutes = ("-" if offset < timedelta(0) else "+"), abs(offset) // timedelta(minutes=1)
+    return (f"as of {local:%Y-%m-%d %H:%M} {tz.key} "
+            f"(UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})")
+
+
 def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
     """A date (midnight in `tz`) or an ISO 8601 instant (naive instants are in `tz`), as UTC."""
     value = text.strip()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from journey_metrics.errors import UsageError
 from journey_metrics.marts import REPORT_TZ
 from journey_metrics.metrics.common import (
+    as_of_label,
     micros,
     next_period,
     query_rows,
@@ -760,7 +761,7 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     assert ctx.framework is not None
     mode = mode_of(options)
     window = options.get("window") or ctx.framework.window
-    as_of = f"as of {ctx.as_of:%Y-%m-%d %H:%M} UTC"
+    as_of = as_of_label(ctx.as_of, ctx.zone)
     if mode == "trend":
         return Presentation(
             title=f"{ctx.framework.label} funnel by {options['trend']} of entry, window {window},"

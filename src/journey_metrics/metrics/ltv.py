@@ -73,7 +73,7 @@ def ltv_rows(con: duckdb.DuckDBPyConnection, q: LtvQuery) -> Rows:
 
 def _columns(options: Mapping[str, Any]) -> tuple[Column, ...]:
     grouped = (Column("group", Kind.text),) if options.get("by") else ()
-    return (*grouped, Column("cohort", Kind.date), Column("period", Kind.count, left=True),
+    return (*grouped, Column("cohort", Kind.date), Column("period", Kind.count),
             Column("cohort_size", Kind.count), Column("revenue", Kind.money),
             Column("cumulative_revenue_per_person", Kind.money))
 

@@ -47,15 +47,22 @@ class Kind(StrEnum):
     flag = "flag"  # true / false
 
 
+NUMBERS = frozenset({Kind.count, Kind.ratio, Kind.score, Kind.hours, Kind.money, Kind.number})
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     kind: Kind
     help: str = ""
-    left: bool | None = None  # table alignment; default: text and dates left, numbers right
+    # table alignment of a text, date or flag column; default: text and dates left. Numbers
+    # (counts such as retention's period included) are always right-aligned, so digits line up.
+    left: bool | None = None
 
     @property
     def align_left(self) -> bool:
+        if self.kind in NUMBERS:
+            return False
         return self.left if self.left is not None else self.kind in (Kind.text, Kind.date)
 
 

@@ -95,7 +95,7 @@ def retention_rows(con: duckdb.DuckDBPyConnection, q: RetentionQuery) -> list[di
 
 def _columns(options: Mapping[str, Any]) -> tuple[Column, ...]:
     grouped = (Column("group", Kind.text),) if options.get("by") else ()
-    return (*grouped, Column("cohort", Kind.date), Column("period", Kind.count, left=True),
+    return (*grouped, Column("cohort", Kind.date), Column("period", Kind.count),
             Column("cohort_size", Kind.count), Column("retained", Kind.count),
             Column("rate", Kind.ratio))
 
