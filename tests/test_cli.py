@@ -45,6 +45,29 @@ def test_run_json_summary_then_idempotent(input_dir: Path, db_path: Path) -> Non
     assert second["events_total"] == 1
 
 
+def test_the_log_names_the_files_with_quarantined_records(input_dir: Path, db_path: Path) -> None:
+    """The note gave counts and a query only: a nightly log did not say which file to open
+    (an operations audit). The files with the most quarantined records follow, each with its
+    count and most common reason, on stderr; a failed file's line is never wrapped."""
+    bad = {**PAGE, "timestamp": "05/01/2026 10:00"}
+    write_jsonl(input_dir / "web" / "a.jsonl", [PAGE, {**bad, "messageId": "m2"},
+                                                {**bad, "messageId": "m3"}, "nope"])
+    write_jsonl(input_dir / "web" / "b.jsonl", ["nope"])
+    (input_dir / "web" / "c-with-a-long-name-to-wrap-on-a-narrow-terminal.jsonl.gz"
+     ).write_bytes(b"not gzip at all")
+    result = cli("run", "--input", str(input_dir), "--db", str(db_path),
+                 env={"COLUMNS": "40"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if "records read were quarantined" in line)
+    assert lines[start + 1:start + 3] == [
+        "  web/a.jsonl: 3 quarantined, most often: unparseable timestamp 05/01/2026 10:00",
+        "  web/b.jsonl: 1 quarantined, most often: not valid JSON"]
+    failed = [line for line in result.stdout.splitlines() if line.startswith("failed ")]
+    assert len(failed) == 1
+    assert failed[0].endswith("Not a gzipped file (b'no')")
+
+
 def test_run_table_output(input_dir: Path, db_path: Path) -> None:
     write_jsonl(input_dir / "web" / "a.jsonl", [PAGE])
     result = cli("run", "--input", str(input_dir), "--db", str(db_path))

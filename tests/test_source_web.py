@@ -159,8 +159,9 @@ def test_file_names_match_in_any_case(input_dir: Path, db_path: Path, run_pipeli
     write_jsonl(input_dir / "web" / "A-Events.JSONL", [PAGE])
     (input_dir / "web" / "b.jsonl.GZ").write_bytes(gzip.compress(b"{}"))
     summary = run_pipeline(input_dir, db_path)
-    assert summary["failed_files"] == [{"source": "web", "file": "web/b.jsonl.GZ",
-                                        "reason": "file name matches none of *.jsonl[.gz], *.ndjson[.gz]"}]
+    assert summary["failed_files"] == [{
+        "source": "web", "file": "web/b.jsonl.GZ",
+        "reason": "file name matches none of *.jsonl[.gz], *.ndjson[.gz]"}]
     assert summary["sources"][0]["events"] == 1
 
 

@@ -192,6 +192,37 @@ def _print_run_notes(summary: RunSummary) -> None:
                  quarantine_query(summary.run_id))
         stderr.print(f"note: {quarantined} of {records} records read were quarantined ({where})",
                      highlight=False, soft_wrap=True, markup=False)
+        for line in _quarantine_by_file(summary):
+            stderr.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+_QUARANTINED_FILES_SHOWN = 5
+
+
+def _quarantine_by_file(summary: RunSummary) -> list[str]:
+    """The files with the most records this run quarantined, each with its count and (from the
+    warehouse) its most common reason, so a nightly log says where to look without a query."""
+    counted = sorted(((r.quarantined, r.file_path) for s in summary.sources
+                      for r in s.file_results if r.quarantined), key=lambda c: (-c[0], c[1]))
+    shown = counted[:_QUARANTINED_FILES_SHOWN]
+    reasons: dict[str, str] = {}
+    if shown and summary.location is None:  # the lake's quarantine is not read here
+        import duckdb
+
+        try:
+            with duckdb.connect(str(summary.db_path), read_only=True) as con:
+                reasons = dict(con.execute(
+                    "SELECT file_path, mode(reason) FROM _jm_quarantine"
+                    " WHERE file_path IN (SELECT unnest(?::VARCHAR[])) GROUP BY file_path",
+                    [[path for _, path in shown]]).fetchall())
+        except duckdb.Error:
+            pass  # the counts alone (another process holds the warehouse)
+    lines = [f"  {path}: {count} quarantined"
+             + (f", most often: {reasons[path]}" if path in reasons else "")
+             for count, path in shown]
+    if len(counted) > len(shown):
+        lines.append(f"  ... and {len(counted) - len(shown)} more file(s)")
+    return lines
 
 
 def _print_run_summary(summary: RunSummary) -> None:
@@ -210,8 +241,9 @@ def _print_run_summary(summary: RunSummary) -> None:
     for s in summary.sources:
         for r in s.file_results:
             if r.status == "failed":
+                # one line whatever the terminal's width: `grep failed nightly.log` finds it all
                 stdout.print(Text.assemble(("failed ", "red"), f"{r.file_path}: {r.reason}"),
-                             highlight=False)
+                             highlight=False, soft_wrap=True)
     where = (f"lake {summary.location}" if summary.location is not None
              else f"warehouse {summary.db_path}")
     stdout.print(
