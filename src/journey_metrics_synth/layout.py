@@ -81,7 +81,7 @@ class Layout:
         sources = {s.name: s for s in load_sources(folder)}
         web, email, crm = sources["web"], sources["email"], sources["crm"]
         return Layout(
-            web_events=_output(web, "stg_web", "events"),
+            web_events=_output(web, "stg_web", "events", ".jsonl"),
             email_array=_output(email, "stg_email", "sendgrid", ".json"),
             email_lines=_output(email, "stg_email", "sendgrid", ".jsonl"),
             contacts=_output(crm, "stg_crm_contacts", "contacts"),
