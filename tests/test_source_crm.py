@@ -126,6 +126,27 @@ def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_p
         (19, "amount is not a number: 5 USD")]
 
 
+def test_a_missing_id_or_date_is_named(input_dir: Path, db_path: Path, run_pipeline) -> None:
+    """A deal without its id or its close date was quarantined "missing event id" or "missing
+    timestamp", which names no column of the export (an input audit): the reason names the
+    column, by its internal name and HubSpot's label (decision 234)."""
+    write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [
+        ["", "d", "closedwon", "10", "2024-02-01", "101"],
+        ["9002", "d", "closedwon", "20", "", "101"],
+    ])
+    write_csv(input_dir / "crm" / "feedback.csv", FEEDBACK_HEADER, [
+        ["", "NPS", "9", "2024-03-05T10:00:00Z", "", "101"],
+        ["7", "NPS", "9", "", "", "101"],
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT file_path, record_no, reason FROM _jm_quarantine"
+                          " ORDER BY 1, 2") == [
+        ("crm/deals.csv", 2, "missing hs_object_id (Record ID)"),
+        ("crm/deals.csv", 3, "missing closedate (Close Date)"),
+        ("crm/feedback.csv", 2, "missing hs_object_id (Record ID)"),
+        ("crm/feedback.csv", 3, "missing hs_submission_timestamp (Submission Timestamp)")]
+
+
 def test_rows_of_empty_fields_are_no_records(input_dir: Path, db_path: Path, run_pipeline) -> None:
     """Spreadsheets and HubSpot write rows of empty fields below the data (`,,,,,`): each was
     quarantined as a deal without an id (or a contact without one, an answer without a score),
@@ -402,7 +423,7 @@ def test_validation_in_small_batches_gives_the_same_result(
     summary = run_pipeline(input_dir, db_path)
     quarantine = "SELECT file_path, record_no, reason FROM _jm_quarantine ORDER BY 1, 2"
     assert query(db_path, quarantine) == [
-        ("crm/contacts.csv", 3, "missing event id"),
+        ("crm/contacts.csv", 3, "missing hs_object_id (Record ID)"),  # names it (decision 234)
         ("crm/feedback.csv", 3, "NPS score outside 0-10: 11"),
         ("crm/feedback.csv", 5, "NPS score outside 0-10: -2"),
     ]

@@ -151,6 +151,28 @@ def test_arrays_one_after_another_are_their_elements(
         ("email/bodies.jsonl", 4, "not a JSON object", '"oops"')]
 
 
+def test_marketing_campaigns_name_their_campaign(
+    input_dir: Path, db_path: Path, run_pipeline
+) -> None:
+    """SendGrid's Marketing Campaigns send their events with `marketing_campaign_name` (and a
+    Single Send's `singlesend_name`), not the custom `campaign` argument the contract names:
+    such events had no campaign (an input audit). The custom argument wins when both are
+    there; the names stay in properties (decision 233)."""
+    base = {k: v for k, v in OPEN.items() if k != "campaign"}
+    write_jsonl(input_dir / "email" / "mc.jsonl", [
+        {**base, "sg_event_id": "c1", "marketing_campaign_name": "Spring sale"},
+        {**base, "sg_event_id": "c2", "singlesend_name": "Welcome", "campaign": " "},
+        {**base, "sg_event_id": "c3", "marketing_campaign_name": "Spring sale",
+         "campaign": "custom"},
+        {**base, "sg_event_id": "c4"},
+    ])
+    run_pipeline(input_dir, db_path)
+    assert query(db_path, "SELECT event_id, campaign FROM events ORDER BY 1") == [
+        ("c1", "Spring sale"), ("c2", "Welcome"), ("c3", "custom"), ("c4", None)]
+    assert query(db_path, "SELECT properties->>'marketing_campaign_name' FROM events"
+                          " WHERE event_id = 'c1'") == [("Spring sale",)]
+
+
 def test_objects_written_across_lines_are_records(
     input_dir: Path, db_path: Path, run_pipeline
 ) -> None:

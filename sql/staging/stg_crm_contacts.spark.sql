@@ -92,7 +92,8 @@ LEFT JOIN trait_rows AS t ON t.record_no = c.record_no
 UNION ALL
 SELECT
     record_no,
-    CASE WHEN date_at IS NULL
+    CASE WHEN contact_id IS NULL THEN 'missing hs_object_id (Record ID)'
+         WHEN date_at IS NULL
          THEN concat('unparseable date in hs_lifecyclestage_', stage, '_date: ',
                      jm_redact(date_text))
     END AS reject_reason,

@@ -69,7 +69,8 @@ FROM contacts
 UNION ALL
 SELECT
     record_no,
-    CASE WHEN jm_parse_instant(date_text, $tz) IS NULL
+    CASE WHEN contact_id IS NULL THEN 'missing hs_object_id (Record ID)'
+         WHEN jm_parse_instant(date_text, $tz) IS NULL
          THEN 'unparseable date in hs_lifecyclestage_' || stage || '_date: ' || jm_redact(date_text)
     END AS reject_reason,
     true AS is_event,

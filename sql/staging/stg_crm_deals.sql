@@ -21,7 +21,10 @@ SELECT
     record_no,
     CASE
         -- the stage names the event (its id and name): a row without it is no deal event
-        WHEN deal_id IS NOT NULL AND deal_stage IS NULL THEN 'missing dealstage'
+        -- the columns a deal event needs, named (not "missing event id": decision 234)
+        WHEN deal_id IS NULL THEN 'missing hs_object_id (Record ID)'
+        WHEN deal_stage IS NULL THEN 'missing dealstage'
+        WHEN close_text IS NULL THEN 'missing closedate (Close Date)'
         WHEN close_text IS NOT NULL AND jm_parse_instant(close_text, $tz) IS NULL
             THEN 'unparseable closedate ' || jm_redact(close_text)
         WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL

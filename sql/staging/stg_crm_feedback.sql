@@ -20,9 +20,11 @@ WITH answers AS (
 SELECT
     record_no,
     CASE
+        WHEN answer_id IS NULL THEN 'missing hs_object_id (Record ID)'
         WHEN jm_survey_problem(survey, score_text) IS NOT NULL
             THEN jm_survey_problem(survey, score_text)
-        WHEN submitted_text IS NOT NULL AND jm_parse_instant(submitted_text, $tz) IS NULL
+        WHEN submitted_text IS NULL THEN 'missing hs_submission_timestamp (Submission Timestamp)'
+        WHEN jm_parse_instant(submitted_text, $tz) IS NULL
             THEN 'unparseable hs_submission_timestamp ' || jm_redact(submitted_text)
     END AS reject_reason,
     true AS is_event,

@@ -11,8 +11,10 @@ WITH extracted AS (
         json_object_keys(r.raw) IS NOT NULL AS is_object,
         v.*
     FROM raw_records AS r
-    LATERAL VIEW json_tuple(r.raw, 'event', 'timestamp', 'sg_event_id', 'email', 'campaign') v
-        AS event_text, timestamp_text, sg_event_id, email, campaign
+    LATERAL VIEW json_tuple(r.raw, 'event', 'timestamp', 'sg_event_id', 'email', 'campaign',
+                            'marketing_campaign_name', 'singlesend_name') v
+        AS event_text, timestamp_text, sg_event_id, email, custom_campaign,
+           marketing_campaign_name, singlesend_name
 ),
 fields AS (
     SELECT
@@ -25,7 +27,9 @@ fields AS (
         jm_parse_unix_seconds(timestamp_text) AS occurred_at,
         sg_event_id,
         email,
-        campaign,
+        -- (as stg_email.sql: the custom argument, else Marketing Campaigns' name)
+        coalesce(jm_blank_to_null(custom_campaign), jm_blank_to_null(marketing_campaign_name),
+                 jm_blank_to_null(singlesend_name)) AS campaign,
         -- everything but the fields mapped to columns (DuckDB: a merge patch nulling them)
         CASE WHEN is_object AND NOT invalid_json THEN to_json(map_filter(
             try_cast(try_parse_json(raw) AS MAP<STRING, VARIANT>),

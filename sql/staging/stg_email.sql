@@ -6,7 +6,8 @@ WITH extracted AS (
         j,
         json_type(j) AS json_kind,
         json_extract_string(j, ['$.event', '$.timestamp', '$.sg_event_id', '$.email',
-                                '$.campaign']) AS v,
+                                '$.campaign', '$.marketing_campaign_name',
+                                '$.singlesend_name']) AS v,
         -- everything but the fields mapped to columns is kept in properties (sg_message_id,
         -- url, category, and any custom argument or field SendGrid adds)
         json_merge_patch(j, '{"email": null, "timestamp": null, "event": null,
@@ -23,7 +24,10 @@ fields AS MATERIALIZED (
         jm_parse_unix_seconds(v[2]) AS occurred_at,
         v[3] AS sg_event_id,
         v[4] AS email,
-        v[5] AS campaign,
+        -- the custom `campaign` argument (CONTRACT §1), else the name SendGrid's Marketing
+        -- Campaigns give their events (decision 233)
+        coalesce(jm_blank_to_null(v[5]), jm_blank_to_null(v[6]), jm_blank_to_null(v[7]))
+            AS campaign,
         other_fields
     FROM extracted
 )
