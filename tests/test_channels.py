@@ -104,6 +104,7 @@ CHANNEL_CASES = [
     # a search engine's web mail is no search engine
     pytest.param(None, "https://mail.google.com/mail/u/0/", PAGE, "referral", id="gmail-web"),
     pytest.param(None, "https://mail.yahoo.com/d/folders/1", PAGE, "referral", id="yahoo-mail"),
+    pytest.param(None, "https://us-mg6.mail.yahoo.com/", PAGE, "referral", id="yahoo-mail-sub"),
     # any other external host
     pytest.param(None, "https://blog.example.org/post/1", PAGE, "referral", id="blog"),
     pytest.param(None, "https://news.ycombinator.com/", PAGE, "referral", id="hn"),

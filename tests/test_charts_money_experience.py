@@ -91,6 +91,16 @@ def test_a_score_line_breaks_at_a_month_without_answers() -> None:
     runs = {v["period"]: v["run"] for v in csat["data"]["values"]}
     assert runs == {"2024-03-01": 0, "2024-05-01": 1, "2024-06-01": 1}
     assert {v["run"] for v in nps["data"]["values"]} == {0}
+    # a month in which nobody answered any survey has no row at all: the axis keeps it
+    quarterly = [r for r in rows if r["period"] in ("2024-03-01", "2024-06-01")]
+    spec = draw_satisfaction(quarterly).to_dict()
+    nps = spec["hconcat"][0]
+    assert nps["encoding"]["x"]["scale"]["domain"] == [
+        "2024-03-01", "2024-04-01", "2024-05-01", "2024-06-01"]
+    assert [v["run"] for v in nps["data"]["values"]] == [0, 1]
+    weeks = [{**SATISFACTION[0], "period": p} for p in ("2024-12-23", "2025-01-06")]
+    assert draw_satisfaction(weeks, period="week").to_dict()["hconcat"][0]["encoding"]["x"][
+        "scale"]["domain"] == ["2024-12-23", "2024-12-30", "2025-01-06"]
 
 
 def test_only_the_all_group_and_closed_periods_are_drawn() -> None:

@@ -66,6 +66,10 @@ def test_the_log_names_the_files_with_quarantined_records(input_dir: Path, db_pa
     failed = [line for line in result.stdout.splitlines() if line.startswith("failed ")]
     assert len(failed) == 1
     assert failed[0].endswith("Not a gzipped file (b'no')")
+    # rewritten: the next run's reason is its own, not the most common one of all runs
+    write_jsonl(input_dir / "web" / "b.jsonl", [{**PAGE, "type": "zzz"}])
+    again = cli("run", "--input", str(input_dir), "--db", str(db_path))
+    assert "  web/b.jsonl: 1 quarantined, most often: unknown" in again.stderr
 
 
 def test_run_table_output(input_dir: Path, db_path: Path) -> None:

@@ -3,7 +3,8 @@ holding commas, quotes and line breaks, empty fields, short rows and rows with m
 the header.
 
 The reference reads the file with `csv.reader`: a record per non-blank row, numbered from 2 (the
-header is 1) among the non-blank rows; a row with more fields than the header has the surplus
+header is 1) among the non-blank rows, except rows of empty (or space and tab) fields, which are
+no records; a row with more fields than the header has the surplus
 reason; every other row's value of a column is its field, or none when the field is empty or
 missing; a field of a display-value column (`dealstage`) lower-cased without whitespace, in either
 header form (decision 178).
@@ -55,6 +56,8 @@ def reference(text: str) -> list[tuple[int, str | None, tuple[Any, ...]]]:
     for number, row in enumerate(body, start=2):
         if len(row) > len(header):
             found.append((number, SURPLUS_REASON.format(len(header)), ()))
+        elif all(re.fullmatch(r"[\t ]*", field) for field in row):
+            continue  # a row of empty fields is no record (decision 229); its number stays
         else:
             found.append((number, None, tuple(_value(header[i], row[i])
                                               if i < len(row) and row[i] else None

@@ -70,6 +70,29 @@ def test_contract_columns_only_and_part_files(exported: tuple[Path, Path],
         assert invoke([*args, "--events", str(other)]) == invoke([*args, "--db", str(db)])
 
 
+def test_persons_without_events_do_not_move_others(exported: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    """Another tool's persons table may hold persons without events (or miss one): person_no
+    was numbered in each dataset alone, so one extra person shifted every number after it and
+    events were joined to other persons' channels, exit 0 (an audit; decision 235). Numbered
+    once over both datasets, the persons with events give the warehouse's rows."""
+    db, lake = exported
+    other = tmp_path / "other"
+    other.mkdir()
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT event_id, source, event_name, occurred_at, person_id, channel,"
+                f" revenue, properties FROM read_parquet('{lake / 'events.parquet'}'))"
+                f" TO '{other / 'events.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT person_id, channel, first_seen_at"
+                f" FROM read_parquet('{lake / 'persons.parquet'}') UNION ALL"
+                f" SELECT '0-no-events', 'direct', TIMESTAMPTZ '2020-01-01 00:00:00+00')"
+                f" TO '{other / 'persons.parquet'}' (FORMAT parquet)")
+    for args in (["funnel", "--framework", "aarrr", "--by", "channel", "--format", "json"],
+                 ["nps", "--by", "channel", "--format", "json"],
+                 ["referral", "--format", "json"]):
+        assert invoke([*args, "--events", str(other)]) == invoke([*args, "--db", str(db)])
+
+
 def test_missing_lake_is_a_usage_error(tmp_path: Path) -> None:
     """Exit status 2 with one line (CONTRACT §5), before any engine starts."""
     import subprocess

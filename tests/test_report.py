@@ -373,14 +373,18 @@ def test_a_warehouse_of_one_email_event_gets_a_page(tmp_path: Path) -> None:
 
 def test_what_a_killed_writer_left_is_removed(tmp_path: Path) -> None:
     """A report killed mid-write left its `.writing-...` folder for good, one more per crash,
-    in a folder that may be served (an operations audit). The next write removes those whose
-    process is gone; a writer still running keeps its own."""
-    from journey_metrics.report.page import _remove_stale_writes
+    in a folder that may be served (an operations audit). The next write removes this host's
+    whose process is gone, or is the writer itself (process 1 in a container every night);
+    a writer still running keeps its own; another host's is left for a day."""
+    from journey_metrics.report.page import _HOST, _remove_stale_writes
 
-    dead = tmp_path / f".writing-{2**22 + 12345}-abc"  # above any pid a Linux box hands out
-    alive = tmp_path / f".writing-{os.getpid()}-def"
-    for folder in (dead, alive):
+    parent = os.getppid()  # a process that runs (the test's parent)
+    dead = tmp_path / f".writing-{2**22 + 12345}@{_HOST}-abc"  # above any Linux pid
+    mine = tmp_path / f".writing-{os.getpid()}@{_HOST}-def"
+    alive = tmp_path / f".writing-{parent}@{_HOST}-ghi"
+    other_host = tmp_path / f".writing-{2**22 + 12345}@another_box-jkl"
+    for folder in (dead, mine, alive, other_host):
         folder.mkdir()
         (folder / "data.json").write_text("{}")
     _remove_stale_writes(tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == [alive.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other_host.name])

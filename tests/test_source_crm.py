@@ -103,11 +103,13 @@ def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_p
     groups before a decimal point or two of them, dot groups before a decimal comma or two of
     them. One group without a decimal part could be either (`1,500`: 1.5 or 1500) and is
     quarantined; `1.500` stays the plain decimal 1.5. A currency sign before or after the
-    amount, as a spreadsheet's currency format writes it, is no part of it (decision 229); a
-    sign alone, two signs before it or a currency code are not numbers."""
+    amount, as a spreadsheet's currency format writes it, is no part of it, and with one a
+    single group of three is thousands (`250.000 ₫`); a decimal comma with one or two decimals
+    is read (decision 229). A sign alone, two signs or a currency code are not numbers."""
     amounts = ["1,500.00", "1,234,567", "-2,000.5", "1.500,25", "1.234.567", " 12,345.6 ",
                "1,500", "1.500", "1,50.00", "1.500.00", "1,500.000,00", "$1,500.00",
-               "-$5", "1.000,50 €", "₫ 250000", "$", "$$5", "5 USD"]
+               "-$5", "1.000,50 €", "₫ 250000", "$", "$$5", "5 USD", "$5€",
+               "250.000 ₫", "$1,500", "+$1,500.00", "5\u00a0€", "1\u202f234,50 €", "25,50"]
     write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [  # quoted as spreadsheets do
         [str(9000 + i), "d", "closedwon", f'"{amount}"', "2024-02-01", "101"]
         for i, amount in enumerate(amounts)])
@@ -118,12 +120,15 @@ def test_amounts_with_thousands_separators(input_dir: Path, db_path: Path, run_p
         ("deal:9004:closedwon", 1234567.0), ("deal:9005:closedwon", 12345.6),
         ("deal:9007:closedwon", 1.5), ("deal:9011:closedwon", 1500.0),
         ("deal:9012:closedwon", -5.0), ("deal:9013:closedwon", 1000.5),
-        ("deal:9014:closedwon", 250000.0)]
+        ("deal:9014:closedwon", 250000.0), ("deal:9019:closedwon", 250000.0),
+        ("deal:9020:closedwon", 1500.0), ("deal:9021:closedwon", 1500.0),
+        ("deal:9022:closedwon", 5.0), ("deal:9023:closedwon", 1234.5),
+        ("deal:9024:closedwon", 25.5)]
     assert query(db_path, "SELECT record_no, reason FROM _jm_quarantine ORDER BY 1") == [
         (8, "amount is not a number: 1,500"), (10, "amount is not a number: 1,50.00"),
         (11, "amount is not a number: 1.500.00"), (12, "amount is not a number: 1,500.000,00"),
         (17, "amount is not a number: $"), (18, "amount is not a number: $$5"),
-        (19, "amount is not a number: 5 USD")]
+        (19, "amount is not a number: 5 USD"), (20, "amount is not a number: $5€")]
 
 
 def test_a_missing_id_or_date_is_named(input_dir: Path, db_path: Path, run_pipeline) -> None:
@@ -156,7 +161,7 @@ def test_rows_of_empty_fields_are_no_records(input_dir: Path, db_path: Path, run
     write_csv(input_dir / "crm" / "deals.csv", DEAL_HEADER, [
         ["9001", "d", "closedwon", "10", "2024-02-01", "101"],
         ["", "", "", "", "", ""],
-        [" ", "", "  ", "", "", ""],
+        [" ", "\t", "  ", "", "", ""],
         ["", ""],
         ["9002", "d", "closedwon", "20", "2024-02-02", "101"],
         ["", "", "", "", "", "", ""],

@@ -404,7 +404,7 @@ def test_revenue_that_is_no_finite_number_is_no_revenue(
         '{"type":"track","event":"Order Completed","messageId":"oa",'
         '"timestamp":"2024-03-01T19:00:00Z","userId":"u1","properties":{"revenue":" +.5e1 "}}',
         # written as a CRM amount may be (decision 229): a currency sign, thousands separators
-        # where they are unambiguous; `25,50` could be 25.5 or 2550: none
+        # where they are unambiguous, a decimal comma
         '{"type":"track","event":"Order Completed","messageId":"ob",'
         '"timestamp":"2024-03-01T20:00:00Z","userId":"u1","properties":{"revenue":"$10.00"}}',
         '{"type":"track","event":"Order Completed","messageId":"oc",'
@@ -417,7 +417,7 @@ def test_revenue_that_is_no_finite_number_is_no_revenue(
     assert query(db_path, "SELECT event_id, revenue FROM events ORDER BY 1") == [
         ("o1", None), ("o2", None), ("o3", None), ("o4", None), ("o5", 12.5), ("o6", None),
         ("o7", None), ("o8", 999999999999999.5), ("o9", None), ("oa", 5.0), ("ob", 10.0),
-        ("oc", 1234.5), ("od", None)]
+        ("oc", 1234.5), ("od", 25.5)]
     # NaN as Python's json writes it is stored null: the properties are JSON for a strict
     # reader of an export (decision 212); 1e999 is JSON, kept as written
     assert query(db_path, "SELECT event_id, properties::VARCHAR FROM events"

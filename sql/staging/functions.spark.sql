@@ -80,7 +80,7 @@ RETURNS STRING
 RETURN CASE
     WHEN referrer_host IS NULL THEN 'none'
     WHEN referrer_host = page_host THEN 'own'
-    WHEN referrer_host RLIKE r"^mail\.(google|yahoo|yandex)\." THEN 'external'
+    WHEN referrer_host RLIKE r"(^|\.)mail\.(google|yahoo|yandex)\." THEN 'external'
     WHEN referrer_host = 'com.google.android.googlequicksearchbox' THEN 'search'
     WHEN referrer_host RLIKE r"(^|\.)(google|bing|duckduckgo|yahoo|baidu|yandex)(\.(com|co|net|org|ac|edu|gov|or|ne|go|gob|nic))?\.[a-z]{2,3}\z"
         THEN 'search'
@@ -197,18 +197,36 @@ RETURN CASE WHEN NOT jm_trim(txt) RLIKE r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][
 CREATE OR REPLACE TEMPORARY FUNCTION jm_money(x DOUBLE) RETURNS DOUBLE
 RETURN CASE WHEN abs(x) < 1e15 THEN x END;
 
--- An amount's text without a currency sign before or after it (as macros.sql).
+-- An amount's text without its currency sign, before or after it; NULL when it has none
+-- (as macros.sql).
 CREATE OR REPLACE TEMPORARY FUNCTION jm_unsigned_amount(txt STRING) RETURNS STRING
-RETURN regexp_replace(jm_trim(txt), r"^([+-]?)[\t\n\f\r ]*[$€£¥₫₹₩][\t\n\f\r ]*|[\t\n\f\r ]*[$€£¥₫₹₩]\z", '$1');
+RETURN CASE
+    WHEN jm_trim(txt) RLIKE r"^[+-]?[\s\x{00A0}\x{202F}]*[$€£¥₫₹₩]"
+        THEN regexp_replace(jm_trim(txt),
+                            r"^([+-]?)[\s\x{00A0}\x{202F}]*[$€£¥₫₹₩][\s\x{00A0}\x{202F}]*", '$1')
+    WHEN jm_trim(txt) RLIKE r"[$€£¥₫₹₩]\z"
+        THEN regexp_replace(jm_trim(txt), r"[\s\x{00A0}\x{202F}]*[$€£¥₫₹₩]\z", '')
+END;
 
 -- An amount, a currency sign and thousands separators read where unambiguous (as macros.sql).
+CREATE OR REPLACE TEMPORARY FUNCTION jm_amount_text(txt STRING) RETURNS STRING
+RETURN coalesce(jm_unsigned_amount(txt), jm_trim(txt));
+
 CREATE OR REPLACE TEMPORARY FUNCTION jm_amount(txt STRING) RETURNS DOUBLE
 RETURN CASE
-    WHEN jm_unsigned_amount(txt) RLIKE r"^-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})\z"
-        THEN jm_finite_number(replace(jm_unsigned_amount(txt), ',', ''))
-    WHEN jm_unsigned_amount(txt) RLIKE r"^-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})\z"
-        THEN jm_finite_number(replace(replace(jm_unsigned_amount(txt), '.', ''), ',', '.'))
-    ELSE jm_finite_number(jm_unsigned_amount(txt))
+    WHEN jm_amount_text(txt) RLIKE r"^[+-]?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})\z"
+        THEN jm_finite_number(replace(jm_amount_text(txt), ',', ''))
+    WHEN jm_amount_text(txt) RLIKE r"^[+-]?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})\z"
+        THEN jm_finite_number(replace(replace(jm_amount_text(txt), '.', ''), ',', '.'))
+    WHEN jm_amount_text(txt) RLIKE r"^[+-]?[0-9]{1,3}([\s\x{00A0}\x{202F}][0-9]{3})+([.,][0-9]+)?\z"
+        THEN jm_finite_number(replace(regexp_replace(jm_amount_text(txt),
+                                                     r"[\s\x{00A0}\x{202F}]", ''), ',', '.'))
+    WHEN jm_unsigned_amount(txt) IS NOT NULL
+         AND jm_amount_text(txt) RLIKE r"^[+-]?[0-9]{1,3}[.,][0-9]{3}\z"
+        THEN jm_finite_number(regexp_replace(jm_amount_text(txt), r"[.,]", ''))
+    WHEN jm_amount_text(txt) RLIKE r"^[+-]?[0-9]+,[0-9]{1,2}\z"
+        THEN jm_finite_number(replace(jm_amount_text(txt), ',', '.'))
+    ELSE jm_finite_number(jm_amount_text(txt))
 END;
 
 -- An NPS score: a whole number ("7" or "7.0"; "7.5" is not a score).

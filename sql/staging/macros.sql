@@ -173,7 +173,7 @@ CREATE OR REPLACE TEMP MACRO jm_referrer_class(referrer_host, page_host) AS (
         WHEN referrer_host = page_host THEN 'own'
         -- a search engine's web mail is no search: a link clicked in an email read there is a
         -- referral, as Google Analytics counts it
-        WHEN regexp_matches(referrer_host, '^mail\.(google|yahoo|yandex)\.') THEN 'external'
+        WHEN regexp_matches(referrer_host, '(^|\.)mail\.(google|yahoo|yandex)\.') THEN 'external'
         -- the Google app on Android (an `android-app://` referrer names the app's package)
         WHEN referrer_host = 'com.google.android.googlequicksearchbox' THEN 'search'
         -- the site's name followed only by a (country) top-level domain, maybe after a
@@ -228,26 +228,49 @@ CREATE OR REPLACE TEMP MACRO jm_finite_number(txt) AS (
          THEN TRY_CAST(jm_trim(txt) AS DOUBLE) END
 );
 
--- An amount's text without a currency sign before or after it (`$1,000.00`, `-$5`,
--- `1.000,00 €`, `₫ 250000`): what a spreadsheet's currency format writes (decision 229).
+-- An amount's text without its currency sign, before or after it (`$1,000.00`, `-$5`,
+-- `1.000,00 €`, `₫ 250000`: what a spreadsheet's currency format writes, decision 229);
+-- NULL when it has none. One sign: `$5€` keeps its euro sign (no number). Blanks around the
+-- sign may be no-break spaces (U+00A0, U+202F: JavaScript's Intl and de/fr formats write them).
 CREATE OR REPLACE TEMP MACRO jm_unsigned_amount(txt) AS (
-    regexp_replace(jm_trim(txt), '^([+-]?)\s*[$€£¥₫₹₩]\s*|\s*[$€£¥₫₹₩]$', '\1', 'g')
+    CASE
+        WHEN regexp_matches(jm_trim(txt), '^[+-]?[\s\x{00A0}\x{202F}]*[$€£¥₫₹₩]')
+            THEN regexp_replace(jm_trim(txt),
+                                '^([+-]?)[\s\x{00A0}\x{202F}]*[$€£¥₫₹₩][\s\x{00A0}\x{202F}]*', '\1')
+        WHEN regexp_matches(jm_trim(txt), '[$€£¥₫₹₩]$')
+            THEN regexp_replace(jm_trim(txt), '[\s\x{00A0}\x{202F}]*[$€£¥₫₹₩]$', '')
+    END
 );
 
 -- An amount (a CRM deal's, a web order's revenue): a finite number, also written with a
 -- currency sign (jm_unsigned_amount) and with thousands separators where they cannot be read
 -- otherwise: `1,500.00` and `1,500,000` (comma groups), `1.500,00` and `1.500.000` (dot
--- groups). `1,500` alone could be either (1.5 or 1500): not a number, so a deal is quarantined;
--- `1.500` is the plain decimal 1.5, as before (decision 149).
+-- groups), `1 234,50` (blank groups), `25,50` (a decimal comma). `1,500` alone could be
+-- either (1.5 or 1500): not a number, so a deal is quarantined; `1.500` is the plain decimal
+-- 1.5, as before (decision 149). With a currency sign one group of three is thousands
+-- (`$1,500`, `250.000 ₫`): no currency of these signs has three decimals.
+CREATE OR REPLACE TEMP MACRO jm_amount_text(txt) AS (
+    coalesce(jm_unsigned_amount(txt), jm_trim(txt))
+);
 CREATE OR REPLACE TEMP MACRO jm_amount(txt) AS (
     CASE
-        WHEN regexp_full_match(jm_unsigned_amount(txt),
-                               '-?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})')
-            THEN jm_finite_number(replace(jm_unsigned_amount(txt), ',', ''))
-        WHEN regexp_full_match(jm_unsigned_amount(txt),
-                               '-?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})')
-            THEN jm_finite_number(replace(replace(jm_unsigned_amount(txt), '.', ''), ',', '.'))
-        ELSE jm_finite_number(jm_unsigned_amount(txt))
+        WHEN regexp_full_match(jm_amount_text(txt),
+                               '[+-]?[0-9]{1,3}((,[0-9]{3})+\.[0-9]+|(,[0-9]{3}){2,})')
+            THEN jm_finite_number(replace(jm_amount_text(txt), ',', ''))
+        WHEN regexp_full_match(jm_amount_text(txt),
+                               '[+-]?[0-9]{1,3}((\.[0-9]{3})+,[0-9]+|(\.[0-9]{3}){2,})')
+            THEN jm_finite_number(replace(replace(jm_amount_text(txt), '.', ''), ',', '.'))
+        WHEN regexp_full_match(jm_amount_text(txt),
+                               '[+-]?[0-9]{1,3}([\s\x{00A0}\x{202F}][0-9]{3})+([.,][0-9]+)?')
+            THEN jm_finite_number(replace(regexp_replace(jm_amount_text(txt),
+                                                         '[\s\x{00A0}\x{202F}]', '', 'g'), ',', '.'))
+        WHEN jm_unsigned_amount(txt) IS NOT NULL
+             AND regexp_full_match(jm_amount_text(txt), '[+-]?[0-9]{1,3}[.,][0-9]{3}')
+            THEN jm_finite_number(regexp_replace(jm_amount_text(txt), '[.,]', ''))
+        -- a decimal comma with one or two decimals (`25,50`): no thousands separator
+        WHEN regexp_full_match(jm_amount_text(txt), '[+-]?[0-9]+,[0-9]{1,2}')
+            THEN jm_finite_number(replace(jm_amount_text(txt), ',', '.'))
+        ELSE jm_finite_number(jm_amount_text(txt))
     END
 );
 

@@ -209,3 +209,27 @@ stages:
     # 10 -> visit numbers mixed (3); "x" -> visit mixed (2); true -> visit texts (2);
     # {} -> 1; camel -> visit planType Order-ID two_fa (4); lower -> visit lower (2)
     assert [r["persons"] for r in json.loads(on_duckdb)] == [10, 9, 6, 3, 0, 0, 0, 0, 0]
+
+
+def test_a_lake_of_the_contract_columns_with_an_extra_person(exported: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    """Another tool's lake (CONTRACT §5's columns only) whose persons table holds a person
+    without events: its persons are numbered once over both datasets (decision 235), on Spark
+    as on DuckDB, and the rows are the warehouse's."""
+    import duckdb
+
+    db, lake = exported
+    other = tmp_path / "other"
+    other.mkdir()
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT event_id, source, event_name, occurred_at, person_id, channel,"
+                f" revenue, properties FROM read_parquet('{lake / 'events.parquet'}'))"
+                f" TO '{other / 'events.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT person_id, channel, first_seen_at"
+                f" FROM read_parquet('{lake / 'persons.parquet'}') UNION ALL"
+                f" SELECT '0-no-events', 'direct', TIMESTAMPTZ '2020-01-01 00:00:00+00')"
+                f" TO '{other / 'persons.parquet'}' (FORMAT parquet)")
+    args = ["funnel", "--framework", "aarrr", "--by", "channel", "--format", "json"]
+    on_spark = invoke([*args, "--engine", "spark", "--events", str(other),
+                       "--spark-master", MASTER])
+    assert first_difference(on_spark, invoke([*args, "--db", str(db)])) is None

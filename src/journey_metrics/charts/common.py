@@ -67,6 +67,25 @@ def text_expr(key: str, **expressions: str) -> alt.ExprRef:
     return alt.ExprRef(expr=" + ".join(pieces) or '""')
 
 
+def every_period(starts: list[str], period: str) -> list[str]:
+    """Every calendar period (`day`, `week` or `month`, as `YYYY-MM-DD` starts) from the first
+    of `starts` to the last: a metric has no row for a period without data, and an axis of
+    its rows alone would draw two periods with a gap between them side by side."""
+    from datetime import date, timedelta
+
+    if not starts:
+        return []
+    first, last = date.fromisoformat(min(starts)), date.fromisoformat(max(starts))
+    out, at = [], first
+    while at <= last:
+        out.append(at.isoformat())
+        if period == "month":
+            at = date(at.year + at.month // 12, at.month % 12 + 1, 1)
+        else:
+            at += timedelta(days=7 if period == "week" else 1)
+    return out
+
+
 def data(rows: list[dict[str, Any]]) -> alt.Data:
     return alt.Data(values=rows)
 

@@ -47,10 +47,11 @@ def draw_satisfaction(
     """Three panels side by side, NPS, CSAT and CES per period, each on its own scale."""
     import altair as alt
 
-    from journey_metrics.charts.common import date_axis
+    from journey_metrics.charts.common import date_axis, every_period
 
     data = _overall(rows)
-    periods = sorted({str(r["period"]) for r in data})  # every panel shows the same periods
+    # every panel shows the same periods, those without any answer too (a line breaks there)
+    periods = every_period([str(r["period"]) for r in data], period)
     panels = []
     for column, respondents, title_key, domain, fmt in _SCORES:
         title = t(title_key)

@@ -211,10 +211,12 @@ def _quarantine_by_file(summary: RunSummary) -> list[str]:
 
         try:
             with duckdb.connect(str(summary.db_path), read_only=True) as con:
+                # this run's rows only (a line quarantined before, in a file read again grown,
+                # keeps the earlier run's: then no reason is given rather than an old one)
                 reasons = dict(con.execute(
-                    "SELECT file_path, mode(reason) FROM _jm_quarantine"
-                    " WHERE file_path IN (SELECT unnest(?::VARCHAR[])) GROUP BY file_path",
-                    [[path for _, path in shown]]).fetchall())
+                    "SELECT file_path, mode(reason) FROM _jm_quarantine WHERE run_id = ?"
+                    " AND file_path IN (SELECT unnest(?::VARCHAR[])) GROUP BY file_path",
+                    [summary.run_id, [path for _, path in shown]]).fetchall())
         except duckdb.Error:
             pass  # the counts alone (another process holds the warehouse)
     lines = [f"  {path}: {count} quarantined"

@@ -9,7 +9,8 @@ Reading a lake defines the relations the marts read, under the warehouse's names
 `fct_events`, `persons`, `fct_traits`, `sessions`), with SQL written once in DuckDB's dialect:
 DuckDB runs it as it is, Spark after translation (engines/spark.py). Columns a lake lacks (a
 folder of the contract's columns only, e.g. written by another tool) get defaults: no campaign,
-no channel inputs, person_no numbered from person_id, no traits.
+no channel inputs, person_no numbered from person_id (once, over events and persons), no
+traits.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ LAKE_COLUMNS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         # without orders, silently
         ("person_id", "VARCHAR", None), ("channel", "VARCHAR", None),
         ("revenue", "DOUBLE", None), ("properties", "VARCHAR", None),
-        ("person_no", "BIGINT", "dense_rank() OVER (ORDER BY person_id)"),
+        ("person_no", "BIGINT", None),  # (numbered from person_id when absent: below)
         ("campaign", "VARCHAR", "NULL"), ("utm_medium", "VARCHAR", "NULL"),
         ("utm_source", "VARCHAR", "NULL"), ("referrer_host", "VARCHAR", "NULL"),
         ("page_host", "VARCHAR", "NULL"), ("referrer_class", "VARCHAR", "NULL"),
@@ -37,13 +38,23 @@ LAKE_COLUMNS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "persons": (
         ("person_id", "VARCHAR", None), ("channel", "VARCHAR", None),
         ("first_seen_at", "TIMESTAMPTZ", None),
-        ("person_no", "BIGINT", "dense_rank() OVER (ORDER BY person_id)"),
+        ("person_no", "BIGINT", None),
     ),
     "traits": (
         ("person_id", "VARCHAR", None), ("person_no", "BIGINT", None), ("trait", "VARCHAR", None),
         ("value", "VARCHAR", None), ("set_at", "TIMESTAMPTZ", None),
     ),
 }
+# A lake whose events or persons have no person_no (another tool's) numbers its persons once,
+# over the person_ids of both datasets, and every dataset takes its number from there: numbered
+# in each dataset alone, a persons table with one more person (or one less) than the events
+# shifted every number after it, and the metrics joined events to other persons' channels,
+# without a word (an audit; decision 235).
+PERSON_NUMBERS = "lake_person_numbers"
+_NUMBERED = ("events", "persons", "traits")
+_NUMBER_OF = (f"(SELECT max(n.person_no) FROM {PERSON_NUMBERS} AS n"
+              " WHERE n.person_id = CAST(r.person_id AS VARCHAR))")
+
 # The datasets `export` writes, each from its SQL file under sql/marts/.
 EXPORTED = ("events", "persons", "traits", "identity", "quarantine", "files")
 REQUIRED = ("events", "persons")
@@ -65,19 +76,30 @@ def view_statements(present: Mapping[str, set[str] | None]) -> list[str]:
     DuckDB's dialect; every identifier is allow-listed and quoted (sql.quote_identifier).
     """
     statements = []
+    renumber = any(present.get(t) is not None and "person_no" not in (present.get(t) or set())
+                   for t in REQUIRED)
+    if renumber:
+        ids = " UNION ".join(f"SELECT CAST(person_id AS VARCHAR) AS person_id"
+                             f" FROM {quote_identifier(raw_name(t))}" for t in REQUIRED
+                             if present.get(t) is not None)
+        statements.append(f"CREATE OR REPLACE TEMP VIEW {PERSON_NUMBERS} AS SELECT person_id,"
+                          f" row_number() OVER (ORDER BY person_id) AS person_no FROM ({ids})"
+                          " AS ids")
     for table, columns in LAKE_COLUMNS.items():
         have = present.get(table)
         items = []
         for name, type_, default in columns:
             quoted = quote_identifier(name)
-            if have is not None and name in have:
+            if name == "person_no" and renumber and table in _NUMBERED and have is not None:
+                items.append(f"CAST({_NUMBER_OF} AS {type_}) AS {quoted}")
+            elif have is not None and name in have:
                 items.append(f"CAST({quoted} AS {type_}) AS {quoted}")
             elif default is None and have is not None:
                 raise UsageError(f"--events: {dataset_name(table)} has no column {name!r}")
             else:
                 value = default if default is not None and have is not None else "NULL"
                 items.append(f"CAST({value} AS {type_}) AS {quoted}")
-        source = (f"FROM {quote_identifier(raw_name(table))}" if have is not None
+        source = (f"FROM {quote_identifier(raw_name(table))} AS r" if have is not None
                   else "WHERE false")  # an absent optional dataset: no rows
         statements.append(f"CREATE OR REPLACE TEMP VIEW {quote_identifier('lake_' + table)} AS "
                           f"SELECT {', '.join(items)} {source}")

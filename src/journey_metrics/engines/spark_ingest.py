@@ -407,7 +407,10 @@ def _discover(input_location: str, sources: list[SourceConfig], session: Any = N
 
         raise UsageError(f"unknown source folder {without_emails(fs.url(unknown[0]))}"
                          f" (known: {known})")
-    check_some_source_folder(input_location, present, sources)
+    # an object store holds no empty folder: a night without exports lists nothing at all,
+    # which is a quiet night; files there but no source folder is the wrong folder
+    if present or fs.listdir():
+        check_some_source_folder(input_location, present, sources)
     found: dict[str, list[Any]] = {}
     for source in sources:
         listed = [
@@ -510,7 +513,12 @@ def _plan_source(session: Any, source: SourceConfig, files: list[Any]) -> _Plann
             result.earlier_failure = known[3]  # an unreadable file, unchanged: said again
             continue
         # a local file's content hash (a URL: size and modification time only)
-        sha = "" if isinstance(item, RemoteFile) else file_sha256(item.path)
+        try:
+            sha = "" if isinstance(item, RemoteFile) else file_sha256(item.path)
+        except OSError as exc:  # unreadable (permissions): it fails alone, read again next run
+            result.status, result.reason = "failed", system_error(exc)
+            plan.manifest_rows[item.relative] = (size, mtime_ns, "")
+            continue
         if known and sha and known[2] == sha and not read_again(known[3]):
             plan.manifest_rows[item.relative] = (size, mtime_ns, sha)  # touch
             result.earlier_failure = known[3]

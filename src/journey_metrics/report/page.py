@@ -18,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -130,7 +131,7 @@ def write_report(
     # written beside, then moved in: a write that fails (a full disk) leaves the folder's last
     # dashboard whole, not a new data.json and empty PNGs beside the old page
     _remove_stale_writes(out_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f"{_WRITING}{os.getpid()}-", dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f"{_WRITING}{os.getpid()}@{_HOST}-", dir=out_dir))
     try:
         _write_files(data, staging, progress, lang)
         for path in sorted(staging.iterdir(), key=lambda p: p.name == "index.html"):
@@ -141,17 +142,21 @@ def write_report(
 
 
 _WRITING = ".writing-"
+_HOST = socket.gethostname().replace("-", "_")  # (mkdtemp's own characters hold no "-")
 
 
 def _remove_stale_writes(out_dir: Path) -> None:
-    """Remove what a writer killed mid-write left (`.writing-<pid>-...`, its process gone; an
-    older nameless one after a day): it piled up with each crash, in a folder that may be a
-    web root. A writer still running keeps its folder."""
+    """Remove what a writer killed mid-write left (`.writing-<pid>@<host>-...`): it piled up
+    with each crash, in a folder that may be a web root. This host's folder is stale when its
+    process is gone or is this one (a container's writer is process 1 every night; a write
+    removes its own folder when it ends); another host's, or an older nameless one, after a
+    day. A writer still running keeps its folder."""
     for folder in out_dir.glob(f"{_WRITING}*"):
-        pid = folder.name.removeprefix(_WRITING).partition("-")[0]
+        pid, at, rest = folder.name.removeprefix(_WRITING).partition("@")
+        host = rest.rpartition("-")[0]
         try:
-            if pid.isdigit():
-                if _process_alive(int(pid)):
+            if at and pid.isdigit() and host == _HOST:
+                if int(pid) != os.getpid() and _process_alive(int(pid)):
                     continue
             elif time.time() - folder.stat().st_mtime < 86400:
                 continue
