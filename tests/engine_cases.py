@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sample_outputs import SAMPLE, commands, load_sample
 
-__all__ = ["SAMPLE", "as_json", "export_sample", "invocations", "invoke"]
+__all__ = ["SAMPLE", "as_json", "contract_lake_with_extra_person", "export_sample",
+           "invocations", "invoke"]
 
 RULES = Path(__file__).parent / "spark" / "frameworks" / "aarrr_rules.yaml"
 EMAIL_RETURN = Path(__file__).parent / "spark" / "frameworks" / "email_return.yaml"
@@ -95,3 +96,21 @@ def export_sample(base: Path) -> tuple[Path, Path]:
     load_sample(db)
     export(db, lake)
     return db, lake
+
+
+def contract_lake_with_extra_person(lake: Path, out: Path) -> Path:
+    """Another tool's lake made from `lake`: CONTRACT §5's columns only, and a persons table
+    holding one person without events, whose id sorts before every other (decision 235)."""
+    import duckdb
+
+    out.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT event_id, source, event_name, occurred_at, person_id, channel,"
+                f" revenue, properties FROM read_parquet('{lake / 'events.parquet'}'))"
+                f" TO '{out / 'events.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT person_id, channel, first_seen_at"
+                f" FROM read_parquet('{lake / 'persons.parquet'}') UNION ALL"
+                f" SELECT '0-no-events', 'direct', TIMESTAMPTZ '2020-01-01 00:00:00+00')"
+                f" TO '{out / 'persons.parquet'}' (FORMAT parquet)")
+    con.close()
+    return out

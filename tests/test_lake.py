@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engine_cases import invocations, invoke
+from engine_cases import contract_lake_with_extra_person, invocations, invoke
 
 CASES = invocations()
 
@@ -77,16 +77,7 @@ def test_persons_without_events_do_not_move_others(exported: tuple[Path, Path],
     events were joined to other persons' channels, exit 0 (an audit; decision 235). Numbered
     once over both datasets, the persons with events give the warehouse's rows."""
     db, lake = exported
-    other = tmp_path / "other"
-    other.mkdir()
-    con = duckdb.connect()
-    con.execute(f"COPY (SELECT event_id, source, event_name, occurred_at, person_id, channel,"
-                f" revenue, properties FROM read_parquet('{lake / 'events.parquet'}'))"
-                f" TO '{other / 'events.parquet'}' (FORMAT parquet)")
-    con.execute(f"COPY (SELECT person_id, channel, first_seen_at"
-                f" FROM read_parquet('{lake / 'persons.parquet'}') UNION ALL"
-                f" SELECT '0-no-events', 'direct', TIMESTAMPTZ '2020-01-01 00:00:00+00')"
-                f" TO '{other / 'persons.parquet'}' (FORMAT parquet)")
+    other = contract_lake_with_extra_person(lake, tmp_path / "other")
     for args in (["funnel", "--framework", "aarrr", "--by", "channel", "--format", "json"],
                  ["nps", "--by", "channel", "--format", "json"],
                  ["referral", "--format", "json"]):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_cases import as_json, invocations, invoke
+from engine_cases import as_json, contract_lake_with_extra_person, invocations, invoke
 from engine_compare import NEEDS_SPARK, first_difference
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, NEEDS_SPARK]
@@ -216,19 +216,8 @@ def test_a_lake_of_the_contract_columns_with_an_extra_person(exported: tuple[Pat
     """Another tool's lake (CONTRACT §5's columns only) whose persons table holds a person
     without events: its persons are numbered once over both datasets (decision 235), on Spark
     as on DuckDB, and the rows are the warehouse's."""
-    import duckdb
-
     db, lake = exported
-    other = tmp_path / "other"
-    other.mkdir()
-    con = duckdb.connect()
-    con.execute(f"COPY (SELECT event_id, source, event_name, occurred_at, person_id, channel,"
-                f" revenue, properties FROM read_parquet('{lake / 'events.parquet'}'))"
-                f" TO '{other / 'events.parquet'}' (FORMAT parquet)")
-    con.execute(f"COPY (SELECT person_id, channel, first_seen_at"
-                f" FROM read_parquet('{lake / 'persons.parquet'}') UNION ALL"
-                f" SELECT '0-no-events', 'direct', TIMESTAMPTZ '2020-01-01 00:00:00+00')"
-                f" TO '{other / 'persons.parquet'}' (FORMAT parquet)")
+    other = contract_lake_with_extra_person(lake, tmp_path / "other")
     args = ["funnel", "--framework", "aarrr", "--by", "channel", "--format", "json"]
     on_spark = invoke([*args, "--engine", "spark", "--events", str(other),
                        "--spark-master", MASTER])
