@@ -132,28 +132,38 @@ def test_words_are_no_instants(con: duckdb.DuckDBPyConnection, word: str) -> Non
     assert one(con, "SELECT jm_parse_instant($t, 'UTC')", {"t": word}) is None
 
 
-def _reference_amount(units: int, cents: int | None, style: str) -> tuple[str, float | None]:
+def _reference_amount(units: int, cents: int | None, style: str,
+                      sign: str = "") -> tuple[str, float | None]:
     """An amount written in `style` and what a reader of that locale means by it (decision
-    149), built from the digits, not from a pattern: (text, value or None when ambiguous)."""
+    149), built from the digits, not from a pattern: (text, value or None when ambiguous).
+    `sign`: a currency sign written before (`$1,500`) or, with a leading space, after
+    (`1.500 €`) the amount."""
     digits = str(units)
     groups = [digits[max(0, i - 3):i] for i in range(len(digits), 0, -3)][::-1]
     point, group = {"plain": (".", ""), "us": (".", ","), "eu": (",", ".")}[style]
     text = group.join(groups) + (f"{point}{cents:02d}" if cents is not None else "")
     value = units + (cents or 0) / 100
     separators = len(groups) - 1 if group else 0
+    if sign:
+        text = f"{text} {sign.strip()}" if sign.startswith(" ") else f"{sign}{text}"
     if separators == 1 and cents is None:  # `1,500` or `1.500`: one group, no decimal part
+        if sign:  # beside a currency sign it is thousands: no such currency has 3 decimals
+            return text, float(units)
         return text, None if style == "us" else units / 1000
-    if style == "eu" and separators == 0 and cents is not None:
-        return text, None  # a decimal comma is read only beside dot groups (`12,50` is not)
+    # a decimal comma with two decimals is read alone too (`12,50`: decision 229)
     return text, value
 
 
 @COMMON
 @given(units=st.integers(0, 10**10), cents=st.one_of(st.none(), st.integers(0, 99)),
-       style=st.sampled_from(["plain", "us", "eu"]))
+       style=st.sampled_from(["plain", "us", "eu"]),
+       sign=st.sampled_from(["", "$", "€", " €", " ₫", "-$"]))
 def test_amount_matches_the_reference(con: duckdb.DuckDBPyConnection, units: int,
-                                      cents: int | None, style: str) -> None:
-    text, value = _reference_amount(units, cents, style)
+                                      cents: int | None, style: str, sign: str) -> None:
+    negative = sign == "-$"
+    text, value = _reference_amount(units, cents, style, "$" if negative else sign)
+    if negative:
+        text, value = f"-{text}", (None if value is None else -value)
     got = one(con, "SELECT jm_amount($t)", {"t": text})
     assert got == value or (value is not None and got is not None and abs(got - value) < 1e-6), \
         (text, got, value)
