@@ -534,9 +534,7 @@ def _read_csv(session: Any, item: SparkInputFile, header: list[str] | None,
     if odd_quotes:
         surplus = F.when(F.col("jm_last"), F.lit(OPEN_QUOTE_REASON)).otherwise(surplus)
     # a row of empty fields is no record (readers._read_utf8_csv), numbered before it goes
-    blank = F.lit(True)
-    for i in range(len(header)):
-        blank = blank & F.coalesce(F.col(f"c{i}"), F.lit("")).rlike("^[\\t ]*\\z")
+    blank = F.concat_ws("", *(F.col(f"c{i}") for i in range(len(header)))).rlike("^[\\t ]*\\z")
     numbered = frame.select("mid", raw.alias("raw"), *selected, extra.alias("extra_fields"),
                             surplus.alias("read_problem"), blank.alias("jm_blank_row"))
     Window = spark_window(session)

@@ -678,8 +678,8 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind,
                 if _last_row_unclosed(con, path, header) else "false")
     # a row of empty fields (`,,,,`: what a spreadsheet writes below its data) is no record,
     # as a blank line is not (decision 229); it keeps its number's place
-    blank = " AND ".join(f"regexp_full_match(coalesce({quote_external_name(h)}, ''), '[\\t ]*')"
-                         for h in header)
+    fields = ", ".join(quote_external_name(h) for h in header)
+    blank = f"regexp_full_match(concat_ws('', {fields}), '[\\t ]*')"  # (one match per row)
     con.execute(
         "CREATE TEMP TABLE raw_records AS SELECT * FROM ("
         " SELECT rowid - (SELECT min(rowid) FROM raw_rows) + 2 AS record_no,"
