@@ -7,6 +7,7 @@ WITH deals AS (
         jm_pseudonymize(jm_blank_to_null(hs_object_id)) AS deal_id,
         lower(jm_blank_to_null(dealstage)) AS deal_stage,
         jm_blank_to_null(amount) AS amount_text,
+        jm_amount(amount) AS amount_value,  -- (read once: the checks and the revenue use it)
         jm_blank_to_null(closedate) AS close_text,
         -- "Associated Contact IDs" may list several (id1;id2): the first one (docs/decisions.md)
         jm_pseudonymize(jm_first_listed(associated_contact_id)) AS contact_id,
@@ -27,9 +28,9 @@ SELECT
         WHEN close_text IS NULL THEN 'missing closedate (Close Date)'
         WHEN close_text IS NOT NULL AND jm_parse_instant(close_text, $tz) IS NULL
             THEN 'unparseable closedate ' || jm_redact(close_text)
-        WHEN amount_text IS NOT NULL AND jm_amount(amount_text) IS NULL
+        WHEN amount_text IS NOT NULL AND amount_value IS NULL
             THEN 'amount is not a number: ' || jm_redact(amount_text)
-        WHEN amount_text IS NOT NULL AND jm_money(jm_amount(amount_text)) IS NULL
+        WHEN amount_text IS NOT NULL AND jm_money(amount_value) IS NULL
             THEN 'amount out of range (1e15 or more, either sign): ' || jm_redact(amount_text)
     END AS reject_reason,
     true AS is_event,
@@ -47,7 +48,7 @@ SELECT
     contact_id AS crm_contact_id,
     NULL::VARCHAR AS channel,
     NULL::VARCHAR AS campaign,
-    jm_amount(amount_text) AS revenue,
+    amount_value AS revenue,
     jm_redact(properties::VARCHAR)::JSON AS properties,
     NULL::BIGINT AS nps_score,
     NULL::VARCHAR AS utm_medium,
