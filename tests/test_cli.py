@@ -129,6 +129,25 @@ def test_run_needs_a_source_folder(input_dir: Path, db_path: Path) -> None:
     assert json.loads(night.stdout)["events_total"] == 0
 
 
+def test_serve_checks_the_input_folder_as_run_does(input_dir: Path, tmp_path: Path) -> None:
+    """`serve` refused only a missing --input at start; an unknown source folder failed at the
+    first scheduled run, hours later (decision 237). A folder without source folders yet may be
+    waiting for its first exports: a note (here the bad --cron then stops the serve)."""
+    env = {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    base = ("serve", "--report", str(tmp_path / "r"), "--db", str(tmp_path / "w.duckdb"))
+    (input_dir / "webb").mkdir()
+    wrong = cli(*base, "--input", str(input_dir), env=env)
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("error: unknown source folder"), wrong.stderr
+    (input_dir / "webb").rmdir()
+    waiting = cli(*base, "--input", str(input_dir), "--cron", "bad cron", env=env)
+    assert waiting.returncode == 2
+    first, last = waiting.stderr.strip().splitlines()
+    assert first.startswith("note: no web/, email/ or crm/ folder in"), waiting.stderr
+    assert "the scheduled runs fail until one is there" in first
+    assert last.startswith("error: --cron 'bad cron'"), waiting.stderr
+
+
 def test_bad_usage_exits_2(db_path: Path) -> None:
     result = cli("run", "--db", str(db_path))  # --input missing
     assert result.returncode == 2

@@ -93,3 +93,17 @@ def test_hours_under_one_keep_two_digits_in_a_table(hours: float | None, shown: 
     from journey_metrics.output import format_cell
 
     assert format_cell(hours, Kind.hours) == shown
+
+
+def test_the_api_refuses_a_blank_value_as_the_cli_does(warehouse: Path) -> None:
+    """`jm.funnel("aarrr", from_="")` (a notebook's empty widget) counted everything, as if no
+    bound were given; the CLI refuses `--from ''` (decision 237)."""
+    import journey_metrics
+    from journey_metrics.errors import UsageError
+
+    jm = journey_metrics.open(warehouse)
+    with pytest.raises(UsageError, match="from_ is empty"):
+        jm.funnel("aarrr", from_="")
+    with pytest.raises(UsageError, match="framework is empty"):
+        jm.funnel(" ")
+    assert jm.funnel("aarrr").height > 0

@@ -35,9 +35,15 @@ class Journey:
         """Evaluate a metric: options as the CLI's, with underscores (`as_of`, `from_`)."""
         import polars as pl
 
+        from journey_metrics.errors import UsageError
         from journey_metrics.evaluate import evaluate
 
         spec = get(metric)
+        # a blank value is refused, as on the command line: `from_=""` (a notebook's empty
+        # widget) would otherwise read as "no bound" and count everything
+        for name, value in {"framework": framework, **options}.items():
+            if isinstance(value, str) and not value.strip():
+                raise UsageError(f"{name} is empty: give a value, or leave {name} out")
         shared = {k: options.pop(k) for k in ("by", "where", "as_of", "tz") if k in options}
         where = shared.get("where") or ()
         result = evaluate(

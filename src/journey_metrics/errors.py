@@ -13,6 +13,10 @@ class UsageError(JourneyMetricsError):
     exit_code = 2
 
 
+class NoSourceFolder(UsageError):
+    """An input folder holding none of the sources' folders (most likely the wrong folder)."""
+
+
 class RunError(JourneyMetricsError):
     """A run that could not complete (locked warehouse, unreadable input folder): exit status 1."""
 

@@ -8,7 +8,7 @@ warehouse only for this one call, so it never blocks the nightly run for longer.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def _evaluate(
     spark_master: str | None, spark_remote: str | None,
 ) -> Result:
     from journey_metrics.engines import open_engine
-    from journey_metrics.metrics.common import resolve_as_of
+    from journey_metrics.metrics.common import as_of_label, resolve_as_of
     from journey_metrics.metrics.segments import prepare_population, shown_group
 
     con = open_engine(engine, db, events=events, spark_master=spark_master,
@@ -95,6 +95,9 @@ def _evaluate(
             note_unknown_trait(con, segment.by_trait, announce)
         presentation = (metric.present(values, ctx, rows) if metric.present
                         else Presentation(title=metric.name))
+        # every table says which moment it describes, in the command's --tz (decision 237)
+        presentation = replace(
+            presentation, title=f"{presentation.title}, {as_of_label(as_of_at, zone_info)}")
         if segment.grouped:  # after the captions, which find everybody's group by its name
             rows = [{**row, "group": shown_group(row["group"])} if "group" in row else row
                     for row in rows]

@@ -23,7 +23,7 @@ import polars as pl
 
 from journey_metrics.config import FileKind, SourceConfig
 from journey_metrics.db import drop_temp, fetch_first, rollback
-from journey_metrics.errors import UsageError
+from journey_metrics.errors import NoSourceFolder, UsageError
 from journey_metrics.file_hashes import HashesAhead
 from journey_metrics.growing_files import line_cut_by_earlier_read
 from journey_metrics.hashing import pseudonymous_name, without_emails
@@ -168,7 +168,7 @@ def check_some_source_folder(location: Path | str, folders: list[str],
         return
     names = [f"{name}/" for name in wanted]
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-    raise UsageError(f"no {listed} folder in {without_emails(str(location))}: "
+    raise NoSourceFolder(f"no {listed} folder in {without_emails(str(location))}: "
                      "give the folder that holds the source folders")
 
 

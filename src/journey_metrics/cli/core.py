@@ -24,7 +24,7 @@ from journey_metrics.cli.app import (
     stderr,
     stdout,
 )
-from journey_metrics.errors import UsageError
+from journey_metrics.errors import NoSourceFolder, UsageError
 from journey_metrics.resources import DEFAULT_DB, resource_dir
 
 if TYPE_CHECKING:
@@ -365,9 +365,16 @@ def serve(
     if not os.environ.get("PREFECT_API_URL"):
         announce("PREFECT_API_URL is not set: start `prefect server start` and set "
                   "PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Scheduling)")
-    if not input_dir.is_dir():
-        raise UsageError(f"input folder {input_dir} does not exist or is not a folder")
-    if channels is not None:  # refused now, not at the first scheduled run
+    from journey_metrics.pipeline import plan_run
+
+    # what a run would refuse is refused now, not at the first scheduled run, hours later: a
+    # missing folder, an unknown source folder, a bad source or channel config; a folder still
+    # without source folders may be waiting for its first exports, so it is a warning
+    try:
+        plan_run(input_dir)
+    except NoSourceFolder as exc:
+        announce(f"{exc}; the scheduled runs fail until one is there")
+    if channels is not None:
         from journey_metrics.channels import load_rules_file
 
         load_rules_file(channels)

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from journey_metrics.errors import UsageError
 from journey_metrics.marts import REPORT_TZ
 from journey_metrics.metrics.common import (
-    as_of_label,
     micros,
     next_period,
     query_rows,
@@ -761,26 +760,23 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
     assert ctx.framework is not None
     mode = mode_of(options)
     window = options.get("window") or ctx.framework.window
-    as_of = as_of_label(ctx.as_of, ctx.zone)
     if mode == "trend":
         return Presentation(
-            title=f"{ctx.framework.label} funnel by {options['trend']} of entry, window {window},"
-            f" {as_of}",
+            title=f"{ctx.framework.label} funnel by {options['trend']} of entry, window {window}",
             caption="complete = false: the period's end + window is after as_of (still filling)",
         )
     if mode == "times":
         return Presentation(
-            title=f"{ctx.framework.label}: hours to convert per step, window {window}, {as_of}")
+            title=f"{ctx.framework.label}: hours to convert per step, window {window}")
     if mode == "exits":
         return Presentation(
-            title=f"{ctx.framework.label}: where people leave, window {window}, {as_of}",
+            title=f"{ctx.framework.label}: where people leave, window {window}",
             caption="touchpoint = source · channel · campaign-or-page of the last activity event"
             " before leaving; shares add up to each stage's drop-off",
         )
     if mode == "correlate":
         return Presentation(
-            title=f"{ctx.framework.label}: what converters did differently, window {window},"
-            f" {as_of}",
+            title=f"{ctx.framework.label}: what converters did differently, window {window}",
             caption=f"items at least {MIN_CORRELATE_ENTRANTS} entrants had; odds ratio > 1:"
             " more common among converters; q: Benjamini-Hochberg",
         )
@@ -790,7 +786,7 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
         default=None,
     )
     return Presentation(
-        title=f"{ctx.framework.label} funnel, window {window}, {as_of}",
+        title=f"{ctx.framework.label} funnel, window {window}",
         highlight=lambda r: r is worst,
         caption=(f"biggest drop-off: before {worst['stage']} ({worst['drop_off_rate']:.1%})"
                  if worst else None),

@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from journey_metrics.errors import UsageError
-from journey_metrics.metrics.common import as_of_label, query_rows
+from journey_metrics.metrics.common import query_rows
 from journey_metrics.metrics.registry import (
     Column,
     Context,
@@ -289,8 +289,7 @@ def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentati
         if options.get(key)
     )
     return Presentation(
-        title=f"Paths of {item}s per {scope}{anchors}: {total:,} paths, "
-        + as_of_label(ctx.as_of, ctx.zone),
+        title=f"Paths of {item}s per {scope}{anchors}: {total:,} paths",
         caption="share = paths taking the edge / all paths; (end): the path stops there",
     )
 
