@@ -3,16 +3,17 @@
 -- Same names, parameters and meaning; written in Spark's dialect. (Not a `.spark.sql` variant: those
 -- replace a file; these replace single macros.)
 
--- DuckDB: date_trunc(period, timezone(tz, ts))::DATE. Spark: from_utc_timestamp gives the wall
--- clock in `tz` (the session is UTC); date_trunc('WEEK') starts on Monday as in DuckDB. The unit
--- is spelled out per period: sqlglot would read a unit argument as a keyword, not a value.
+-- DuckDB: date_trunc(period, timezone(tz, ts))::DATE. Spark: jm_local_time gives the wall clock
+-- in `tz` (the session is UTC) with the offsets of DuckDB's zone database, not Java's (zones.py);
+-- date_trunc('WEEK') starts on Monday as in DuckDB. The unit is spelled out per period: sqlglot
+-- would read a unit argument as a keyword, not a value.
 CREATE OR REPLACE TEMP MACRO jm_period_start(ts, tz, period) AS (
     CASE lower(period)
-        WHEN 'day' THEN CAST(from_utc_timestamp(ts, tz) AS DATE)
-        WHEN 'week' THEN CAST(date_trunc('WEEK', from_utc_timestamp(ts, tz)) AS DATE)
-        WHEN 'month' THEN CAST(date_trunc('MONTH', from_utc_timestamp(ts, tz)) AS DATE)
-        WHEN 'quarter' THEN CAST(date_trunc('QUARTER', from_utc_timestamp(ts, tz)) AS DATE)
-        WHEN 'year' THEN CAST(date_trunc('YEAR', from_utc_timestamp(ts, tz)) AS DATE)
+        WHEN 'day' THEN CAST(jm_local_time(ts, tz) AS DATE)
+        WHEN 'week' THEN CAST(date_trunc('WEEK', jm_local_time(ts, tz)) AS DATE)
+        WHEN 'month' THEN CAST(date_trunc('MONTH', jm_local_time(ts, tz)) AS DATE)
+        WHEN 'quarter' THEN CAST(date_trunc('QUARTER', jm_local_time(ts, tz)) AS DATE)
+        WHEN 'year' THEN CAST(date_trunc('YEAR', jm_local_time(ts, tz)) AS DATE)
     END
 );
 

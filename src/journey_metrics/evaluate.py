@@ -77,7 +77,7 @@ def _evaluate(
     from journey_metrics.metrics.segments import prepare_population, shown_group
 
     con = open_engine(engine, db, events=events, spark_master=spark_master,
-                      spark_remote=spark_remote)
+                      spark_remote=spark_remote, tz=tz)
     try:
         as_of_at = resolve_as_of(con, as_of, zone_info)
         ctx = Context(con=con, as_of=as_of_at, tz=tz, zone=zone_info, framework=spec,

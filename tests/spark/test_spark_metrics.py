@@ -222,3 +222,35 @@ def test_a_lake_of_the_contract_columns_with_an_extra_person(exported: tuple[Pat
     on_spark = invoke([*args, "--engine", "spark", "--events", str(other),
                        "--spark-master", MASTER])
     assert first_difference(on_spark, invoke([*args, "--db", str(db)])) is None
+
+
+def test_a_zone_whose_rules_changed_recently(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """America/Vancouver keeps UTC-7 from November 2026 in DuckDB's zone database and the
+    tzdata package, not in Java 17's: Spark bucketed the same orders on other days (decision
+    238). Orders at 07:30Z on 2026-11-10 and 11 are 00:30 on the 10th and 11th in Vancouver."""
+    import json
+
+    from journey_metrics.export import export
+
+    web = tmp_path / "input" / "web"
+    web.mkdir(parents=True)
+    orders = [("o1", "2026-11-10T07:30:00Z", "v1"), ("o2", "2026-11-11T07:30:00Z", "v2"),
+              ("o3", "2026-11-20T12:00:00Z", "v3"), ("o4", "2026-03-08T09:30:00Z", "v4")]
+    (web / "a.jsonl").write_text("".join(json.dumps(
+        {"type": "track", "event": "Order Completed", "messageId": m, "timestamp": t,
+         "userId": u, "properties": {"revenue": 10}}) + "\n" for m, t, u in orders))
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    invoke(["run", "--input", str(tmp_path / "input"), "--db", str(db)])
+    export(db, lake)
+    framework = tmp_path / "orders.yaml"
+    framework.write_text("name: orders\nwindow: 1d\nstages:\n"
+                         "  - {name: order, match: [{event: order_completed}]}\n"
+                         "  - {name: signup, match: [{event: signed_up}]}\n")
+    args = ["funnel", "--framework", str(framework), "--trend", "day", "--tz",
+            "America/Vancouver", "--format", "json"]
+    on_duckdb = invoke([*args, "--db", str(db)])
+    assert sorted({r["period"] for r in json.loads(on_duckdb)}) == [
+        "2026-03-08", "2026-11-10", "2026-11-11", "2026-11-20"]
+    on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
+                       "--spark-master", MASTER])
+    assert first_difference(on_spark, on_duckdb) is None

@@ -21,6 +21,7 @@ def open_engine(
     events: str | None = None,
     spark_master: str | None = None,
     spark_remote: str | None = None,
+    tz: str = "UTC",
 ) -> Any:
     """The connection a metric computes on: the warehouse `db` (DuckDB without `--events`), an
     in-memory DuckDB over the lake `events`, or a Spark session over it."""
@@ -44,4 +45,4 @@ def open_engine(
         raise UsageError("give --spark-master or --spark-remote, not both")
     from journey_metrics.engines.spark import open_spark_lake
 
-    return open_spark_lake(events, master=spark_master, remote=spark_remote)
+    return open_spark_lake(events, master=spark_master, remote=spark_remote, tz=tz)

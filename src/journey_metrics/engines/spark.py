@@ -627,16 +627,20 @@ def _read_dataset(session: Any, location: str, table: str) -> Any | None:
         raise
 
 
-def open_spark_lake(events: str, *, master: str | None = None, remote: str | None = None
-                    ) -> SparkConnection:
+def open_spark_lake(events: str, *, master: str | None = None, remote: str | None = None,
+                    tz: str = "UTC") -> SparkConnection:
     """A Spark connection with the marts' relations over the lake at `events` (a folder or any
-    URL Spark reads: s3a://, abfss://, hdfs://)."""
+    URL Spark reads: s3a://, abfss://, hdfs://); `tz`: the command's --tz, whose local times
+    follow DuckDB's zone database (zones.py)."""
+    from journey_metrics.zones import spark_local_time_function
+
     if "://" not in events:
         from pathlib import Path
 
         if not Path(events).is_dir():
             raise UsageError(f"--events: {events} is not a folder")
     session = spark_session(master, remote)
+    session.sql(spark_local_time_function(tz))
     con = SparkConnection(session)
     present: dict[str, set[str] | None] = {}
     for table in LAKE_COLUMNS:

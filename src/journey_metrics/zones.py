@@ -1,0 +1,106 @@
+"""One time-zone database for every part of a command (decision 238).
+
+A command reads time zones in three places: Python turns `--from`/`--to`/`--as-of` into
+instants and writes titles, DuckDB buckets events with its ICU rules, and Spark with Java's. Each
+ships its own copy of the IANA database, and the copies differ where a zone's rules changed
+recently (America/Vancouver keeps UTC-7 from November 2026 in tzdata 2026 and ICU; the
+machine's 2025 files and Java 17 say UTC-8): `--from 2026-11-10` then chose one midnight while
+the buckets used another, and the two engines gave different rows.
+
+So Python reads the `tzdata` package (a dependency, kept as new as DuckDB's ICU: a test
+compares them), never the machine's files, and Spark does not use Java's rules for the
+command's `--tz`: `jm_local_time(ts, tz)` adds the offsets Python computes, as a SQL function
+registered for that zone (`spark_local_time_function`).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from bisect import bisect_right
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+# Spark's function is exact for instants in these years (the offsets of each zone's
+# transitions between them); outside them Java's own rules answer.
+FIRST_YEAR, END_YEAR = 1970, 2100
+
+
+def use_package_database() -> None:
+    """Make `zoneinfo` read the tzdata package only (called once, when journey_metrics is
+    imported; instances made before keep their rules, so the cache is cleared too)."""
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+
+
+def _offset(zone: zoneinfo.ZoneInfo, at: datetime) -> int:
+    offset = at.astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+@cache
+def transitions(name: str) -> tuple[tuple[datetime, int], ...]:
+    """(instant, UTC offset in seconds from that instant on), from FIRST_YEAR to END_YEAR: the
+    first entry is the offset at the start. Offsets are sampled daily and each change is found
+    to the second by bisection (no zone changes twice within one day)."""
+    zone = zoneinfo.ZoneInfo(name)
+    start = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+    end = datetime(END_YEAR, 1, 1, tzinfo=UTC)
+    found = [(start, _offset(zone, start))]
+    day = timedelta(days=1)
+    at, current = start, found[0][1]
+    while at < end:
+        following = at + day
+        after = _offset(zone, following)
+        if after != current:
+            low, high = at, following  # offset(low) == current, offset(high) != current
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                middle = middle.replace(microsecond=0)
+                if middle <= low:
+                    break
+                if _offset(zone, middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            found.append((high, _offset(zone, high)))
+            current = after
+        at = following
+    return tuple(found)
+
+
+def offset_at(name: str, at: datetime) -> int:
+    """The offset `transitions` gives at `at` (for tests and the reference)."""
+    steps = transitions(name)
+    index = bisect_right([t for t, _ in steps], at) - 1
+    return steps[max(index, 0)][1]
+
+
+def spark_local_time_function(name: str) -> str:
+    """`jm_local_time(ts, tz)`: the wall clock in `tz` of the UTC instant `ts` (what
+    `from_utc_timestamp` gives), with this module's offsets when `tz` is `name`. The offsets
+    form a balanced tree of comparisons (about log2 of the transitions per row, not one per
+    transition); other zones and instants outside the years covered use Java's rules."""
+    java = "from_utc_timestamp(ts, tz)"
+    if name == "UTC":
+        body = java
+    else:
+        steps = transitions(name)
+
+        def tree(low: int, high: int) -> str:  # offsets of steps[low:high], ts >= steps[low]
+            if high - low == 1:
+                return str(steps[low][1])
+            middle = (low + high) // 2
+            return (f"CASE WHEN ts < TIMESTAMP '{_literal(steps[middle][0])}' "
+                    f"THEN {tree(low, middle)} ELSE {tree(middle, high)} END")
+
+        end = datetime(END_YEAR, 1, 1, tzinfo=UTC)
+        quoted = name.replace("'", "''")
+        body = (f"CASE WHEN tz = '{quoted}' AND ts >= TIMESTAMP '{_literal(steps[0][0])}'"
+                f" AND ts < TIMESTAMP '{_literal(end)}'"
+                f" THEN timestampadd(SECOND, {tree(0, len(steps))}, ts) ELSE {java} END")
+    return ("CREATE OR REPLACE TEMPORARY FUNCTION jm_local_time(ts TIMESTAMP, tz STRING) "
+            f"RETURNS TIMESTAMP RETURN {body}")
+
+
+def _literal(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,82 @@
+"""One time-zone database (decision 238): Python's zones are the tzdata package's and agree
+with DuckDB's ICU rules; the offsets Spark is given are Python's."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import journey_metrics  # noqa: F401  (chooses the database)
+from journey_metrics import zones
+
+
+def test_python_reads_the_package_not_the_machine() -> None:
+    assert zoneinfo.TZPATH == ()
+    vancouver = zoneinfo.ZoneInfo("America/Vancouver")
+    # tzdata 2026: British Columbia keeps UTC-7 from November 2026 (the machine's 2025 files
+    # and Java 17 say UTC-8)
+    assert datetime(2026, 12, 1, tzinfo=UTC).astimezone(vancouver).utcoffset() == \
+        timedelta(hours=-7)
+
+
+def test_python_and_duckdb_agree_on_every_zone() -> None:
+    """Every zone both know, at noon UTC of every day of 2024-2028 (a rule change shows there:
+    zones change their offsets for months, not hours)."""
+    con = duckdb.connect()
+    known = {name for (name,) in con.sql("SELECT name FROM pg_timezone_names()").fetchall()}
+    names = sorted(known & zoneinfo.available_timezones())
+    assert len(names) > 400
+    days = [datetime(2024, 1, 1, 12, tzinfo=UTC) + timedelta(days=d) for d in range(5 * 365)]
+    rows = []
+    for name in names:
+        zone = zoneinfo.ZoneInfo(name)
+        rows += [(name, at, int(at.astimezone(zone).utcoffset().total_seconds()))
+                 for at in days]
+    python = pl.DataFrame(rows, schema=["name", "moment", "offset_s"], orient="row")
+    con.register("python", python.to_arrow())
+    differ = con.sql("""
+        SELECT name, min(moment) AS first_moment, count(*) AS days
+        FROM python
+        WHERE epoch(timezone(name, moment)::TIMESTAMP) - epoch(moment) <> offset_s
+        GROUP BY name ORDER BY name""").fetchall()
+    assert differ == []
+
+
+@pytest.mark.parametrize("name", ["America/Vancouver", "Europe/London", "Asia/Kolkata",
+                                  "Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Tehran"])
+def test_transitions_give_pythons_offsets(name: str) -> None:
+    zone = zoneinfo.ZoneInfo(name)
+    steps = zones.transitions(name)
+    for at, offset in steps[1:]:
+        assert offset == int(at.astimezone(zone).utcoffset().total_seconds())
+        # the change is found to the second: a second before, the offset was another
+        assert offset != int((at - timedelta(seconds=1)).astimezone(zone).utcoffset()
+                             .total_seconds())
+        for moment in (at - timedelta(seconds=1), at, at + timedelta(hours=12)):
+            expected = int(moment.astimezone(zone).utcoffset().total_seconds())
+            assert zones.offset_at(name, moment) == expected, (name, moment)
+
+
+@settings(max_examples=300, deadline=None)
+@given(seconds=st.integers(0, (datetime(2099, 12, 31, tzinfo=UTC)
+                               - datetime(1970, 1, 1, tzinfo=UTC)).days * 86400),
+       name=st.sampled_from(["America/Vancouver", "Europe/Chisinau", "America/Havana",
+                             "Africa/Casablanca", "Australia/Lord_Howe", "Pacific/Apia"]))
+def test_offsets_match_python_anywhere(seconds: int, name: str) -> None:
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    expected = int(at.astimezone(zoneinfo.ZoneInfo(name)).utcoffset().total_seconds())
+    assert zones.offset_at(name, at) == expected
+
+
+def test_the_spark_function_is_a_balanced_tree() -> None:
+    body = zones.spark_local_time_function("Europe/London")
+    depth = max(body[:i].count("CASE") - body[:i].count("END") for i in range(len(body)))
+    assert depth <= 11  # ~250 transitions: log2 + the outer CASE
+    assert "from_utc_timestamp(ts, tz)" in body
+    assert zones.spark_local_time_function("UTC").endswith("RETURN from_utc_timestamp(ts, tz)")
