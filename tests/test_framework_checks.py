@@ -54,7 +54,7 @@ def matches(con: duckdb.DuckDBPyConnection, tmp_path: Path, where: str) -> list[
     """The events (all named `e`) a one-rule stage `{event: e, where: WHERE}` matches."""
     path = tmp_path / "fw.yaml"
     path.write_text(
-        "name: t\nstages:\n  - {name: any, match: [{event: e}]}\n"
+        "name: t\nstages:\n  - {name: first, match: [{event: e}]}\n"
         f"  - name: rule\n    match:\n      - event: e\n        where: {where}\n",
         encoding="utf-8",
     )
@@ -271,6 +271,16 @@ exclude:
      " or a number, got [9]"),
     ("  - match:\n      - event: email_unsubscribe\n", "  - match: []\n",
      "line 20, column 5: exclude[1].match: an exclusion needs at least one match rule"),
+    # an audit of retention, referral and NPS (decision 239): NaN and infinity compare badly
+    ("{score: {gte: 9}}", "{score: {lte: .nan}}",
+     "line 14, column 25: stages[3] (advocacy).match[1].where.score.lte: lte on score needs a"
+     " finite number, got nan"),
+    ("{score: {gte: 9}}", "{score: {in: [9, .inf]}}",
+     "line 14, column 25: stages[3] (advocacy).match[1].where.score.in: in on score needs a"
+     " finite number, got inf"),
+    ("  - name: advocacy", "  - name: any",
+     "line 11, column 5: stages[3].name: 'any' is taken: `retention --return any` means any"
+     " activity; name the stage otherwise"),
     # issue 4: a key given twice (YAML keeps the last silently)
     ("title: Shop\n", "title: Shop\nname: shop2\n",
      "line 3, column 1: key 'name' is given twice in one mapping (first on line 1; YAML would"

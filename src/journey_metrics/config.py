@@ -8,6 +8,7 @@ column, the field) and what is wrong.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -49,6 +50,9 @@ def _stage_name(value: str) -> str:
             f"{value!r} must match {STAGE_NAME_PATTERN.pattern} (a letter, then letters,"
             " digits, _ or -)"
         )
+    if value == "any":  # `retention --return any` could never name such a stage
+        raise ValueError("'any' is taken: `retention --return any` means any activity; name"
+                         " the stage otherwise")
     return value
 
 
@@ -314,6 +318,11 @@ def _check_where(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             here = (prop, op)
             if op not in OPERATORS:
                 raise PlacedError(here, f"unknown operator {op!r} (known: {', '.join(OPERATORS)})")
+            odd_numbers = [v for v in (operand if isinstance(operand, list) else [operand])
+                           if isinstance(v, float) and not math.isfinite(v)]
+            if odd_numbers:  # `lte: .nan` matched every answer, `gte: .nan` none
+                raise PlacedError(here, f"{op} on {prop} needs a finite number, got "
+                                  f"{odd_numbers[0]!r}")
             if op in ("gte", "lte") and not _is_number(operand):
                 raise PlacedError(here, f"{op} on {prop} needs a number, got {operand!r}")
             if op == "in":

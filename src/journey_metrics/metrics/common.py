@@ -4,6 +4,7 @@ statement, Wilson intervals."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,7 @@ def as_of_label(as_of: datetime, tz: ZoneInfo) -> str:
 
 def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
     """A date (midnight in `tz`) or an ISO 8601 instant (naive instants are in `tz`), as UTC."""
-    value = text.strip()
+    value = _midnight_at_24(text.strip())
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(0), tz).astimezone(UTC)
@@ -58,6 +59,22 @@ def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError:
         raise UsageError(f"{option}: {text!r} is out of range") from None
+
+
+_HOUR_24 = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ])24:00(?::00(?:\.0+)?)?((?:[Zz]|[+-]\d.*)?)$")
+
+
+def _midnight_at_24(value: str) -> str:
+    """ISO 8601's `24:00` (the end of a day) as the next day's midnight, as event times read it
+    (decision 193): `2026-03-25T24:00Z` is `2026-03-26T00:00Z`."""
+    match = _HOUR_24.match(value)
+    if match is None:
+        return value
+    try:
+        following = date.fromisoformat(match[1]) + timedelta(days=1)
+    except (ValueError, OverflowError):
+        return value  # not a date: refused below, with the text as given
+    return f"{following.isoformat()}{match[2]}00:00:00{match[3]}"
 
 
 def parse_range(from_: str | None, to: str | None,
