@@ -80,3 +80,26 @@ def test_the_spark_function_is_a_balanced_tree() -> None:
     assert depth <= 11  # ~250 transitions: log2 + the outer CASE
     assert "from_utc_timestamp(ts, tz)" in body
     assert zones.spark_local_time_function("UTC").endswith("RETURN from_utc_timestamp(ts, tz)")
+
+
+@settings(max_examples=400, deadline=None)
+@given(seconds=st.integers(0, (datetime(2099, 12, 31, tzinfo=UTC)
+                               - datetime(1970, 1, 2, tzinfo=UTC)).days * 86400),
+       name=st.sampled_from(["America/Vancouver", "America/New_York", "Europe/London",
+                             "Australia/Lord_Howe", "Africa/Casablanca", "America/Havana"]),
+       near_change=st.booleans(), shift=st.integers(-7200, 7200))
+def test_wall_clock_offsets_read_as_zoneinfo_fold_0(
+    seconds: int, name: str, near_change: bool, shift: int,
+) -> None:
+    """The wall clock's steps give each local time the instant Python gives it with fold=0:
+    a repeated time is the earlier instant, a skipped one takes the offset before the change
+    (decision 140), which Spark's jm_utc_instant computes."""
+    from bisect import bisect_right
+
+    steps = zones.wall_clock_steps(name)
+    wall = datetime(1970, 1, 2, tzinfo=UTC) + timedelta(seconds=seconds)
+    if near_change:  # within two hours of a change, where the rules matter
+        wall = steps[1 + seconds % (len(steps) - 1)][0] + timedelta(seconds=shift)
+    index = bisect_right([t for t, _ in steps], wall) - 1
+    expected = wall.replace(tzinfo=None).replace(tzinfo=zoneinfo.ZoneInfo(name)).astimezone(UTC)
+    assert wall - timedelta(seconds=steps[index][1]) == expected

@@ -129,6 +129,12 @@ CREATE OR REPLACE TEMPORARY FUNCTION jm_iso_day_after(txt STRING) RETURNS INT
 RETURN CASE WHEN replace(upper(jm_trim(txt)), ',', '.') RLIKE r"([T ])24:00(:00(\.0+)?)?(?![0-9:.])"
             THEN 1 ELSE 0 END;
 
+-- A wall-clock time in `tz` as a UTC instant, the earlier of two (decision 140). Java's rules
+-- here; spark_staging.py replaces it with the offsets of DuckDB's zone database for the sources'
+-- zones (zones.py, decision 240), which Java 17's rules miss where they changed recently.
+CREATE OR REPLACE TEMPORARY FUNCTION jm_utc_instant(ts TIMESTAMP, tz STRING) RETURNS TIMESTAMP
+RETURN to_utc_timestamp(ts, tz);
+
 -- An instant from text: ISO 8601 with an offset or Z, naive ISO in `tz`, or epoch milliseconds.
 -- Spark's casts also read a bare year ("2026") or year-month: DuckDB does not, so a date must
 -- start with year-month-day. `epoch_ms` false: ISO 8601 only, an offset at most ±18:00 (as
@@ -148,7 +154,7 @@ RETURN CASE
                                     try_cast(jm_iso_text(txt) AS TIMESTAMP)) END
     -- without an offset: only a date and a time (a zone name is not ISO 8601), as DuckDB's
     WHEN upper(jm_trim(txt)) RLIKE r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?\z"
-        THEN to_utc_timestamp(
+        THEN jm_utc_instant(
             CAST(timestampadd(DAY, jm_iso_day_after(txt),
                               try_cast(jm_iso_text(txt) AS TIMESTAMP_NTZ)) AS TIMESTAMP),
             tz)

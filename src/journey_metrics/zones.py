@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import zoneinfo
 from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import pairwise
 
 # Spark's function is exact for instants in these years (the offsets of each zone's
 # transitions between them); outside them Java's own rules answer.
@@ -75,30 +77,58 @@ def offset_at(name: str, at: datetime) -> int:
     return steps[max(index, 0)][1]
 
 
-def spark_local_time_function(name: str) -> str:
-    """`jm_local_time(ts, tz)`: the wall clock in `tz` of the UTC instant `ts` (what
-    `from_utc_timestamp` gives), with this module's offsets when `tz` is `name`. The offsets
-    form a balanced tree of comparisons (about log2 of the transitions per row, not one per
-    transition); other zones and instants outside the years covered use Java's rules."""
-    java = "from_utc_timestamp(ts, tz)"
-    if name == "UTC":
-        body = java
-    else:
-        steps = transitions(name)
+def wall_clock_steps(name: str) -> tuple[tuple[datetime, int], ...]:
+    """`transitions` as seen on the wall clock: (the first wall-clock time that takes the new
+    offset, offset). A wall-clock time the change skips or repeats takes the offset before the
+    change, as zoneinfo's fold=0 (decision 140: the earlier of two instants; a skipped time
+    read with the offset before): the new offset starts at T + the larger of the two."""
+    steps = transitions(name)
+    shown = [(steps[0][0] + timedelta(seconds=steps[0][1]), steps[0][1])]
+    for (_, before), (at, after) in pairwise(steps):
+        shown.append((at + timedelta(seconds=max(before, after)), after))
+    return tuple(shown)
 
-        def tree(low: int, high: int) -> str:  # offsets of steps[low:high], ts >= steps[low]
-            if high - low == 1:
-                return str(steps[low][1])
-            middle = (low + high) // 2
-            return (f"CASE WHEN ts < TIMESTAMP '{_literal(steps[middle][0])}' "
-                    f"THEN {tree(low, middle)} ELSE {tree(middle, high)} END")
 
+def _offset_tree(steps: tuple[tuple[datetime, int], ...], low: int, high: int) -> str:
+    """SQL: the offset of steps[low:high] that `ts` falls in (ts >= steps[low]), as a balanced
+    tree of comparisons: about log2 of the steps per row, not one per step."""
+    if high - low == 1:
+        return str(steps[low][1])
+    middle = (low + high) // 2
+    return (f"CASE WHEN ts < TIMESTAMP '{_literal(steps[middle][0])}' "
+            f"THEN {_offset_tree(steps, low, middle)} ELSE {_offset_tree(steps, middle, high)} END")
+
+
+def _by_zone(names: list[str], steps_of: Callable[[str], tuple[tuple[datetime, int], ...]],
+             sign: str, java: str) -> str:
+    """CASE over the zones `names`: ts shifted by `sign` the zone's offset, within the years
+    covered; any other zone or instant: Java's rules (`java`)."""
+    branches = []
+    for name in sorted(set(names) - {"UTC"}):
+        steps = steps_of(name)
         end = datetime(END_YEAR, 1, 1, tzinfo=UTC)
         quoted = name.replace("'", "''")
-        body = (f"CASE WHEN tz = '{quoted}' AND ts >= TIMESTAMP '{_literal(steps[0][0])}'"
-                f" AND ts < TIMESTAMP '{_literal(end)}'"
-                f" THEN timestampadd(SECOND, {tree(0, len(steps))}, ts) ELSE {java} END")
+        branches.append(
+            f"WHEN tz = '{quoted}' AND ts >= TIMESTAMP '{_literal(steps[0][0])}'"
+            f" AND ts < TIMESTAMP '{_literal(end)}'"
+            f" THEN timestampadd(SECOND, {sign}({_offset_tree(steps, 0, len(steps))}), ts)")
+    return f"CASE {' '.join(branches)} ELSE {java} END" if branches else java
+
+
+def spark_local_time_function(name: str) -> str:
+    """`jm_local_time(ts, tz)`: the wall clock in `tz` of the UTC instant `ts` (what
+    `from_utc_timestamp` gives), with this module's offsets when `tz` is `name`."""
+    body = _by_zone([name], transitions, "", "from_utc_timestamp(ts, tz)")
     return ("CREATE OR REPLACE TEMPORARY FUNCTION jm_local_time(ts TIMESTAMP, tz STRING) "
+            f"RETURNS TIMESTAMP RETURN {body}")
+
+
+def spark_utc_instant_function(names: Iterable[str]) -> str:
+    """`jm_utc_instant(ts, tz)`: the UTC instant of the wall-clock time `ts` in `tz` (what
+    `to_utc_timestamp` gives, with fold=0), with this module's offsets for the zones `names`
+    (the sources' configured zones)."""
+    body = _by_zone(list(names), wall_clock_steps, "-", "to_utc_timestamp(ts, tz)")
+    return ("CREATE OR REPLACE TEMPORARY FUNCTION jm_utc_instant(ts TIMESTAMP, tz STRING) "
             f"RETURNS TIMESTAMP RETURN {body}")
 
 

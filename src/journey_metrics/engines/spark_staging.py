@@ -121,6 +121,7 @@ REJECTED_COLUMNS = (("file_path", "STRING"), ("record_no", "BIGINT"), ("reason",
 
 
 _FUNCTIONS_CONF = "journey_metrics.staging.functions"
+_ZONES_CONF = "journey_metrics.staging.zones"
 
 
 def install_functions(session: Any, key: HashKey) -> None:
@@ -144,6 +145,20 @@ def install_functions(session: Any, key: HashKey) -> None:
         " ELSE value END"
     )
     session.conf.set(_FUNCTIONS_CONF, marker)
+    session.conf.set(_ZONES_CONF, "")  # the file's jm_utc_instant knows no zone
+
+
+def install_zone(session: Any, zone: str) -> None:
+    """Give `jm_utc_instant` the offsets of `zone` (a source's configured zone) as well as the
+    zones it has: the function only grows, so a plan that resolves it later (Spark Connect
+    resolves when the plan runs) reads every zone right."""
+    from journey_metrics.zones import spark_utc_instant_function
+
+    known = [z for z in (session.conf.get(_ZONES_CONF, "") or "").split(",") if z]
+    if zone == "UTC" or zone in known:
+        return
+    session.sql(spark_utc_instant_function([*known, zone]))
+    session.conf.set(_ZONES_CONF, ",".join([*known, zone]))
 
 
 def stage_files(
@@ -155,6 +170,7 @@ def stage_files(
 ) -> tuple[Any, Any]:
     """Stage and validate `files` of `source`: (accepted, rejected) DataFrames."""
     install_functions(session, key)
+    install_zone(session, source.timezone)
     accepted: list[Any] = []
     rejected: list[Any] = []
     # files of one model and reader are staged together (one plan), as the loader's chunks
