@@ -22,7 +22,7 @@ CREATE OR REPLACE TEMP VIEW persons AS
 WITH earliest AS (
     SELECT
         person_id,
-        arg_min(channel, (occurred_at, event_id)) FILTER (WHERE channel IS NOT NULL) AS channel
+        arg_min(channel, (occurred_at, event_id, source)) FILTER (WHERE channel IS NOT NULL) AS channel
     FROM fct_events
     GROUP BY person_id
 )

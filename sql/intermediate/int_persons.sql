@@ -44,7 +44,7 @@ DELETE FROM persons WHERE person_id IN (SELECT person_id FROM jm_changed_persons
 INSERT INTO persons
 SELECT
     any_value(m.person_id) AS person_id,
-    coalesce(arg_min(e.channel, (e.occurred_at, e.event_id)) FILTER (WHERE e.channel IS NOT NULL),
+    coalesce(arg_min(e.channel, (e.occurred_at, e.event_id, e.source)) FILTER (WHERE e.channel IS NOT NULL),
              '(none)') AS channel,
     min(e.occurred_at) AS first_seen_at,
     m.person_no

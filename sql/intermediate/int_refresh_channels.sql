@@ -11,7 +11,7 @@ WHERE referrer_class IS NOT NULL
 CREATE OR REPLACE TEMP TABLE jm_person_channels AS
 SELECT
     m.person_id,
-    coalesce(arg_min(e.channel, (e.occurred_at, e.event_id)) FILTER (WHERE e.channel IS NOT NULL),
+    coalesce(arg_min(e.channel, (e.occurred_at, e.event_id, e.source)) FILTER (WHERE e.channel IS NOT NULL),
              '(none)') AS channel
 FROM events AS e
 JOIN _jm_person_map AS m ON m.node_no = e.node_no

@@ -24,7 +24,7 @@ activity AS (
 ),
 referral_events AS MATERIALIZED (
     -- only signups and invites read their properties (a blank code is no code)
-    SELECT person_no, event_id, event_name, occurred_at,
+    SELECT person_no, event_id, source, event_name, occurred_at,
            jm_blank_to_null(json_extract_string(properties, '$.invite_code')) AS invite_code
     FROM fct_events
     WHERE occurred_at <= $as_of AND event_name IN ('signed_up', 'invite_sent')
@@ -34,7 +34,7 @@ first_signups AS (
            invite_code
     FROM referral_events
     WHERE event_name = 'signed_up'
-    QUALIFY row_number() OVER (PARTITION BY person_no ORDER BY occurred_at, event_id) = 1
+    QUALIFY row_number() OVER (PARTITION BY person_no ORDER BY occurred_at, event_id, source) = 1
 ),
 invites AS (
     SELECT DISTINCT person_no AS inviter_no, invite_code, occurred_at AS sent_at

@@ -15,7 +15,7 @@ WITH answers AS (
       AND e.occurred_at <= $as_of
     QUALIFY row_number() OVER (
         PARTITION BY e.person_id, e.event_name, jm_period_start(e.occurred_at, $tz, $period)
-        ORDER BY e.occurred_at DESC, e.event_id DESC
+        ORDER BY e.occurred_at DESC, e.event_id DESC, e.source DESC
     ) = 1
 ),
 valid AS (

@@ -42,7 +42,7 @@ last_touch AS MATERIALIZED (
             -- an app screen is named by its screen (CONTRACT §1: screen name -> `screen`)
             CASE WHEN event_name = 'screen_view'
                  THEN 'screen ' || nullif(json_extract_string(properties, '$.screen'), '') END,
-            event_name), (occurred_at, event_id)) AS touchpoint
+            event_name), (occurred_at, event_id, source)) AS touchpoint
     FROM candidates
     GROUP BY person_no
 )

@@ -26,7 +26,7 @@ touched AS MATERIALIZED (
         arg_min(e.source || ' · ' || coalesce(e.channel, '(none)') || ' · ' || coalesce(
             nullif(e.campaign, ''),
             CASE WHEN e.event_name = 'page_view' THEN jm_page_path(e.properties) END,
-            e.event_name), e.event_id) AS touchpoint
+            e.event_name), (e.event_id, e.source)) AS touchpoint
     FROM reached AS x
     JOIN [[events]] AS e
         ON e.person_no = x.person_no AND e.occurred_at = x.reached_at

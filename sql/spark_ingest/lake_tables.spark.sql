@@ -20,7 +20,7 @@ FROM jm_all_events;
 CREATE OR REPLACE TEMP VIEW jm_persons_base AS
 SELECT
     m.person_id,
-    coalesce(min_by(e.channel, struct(e.occurred_at, e.event_id))
+    coalesce(min_by(e.channel, struct(e.occurred_at, e.event_id, e.source))
                  FILTER (WHERE e.channel IS NOT NULL), '(none)') AS channel,
     min(e.occurred_at) AS first_seen_at
 FROM jm_events_now AS e

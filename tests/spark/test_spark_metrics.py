@@ -254,3 +254,19 @@ def test_a_zone_whose_rules_changed_recently(exported: tuple[Path, Path], tmp_pa
     on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
                        "--spark-master", MASTER])
     assert first_difference(on_spark, on_duckdb) is None
+
+
+def test_events_tied_across_sources(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """A web and an email event of one person with the same id at the same instant: the order
+    ends with `source` on both engines (decision 241), so the rows are equal."""
+    from journey_metrics.export import export
+    from test_cross_source_ties import commands, write_tie
+
+    root = write_tie(tmp_path / "input", persons=40)
+    db, lake = tmp_path / "w.duckdb", tmp_path / "lake"
+    invoke(["run", "--input", str(root), "--db", str(db)])
+    export(db, lake)
+    for name, args in commands(root).items():
+        on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
+                           "--spark-master", MASTER])
+        assert first_difference(on_spark, invoke([*args, "--db", str(db)])) is None, name

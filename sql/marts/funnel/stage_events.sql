@@ -9,10 +9,10 @@ SELECT
     occurred_at,
     [[stage_columns]],
     row_number() OVER (
-        PARTITION BY person_no ORDER BY occurred_at, [[lowest_stage]], event_id
+        PARTITION BY person_no ORDER BY occurred_at, [[lowest_stage]], event_id, source
     ) AS pos
 FROM (
-    SELECT person_no, event_id, occurred_at, [[flags]]
+    SELECT person_no, event_id, source, occurred_at, [[flags]]
     FROM [[events]]
     WHERE occurred_at <= $as_of AND occurred_at >= $from_at
 )

@@ -10,20 +10,20 @@
 -- collapse filter.
 -- Parameters: those of the events and of the item expression.
 WITH events AS MATERIALIZED (
-    SELECT person_no, session_no, event_id, occurred_at, item
+    SELECT person_no, session_no, event_id, source, occurred_at, item
     FROM (SELECT *, [[item]] AS item FROM ([[events]]))
     WHERE item IS NOT NULL
 ),
 ordered AS (
     SELECT
         *,
-        lag(item) OVER (PARTITION BY person_no, session_no ORDER BY occurred_at, event_id)
+        lag(item) OVER (PARTITION BY person_no, session_no ORDER BY occurred_at, event_id, source)
             AS previous_item
     FROM events
 )
 SELECT
     person_no, session_no, [[item_name]] AS item, occurred_at,
-    row_number() OVER (PARTITION BY person_no, session_no ORDER BY occurred_at, event_id)
+    row_number() OVER (PARTITION BY person_no, session_no ORDER BY occurred_at, event_id, source)
         AS pos
 FROM ordered
 WHERE [[keep_run]]
