@@ -75,11 +75,36 @@ def test_offsets_match_python_anywhere(seconds: int, name: str) -> None:
 
 
 def test_the_spark_function_is_a_balanced_tree() -> None:
-    body = zones.spark_local_time_function("Europe/London")
+    body = zones.spark_local_time_function({"Europe/London": 0})
     depth = max(body[:i].count("CASE") - body[:i].count("END") for i in range(len(body)))
     assert depth <= 11  # ~250 transitions: log2 + the outer CASE
     assert "from_utc_timestamp(ts, tz)" in body
-    assert zones.spark_local_time_function("UTC").endswith("RETURN from_utc_timestamp(ts, tz)")
+    # a zone Java agrees with, and UTC, cost nothing: Java's own function
+    for agreed in ({"Europe/London": None}, {"UTC": 0}, {}):
+        assert zones.spark_local_time_function(agreed).endswith(
+            "RETURN from_utc_timestamp(ts, tz)")
+    assert zones.spark_utc_instant_function({}).endswith("RETURN to_utc_timestamp(ts, tz)")
+
+
+def test_java_is_replaced_from_the_change_before_the_first_difference() -> None:
+    """Java 17 keeps Vancouver's winter time from November 2026 (UTC-8); the tzdata package
+    does not: this module's offsets take over one change before the step in force then
+    (2026-03-08), from 2025-11-02, and the function holds only the steps from there."""
+    name = "America/Vancouver"
+    instants = zones.check_instants(name)
+    agreed = {at: zones.offset_at(name, at) for at in instants}
+    assert zones.differs_from(name, agreed) is None
+    change = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    java = {at: (-8 * 3600 if at >= change and at.month not in range(4, 11) else offset)
+            for at, offset in agreed.items()}
+    first = zones.differs_from(name, java)
+    assert first is not None
+    steps = zones.transitions(name)
+    assert [at for at, _ in steps[first:]] == [datetime(2025, 11, 2, 9, tzinfo=UTC),
+                                               datetime(2026, 3, 8, 10, tzinfo=UTC)]
+    body = zones.spark_local_time_function({name: first})
+    assert "ts >= TIMESTAMP '2025-11-02 09:00:00'" in body
+    assert body.count("CASE") == 2  # the zone's branch and one comparison
 
 
 @settings(max_examples=400, deadline=None)

@@ -8,19 +8,22 @@ machine's 2025 files and Java 17 say UTC-8): `--from 2026-11-10` then chose one 
 the buckets used another, and the two engines gave different rows.
 
 So Python reads the `tzdata` package (a dependency, kept as new as DuckDB's ICU: a test
-compares them), never the machine's files, and Spark does not use Java's rules for the
-command's `--tz`: `jm_local_time(ts, tz)` adds the offsets Python computes, as a SQL function
-registered for that zone (`spark_local_time_function`).
+compares them), never the machine's files, and on Spark the command's `--tz` and the sources'
+zones are compared with Java's rules once per session (engines/spark.py): where they differ,
+`jm_local_time(ts, tz)` and `jm_utc_instant(ts, tz)` use this module's offsets, as SQL
+functions; where Java agrees they are Java's own functions, at no cost.
 """
 
 from __future__ import annotations
 
 import zoneinfo
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import pairwise
+
+Steps = tuple[tuple[datetime, int], ...]  # (from this instant or wall-clock time, offset in s)
 
 # Spark's function is exact for instants in these years (the offsets of each zone's
 # transitions between them); outside them Java's own rules answer.
@@ -40,7 +43,7 @@ def _offset(zone: zoneinfo.ZoneInfo, at: datetime) -> int:
 
 
 @cache
-def transitions(name: str) -> tuple[tuple[datetime, int], ...]:
+def transitions(name: str) -> Steps:
     """(instant, UTC offset in seconds from that instant on), from FIRST_YEAR to END_YEAR: the
     first entry is the offset at the start. Offsets are sampled daily and each change is found
     to the second by bisection (no zone changes twice within one day)."""
@@ -77,7 +80,7 @@ def offset_at(name: str, at: datetime) -> int:
     return steps[max(index, 0)][1]
 
 
-def wall_clock_steps(name: str) -> tuple[tuple[datetime, int], ...]:
+def wall_clock_steps(name: str) -> Steps:
     """`transitions` as seen on the wall clock: (the first wall-clock time that takes the new
     offset, offset). A wall-clock time the change skips or repeats takes the offset before the
     change, as zoneinfo's fold=0 (decision 140: the earlier of two instants; a skipped time
@@ -89,7 +92,7 @@ def wall_clock_steps(name: str) -> tuple[tuple[datetime, int], ...]:
     return tuple(shown)
 
 
-def _offset_tree(steps: tuple[tuple[datetime, int], ...], low: int, high: int) -> str:
+def _offset_tree(steps: Steps, low: int, high: int) -> str:
     """SQL: the offset of steps[low:high] that `ts` falls in (ts >= steps[low]), as a balanced
     tree of comparisons: about log2 of the steps per row, not one per step."""
     if high - low == 1:
@@ -99,13 +102,40 @@ def _offset_tree(steps: tuple[tuple[datetime, int], ...], low: int, high: int) -
             f"THEN {_offset_tree(steps, low, middle)} ELSE {_offset_tree(steps, middle, high)} END")
 
 
-def _by_zone(names: list[str], steps_of: Callable[[str], tuple[tuple[datetime, int], ...]],
-             sign: str, java: str) -> str:
-    """CASE over the zones `names`: ts shifted by `sign` the zone's offset, within the years
-    covered; any other zone or instant: Java's rules (`java`)."""
+def check_instants(name: str) -> list[datetime]:
+    """Where Java's rules are compared with these (`differs_from`): each change of the zone's
+    offset and the second before it, and the first of every month (a rule that differs does so
+    for months: a summer time one side lacks)."""
+    steps = transitions(name)
+    monthly = [datetime(year, month, 1, tzinfo=UTC)
+               for year in range(FIRST_YEAR, END_YEAR) for month in range(1, 13)]
+    around = [moment for at, _ in steps[1:] for moment in (at - timedelta(seconds=1), at)]
+    return sorted(set(monthly + around))
+
+
+def differs_from(name: str, java: Mapping[datetime, int]) -> int | None:
+    """The first of `transitions(name)` from which this module's offsets replace Java's, given
+    Java's offsets at `check_instants(name)`; None when they agree everywhere. It is one change
+    before the step in force where they first disagree, so that the wall-clock times around
+    that change (skipped or repeated) are read by one set of rules."""
+    steps = transitions(name)
+    starts = [at for at, _ in steps]
+    for at in sorted(java):
+        if java[at] != offset_at(name, at):
+            return max(bisect_right(starts, at) - 2, 0)
+    return None
+
+
+def _by_zone(zones: Mapping[str, int | None], steps_of: Callable[[str], Steps], sign: str,
+             java: str) -> str:
+    """CASE over the zones whose rules differ from Java's (`zones`: name -> first step, from
+    `differs_from`): ts shifted by `sign` the zone's offset from that step to END_YEAR; any
+    other zone or instant: Java's rules (`java`), so a zone Java agrees with costs nothing."""
     branches = []
-    for name in sorted(set(names) - {"UTC"}):
-        steps = steps_of(name)
+    for name, first in sorted(zones.items()):
+        if first is None or name == "UTC":
+            continue
+        steps = steps_of(name)[first:]
         end = datetime(END_YEAR, 1, 1, tzinfo=UTC)
         quoted = name.replace("'", "''")
         branches.append(
@@ -115,19 +145,20 @@ def _by_zone(names: list[str], steps_of: Callable[[str], tuple[tuple[datetime, i
     return f"CASE {' '.join(branches)} ELSE {java} END" if branches else java
 
 
-def spark_local_time_function(name: str) -> str:
+def spark_local_time_function(zones: Mapping[str, int | None]) -> str:
     """`jm_local_time(ts, tz)`: the wall clock in `tz` of the UTC instant `ts` (what
-    `from_utc_timestamp` gives), with this module's offsets when `tz` is `name`."""
-    body = _by_zone([name], transitions, "", "from_utc_timestamp(ts, tz)")
+    `from_utc_timestamp` gives), with this module's offsets where Java's differ (`zones`: as
+    `_by_zone`)."""
+    body = _by_zone(zones, transitions, "", "from_utc_timestamp(ts, tz)")
     return ("CREATE OR REPLACE TEMPORARY FUNCTION jm_local_time(ts TIMESTAMP, tz STRING) "
             f"RETURNS TIMESTAMP RETURN {body}")
 
 
-def spark_utc_instant_function(names: Iterable[str]) -> str:
+def spark_utc_instant_function(zones: Mapping[str, int | None]) -> str:
     """`jm_utc_instant(ts, tz)`: the UTC instant of the wall-clock time `ts` in `tz` (what
-    `to_utc_timestamp` gives, with fold=0), with this module's offsets for the zones `names`
+    `to_utc_timestamp` gives, with fold=0), with this module's offsets where Java's differ
     (the sources' configured zones)."""
-    body = _by_zone(list(names), wall_clock_steps, "-", "to_utc_timestamp(ts, tz)")
+    body = _by_zone(zones, wall_clock_steps, "-", "to_utc_timestamp(ts, tz)")
     return ("CREATE OR REPLACE TEMPORARY FUNCTION jm_utc_instant(ts TIMESTAMP, tz STRING) "
             f"RETURNS TIMESTAMP RETURN {body}")
 

@@ -627,6 +627,35 @@ def _read_dataset(session: Any, location: str, table: str) -> Any | None:
         raise
 
 
+_ZONE_CONF = "journey_metrics.zones."
+
+
+def zone_rules(session: Any, names: Sequence[str]) -> dict[str, int | None]:
+    """For each zone, the first of zones.transitions from which the session's Java rules are
+    replaced (None: Java agrees with the tzdata package; zones.differs_from). Java's offsets are
+    read at zones.check_instants in one small query per zone, once per session."""
+    from journey_metrics.zones import check_instants, differs_from
+
+    found: dict[str, int | None] = {}
+    for name in names:
+        if name == "UTC":
+            continue
+        known = session.conf.get(_ZONE_CONF + name, None)
+        if known is not None:
+            found[name] = None if known == "" else int(known)
+            continue
+        seconds = [int(at.timestamp()) for at in check_instants(name)]
+        frame = session.createDataFrame([(s,) for s in seconds], "s BIGINT")
+        quoted = name.replace("'", "''")
+        rows = frame.selectExpr(
+            "s", f"unix_timestamp(from_utc_timestamp(timestamp_seconds(s), '{quoted}')) - s"
+            " AS o").collect()
+        java = {datetime.fromtimestamp(r[0], UTC): int(r[1]) for r in rows}
+        found[name] = differs_from(name, java)
+        session.conf.set(_ZONE_CONF + name, "" if found[name] is None else str(found[name]))
+    return found
+
+
 def open_spark_lake(events: str, *, master: str | None = None, remote: str | None = None,
                     tz: str = "UTC") -> SparkConnection:
     """A Spark connection with the marts' relations over the lake at `events` (a folder or any
@@ -640,7 +669,7 @@ def open_spark_lake(events: str, *, master: str | None = None, remote: str | Non
         if not Path(events).is_dir():
             raise UsageError(f"--events: {events} is not a folder")
     session = spark_session(master, remote)
-    session.sql(spark_local_time_function(tz))
+    session.sql(spark_local_time_function(zone_rules(session, [tz])))
     con = SparkConnection(session)
     present: dict[str, set[str] | None] = {}
     for table in LAKE_COLUMNS:

@@ -149,15 +149,17 @@ def install_functions(session: Any, key: HashKey) -> None:
 
 
 def install_zone(session: Any, zone: str) -> None:
-    """Give `jm_utc_instant` the offsets of `zone` (a source's configured zone) as well as the
-    zones it has: the function only grows, so a plan that resolves it later (Spark Connect
-    resolves when the plan runs) reads every zone right."""
+    """Give `jm_utc_instant` the offsets of `zone` (a source's configured zone) where Java's
+    rules differ from the tzdata package's, as well as the zones it has: the function only
+    grows, so a plan that resolves it later (Spark Connect resolves when the plan runs) reads
+    every zone right."""
+    from journey_metrics.engines.spark import zone_rules
     from journey_metrics.zones import spark_utc_instant_function
 
     known = [z for z in (session.conf.get(_ZONES_CONF, "") or "").split(",") if z]
     if zone == "UTC" or zone in known:
         return
-    session.sql(spark_utc_instant_function([*known, zone]))
+    session.sql(spark_utc_instant_function(zone_rules(session, [*known, zone])))
     session.conf.set(_ZONES_CONF, ",".join([*known, zone]))
 
 
