@@ -701,17 +701,20 @@ def test_an_output_folder_that_cannot_be_made_is_bad_usage(
     ("2026-03-25T24:00Z", "2026-03-26T00:00:00+00:00"),
     ("2026-12-31 24:00", "2026-12-31T15:00:00+00:00"),  # naive: midnight in --tz (Tokyo)
     ("2026-03-25T24:00:00.000+07:00", "2026-03-25T17:00:00+00:00"),
+    # the forms the same times are read in at 10:00 (a review): t, a decimal comma, a space
+    ("2026-03-25t24:00Z", "2026-03-26T00:00:00+00:00"),
+    ("2026-03-25T24:00:00,000Z", "2026-03-26T00:00:00+00:00"),
+    ("2026-03-25T24:00 +07:00", "2026-03-25T17:00:00+00:00"),
     ("2026-03-25T24:00:01Z", None), ("2026-03-25T24:30Z", None), ("2026-02-30T24:00Z", None),
 ])
 def test_24_00_is_the_next_midnight_as_in_events(text: str, expected: str | None) -> None:
     """`--as-of 2026-03-25T24:00Z` was refused while an event time of 24:00 reads as the next
     midnight (decision 193); any other time after 24:00 is no time (decision 239)."""
-    from zoneinfo import ZoneInfo
-
     from journey_metrics.errors import UsageError
     from journey_metrics.metrics.common import parse_instant
+    from journey_metrics.zones import zone
 
-    tokyo = ZoneInfo("Asia/Tokyo")
+    tokyo = zone("Asia/Tokyo")
     if expected is None:
         with pytest.raises(UsageError, match="is not a date"):
             parse_instant(text, tokyo, "--as-of")

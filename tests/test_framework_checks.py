@@ -390,3 +390,15 @@ def test_undeclared_events_are_checked_against_the_sources_a_rule_names(tmp_path
         "source email does not declare event 'signed_up'",
         "no source declares event 'app_opened' (web or crm may still produce it: their events"
         " are open)"]
+
+
+def test_an_integer_beyond_a_doubles_range_is_refused(tmp_path: Path) -> None:
+    """`lte: 1000...0` (400 digits) passed the check and failed the command with exit 1 (an
+    OverflowError converting it for the comparison): refused like NaN (decision 239)."""
+    path = tmp_path / "fw.yaml"
+    huge = "1" + "0" * 400
+    path.write_text("name: t\nstages:\n  - {name: a, match: [{event: e}]}\n"
+                    f"  - {{name: b, match: [{{event: f, where: {{score: {{lte: {huge}}}}}}}]}}\n",
+                    encoding="utf-8")
+    with pytest.raises(UsageError, match="lte on score needs a finite number"):
+        load_framework(str(path))

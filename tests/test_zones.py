@@ -12,17 +12,38 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import journey_metrics  # noqa: F401  (chooses the database)
 from journey_metrics import zones
 
 
 def test_python_reads_the_package_not_the_machine() -> None:
-    assert zoneinfo.TZPATH == ()
-    vancouver = zoneinfo.ZoneInfo("America/Vancouver")
+    vancouver = zones.zone("America/Vancouver")
     # tzdata 2026: British Columbia keeps UTC-7 from November 2026 (the machine's 2025 files
     # and Java 17 say UTC-8)
     assert datetime(2026, 12, 1, tzinfo=UTC).astimezone(vancouver).utcoffset() == \
         timedelta(hours=-7)
+    with pytest.raises(zoneinfo.ZoneInfoNotFoundError):
+        zones.zone("localtime")
+
+
+def test_a_program_importing_journey_metrics_keeps_its_own_zones() -> None:
+    """The zones are read from the package's files, not by changing zoneinfo's search path or
+    cache, which are the whole program's (a zone made before and after the import must stay
+    one zone: arithmetic across two objects is UTC arithmetic)."""
+    import subprocess
+    import sys
+
+    script = (
+        "from zoneinfo import ZoneInfo, TZPATH; from datetime import datetime\n"
+        "a = datetime(2026, 3, 28, 12, tzinfo=ZoneInfo('Europe/London'))\n"
+        "before = TZPATH\n"
+        "import journey_metrics, journey_metrics.cli, journey_metrics.zones as z\n"
+        "z.zone('Europe/London'); z.transitions('Europe/London')\n"
+        "import zoneinfo\n"
+        "b = datetime(2026, 3, 29, 12, tzinfo=ZoneInfo('Europe/London'))\n"
+        "print(a.tzinfo is b.tzinfo, b - a, zoneinfo.TZPATH == before)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["True", "1", "day,", "0:00:00", "True"]
 
 
 def test_python_and_duckdb_agree_on_every_zone() -> None:
@@ -30,12 +51,12 @@ def test_python_and_duckdb_agree_on_every_zone() -> None:
     zones change their offsets for months, not hours)."""
     con = duckdb.connect()
     known = {name for (name,) in con.sql("SELECT name FROM pg_timezone_names()").fetchall()}
-    names = sorted(known & zoneinfo.available_timezones())
+    names = sorted(known & zones.names())
     assert len(names) > 400
     days = [datetime(2024, 1, 1, 12, tzinfo=UTC) + timedelta(days=d) for d in range(5 * 365)]
     rows = []
     for name in names:
-        zone = zoneinfo.ZoneInfo(name)
+        zone = zones.zone(name)
         rows += [(name, at, int(at.astimezone(zone).utcoffset().total_seconds()))
                  for at in days]
     python = pl.DataFrame(rows, schema=["name", "moment", "offset_s"], orient="row")
@@ -51,7 +72,7 @@ def test_python_and_duckdb_agree_on_every_zone() -> None:
 @pytest.mark.parametrize("name", ["America/Vancouver", "Europe/London", "Asia/Kolkata",
                                   "Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Tehran"])
 def test_transitions_give_pythons_offsets(name: str) -> None:
-    zone = zoneinfo.ZoneInfo(name)
+    zone = zones.zone(name)
     steps = zones.transitions(name)
     for at, offset in steps[1:]:
         assert offset == int(at.astimezone(zone).utcoffset().total_seconds())
@@ -70,7 +91,7 @@ def test_transitions_give_pythons_offsets(name: str) -> None:
                              "Africa/Casablanca", "Australia/Lord_Howe", "Pacific/Apia"]))
 def test_offsets_match_python_anywhere(seconds: int, name: str) -> None:
     at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
-    expected = int(at.astimezone(zoneinfo.ZoneInfo(name)).utcoffset().total_seconds())
+    expected = int(at.astimezone(zones.zone(name)).utcoffset().total_seconds())
     assert zones.offset_at(name, at) == expected
 
 
@@ -126,5 +147,5 @@ def test_wall_clock_offsets_read_as_zoneinfo_fold_0(
     if near_change:  # within two hours of a change, where the rules matter
         wall = steps[1 + seconds % (len(steps) - 1)][0] + timedelta(seconds=shift)
     index = bisect_right([t for t, _ in steps], wall) - 1
-    expected = wall.replace(tzinfo=None).replace(tzinfo=zoneinfo.ZoneInfo(name)).astimezone(UTC)
+    expected = wall.replace(tzinfo=None).replace(tzinfo=zones.zone(name)).astimezone(UTC)
     assert wall - timedelta(seconds=steps[index][1]) == expected

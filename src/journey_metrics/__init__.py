@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from journey_metrics import zones as _zones
-
 __version__ = "0.1.0"
-
-# Time zones come from the tzdata package, as new as DuckDB's: not the machine's files (zones.py)
-_zones.use_package_database()
 
 # True in the `journey-metrics` command's own process (set by cli.main): it imports what it uses
 # and nothing else, so optional parts of libraries it never uses may be left out (validate.py).

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -77,16 +76,13 @@ def check_timezone(name: str) -> str:
     """The IANA time zone `name` names, as the zone database spells it: `utc` and
     `asia/ho_chi_minh` are UTC and Asia/Ho_Chi_Minh (a user types the name, the database's
     case is no meaning); unknown names are refused."""
+    from journey_metrics.zones import names
+
     if not _zone_name(name):
         raise ValueError(f"unknown time zone {name!r}")
-    try:
-        ZoneInfo(name)
-        return name  # (where file names ignore case, `utc` loads too: it reads as UTC)
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
-    from zoneinfo import available_timezones  # reads the database's list: ~30 ms, only here
-
-    matches = [zone for zone in available_timezones() if zone.lower() == name.lower()]
+    if name in names():
+        return name
+    matches = [zone for zone in names() if zone.lower() == name.lower()]
     if len(matches) != 1:
         raise ValueError(f"unknown time zone {name!r}")
     return matches[0]
@@ -308,6 +304,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _finite(value: float) -> bool:
+    """A number a rule can compare: NaN and infinity compare with nothing sensibly, and an
+    integer beyond a double's range (400 digits) is compared as a double."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _check_where(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each condition's place is where.<property>.<operator> (PlacedError)."""
     for prop, conditions in value.items():
@@ -319,7 +324,7 @@ def _check_where(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             if op not in OPERATORS:
                 raise PlacedError(here, f"unknown operator {op!r} (known: {', '.join(OPERATORS)})")
             odd_numbers = [v for v in (operand if isinstance(operand, list) else [operand])
-                           if isinstance(v, float) and not math.isfinite(v)]
+                           if _is_number(v) and not _finite(v)]
             if odd_numbers:  # `lte: .nan` matched every answer, `gte: .nan` none
                 raise PlacedError(here, f"{op} on {prop} needs a finite number, got "
                                   f"{odd_numbers[0]!r}")

@@ -120,8 +120,6 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
     of them, its trend's rows (from the trend section's own bound, metrics/funnel.py), the
     journey map's exits and its touchpoint per stage reached; the journey map's touchpoints and
     the dashboard flows' path items."""
-    from zoneinfo import ZoneInfo
-
     from journey_metrics.config import built_in_frameworks, load_framework, load_report_settings
     from journey_metrics.metrics.exits import kept_exits
     from journey_metrics.metrics.funnel import (
@@ -133,6 +131,7 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
     )
     from journey_metrics.metrics.journey_map import kept_stage_touches, kept_touchpoints
     from journey_metrics.metrics.paths import kept_flows
+    from journey_metrics.zones import zone
 
     storable = [f for f in (load_framework(n) for n in built_in_frameworks())
                 if FunnelQuery(f, f.window_delta, FAR_FUTURE).chains_storable]
@@ -141,7 +140,7 @@ def _kept(con: duckdb.DuckDBPyConnection) -> list[Kept]:
     chained = next((f for f in storable if f.name == settings.journey_framework), None)
     if chained is not None:
         latest = con.execute("SELECT max(occurred_at) FROM events").fetchall()[0][0]
-        local = ZoneInfo(REPORT_TZ)
+        local = zone(REPORT_TZ)
         first_week = first_shown_week(latest, settings.trend_weeks, local) if latest else None
         if first_week is not None:
             kept.append(kept_trend(chained, trend_since(first_week, local)))

@@ -8,10 +8,10 @@ machine's 2025 files and Java 17 say UTC-8): `--from 2026-11-10` then chose one 
 the buckets used another, and the two engines gave different rows.
 
 So Python reads the `tzdata` package (a dependency, kept as new as DuckDB's ICU: a test
-compares them), never the machine's files, and on Spark the command's `--tz` and the sources'
-zones are compared with Java's rules once per session (engines/spark.py): where they differ,
-`jm_local_time(ts, tz)` and `jm_utc_instant(ts, tz)` use this module's offsets, as SQL
-functions; where Java agrees they are Java's own functions, at no cost.
+compares them) through `zone(name)`, never the machine's files; and on Spark the command's
+`--tz` and the sources' zones are compared with Java's rules once per session
+(engines/spark.py): where they differ, `jm_local_time(ts, tz)` and `jm_utc_instant(ts, tz)` use
+this module's offsets, as SQL functions; where Java agrees they are Java's own functions.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from importlib import resources
 from itertools import pairwise
 
 Steps = tuple[tuple[datetime, int], ...]  # (from this instant or wall-clock time, offset in s)
@@ -30,15 +31,26 @@ Steps = tuple[tuple[datetime, int], ...]  # (from this instant or wall-clock tim
 FIRST_YEAR, END_YEAR = 1970, 2100
 
 
-def use_package_database() -> None:
-    """Make `zoneinfo` read the tzdata package only (called once, when journey_metrics is
-    imported; instances made before keep their rules, so the cache is cleared too)."""
-    zoneinfo.reset_tzpath(to=[])
-    zoneinfo.ZoneInfo.clear_cache()
+@cache
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The zone `name` (as the database spells it) from the tzdata package. Read from the
+    package's file, not through `ZoneInfo(name)`, whose search path and cache are the whole
+    program's: a program that imports journey_metrics keeps its own zones (ZoneInfoNotFoundError
+    for a name the package lacks)."""
+    if name not in names():
+        raise zoneinfo.ZoneInfoNotFoundError(f"no time zone named {name!r}")
+    with resources.files("tzdata").joinpath("zoneinfo", *name.split("/")).open("rb") as file:
+        return zoneinfo.ZoneInfo.from_file(file, key=name)
 
 
-def _offset(zone: zoneinfo.ZoneInfo, at: datetime) -> int:
-    offset = at.astimezone(zone).utcoffset()
+@cache
+def names() -> frozenset[str]:
+    """Every zone the tzdata package holds (its list: canonical names and links)."""
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
+
+
+def _offset(rules: zoneinfo.ZoneInfo, at: datetime) -> int:
+    offset = at.astimezone(rules).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
 
 
@@ -47,15 +59,15 @@ def transitions(name: str) -> Steps:
     """(instant, UTC offset in seconds from that instant on), from FIRST_YEAR to END_YEAR: the
     first entry is the offset at the start. Offsets are sampled daily and each change is found
     to the second by bisection (no zone changes twice within one day)."""
-    zone = zoneinfo.ZoneInfo(name)
+    rules = zone(name)
     start = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
     end = datetime(END_YEAR, 1, 1, tzinfo=UTC)
-    found = [(start, _offset(zone, start))]
+    found = [(start, _offset(rules, start))]
     day = timedelta(days=1)
     at, current = start, found[0][1]
     while at < end:
         following = at + day
-        after = _offset(zone, following)
+        after = _offset(rules, following)
         if after != current:
             low, high = at, following  # offset(low) == current, offset(high) != current
             while high - low > timedelta(seconds=1):
@@ -63,11 +75,11 @@ def transitions(name: str) -> Steps:
                 middle = middle.replace(microsecond=0)
                 if middle <= low:
                     break
-                if _offset(zone, middle) == current:
+                if _offset(rules, middle) == current:
                     low = middle
                 else:
                     high = middle
-            found.append((high, _offset(zone, high)))
+            found.append((high, _offset(rules, high)))
             current = after
         at = following
     return tuple(found)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from journey_metrics import zones
 from journey_metrics.errors import UsageError
 from journey_metrics.sql import used_parameters
 
@@ -23,7 +24,7 @@ def zone(name: str) -> ZoneInfo:
     from journey_metrics.config import check_timezone
 
     try:
-        return ZoneInfo(check_timezone(name))
+        return zones.zone(check_timezone(name))
     except ValueError as exc:
         raise UsageError(f"--tz: {exc}") from None
 
@@ -61,7 +62,8 @@ def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
         raise UsageError(f"{option}: {text!r} is out of range") from None
 
 
-_HOUR_24 = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ])24:00(?::00(?:\.0+)?)?((?:[Zz]|[+-]\d.*)?)$")
+_HOUR_24 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})([Tt ])24:00(?::00(?:[.,]0+)?)?(\s*(?:[Zz]|[+-]\d.*)?)$")
 
 
 def _midnight_at_24(value: str) -> str:

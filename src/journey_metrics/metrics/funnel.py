@@ -526,10 +526,10 @@ def funnel_rows(
 
 def trend_rows(con: duckdb.DuckDBPyConnection, q: FunnelQuery) -> list[dict[str, Any]]:
     """funnel --trend (CONTRACT §7): per group, entry period and step."""
-    from zoneinfo import ZoneInfo
+    from journey_metrics.zones import zone as zone_named
 
     assert q.trend is not None
-    zone = ZoneInfo(q.tz)
+    zone = zone_named(q.tz)
     rows = []
     for group in _run(con, q, "trend"):
         period: date = group["period"]
@@ -818,9 +818,9 @@ def _collect_trend(ctx: ReportContext) -> list[dict[str, Any]]:
     prepare_population(ctx.con, Segment(), ctx.as_of)
     count = ctx.settings.trend_weeks
     query = FunnelQuery(framework, framework.window_delta, ctx.as_of, tz=ctx.tz, trend="week")
-    from zoneinfo import ZoneInfo
+    from journey_metrics.zones import zone
 
-    local = ZoneInfo(ctx.tz)
+    local = zone(ctx.tz)
     first_week = _first_shown_week(ctx, count, local)
     rows: list[dict[str, Any]] = []
     if first_week is not None:

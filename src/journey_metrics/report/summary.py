@@ -38,14 +38,14 @@ def not_ended(period: str, page: dict[str, Any], unit: str = "month") -> bool:
     """Whether the calendar period starting on `period` (ISO day) has not ended at the page's
     as_of, in the page's zone."""
     from datetime import date, datetime, time
-    from zoneinfo import ZoneInfo
 
     from journey_metrics.metrics.common import next_period
+    from journey_metrics.zones import zone as zone_named
 
     if not page.get("as_of"):
         return False
     following = next_period(date.fromisoformat(period[:10]), unit)
-    zone = ZoneInfo(page.get("settings", {}).get("tz") or "UTC")
+    zone = zone_named(page.get("settings", {}).get("tz") or "UTC")
     as_of = datetime.fromisoformat(page["as_of"].replace("Z", "+00:00"))
     return as_of < datetime.combine(following, time(), zone)
 
