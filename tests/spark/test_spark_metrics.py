@@ -270,3 +270,42 @@ def test_events_tied_across_sources(exported: tuple[Path, Path], tmp_path: Path)
         on_spark = invoke([*args, "--engine", "spark", "--events", str(lake),
                            "--spark-master", MASTER])
         assert first_difference(on_spark, invoke([*args, "--db", str(db)])) is None, name
+
+
+@pytest.mark.parametrize("name", ["America/Vancouver", "Pacific/Apia", "Africa/Casablanca",
+                                  "Australia/Lord_Howe", "America/Caracas"])
+def test_the_local_time_functions_give_pythons_answers(exported: tuple[Path, Path],
+                                                        name: str) -> None:
+    """The SQL of jm_local_time and jm_utc_instant with every step of the zone (as when Java
+    differs from its first change on) gives Python's answer around every change: the tree's
+    boundaries (< and ELSE) and signs (decisions 238, 240)."""
+    from datetime import UTC, datetime, timedelta
+
+    from journey_metrics.engines.spark import spark_session
+    from journey_metrics.zones import (
+        spark_local_time_function,
+        spark_utc_instant_function,
+        transitions,
+        wall_clock_steps,
+        zone,
+    )
+
+    session = spark_session(MASTER)
+    rules = zone(name)
+    quoted = name.replace("'", "''")
+    session.sql(spark_local_time_function({name: 0}).replace("jm_local_time", "jm_t_local"))
+    session.sql(spark_utc_instant_function({name: 0}).replace("jm_utc_instant", "jm_t_utc"))
+    moments = [at + timedelta(seconds=d) for at, _ in transitions(name)
+               for d in (-3601, -1, 0, 1, 3600)]
+    walls = [at + timedelta(seconds=d) for at, _ in wall_clock_steps(name)
+             for d in (-3601, -1800, -1, 0, 1, 1800, 3600)]
+    locals_ = session.createDataFrame([(int(m.timestamp()),) for m in moments], "s BIGINT")
+    for s, local_s in locals_.selectExpr(
+            "s", f"unix_timestamp(jm_t_local(timestamp_seconds(s), '{quoted}'))").collect():
+        at = datetime.fromtimestamp(s, UTC)
+        assert local_s == int(at.astimezone(rules).replace(tzinfo=UTC).timestamp()), at
+    instants = session.createDataFrame([(int(w.timestamp()),) for w in walls], "s BIGINT")
+    for s, utc_s in instants.selectExpr(
+            "s", f"unix_timestamp(jm_t_utc(timestamp_seconds(s), '{quoted}'))").collect():
+        wall = datetime.fromtimestamp(s, UTC).replace(tzinfo=None)
+        assert utc_s == int(wall.replace(tzinfo=rules).timestamp()), wall
