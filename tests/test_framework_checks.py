@@ -278,9 +278,6 @@ exclude:
     ("{score: {gte: 9}}", "{score: {in: [9, .inf]}}",
      "line 14, column 25: stages[3] (advocacy).match[1].where.score.in: in on score needs a"
      " finite number, got inf"),
-    ("  - name: advocacy", "  - name: any",
-     "line 11, column 5: stages[3].name: 'any' is taken: `retention --return any` means any"
-     " activity; name the stage otherwise"),
     # issue 4: a key given twice (YAML keeps the last silently)
     ("title: Shop\n", "title: Shop\nname: shop2\n",
      "line 3, column 1: key 'name' is given twice in one mapping (first on line 1; YAML would"
@@ -402,3 +399,25 @@ def test_an_integer_beyond_a_doubles_range_is_refused(tmp_path: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(UsageError, match="lte on score needs a finite number"):
         load_framework(str(path))
+
+
+def test_a_stage_named_any_gets_a_note_from_retention(tmp_path: Path) -> None:
+    """A stage may be named `any` (a funnel reads it), but `retention --return any` means any
+    activity, so it can never name that stage: retention says so (decision 239)."""
+    from engine_cases import invoke
+
+    write_jsonl(tmp_path / "input" / "web" / "a.jsonl", [
+        {"type": "track", "event": "Signed Up", "messageId": "s1", "userId": "u1",
+         "timestamp": "2026-03-02T10:00:00Z"}])
+    db = tmp_path / "w.duckdb"
+    invoke(["run", "--input", str(tmp_path / "input"), "--db", str(db)])
+    framework = tmp_path / "fw.yaml"
+    framework.write_text("name: t\nstages:\n  - {name: start, match: [{event: signed_up}]}\n"
+                         "  - {name: any, match: [{event: signed_in}]}\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "journey_metrics", "retention", "--db", str(db), "--framework",
+         str(framework), "--start", "start", "--format", "json"],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "--return any means any activity, not the stage named any" in done.stderr
+    assert json.loads(done.stdout)[0]["cohort_size"] == 1

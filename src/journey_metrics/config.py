@@ -49,9 +49,6 @@ def _stage_name(value: str) -> str:
             f"{value!r} must match {STAGE_NAME_PATTERN.pattern} (a letter, then letters,"
             " digits, _ or -)"
         )
-    if value == "any":  # `retention --return any` could never name such a stage
-        raise ValueError("'any' is taken: `retention --return any` means any activity; name"
-                         " the stage otherwise")
     return value
 
 

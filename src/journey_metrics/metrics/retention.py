@@ -112,6 +112,11 @@ def _compute(ctx: Context, **options: Any) -> Rows:
 
 def _present(options: Mapping[str, Any], ctx: Context, rows: Rows) -> Presentation:
     assert ctx.framework is not None
+    if (options.get("return_rule") or "any") == "any" and any(
+            stage.name == "any" for stage in ctx.framework.stages):
+        # a stage may be named `any` (a funnel reads it fine), but --return cannot name it
+        ctx.announce("--return any means any activity, not the stage named any: rename the"
+                     " stage to count returns to it")
     return Presentation(
         title=f"Retention: {ctx.framework.label}, cohorts by {options.get('period') or 'week'} of "
         f"first {options['start']}, return "
