@@ -75,24 +75,14 @@ def check_timezone(name: str) -> str:
     case is no meaning); unknown names are refused."""
     from journey_metrics.zones import names
 
-    if not _zone_name(name):
-        raise ValueError(f"unknown time zone {name!r}")
+    # the tzdata package's list holds zones only: not the files of a machine's database that
+    # are none (`localtime`, `posixrules`, `posix/...`, `right/...`; decision 215)
     if name in names():
         return name
     matches = [zone for zone in names() if zone.lower() == name.lower()]
     if len(matches) != 1:
         raise ValueError(f"unknown time zone {name!r}")
     return matches[0]
-
-
-def _zone_name(name: str) -> bool:
-    """Whether `name` may name a zone: files of the zone database that are no zone DuckDB
-    knows load in Python too: the machine's own zone (`localtime`), the rules template
-    (`posixrules`) and the two copies of the tree (`posix/...`, and `right/...`, which counts
-    leap seconds). A command given one failed inside DuckDB, or ignored it (decision 215)."""
-    lowered = name.lower()
-    return lowered not in ("localtime", "posixrules") and not lowered.startswith(
-        ("posix/", "right/"))
 
 
 # Trait names that hold personal data are never kept, whatever a source file says (CONTRACT §6:

@@ -85,11 +85,14 @@ def transitions(name: str) -> Steps:
     return tuple(found)
 
 
+@cache
+def _starts(name: str) -> tuple[datetime, ...]:
+    return tuple(at for at, _ in transitions(name))
+
+
 def offset_at(name: str, at: datetime) -> int:
-    """The offset `transitions` gives at `at` (for tests and the reference)."""
-    steps = transitions(name)
-    index = bisect_right([t for t, _ in steps], at) - 1
-    return steps[max(index, 0)][1]
+    """The offset `transitions` gives at `at`."""
+    return transitions(name)[max(bisect_right(_starts(name), at) - 1, 0)][1]
 
 
 def wall_clock_steps(name: str) -> Steps:
@@ -130,11 +133,9 @@ def differs_from(name: str, java: Mapping[datetime, int]) -> int | None:
     Java's offsets at `check_instants(name)`; None when they agree everywhere. It is one change
     before the step in force where they first disagree, so that the wall-clock times around
     that change (skipped or repeated) are read by one set of rules."""
-    steps = transitions(name)
-    starts = [at for at, _ in steps]
     for at in sorted(java):
         if java[at] != offset_at(name, at):
-            return max(bisect_right(starts, at) - 2, 0)
+            return max(bisect_right(_starts(name), at) - 2, 0)
     return None
 
 

@@ -329,43 +329,35 @@ def test_the_privacy_guards_of_a_sources_own_model_agree(
     assert Counter(guarded[0]) == Counter(plain[0])
 
 
-def test_a_local_time_around_a_clock_change_is_read_alike(
-    tmp_path: Path, session: Any
+@pytest.mark.parametrize(("zone", "rows", "expected"), [
+    # New York: a wall-clock time of the hour the clock is set back happens twice and is the
+    # earlier instant on both engines (decision 140); one of the skipped hour is read with the
+    # offset before the change
+    ("America/New_York",
+     ["1,a@example.com,2024-11-03 01:30:00,customer,2024-11-03 01:00,2024-03-10 02:30"],
+     ["2024-03-10T07:30:00+00:00", "2024-11-03T05:00:00+00:00"]),
+    # Vancouver keeps UTC-7 from November 2026 in DuckDB's zone database and not in Java 17's:
+    # Spark read the same wall-clock times an hour apart from DuckDB (decision 240); around
+    # the last clock change (2026-03-08) both rules agree
+    ("America/Vancouver",
+     ["1,a@example.com,2026-11-20 10:00:00,customer,2026-11-20 10:00,2026-03-08 02:30",
+      "2,b@example.com,2026-12-24 23:30:00,lead,2027-07-01 00:00,"],
+     ["2026-03-08T10:30:00+00:00", "2026-11-20T17:00:00+00:00",
+      "2027-07-01T07:00:00+00:00"]),
+])
+def test_a_sources_local_times_are_read_alike(
+    tmp_path: Path, session: Any, zone: str, rows: list[str], expected: list[str]
 ) -> None:
-    """A CRM source in New York: a wall-clock time of the hour the clock is set back happens
-    twice and is the earlier instant on both engines (decision 140); one of the skipped hour is
-    read with the offset before the change."""
-    source = _source("crm").model_copy(update={"timezone": "America/New_York"})
+    """A CRM source in `zone`: its dates without an offset give the same instants on both
+    engines."""
+    source = _source("crm").model_copy(update={"timezone": zone})
     folder = tmp_path / "crm"
     folder.mkdir()
     (folder / "contacts.csv").write_text(
         "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date,"
-        "hs_lifecyclestage_customer_date\n"
-        "1,a@example.com,2024-11-03 01:30:00,customer,2024-11-03 01:00,2024-03-10 02:30\n")
+        "hs_lifecyclestage_customer_date\n" + "".join(row + "\n" for row in rows))
     files = discover(tmp_path, load_sources())["crm"]
     accepted, _, _ = assert_same(tmp_path, session, source, files)
     instants = sorted(value.isoformat() for row in accepted for name, value in row
                       if name == "occurred_at" and value is not None)
-    assert instants == ["2024-03-10T07:30:00+00:00", "2024-11-03T05:00:00+00:00"]
-
-
-def test_a_local_time_in_a_zone_whose_rules_changed_recently(
-    tmp_path: Path, session: Any
-) -> None:
-    """A CRM source in Vancouver, which keeps UTC-7 from November 2026 in DuckDB's zone
-    database and not in Java 17's: Spark read the same wall-clock times an hour apart from
-    DuckDB (decision 240). Around the last clock change (2026-03-08) both rules agree."""
-    source = _source("crm").model_copy(update={"timezone": "America/Vancouver"})
-    folder = tmp_path / "crm"
-    folder.mkdir()
-    (folder / "contacts.csv").write_text(
-        "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date,"
-        "hs_lifecyclestage_customer_date\n"
-        "1,a@example.com,2026-11-20 10:00:00,customer,2026-11-20 10:00,2026-03-08 02:30\n"
-        "2,b@example.com,2026-12-24 23:30:00,lead,2027-07-01 00:00,\n")
-    files = discover(tmp_path, load_sources())["crm"]
-    accepted, _, _ = assert_same(tmp_path, session, source, files)
-    instants = sorted(value.isoformat() for row in accepted for name, value in row
-                      if name == "occurred_at" and value is not None)
-    assert instants == ["2026-03-08T10:30:00+00:00", "2026-11-20T17:00:00+00:00",
-                        "2027-07-01T07:00:00+00:00"]
+    assert instants == expected
