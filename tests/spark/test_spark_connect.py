@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,35 @@ def test_connect_gives_the_duckdb_rows(connect_url: str, exported: tuple[Path, P
                          "--spark-remote", connect_url])
     on_duckdb = invoke([*args, "--db", str(db)])
     assert first_difference(on_connect, on_duckdb) is None
+
+
+def test_a_commands_own_process_releases_its_session(connect_url: str,
+                                                    exported: tuple[Path, Path],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `journey-metrics` process of a metric command ends its Connect session on the server
+    when it is done (one call, where dropping each view was one call each), with DuckDB's rows;
+    twice, so the second finds the server well after the first's release. A connection opened
+    by a program using the package keeps its session: the program may go on using it."""
+    import journey_metrics
+    from journey_metrics.engines import open_engine
+
+    db, lake = exported
+    args = as_json(invocations()["nps_by_channel_week"])
+    expected = invoke([*args, "--db", str(db)])
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "journey_metrics", *args, "--engine", "spark", "--events",
+             str(lake), "--spark-remote", connect_url],
+            capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        assert first_difference(done.stdout, expected) is None
+    kept = open_engine("spark", db, events=str(lake), spark_remote=connect_url)
+    kept.close()
+    assert not kept.session.is_stopped
+    monkeypatch.setattr(journey_metrics, "command_line_process", True)
+    released = open_engine("spark", db, events=str(lake), spark_remote=connect_url)
+    released.close()
+    assert released.session.is_stopped
 
 
 def test_connect_leaves_classic_sessions_possible(connect_url: str) -> None:

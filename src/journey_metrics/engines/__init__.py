@@ -43,6 +43,9 @@ def open_engine(
         raise UsageError("--engine spark needs --events DIR (a lake folder written by `export`)")
     if spark_master and spark_remote:
         raise UsageError("give --spark-master or --spark-remote, not both")
+    import journey_metrics
     from journey_metrics.engines.spark import open_spark_lake
 
-    return open_spark_lake(events, master=spark_master, remote=spark_remote, tz=tz)
+    # the command's own process ends with the command: its Connect session with it
+    return open_spark_lake(events, master=spark_master, remote=spark_remote, tz=tz,
+                           release=journey_metrics.command_line_process)

@@ -559,9 +559,10 @@ def _parameter(value: Any) -> Any:
 class SparkConnection:
     """The DuckDB connection calls the metrics make, answered by Spark."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, *, release: bool = False) -> None:
         self.session = session
         self._views: list[str] = []
+        self._release = release
 
     def _dataframe(self, spark_sql: str, params: Mapping[str, Any] | None) -> Any:
         args = {k: _parameter(v) for k, v in dict(params or {}).items()}
@@ -607,6 +608,12 @@ class SparkConnection:
         return SparkResult(rows, description)
 
     def close(self) -> None:
+        if self._release:
+            # the server forgets the whole session (its views and checkpointed tables) in one
+            # call, where dropping each view is one call each (0.05 s against 0.3 s a command)
+            self._views.clear()
+            self.session.stop()
+            return
         for name in dict.fromkeys(self._views):
             self.session.catalog.dropTempView(name)
         self._views.clear()
@@ -657,10 +664,12 @@ def zone_rules(session: Any, names: Sequence[str]) -> dict[str, int | None]:
 
 
 def open_spark_lake(events: str, *, master: str | None = None, remote: str | None = None,
-                    tz: str = "UTC") -> SparkConnection:
+                    tz: str = "UTC", release: bool = False) -> SparkConnection:
     """A Spark connection with the marts' relations over the lake at `events` (a folder or any
     URL Spark reads: s3a://, abfss://, hdfs://); `tz`: the command's --tz, whose local times
-    follow DuckDB's zone database (zones.py)."""
+    follow DuckDB's zone database (zones.py). `release`: closing it ends a Spark Connect session
+    on the server (what a command's own process wants: the server would otherwise keep the
+    session's tables until its idle timeout); a classic session is left to its process."""
     from journey_metrics.zones import spark_local_time_function
 
     if "://" not in events:
@@ -670,7 +679,7 @@ def open_spark_lake(events: str, *, master: str | None = None, remote: str | Non
             raise UsageError(f"--events: {events} is not a folder")
     session = spark_session(master, remote)
     session.sql(spark_local_time_function(zone_rules(session, [tz])))
-    con = SparkConnection(session)
+    con = SparkConnection(session, release=release and remote is not None)
     present: dict[str, set[str] | None] = {}
     for table in LAKE_COLUMNS:
         frame = _read_dataset(session, events, table)
